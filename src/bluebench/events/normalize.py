@@ -1,0 +1,370 @@
+"""SQL that turns raw batches of each shape into rows of the event schema.
+
+Everything here runs inside DuckDB over a registered Arrow batch called ``raw_batch``
+(columns ``record``, ``raw``), so normalization is vectorised: no Python per event.
+Windows shapes (EVTX, Winlogbeat, OTRF) first reduce to one intermediate relation
+(time, code, channel, provider, host, EventData JSON) and then share one field mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bluebench.schema import EVENT_COLUMNS, q
+
+# ---------------------------------------------------------------- Windows ----
+
+# What a Windows event code means, for the columns a detector filters on.
+WINDOWS_ACTIONS: dict[str, tuple[str, str]] = {
+    # code: (event.action, event.category)
+    "4624": ("logon", "authentication"),
+    "4625": ("logon-failed", "authentication"),
+    "4634": ("logoff", "authentication"),
+    "4647": ("logoff", "authentication"),
+    "4648": ("explicit-credential-logon", "authentication"),
+    "4672": ("special-privileges-assigned", "authentication"),
+    "4768": ("kerberos-tgt-request", "authentication"),
+    "4769": ("kerberos-service-ticket", "authentication"),
+    "4770": ("kerberos-service-ticket-renewed", "authentication"),
+    "4771": ("kerberos-preauth-failed", "authentication"),
+    "4776": ("ntlm-credential-validation", "authentication"),
+    "4778": ("session-reconnected", "authentication"),
+    "4779": ("session-disconnected", "authentication"),
+    "4720": ("user-created", "iam"),
+    "4722": ("user-enabled", "iam"),
+    "4724": ("password-reset", "iam"),
+    "4726": ("user-deleted", "iam"),
+    "4738": ("user-changed", "iam"),
+    "4728": ("group-member-added", "iam"),
+    "4732": ("group-member-added", "iam"),
+    "4756": ("group-member-added", "iam"),
+    "4729": ("group-member-removed", "iam"),
+    "4733": ("group-member-removed", "iam"),
+    "4757": ("group-member-removed", "iam"),
+    "1102": ("log-cleared", "configuration"),
+    "5140": ("share-accessed", "file"),
+    "5145": ("share-object-checked", "file"),
+    "4697": ("service-installed", "configuration"),
+    "4688": ("process-created", "process"),
+}
+# Codes whose meaning depends on the provider: (code, provider substring) -> action, category.
+WINDOWS_PROVIDER_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("104", "eventlog"): ("log-cleared", "configuration"),
+    ("7045", "service control manager"): ("service-installed", "configuration"),
+    ("1", "sysmon"): ("process-created", "process"),
+}
+# Codes where the account that authenticated is the Target*, not the Subject*.
+TARGET_IS_USER = ("4624", "4625", "4634", "4768", "4769", "4770", "4771", "4776", "4778", "4779")
+# Codes where the Subject acts on another account (user.target.name) or a group.
+ACCOUNT_CHANGE = ("4720", "4722", "4724", "4726", "4738", "4648")
+GROUP_CHANGE = ("4728", "4732", "4756", "4729", "4733", "4757")
+
+EVENT_DATA_KEYS = (
+    "TargetUserName TargetDomainName TargetUserSid SubjectUserName SubjectDomainName "
+    "SubjectUserSid IpAddress IpPort WorkstationName Workstation LogonType Status SubStatus "
+    "FailureCode ServiceName TargetServerName MemberName MemberSid ProcessName NewProcessName "
+    "Image CommandLine AccountName ProcessId NewProcessId User SourceIp Hostname"
+).split()
+
+WINDOWS_PATHS: dict[str, dict[str, str]] = {
+    # shape: intermediate field -> JSON path into the raw record
+    "evtx": {
+        "code": "$.Event.System.EventID",
+        "time": '$.Event.System.TimeCreated."#attributes".SystemTime',
+        "channel": "$.Event.System.Channel",
+        "host": "$.Event.System.Computer",
+        "provider": '$.Event.System.Provider."#attributes".Name',
+        "event_data": "$.Event.EventData",
+        "user_data": "$.Event.UserData",
+    },
+    "winlogbeat": {
+        "code": "$.winlog.event_id",
+        "code2": "$.event.code",
+        "time": '$."@timestamp"',
+        "channel": "$.winlog.channel",
+        "host": "$.winlog.computer_name",
+        "host2": "$.host.name",
+        "provider": "$.winlog.provider_name",
+        "event_data": "$.winlog.event_data",
+        "user_data": "$.winlog.user_data",
+    },
+    "otrf": {
+        "code": "$.EventID",
+        "time": "$.TimeCreated",
+        "time2": '$."@timestamp"',
+        "channel": "$.Channel",
+        "host": "$.Hostname",
+        "provider": "$.SourceName",
+    },
+}
+
+
+def _sql_str(value: str) -> str:
+    """A SQL string literal for a constant the code itself defines (never for input data)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _utc(expr: str) -> str:
+    """Parse a timestamp string with or without offset into a naive UTC TIMESTAMP."""
+    return f"timezone('UTC', try_cast({expr} AS TIMESTAMPTZ))"
+
+
+def _windows_intermediate(shape: str) -> str:
+    """SELECT producing (record, raw, code, ts, channel, provider, host, ed) for one shape."""
+    paths = WINDOWS_PATHS[shape]
+    names = list(paths)
+    arr = "[" + ", ".join(_sql_str(paths[n]) for n in names) + "]"
+    v = {n: f"v[{i + 1}]" for i, n in enumerate(names)}
+
+    def scalar(n: str) -> str:
+        # Values may be plain (4625) or XML-ish objects ({"#text": 4625, "#attributes": ...}).
+        return f"coalesce(json_extract_string({v[n]}, '$.\"#text\"'), json_extract_string({v[n]}, '$'))"
+
+    code = scalar("code") if "code2" not in v else f"coalesce({scalar('code')}, {scalar('code2')})"
+    time = scalar("time") if "time2" not in v else f"coalesce({scalar('time')}, {scalar('time2')})"
+    host = scalar("host") if "host2" not in v else f"coalesce({scalar('host')}, {scalar('host2')})"
+    if shape == "otrf":
+        ed = "raw::JSON"
+    else:
+        ed = (
+            f"coalesce(CASE WHEN json_type({v['event_data']}) = 'OBJECT' THEN {v['event_data']} END, "
+            f"(json_extract({v['user_data']}, '$.*'))[1])"
+        )
+    return f"""
+        SELECT record, raw, file, {code} AS code, {_utc(time)} AS ts, {scalar('channel')} AS channel,
+               {scalar('provider')} AS provider, {host} AS host, {ed} AS ed
+        FROM (SELECT record, raw, file, json_extract(raw, {arr}) AS v FROM raw_batch WHERE json_valid(raw))
+    """
+
+
+def _dash_null(expr: str) -> str:
+    """Windows writes '-' or '' for 'no value'; both become NULL."""
+    return f"nullif(nullif(trim({expr}), '-'), '')"
+
+
+def _windows_columns() -> dict[str, str]:
+    """Event columns as SQL over the intermediate relation (with f = extracted EventData keys)."""
+    f = {k: _dash_null(f"f[{i + 1}]") for i, k in enumerate(EVENT_DATA_KEYS)}
+    in_list = lambda codes: "(" + ", ".join(_sql_str(c) for c in codes) + ")"  # noqa: E731
+    target_user = in_list(TARGET_IS_USER)
+    account, group = in_list(ACCOUNT_CHANGE), in_list(GROUP_CHANGE)
+    action_cases = " ".join(
+        f"WHEN code = {_sql_str(c)} THEN {_sql_str(a)}" for c, (a, _) in WINDOWS_ACTIONS.items()
+    )
+    category_cases = " ".join(
+        f"WHEN code = {_sql_str(c)} THEN {_sql_str(k)}" for c, (_, k) in WINDOWS_ACTIONS.items()
+    )
+    for (c, prov), (a, k) in WINDOWS_PROVIDER_ACTIONS.items():
+        cond = f"code = {_sql_str(c)} AND lower(provider) LIKE {_sql_str('%' + prov + '%')}"
+        action_cases = f"WHEN {cond} THEN {_sql_str(a)} " + action_cases
+        category_cases = f"WHEN {cond} THEN {_sql_str(k)} " + category_cases
+    # "DOMAIN\\user" as Sysmon writes it.
+    sysmon_user = f"regexp_extract({f['User']}, '([^\\\\]+)$', 1)"
+    sysmon_domain = f"nullif(regexp_extract({f['User']}, '^([^\\\\]+)\\\\', 1), '')"
+    ip_raw = f"coalesce({f['IpAddress']}, {f['SourceIp']})"
+    ip = f"nullif(regexp_replace({ip_raw}, '^::ffff:', ''), '-')"
+    workstation = f"nullif(ltrim(coalesce({f['WorkstationName']}, {f['Workstation']}), '\\\\'), '')"
+    status = f"lower(coalesce({f['Status']}, {f['FailureCode']}))"
+    outcome = f"""CASE
+        WHEN code IN ('4624', '4648', '4778') THEN 'success'
+        WHEN code IN ('4625', '4771') THEN 'failure'
+        WHEN code IN ('4768', '4769', '4776') THEN
+            CASE WHEN {status} IN ('0x0', '0', '0x00000000') THEN 'success'
+                 WHEN {status} IS NULL THEN NULL ELSE 'failure' END
+        END"""
+    proc = f"coalesce({f['NewProcessName']}, {f['Image']}, {f['ProcessName']})"
+    return {
+        "@timestamp": "ts",
+        "event.code": "code",
+        "event.provider": "provider",
+        "event.action": f"CASE {action_cases} END",
+        "event.category": f"CASE {category_cases} END",
+        "event.outcome": outcome,
+        "event.reason": f"coalesce(nullif(lower({f['SubStatus']}), '0x0'), {status})",
+        "winlog.channel": "channel",
+        "host.name": "host",
+        "user.name": f"""CASE WHEN code IN {target_user} THEN {f['TargetUserName']}
+            ELSE coalesce({f['SubjectUserName']}, {f['AccountName']}, {sysmon_user}, {f['TargetUserName']}) END""",
+        "user.domain": f"""CASE WHEN code IN {target_user} THEN {f['TargetDomainName']}
+            ELSE coalesce({f['SubjectDomainName']}, {sysmon_domain}, {f['TargetDomainName']}) END""",
+        "user.id": f"""CASE WHEN code IN {target_user} THEN {f['TargetUserSid']}
+            ELSE coalesce({f['SubjectUserSid']}, {f['TargetUserSid']}) END""",
+        "user.target.name": f"""CASE WHEN code IN {account} THEN {f['TargetUserName']}
+            WHEN code IN {group} THEN coalesce({f['MemberName']}, {f['MemberSid']}) END""",
+        "group.name": f"CASE WHEN code IN {group} THEN {f['TargetUserName']} END",
+        "service.name": f["ServiceName"],
+        "source.ip": f"CASE WHEN regexp_matches({ip}, '^[0-9a-fA-F.:]+$') THEN {ip} END",
+        "source.address": f"coalesce({ip}, {workstation})",
+        "source.port": f"nullif(try_cast({f['IpPort']} AS INTEGER), 0)",
+        "destination.address": f"CASE WHEN code = '4648' THEN {f['TargetServerName']} END",
+        "winlog.logon.type": f"try_cast({f['LogonType']} AS INTEGER)",
+        "process.name": f"nullif(regexp_extract({proc}, '([^\\\\/]+)$', 1), '')",
+        "process.pid": f"try_cast(coalesce({f['NewProcessId']}, {f['ProcessId']}) AS INTEGER)",
+        "process.command_line": f["CommandLine"],
+        "winlog.event_data": "ed",
+    }
+
+
+def windows_sql(shape: str) -> str:
+    """Full normalization query for a Windows shape over ``raw_batch``."""
+    keys = "[" + ", ".join(_sql_str("$." + k) for k in EVENT_DATA_KEYS) + "]"
+    inner = f"SELECT *, json_extract_string(ed, {keys}) AS f FROM ({_windows_intermediate(shape)})"
+    return _final_select(_windows_columns(), inner, shape)
+
+
+# ------------------------------------------------------------ Linux syslog ----
+
+SYSLOG_RE = (
+    r"^(\w{3} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) (\S+) ([^\[:\s]+)(?:\[(\d+)\])?: (.*)$"
+)
+# (pattern, action, category, outcome, user group, source group, port group, target group)
+AUTH_PATTERNS: tuple[tuple[str, str, str, str | None, int, int, int, int], ...] = (
+    (r"^Failed \S+ for invalid user (.*?) from (\S+) port (\d+)", "logon-failed", "authentication", "failure", 1, 2, 3, 0),
+    (r"^Failed \S+ for (\S*) from (\S+) port (\d+)", "logon-failed", "authentication", "failure", 1, 2, 3, 0),
+    (r"^Accepted \S+ for (\S+) from (\S+) port (\d+)", "logon", "authentication", "success", 1, 2, 3, 0),
+    (r"^[Ii]nvalid user (.*?) from (\S+)(?: port (\d+))?\s*$", "invalid-user", "authentication", "failure", 1, 2, 3, 0),
+    (r"(?:pam_unix\(\w+:auth\): )?authentication failure;.*rhost=(\S*)(?:\s+user=(\S+))?", "pam-auth-failure", "authentication", "failure", 2, 1, 0, 0),
+    (r"^PAM \d+ more authentication failures?;.*rhost=(\S*)(?:\s+user=(\S+))?", "pam-auth-failure-summary", "authentication", "failure", 2, 1, 0, 0),
+    (r"^\s*(\S+) : user NOT in sudoers ; .*USER=(\S+) ;", "sudo", "authentication", "failure", 1, 0, 0, 2),
+    (r"^\s*(\S+) : (?:\d+ incorrect password attempts? ; )?.*USER=(\S+) ; COMMAND=", "sudo", "process", "success", 1, 0, 0, 2),
+    (r"FAILED su for (\S+) by (\S+)", "su", "authentication", "failure", 2, 0, 0, 1),
+    (r"session opened for user (\S+?)(?:\(uid=\d+\))? by (\S+?)(?:\(uid=\d+\))?\s*$", "session-opened", "session", "success", 2, 0, 0, 1),
+    (r"new user: name=([^,\s]+)", "user-created", "iam", "success", 0, 0, 0, 1),
+    (r"add '([^']+)' to (?:shadow )?group '([^']+)'", "group-member-added", "iam", "success", 0, 0, 0, 1),
+    (r"^Disconnecting:? (?:authenticating user (\S+) )?(\S+) port (\d+): Too many authentication failures", "too-many-failures", "authentication", "failure", 1, 2, 3, 0),
+    (r"reverse mapping checking getaddrinfo for \S+ \[(\S+)\] failed", "reverse-mapping-failed", "network", None, 0, 1, 0, 0),
+)
+
+
+def authlog_sql(ref_iso: str) -> str:
+    """Normalization of syslog lines; ``ref_iso`` is the latest time an event may have."""
+    ref = f"TIMESTAMP {_sql_str(ref_iso)}"
+    parts = "['ts', 'host', 'prog', 'pid', 'msg']"
+    stamp = "regexp_replace(p.ts, ' +', ' ')"
+    guess = f"try_strptime(year({ref})::VARCHAR || ' ' || {stamp}, '%Y %b %d %H:%M:%S')"
+    ts = f"""CASE WHEN p.ts LIKE '____-__-__T%' THEN {_utc('p.ts')}
+        WHEN {guess} > {ref} + INTERVAL 1 DAY THEN {guess} - INTERVAL 1 YEAR ELSE {guess} END"""
+
+    def pick(group_idx: str) -> str:
+        cases = " ".join(
+            f"WHEN regexp_matches(p.msg, {_sql_str(pat)}) THEN "
+            + (f"nullif(regexp_extract(p.msg, {_sql_str(pat)}, {g[group_idx]}), '')" if g[group_idx] else "NULL")
+            for pat, *_rest in AUTH_PATTERNS
+            for g in [dict(zip(("user", "src", "port", "target"), _rest[3:], strict=True))]
+        )
+        return f"CASE {cases} END"
+
+    def const(i: int) -> str:
+        cases = " ".join(
+            f"WHEN regexp_matches(p.msg, {_sql_str(p[0])}) THEN "
+            + (_sql_str(str(p[i])) if p[i] is not None else "NULL")
+            for p in AUTH_PATTERNS
+        )
+        return f"CASE {cases} END"
+
+    src = pick("src")
+    cols = {
+        "@timestamp": ts,
+        "event.provider": "p.prog",
+        "event.action": const(1),
+        "event.category": const(2),
+        "event.outcome": const(3),
+        "event.reason": "CASE WHEN regexp_matches(p.msg, 'invalid user') THEN 'invalid user' END",
+        "host.name": "p.host",
+        "user.name": pick("user"),
+        "user.target.name": pick("target"),
+        "source.ip": f"CASE WHEN regexp_matches({src}, '^[0-9a-fA-F.:]+$') THEN {src} END",
+        "source.address": src,
+        "source.port": f"try_cast({pick('port')} AS INTEGER)",
+        "process.name": "regexp_extract(p.prog, '^([^(]+)', 1)",
+        "process.pid": "try_cast(p.pid AS INTEGER)",
+        "winlog.event_data": "to_json({'message': p.msg})",
+    }
+    inner = f"""SELECT record, raw, file, regexp_extract(raw, {_sql_str(SYSLOG_RE)}, {parts}) AS p
+                FROM raw_batch"""
+    return _final_select(cols, inner, "authlog")
+
+
+# ------------------------------------------------------------- user mapped ----
+
+OUTCOME_WORDS = {
+    "success": ("success", "succeeded", "ok", "accepted", "allow", "allowed", "true", "1", "pass"),
+    "failure": ("failure", "failed", "fail", "denied", "deny", "rejected", "false", "0", "error"),
+}
+
+
+def mapped_sql(mapping: Mapping[str, str], fmt: str) -> str:
+    """Normalization for CSV or JSON lines through the user's mapping (source names are data)."""
+    types = {c: t for c, t, _ in EVENT_COLUMNS}
+
+    def source(field: str) -> str:
+        if fmt == "csv":
+            return q(field)
+        path = field if field.startswith("$") else "$." + '"' + field.replace('"', '\\"') + '"'
+        return f"json_extract_string(raw, {_sql_str(path)})"
+
+    cols: dict[str, str] = {}
+    for column, field in mapping.items():
+        expr = source(field)
+        if column == "@timestamp":
+            cols[column] = f"""CASE WHEN regexp_matches({expr}, '^\\d{{9,10}}(\\.\\d+)?$')
+                THEN timezone('UTC', to_timestamp(try_cast({expr} AS DOUBLE)))
+                WHEN regexp_matches({expr}, '^\\d{{12,13}}$')
+                THEN timezone('UTC', to_timestamp(try_cast({expr} AS DOUBLE) / 1000))
+                ELSE {_utc(expr)} END"""
+        elif column == "event.outcome":
+            cases = " ".join(
+                f"WHEN lower(trim({expr})) IN ({', '.join(_sql_str(w) for w in words)}) THEN {_sql_str(o)}"
+                for o, words in OUTCOME_WORDS.items()
+            )
+            cols[column] = f"CASE {cases} ELSE lower(trim({expr})) END"
+        elif types[column] in ("INTEGER", "BIGINT"):
+            cols[column] = f"try_cast({expr} AS {types[column]})"
+        else:
+            cols[column] = f"nullif(trim({expr}), '')"
+    if "source.address" not in cols and "source.ip" in cols:
+        cols["source.address"] = cols["source.ip"]
+    if "source.ip" in cols:
+        cols["source.ip"] = f"CASE WHEN regexp_matches({cols['source.ip']}, '^[0-9a-fA-F.:]+$') THEN {cols['source.ip']} END"
+    if fmt == "csv":
+        names = [c for c in mapping.values()]
+        pack = ", ".join(f"{_sql_str(n)}: {q(n)}" for n in dict.fromkeys(names))
+        inner = f"SELECT *, to_json({{{pack}}})::VARCHAR AS raw FROM raw_batch"
+    else:
+        inner = "SELECT * FROM raw_batch WHERE json_valid(raw)"
+    return _final_select(cols, inner, f"mapped-{fmt}")
+
+
+# ------------------------------------------------------------------ common ----
+
+
+def _final_select(cols: Mapping[str, str], inner: str, dataset: str) -> str:
+    """Fill every event column in storage order; provenance columns are the same for all shapes.
+
+    The file name comes from the batch's ``file`` column: names are user data, never SQL text.
+    """
+    fixed = {
+        "event.id": f"md5({_sql_str(dataset)} || '|' || record::VARCHAR || '|' || raw)",
+        "event.dataset": _sql_str(dataset),
+        "log.file.path": "file",
+        "log.record": "record",
+        "event.original": "raw",
+    }
+    select = []
+    for column, typ, _ in EVENT_COLUMNS:
+        expr = fixed.get(column) or cols.get(column) or "NULL"
+        select.append(f"CAST({expr} AS {typ}) AS {q(column)}")
+    return f"SELECT {', '.join(select)} FROM ({inner})"
+
+
+def normalize_sql(shape: str, params: Mapping[str, object]) -> str:
+    """The normalization query for a batch of ``shape``."""
+    if shape in WINDOWS_PATHS:
+        return windows_sql(shape)
+    if shape == "authlog":
+        return authlog_sql(str(params["ref"]))
+    if shape in ("mapped-csv", "mapped-jsonl"):
+        mapping = params["mapping"]
+        assert isinstance(mapping, Mapping)
+        return mapped_sql(mapping, shape.removeprefix("mapped-"))
+    raise ValueError(f"no normalizer for shape {shape!r}")

@@ -1,0 +1,399 @@
+"""The embedded DuckDB workspace: events, ingested files, skipped records, alerts.
+
+Each input file is ingested in its own transaction, so a failure part-way through a file
+leaves the workspace exactly as it was before that file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from bluebench.errors import BluebenchError, InputError
+from bluebench.events.normalize import normalize_sql
+from bluebench.schema import EVENT_COLUMNS, q
+from bluebench.sources import InputFile, RawBatch, Reader, ReadOptions, Skipped, detect_reader
+
+DB_NAME = "bluebench.duckdb"
+SMALL_FILE_BYTES = 16 * 1024 * 1024
+GROUP_ROWS = 100_000
+GROUP_FILES = 500
+JSON_SHAPES = ("evtx", "winlogbeat", "otrf", "mapped-jsonl")
+DEFAULT_WORKSPACE = ".bluebench"
+
+SCHEMA_SQL = [
+    "CREATE TABLE IF NOT EXISTS events ("
+    + ", ".join(f"{q(c)} {t}" for c, t, _ in EVENT_COLUMNS)
+    + ")",
+    """CREATE TABLE IF NOT EXISTS files (
+        fingerprint VARCHAR, path VARCHAR, reader VARCHAR, size BIGINT,
+        events BIGINT, skipped BIGINT, ingested_at TIMESTAMP, duplicate_of VARCHAR,
+        PRIMARY KEY (fingerprint, path))""",
+    """CREATE TABLE IF NOT EXISTS skipped (
+        file VARCHAR, record BIGINT, reason VARCHAR, kept BOOLEAN, logged_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS alerts (
+        id VARCHAR PRIMARY KEY, detector VARCHAR, title VARCHAR, severity VARCHAR, score DOUBLE,
+        tactics VARCHAR[], techniques VARCHAR[], entities JSON, first_seen TIMESTAMP,
+        last_seen TIMESTAMP, event_count BIGINT, reasons VARCHAR[], created_at TIMESTAMP)""",
+    "CREATE TABLE IF NOT EXISTS alert_events (alert_id VARCHAR, event_id VARCHAR)",
+]
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file."""
+
+    file: str
+    reader: str | None
+    events: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    status: str = "ingested"  # ingested | duplicate | failed | unrecognised
+    error: str | None = None
+
+
+@dataclass
+class _Pending:
+    """A file checked and fingerprinted, waiting to be stored."""
+
+    file: InputFile
+    result: FileResult
+    reader: Reader | None
+    digest: str
+    size: int
+    batches: list[RawBatch] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    """Totals of one ingest run; ``skipped_records`` counts records dropped, not repaired."""
+
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def events(self) -> int:
+        return sum(f.events for f in self.files)
+
+    @property
+    def skipped_records(self) -> int:
+        return sum(1 for f in self.files for s in f.skipped if not s.kept)
+
+    @property
+    def repaired_records(self) -> int:
+        return sum(1 for f in self.files for s in f.skipped if s.kept)
+
+    @property
+    def had_problems(self) -> bool:
+        """True when any input was skipped, failed or unrecognised (exit code 1)."""
+        return self.skipped_records > 0 or any(f.status in ("failed", "unrecognised") for f in self.files)
+
+
+def fingerprint(path: Path) -> str:
+    """Content hash of a file: the same bytes under another name are the same input."""
+    h = hashlib.blake2b(digest_size=20)
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Workspace:
+    """A folder holding one DuckDB database; every stage reads and writes through it."""
+
+    def __init__(self, folder: str | Path = DEFAULT_WORKSPACE, memory_limit: str = "1GB") -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(self.folder / DB_NAME))
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+        self.con.execute("SET temp_directory = ?", [str(self.folder / "tmp")])
+        self.con.execute("SET preserve_insertion_order = false")
+        for stmt in SCHEMA_SQL:
+            self.con.execute(stmt)
+
+    def close(self) -> None:
+        """Checkpoint and close the database."""
+        self.con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- ingest
+
+    def ingest(
+        self,
+        files: Iterable[InputFile],
+        options: ReadOptions | None = None,
+        progress: Callable[[FileResult], None] | None = None,
+    ) -> IngestSummary:
+        """Read, normalize and store each file; one bad file never stops the others.
+
+        Small files are read whole and stored together in one transaction, since each
+        query has a fixed planning cost that would otherwise dominate folders of small
+        EVTX files; if that shared insert fails, each file is retried on its own.
+        """
+        options = options or ReadOptions()
+        summary = IngestSummary()
+        group: list[_Pending] = []
+        group_rows = 0
+
+        def flush() -> None:
+            nonlocal group, group_rows
+            for res in self._store_group(group):
+                summary.files.append(res)
+                if progress:
+                    progress(res)
+            group, group_rows = [], 0
+
+        for f in files:
+            pending = self._prepare(f, options)
+            if pending.digest and any(g.digest == pending.digest for g in group):
+                flush()  # a copy of a file still in the group: store the group, then look again
+                pending = self._prepare(f, options)
+            if pending.reader is None or pending.result.status != "ingested":
+                flush()
+                summary.files.append(pending.result)
+                if progress:
+                    progress(pending.result)
+                continue
+            if pending.size > SMALL_FILE_BYTES:
+                flush()
+                res = self._store_streaming(pending, options)
+                summary.files.append(res)
+                if progress:
+                    progress(res)
+                continue
+            try:
+                pending.batches = list(
+                    pending.reader.read(f.path, f.display, pending.result.skipped, options)
+                )
+            except Exception as exc:  # a reader failing on one file must not stop the run
+                pending.result.status, pending.result.error = "failed", _reason(exc)
+                self._in_transaction(lambda: self._log_skipped(
+                    [Skipped(f.display, None, f"file not ingested: {pending.result.error}")]))
+                flush()
+                summary.files.append(pending.result)
+                if progress:
+                    progress(pending.result)
+                continue
+            group.append(pending)
+            group_rows += sum(b.table.num_rows for b in pending.batches)
+            if group_rows >= GROUP_ROWS or len(group) >= GROUP_FILES:
+                flush()
+        flush()
+        return summary
+
+    def _prepare(self, f: InputFile, options: ReadOptions) -> _Pending:
+        """Check the file, fingerprint it and choose its reader; no data is read yet."""
+        try:
+            if not f.path.is_file():
+                raise InputError(f.display, "no such file")
+            size = f.path.stat().st_size
+            if size == 0:
+                raise InputError(f.display, "empty file")
+            digest = fingerprint(f.path)
+        except (OSError, InputError) as exc:
+            res = FileResult(f.display, None, status="failed", error=_reason(exc))
+            self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))
+            return _Pending(f, res, None, "", 0)
+        known = self.scalar(
+            "SELECT path FROM files WHERE fingerprint = ? AND duplicate_of IS NULL", [digest]
+        )
+        if known is not None:
+            res = FileResult(f.display, None, status="duplicate", error=f"same content as {known}")
+            if known != f.display:
+                # Remember the alias, so labels naming this path still find its events.
+                self._in_transaction(lambda: self.con.execute(
+                    "INSERT OR IGNORE INTO files VALUES (?, ?, 'duplicate', ?, 0, 0, ?, ?)",
+                    [digest, f.display, size, _now(), known]))
+            return _Pending(f, res, None, digest, size)
+        reader = detect_reader(f.path, options)
+        if reader is None:
+            res = FileResult(f.display, None, status="unrecognised",
+                             error="not a recognised log format (EVTX, Windows JSON lines, syslog; "
+                             "use --mapping for other CSV/JSON lines)")
+            self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))
+            return _Pending(f, res, None, digest, size)
+        return _Pending(f, FileResult(f.display, reader.name), reader, digest, size)
+
+    def _in_transaction(self, fn: Callable[[], object]) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            fn()
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _finish(self, p: _Pending) -> None:
+        """Record the file and its skipped records; called inside the file's transaction."""
+        self.con.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+            [p.digest, p.file.display, p.result.reader, p.size, p.result.events,
+             sum(1 for s in p.result.skipped if not s.kept), _now()],
+        )
+        self._log_skipped(p.result.skipped)
+
+    def _store_group(self, group: list[_Pending]) -> list[FileResult]:
+        """Store several fully read files in one transaction, or one by one if that fails."""
+        if not group:
+            return []
+        try:
+            def together() -> None:
+                counts = self._insert_many(
+                    [b for p in group for b in p.batches], any(self._dedupe(p) for p in group)
+                )
+                for p in group:
+                    p.result.events = counts.get(p.file.display, 0)
+                    self._report_bad_json(p)
+                    self._finish(p)
+            self._in_transaction(together)
+            return [p.result for p in group]
+        except Exception:
+            pass
+        for p in group:
+            try:
+                def one(p: _Pending = p) -> None:
+                    p.result.events = sum(self._insert_many(p.batches, self._dedupe(p)).values())
+                    self._report_bad_json(p)
+                    self._finish(p)
+                self._in_transaction(one)
+            except Exception as exc:
+                self._fail(p, exc)
+        return [p.result for p in group]
+
+    def _insert_many(self, batches: list[RawBatch], dedupe: bool) -> dict[str, int]:
+        """Insert batches, one query per shape; returns events stored per file."""
+        counts: dict[str, int] = {}
+        keyed: dict[tuple[str, str, str], list[RawBatch]] = {}
+        for b in batches:
+            keyed.setdefault((b.shape, repr(sorted(b.params.items())), str(b.table.schema)), []).append(b)
+        for same in keyed.values():
+            tables = [
+                b.table.append_column("file", pa.array([b.file] * b.table.num_rows, pa.string()))
+                for b in same
+            ]
+            table = pa.concat_tables(tables)
+            sql = normalize_sql(same[0].shape, same[0].params)
+            if dedupe:
+                sql = (f"SELECT * FROM ({sql}) n WHERE NOT EXISTS (SELECT 1 FROM events e "
+                       f'WHERE e."log.file.path" = n."log.file.path" AND e."event.id" = n."event.id")')
+            self.con.register("raw_batch", table)
+            try:
+                if len(same) == 1:
+                    before = self._count()
+                    self.con.execute(f"INSERT INTO events {sql}")
+                    counts[same[0].file] = counts.get(same[0].file, 0) + self._count() - before
+                else:
+                    rows = self.con.execute(
+                        f'INSERT INTO events {sql} RETURNING "log.file.path"'
+                    ).fetchall()
+                    for (name,) in rows:
+                        counts[name] = counts.get(name, 0) + 1
+            finally:
+                self.con.unregister("raw_batch")
+        return counts
+
+    def _store_streaming(self, p: _Pending, options: ReadOptions) -> FileResult:
+        """Store a large file batch by batch inside one transaction, never holding it whole."""
+        assert p.reader is not None
+        try:
+            def run() -> None:
+                assert p.reader is not None
+                dedupe = self._dedupe(p)
+                for b in p.reader.read(p.file.path, p.file.display, p.result.skipped, options):
+                    stored = sum(self._insert_many([b], dedupe).values())
+                    p.result.events += stored
+                    if b.shape in JSON_SHAPES and stored < b.table.num_rows and not dedupe:
+                        self._skip_bad_json(b, p.result.skipped)
+                self._finish(p)
+            self._in_transaction(run)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            self._fail(p, exc)
+        return p.result
+
+    def _fail(self, p: _Pending, exc: BaseException) -> None:
+        p.result.status, p.result.error, p.result.events = "failed", _reason(exc), 0
+        self._in_transaction(lambda: self._log_skipped(
+            [Skipped(p.file.display, None, f"file not ingested: {p.result.error}")]))
+
+    def _dedupe(self, p: _Pending) -> bool:
+        # Events of a file seen before under the same name (a log that grew) are deduplicated
+        # by event id; new files skip that join, which is what keeps first ingests fast.
+        return bool(self.scalar("SELECT count(*) FROM files WHERE path = ?", [p.file.display]))
+
+    def _report_bad_json(self, p: _Pending) -> None:
+        """Name the records of a fully read file that were not stored because not JSON."""
+        rows = sum(b.table.num_rows for b in p.batches)
+        if p.batches and p.batches[0].shape in JSON_SHAPES and p.result.events < rows:
+            for b in p.batches:
+                self._skip_bad_json(b, p.result.skipped)
+
+    def _skip_bad_json(self, batch: RawBatch, skipped: list[Skipped]) -> None:
+        # Only the rare batch with bad lines pays for this second pass.
+        self.con.register("bad_batch", batch.table)
+        try:
+            bad = self.con.execute(
+                "SELECT record, left(raw, 60) FROM bad_batch WHERE NOT json_valid(raw) ORDER BY record"
+            ).fetchall()
+        finally:
+            self.con.unregister("bad_batch")
+        skipped.extend(Skipped(batch.file, r, f"not valid JSON (truncated?): {t!r}") for r, t in bad)
+
+    def _count(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM events") or 0)
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        """First column of the first row, fetching everything so the connection stays usable."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
+
+    def _log_skipped(self, skipped: list[Skipped]) -> None:
+        if skipped:
+            now = _now()
+            self.con.executemany(
+                "INSERT INTO skipped VALUES (?, ?, ?, ?, ?)",
+                [[s.file, s.record, s.reason, s.kept, now] for s in skipped],
+            )
+
+    # ----------------------------------------------------------------- reads
+
+    def event_count(self) -> int:
+        """Number of stored events."""
+        return self._count()
+
+
+def _checked_size(text: str) -> str:
+    """Memory sizes are formatted into a SET statement, so only allow digits and a unit."""
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.strip()):
+        raise BluebenchError(f"invalid memory size {text!r}; use e.g. 1GB or 512MB")
+    return text.strip()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, InputError):
+        return exc.reason
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def workspace_from_env(folder: str | None) -> Workspace:
+    """Open the workspace the user chose, or BLUEBENCH_WORKSPACE, or ./.bluebench."""
+    return Workspace(folder or os.environ.get("BLUEBENCH_WORKSPACE", DEFAULT_WORKSPACE))

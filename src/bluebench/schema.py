@@ -1,0 +1,117 @@
+"""The shared vocabulary of every stage: the normalized event columns and the Alert record.
+
+Event columns are named after the Elastic Common Schema (ECS) where ECS has a name, so
+queries, Sigma field mappings and exported JSON read the same everywhere. Every stage
+imports this module; this module imports no stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+# (column, DuckDB type, why it exists). Order is the storage order.
+EVENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("event.id", "VARCHAR", "stable id: md5 of the source kind, record number and raw record"),
+    ("@timestamp", "TIMESTAMP", "when the event happened, in UTC"),
+    ("event.code", "VARCHAR", "Windows event id, or the source's own code"),
+    ("event.provider", "VARCHAR", "the Windows provider or syslog program that wrote it"),
+    ("event.action", "VARCHAR", "normalized action, e.g. logon, logon-failed, invalid-user"),
+    ("event.category", "VARCHAR", "ECS category: authentication, iam, process, ..."),
+    ("event.outcome", "VARCHAR", "success, failure or NULL when not applicable"),
+    ("event.reason", "VARCHAR", "status or failure code in the source's words"),
+    ("event.dataset", "VARCHAR", "which reader produced it: evtx, winlogbeat, otrf, authlog, ..."),
+    ("winlog.channel", "VARCHAR", "Windows channel (Security, System, ...)"),
+    ("host.name", "VARCHAR", "the host that logged the event"),
+    ("user.name", "VARCHAR", "the account that authenticated or acted"),
+    ("user.domain", "VARCHAR", "that account's domain"),
+    ("user.id", "VARCHAR", "that account's SID or uid"),
+    ("user.target.name", "VARCHAR", "the account acted upon: created, added, or whose creds were used"),
+    ("group.name", "VARCHAR", "the group changed, for group membership events"),
+    ("service.name", "VARCHAR", "Kerberos service name or installed service"),
+    ("source.ip", "VARCHAR", "the remote address, when it is an IP"),
+    ("source.address", "VARCHAR", "the remote address or workstation name as logged"),
+    ("source.port", "INTEGER", "the remote port"),
+    ("destination.address", "VARCHAR", "the host a credential or share was used against"),
+    ("winlog.logon.type", "INTEGER", "Windows logon type (2 interactive, 3 network, 9 new creds, ...)"),
+    ("process.name", "VARCHAR", "the process or program involved"),
+    ("process.pid", "INTEGER", "its process id"),
+    ("process.command_line", "VARCHAR", "its command line, when logged"),
+    ("winlog.event_data", "JSON", "the Windows EventData (or syslog fields) as logged"),
+    ("log.file.path", "VARCHAR", "provenance: the file as the user named it or found under a folder"),
+    ("log.record", "BIGINT", "provenance: EVTX record id, line number, JSON line or mbox index"),
+    ("event.original", "VARCHAR", "provenance: the raw record"),
+)
+EVENT_COLUMN_NAMES: tuple[str, ...] = tuple(c for c, _, _ in EVENT_COLUMNS)
+
+SEVERITIES: tuple[str, ...] = ("informational", "low", "medium", "high", "critical")
+
+
+def severity_rank(severity: str) -> int:
+    """Order severities so that ranking sorts critical first."""
+    return SEVERITIES.index(severity)
+
+
+def q(column: str) -> str:
+    """Quote a column name for SQL; event columns contain dots and '@'."""
+    return '"' + column.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where one event behind an alert came from: the file and its record number."""
+
+    file: str
+    record: int
+
+
+@dataclass
+class Alert:
+    """One finding of one detector. ``score`` runs 0..1 and higher means more suspicious."""
+
+    detector: str
+    title: str
+    severity: str
+    score: float
+    tactics: list[str]
+    techniques: list[str]
+    entities: dict[str, str]
+    first_seen: datetime
+    last_seen: datetime
+    event_count: int
+    reasons: list[str]
+    event_ids: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score must be within 0..1, got {self.score}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+        if not self.id:
+            self.id = alert_id(self.detector, self.entities, self.first_seen)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON shape of an alert, one object per line in ``--json`` output."""
+        d = asdict(self)
+        d.pop("event_ids")
+        d["first_seen"] = self.first_seen.isoformat() + "Z"
+        d["last_seen"] = self.last_seen.isoformat() + "Z"
+        keys = (
+            "id detector title severity score tactics techniques entities first_seen "
+            "last_seen event_count reasons evidence"
+        ).split()
+        return {k: d[k] for k in keys}
+
+
+def alert_id(detector: str, entities: dict[str, str], first_seen: datetime) -> str:
+    """Stable alert id: the same detector, entities and start time always give the same id.
+
+    Stored verdicts (issue #4) refer to this id, so changing the recipe orphans them.
+    """
+    key = json.dumps([detector, sorted(entities.items()), first_seen.isoformat()])
+    return hashlib.sha1(key.encode()).hexdigest()[:16]

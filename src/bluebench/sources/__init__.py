@@ -1,0 +1,70 @@
+"""Readers for every supported input, found by content, and the walk over user paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bluebench.registry import Registry
+from bluebench.sources.authlog import AuthLogReader
+from bluebench.sources.base import RawBatch, Reader, ReadOptions, Skipped
+from bluebench.sources.evtx import EvtxReader
+from bluebench.sources.lines import read_head
+from bluebench.sources.tabular import MappedCsvReader, MappedJsonLinesReader, load_mapping
+from bluebench.sources.winjson import OtrfReader, WinlogbeatReader
+
+READERS: Registry[Reader] = Registry("reader")
+for _reader in (
+    EvtxReader(),
+    WinlogbeatReader(),
+    OtrfReader(),
+    AuthLogReader(),
+    MappedCsvReader(),
+    MappedJsonLinesReader(),
+):
+    READERS.register(_reader.name, _reader)
+
+__all__ = [
+    "READERS",
+    "InputFile",
+    "RawBatch",
+    "ReadOptions",
+    "Reader",
+    "Skipped",
+    "detect_reader",
+    "discover",
+    "load_mapping",
+]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A file to ingest: its path on disk and the name shown to the user and kept as provenance."""
+
+    path: Path
+    display: str
+
+
+def discover(paths: list[str]) -> Iterator[InputFile]:
+    """Expand the user's paths; files under a folder keep the folder as the user wrote it."""
+    for given in paths:
+        p = Path(given)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and not f.name.startswith("."):
+                    rel = f.relative_to(p).as_posix()
+                    yield InputFile(f, given.rstrip("/") + "/" + rel)
+        else:
+            yield InputFile(p, given)
+
+
+def detect_reader(path: Path, options: ReadOptions) -> Reader | None:
+    """Pick the reader by content (first 64 KiB); a mapping given by the user wins."""
+    if options.mapping is not None:
+        return READERS.get("mapped-csv" if options.mapping_format == "csv" else "mapped-jsonl")
+    head = read_head(path)
+    for reader in READERS:
+        if reader.sniff(head, path):
+            return reader
+    return None
