@@ -29,19 +29,31 @@ EVENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("user.name", "VARCHAR", "the account that authenticated or acted"),
     ("user.domain", "VARCHAR", "that account's domain"),
     ("user.id", "VARCHAR", "that account's SID or uid"),
-    ("user.target.name", "VARCHAR", "the account acted upon: created, added, or whose creds were used"),
+    (
+        "user.target.name",
+        "VARCHAR",
+        "the account acted upon: created, added, or whose creds were used",
+    ),
     ("group.name", "VARCHAR", "the group changed, for group membership events"),
     ("service.name", "VARCHAR", "Kerberos service name or installed service"),
     ("source.ip", "VARCHAR", "the remote address, when it is an IP"),
     ("source.address", "VARCHAR", "the remote address or workstation name as logged"),
     ("source.port", "INTEGER", "the remote port"),
     ("destination.address", "VARCHAR", "the host a credential or share was used against"),
-    ("winlog.logon.type", "INTEGER", "Windows logon type (2 interactive, 3 network, 9 new creds, ...)"),
+    (
+        "winlog.logon.type",
+        "INTEGER",
+        "Windows logon type (2 interactive, 3 network, 9 new creds, ...)",
+    ),
     ("process.name", "VARCHAR", "the process or program involved"),
     ("process.pid", "INTEGER", "its process id"),
     ("process.command_line", "VARCHAR", "its command line, when logged"),
     ("winlog.event_data", "JSON", "the Windows EventData (or syslog fields) as logged"),
-    ("log.file.path", "VARCHAR", "provenance: the file as the user named it or found under a folder"),
+    (
+        "log.file.path",
+        "VARCHAR",
+        "provenance: the file as the user named it or found under a folder",
+    ),
     ("log.record", "BIGINT", "provenance: EVTX record id, line number, JSON line or mbox index"),
     ("event.original", "VARCHAR", "provenance: the raw record"),
 )
@@ -101,10 +113,21 @@ class Alert:
         d.pop("event_ids")
         d["first_seen"] = self.first_seen.isoformat() + "Z"
         d["last_seen"] = self.last_seen.isoformat() + "Z"
-        keys = (
-            "id detector title severity score tactics techniques entities first_seen "
-            "last_seen event_count reasons evidence"
-        ).split()
+        keys = [
+            "id",
+            "detector",
+            "title",
+            "severity",
+            "score",
+            "tactics",
+            "techniques",
+            "entities",
+            "first_seen",
+            "last_seen",
+            "event_count",
+            "reasons",
+            "evidence",
+        ]
         return {k: d[k] for k in keys}
 
 

@@ -59,12 +59,36 @@ TARGET_IS_USER = ("4624", "4625", "4634", "4768", "4769", "4770", "4771", "4776"
 ACCOUNT_CHANGE = ("4720", "4722", "4724", "4726", "4738", "4648")
 GROUP_CHANGE = ("4728", "4732", "4756", "4729", "4733", "4757")
 
-EVENT_DATA_KEYS = (
-    "TargetUserName TargetDomainName TargetUserSid SubjectUserName SubjectDomainName "
-    "SubjectUserSid IpAddress IpPort WorkstationName Workstation LogonType Status SubStatus "
-    "FailureCode ServiceName TargetServerName MemberName MemberSid ProcessName NewProcessName "
-    "Image CommandLine AccountName ProcessId NewProcessId User SourceIp Hostname"
-).split()
+EVENT_DATA_KEYS = [
+    "TargetUserName",
+    "TargetDomainName",
+    "TargetUserSid",
+    "SubjectUserName",
+    "SubjectDomainName",
+    "SubjectUserSid",
+    "IpAddress",
+    "IpPort",
+    "WorkstationName",
+    "Workstation",
+    "LogonType",
+    "Status",
+    "SubStatus",
+    "FailureCode",
+    "ServiceName",
+    "TargetServerName",
+    "MemberName",
+    "MemberSid",
+    "ProcessName",
+    "NewProcessName",
+    "Image",
+    "CommandLine",
+    "AccountName",
+    "ProcessId",
+    "NewProcessId",
+    "User",
+    "SourceIp",
+    "Hostname",
+]
 
 WINDOWS_PATHS: dict[str, dict[str, str]] = {
     # shape: intermediate field -> JSON path into the raw record
@@ -131,8 +155,8 @@ def _windows_intermediate(shape: str) -> str:
             f"(json_extract({v['user_data']}, '$.*'))[1])"
         )
     return f"""
-        SELECT record, raw, file, {code} AS code, {_utc(time)} AS ts, {scalar('channel')} AS channel,
-               {scalar('provider')} AS provider, {host} AS host, {ed} AS ed
+        SELECT record, raw, file, {code} AS code, {_utc(time)} AS ts, {scalar("channel")} AS channel,
+               {scalar("provider")} AS provider, {host} AS host, {ed} AS ed
         FROM (SELECT record, raw, file, json_extract(raw, {arr}) AS v FROM raw_batch WHERE json_valid(raw))
     """
 
@@ -183,14 +207,14 @@ def _windows_columns() -> dict[str, str]:
         "event.reason": f"coalesce(nullif(lower({f['SubStatus']}), '0x0'), {status})",
         "winlog.channel": "channel",
         "host.name": "host",
-        "user.name": f"""CASE WHEN code IN {target_user} THEN {f['TargetUserName']}
-            ELSE coalesce({f['SubjectUserName']}, {f['AccountName']}, {sysmon_user}, {f['TargetUserName']}) END""",
-        "user.domain": f"""CASE WHEN code IN {target_user} THEN {f['TargetDomainName']}
-            ELSE coalesce({f['SubjectDomainName']}, {sysmon_domain}, {f['TargetDomainName']}) END""",
-        "user.id": f"""CASE WHEN code IN {target_user} THEN {f['TargetUserSid']}
-            ELSE coalesce({f['SubjectUserSid']}, {f['TargetUserSid']}) END""",
-        "user.target.name": f"""CASE WHEN code IN {account} THEN {f['TargetUserName']}
-            WHEN code IN {group} THEN coalesce({f['MemberName']}, {f['MemberSid']}) END""",
+        "user.name": f"""CASE WHEN code IN {target_user} THEN {f["TargetUserName"]}
+            ELSE coalesce({f["SubjectUserName"]}, {f["AccountName"]}, {sysmon_user}, {f["TargetUserName"]}) END""",
+        "user.domain": f"""CASE WHEN code IN {target_user} THEN {f["TargetDomainName"]}
+            ELSE coalesce({f["SubjectDomainName"]}, {sysmon_domain}, {f["TargetDomainName"]}) END""",
+        "user.id": f"""CASE WHEN code IN {target_user} THEN {f["TargetUserSid"]}
+            ELSE coalesce({f["SubjectUserSid"]}, {f["TargetUserSid"]}) END""",
+        "user.target.name": f"""CASE WHEN code IN {account} THEN {f["TargetUserName"]}
+            WHEN code IN {group} THEN coalesce({f["MemberName"]}, {f["MemberSid"]}) END""",
         "group.name": f"CASE WHEN code IN {group} THEN {f['TargetUserName']} END",
         "service.name": f["ServiceName"],
         "source.ip": f"CASE WHEN regexp_matches({ip}, '^[0-9a-fA-F.:]+$') THEN {ip} END",
@@ -219,20 +243,128 @@ SYSLOG_RE = (
 )
 # (pattern, action, category, outcome, user group, source group, port group, target group)
 AUTH_PATTERNS: tuple[tuple[str, str, str, str | None, int, int, int, int], ...] = (
-    (r"^Failed \S+ for invalid user (.*?) from (\S+) port (\d+)", "logon-failed", "authentication", "failure", 1, 2, 3, 0),
-    (r"^Failed \S+ for (\S*) from (\S+) port (\d+)", "logon-failed", "authentication", "failure", 1, 2, 3, 0),
-    (r"^Accepted \S+ for (\S+) from (\S+) port (\d+)", "logon", "authentication", "success", 1, 2, 3, 0),
-    (r"^[Ii]nvalid user (.*?) from (\S+)(?: port (\d+))?\s*$", "invalid-user", "authentication", "failure", 1, 2, 3, 0),
-    (r"(?:pam_unix\(\w+:auth\): )?authentication failure;.*rhost=(\S*)(?:\s+user=(\S+))?", "pam-auth-failure", "authentication", "failure", 2, 1, 0, 0),
-    (r"^PAM \d+ more authentication failures?;.*rhost=(\S*)(?:\s+user=(\S+))?", "pam-auth-failure-summary", "authentication", "failure", 2, 1, 0, 0),
-    (r"^\s*(\S+) : user NOT in sudoers ; .*USER=(\S+) ;", "sudo", "authentication", "failure", 1, 0, 0, 2),
-    (r"^\s*(\S+) : (?:\d+ incorrect password attempts? ; )?.*USER=(\S+) ; COMMAND=", "sudo", "process", "success", 1, 0, 0, 2),
+    (
+        r"^Failed \S+ for invalid user (.*?) from (\S+) port (\d+)",
+        "logon-failed",
+        "authentication",
+        "failure",
+        1,
+        2,
+        3,
+        0,
+    ),
+    (
+        r"^Failed \S+ for (\S*) from (\S+) port (\d+)",
+        "logon-failed",
+        "authentication",
+        "failure",
+        1,
+        2,
+        3,
+        0,
+    ),
+    (
+        r"^Accepted \S+ for (\S+) from (\S+) port (\d+)",
+        "logon",
+        "authentication",
+        "success",
+        1,
+        2,
+        3,
+        0,
+    ),
+    (
+        r"^[Ii]nvalid user (.*?) from (\S+)(?: port (\d+))?\s*$",
+        "invalid-user",
+        "authentication",
+        "failure",
+        1,
+        2,
+        3,
+        0,
+    ),
+    (
+        r"(?:pam_unix\(\w+:auth\): )?authentication failure;.*rhost=(\S*)(?:\s+user=(\S+))?",
+        "pam-auth-failure",
+        "authentication",
+        "failure",
+        2,
+        1,
+        0,
+        0,
+    ),
+    (
+        r"^PAM \d+ more authentication failures?;.*rhost=(\S*)(?:\s+user=(\S+))?",
+        "pam-auth-failure-summary",
+        "authentication",
+        "failure",
+        2,
+        1,
+        0,
+        0,
+    ),
+    (
+        r"^\s*(\S+) : user NOT in sudoers ; .*USER=(\S+) ;",
+        "sudo",
+        "authentication",
+        "failure",
+        1,
+        0,
+        0,
+        2,
+    ),
+    (
+        r"^\s*(\S+) : (?:\d+ incorrect password attempts? ; )?.*USER=(\S+) ; COMMAND=",
+        "sudo",
+        "process",
+        "success",
+        1,
+        0,
+        0,
+        2,
+    ),
     (r"FAILED su for (\S+) by (\S+)", "su", "authentication", "failure", 2, 0, 0, 1),
-    (r"session opened for user (\S+?)(?:\(uid=\d+\))? by (\S+?)(?:\(uid=\d+\))?\s*$", "session-opened", "session", "success", 2, 0, 0, 1),
+    (
+        r"session opened for user (\S+?)(?:\(uid=\d+\))? by (\S+?)(?:\(uid=\d+\))?\s*$",
+        "session-opened",
+        "session",
+        "success",
+        2,
+        0,
+        0,
+        1,
+    ),
     (r"new user: name=([^,\s]+)", "user-created", "iam", "success", 0, 0, 0, 1),
-    (r"add '([^']+)' to (?:shadow )?group '([^']+)'", "group-member-added", "iam", "success", 0, 0, 0, 1),
-    (r"^Disconnecting:? (?:authenticating user (\S+) )?(\S+) port (\d+): Too many authentication failures", "too-many-failures", "authentication", "failure", 1, 2, 3, 0),
-    (r"reverse mapping checking getaddrinfo for \S+ \[(\S+)\] failed", "reverse-mapping-failed", "network", None, 0, 1, 0, 0),
+    (
+        r"add '([^']+)' to (?:shadow )?group '([^']+)'",
+        "group-member-added",
+        "iam",
+        "success",
+        0,
+        0,
+        0,
+        1,
+    ),
+    (
+        r"^Disconnecting:? (?:authenticating user (\S+) )?(\S+) port (\d+): Too many authentication failures",
+        "too-many-failures",
+        "authentication",
+        "failure",
+        1,
+        2,
+        3,
+        0,
+    ),
+    (
+        r"reverse mapping checking getaddrinfo for \S+ \[(\S+)\] failed",
+        "reverse-mapping-failed",
+        "network",
+        None,
+        0,
+        1,
+        0,
+        0,
+    ),
 )
 
 
@@ -242,13 +374,17 @@ def authlog_sql(ref_iso: str) -> str:
     parts = "['ts', 'host', 'prog', 'pid', 'msg']"
     stamp = "regexp_replace(p.ts, ' +', ' ')"
     guess = f"try_strptime(year({ref})::VARCHAR || ' ' || {stamp}, '%Y %b %d %H:%M:%S')"
-    ts = f"""CASE WHEN p.ts LIKE '____-__-__T%' THEN {_utc('p.ts')}
+    ts = f"""CASE WHEN p.ts LIKE '____-__-__T%' THEN {_utc("p.ts")}
         WHEN {guess} > {ref} + INTERVAL 1 DAY THEN {guess} - INTERVAL 1 YEAR ELSE {guess} END"""
 
     def pick(group_idx: str) -> str:
         cases = " ".join(
             f"WHEN regexp_matches(p.msg, {_sql_str(pat)}) THEN "
-            + (f"nullif(regexp_extract(p.msg, {_sql_str(pat)}, {g[group_idx]}), '')" if g[group_idx] else "NULL")
+            + (
+                f"nullif(regexp_extract(p.msg, {_sql_str(pat)}, {g[group_idx]}), '')"
+                if g[group_idx]
+                else "NULL"
+            )
             for pat, *_rest in AUTH_PATTERNS
             for g in [dict(zip(("user", "src", "port", "target"), _rest[3:], strict=True))]
         )
@@ -325,7 +461,9 @@ def mapped_sql(mapping: Mapping[str, str], fmt: str) -> str:
     if "source.address" not in cols and "source.ip" in cols:
         cols["source.address"] = cols["source.ip"]
     if "source.ip" in cols:
-        cols["source.ip"] = f"CASE WHEN regexp_matches({cols['source.ip']}, '^[0-9a-fA-F.:]+$') THEN {cols['source.ip']} END"
+        cols["source.ip"] = (
+            f"CASE WHEN regexp_matches({cols['source.ip']}, '^[0-9a-fA-F.:]+$') THEN {cols['source.ip']} END"
+        )
     if fmt == "csv":
         names = [c for c in mapping.values()]
         pack = ", ".join(f"{_sql_str(n)}: {q(n)}" for n in dict.fromkeys(names))

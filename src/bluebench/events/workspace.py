@@ -92,7 +92,9 @@ class IngestSummary:
     @property
     def had_problems(self) -> bool:
         """True when any input was skipped, failed or unrecognised (exit code 1)."""
-        return self.skipped_records > 0 or any(f.status in ("failed", "unrecognised") for f in self.files)
+        return self.skipped_records > 0 or any(
+            f.status in ("failed", "unrecognised") for f in self.files
+        )
 
 
 def fingerprint(path: Path) -> str:
@@ -179,8 +181,11 @@ class Workspace:
                 )
             except Exception as exc:  # a reader failing on one file must not stop the run
                 pending.result.status, pending.result.error = "failed", _reason(exc)
-                self._in_transaction(lambda: self._log_skipped(
-                    [Skipped(f.display, None, f"file not ingested: {pending.result.error}")]))
+                self._in_transaction(
+                    lambda: self._log_skipped(
+                        [Skipped(f.display, None, f"file not ingested: {pending.result.error}")]
+                    )
+                )
                 flush()
                 summary.files.append(pending.result)
                 if progress:
@@ -204,7 +209,9 @@ class Workspace:
             digest = fingerprint(f.path)
         except (OSError, InputError) as exc:
             res = FileResult(f.display, None, status="failed", error=_reason(exc))
-            self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))
+            self._in_transaction(
+                lambda: self._log_skipped([Skipped(f.display, None, res.error or "")])
+            )
             return _Pending(f, res, None, "", 0)
         known = self.scalar(
             "SELECT path FROM files WHERE fingerprint = ? AND duplicate_of IS NULL", [digest]
@@ -213,16 +220,25 @@ class Workspace:
             res = FileResult(f.display, None, status="duplicate", error=f"same content as {known}")
             if known != f.display:
                 # Remember the alias, so labels naming this path still find its events.
-                self._in_transaction(lambda: self.con.execute(
-                    "INSERT OR IGNORE INTO files VALUES (?, ?, 'duplicate', ?, 0, 0, ?, ?)",
-                    [digest, f.display, size, _now(), known]))
+                self._in_transaction(
+                    lambda: self.con.execute(
+                        "INSERT OR IGNORE INTO files VALUES (?, ?, 'duplicate', ?, 0, 0, ?, ?)",
+                        [digest, f.display, size, _now(), known],
+                    )
+                )
             return _Pending(f, res, None, digest, size)
         reader = detect_reader(f.path, options)
         if reader is None:
-            res = FileResult(f.display, None, status="unrecognised",
-                             error="not a recognised log format (EVTX, Windows JSON lines, syslog; "
-                             "use --mapping for other CSV/JSON lines)")
-            self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))
+            res = FileResult(
+                f.display,
+                None,
+                status="unrecognised",
+                error="not a recognised log format (EVTX, Windows JSON lines, syslog; "
+                "use --mapping for other CSV/JSON lines)",
+            )
+            self._in_transaction(
+                lambda: self._log_skipped([Skipped(f.display, None, res.error or "")])
+            )
             return _Pending(f, res, None, digest, size)
         return _Pending(f, FileResult(f.display, reader.name), reader, digest, size)
 
@@ -239,8 +255,15 @@ class Workspace:
         """Record the file and its skipped records; called inside the file's transaction."""
         self.con.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-            [p.digest, p.file.display, p.result.reader, p.size, p.result.events,
-             sum(1 for s in p.result.skipped if not s.kept), _now()],
+            [
+                p.digest,
+                p.file.display,
+                p.result.reader,
+                p.size,
+                p.result.events,
+                sum(1 for s in p.result.skipped if not s.kept),
+                _now(),
+            ],
         )
         self._log_skipped(p.result.skipped)
 
@@ -249,6 +272,7 @@ class Workspace:
         if not group:
             return []
         try:
+
             def together() -> None:
                 counts = self._insert_many(
                     [b for p in group for b in p.batches], any(self._dedupe(p) for p in group)
@@ -257,16 +281,19 @@ class Workspace:
                     p.result.events = counts.get(p.file.display, 0)
                     self._report_bad_json(p)
                     self._finish(p)
+
             self._in_transaction(together)
             return [p.result for p in group]
         except Exception:
             pass
         for p in group:
             try:
+
                 def one(p: _Pending = p) -> None:
                     p.result.events = sum(self._insert_many(p.batches, self._dedupe(p)).values())
                     self._report_bad_json(p)
                     self._finish(p)
+
                 self._in_transaction(one)
             except Exception as exc:
                 self._fail(p, exc)
@@ -277,7 +304,9 @@ class Workspace:
         counts: dict[str, int] = {}
         keyed: dict[tuple[str, str, str], list[RawBatch]] = {}
         for b in batches:
-            keyed.setdefault((b.shape, repr(sorted(b.params.items())), str(b.table.schema)), []).append(b)
+            keyed.setdefault(
+                (b.shape, repr(sorted(b.params.items())), str(b.table.schema)), []
+            ).append(b)
         for same in keyed.values():
             tables = [
                 b.table.append_column("file", pa.array([b.file] * b.table.num_rows, pa.string()))
@@ -286,8 +315,10 @@ class Workspace:
             table = pa.concat_tables(tables)
             sql = normalize_sql(same[0].shape, same[0].params)
             if dedupe:
-                sql = (f"SELECT * FROM ({sql}) n WHERE NOT EXISTS (SELECT 1 FROM events e "
-                       f'WHERE e."log.file.path" = n."log.file.path" AND e."event.id" = n."event.id")')
+                sql = (
+                    f"SELECT * FROM ({sql}) n WHERE NOT EXISTS (SELECT 1 FROM events e "
+                    f'WHERE e."log.file.path" = n."log.file.path" AND e."event.id" = n."event.id")'
+                )
             self.con.register("raw_batch", table)
             try:
                 if len(same) == 1:
@@ -308,6 +339,7 @@ class Workspace:
         """Store a large file batch by batch inside one transaction, never holding it whole."""
         assert p.reader is not None
         try:
+
             def run() -> None:
                 assert p.reader is not None
                 dedupe = self._dedupe(p)
@@ -317,6 +349,7 @@ class Workspace:
                     if b.shape in JSON_SHAPES and stored < b.table.num_rows and not dedupe:
                         self._skip_bad_json(b, p.result.skipped)
                 self._finish(p)
+
             self._in_transaction(run)
         except KeyboardInterrupt:
             raise
@@ -326,8 +359,11 @@ class Workspace:
 
     def _fail(self, p: _Pending, exc: BaseException) -> None:
         p.result.status, p.result.error, p.result.events = "failed", _reason(exc), 0
-        self._in_transaction(lambda: self._log_skipped(
-            [Skipped(p.file.display, None, f"file not ingested: {p.result.error}")]))
+        self._in_transaction(
+            lambda: self._log_skipped(
+                [Skipped(p.file.display, None, f"file not ingested: {p.result.error}")]
+            )
+        )
 
     def _dedupe(self, p: _Pending) -> bool:
         # Events of a file seen before under the same name (a log that grew) are deduplicated
@@ -350,7 +386,9 @@ class Workspace:
             ).fetchall()
         finally:
             self.con.unregister("bad_batch")
-        skipped.extend(Skipped(batch.file, r, f"not valid JSON (truncated?): {t!r}") for r, t in bad)
+        skipped.extend(
+            Skipped(batch.file, r, f"not valid JSON (truncated?): {t!r}") for r, t in bad
+        )
 
     def _count(self) -> int:
         return int(self.scalar("SELECT count(*) FROM events") or 0)

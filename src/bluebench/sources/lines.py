@@ -22,7 +22,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def open_members(path: Path, display: str, skipped: list[Skipped]) -> Iterator[tuple[str, IO[bytes]]]:
+def open_members(
+    path: Path, display: str, skipped: list[Skipped]
+) -> Iterator[tuple[str, IO[bytes]]]:
     """Yield (display name, binary stream) for a plain, gzip or zip file.
 
     Zip members that are macOS resource forks or folders are skipped and counted, since a
@@ -36,7 +38,9 @@ def open_members(path: Path, display: str, skipped: list[Skipped]) -> Iterator[t
             data = [i for i in members if not _is_junk(i.filename)]
             for info in members:
                 if _is_junk(info.filename):
-                    skipped.append(Skipped(f"{display}!{info.filename}", None, "macOS metadata member ignored"))
+                    skipped.append(
+                        Skipped(f"{display}!{info.filename}", None, "macOS metadata member ignored")
+                    )
             for info in data:
                 name = display if len(data) == 1 else f"{display}!{info.filename}"
                 with zf.open(info) as stream:
@@ -67,7 +71,11 @@ def read_head(path: Path, size: int = 65536) -> bytes:
 
 
 def iter_line_blocks(
-    stream: IO[bytes], display: str, skipped: list[Skipped], block_bytes: int, replace_invalid: bool = False
+    stream: IO[bytes],
+    display: str,
+    skipped: list[Skipped],
+    block_bytes: int,
+    replace_invalid: bool = False,
 ) -> Iterator[pa.Table]:
     """Yield tables (record, raw) of non-blank lines; record is the 1-based line number.
 
@@ -135,10 +143,14 @@ def _slow_decode(
             if replace_invalid:
                 out.append(line.decode("utf-8", errors="replace"))
                 skipped.append(
-                    Skipped(display, rec, f"not UTF-8 at byte {exc.start}; kept with U+FFFD", kept=True)
+                    Skipped(
+                        display, rec, f"not UTF-8 at byte {exc.start}; kept with U+FFFD", kept=True
+                    )
                 )
             else:
-                skipped.append(Skipped(display, rec, f"not UTF-8 at byte {exc.start}; record skipped"))
+                skipped.append(
+                    Skipped(display, rec, f"not UTF-8 at byte {exc.start}; record skipped")
+                )
                 continue
         kept.append(rec)
     return pa.array(out, pa.large_string()), np.asarray(kept, dtype=np.int64)

@@ -35,10 +35,12 @@ def load_mapping(path: Path) -> tuple[str, dict[str, str]]:
         raise ConfigError(f"{path}: cannot read mapping: {exc}") from exc
     fmt = data.get("format")
     if fmt not in ("csv", "jsonl"):
-        raise ConfigError(f"{path}: 'format' must be \"csv\" or \"jsonl\", got {fmt!r}")
+        raise ConfigError(f'{path}: \'format\' must be "csv" or "jsonl", got {fmt!r}')
     fields = data.get("fields")
     if not isinstance(fields, dict) or not fields:
-        raise ConfigError(f"{path}: a [fields] table mapping event columns to source fields is required")
+        raise ConfigError(
+            f"{path}: a [fields] table mapping event columns to source fields is required"
+        )
     unknown = sorted(set(fields) - MAPPABLE)
     if unknown:
         raise ConfigError(f"{path}: unknown event columns {unknown}; known: {sorted(MAPPABLE)}")
@@ -71,7 +73,9 @@ class MappedCsvReader:
                 reader = pacsv.open_csv(
                     stream,
                     read_options=pacsv.ReadOptions(block_size=options.batch_bytes // 4),
-                    parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+                    parse_options=pacsv.ParseOptions(
+                        invalid_row_handler=on_invalid, newlines_in_values=False
+                    ),
                     convert_options=pacsv.ConvertOptions(
                         column_types={}, strings_can_be_null=True, auto_dict_encode=False
                     ),
@@ -92,8 +96,12 @@ class MappedCsvReader:
                 # so they are only exact for well-formed files (noted in the docs).
                 records = pa.array(range(row, row + table.num_rows), pa.int64())
                 row += table.num_rows
-                yield RawBatch(self.name, table.add_column(0, "record", records), name,
-                               {"mapping": options.mapping})
+                yield RawBatch(
+                    self.name,
+                    table.add_column(0, "record", records),
+                    name,
+                    {"mapping": options.mapping},
+                )
 
 
 class MappedJsonLinesReader:

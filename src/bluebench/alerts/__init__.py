@@ -1,0 +1,1 @@
+"""The alerts stage: storing detector output with its evidence, and reading it back ranked."""

@@ -1,0 +1,257 @@
+"""ingest, detect, scan, alerts, quality and config: the commands of the core pipeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bluebench.alerts.store import load_alerts, save_alerts
+from bluebench.cli.app import ConfigOpt, JsonOpt, WorkspaceOpt, app, err, out
+from bluebench.detectors import build_detectors, default_config_text, load_config, run_detectors
+from bluebench.errors import ConfigError
+from bluebench.events.quality import quality_report
+from bluebench.events.workspace import IngestSummary, Workspace, workspace_from_env
+from bluebench.schema import SEVERITIES, Alert
+from bluebench.sources import ReadOptions, discover, load_mapping
+
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "informational": "dim",
+}
+
+MappingOpt = Annotated[
+    str | None, typer.Option("--mapping", help="TOML mapping for CSV/JSON lines of another layout.")
+]
+YearOpt = Annotated[
+    int | None,
+    typer.Option("--year", help="Year for syslog dates that carry none (default: from file time)."),
+]
+
+
+def _options(mapping: str | None, year: int | None) -> ReadOptions:
+    opts = ReadOptions(year=year)
+    if mapping:
+        opts.mapping_format, opts.mapping = load_mapping(Path(mapping))
+    return opts
+
+
+def do_ingest(ws: Workspace, paths: list[str], opts: ReadOptions, quiet: bool) -> IngestSummary:
+    """Ingest with a progress bar on stderr, then print what was skipped and why."""
+    files = list(discover(paths))
+    if not files:
+        raise ConfigError(f"no files found under {', '.join(paths)}")
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("ingesting", total=len(files))
+        summary = ws.ingest(files, opts, progress=lambda _r: bar.advance(task))
+    _print_ingest(summary, quiet)
+    return summary
+
+
+def _print_ingest(summary: IngestSummary, quiet: bool) -> None:
+    for f in summary.files:
+        if f.status in ("failed", "unrecognised"):
+            err.print(f"[red]skipped file[/red] {f.file}: {f.error}")
+        elif f.status == "duplicate":
+            err.print(f"[dim]already ingested[/dim] {f.file}: {f.error}")
+    problems = [
+        s
+        for f in summary.files
+        for s in f.skipped
+        if (not s.kept and s.record is not None) or (not s.kept and "EVTX" in s.reason)
+    ]
+    for s in problems[:20]:
+        err.print(f"[yellow]skipped record[/yellow] {s}")
+    if len(problems) > 20:
+        err.print(f"[yellow]... and {len(problems) - 20} more skipped records[/yellow]")
+    if not quiet:
+        ingested = sum(1 for f in summary.files if f.status == "ingested")
+        err.print(
+            f"ingested {summary.events:,} events from {ingested} files; "
+            f"{summary.skipped_records} records skipped, {summary.repaired_records} repaired, "
+            f"{sum(1 for f in summary.files if f.status == 'duplicate')} files already present, "
+            f"{sum(1 for f in summary.files if f.status in ('failed', 'unrecognised'))} files not read"
+        )
+
+
+def do_detect(ws: Workspace, config: str | None, only: list[str] | None = None) -> list[Alert]:
+    """Run the configured detectors and replace their stored alerts."""
+    detectors = build_detectors(load_config(config), only)
+    alerts = run_detectors(ws.con, detectors)
+    save_alerts(ws.con, alerts, [d.id for d in detectors])
+    return alerts
+
+
+def print_alerts(alerts: list[Alert], as_json: bool, limit: int | None = None) -> None:
+    """Alerts as one JSON object per line, or ranked cards: header, entities, reasons, evidence.
+
+    Cards rather than a wide table, because reasons are sentences and terminals are narrow.
+    """
+    if as_json:
+        for a in alerts:
+            sys.stdout.write(json.dumps(a.to_json(), default=str) + "\n")
+        return
+    if not alerts:
+        out.print("no alerts")
+        return
+    out.print(f"[bold]{len(alerts)} alerts[/bold], most severe and highest score first")
+    shown = alerts[:limit] if limit else alerts
+    for i, a in enumerate(shown, 1):
+        style = SEVERITY_STYLE[a.severity]
+        out.print(
+            f"\n[bold]{i:>3}[/bold] [{style}]{a.severity.upper():<8}[/] score {a.score:.2f}  "
+            f"[bold]{escape(a.title)}[/bold] ({a.detector}, {', '.join(a.techniques)})"
+        )
+        ent = "  ".join(f"{k}={escape(v)}" for k, v in sorted(a.entities.items()))
+        out.print(f"      {a.first_seen:%Y-%m-%d %H:%M:%S} to {a.last_seen:%H:%M:%S} UTC  {ent}")
+        for r in a.reasons:
+            out.print(f"      - {escape(r)}")
+        if a.evidence:
+            first = a.evidence[0]
+            more = f" and {a.event_count - 1} more" if a.event_count > 1 else ""
+            out.print(
+                f"      [dim]evidence: {escape(first.file)} record {first.record}{more}[/dim]"
+            )
+    if limit and len(alerts) > limit:
+        out.print(f"\n... {len(alerts) - limit} more (use --limit 0 or --json)")
+
+
+def print_quality(ws: Workspace) -> None:
+    """Data quality findings on stderr, so --json output stays clean."""
+    rep = quality_report(ws.con)
+    span = (
+        f"{rep.first:%Y-%m-%d %H:%M} to {rep.last:%Y-%m-%d %H:%M} UTC"
+        if rep.first and rep.last
+        else "no timestamps"
+    )
+    err.print(f"[bold]data quality[/bold]: {rep.events:,} events, {span}")
+    for line in rep.findings():
+        err.print(f"  - {line}")
+
+
+def _exit(summary: IngestSummary | None) -> None:
+    raise typer.Exit(1 if summary is not None and summary.had_problems else 0)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files or folders to read.")],
+    workspace: WorkspaceOpt = None,
+    mapping: MappingOpt = None,
+    year: YearOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read logs into the workspace; the same file twice adds nothing."""
+    with workspace_from_env(workspace) as ws:
+        summary = do_ingest(ws, paths, _options(mapping, year), quiet=as_json)
+        if as_json:
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        "events": summary.events,
+                        "skipped_records": summary.skipped_records,
+                        "repaired_records": summary.repaired_records,
+                        "files": [
+                            {
+                                "file": f.file,
+                                "reader": f.reader,
+                                "status": f.status,
+                                "events": f.events,
+                                "skipped": [str(s) for s in f.skipped],
+                                "error": f.error,
+                            }
+                            for f in summary.files
+                        ],
+                        "quality": quality_report(ws.con).to_json(),
+                    },
+                    default=str,
+                )
+                + "\n"
+            )
+        else:
+            print_quality(ws)
+    _exit(summary)
+
+
+@app.command()
+def detect(
+    workspace: WorkspaceOpt = None,
+    config: ConfigOpt = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only these detector ids.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the detectors over every stored event and store their alerts."""
+    with workspace_from_env(workspace) as ws:
+        do_detect(ws, config, only)
+        print_alerts(load_alerts(ws.con), as_json, limit=50)
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[str], typer.Argument(help="Files or folders to read.")],
+    workspace: WorkspaceOpt = None,
+    config: ConfigOpt = None,
+    mapping: MappingOpt = None,
+    year: YearOpt = None,
+    as_json: JsonOpt = False,
+    limit: Annotated[int, typer.Option(help="Rows in the table (0 = all).")] = 30,
+) -> None:
+    """Ingest and detect in one go; print the alerts ranked by severity and score."""
+    with workspace_from_env(workspace) as ws:
+        summary = do_ingest(ws, paths, _options(mapping, year), quiet=as_json)
+        if not as_json:
+            print_quality(ws)
+        do_detect(ws, config)
+        print_alerts(load_alerts(ws.con), as_json, limit=limit or None)
+    _exit(summary)
+
+
+@app.command()
+def alerts(
+    workspace: WorkspaceOpt = None,
+    detector: Annotated[str | None, typer.Option(help="Only this detector's alerts.")] = None,
+    severity: Annotated[
+        str | None, typer.Option(help=f"Minimum severity: {', '.join(SEVERITIES)}.")
+    ] = None,
+    as_json: JsonOpt = False,
+    limit: Annotated[int, typer.Option(help="Rows in the table (0 = all).")] = 30,
+) -> None:
+    """Show stored alerts, most severe first."""
+    if severity and severity not in SEVERITIES:
+        raise ConfigError(f"unknown severity {severity!r}; use one of {', '.join(SEVERITIES)}")
+    with workspace_from_env(workspace) as ws:
+        print_alerts(load_alerts(ws.con, detector, severity), as_json, limit=limit or None)
+
+
+@app.command()
+def quality(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Report what to know about the stored data before trusting results."""
+    with workspace_from_env(workspace) as ws:
+        if as_json:
+            sys.stdout.write(json.dumps(quality_report(ws.con).to_json(), default=str) + "\n")
+        else:
+            print_quality(ws)
+
+
+@app.command()
+def config() -> None:
+    """Print the default detector configuration, to copy and edit."""
+    sys.stdout.write(default_config_text())

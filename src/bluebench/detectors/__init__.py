@@ -1,0 +1,97 @@
+"""Every built-in detector, registered by stable id, and the config that parameterizes them."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from bluebench.detectors.auth import (
+    BruteForce,
+    CredentialStuffing,
+    PasswordSpray,
+    SuccessAfterFailures,
+    UserEnumeration,
+)
+from bluebench.detectors.base import Detector, Finding, prepare_views
+from bluebench.errors import ConfigError
+from bluebench.registry import Registry
+from bluebench.schema import Alert
+
+DETECTORS: Registry[type[Detector]] = Registry("detector")
+
+
+def register(cls: type[Detector]) -> type[Detector]:
+    """Add a detector class under its stable id; a duplicate id raises."""
+    DETECTORS.register(cls.id, cls)
+    return cls
+
+
+for _cls in (BruteForce, PasswordSpray, CredentialStuffing, SuccessAfterFailures, UserEnumeration):
+    register(_cls)
+
+__all__ = [
+    "DETECTORS",
+    "Detector",
+    "Finding",
+    "build_detectors",
+    "default_config_text",
+    "load_config",
+    "register",
+    "run_detectors",
+]
+
+
+def default_config_text() -> str:
+    """The shipped, commented default configuration (``bluebench config`` prints it)."""
+    return (
+        resources.files("bluebench.detectors").joinpath("default.toml").read_text(encoding="utf-8")
+    )
+
+
+def load_config(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """Defaults, overlaid with the user's TOML file where given; unknown keys are errors."""
+    config: dict[str, dict[str, Any]] = tomllib.loads(default_config_text())
+    if path is not None:
+        try:
+            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read detector config: {exc}") from exc
+        for name, params in user.items():
+            if name not in DETECTORS:
+                raise ConfigError(
+                    f"{path}: unknown detector [{name}]; known: {', '.join(DETECTORS.names())}"
+                )
+            if not isinstance(params, dict):
+                raise ConfigError(f"{path}: [{name}] must be a table of parameters")
+            config.setdefault(name, {}).update(params)
+    return config
+
+
+def build_detectors(
+    config: dict[str, dict[str, Any]], only: list[str] | None = None
+) -> list[Detector]:
+    """Instantiate the enabled detectors with their parameters, in registration order."""
+    out = []
+    for cls in DETECTORS:
+        if only and cls.id not in only:
+            continue
+        try:
+            det = cls(**config.get(cls.id, {}))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        if det.params.get("enabled", True):
+            out.append(det)
+    return out
+
+
+def run_detectors(con: duckdb.DuckDBPyConnection, detectors: list[Detector]) -> list[Alert]:
+    """Run detectors over the stored events; read-only with respect to events."""
+    prepare_views(con)
+    alerts: list[Alert] = []
+    for det in detectors:
+        alerts.extend(det.detect(con))
+    return alerts

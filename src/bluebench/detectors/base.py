@@ -1,0 +1,169 @@
+"""The detector contract every detection follows, and the SQL helpers they share.
+
+A detector is a stable id plus a query (after detect-secrets' plugins): ``score`` computes
+candidate findings with a score in 0..1 (higher = more suspicious) over the stored events,
+without changing anything; ``detect`` keeps the candidates at or above ``min_score``. The
+threshold is a parameter like any other, so ``bluebench tune`` can move it without
+touching the scoring.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import duckdb
+
+from bluebench.schema import SEVERITIES, Alert
+
+# Failed authentications, once each: a PAM "authentication failure" line is dropped when
+# sshd logged its own "Failed password" line for the same host and process, since both
+# describe the same attempt. Windows 4625/4771/4776/4768 failures count as logged.
+AUTH_FAILURES_VIEW = """
+CREATE OR REPLACE TEMP VIEW auth_failures AS
+SELECT * FROM events e
+WHERE "event.outcome" = 'failure'
+  AND "event.action" IN ('logon-failed', 'kerberos-preauth-failed', 'ntlm-credential-validation',
+                         'kerberos-tgt-request', 'pam-auth-failure', 'invalid-user')
+  AND NOT ("event.action" = 'invalid-user' AND EXISTS (
+        SELECT 1 FROM events s
+        WHERE s."event.action" = 'logon-failed' AND s."host.name" = e."host.name"
+          AND s."process.pid" = e."process.pid" AND s."event.dataset" = 'authlog'))
+  AND NOT ("event.action" = 'pam-auth-failure' AND EXISTS (
+        SELECT 1 FROM events s
+        WHERE s."event.action" IN ('logon-failed', 'invalid-user') AND s."host.name" = e."host.name"
+          AND s."process.pid" = e."process.pid" AND s."event.dataset" = 'authlog'))
+"""
+
+AUTH_SUCCESS_VIEW = """
+CREATE OR REPLACE TEMP VIEW auth_successes AS
+SELECT * FROM events
+WHERE "event.outcome" = 'success' AND "event.action" IN ('logon', 'ntlm-credential-validation')
+"""
+
+
+def prepare_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the shared views detectors query; cheap, so every run recreates them."""
+    con.execute(AUTH_FAILURES_VIEW)
+    con.execute(AUTH_SUCCESS_VIEW)
+
+
+def saturating(value: float, half: float) -> float:
+    """Map a count onto 0..1: ``half`` gives 0.5, twice it 0.75; more is always higher."""
+    if value <= 0 or half <= 0:
+        return 0.0
+    return 1.0 - math.pow(0.5, value / half)
+
+
+@dataclass
+class Finding:
+    """A scored candidate, before the threshold decides whether it becomes an alert."""
+
+    score: float
+    entities: dict[str, str]
+    first_seen: datetime
+    last_seen: datetime
+    event_ids: list[str]
+    reasons: list[str]
+    severity: str | None = None
+    techniques: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Detector(ABC):
+    """Base class: parameters in ``__init__``, read-only ``score``, deciding ``detect``."""
+
+    #: Stable identity: stored alerts and verdicts refer to it; renaming orphans them.
+    id: ClassVar[str]
+    title: ClassVar[str]
+    tactics: ClassVar[tuple[str, ...]]
+    techniques: ClassVar[tuple[str, ...]]
+    severity: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: Defaults for every parameter; the config file may override any of them.
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = set(params) - set(self.defaults) - {"min_score", "enabled"}
+        if unknown:
+            raise ValueError(f"{self.id}: unknown parameters {sorted(unknown)}")
+        self.params: dict[str, Any] = {"min_score": 0.0, "enabled": True, **self.defaults, **params}
+
+    @property
+    def min_score(self) -> float:
+        """The decision threshold on the score, 0 (keep all) unless tuned or configured."""
+        return float(self.params["min_score"])
+
+    @abstractmethod
+    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+        """Candidate findings with scores; reads events, changes nothing."""
+
+    def detect(self, con: duckdb.DuckDBPyConnection) -> list[Alert]:
+        """Alerts for the findings whose score reaches ``min_score``."""
+        alerts = []
+        for f in self.score(con):
+            if f.score < self.min_score:
+                continue
+            alerts.append(
+                Alert(
+                    detector=self.id,
+                    title=self.title,
+                    severity=f.severity or self.severity,
+                    score=round(min(max(f.score, 0.0), 1.0), 4),
+                    tactics=list(self.tactics),
+                    techniques=list(f.techniques or self.techniques),
+                    entities={k: v for k, v in f.entities.items() if v},
+                    first_seen=f.first_seen,
+                    last_seen=f.last_seen,
+                    event_count=len(f.event_ids),
+                    reasons=f.reasons,
+                    event_ids=f.event_ids,
+                )
+            )
+        return alerts
+
+    def rows(
+        self, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Run a detector query and return rows as dicts (few rows: one per finding)."""
+        cur = con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "severity", None) is not None and cls.severity not in SEVERITIES:
+            raise TypeError(f"{cls.__name__}: unknown severity {cls.severity!r}")
+
+
+def duration(first: datetime, last: datetime) -> str:
+    """A span as a person says it: '45 s', '3 min', '2.5 h', '4 days'."""
+    s = max((last - first).total_seconds(), 0.0)
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 172800:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.1f} days"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 account', '3 accounts'."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def top_list(values: list[Any], counts: list[Any] | None = None, limit: int = 3) -> str:
+    """'10.0.0.1 (12), 10.0.0.2 (3) and 4 more', most frequent first."""
+    items = (
+        [f"{v} ({c})" for v, c in zip(values, counts, strict=True)]
+        if counts
+        else [str(v) for v in values]
+    )
+    head = ", ".join(items[:limit])
+    rest = len(items) - limit
+    return head + (f" and {rest} more" if rest > 0 else "")

@@ -1,0 +1,125 @@
+"""What a user must know about the data before trusting any result computed from it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from bluebench.events.normalize import WINDOWS_ACTIONS
+
+
+@dataclass
+class QualityReport:
+    """Counts of the problems that distort detections, and the time span covered."""
+
+    events: int
+    first: datetime | None
+    last: datetime | None
+    no_timestamp: int
+    no_user: int
+    future: int
+    out_of_order: int
+    duplicates: int
+    unknown_codes: int
+    skipped_records: int
+    repaired_records: int
+    by_dataset: dict[str, int] = field(default_factory=dict)
+    top_unknown_codes: list[tuple[str, int]] = field(default_factory=list)
+
+    def findings(self) -> list[str]:
+        """Sentences for the problems found, empty when the data looks sound."""
+        out = []
+        if self.no_timestamp:
+            out.append(
+                f"{self.no_timestamp} events have no readable timestamp and are ignored by time windows"
+            )
+        if self.no_user:
+            out.append(f"{self.no_user} authentication events name no user")
+        if self.future:
+            out.append(
+                f"{self.future} events are dated in the future: check the source clock or time zone"
+            )
+        if self.out_of_order:
+            out.append(
+                f"{self.out_of_order} events are earlier than the record before them in the same file (clock jumps or merged logs)"
+            )
+        if self.duplicates:
+            out.append(f"{self.duplicates} events repeat an identical record of the same file")
+        if self.unknown_codes:
+            codes = ", ".join(f"{c} ({n})" for c, n in self.top_unknown_codes)
+            out.append(
+                f"{self.unknown_codes} events have codes no built-in detector reads; most common: {codes}"
+            )
+        if self.skipped_records:
+            out.append(
+                f"{self.skipped_records} records could not be read and were skipped (see `bluebench ingest` output)"
+            )
+        if self.repaired_records:
+            out.append(
+                f"{self.repaired_records} records had invalid UTF-8 and were kept with replacement characters"
+            )
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form for ``--json`` and stored reports."""
+        d = asdict(self)
+        d["first"] = self.first.isoformat() + "Z" if self.first else None
+        d["last"] = self.last.isoformat() + "Z" if self.last else None
+        d["findings"] = self.findings()
+        return d
+
+
+def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> QualityReport:
+    """Compute the report in a few vectorised queries over the whole workspace."""
+    known = list(WINDOWS_ACTIONS) + ["104", "7045"]
+    row = con.execute(
+        """SELECT count(*), min("@timestamp"), max("@timestamp"),
+                  count(*) FILTER (WHERE "@timestamp" IS NULL),
+                  count(*) FILTER (WHERE "event.category" = 'authentication' AND "user.name" IS NULL),
+                  count(*) FILTER (WHERE "@timestamp" > coalesce(?::TIMESTAMP, now()::TIMESTAMP) + INTERVAL 1 DAY),
+                  count(*) FILTER (WHERE "event.code" IS NOT NULL AND NOT list_contains(?, "event.code")
+                                    AND "event.action" IS NULL)
+           FROM events""",
+        [now, known],
+    ).fetchall()[0]
+    ooo = con.execute(
+        """SELECT count(*) FROM (
+             SELECT "@timestamp" < lag("@timestamp") OVER (PARTITION BY "log.file.path" ORDER BY "log.record") AS back
+             FROM events WHERE "event.dataset" <> 'evtx') WHERE back"""
+    ).fetchall()[0][0]
+    dups = con.execute(
+        """SELECT coalesce(sum(n - 1), 0) FROM (
+             SELECT count(*) AS n FROM events GROUP BY "log.file.path", md5("event.original") HAVING count(*) > 1)"""
+    ).fetchall()[0][0]
+    skipped = con.execute(
+        "SELECT count(*) FILTER (WHERE NOT kept), count(*) FILTER (WHERE kept) FROM skipped"
+    ).fetchall()[0]
+    by_dataset = dict(
+        con.execute(
+            'SELECT "event.dataset", count(*) FROM events GROUP BY 1 ORDER BY 2 DESC'
+        ).fetchall()
+    )
+    top_unknown = con.execute(
+        """SELECT "event.code", count(*) FROM events
+           WHERE "event.code" IS NOT NULL AND NOT list_contains(?, "event.code") AND "event.action" IS NULL
+           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5""",
+        [known],
+    ).fetchall()
+    return QualityReport(
+        events=row[0],
+        first=row[1],
+        last=row[2],
+        no_timestamp=row[3],
+        no_user=row[4],
+        future=row[5],
+        out_of_order=int(ooo),
+        duplicates=int(dups),
+        unknown_codes=row[6],
+        skipped_records=int(skipped[0]),
+        repaired_records=int(skipped[1]),
+        by_dataset={str(k): int(v) for k, v in by_dataset.items()},
+        top_unknown_codes=[(str(c), int(n)) for c, n in top_unknown],
+    )
