@@ -16,9 +16,7 @@ SEVERITY_ORDER_SQL = (
 )
 
 
-def save_alerts(
-    con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert], detector_ids: Sequence[str]
-) -> None:
+def save_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert], detector_ids: Sequence[str]) -> None:
     """Replace the stored alerts of ``detector_ids`` with ``alerts`` in one transaction."""
     now = datetime.now(UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
@@ -51,9 +49,7 @@ def save_alerts(
                 ]
                 for a in unique.values()
             ]
-            con.executemany(
-                "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
+            con.executemany("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             links = pa.table(
                 {
                     "alert_id": [a.id for a in unique.values() for _ in a.event_ids],
@@ -62,9 +58,7 @@ def save_alerts(
             )
             con.register("new_links", links)
             try:
-                con.execute(
-                    "INSERT INTO alert_events SELECT DISTINCT alert_id, event_id FROM new_links"
-                )
+                con.execute("INSERT INTO alert_events SELECT DISTINCT alert_id, event_id FROM new_links")
             finally:
                 con.unregister("new_links")
         con.execute("COMMIT")
@@ -80,7 +74,8 @@ def load_alerts(
     limit: int | None = None,
 ) -> list[Alert]:
     """Stored alerts ranked by severity, then score, then time; evidence resolved to file and record."""
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
     if detector:
         where.append("detector = ?")
         params.append(detector)

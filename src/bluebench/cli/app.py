@@ -27,6 +27,4 @@ ConfigOpt = Annotated[
     str | None,
     typer.Option("--config", "-c", help="Detector config TOML (see `bluebench config`)."),
 ]
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print JSON (one object per line) instead of tables.")
-]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (one object per line) instead of tables.")]

@@ -125,9 +125,7 @@ def print_alerts(alerts: list[Alert], as_json: bool, limit: int | None = None) -
         if a.evidence:
             first = a.evidence[0]
             more = f" and {a.event_count - 1} more" if a.event_count > 1 else ""
-            out.print(
-                f"      [dim]evidence: {escape(first.file)} record {first.record}{more}[/dim]"
-            )
+            out.print(f"      [dim]evidence: {escape(first.file)} record {first.record}{more}[/dim]")
     if limit and len(alerts) > limit:
         out.print(f"\n... {len(alerts) - limit} more (use --limit 0 or --json)")
 
@@ -193,9 +191,7 @@ def ingest(
 def detect(
     workspace: WorkspaceOpt = None,
     config: ConfigOpt = None,
-    only: Annotated[
-        list[str] | None, typer.Option("--only", help="Run only these detector ids.")
-    ] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only these detector ids.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the detectors over every stored event and store their alerts."""
@@ -228,9 +224,7 @@ def scan(
 def alerts(
     workspace: WorkspaceOpt = None,
     detector: Annotated[str | None, typer.Option(help="Only this detector's alerts.")] = None,
-    severity: Annotated[
-        str | None, typer.Option(help=f"Minimum severity: {', '.join(SEVERITIES)}.")
-    ] = None,
+    severity: Annotated[str | None, typer.Option(help=f"Minimum severity: {', '.join(SEVERITIES)}.")] = None,
     as_json: JsonOpt = False,
     limit: Annotated[int, typer.Option(help="Rows in the table (0 = all).")] = 30,
 ) -> None:

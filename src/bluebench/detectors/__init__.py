@@ -47,9 +47,7 @@ __all__ = [
 
 def default_config_text() -> str:
     """The shipped, commented default configuration (``bluebench config`` prints it)."""
-    return (
-        resources.files("bluebench.detectors").joinpath("default.toml").read_text(encoding="utf-8")
-    )
+    return resources.files("bluebench.detectors").joinpath("default.toml").read_text(encoding="utf-8")
 
 
 def load_config(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
@@ -62,18 +60,14 @@ def load_config(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{path}: cannot read detector config: {exc}") from exc
         for name, params in user.items():
             if name not in DETECTORS:
-                raise ConfigError(
-                    f"{path}: unknown detector [{name}]; known: {', '.join(DETECTORS.names())}"
-                )
+                raise ConfigError(f"{path}: unknown detector [{name}]; known: {', '.join(DETECTORS.names())}")
             if not isinstance(params, dict):
                 raise ConfigError(f"{path}: [{name}] must be a table of parameters")
             config.setdefault(name, {}).update(params)
     return config
 
 
-def build_detectors(
-    config: dict[str, dict[str, Any]], only: list[str] | None = None
-) -> list[Detector]:
+def build_detectors(config: dict[str, dict[str, Any]], only: list[str] | None = None) -> list[Detector]:
     """Instantiate the enabled detectors with their parameters, in registration order."""
     out = []
     for cls in DETECTORS:

@@ -15,7 +15,9 @@ from bluebench.detectors.base import Detector, Finding, duration, plural, satura
 
 # Failures that mean "no such account": sshd invalid user, Windows 4625 sub-status
 # 0xC0000064, Kerberos KDC_ERR_C_PRINCIPAL_UNKNOWN (0x6).
-UNKNOWN_USER = """("event.action" = 'invalid-user' OR "event.reason" IN ('invalid user', '0xc0000064', '0x6'))"""
+UNKNOWN_USER = (
+    """("event.action" = 'invalid-user' OR "event.reason" IN ('invalid user', '0xc0000064', '0x6'))"""
+)
 
 
 def _bursts(source: str, key: str, where: str = "TRUE") -> str:
@@ -62,7 +64,7 @@ class BruteForce(Detector):
     tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
     techniques: ClassVar[tuple[str, ...]] = ("T1110.001",)
     severity: ClassVar[str] = "medium"
-    defaults = {"gap_minutes": 10, "min_failures": 5, "score_half": 20}
+    defaults: ClassVar[dict[str, Any]] = {"gap_minutes": 10, "min_failures": 5, "score_half": 20}
 
     def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
         """One finding per burst of failures for an account; score rises with the count."""
@@ -114,7 +116,7 @@ class PasswordSpray(Detector):
     tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
     techniques: ClassVar[tuple[str, ...]] = ("T1110.003",)
     severity: ClassVar[str] = "high"
-    defaults = {
+    defaults: ClassVar[dict[str, Any]] = {
         "gap_minutes": 30,
         "min_accounts": 5,
         "max_tries_per_account": 3.0,
@@ -139,9 +141,7 @@ class PasswordSpray(Detector):
         ORDER BY first
         """
         )
-        for r in self.rows(
-            con, sql, [p["gap_minutes"], p["min_accounts"], p["max_tries_per_account"]]
-        ):
+        for r in self.rows(con, sql, [p["gap_minutes"], p["min_accounts"], p["max_tries_per_account"]]):
             users, _ = _sorted_hist(r["users"])
             hosts, _ = _sorted_hist(r["hosts"])
             reasons = [
@@ -168,7 +168,7 @@ class CredentialStuffing(Detector):
     tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
     techniques: ClassVar[tuple[str, ...]] = ("T1110.004",)
     severity: ClassVar[str] = "high"
-    defaults = {
+    defaults: ClassVar[dict[str, Any]] = {
         "gap_minutes": 30,
         "min_sources": 5,
         "min_accounts": 10,
@@ -223,7 +223,7 @@ class SuccessAfterFailures(Detector):
     tactics: ClassVar[tuple[str, ...]] = ("TA0006", "TA0001")
     techniques: ClassVar[tuple[str, ...]] = ("T1110", "T1078")
     severity: ClassVar[str] = "high"
-    defaults = {"window_minutes": 30, "min_failures": 5, "score_half": 10}
+    defaults: ClassVar[dict[str, Any]] = {"window_minutes": 30, "min_failures": 5, "score_half": 10}
 
     def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
         """One finding per account and window: the first success preceded by enough failures."""
@@ -277,7 +277,7 @@ class UserEnumeration(Detector):
     tactics: ClassVar[tuple[str, ...]] = ("TA0007", "TA0006")
     techniques: ClassVar[tuple[str, ...]] = ("T1087", "T1110")
     severity: ClassVar[str] = "medium"
-    defaults = {"gap_minutes": 30, "min_names": 5, "score_half": 10}
+    defaults: ClassVar[dict[str, Any]] = {"gap_minutes": 30, "min_names": 5, "score_half": 10}
 
     def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
         """One finding per burst of unknown-account failures from one source."""

@@ -160,9 +160,7 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 def top_list(values: list[Any], counts: list[Any] | None = None, limit: int = 3) -> str:
     """'10.0.0.1 (12), 10.0.0.2 (3) and 4 more', most frequent first."""
     items = (
-        [f"{v} ({c})" for v, c in zip(values, counts, strict=True)]
-        if counts
-        else [str(v) for v in values]
+        [f"{v} ({c})" for v, c in zip(values, counts, strict=True)] if counts else [str(v) for v in values]
     )
     head = ", ".join(items[:limit])
     rest = len(items) - limit

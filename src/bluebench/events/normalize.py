@@ -166,12 +166,16 @@ def _dash_null(expr: str) -> str:
     return f"nullif(nullif(trim({expr}), '-'), '')"
 
 
+def _in_list(codes: tuple[str, ...]) -> str:
+    """A SQL IN list of code-defined constants."""
+    return "(" + ", ".join(_sql_str(c) for c in codes) + ")"
+
+
 def _windows_columns() -> dict[str, str]:
     """Event columns as SQL over the intermediate relation (with f = extracted EventData keys)."""
     f = {k: _dash_null(f"f[{i + 1}]") for i, k in enumerate(EVENT_DATA_KEYS)}
-    in_list = lambda codes: "(" + ", ".join(_sql_str(c) for c in codes) + ")"  # noqa: E731
-    target_user = in_list(TARGET_IS_USER)
-    account, group = in_list(ACCOUNT_CHANGE), in_list(GROUP_CHANGE)
+    target_user = _in_list(TARGET_IS_USER)
+    account, group = _in_list(ACCOUNT_CHANGE), _in_list(GROUP_CHANGE)
     action_cases = " ".join(
         f"WHEN code = {_sql_str(c)} THEN {_sql_str(a)}" for c, (a, _) in WINDOWS_ACTIONS.items()
     )
@@ -238,9 +242,7 @@ def windows_sql(shape: str) -> str:
 
 # ------------------------------------------------------------ Linux syslog ----
 
-SYSLOG_RE = (
-    r"^(\w{3} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) (\S+) ([^\[:\s]+)(?:\[(\d+)\])?: (.*)$"
-)
+SYSLOG_RE = r"^(\w{3} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) (\S+) ([^\[:\s]+)(?:\[(\d+)\])?: (.*)$"
 # (pattern, action, category, outcome, user group, source group, port group, target group)
 AUTH_PATTERNS: tuple[tuple[str, str, str, str | None, int, int, int, int], ...] = (
     (

@@ -39,9 +39,7 @@ class QualityReport:
         if self.no_user:
             out.append(f"{self.no_user} authentication events name no user")
         if self.future:
-            out.append(
-                f"{self.future} events are dated in the future: check the source clock or time zone"
-            )
+            out.append(f"{self.future} events are dated in the future: check the source clock or time zone")
         if self.out_of_order:
             out.append(
                 f"{self.out_of_order} events are earlier than the record before them in the same file (clock jumps or merged logs)"
@@ -74,7 +72,7 @@ class QualityReport:
 
 def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> QualityReport:
     """Compute the report in a few vectorised queries over the whole workspace."""
-    known = list(WINDOWS_ACTIONS) + ["104", "7045"]
+    known = [*WINDOWS_ACTIONS, "104", "7045"]
     row = con.execute(
         """SELECT count(*), min("@timestamp"), max("@timestamp"),
                   count(*) FILTER (WHERE "@timestamp" IS NULL),
@@ -98,9 +96,7 @@ def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) 
         "SELECT count(*) FILTER (WHERE NOT kept), count(*) FILTER (WHERE kept) FROM skipped"
     ).fetchall()[0]
     by_dataset = dict(
-        con.execute(
-            'SELECT "event.dataset", count(*) FROM events GROUP BY 1 ORDER BY 2 DESC'
-        ).fetchall()
+        con.execute('SELECT "event.dataset", count(*) FROM events GROUP BY 1 ORDER BY 2 DESC').fetchall()
     )
     top_unknown = con.execute(
         """SELECT "event.code", count(*) FROM events

@@ -30,9 +30,7 @@ JSON_SHAPES = ("evtx", "winlogbeat", "otrf", "mapped-jsonl")
 DEFAULT_WORKSPACE = ".bluebench"
 
 SCHEMA_SQL = [
-    "CREATE TABLE IF NOT EXISTS events ("
-    + ", ".join(f"{q(c)} {t}" for c, t, _ in EVENT_COLUMNS)
-    + ")",
+    "CREATE TABLE IF NOT EXISTS events (" + ", ".join(f"{q(c)} {t}" for c, t, _ in EVENT_COLUMNS) + ")",
     """CREATE TABLE IF NOT EXISTS files (
         fingerprint VARCHAR, path VARCHAR, reader VARCHAR, size BIGINT,
         events BIGINT, skipped BIGINT, ingested_at TIMESTAMP, duplicate_of VARCHAR,
@@ -92,9 +90,7 @@ class IngestSummary:
     @property
     def had_problems(self) -> bool:
         """True when any input was skipped, failed or unrecognised (exit code 1)."""
-        return self.skipped_records > 0 or any(
-            f.status in ("failed", "unrecognised") for f in self.files
-        )
+        return self.skipped_records > 0 or any(f.status in ("failed", "unrecognised") for f in self.files)
 
 
 def fingerprint(path: Path) -> str:
@@ -180,12 +176,7 @@ class Workspace:
                     pending.reader.read(f.path, f.display, pending.result.skipped, options)
                 )
             except Exception as exc:  # a reader failing on one file must not stop the run
-                pending.result.status, pending.result.error = "failed", _reason(exc)
-                self._in_transaction(
-                    lambda: self._log_skipped(
-                        [Skipped(f.display, None, f"file not ingested: {pending.result.error}")]
-                    )
-                )
+                self._fail(pending, exc)
                 flush()
                 summary.files.append(pending.result)
                 if progress:
@@ -209,13 +200,9 @@ class Workspace:
             digest = fingerprint(f.path)
         except (OSError, InputError) as exc:
             res = FileResult(f.display, None, status="failed", error=_reason(exc))
-            self._in_transaction(
-                lambda: self._log_skipped([Skipped(f.display, None, res.error or "")])
-            )
+            self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))
             return _Pending(f, res, None, "", 0)
-        known = self.scalar(
-            "SELECT path FROM files WHERE fingerprint = ? AND duplicate_of IS NULL", [digest]
-        )
+        known = self.scalar("SELECT path FROM files WHERE fingerprint = ? AND duplicate_of IS NULL", [digest])
         if known is not None:
             res = FileResult(f.display, None, status="duplicate", error=f"same content as {known}")
             if known != f.display:
@@ -236,9 +223,7 @@ class Workspace:
                 error="not a recognised log format (EVTX, Windows JSON lines, syslog; "
                 "use --mapping for other CSV/JSON lines)",
             )
-            self._in_transaction(
-                lambda: self._log_skipped([Skipped(f.display, None, res.error or "")])
-            )
+            self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))
             return _Pending(f, res, None, digest, size)
         return _Pending(f, FileResult(f.display, reader.name), reader, digest, size)
 
@@ -304,9 +289,7 @@ class Workspace:
         counts: dict[str, int] = {}
         keyed: dict[tuple[str, str, str], list[RawBatch]] = {}
         for b in batches:
-            keyed.setdefault(
-                (b.shape, repr(sorted(b.params.items())), str(b.table.schema)), []
-            ).append(b)
+            keyed.setdefault((b.shape, repr(sorted(b.params.items())), str(b.table.schema)), []).append(b)
         for same in keyed.values():
             tables = [
                 b.table.append_column("file", pa.array([b.file] * b.table.num_rows, pa.string()))
@@ -326,9 +309,7 @@ class Workspace:
                     self.con.execute(f"INSERT INTO events {sql}")
                     counts[same[0].file] = counts.get(same[0].file, 0) + self._count() - before
                 else:
-                    rows = self.con.execute(
-                        f'INSERT INTO events {sql} RETURNING "log.file.path"'
-                    ).fetchall()
+                    rows = self.con.execute(f'INSERT INTO events {sql} RETURNING "log.file.path"').fetchall()
                     for (name,) in rows:
                         counts[name] = counts.get(name, 0) + 1
             finally:
@@ -360,9 +341,7 @@ class Workspace:
     def _fail(self, p: _Pending, exc: BaseException) -> None:
         p.result.status, p.result.error, p.result.events = "failed", _reason(exc), 0
         self._in_transaction(
-            lambda: self._log_skipped(
-                [Skipped(p.file.display, None, f"file not ingested: {p.result.error}")]
-            )
+            lambda: self._log_skipped([Skipped(p.file.display, None, f"file not ingested: {p.result.error}")])
         )
 
     def _dedupe(self, p: _Pending) -> bool:
@@ -386,9 +365,7 @@ class Workspace:
             ).fetchall()
         finally:
             self.con.unregister("bad_batch")
-        skipped.extend(
-            Skipped(batch.file, r, f"not valid JSON (truncated?): {t!r}") for r, t in bad
-        )
+        skipped.extend(Skipped(batch.file, r, f"not valid JSON (truncated?): {t!r}") for r, t in bad)
 
     def _count(self) -> int:
         return int(self.scalar("SELECT count(*) FROM events") or 0)

@@ -43,7 +43,5 @@ class AuthLogReader:
         else:
             ref = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
         for name, stream in open_members(path, display, skipped):
-            for table in iter_line_blocks(
-                stream, name, skipped, options.batch_bytes, replace_invalid=True
-            ):
+            for table in iter_line_blocks(stream, name, skipped, options.batch_bytes, replace_invalid=True):
                 yield RawBatch(self.name, table, name, {"ref": ref})

@@ -44,17 +44,15 @@ class EvtxReader:
                 break
             except RuntimeError as exc:
                 errors += 1
-                where = (
-                    f"after record {last_good}" if last_good is not None else "before any record"
-                )
+                where = f"after record {last_good}" if last_good is not None else "before any record"
                 skipped.append(Skipped(display, None, f"corrupt EVTX data {where}: {_short(exc)}"))
                 if errors >= MAX_CONSECUTIVE_ERRORS:
-                    skipped.append(
-                        Skipped(display, None, "too many EVTX errors; rest of file unread")
-                    )
+                    skipped.append(Skipped(display, None, "too many EVTX errors; rest of file unread"))
                     break
                 continue
             errors = 0
+            if rec is None:
+                continue
             last_good = int(rec["event_record_id"])
             records.append(last_good)
             raws.append(rec["data"])

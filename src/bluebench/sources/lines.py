@@ -22,9 +22,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def open_members(
-    path: Path, display: str, skipped: list[Skipped]
-) -> Iterator[tuple[str, IO[bytes]]]:
+def open_members(path: Path, display: str, skipped: list[Skipped]) -> Iterator[tuple[str, IO[bytes]]]:
     """Yield (display name, binary stream) for a plain, gzip or zip file.
 
     Zip members that are macOS resource forks or folders are skipped and counted, since a
@@ -143,14 +141,10 @@ def _slow_decode(
             if replace_invalid:
                 out.append(line.decode("utf-8", errors="replace"))
                 skipped.append(
-                    Skipped(
-                        display, rec, f"not UTF-8 at byte {exc.start}; kept with U+FFFD", kept=True
-                    )
+                    Skipped(display, rec, f"not UTF-8 at byte {exc.start}; kept with U+FFFD", kept=True)
                 )
             else:
-                skipped.append(
-                    Skipped(display, rec, f"not UTF-8 at byte {exc.start}; record skipped")
-                )
+                skipped.append(Skipped(display, rec, f"not UTF-8 at byte {exc.start}; record skipped"))
                 continue
         kept.append(rec)
     return pa.array(out, pa.large_string()), np.asarray(kept, dtype=np.int64)

@@ -38,9 +38,7 @@ def load_mapping(path: Path) -> tuple[str, dict[str, str]]:
         raise ConfigError(f'{path}: \'format\' must be "csv" or "jsonl", got {fmt!r}')
     fields = data.get("fields")
     if not isinstance(fields, dict) or not fields:
-        raise ConfigError(
-            f"{path}: a [fields] table mapping event columns to source fields is required"
-        )
+        raise ConfigError(f"{path}: a [fields] table mapping event columns to source fields is required")
     unknown = sorted(set(fields) - MAPPABLE)
     if unknown:
         raise ConfigError(f"{path}: unknown event columns {unknown}; known: {sorted(MAPPABLE)}")
@@ -89,9 +87,7 @@ class MappedCsvReader:
                 raise ConfigError(f"{name}: mapped columns not in the CSV header: {missing}")
             row = 2  # line 1 is the header
             for batch in reader:
-                table = pa.Table.from_batches([batch]).cast(
-                    pa.schema([(c, pa.string()) for c in columns])
-                )
+                table = pa.Table.from_batches([batch]).cast(pa.schema([(c, pa.string()) for c in columns]))
                 # Line numbers assume no quoted newlines; rows the handler skipped shift them,
                 # so they are only exact for well-formed files (noted in the docs).
                 records = pa.array(range(row, row + table.num_rows), pa.int64())
