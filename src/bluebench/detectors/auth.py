@@ -284,7 +284,7 @@ class UserEnumeration(Detector):
         p = self.params
         sql = (
             _bursts(
-                "events",
+                "auth_failures",
                 'coalesce("source.ip", "source.address", "host.name")',
                 f'"event.outcome" = \'failure\' AND "user.name" IS NOT NULL AND {UNKNOWN_USER}',
             )

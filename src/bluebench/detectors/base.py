@@ -106,14 +106,16 @@ class Detector(ABC):
         """Alerts for the findings whose score reaches ``min_score``."""
         alerts = []
         for f in self.score(con):
-            if f.score < self.min_score:
+            # The stored score is rounded; deciding on that same value keeps tune's thresholds exact.
+            score = round(min(max(f.score, 0.0), 1.0), 4)
+            if score < self.min_score:
                 continue
             alerts.append(
                 Alert(
                     detector=self.id,
                     title=self.title,
                     severity=f.severity or self.severity,
-                    score=round(min(max(f.score, 0.0), 1.0), 4),
+                    score=score,
                     tactics=list(self.tactics),
                     techniques=list(f.techniques or self.techniques),
                     entities={k: v for k, v in f.entities.items() if v},
