@@ -1,0 +1,719 @@
+"""Stored alerts against labels: per detector, overall and per technique, with counts and units.
+
+Every count has a unit, stated in the result and printed with it:
+
+* per-file labels: the unit is a labelled **file** present in the workspace;
+* per-event labels: precision counts **alerts**, recall counts **attack instances**
+  (``attack_id`` and technique), the false-positive rate counts **benign events**;
+* per-window labels: precision counts **alerts**, recall counts **entity-windows** (label
+  rows), the false-positive rate counts **entity-days** that no label window covers.
+
+A detector is measured against the techniques it claims (its declared techniques plus any its
+alerts carry): a file labelled only with other techniques is a negative for it. Techniques
+match when equal or when one is a sub-technique of the other (T1110.001 and T1110).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from bluebench.detectors import DETECTORS
+from bluebench.evaluation.labels import FileLabel, LabelSet, normalize_technique
+from bluebench.evaluation.metrics import Measure, any_match, technique_matches
+from bluebench.schema import Alert, Evidence
+
+EVALUATIONS_SQL = """CREATE TABLE IF NOT EXISTS evaluations (
+    id VARCHAR PRIMARY KEY, run_at TIMESTAMP, labels_path VARCHAR, labels_fingerprint VARCHAR,
+    kind VARCHAR, techniques VARCHAR[], result JSON)"""
+
+UNITS: dict[str, dict[str, str]] = {
+    "file": {"precision": "file", "recall": "file", "fpr": "file"},
+    "event": {"precision": "alert", "recall": "attack instance", "fpr": "benign event"},
+    "window": {"precision": "alert", "recall": "entity-window", "fpr": "entity-day"},
+}
+
+DEFINITIONS: dict[str, list[str]] = {
+    "file": [
+        "unit: a labelled file found in the workspace (a zip is one file with all its members; "
+        "a copy stored as a duplicate is its own file with the original's events)",
+        "a file is alerted when one of an alert's evidence events comes from it",
+        "TP: alerted with a technique matching one of the file's labels",
+        "FP: alerted, but no alert on it matches the file's labels",
+        "FN: labelled with a technique the detector claims, no matching alert",
+        "TN: labelled with none of the detector's techniques and not alerted",
+        "FPR: files labelled with none of the detector's techniques that were alerted, over all such files",
+    ],
+    "event": [
+        "precision unit: an alert with evidence in the labelled files; TP when one of its "
+        "evidence events is labelled with a matching technique, else FP",
+        "recall unit: an attack instance (attack_id, technique); detected when one of its events "
+        "is evidence of an alert with a matching technique, else FN",
+        "FPR unit: a benign event, i.e. an event of a labelled file (or of a stored file under "
+        "the labels file's folder) that no label row lists; FP_on_negatives = benign events that "
+        "are evidence of an alert, TN = the other benign events",
+    ],
+    "window": [
+        "precision unit: an alert; TP when an entity of it equals a label's entity, its time "
+        "overlaps the label's window and its technique matches, else FP",
+        "recall unit: an entity-window (one label row); detected when a matching alert exists",
+        "FPR unit: an entity-day (user, source or host value of stored events, one UTC day) that "
+        "no label window of that entity covers; FP_on_negatives = such days named by an alert",
+    ],
+}
+
+
+@dataclass
+class Row:
+    """One line of a result table: a detector, everything together, or one technique."""
+
+    name: str
+    techniques: list[str]
+    alerts: int  # alerts counted (with evidence inside the labelled data)
+    measure: Measure
+    alerts_outside: int = 0  # alerts left out: no evidence in the labelled data
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "techniques": self.techniques,
+            "alerts": self.alerts,
+            "alerts_outside_labels": self.alerts_outside,
+            **self.measure.to_json(),
+            "details": self.details,
+        }
+
+
+@dataclass
+class Evaluation:
+    """The whole comparison; ``to_json`` is what ``--json`` prints and the workspace stores."""
+
+    kind: str
+    labels_path: str
+    labels_fingerprint: str
+    units: dict[str, str]
+    definitions: list[str]
+    detectors: list[Row]
+    overall: Row
+    techniques: list[Row]
+    scope: dict[str, Any]
+    notes: list[str]
+    technique_filter: list[str]
+    id: str = ""
+    run_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "run_at": self.run_at.isoformat() + "Z" if self.run_at else None,
+            "labels": {
+                "path": self.labels_path,
+                "fingerprint": self.labels_fingerprint,
+                "kind": self.kind,
+            },
+            "technique_filter": self.technique_filter,
+            "units": self.units,
+            "definitions": self.definitions,
+            "scope": self.scope,
+            "detectors": [r.to_json() for r in self.detectors],
+            "overall": self.overall.to_json(),
+            "techniques": [r.to_json() for r in self.techniques],
+            "notes": self.notes,
+        }
+
+
+# ------------------------------------------------------------------ workspace files
+
+
+@dataclass
+class FileIndex:
+    """Stored files by absolute path, and the file each stored event path belongs to."""
+
+    canonical: dict[str, str]  # absolute path (or 'abs!member') -> stored path holding its events
+    container: dict[str, str]  # stored event path ("log.file.path") -> canonical stored file
+    events: dict[str, int]  # canonical stored file -> events stored
+
+    def lookup(self, path: Path, given: str) -> str | None:
+        """The stored file a label's path refers to, or None when it was never ingested."""
+        key = str(path)
+        if key in self.canonical:
+            return self.canonical[key]
+        if "!" in given:  # a zip member named as 'x.zip!member'
+            outer, _, member = given.partition("!")
+            return self.canonical.get(str(path.parent / Path(outer).name) + "!" + member)
+        return None
+
+
+def _abs(path: str, cwd: Path) -> str:
+    return str((cwd / path).resolve())
+
+
+def build_index(con: duckdb.DuckDBPyConnection, cwd: Path | None = None) -> FileIndex:
+    """Resolve stored paths (relative to ``cwd``, as the user typed them) to absolute paths."""
+    cwd = cwd or Path.cwd()
+    canonical: dict[str, str] = {}
+    stored: set[str] = set()
+    for path, duplicate_of in con.execute("SELECT path, duplicate_of FROM files").fetchall():
+        canonical.setdefault(_abs(path, cwd), duplicate_of or path)
+        if duplicate_of is None:
+            stored.add(path)
+    container: dict[str, str] = {}
+    events: dict[str, int] = defaultdict(int)
+    rows = con.execute('SELECT "log.file.path", count(*) FROM events GROUP BY 1').fetchall()
+    for ev_path, n in rows:
+        owner = ev_path
+        if ev_path not in stored:
+            # 'x.zip!member' belongs to the stored file x.zip; try each '!' from the right.
+            cut = ev_path.rfind("!")
+            while cut > 0 and ev_path[:cut] not in stored:
+                cut = ev_path.rfind("!", 0, cut)
+            if cut > 0:
+                owner = ev_path[:cut]
+                canonical.setdefault(_abs(owner, cwd) + ev_path[cut:], ev_path)
+        container[ev_path] = owner
+        events[owner] += int(n)
+    return FileIndex(canonical, container, dict(events))
+
+
+def attach_evidence(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> None:
+    """Fill ``evidence`` of alerts made in memory (not read from the store) from their event ids."""
+    ids = sorted({e for a in alerts if not a.evidence for e in a.event_ids})
+    if not ids:
+        return
+    con.register("eval_ids", pa.table({"id": pa.array(ids, pa.string())}))
+    try:
+        rows = con.execute(
+            'SELECT e."event.id", e."log.file.path", e."log.record" FROM events e '
+            'JOIN eval_ids i ON i.id = e."event.id"'
+        ).fetchall()
+    finally:
+        con.unregister("eval_ids")
+    where = {r[0]: Evidence(r[1], int(r[2])) for r in rows}
+    for a in alerts:
+        if not a.evidence:
+            a.evidence = [where[e] for e in a.event_ids if e in where]
+
+
+# ------------------------------------------------------------------ shared helpers
+
+
+def parse_filter(text: str | None) -> list[str]:
+    """'T1110, t1558' -> ['T1110', 'T1558']; empty means no filter."""
+    if not text:
+        return []
+    return sorted({normalize_technique(t) for t in text.split(",") if t.strip()})
+
+
+def _keep(techniques: Iterable[str], flt: list[str]) -> list[str]:
+    out = sorted(set(techniques))
+    return [t for t in out if any(technique_matches(t, f) for f in flt)] if flt else out
+
+
+@dataclass
+class _Alert:
+    """An alert reduced to what matching needs, after the technique filter."""
+
+    alert: Alert
+    techniques: list[str]
+
+
+def _filtered_alerts(alerts: Sequence[Alert], flt: list[str]) -> list[_Alert]:
+    out = []
+    for a in alerts:
+        techs = _keep(a.techniques, flt)
+        if techs:
+            out.append(_Alert(a, techs))
+    return out
+
+
+def _groups(
+    alerts: list[_Alert], flt: list[str], detectors: Sequence[str] | None
+) -> list[tuple[str, list[str], list[_Alert]]]:
+    """(detector id, techniques it claims, its alerts) for every registered detector, then others."""
+    by_det: dict[str, list[_Alert]] = defaultdict(list)
+    for a in alerts:
+        by_det[a.alert.detector].append(a)
+    names = list(detectors) if detectors is not None else DETECTORS.names()
+    names += sorted(set(by_det) - set(names))
+    out = []
+    for name in names:
+        claimed: set[str] = set()
+        if name in DETECTORS:
+            claimed |= set(DETECTORS.get(name).techniques)
+        for a in by_det.get(name, []):
+            claimed |= set(a.techniques)
+        out.append((name, _keep(claimed, flt), by_det.get(name, [])))
+    return out
+
+
+def _sample(items: Iterable[str], limit: int = 50) -> list[str]:
+    return sorted(items)[:limit]
+
+
+# ------------------------------------------------------------------ per-file labels
+
+
+@dataclass
+class _Unit:
+    label: FileLabel
+    stored: str
+    techniques: list[str]
+
+
+def _evaluate_files(
+    labels: LabelSet,
+    alerts: list[_Alert],
+    index: FileIndex,
+    flt: list[str],
+    detectors: Sequence[str] | None,
+) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str]]:
+    units: list[_Unit] = []
+    missing: list[str] = []
+    for lab in labels.files:
+        stored = index.lookup(lab.path, lab.given)
+        if stored is None:
+            missing.append(lab.given)
+            continue
+        units.append(_Unit(lab, stored, _keep(lab.techniques, flt)))
+    by_stored: dict[str, list[int]] = defaultdict(list)
+    for i, u in enumerate(units):
+        by_stored[u.stored].append(i)
+    # Which units each alert touches, through the files of its evidence events.
+    touches: list[set[int]] = []
+    for a in alerts:
+        hit: set[int] = set()
+        for ev in a.alert.evidence:
+            hit.update(by_stored.get(index.container.get(ev.file, ev.file), ()))
+            hit.update(by_stored.get(ev.file, ()))  # a label naming one member of a zip
+        touches.append(hit)
+    alert_ix = {id(a): i for i, a in enumerate(alerts)}
+
+    def measure(name: str, claimed: list[str], group: list[_Alert]) -> Row:
+        touching: dict[int, list[_Alert]] = defaultdict(list)
+        outside = 0
+        for a in group:
+            hit = touches[alert_ix[id(a)]]
+            if not hit:
+                outside += 1
+            for ix in hit:
+                touching[ix].append(a)
+        tp = fp = fn = fpn = tn = 0
+        missed, false_alarms = [], []
+        for i, u in enumerate(units):
+            positive = any_match(u.techniques, claimed)
+            alerted = i in touching
+            matched = any(any_match(a.techniques, u.techniques) for a in touching.get(i, []))
+            if matched:
+                tp += 1
+            elif alerted:
+                fp += 1
+                false_alarms.append(u.label.given)
+            if positive and not matched:
+                fn += 1
+                missed.append(u.label.given)
+            if not positive:
+                if alerted:
+                    fpn += 1
+                else:
+                    tn += 1
+        return Row(
+            name,
+            claimed,
+            len(group) - outside,
+            Measure(tp, fp, tp, fn, fpn, tn, UNITS["file"]),
+            outside,
+            {"false_positive_files": _sample(false_alarms), "missed_files": _sample(missed)},
+        )
+
+    rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
+    all_claimed = sorted({t for r in rows for t in r.techniques})
+    overall = measure("overall", all_claimed, alerts)
+
+    # Per technique: every label technique, then alert techniques that match no label at all.
+    label_techs = sorted({t for u in units for t in u.techniques})
+    alert_only = sorted({t for a in alerts for t in a.techniques if not any_match([t], label_techs)})
+    per_tech = []
+    for t in label_techs + alert_only:
+        pos = {i for i, u in enumerate(units) if any_match(u.techniques, [t])}
+        alerted: set[int] = set()
+        dets: set[str] = set()
+        for a in alerts:
+            if any_match(a.techniques, [t]):
+                hit = touches[alert_ix[id(a)]]
+                alerted |= hit
+                if hit:
+                    dets.add(a.alert.detector)
+        # A labelled file counts as found only through an alert matching its own label.
+        found = {
+            i
+            for i in pos & alerted
+            if any(
+                any_match(a.techniques, [t]) and any_match(a.techniques, units[i].techniques)
+                for a in alerts
+                if i in touches[alert_ix[id(a)]]
+            )
+        }
+        fpn = len(alerted - pos)
+        n_neg = len(units) - len(pos)
+        per_tech.append(
+            Row(
+                t,
+                [t],
+                sum(1 for a in alerts if any_match(a.techniques, [t]) and touches[alert_ix[id(a)]]),
+                Measure(
+                    len(found),
+                    len(alerted - found),
+                    len(found),
+                    len(pos) - len(found),
+                    fpn,
+                    n_neg - fpn,
+                    UNITS["file"],
+                ),
+                details={
+                    "labelled_files": len(pos),
+                    "alerted_files": len(alerted),
+                    "detectors": sorted(dets),
+                    "in_labels": t in label_techs,
+                },
+            )
+        )
+    uncovered = sorted({t for t in label_techs if not any_match([t], all_claimed)})
+    scope = {
+        "label_rows": len(labels.files) + len(labels.unlabelled),
+        "files_evaluated": len(units),
+        "files_without_technique": len(labels.unlabelled),
+        "files_not_in_workspace": len(missing),
+        "files_not_in_workspace_examples": _sample(missing, 10),
+        "label_techniques_no_detector_claims": uncovered,
+    }
+    notes = []
+    if missing:
+        notes.append(
+            f"{len(missing)} labelled files are not in the workspace (never ingested, failed, or "
+            "ingested from another folder) and are left out"
+        )
+    if uncovered:
+        notes.append(f"{len(uncovered)} labelled techniques are claimed by no detector: recall 0 by design")
+    return rows, overall, per_tech, scope, notes
+
+
+# ------------------------------------------------------------------ per-event labels
+
+
+def _evaluate_events(
+    con: duckdb.DuckDBPyConnection,
+    labels: LabelSet,
+    alerts: list[_Alert],
+    index: FileIndex,
+    flt: list[str],
+    detectors: Sequence[str] | None,
+    cwd: Path,
+) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str]]:
+    labelled: dict[tuple[str, int], list[tuple[str, str]]] = defaultdict(list)
+    instances: dict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)
+    missing_files: set[str] = set()
+    filtered_out = 0
+    for lab in labels.events:
+        stored = index.lookup(lab.path, lab.given)
+        if stored is None:
+            missing_files.add(lab.given)
+            continue
+        if flt and not any(technique_matches(lab.technique, f) for f in flt):
+            filtered_out += 1
+            key = (stored, lab.record)
+            labelled.setdefault(key, [])  # still malicious: neither benign nor counted
+            continue
+        key = (stored, lab.record)
+        labelled[key].append((lab.technique, lab.attack_id))
+        instances[(lab.attack_id, lab.technique)].add(key)
+    # Scope: the labelled files, and every stored file under the labels file's folder.
+    base = str(labels.source.resolve().parent) + os.sep
+    scope_files = {k[0] for k in labelled}
+    for ev_path, owner in index.container.items():
+        if _abs(owner, cwd).startswith(base):
+            scope_files.add(ev_path)
+    scope_list = sorted(scope_files)
+    keys = pa.table(
+        {
+            "path": pa.array([k[0] for k in labelled], pa.string()),
+            "record": pa.array([k[1] for k in labelled], pa.int64()),
+        }
+    )
+    con.register("eval_labelled", keys)
+    try:
+        total, found = con.execute(
+            """SELECT (SELECT count(*) FROM events WHERE list_contains(?, "log.file.path")),
+                      (SELECT count(DISTINCT (l.path, l.record)) FROM eval_labelled l JOIN events e
+                         ON e."log.file.path" = l.path AND e."log.record" = l.record)""",
+            [scope_list],
+        ).fetchall()[0]
+    finally:
+        con.unregister("eval_labelled")
+    benign_total = int(total) - int(found)
+    not_found = len(labelled) - int(found)
+
+    def in_scope(ev: Evidence) -> bool:
+        return ev.file in scope_files
+
+    def measure(name: str, claimed: list[str], group: list[_Alert]) -> Row:
+        tp = fp = outside = 0
+        benign_hit: set[tuple[str, int]] = set()
+        covered: set[tuple[str, str]] = set()
+        for a in group:
+            evs = [ev for ev in a.alert.evidence if in_scope(ev)]
+            if not evs:
+                outside += 1
+                continue
+            good = False
+            for ev in evs:
+                key = (ev.file, ev.record)
+                if key not in labelled:
+                    benign_hit.add(key)
+                    continue
+                for tech, attack_id in labelled[key]:
+                    if any_match(a.techniques, [tech]):
+                        good = True
+                        covered.add((attack_id, tech))
+            tp, fp = (tp + 1, fp) if good else (tp, fp + 1)
+        positives = [i for i in instances if any_match([i[1]], claimed)]
+        detected = sum(1 for i in positives if i in covered)
+        return Row(
+            name,
+            claimed,
+            tp + fp,
+            Measure(
+                tp,
+                fp,
+                detected,
+                len(positives) - detected,
+                len(benign_hit),
+                benign_total - len(benign_hit),
+                UNITS["event"],
+            ),
+            outside,
+            {"missed_instances": _sample(f"{i[0]} ({i[1]})" for i in positives if i not in covered)},
+        )
+
+    rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
+    all_claimed = sorted({t for r in rows for t in r.techniques})
+    overall = measure("overall", all_claimed, alerts)
+    label_techs = sorted({i[1] for i in instances})
+    alert_only = sorted({t for a in alerts for t in a.techniques if not any_match([t], label_techs)})
+    per_tech = []
+    for t in label_techs + alert_only:
+        group = [a for a in alerts if any_match(a.techniques, [t])]
+        r = measure(t, [t], group)
+        r.details["in_labels"] = t in label_techs
+        r.details["instances"] = sum(1 for i in instances if any_match([i[1]], [t]))
+        per_tech.append(r)
+    scope = {
+        "label_rows": len(labels.events),
+        "attack_instances": len(instances),
+        "files_in_scope": len(scope_files),
+        "events_in_scope": int(total),
+        "benign_events": benign_total,
+        "labelled_records_not_found": not_found,
+        "label_files_not_in_workspace": _sample(missing_files, 10),
+        "label_rows_outside_filter": filtered_out,
+    }
+    notes = []
+    if missing_files:
+        notes.append(f"{len(missing_files)} labelled files are not in the workspace; their rows are left out")
+    if not_found:
+        notes.append(f"{not_found} labelled records are not among the stored events (skipped or blank?)")
+    return rows, overall, per_tech, scope, notes
+
+
+# ------------------------------------------------------------------ per-window labels
+
+
+def _entity_days(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, date]]:
+    rows = con.execute(
+        """SELECT DISTINCT kind, value, day FROM (
+             SELECT 'user' AS kind, lower("user.name") AS value, "@timestamp"::DATE AS day FROM events
+             UNION ALL SELECT 'source', lower(coalesce("source.ip", "source.address")), "@timestamp"::DATE FROM events
+             UNION ALL SELECT 'host', lower("host.name"), "@timestamp"::DATE FROM events)
+           WHERE value IS NOT NULL AND day IS NOT NULL"""
+    ).fetchall()
+    return {(str(k), str(v), d) for k, v, d in rows}
+
+
+def _days(first: datetime, last: datetime) -> list[date]:
+    d, out = first.date(), []
+    while d <= last.date():
+        out.append(d)
+        d += timedelta(days=1)
+    return out
+
+
+def _evaluate_windows(
+    con: duckdb.DuckDBPyConnection,
+    labels: LabelSet,
+    alerts: list[_Alert],
+    flt: list[str],
+    detectors: Sequence[str] | None,
+) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str]]:
+    windows = [w for w in labels.windows if not flt or any(technique_matches(w.technique, f) for f in flt)]
+    by_entity: dict[str, list[int]] = defaultdict(list)
+    for i, w in enumerate(labels.windows):
+        by_entity[w.entity].append(i)
+
+    def entity_hits(a: Alert, w_kind: str, w_entity: str) -> bool:
+        ents = {k.lower(): str(v).lower() for k, v in a.entities.items()}
+        return ents.get(w_kind) == w_entity if w_kind else w_entity in ents.values()
+
+    def covered(kind: str, value: str, day: date) -> bool:
+        for i in by_entity.get(value, ()):
+            w = labels.windows[i]
+            if w.kind in ("", kind) and w.start.date() <= day <= w.end.date():
+                return True
+        return False
+
+    units = {u for u in _entity_days(con) if not covered(*u)}
+
+    def matches(a: _Alert) -> set[int]:
+        return {
+            i
+            for i, w in enumerate(windows)
+            if any_match(a.techniques, [w.technique])
+            and entity_hits(a.alert, w.kind, w.entity)
+            and a.alert.first_seen <= w.end
+            and a.alert.last_seen >= w.start
+        }
+
+    def measure(name: str, claimed: list[str], group: list[_Alert]) -> Row:
+        tp = fp = 0
+        found: set[int] = set()
+        benign_hit: set[tuple[str, str, date]] = set()
+        for a in group:
+            m = matches(a)
+            found |= m
+            tp, fp = (tp + 1, fp) if m else (tp, fp + 1)
+            for k, v in a.alert.entities.items():
+                for d in _days(a.alert.first_seen, a.alert.last_seen):
+                    u = (k.lower(), str(v).lower(), d)
+                    if u in units:
+                        benign_hit.add(u)
+        positives = [i for i, w in enumerate(windows) if any_match([w.technique], claimed)]
+        detected = sum(1 for i in positives if i in found)
+        return Row(
+            name,
+            claimed,
+            len(group),
+            Measure(
+                tp,
+                fp,
+                detected,
+                len(positives) - detected,
+                len(benign_hit),
+                len(units) - len(benign_hit),
+                UNITS["window"],
+            ),
+            details={
+                "missed_windows": [
+                    f"line {windows[i].row}: {windows[i].entity}" for i in positives if i not in found
+                ][:50]
+            },
+        )
+
+    rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
+    all_claimed = sorted({t for r in rows for t in r.techniques})
+    overall = measure("overall", all_claimed, alerts)
+    label_techs = sorted({w.technique for w in windows})
+    alert_only = sorted({t for a in alerts for t in a.techniques if not any_match([t], label_techs)})
+    per_tech = []
+    for t in label_techs + alert_only:
+        r = measure(t, [t], [a for a in alerts if any_match(a.techniques, [t])])
+        r.details["in_labels"] = t in label_techs
+        per_tech.append(r)
+    scope = {
+        "label_rows": len(labels.windows),
+        "windows_evaluated": len(windows),
+        "benign_entity_days": len(units),
+    }
+    return rows, overall, per_tech, scope, []
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def evaluate_alerts(
+    con: duckdb.DuckDBPyConnection,
+    labels: LabelSet,
+    alerts: Sequence[Alert],
+    techniques: list[str] | None = None,
+    detectors: Sequence[str] | None = None,
+    cwd: Path | None = None,
+) -> Evaluation:
+    """Compare ``alerts`` (with evidence) with ``labels``; stores nothing.
+
+    ``detectors`` names the detector rows (default: every registered detector, plus any
+    other detector that has alerts), so a detector with no alert still shows its misses.
+    """
+    cwd = cwd or Path.cwd()
+    flt = sorted(set(techniques or []))
+    index = build_index(con, cwd)
+    kept = _filtered_alerts(alerts, flt)
+    notes = list(labels.notes)
+    if labels.kind == "file":
+        rows, overall, per_tech, scope, more = _evaluate_files(labels, kept, index, flt, detectors)
+    elif labels.kind == "event":
+        rows, overall, per_tech, scope, more = _evaluate_events(con, labels, kept, index, flt, detectors, cwd)
+    else:
+        rows, overall, per_tech, scope, more = _evaluate_windows(con, labels, kept, flt, detectors)
+    scope["alerts"] = len(alerts)
+    scope["alerts_outside_filter"] = len(alerts) - len(kept)
+    outside = overall.alerts_outside
+    if outside:
+        more.append(f"{outside} alerts have no evidence in the labelled data and are left out")
+    return Evaluation(
+        kind=labels.kind,
+        labels_path=str(labels.source),
+        labels_fingerprint=labels.fingerprint,
+        units=UNITS[labels.kind],
+        definitions=DEFINITIONS[labels.kind],
+        detectors=rows,
+        overall=overall,
+        techniques=per_tech,
+        scope=scope,
+        notes=notes + more,
+        technique_filter=flt,
+    )
+
+
+def save_evaluation(con: duckdb.DuckDBPyConnection, result: Evaluation) -> str:
+    """Store the result (run time, labels fingerprint, JSON) so reports can recompute from it."""
+    con.execute(EVALUATIONS_SQL)
+    result.id = result.id or uuid.uuid4().hex[:16]
+    result.run_at = result.run_at or datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            result.id,
+            result.run_at,
+            result.labels_path,
+            result.labels_fingerprint,
+            result.kind,
+            result.technique_filter,
+            json.dumps(result.to_json(), default=str),
+        ],
+    )
+    return result.id
+
+
+def stored_evaluations(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every stored evaluation result, oldest first."""
+    con.execute(EVALUATIONS_SQL)
+    rows = con.execute("SELECT result FROM evaluations ORDER BY run_at, id").fetchall()
+    return [json.loads(r[0]) for r in rows]
