@@ -53,6 +53,10 @@ DEFINITIONS: dict[str, list[str]] = {
         "FN: labelled with a technique the detector claims, no matching alert",
         "TN: labelled with none of the detector's techniques and not alerted",
         "FPR: files labelled with none of the detector's techniques that were alerted, over all such files",
+        "per technique T: labelled files carry a label matching T (T, its parent or a "
+        "sub-technique), so a file can count under several rows; alerted files have an alert "
+        "whose technique matches T; FP = alerted files with no label matching T; FPR over the "
+        "files with no label matching T; '(not in labels)' rows are alert techniques no label names",
     ],
     "event": [
         "precision unit: an alert with evidence in the labelled files; TP when one of its "
@@ -62,6 +66,8 @@ DEFINITIONS: dict[str, list[str]] = {
         "FPR unit: a benign event, i.e. an event of a labelled file (or of a stored file under "
         "the labels file's folder) that no label row lists; FP_on_negatives = benign events that "
         "are evidence of an alert, TN = the other benign events",
+        "per technique T: the alerts whose technique matches T and the attack instances whose "
+        "technique matches T (T, its parent or a sub-technique)",
     ],
     "window": [
         "precision unit: an alert; TP when an entity of it equals a label's entity, its time "
