@@ -46,17 +46,56 @@ WINDOWS_ACTIONS: dict[str, tuple[str, str]] = {
     "5145": ("share-object-checked", "file"),
     "4697": ("service-installed", "configuration"),
     "4688": ("process-created", "process"),
+    "4723": ("password-change", "iam"),
+    "4725": ("user-disabled", "iam"),
+    "4741": ("computer-created", "iam"),
+    "4742": ("computer-changed", "iam"),
+    "4743": ("computer-deleted", "iam"),
+    "4781": ("account-renamed", "iam"),
+    "5136": ("directory-object-modified", "iam"),
+    "5142": ("share-created", "file"),
+    "5143": ("share-modified", "file"),
 }
 # Codes whose meaning depends on the provider: (code, provider substring) -> action, category.
 WINDOWS_PROVIDER_ACTIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("104", "eventlog"): ("log-cleared", "configuration"),
     ("7045", "service control manager"): ("service-installed", "configuration"),
     ("1", "sysmon"): ("process-created", "process"),
+    ("800", "powershell"): ("powershell-pipeline", "process"),
+    ("4103", "powershell"): ("powershell-pipeline", "process"),
+    ("4104", "powershell"): ("powershell-script-block", "process"),
+    # SQL Server "Login failed" in the Application log (provider MSSQLSERVER or MSSQL$<instance>).
+    ("18456", "mssql"): ("logon-failed", "authentication"),
 }
+# SQL Server audit records (Application log, event 33205) are one "key:value" text whose
+# action_id (with class_type where one id means several things) says what happened.
+MSSQL_AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
+    # action_id or action_id/class_type: (event.action, event.category)
+    "LGIF": ("logon-failed", "authentication"),
+    "LGIS": ("logon", "authentication"),
+    "CR/SL": ("user-created", "iam"),  # CREATE LOGIN
+    "CR/SU": ("database-user-created", "iam"),  # CREATE USER ... FOR LOGIN
+    "DR/SL": ("user-deleted", "iam"),
+    "LGEA": ("user-enabled", "iam"),  # ALTER LOGIN ... ENABLE
+    "LGDA": ("user-disabled", "iam"),
+    "APRL": ("group-member-added", "iam"),  # ALTER [SERVER] ROLE ... ADD MEMBER
+    "DPRL": ("group-member-removed", "iam"),
+    "PWR": ("password-reset", "iam"),
+    "PWC": ("password-change", "iam"),
+}
+# OpenSSH for Windows (OpenSSH/Operational, event 4) logs sshd's own lines as "payload":
+# (pattern, event.action, event.outcome, event.reason); groups are user, source, port.
+OPENSSH_PATTERNS: tuple[tuple[str, str, str, str | None], ...] = (
+    (r"^Failed \S+ for invalid user (.*?) from (\S+) port (\d+)", "logon-failed", "failure", "invalid user"),
+    (r"^Failed \S+ for (\S*) from (\S+) port (\d+)", "logon-failed", "failure", None),
+    (r"^Accepted \S+ for (\S+) from (\S+) port (\d+)", "logon", "success", None),
+)
 # Codes where the account that authenticated is the Target*, not the Subject*.
 TARGET_IS_USER = ("4624", "4625", "4634", "4768", "4769", "4770", "4771", "4776", "4778", "4779")
 # Codes where the Subject acts on another account (user.target.name) or a group.
-ACCOUNT_CHANGE = ("4720", "4722", "4724", "4726", "4738", "4648")
+ACCOUNT_CHANGE = (
+    "4720", "4722", "4723", "4724", "4725", "4726", "4738", "4648", "4741", "4742", "4743",
+)  # fmt: skip
 GROUP_CHANGE = ("4728", "4732", "4756", "4729", "4733", "4757")
 
 EVENT_DATA_KEYS = [
@@ -88,7 +127,11 @@ EVENT_DATA_KEYS = [
     "User",
     "SourceIp",
     "Hostname",
+    "NewTargetUserName",
+    "payload",
+    'Data."#text"',
 ]
+DATA_TEXT = 'Data."#text"'  # EventData written as one text (SQL Server audit) or a list of texts
 
 WINDOWS_PATHS: dict[str, dict[str, str]] = {
     # shape: intermediate field -> JSON path into the raw record
@@ -171,6 +214,74 @@ def _in_list(codes: tuple[str, ...]) -> str:
     return "(" + ", ".join(_sql_str(c) for c in codes) + ")"
 
 
+def _mssql_audit_columns(text: str) -> dict[str, str]:
+    """SQL Server audit (33205) fields as SQL over its "key:value" text ``text``."""
+
+    def kv(key: str) -> str:
+        return f"nullif(trim(regexp_extract({text}, {_sql_str('(?m)^' + key + ':(.*)$')}, 1)), '')"
+
+    action_id, class_type = kv("action_id"), kv("class_type")
+
+    def when(key: str) -> str:
+        aid, _, cls = key.partition("/")
+        cond = f"{action_id} = {_sql_str(aid)}"
+        return cond + (f" AND {class_type} = {_sql_str(cls)}" if cls else "")
+
+    action = " ".join(f"WHEN {when(k)} THEN {_sql_str(a)}" for k, (a, _) in MSSQL_AUDIT_ACTIONS.items())
+    category = " ".join(f"WHEN {when(k)} THEN {_sql_str(c)}" for k, (_, c) in MSSQL_AUDIT_ACTIONS.items())
+    principal = kv("server_principal_name")
+    statement = kv("statement")
+    return {
+        "action": f"CASE {action} END",
+        "category": f"CASE {category} END",
+        "outcome": f"CASE {kv('succeeded')} WHEN 'true' THEN 'success' WHEN 'false' THEN 'failure' END",
+        "user": f"regexp_extract({principal}, '([^\\\\]+)$', 1)",
+        "domain": f"nullif(regexp_extract({principal}, '^([^\\\\]+)\\\\', 1), '')",
+        "target": f"""CASE WHEN {action_id} NOT IN ('LGIF', 'LGIS') THEN coalesce(
+            {kv("target_server_principal_name")}, {kv("target_database_principal_name")}, {kv("object_name")}) END""",
+        "group": f"CASE WHEN {action_id} IN ('APRL', 'DPRL') THEN {kv('object_name')} END",
+        "ip": f"""coalesce(nullif(regexp_extract({text}, '<address>([^<]+)</address>', 1), ''),
+            nullif(regexp_extract({text}, '\\[CLIENT: ([^\\]]+)\\]', 1), ''))""",
+        "reason": _mssql_reason(statement),
+        "statement": statement,
+    }
+
+
+def _mssql_reason(text: str) -> str:
+    """'invalid user' where SQL Server found no such login (as sshd says it), else its reason."""
+    return f"""CASE WHEN {text} LIKE '%Could not find a login matching%' THEN 'invalid user'
+        ELSE nullif(lower(regexp_extract({text}, 'Reason: ([^\\[\\]"]*?)\\.?\\s*(\\[CLIENT|"|$)', 1)), '') END"""
+
+
+def _openssh_columns(msg: str) -> dict[str, str]:
+    """OpenSSH for Windows event 4 fields as SQL over its sshd line ``msg``."""
+
+    def pick(i: int) -> str:
+        cases = " ".join(
+            f"WHEN regexp_matches({msg}, {_sql_str(p[0])}) THEN "
+            f"nullif(regexp_extract({msg}, {_sql_str(p[0])}, {i}), '')"
+            for p in OPENSSH_PATTERNS
+        )
+        return f"CASE {cases} END"
+
+    def const(i: int) -> str:
+        cases = " ".join(
+            f"WHEN regexp_matches({msg}, {_sql_str(p[0])}) THEN "
+            + (_sql_str(str(p[i])) if p[i] is not None else "NULL")
+            for p in OPENSSH_PATTERNS
+        )
+        return f"CASE {cases} END"
+
+    return {
+        "action": const(1),
+        "outcome": const(2),
+        "reason": const(3),
+        "user": pick(1),
+        "ip": pick(2),
+        "port": pick(3),
+    }
+
+
 def _windows_columns() -> dict[str, str]:
     """Event columns as SQL over the intermediate relation (with f = extracted EventData keys)."""
     f = {k: _dash_null(f"f[{i + 1}]") for i, k in enumerate(EVENT_DATA_KEYS)}
@@ -186,14 +297,37 @@ def _windows_columns() -> dict[str, str]:
         cond = f"code = {_sql_str(c)} AND lower(provider) LIKE {_sql_str('%' + prov + '%')}"
         action_cases = f"WHEN {cond} THEN {_sql_str(a)} " + action_cases
         category_cases = f"WHEN {cond} THEN {_sql_str(k)} " + category_cases
+    # Records that carry their fields in one text: SQL Server audit and login failures,
+    # OpenSSH for Windows. Each is recognised by code and provider before the generic mapping.
+    is_audit = "(code = '33205' AND lower(provider) LIKE 'mssql%')"
+    is_sqlfail = "(code = '18456' AND lower(provider) LIKE 'mssql%')"
+    is_ssh = "(code = '4' AND lower(provider) = 'openssh')"
+    audit = _mssql_audit_columns(f"CASE WHEN {is_audit} THEN {f[DATA_TEXT]} END")
+    ssh = _openssh_columns(f"CASE WHEN {is_ssh} THEN {f['payload']} END")
+    sqlfail_text = f"CASE WHEN {is_sqlfail} THEN {f[DATA_TEXT]} END"
+    sqlfail_user = """nullif(trim(json_extract_string(ed, '$.Data."#text"[0]')), '')"""
+    sqlfail_ip = f"nullif(regexp_extract({sqlfail_text}, '\\[CLIENT: ([^\\]]+)\\]', 1), '')"
+    action_cases = (
+        f"WHEN {is_audit} THEN {audit['action']} WHEN {is_ssh} THEN {ssh['action']} " + action_cases
+    )
+    category_cases = (
+        f"WHEN {is_audit} THEN {audit['category']} "
+        f"WHEN {is_ssh} THEN CASE WHEN {ssh['action']} IS NOT NULL THEN 'authentication' END "
+        + category_cases
+    )
     # "DOMAIN\\user" as Sysmon writes it.
     sysmon_user = f"regexp_extract({f['User']}, '([^\\\\]+)$', 1)"
     sysmon_domain = f"nullif(regexp_extract({f['User']}, '^([^\\\\]+)\\\\', 1), '')"
     ip_raw = f"coalesce({f['IpAddress']}, {f['SourceIp']})"
-    ip = f"nullif(regexp_replace({ip_raw}, '^::ffff:', ''), '-')"
+    ip_win = f"nullif(regexp_replace({ip_raw}, '^::ffff:', ''), '-')"
+    ip = f"""CASE WHEN {is_audit} THEN {audit["ip"]} WHEN {is_sqlfail} THEN {sqlfail_ip}
+        WHEN {is_ssh} THEN {ssh["ip"]} ELSE {ip_win} END"""
     workstation = f"nullif(ltrim(coalesce({f['WorkstationName']}, {f['Workstation']}), '\\\\'), '')"
     status = f"lower(coalesce({f['Status']}, {f['FailureCode']}))"
     outcome = f"""CASE
+        WHEN {is_audit} THEN {audit["outcome"]}
+        WHEN {is_sqlfail} THEN 'failure'
+        WHEN {is_ssh} THEN {ssh["outcome"]}
         WHEN code IN ('4624', '4648', '4778') THEN 'success'
         WHEN code IN ('4625', '4771') THEN 'failure'
         WHEN code IN ('4768', '4769', '4776') THEN
@@ -208,27 +342,35 @@ def _windows_columns() -> dict[str, str]:
         "event.action": f"CASE {action_cases} END",
         "event.category": f"CASE {category_cases} END",
         "event.outcome": outcome,
-        "event.reason": f"coalesce(nullif(lower({f['SubStatus']}), '0x0'), {status})",
+        "event.reason": f"""CASE WHEN {is_audit} THEN {audit["reason"]}
+            WHEN {is_sqlfail} THEN {_mssql_reason(sqlfail_text)} WHEN {is_ssh} THEN {ssh["reason"]}
+            ELSE coalesce(nullif(lower({f["SubStatus"]}), '0x0'), {status}) END""",
         "winlog.channel": "channel",
         "host.name": "host",
-        "user.name": f"""CASE WHEN code IN {target_user} THEN {f["TargetUserName"]}
+        "user.name": f"""CASE WHEN {is_audit} THEN {audit["user"]} WHEN {is_sqlfail} THEN {sqlfail_user}
+            WHEN {is_ssh} THEN {ssh["user"]} WHEN code IN {target_user} THEN {f["TargetUserName"]}
             ELSE coalesce({f["SubjectUserName"]}, {f["AccountName"]}, {sysmon_user}, {f["TargetUserName"]}) END""",
-        "user.domain": f"""CASE WHEN code IN {target_user} THEN {f["TargetDomainName"]}
+        "user.domain": f"""CASE WHEN {is_audit} THEN {audit["domain"]} WHEN code IN {target_user} THEN {f["TargetDomainName"]}
             ELSE coalesce({f["SubjectDomainName"]}, {sysmon_domain}, {f["TargetDomainName"]}) END""",
         "user.id": f"""CASE WHEN code IN {target_user} THEN {f["TargetUserSid"]}
             ELSE coalesce({f["SubjectUserSid"]}, {f["TargetUserSid"]}) END""",
-        "user.target.name": f"""CASE WHEN code IN {account} THEN {f["TargetUserName"]}
+        "user.target.name": f"""CASE WHEN {is_audit} THEN {audit["target"]}
+            WHEN code IN {account} THEN {f["TargetUserName"]}
+            WHEN code = '4781' THEN {f["NewTargetUserName"]}
             WHEN code IN {group} THEN coalesce({f["MemberName"]}, {f["MemberSid"]}) END""",
-        "group.name": f"CASE WHEN code IN {group} THEN {f['TargetUserName']} END",
+        "group.name": f"""CASE WHEN {is_audit} THEN {audit["group"]}
+            WHEN code IN {group} THEN {f["TargetUserName"]} END""",
         "service.name": f["ServiceName"],
         "source.ip": f"CASE WHEN regexp_matches({ip}, '^[0-9a-fA-F.:]+$') THEN {ip} END",
         "source.address": f"coalesce({ip}, {workstation})",
-        "source.port": f"nullif(try_cast({f['IpPort']} AS INTEGER), 0)",
+        "source.port": f"""nullif(try_cast(CASE WHEN {is_ssh} THEN {ssh["port"]} ELSE {f["IpPort"]} END
+            AS INTEGER), 0)""",
         "destination.address": f"CASE WHEN code = '4648' THEN {f['TargetServerName']} END",
         "winlog.logon.type": f"try_cast({f['LogonType']} AS INTEGER)",
-        "process.name": f"nullif(regexp_extract({proc}, '([^\\\\/]+)$', 1), '')",
+        "process.name": f"""CASE WHEN {is_ssh} THEN 'sshd'
+            ELSE nullif(regexp_extract({proc}, '([^\\\\/]+)$', 1), '') END""",
         "process.pid": f"try_cast(coalesce({f['NewProcessId']}, {f['ProcessId']}) AS INTEGER)",
-        "process.command_line": f["CommandLine"],
+        "process.command_line": f"CASE WHEN {is_audit} THEN {audit['statement']} ELSE {f['CommandLine']} END",
         "winlog.event_data": "ed",
     }
 
