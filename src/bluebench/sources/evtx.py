@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +17,9 @@ BATCH_RECORDS = 20_000
 # A corrupt file can make the parser raise at every step; past this many errors in a row
 # the rest of the file is reported as unreadable instead of looping.
 MAX_CONSECUTIVE_ERRORS = 1_000
+# The parser names the records it could not read, e.g. "chunk containing record IDs 28..54".
+RANGE_IN_MESSAGE = re.compile(r"record IDs (\d+)\.\.(\d+)")
+ONE_IN_MESSAGE = re.compile(r"record number (\d+)")
 
 
 class EvtxReader:
@@ -37,6 +41,7 @@ class EvtxReader:
         raws: list[str] = []
         last_good: int | None = None
         errors = 0
+        pending: list[str] = []  # parser errors since the last good record
         while True:
             try:
                 rec = next(it)
@@ -44,23 +49,55 @@ class EvtxReader:
                 break
             except RuntimeError as exc:
                 errors += 1
-                where = f"after record {last_good}" if last_good is not None else "before any record"
-                skipped.append(Skipped(display, None, f"corrupt EVTX data {where}: {_short(exc)}"))
+                pending.append(_short(exc))
                 if errors >= MAX_CONSECUTIVE_ERRORS:
+                    _report_lost(display, skipped, pending, last_good, None)
+                    pending = []
                     skipped.append(Skipped(display, None, "too many EVTX errors; rest of file unread"))
                     break
                 continue
             errors = 0
             if rec is None:
                 continue
-            last_good = int(rec["event_record_id"])
-            records.append(last_good)
+            rid = int(rec["event_record_id"])
+            if pending:
+                _report_lost(display, skipped, pending, last_good, rid)
+                pending = []
+            last_good = rid
+            records.append(rid)
             raws.append(rec["data"])
             if len(records) >= BATCH_RECORDS:
                 yield RawBatch("evtx", pa.table([records, raws], schema=RAW_SCHEMA), display)
                 records, raws = [], []
+        if pending:
+            _report_lost(display, skipped, pending, last_good, None)
         if records:
             yield RawBatch("evtx", pa.table([records, raws], schema=RAW_SCHEMA), display)
+
+
+def _report_lost(
+    display: str, skipped: list[Skipped], errors: list[str], before: int | None, after: int | None
+) -> None:
+    """One skipped entry per record lost between two good records, so counts are exact.
+
+    Record ids are consecutive within a file, so the gap between the last good record and the
+    next one is what the corrupt data held; the parser's messages may also name the range.
+    When neither says which records were lost, one entry names the place instead.
+    """
+    lost: set[int] = set()
+    for msg in errors:
+        for lo, hi in RANGE_IN_MESSAGE.findall(msg):
+            lost.update(range(int(lo), int(hi) + 1))
+        lost.update(int(n) for n in ONE_IN_MESSAGE.findall(msg))
+    if before is not None and after is not None and after > before + 1:
+        lost.update(range(before + 1, after))
+    lost = {r for r in lost if (before is None or r > before) and (after is None or r < after)}
+    where = f"after record {before}" if before is not None else "before any record"
+    reason = errors[0] + (f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else "")
+    if not lost:
+        skipped.append(Skipped(display, None, f"corrupt EVTX data {where}: {reason}"))
+        return
+    skipped.extend(Skipped(display, r, f"lost in corrupt EVTX data {where}: {reason}") for r in sorted(lost))
 
 
 def _short(exc: BaseException) -> str:

@@ -11,12 +11,15 @@ The mapping is a TOML file::
 
 from __future__ import annotations
 
+import csv
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from bluebench.errors import ConfigError
@@ -59,45 +62,80 @@ class MappedCsvReader:
     def read(
         self, path: Path, display: str, skipped: list[Skipped], options: ReadOptions
     ) -> Iterator[RawBatch]:
-        """Yield the CSV as string columns plus record numbers; bad rows are skipped by line."""
+        """Yield the CSV as string columns plus line numbers; bad rows are skipped by line.
+
+        Lines are cut first (each row is one line: quoted newlines are not supported), so
+        every row keeps its own line number even after a bad or blank line, and a line that
+        is not UTF-8 is skipped alone instead of failing the file.
+        """
         assert options.mapping is not None
-
-        def on_invalid(row: Any) -> str:
-            skipped.append(Skipped(display, row.number, f"bad CSV row: {row.text[:120]!r}"))
-            return "skip"
-
         for name, stream in open_members(path, display, skipped):
-            try:
-                reader = pacsv.open_csv(
-                    stream,
-                    read_options=pacsv.ReadOptions(block_size=options.batch_bytes // 4),
-                    parse_options=pacsv.ParseOptions(
-                        invalid_row_handler=on_invalid, newlines_in_values=False
-                    ),
-                    convert_options=pacsv.ConvertOptions(
-                        column_types={}, strings_can_be_null=True, auto_dict_encode=False
-                    ),
-                )
-            except pa.ArrowInvalid as exc:
-                skipped.append(Skipped(name, None, f"not readable as CSV: {exc}"))
-                continue
-            columns = [str(c) for c in reader.schema.names]
-            missing = sorted({v for v in options.mapping.values()} - set(columns))
-            if missing:
-                raise ConfigError(f"{name}: mapped columns not in the CSV header: {missing}")
-            row = 2  # line 1 is the header
-            for batch in reader:
-                table = pa.Table.from_batches([batch]).cast(pa.schema([(c, pa.string()) for c in columns]))
-                # Line numbers assume no quoted newlines; rows the handler skipped shift them,
-                # so they are only exact for well-formed files (noted in the docs).
-                records = pa.array(range(row, row + table.num_rows), pa.int64())
-                row += table.num_rows
-                yield RawBatch(
-                    self.name,
-                    table.add_column(0, "record", records),
-                    name,
-                    {"mapping": options.mapping},
-                )
+            header: str | None = None
+            columns: list[str] = []
+            for block in iter_line_blocks(stream, name, skipped, options.batch_bytes // 4):
+                records, lines = block.column("record").combine_chunks(), block.column("raw").combine_chunks()
+                if header is None:
+                    header = str(lines[0].as_py()).lstrip("\ufeff")
+                    columns = next(csv.reader([header]))
+                    missing = sorted(set(options.mapping.values()) - set(columns))
+                    if missing:
+                        raise ConfigError(f"{name}: mapped columns not in the CSV header: {missing}")
+                    records, lines = records.slice(1), lines.slice(1)
+                if len(lines) == 0:
+                    continue
+                table = _parse_rows(header, columns, records, lines, name, skipped)
+                if table is not None and table.num_rows:
+                    yield RawBatch(self.name, table, name, {"mapping": options.mapping})
+
+
+def _parse_rows(
+    header: str, columns: list[str], records: pa.Array, lines: pa.Array, name: str, skipped: list[Skipped]
+) -> pa.Table | None:
+    """Parse whole lines as CSV rows under ``header``; rows of the wrong width are skipped by line."""
+    joined = pc.binary_join_element_wise(
+        lines.cast(pa.large_string()), pa.scalar("", pa.large_string()), pa.scalar("\n", pa.large_string())
+    )
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[
+        joined.offset : joined.offset + len(joined) + 1
+    ]
+    body = joined.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    data = pa.py_buffer((header + "\n").encode("utf-8") + body.to_pybytes())
+    bad: list[str] = []
+
+    def on_invalid(row: Any) -> str:
+        bad.append(str(row.text))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in columns},
+                strings_can_be_null=True,
+                auto_dict_encode=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        first = int(records[0].as_py())
+        skipped.append(Skipped(name, first, f"CSV lines from {first} not readable: {exc}"))
+        return None
+    table = table.cast(pa.schema([(c, pa.string()) for c in table.column_names]))
+    keep = np.ones(len(lines), dtype=bool)
+    if bad:
+        # Bad rows come back in order and are whole lines: walk both to find their numbers.
+        texts = lines.to_pylist()
+        nums = records.to_pylist()
+        j = 0
+        for i, text in enumerate(texts):
+            if j < len(bad) and text.rstrip("\r") == bad[j].rstrip("\r"):
+                keep[i] = False
+                skipped.append(Skipped(name, nums[i], f"bad CSV row: {text[:120]!r}"))
+                j += 1
+        if j != len(bad) or int(keep.sum()) != table.num_rows:
+            raise ConfigError(f"{name}: cannot tell which CSV rows are bad (quoted newlines?)")
+    return table.add_column(0, "record", records.filter(pa.array(keep)))
 
 
 class MappedJsonLinesReader:
