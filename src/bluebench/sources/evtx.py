@@ -70,7 +70,10 @@ class EvtxReader:
                 yield RawBatch("evtx", pa.table([records, raws], schema=RAW_SCHEMA), display)
                 records, raws = [], []
         if pending:
-            _report_lost(display, skipped, pending, last_good, None)
+            # The file header's next record id bounds records lost at the end of the file.
+            end = _next_record_id(path)
+            after = end if end is not None and (last_good is None or end > last_good + 1) else None
+            _report_lost(display, skipped, pending, last_good, after)
         if records:
             yield RawBatch("evtx", pa.table([records, raws], schema=RAW_SCHEMA), display)
 
@@ -98,6 +101,15 @@ def _report_lost(
         skipped.append(Skipped(display, None, f"corrupt EVTX data {where}: {reason}"))
         return
     skipped.extend(Skipped(display, r, f"lost in corrupt EVTX data {where}: {reason}") for r in sorted(lost))
+
+
+def _next_record_id(path: Path) -> int | None:
+    """The 'next record id' of the EVTX file header (offset 24), or None when unreadable."""
+    with path.open("rb") as fh:
+        head = fh.read(32)
+    if len(head) < 32 or not head.startswith(EVTX_MAGIC):
+        return None
+    return int.from_bytes(head[24:32], "little")
 
 
 def _short(exc: BaseException) -> str:
