@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from bluebench.errors import BluebenchError
+
+
+class _Group(TyperGroup):
+    """Turns bluebench's own errors (bad mapping, config, labels) into one line and exit 2.
+
+    Done here rather than only in ``main`` so that every way of running the app, tests with
+    ``CliRunner`` included, gets the documented exit code.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BluebenchError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+
 
 app = typer.Typer(
+    cls=_Group,
     name="bluebench",
     help="Detect credential attacks in Windows and Linux logs; every alert explained and measured.",
     no_args_is_help=True,

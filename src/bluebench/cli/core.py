@@ -65,21 +65,23 @@ def do_ingest(ws: Workspace, paths: list[str], opts: ReadOptions, quiet: bool) -
 
 
 def _print_ingest(summary: IngestSummary, quiet: bool) -> None:
+    # File names and reasons quote log content: escaped, so it is shown, never read as markup.
     for f in summary.files:
         if f.status in ("failed", "unrecognised"):
-            err.print(f"[red]skipped file[/red] {f.file}: {f.error}")
+            err.print(f"[red]skipped file[/red] {escape(f.file)}: {escape(f.error or '')}")
         elif f.status == "duplicate":
-            err.print(f"[dim]already ingested[/dim] {f.file}: {f.error}")
-    problems = [
-        s
-        for f in summary.files
-        for s in f.skipped
-        if (not s.kept and s.record is not None) or (not s.kept and "EVTX" in s.reason)
-    ]
+            err.print(f"[dim]already ingested[/dim] {escape(f.file)}: {escape(f.error or '')}")
+    # Every entry counted in "records skipped" is shown (up to 20), then the repaired ones.
+    problems = [s for f in summary.files for s in f.skipped if not s.kept]
     for s in problems[:20]:
-        err.print(f"[yellow]skipped record[/yellow] {s}")
+        err.print(f"[yellow]skipped record[/yellow] {escape(str(s))}")
     if len(problems) > 20:
         err.print(f"[yellow]... and {len(problems) - 20} more skipped records[/yellow]")
+    repaired = [s for f in summary.files for s in f.skipped if s.kept]
+    for s in repaired[:20]:
+        err.print(f"[dim]repaired record[/dim] {escape(str(s))}")
+    if len(repaired) > 20:
+        err.print(f"[dim]... and {len(repaired) - 20} more repaired records[/dim]")
     if not quiet:
         ingested = sum(1 for f in summary.files if f.status == "ingested")
         err.print(
@@ -140,7 +142,7 @@ def print_quality(ws: Workspace) -> None:
     )
     err.print(f"[bold]data quality[/bold]: {rep.events:,} events, {span}")
     for line in rep.findings():
-        err.print(f"  - {line}")
+        err.print(f"  - {escape(line)}")
 
 
 def _exit(summary: IngestSummary | None) -> None:
