@@ -17,6 +17,7 @@ from bluebench.detectors.auth import (
     UserEnumeration,
 )
 from bluebench.detectors.base import Detector, Finding, prepare_views
+from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour, UserDayAnomaly
 from bluebench.errors import ConfigError
 from bluebench.registry import Registry
 from bluebench.schema import Alert
@@ -30,7 +31,10 @@ def register(cls: type[Detector]) -> type[Detector]:
     return cls
 
 
+_cls: type[Detector]
 for _cls in (BruteForce, PasswordSpray, CredentialStuffing, SuccessAfterFailures, UserEnumeration):
+    register(_cls)
+for _cls in (UnusualLogonHour, NewSourceOrHost, NewLogonType, UserDayAnomaly):
     register(_cls)
 
 __all__ = [

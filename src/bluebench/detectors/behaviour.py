@@ -1,0 +1,789 @@
+"""Behaviour anomalies learned from the data itself: each account against its own history.
+
+Four detectors: a logon at an hour the account rarely uses, a logon from a new source or to
+a new host, the first use of a logon type, and an IsolationForest over per-user-day features.
+
+Shared rules, which are what keep them quiet and repeatable:
+
+- **No look-ahead.** A logon is judged against the account's days strictly before its own
+  (window frames ``ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING`` over one row per
+  account and day), and a user-day against a model fit on earlier days only. Results are a
+  function of the stored events alone: the same whether they arrived at once or in parts,
+  and a judgement never changes when later data arrives.
+- **Days, not logons, are the unit of a baseline.** One session repeats its source, host and
+  hour many times; counting days keeps a busy account from looking more certain than it is.
+- **No baseline, no judgement.** An account needs ``min_logons`` earlier logons on
+  ``min_days`` distinct days (and the probabilities below need more) before anything about
+  it is called unusual: a single-attack EVTX file or a short recording gives no alert.
+- **Who is judged.** Accounts are keyed by lower-cased ``user.name``; machine accounts
+  (``NAME$``) and Windows' own identities (SYSTEM, LOCAL SERVICE, DWM-1, ...) are left out
+  by ``ignore_users`` (a regular expression), since they log on everywhere at all hours.
+- **Hours** are read on the clock of ``timezone`` (default UTC: events are stored in UTC and
+  carry no zone of their own).
+- Scores run 0..1 and **higher = more suspicious**; scoring reads events and changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+from sklearn.ensemble import IsolationForest
+
+from bluebench.detectors.base import Detector, Finding, plural, saturating, top_list
+
+# Machine accounts and Windows' own service identities: they authenticate from and to
+# everywhere around the clock, so per-account habits say nothing about them.
+IGNORE_USERS = (
+    r"(\$$)|^(system|local service|network service|anonymous logon|(dwm|umfd)-\d+"
+    r"|font driver host|window manager)$"
+)
+
+# Addresses that mean "this same machine".
+LOCAL_SOURCES = ("127.0.0.1", "::1", "localhost", "-")
+_LOCAL = ", ".join("'" + s + "'" for s in LOCAL_SOURCES)
+# The remote address of an event, or NULL when the logon came from the machine itself.
+SOURCE_SQL = f"""CASE WHEN lower(coalesce("source.ip", "source.address")) IN ({_LOCAL})
+      OR lower(coalesce("source.ip", "source.address")) = split_part(lower("host.name"), '.', 1)
+    THEN NULL ELSE lower(coalesce("source.ip", "source.address")) END"""
+# Hours on the configured clock ($tz); "@timestamp" is naive UTC.
+LOCAL_TIME_SQL = """timezone($tz, timezone('UTC', "@timestamp"))"""
+SUCCESS_SQL = """"event.outcome" = 'success' AND "event.action" IN ('logon', 'ntlm-credential-validation')"""
+
+LOGON_TYPE_NAMES: dict[int, str] = {
+    0: "system",
+    2: "interactive",
+    3: "network",
+    4: "batch",
+    5: "service",
+    7: "unlock",
+    8: "network cleartext",
+    9: "new credentials, runas /netonly",
+    10: "remote interactive, RDP",
+    11: "cached interactive",
+    12: "cached remote interactive, RDP",
+    13: "cached unlock",
+}
+# Logon types whose first use by an account is a medium alert, and what they usually mean:
+# 9 is runas /netonly and pass-the-hash (mimikatz sekurlsa::pth), 10 and 12 are RDP,
+# 8 sends the password in clear (IIS basic auth, PowerShell with CredSSP).
+SENSITIVE_LOGON_TYPES: dict[int, tuple[str, ...]] = {
+    8: ("T1078",),
+    9: ("T1550.002", "T1078"),
+    10: ("T1021.001", "T1078"),
+    12: ("T1021.001", "T1078"),
+}
+
+# Successful authentications of the accounts judged, one row per event. Named parameters:
+# $tz (zone of the clock hours are read on) and $ignore_users (regular expression).
+LOGONS_CTE = f"""
+logons AS (
+    SELECT "event.id" AS eid, "@timestamp" AS ts, {LOCAL_TIME_SQL} AS lt,
+           CAST({LOCAL_TIME_SQL} AS DATE) AS day,
+           lower("user.name") AS u, lower("host.name") AS host, "event.action" AS action,
+           "winlog.logon.type" AS ltype,
+           CASE WHEN "source.ip" IS NOT NULL THEN 'address' ELSE 'workstation' END AS src_kind,
+           {SOURCE_SQL} AS src
+    FROM events
+    WHERE {SUCCESS_SQL} AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
+      AND NOT regexp_matches(lower("user.name"), $ignore_users)
+)
+"""
+PRIOR_DAYS = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows as dicts for a query with named parameters (few rows: candidates only)."""
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _base_params(p: dict[str, Any]) -> dict[str, Any]:
+    return {"tz": str(p["timezone"]), "ignore_users": str(p["ignore_users"])}
+
+
+def _surprise_score(probabilities: Iterable[float], half_bits: float) -> float:
+    """Surprisal in bits (``-log2 p``, summed over separate surprises) mapped onto 0..1."""
+    bits = sum(-math.log2(min(max(p, 1e-12), 1.0)) for p in probabilities)
+    return saturating(bits, half_bits)
+
+
+def _hour_ranges(hour_days: Sequence[int], days: int, min_share: float = 0.1) -> str:
+    """Hours used on at least ``min_share`` of the days, as ranges: '07-18', '09, 22-01'."""
+    chosen = {h for h in range(24) if days and hour_days[h] >= min_share * days}
+    if not chosen:
+        return "none"
+    if len(chosen) == 24:
+        return "00-23"
+    # Start each run at an hour whose predecessor is not chosen, so runs wrap past midnight.
+    runs = []
+    for s in sorted(h for h in chosen if (h - 1) % 24 not in chosen):
+        e = s
+        while (e + 1) % 24 in chosen:
+            e = (e + 1) % 24
+        runs.append(f"{s:02d}" if s == e else f"{s:02d}-{e:02d}")
+    return ", ".join(runs)
+
+
+def _group(rows: list[dict[str, Any]], gap_minutes: float) -> list[list[dict[str, Any]]]:
+    """Candidate rows sorted by (u, ts) split into runs of one account with gaps under the limit."""
+    groups: list[list[dict[str, Any]]] = []
+    for r in rows:
+        last = groups[-1][-1] if groups else None
+        if (
+            last is not None
+            and last["u"] == r["u"]
+            and (r["ts"] - last["ts"]).total_seconds() <= gap_minutes * 60
+        ):
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return groups
+
+
+# ------------------------------------------------------------- unusual hour ----
+
+# Per account and day: a 24-bit mask of the hours with a logon. Over the account's earlier
+# days: on how many each hour was used, and on how many each band of hours (centre c,
+# +- $radius, masks bound as $band_masks) was used.
+_HOUR_DAYS = "[" + ", ".join(f"coalesce(sum((mask >> {h}) & 1) OVER prior, 0)" for h in range(24)) + "]"
+_BAND_DAYS = (
+    "["
+    + ", ".join(
+        f"coalesce(sum(((mask & ($band_masks)[{c + 1}]) <> 0)::INTEGER) OVER prior, 0)" for c in range(24)
+    )
+    + "]"
+)
+
+UNUSUAL_HOUR_SQL = f"""
+WITH {LOGONS_CTE}
+, hourly AS (SELECT *, hour(lt) AS hr FROM logons)
+, daily AS (
+    SELECT u, day, bit_or(1::BIGINT << hr) AS mask, count(*) AS logons FROM hourly GROUP BY u, day
+), baseline AS (
+    SELECT u, day, count(*) OVER prior AS days, coalesce(sum(logons) OVER prior, 0) AS n,
+           min(day) OVER prior AS since, {_HOUR_DAYS} AS hour_days, {_BAND_DAYS} AS band_days
+    FROM daily
+    WINDOW prior AS (PARTITION BY u ORDER BY day {PRIOR_DAYS})
+), judged AS (
+    SELECT h.u, h.eid, h.ts, h.lt, h.hr, h.host, h.src, b.days, b.n, b.since, b.hour_days,
+           b.band_days[h.hr + 1] AS band,
+           (b.band_days[h.hr + 1] + $alpha * (2 * $radius + 1)) / (b.days + 24 * $alpha) AS p
+    FROM hourly h JOIN baseline b USING (u, day)
+    WHERE b.days >= $min_days AND b.n >= $min_logons
+)
+SELECT * FROM judged WHERE p <= $max_probability ORDER BY u, ts, eid
+"""
+
+
+class UnusualLogonHour(Detector):
+    """A successful logon at an hour the account rarely or never used on its earlier days (T1078).
+
+    For each earlier day of the account we know which hours had a logon. The evidence for the
+    hour of this logon is the number of earlier days with a logon within ``hour_radius``
+    hours of it (circular: 23 h is next to 00 h), smoothed with ``alpha`` pseudo-days per
+    hour so that an empty band is rare, not impossible:
+    ``p = (band days + alpha (2 r + 1)) / (days + 24 alpha)``. A logon is a candidate when
+    ``p <= max_probability`` and the account has ``min_logons`` earlier logons on
+    ``min_days`` days; with the defaults an empty band needs 26 earlier days. Logons before
+    that are not judged. Candidates of one account no more than ``gap_minutes`` apart form
+    one finding. Score: surprisal ``-log2 p`` through ``saturating(bits, score_half_bits)``;
+    higher = more suspicious.
+    """
+
+    id: ClassVar[str] = "unusual_logon_hour"
+    title: ClassVar[str] = "Logon at an unusual hour for the account"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0005")
+    techniques: ClassVar[tuple[str, ...]] = ("T1078",)
+    severity: ClassVar[str] = "low"
+    defaults: ClassVar[dict[str, Any]] = {
+        "min_logons": 30,
+        "min_days": 20,
+        "hour_radius": 2,
+        "alpha": 0.25,
+        "max_probability": 0.04,
+        "gap_minutes": 120,
+        "score_half_bits": 6.0,
+        "timezone": "UTC",
+        "ignore_users": IGNORE_USERS,
+    }
+
+    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+        """One finding per account and burst of logons at hours rare on its earlier days."""
+        p = self.params
+        r_h = int(p["hour_radius"])
+        masks = [sum(1 << ((c + d) % 24) for d in range(-r_h, r_h + 1)) for c in range(24)]
+        params = {
+            **_base_params(p),
+            "band_masks": masks,
+            "radius": r_h,
+            "alpha": float(p["alpha"]),
+            "min_logons": int(p["min_logons"]),
+            "min_days": int(p["min_days"]),
+            "max_probability": float(p["max_probability"]),
+        }
+        tz = str(p["timezone"])
+        for g in _group(_rows(con, UNUSUAL_HOUR_SQL, params), float(p["gap_minutes"])):
+            first = g[0]
+            lo, hi = (first["hr"] - r_h) % 24, (first["hr"] + r_h) % 24
+            when = (
+                f"logon at {first['lt']:%H:%M} {tz} on {first['lt']:%Y-%m-%d}"
+                if len(g) == 1
+                else f"{len(g)} logons between {first['lt']:%H:%M} and {g[-1]['lt']:%H:%M} {tz} "
+                f"on {first['lt']:%Y-%m-%d}"
+            )
+            hosts = sorted({r["host"] for r in g if r["host"]})
+            srcs = sorted({r["src"] for r in g if r["src"]})
+            where = (f" to {top_list(hosts)}" if hosts else "") + (f" from {top_list(srcs)}" if srcs else "")
+            reasons = [
+                f"{when}{where}",
+                f"'{first['u']}' logged on between {lo:02d}:00 and {hi:02d}:59 on {first['band']} of "
+                f"{plural(first['days'], 'earlier day')} ({plural(first['n'], 'logon')} since "
+                f"{first['since']:%Y-%m-%d}); smoothed chance of that {tz} hour on a day: {first['p']:.1%}",
+                f"usual hours (used on 10% of days or more): {_hour_ranges(first['hour_days'], first['days'])} {tz}",
+            ]
+            yield Finding(
+                score=_surprise_score([min(r["p"] for r in g)], float(p["score_half_bits"])),
+                entities={
+                    "user": first["u"],
+                    "host": hosts[0] if hosts else "",
+                    "source": srcs[0] if srcs else "",
+                },
+                first_seen=first["ts"],
+                last_seen=g[-1]["ts"],
+                event_ids=[r["eid"] for r in g],
+                reasons=reasons,
+                extra={"probability": first["p"], "baseline_days": first["days"]},
+            )
+
+
+# ------------------------------------------------------------------ novelty ----
+
+
+def _novelty_sql(value: str, kind: str, where: str) -> str:
+    """First uses of a value (``value``, a constant SQL expression) by an account, with the baseline.
+
+    The chance that a day brings a value the account never used is estimated from its own
+    history: the share of its days on which a new value appeared, counted after its first
+    ``$learn_days`` days (when everything is new), with one added for the present day:
+    ``p_new = (days with a new value + 1) / (days after learning + 1)``.
+    """
+    return f"""
+WITH {LOGONS_CTE}
+, aspect AS (
+    SELECT *, {value} AS val, {kind} AS kind,
+           row_number() OVER (PARTITION BY u, {kind}, {value} ORDER BY ts, eid) AS seq
+    FROM logons WHERE {value} IS NOT NULL AND ({where})
+), daily AS (
+    SELECT u, kind, day, count(*) AS logons, bool_or(seq = 1) AS had_new,
+           row_number() OVER (PARTITION BY u, kind ORDER BY day) AS day_no
+    FROM aspect GROUP BY u, kind, day
+), baseline AS (
+    SELECT *, count(*) OVER prior AS days, coalesce(sum(logons) OVER prior, 0) AS n,
+           min(day) OVER prior AS since,
+           coalesce(sum((day_no > $learn_days)::INTEGER) OVER prior, 0) AS settled,
+           coalesce(sum((day_no > $learn_days AND had_new)::INTEGER) OVER prior, 0) AS new_days
+    FROM daily
+    WINDOW prior AS (PARTITION BY u, kind ORDER BY day {PRIOR_DAYS})
+), novel AS (
+    SELECT a.u, a.eid, a.ts, a.lt, a.day, a.host, a.src, a.ltype, a.kind, a.val,
+           b.days, b.n, b.since, b.settled, b.new_days, (b.new_days + 1.0) / (b.settled + 1.0) AS p
+    FROM aspect a JOIN baseline b USING (u, kind, day)
+    WHERE a.seq = 1 AND b.days >= $min_days AND b.n >= $min_logons
+      AND (b.new_days + 1.0) / (b.settled + 1.0) <= $max_probability
+)
+SELECT n.*,
+       -- the account's values of this kind on earlier days, to show what was usual
+       (SELECT histogram(a.val) FROM aspect a WHERE a.u = n.u AND a.kind = n.kind AND a.day < n.day) AS before
+FROM novel n
+ORDER BY n.u, n.ts, n.eid
+"""
+
+
+def _sorted_hist(hist: dict[Any, int] | None) -> tuple[list[Any], list[int]]:
+    items = sorted((hist or {}).items(), key=lambda kv: (-kv[1], str(kv[0])))
+    return [k for k, _ in items], [v for _, v in items]
+
+
+NEW_SOURCE_SQL = _novelty_sql("src", "src_kind", "TRUE")
+# Only logon events name the machine logged on to; NTLM validation is logged by the DC.
+NEW_HOST_SQL = _novelty_sql("host", "'host'", "action = 'logon'")
+NEW_TYPE_SQL = _novelty_sql("ltype", "'logon type'", "TRUE")
+
+# kind: (singular, plural), as reasons say it
+_KIND_WORDS = {
+    "address": ("source address", "source addresses"),
+    "workstation": ("source workstation", "source workstations"),
+    "host": ("host", "hosts"),
+    "logon type": ("logon type", "logon types"),
+}
+
+NOVELTY_DEFAULTS: dict[str, Any] = {
+    "min_logons": 20,
+    "min_days": 14,
+    "learn_days": 7,
+    "max_probability": 0.05,
+    "score_half_bits": 6.0,
+    "timezone": "UTC",
+    "ignore_users": IGNORE_USERS,
+}
+
+
+def _novelty_params(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_base_params(p),
+        "min_logons": int(p["min_logons"]),
+        "min_days": int(p["min_days"]),
+        "learn_days": int(p["learn_days"]),
+        "max_probability": float(p["max_probability"]),
+    }
+
+
+def _novelty_reason(r: dict[str, Any], shown: str, learn_days: int) -> str:
+    values, counts = _sorted_hist(r["before"])
+    kind, kinds = _KIND_WORDS[r["kind"]]
+    return (
+        f"first logon of '{r['u']}' with {kind} {shown} at {r['lt']:%Y-%m-%d %H:%M}; before it, "
+        f"{plural(r['n'], 'logon')} on {plural(r['days'], 'day')} since {r['since']:%Y-%m-%d} used "
+        f"{plural(len(values), kind, kinds)}: {top_list(values, counts)}; after the first {learn_days} "
+        f"days a new one appeared on {r['new_days']} of {plural(r['settled'], 'day')}, "
+        f"so the chance of one today was {r['p']:.1%}"
+    )
+
+
+class NewSourceOrHost(Detector):
+    """An account logs on from a source, or to a host, new to a settled history (T1078, T1021).
+
+    Sources are compared within their kind (IP addresses with addresses, workstation names
+    with names: Windows logs one or the other); local logons (loopback, the host's own name)
+    have no source. Hosts come from logon events only (4624, sshd), where ``host.name`` is
+    the machine logged on to. A first use is a candidate when the account has ``min_logons``
+    earlier logons of that kind on ``min_days`` days, and the chance of a new value on a day,
+    learned from the account's own days after its first ``learn_days``
+    (``p_new = (days with a new value + 1) / (days after learning + 1)``), is at most
+    ``max_probability``: an account that roams is not surprised by one more address. With
+    the defaults a steady account needs about 27 active days. First uses of one account on
+    one day form one finding; new hosts reached from known sources need ``min_new_hosts`` of
+    them that day (one more file server is everyday work; several is lateral movement).
+    Score is the summed surprisal ``-log2 p_new`` through
+    ``saturating(bits, score_half_bits)``, so several new hosts at once (lateral movement)
+    rank above one. Higher = more suspicious.
+    """
+
+    id: ClassVar[str] = "new_source_or_host"
+    title: ClassVar[str] = "Logon from a new source or to a new host for the account"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0008")
+    techniques: ClassVar[tuple[str, ...]] = ("T1078", "T1021")
+    severity: ClassVar[str] = "low"
+    defaults: ClassVar[dict[str, Any]] = {**NOVELTY_DEFAULTS, "min_new_hosts": 2}
+
+    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+        """One finding per account and day with first uses of a source or host."""
+        p = self.params
+        params = _novelty_params(p)
+        rows = _rows(con, NEW_SOURCE_SQL, params) + _rows(con, NEW_HOST_SQL, params)
+        by_day: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+        for r in sorted(rows, key=lambda r: (r["u"], r["ts"], r["eid"], r["kind"])):
+            by_day.setdefault((r["u"], r["day"]), []).append(r)
+        for (user, _), g in by_day.items():
+            new_hosts = list(dict.fromkeys(r["val"] for r in g if r["kind"] == "host"))
+            new_srcs = list(dict.fromkeys(r["val"] for r in g if r["kind"] != "host"))
+            if not new_srcs and len(new_hosts) < int(p["min_new_hosts"]):
+                continue  # one more server from a known source is everyday work
+            parts = [
+                f"{plural(len(new_srcs), 'new source')} ({top_list(new_srcs)})" if new_srcs else "",
+                f"{plural(len(new_hosts), 'new host')} ({top_list(new_hosts)})" if new_hosts else "",
+            ]
+            reasons = [f"'{user}' logged on with {' and '.join(x for x in parts if x)}"]
+            for r in g[:4]:
+                reasons.append(_novelty_reason(r, str(r["val"]), int(p["learn_days"])))
+            if len(g) > 4:
+                reasons.append(f"and {plural(len(g) - 4, 'more first use')}")
+            yield Finding(
+                score=_surprise_score([r["p"] for r in g], float(p["score_half_bits"])),
+                entities={
+                    "user": user,
+                    "host": new_hosts[0] if new_hosts else (g[0]["host"] or ""),
+                    "source": new_srcs[0] if new_srcs else (g[0]["src"] or ""),
+                },
+                first_seen=g[0]["ts"],
+                last_seen=g[-1]["ts"],
+                event_ids=list(dict.fromkeys(r["eid"] for r in g)),
+                reasons=reasons,
+                # A new source reaching new hosts, or several new things at once, is how
+                # lateral movement and a taken-over account look.
+                severity="medium"
+                if (new_hosts and new_srcs) or len(new_hosts) + len(new_srcs) >= 3
+                else None,
+                techniques=["T1078", "T1021"] if new_hosts else ["T1078"],
+                extra={"new_sources": new_srcs, "new_hosts": new_hosts},
+            )
+
+
+class NewLogonType(Detector):
+    """The first logon of a type an account never used: first RDP (10), first runas/PtH (9) (T1078).
+
+    Same baseline rule as ``new_source_or_host``, over the Windows logon type
+    (``winlog.logon.type``; events without one, such as sshd, are not judged). First uses
+    of types 8, 9, 10 and 12 are medium severity and carry the technique they usually mean
+    (T1550.002 pass-the-hash for 9, T1021.001 RDP for 10 and 12); others are low. Score:
+    surprisal ``-log2 p_new`` through ``saturating(bits, score_half_bits)``; higher = more
+    suspicious.
+    """
+
+    id: ClassVar[str] = "new_logon_type"
+    title: ClassVar[str] = "First use of a logon type by the account"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0005", "TA0008")
+    techniques: ClassVar[tuple[str, ...]] = ("T1078",)
+    severity: ClassVar[str] = "low"
+    defaults: ClassVar[dict[str, Any]] = dict(NOVELTY_DEFAULTS)
+
+    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+        """One finding per account and logon type used for the first time after a baseline."""
+        p = self.params
+        for r in _rows(con, NEW_TYPE_SQL, _novelty_params(p)):
+            t = int(r["val"])
+            name = f"{t} ({LOGON_TYPE_NAMES.get(t, 'unknown')})"
+            before = {
+                f"{k} ({LOGON_TYPE_NAMES.get(int(k), 'unknown')})": v for k, v in (r["before"] or {}).items()
+            }
+            where = (f" on {r['host']}" if r["host"] else "") + (f" from {r['src']}" if r["src"] else "")
+            sensitive = SENSITIVE_LOGON_TYPES.get(t)
+            yield Finding(
+                score=_surprise_score([r["p"]], float(p["score_half_bits"])),
+                entities={
+                    "user": r["u"],
+                    "host": r["host"] or "",
+                    "source": r["src"] or "",
+                    "logon_type": str(t),
+                },
+                first_seen=r["ts"],
+                last_seen=r["ts"],
+                event_ids=[r["eid"]],
+                reasons=[
+                    f"first logon of type {name} for '{r['u']}'{where}",
+                    _novelty_reason({**r, "before": before}, name, int(p["learn_days"])),
+                ],
+                severity="medium" if sensitive else None,
+                techniques=list(sensitive) if sensitive else None,
+                extra={"probability": r["p"], "logon_type": t},
+            )
+
+
+# ------------------------------------------------------------ user-day model ----
+
+# (feature, how a reason names it, aggregate over one account's authentication events of one
+# day, smallest spread its robust z divides by: the change that starts to matter. Counts
+# move in whole events; a few typed-wrong passwords are ordinary, so failures start at 2.)
+USER_DAY_FEATURES: tuple[tuple[str, str, str, float], ...] = (
+    ("logons", "successful logons", "count(*) FILTER (WHERE ok)", 1.0),
+    ("failures", "failed authentications", "count(*) FILTER (WHERE failed)", 2.0),
+    (
+        "failure_ratio",
+        "failure ratio",
+        "coalesce(count(*) FILTER (WHERE failed) / nullif(count(*) FILTER (WHERE ok OR failed), 0), 0)",
+        0.2,
+    ),
+    ("distinct_sources", "distinct sources", "count(DISTINCT src) FILTER (WHERE ok)", 1.0),
+    (
+        "distinct_hosts",
+        "distinct hosts logged on to",
+        "count(DISTINCT host) FILTER (WHERE ok AND action = 'logon')",
+        1.0,
+    ),
+    ("distinct_logon_types", "distinct logon types", "count(DISTINCT ltype) FILTER (WHERE ok)", 1.0),
+    ("night_share", "share of logons at night", "coalesce(avg(night::INTEGER) FILTER (WHERE ok), 0)", 0.2),
+    (
+        "rc4_share",
+        "share of Kerberos tickets with RC4",
+        "coalesce(avg((enc = '0x17')::INTEGER) FILTER (WHERE enc IS NOT NULL), 0)",
+        0.2,
+    ),
+    (
+        "explicit_credentials",
+        "explicit-credential logons (4648)",
+        "count(*) FILTER (WHERE action = 'explicit-credential-logon')",
+        1.0,
+    ),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(f for f, _, _, _ in USER_DAY_FEATURES)
+FEATURE_FLOORS: tuple[float, ...] = tuple(floor for *_, floor in USER_DAY_FEATURES)
+# Counts (whole-event floors; shares have fractional ones) enter the forest as log1p.
+COUNT_FEATURES: tuple[bool, ...] = tuple(floor >= 1.0 for floor in FEATURE_FLOORS)
+
+_SELF = "OVER own"
+USER_DAY_SQL = f"""
+WITH a AS (
+    SELECT "event.id" AS eid, "@timestamp" AS ts, lower("user.name") AS u, lower("host.name") AS host,
+           "event.action" AS action, "winlog.logon.type" AS ltype,
+           CAST({LOCAL_TIME_SQL} AS DATE) AS day,
+           {SUCCESS_SQL} AS ok,
+           "event.outcome" = 'failure' AS failed,
+           CASE WHEN $night_start <= $night_end
+                THEN hour({LOCAL_TIME_SQL}) >= $night_start AND hour({LOCAL_TIME_SQL}) < $night_end
+                ELSE hour({LOCAL_TIME_SQL}) >= $night_start OR hour({LOCAL_TIME_SQL}) < $night_end END AS night,
+           CASE WHEN "event.action" IN ('kerberos-tgt-request', 'kerberos-service-ticket')
+                 AND "event.outcome" = 'success'
+                THEN lower(json_extract_string("winlog.event_data", '$.TicketEncryptionType')) END AS enc,
+           {SOURCE_SQL} AS src
+    FROM events
+    WHERE "event.category" = 'authentication' AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
+      AND NOT regexp_matches(lower("user.name"), $ignore_users)
+), d AS (
+    SELECT u, day, min(ts) AS first, max(ts) AS last,
+           {", ".join(f"CAST({expr} AS DOUBLE) AS {name}" for name, _, expr, _ in USER_DAY_FEATURES)}
+    FROM a GROUP BY u, day
+    HAVING count(*) FILTER (WHERE ok) > 0
+)
+-- The account's own earlier days (within $train_days) are its personal baseline.
+SELECT *, count(*) {_SELF} AS own_days,
+       {", ".join(f"median({name}) {_SELF} AS own_median_{name}, mad({name}) {_SELF} AS own_mad_{name}" for name in FEATURE_NAMES)}
+FROM d
+WINDOW own AS (PARTITION BY u ORDER BY day RANGE BETWEEN to_days($train_days) PRECEDING AND INTERVAL 1 DAY PRECEDING)
+ORDER BY day, u
+"""
+
+USER_DAY_EVENTS_SQL = f"""
+SELECT lower("user.name") AS u, CAST({LOCAL_TIME_SQL} AS DATE) AS day,
+       list("event.id" ORDER BY "@timestamp", "event.id") AS eids
+FROM events
+JOIN (SELECT unnest($users) AS u, CAST(unnest($days) AS DATE) AS day) k
+  ON k.u = lower("user.name") AND k.day = CAST({LOCAL_TIME_SQL} AS DATE)
+WHERE "event.category" = 'authentication' AND "@timestamp" IS NOT NULL
+GROUP BY ALL
+"""
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class UserDayForest:
+    """IsolationForest over user-day features, with robust per-feature baselines to explain it.
+
+    scikit-learn style: ``__init__`` stores parameters only; ``fit`` learns ``forest_``,
+    ``median_``, ``mad_``, ``scale_``, ``max_`` and ``n_samples_`` and returns ``self``;
+    ``score_samples`` and ``robust_z`` are read-only and never change the fitted state.
+    ``score_samples`` runs 0..1 and **higher = more anomalous**: it is scikit-learn's
+    ``-score_samples``, the paper's ``2^(-E[h(x)] / c(n))``, about 0.5 for ordinary rows and
+    towards 1 for rows isolated in few splits. Deciding what is an alert is left to the
+    caller's threshold. Counts (``log_features``) enter the forest as ``log1p`` so that one
+    heavy account does not stretch every split.
+
+    A forest only splits within the range it was fit on: a value beyond every training value
+    (or in a feature that never varied) is scored as if it were at the edge. ``max_`` and
+    ``robust_z`` let the caller see those cases.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 100,
+        max_samples: int = 256,
+        random_state: int = 0,
+        scale_floor: Sequence[float] | None = None,
+        log_features: Sequence[bool] | None = None,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.random_state = random_state
+        self.scale_floor = scale_floor
+        self.log_features = log_features
+
+    def _transform(self, X: FloatArray) -> FloatArray:
+        out = np.array(X, dtype=np.float64)  # a copy: the caller's array is never changed
+        if self.log_features is not None:
+            mask = np.asarray(self.log_features, dtype=bool)
+            out[:, mask] = np.log1p(np.clip(out[:, mask], 0.0, None))
+        return out
+
+    def fit(self, X: FloatArray) -> UserDayForest:
+        """Learn the forest and the per-feature median, MAD and maximum of ``X`` (rows: user-days)."""
+        X = np.asarray(X, dtype=np.float64)
+        self.n_samples_ = int(X.shape[0])
+        self.forest_ = IsolationForest(
+            n_estimators=self.n_estimators,
+            max_samples=min(self.max_samples, self.n_samples_),
+            random_state=self.random_state,
+        ).fit(self._transform(X))
+        self.median_ = np.median(X, axis=0)
+        self.mad_ = np.median(np.abs(X - self.median_), axis=0)
+        self.max_ = X.max(axis=0)
+        floor = (
+            np.zeros(X.shape[1])
+            if self.scale_floor is None
+            else np.asarray(self.scale_floor, dtype=np.float64)
+        )
+        # 1.4826 MAD estimates the standard deviation of normal data; the floor keeps a
+        # feature that never varies (MAD 0) from making any change infinitely unusual.
+        self.scale_ = np.maximum(1.4826 * self.mad_, floor)
+        return self
+
+    def score_samples(self, X: FloatArray) -> FloatArray:
+        """Anomaly score per row in 0..1, higher = more anomalous; read-only."""
+        return np.asarray(-self.forest_.score_samples(self._transform(X)), dtype=np.float64)
+
+    def robust_z(self, X: FloatArray) -> FloatArray:
+        """Per feature ``(x - median) / max(1.4826 MAD, floor)`` against the fitted rows; read-only."""
+        scale = np.where(self.scale_ > 0, self.scale_, 1.0)
+        return np.asarray((np.asarray(X, dtype=np.float64) - self.median_) / scale, dtype=np.float64)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
+
+
+class UserDayAnomaly(Detector):
+    """An account's day of authentication unlike the population's days and its own (T1078).
+
+    Per user-day (day on the ``timezone`` clock; accounts with a successful logon that day)
+    DuckDB computes successful logons, failed authentications, failure ratio, distinct
+    sources, hosts and logon types, the share of logons at night (``night_start`` to
+    ``night_end``), the share of Kerberos tickets with RC4 (0x17) and explicit-credential
+    logons, plus each feature's median and MAD over the account's own earlier days; only that
+    matrix comes to numpy. Days are scored in blocks of ``refit_days`` (counted from
+    1970-01-01), each by a :class:`UserDayForest` (seeded by ``seed``) fit on the user-days of
+    the ``train_days`` before the block, never on the block itself or later. A block is not
+    judged until that training set holds ``min_train_rows`` user-days over
+    ``min_train_days`` days.
+
+    A user-day is a finding when some feature is unusual, ``min_z`` robust z-scores above the
+    population's median and, if the account has ``min_own_days`` earlier days, above its own
+    median too (a legacy RC4 account is not news every day); and the forest agrees, anomaly
+    ``>= min_anomaly``, or that feature lies beyond every training value, where a forest
+    cannot see (such findings score at least ``min_anomaly``). Reasons name those features
+    with both baselines. Score: the forest's anomaly, 0..1, higher = more suspicious.
+    """
+
+    id: ClassVar[str] = "user_day_anomaly"
+    title: ClassVar[str] = "Unusual day of authentication for an account"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0006")
+    techniques: ClassVar[tuple[str, ...]] = ("T1078",)
+    severity: ClassVar[str] = "low"
+    defaults: ClassVar[dict[str, Any]] = {
+        "n_estimators": 100,
+        "max_samples": 256,
+        "seed": 0,
+        "refit_days": 7,
+        "train_days": 90,
+        "min_train_rows": 100,
+        "min_train_days": 14,
+        "min_own_days": 5,
+        "min_anomaly": 0.6,
+        "min_z": 4.0,
+        "max_reasons": 3,
+        "night_start": 22,
+        "night_end": 6,
+        "timezone": "UTC",
+        "ignore_users": IGNORE_USERS,
+    }
+
+    def model(self) -> UserDayForest:
+        """A fresh, unfitted model with this detector's parameters."""
+        p = self.params
+        return UserDayForest(
+            n_estimators=int(p["n_estimators"]),
+            max_samples=int(p["max_samples"]),
+            random_state=int(p["seed"]),
+            scale_floor=FEATURE_FLOORS,
+            log_features=COUNT_FEATURES,
+        )
+
+    def user_days(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        """The per-user-day features and own baselines, computed in DuckDB, as numpy columns."""
+        p = self.params
+        params = {
+            **_base_params(p),
+            "night_start": int(p["night_start"]) % 24,
+            "night_end": int(p["night_end"]) % 24,
+            "train_days": int(p["train_days"]),
+        }
+        cols: dict[str, Any] = con.execute(USER_DAY_SQL, params).fetchnumpy()
+        return cols
+
+    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+        """One finding per unusual user-day; fits one model per block, stores nothing."""
+        p = self.params
+        cols = self.user_days(con)
+        if len(cols["u"]) == 0:
+            return
+        X = np.column_stack([np.asarray(cols[f], dtype=np.float64) for f in FEATURE_NAMES])
+        own_median = np.column_stack(
+            [np.nan_to_num(np.asarray(cols[f"own_median_{f}"], dtype=np.float64)) for f in FEATURE_NAMES]
+        )
+        own_mad = np.column_stack(
+            [np.nan_to_num(np.asarray(cols[f"own_mad_{f}"], dtype=np.float64)) for f in FEATURE_NAMES]
+        )
+        own_days = np.asarray(cols["own_days"], dtype=np.int64)
+        own_z = (X - own_median) / np.maximum(1.4826 * own_mad, np.asarray(FEATURE_FLOORS))
+        days = np.asarray(cols["day"]).astype("datetime64[D]").astype(np.int64)
+        refit, min_z, min_anomaly = int(p["refit_days"]), float(p["min_z"]), float(p["min_anomaly"])
+        has_own = own_days >= int(p["min_own_days"])
+        flagged: list[tuple[int, float, FloatArray, UserDayForest, int]] = []
+        for b in np.unique(days // refit):
+            start = int(b) * refit
+            train = (days < start) & (days >= start - int(p["train_days"]))
+            if train.sum() < int(p["min_train_rows"]) or len(np.unique(days[train])) < int(
+                p["min_train_days"]
+            ):
+                continue  # not enough history before this block: no judgement
+            model = self.model().fit(X[train])
+            rows = np.flatnonzero(days // refit == b)
+            for row, s, zi in zip(rows, model.score_samples(X[rows]), model.robust_z(X[rows]), strict=True):
+                unusual = (zi >= min_z) & (~has_own[row] | (own_z[row] >= min_z))
+                # The forest weighs combinations; a value beyond all it was fit on it cannot see.
+                if unusual.any() and (s >= min_anomaly or (unusual & (X[row] > model.max_)).any()):
+                    flagged.append((int(row), float(s), zi, model, start))
+        if not flagged:
+            return
+        users = [str(cols["u"][i]) for i, *_ in flagged]
+        day_names = [str(np.datetime64(int(days[i]), "D")) for i, *_ in flagged]
+        evidence = {
+            (r["u"], str(r["day"])): r["eids"]
+            for r in _rows(
+                con, USER_DAY_EVENTS_SQL, {"tz": str(p["timezone"]), "users": users, "days": day_names}
+            )
+        }
+        for (i, s, zi, model, start), u, day in zip(flagged, users, day_names, strict=True):
+            since = np.datetime64(
+                int(days[(days < start) & (days >= start - int(p["train_days"]))].min()), "D"
+            )
+            reasons = [
+                f"'{u}' on {day}: isolation-forest anomaly {s:.2f} (about 0.5 is ordinary) against "
+                f"{model.n_samples_:,} user-days from {since} to {np.datetime64(start - 1, 'D')}"
+            ]
+            unusual = (zi >= min_z) & (~has_own[i] | (own_z[i] >= min_z))
+            for j in [j for j in np.argsort(-zi, kind="stable") if unusual[j]][: int(p["max_reasons"])]:
+                label = USER_DAY_FEATURES[j][1]
+                beyond = (
+                    f", above every training day (max {_fmt(model.max_[j])})"
+                    if X[i, j] > model.max_[j]
+                    else ""
+                )
+                own = (
+                    f"; '{u}' own median {_fmt(own_median[i, j])} (MAD {_fmt(own_mad[i, j])}) "
+                    f"over {plural(int(own_days[i]), 'earlier day')}"
+                    if has_own[i]
+                    else f"; '{u}' has {plural(int(own_days[i]), 'earlier day')}, too few for an own baseline"
+                )
+                reasons.append(
+                    f"{label} {_fmt(X[i, j])} vs median {_fmt(model.median_[j])} "
+                    f"(MAD {_fmt(model.mad_[j])}), robust z {zi[j]:.1f}{beyond}{own}"
+                )
+            yield Finding(
+                # A value beyond the training range scores at least the threshold, see above.
+                score=min(max(s, min_anomaly), 1.0),
+                entities={"user": u, "day": day},
+                first_seen=cols["first"][i].astype("datetime64[us]").astype(datetime),
+                last_seen=cols["last"][i].astype("datetime64[us]").astype(datetime),
+                event_ids=list(evidence.get((u, day), [])),
+                reasons=reasons,
+                extra={
+                    "anomaly": s,
+                    "features": {f: float(X[i, j]) for j, f in enumerate(FEATURE_NAMES)},
+                    "robust_z": {f: float(zi[j]) for j, f in enumerate(FEATURE_NAMES)},
+                },
+            )
