@@ -74,7 +74,8 @@ DEFINITIONS: dict[str, list[str]] = {
         "overlaps the label's window and its technique matches, else FP",
         "recall unit: an entity-window (one label row); detected when a matching alert exists",
         "FPR unit: an entity-day (user, source or host value of stored events, one UTC day) that "
-        "no label window of that entity covers; FP_on_negatives = such days named by an alert",
+        "no label window of that entity covers; FP_on_negatives = such days named by an alert "
+        "that matches no label window",
     ],
 }
 
@@ -605,7 +606,10 @@ def _evaluate_windows(
         for a in group:
             m = matches(a)
             found |= m
-            tp, fp = (tp + 1, fp) if m else (tp, fp + 1)
+            if m:
+                tp += 1
+                continue
+            fp += 1
             for k, v in a.alert.entities.items():
                 for d in _days(a.alert.first_seen, a.alert.last_seen):
                     u = (k.lower(), str(v).lower(), d)

@@ -123,7 +123,16 @@ def load_labels(path: str | Path) -> LabelSet:
     cols = set(header)
     base = src.resolve().parent
     labels = LabelSet(src, file_fingerprint(src), "")
-    body = [(i + 2, dict(zip(header, r, strict=False))) for i, r in enumerate(rows[1:]) if any(r)]
+    body = []
+    for i, r in enumerate(rows[1:]):
+        if not any(c.strip() for c in r):
+            continue
+        if len(r) != len(header):
+            raise ConfigError(
+                f"{src}, line {i + 2}: {len(r)} columns where the header has {len(header)} "
+                "(a path with a comma must be quoted)"
+            )
+        body.append((i + 2, dict(zip(header, r, strict=True))))
     if {"path", "techniques"} <= cols:
         labels.kind = "file"
         _read_file_rows(src, base, body, labels)

@@ -1,0 +1,115 @@
+"""Per-file labels: every count checked against what the fixture files are known to hold.
+
+Files (see conftest): bf.log T1110 (from T1110.xxx), bf_copy.log T1110.001 (a byte copy of
+bf.log, stored as an alias), spray.log T1110.003, enum.log T1087, benign.log T1136. The
+detectors alert: brute_force on bf.log, password_spray on spray.log and on enum.log,
+user_enumeration on enum.log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eval_helpers import AUTH_DETECTORS, Labelled, counts
+
+from bluebench.alerts.store import load_alerts
+from bluebench.evaluation.evaluate import Evaluation, evaluate_alerts, save_evaluation, stored_evaluations
+from bluebench.evaluation.labels import load_labels
+from bluebench.evaluation.metrics import Measure
+
+
+def run(fx: Labelled, techniques: list[str] | None = None) -> Evaluation:
+    return evaluate_alerts(
+        fx.ws.con, load_labels(fx.labels), load_alerts(fx.ws.con), techniques, AUTH_DETECTORS
+    )
+
+
+def rows(result: Evaluation) -> dict[str, Any]:
+    return {r.name: r for r in [*result.detectors, result.overall]}
+
+
+def test_alerts_as_expected(per_file: Labelled) -> None:
+    got = sorted((a.detector, sorted({e.file for e in a.evidence})) for a in load_alerts(per_file.ws.con))
+    assert got == [
+        ("brute_force", ["data/bf.log"]),
+        ("password_spray", ["data/enum.log"]),
+        ("password_spray", ["data/spray.log"]),
+        ("user_enumeration", ["data/enum.log"]),
+    ]
+
+
+def test_per_detector_counts(per_file: Labelled) -> None:
+    r = rows(run(per_file))
+    # (TP, FP, FN, TN, FP among negatives); the unit is a labelled file.
+    assert counts(r["brute_force"].measure) == (2, 0, 0, 3, 0)  # bf.log and its alias bf_copy.log
+    assert counts(r["password_spray"].measure) == (1, 1, 1, 2, 1)  # misses bf.log (T1110), enum.log is FP
+    assert counts(r["credential_stuffing"].measure) == (0, 0, 1, 4, 0)  # zero alerts, still listed
+    assert counts(r["success_after_failures"].measure) == (0, 0, 3, 2, 0)
+    assert counts(r["user_enumeration"].measure) == (1, 0, 3, 1, 0)
+    assert counts(r["overall"].measure) == (4, 0, 0, 1, 0)
+    spray = r["password_spray"]
+    assert (spray.measure.precision.k, spray.measure.precision.n) == (1, 2)
+    assert (spray.measure.fpr.k, spray.measure.fpr.n) == (1, 3)
+    assert spray.details["false_positive_files"] == ["enum.log"]
+    assert spray.details["missed_files"] == ["bf.log"]
+    assert r["credential_stuffing"].alerts == 0 and r["credential_stuffing"].measure.precision.value is None
+
+
+def test_per_technique_counts(per_file: Labelled) -> None:
+    result = run(per_file)
+    t = {r.name: r for r in result.techniques}
+    assert list(t) == ["T1087", "T1110", "T1110.001", "T1110.003", "T1136"]
+    # T1110: labelled bf, bf_copy, spray (sub-techniques count); alerted also enum (spray and
+    # enumeration alerts carry T1110 techniques) which is labelled T1087 only: a false positive.
+    assert (t["T1110"].details["labelled_files"], t["T1110"].details["alerted_files"]) == (3, 4)
+    assert counts(t["T1110"].measure) == (3, 1, 0, 1, 1)
+    assert counts(t["T1110.003"].measure) == (1, 1, 1, 2, 1)
+    assert counts(t["T1087"].measure) == (1, 0, 0, 4, 0)
+    assert counts(t["T1136"].measure) == (0, 0, 1, 4, 0)
+    assert t["T1136"].details["detectors"] == []
+    assert t["T1087"].details["detectors"] == ["user_enumeration"]
+
+
+def test_scope_and_notes(per_file: Labelled) -> None:
+    result = run(per_file)
+    assert result.scope["files_evaluated"] == 5
+    assert result.scope["files_not_in_workspace"] == 1
+    assert result.scope["files_not_in_workspace_examples"] == ["missing.log"]
+    assert result.scope["files_without_technique"] == 1
+    assert result.scope["label_techniques_no_detector_claims"] == ["T1136"]
+    assert result.units == {"precision": "file", "recall": "file", "fpr": "file"}
+    assert any("not in the workspace" in n for n in result.notes)
+
+
+def test_technique_filter(per_file: Labelled) -> None:
+    result = run(per_file, ["T1087"])
+    r = rows(result)
+    assert [t.name for t in result.techniques] == ["T1087"]
+    assert r["brute_force"].techniques == [] and r["brute_force"].alerts == 0
+    assert counts(r["user_enumeration"].measure) == (1, 0, 0, 4, 0)
+    assert result.scope["alerts_outside_filter"] == 3
+
+
+def test_paths_resolve_from_another_folder(per_file: Labelled, monkeypatch: Any) -> None:
+    """Stored paths are relative to where the user ran; labels relative to their CSV."""
+    monkeypatch.chdir(per_file.root / "data")
+    elsewhere = evaluate_alerts(
+        per_file.ws.con,
+        load_labels("labels.csv"),
+        load_alerts(per_file.ws.con),
+        detectors=AUTH_DETECTORS,
+        cwd=per_file.root,
+    )
+    assert counts(elsewhere.overall.measure) == (4, 0, 0, 1, 0)
+
+
+def test_stored_and_recomputable(per_file: Labelled) -> None:
+    result = run(per_file)
+    eid = save_evaluation(per_file.ws.con, result)
+    stored = stored_evaluations(per_file.ws.con)
+    assert [s["id"] for s in stored] == [eid]
+    row = per_file.ws.con.execute("SELECT labels_fingerprint, kind FROM evaluations").fetchall()
+    assert row == [(load_labels(per_file.labels).fingerprint, "file")]
+    again = Measure.from_json(stored[0]["overall"])
+    assert again == result.overall.measure
+    assert stored[0]["overall"]["precision"]["ci95"] == list(result.overall.measure.precision.interval or [])
