@@ -9,6 +9,13 @@ from typing import Any
 
 import duckdb
 
+from bluebench.detectors.accounts import (
+    AccountCreated,
+    AccountManipulation,
+    GroupMembershipChange,
+    LogCleared,
+)
+from bluebench.detectors.alt_auth import PassTheHash
 from bluebench.detectors.auth import (
     BruteForce,
     CredentialStuffing,
@@ -18,6 +25,13 @@ from bluebench.detectors.auth import (
 )
 from bluebench.detectors.base import Detector, Finding, prepare_views
 from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour, UserDayAnomaly
+from bluebench.detectors.kerberos import AsRepRoasting, ForgedTicket, Kerberoasting
+from bluebench.detectors.lateral import (
+    AdminShareAccess,
+    ExplicitCredentials,
+    RemoteServiceInstall,
+    ShareCreated,
+)
 from bluebench.errors import ConfigError
 from bluebench.registry import Registry
 from bluebench.schema import Alert
@@ -33,6 +47,12 @@ def register(cls: type[Detector]) -> type[Detector]:
 
 _cls: type[Detector]
 for _cls in (BruteForce, PasswordSpray, CredentialStuffing, SuccessAfterFailures, UserEnumeration):
+    register(_cls)
+for _cls in (Kerberoasting, AsRepRoasting, ForgedTicket, PassTheHash):
+    register(_cls)
+for _cls in (AdminShareAccess, ExplicitCredentials, RemoteServiceInstall, ShareCreated):
+    register(_cls)
+for _cls in (AccountCreated, GroupMembershipChange, AccountManipulation, LogCleared):
     register(_cls)
 for _cls in (UnusualLogonHour, NewSourceOrHost, NewLogonType, UserDayAnomaly):
     register(_cls)

@@ -1,0 +1,472 @@
+"""Lateral movement over SMB and the Service Control Manager (T1021.002, T1569.002, T1543.003).
+
+PsExec-like tools connect to ADMIN$ or C$, copy a binary, open the svcctl pipe and install
+a service; ``net use \\\\host\\c$`` mounts an admin share with other credentials.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import duckdb
+
+from bluebench.detectors.base import Detector, Finding, plural
+from bluebench.detectors.winsql import (
+    combine,
+    ed,
+    grouped,
+    names,
+    remote_source,
+    severity_for,
+    short_name,
+    sql_list,
+    uniq,
+)
+
+# Process-creation events with a command line (Security 4688, Sysmon 1).
+PROCESS_EVENTS = """"event.action" = 'process-created' AND "process.command_line" IS NOT NULL"""
+# An administrative share: ADMIN$ or a drive letter share such as C$.
+ADMIN_SHARE_RE = r"(?i)\\(admin|[a-z])\$$"
+# Named pipes of remote execution: the service manager, the task scheduler, PsExec and clones.
+EXEC_PIPES_RE = r"(?i)^\\?(svcctl|atsvc|psexesvc.*|remcom.*|paexec.*|csexec.*)$"
+EXECUTABLE_RE = r"(?i)\.(exe|dll|sys|bat|cmd|ps1|vbs|js|hta|scr|msi)$"
+UNC_ADMIN_SHARE_RE = r'(?i)\\\\([^\\\s"]+)\\(admin\$|[a-z]\$)'
+
+
+class AdminShareAccess(Detector):
+    """Remote use of ADMIN$/C$ and remote-execution pipes, or ``net use`` to them (T1021.002)."""
+
+    id: ClassVar[str] = "admin_share_access"
+    title: ClassVar[str] = "Administrative share used from another host"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0008",)
+    techniques: ClassVar[tuple[str, ...]] = ("T1021.002",)
+    severity: ClassVar[str] = "medium"
+    defaults: ClassVar[dict[str, Any]] = {
+        "gap_minutes": 30,
+        "share_score": 0.45,  # an admin share opened from a remote address by a user account
+        "executable_score": 0.3,  # an executable or script written or read there
+        "psexec_score": 0.4,  # PSEXESVC (or clone) file or pipe
+        "pipe_score": 0.3,  # svcctl/atsvc pipe opened remotely (remote service or task)
+        "command_score": 0.5,  # a command line mounting \\host\X$
+        "other_credentials_score": 0.3,  # ... with /user: other credentials
+    }
+
+    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+        """One finding per host, account, source and burst of share, pipe and command signals."""
+        p = self.params
+        share, target = ed("ShareName"), ed("RelativeTargetName")
+        signals = f"""
+            SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS actor,
+                   "source.ip" AS src,
+                   CASE WHEN regexp_matches({share}, '{ADMIN_SHARE_RE}') THEN 'share' ELSE 'pipe' END AS kind,
+                   regexp_extract({share}, '([^\\\\]+)$', 1) AS share, {target} AS target,
+                   coalesce({ed("AccessList")}, '') LIKE '%%%4417%' AS write, NULL AS remote_host
+            FROM events
+            WHERE "event.code" IN ('5140', '5145') AND {remote_source()}
+              AND "user.name" IS NOT NULL AND NOT ends_with("user.name", '$')
+              AND (regexp_matches({share}, '{ADMIN_SHARE_RE}')
+                   OR (upper({share}) LIKE '%\\IPC$' AND regexp_matches({target}, '{EXEC_PIPES_RE}')))
+            UNION ALL
+            SELECT "@timestamp", "event.id", "host.name", "user.name", NULL, 'command',
+                   regexp_extract("process.command_line", '{UNC_ADMIN_SHARE_RE}', 2), "process.command_line",
+                   regexp_matches("process.command_line", '(?i)/u(ser)?:'),
+                   regexp_extract("process.command_line", '{UNC_ADMIN_SHARE_RE}', 1)
+            FROM events
+            WHERE {PROCESS_EVENTS} AND regexp_matches("process.command_line", '{UNC_ADMIN_SHARE_RE}')
+        """
+        sql = (
+            grouped(signals, "concat_ws('|', host, lower(actor), coalesce(src, ''))")
+            + f"""
+            SELECT any_value(host) AS host, any_value(actor) AS actor, any_value(src) AS src,
+                   list(DISTINCT kind) AS kinds, list(DISTINCT upper(share)) FILTER (WHERE kind = 'share') AS shares,
+                   list(DISTINCT target) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
+                       AS executables,
+                   bool_or(write) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
+                       AS exec_written,
+                   list(DISTINCT lower(target)) FILTER (WHERE kind = 'pipe') AS pipes,
+                   list(DISTINCT remote_host) FILTER (WHERE kind = 'command') AS remote_hosts,
+                   list(DISTINCT upper(share)) FILTER (WHERE kind = 'command') AS command_shares,
+                   bool_or(write) FILTER (WHERE kind = 'command') AS other_creds,
+                   count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+            FROM g GROUP BY gk, grp ORDER BY first
+            """
+        )
+        for r in self.rows(con, sql, [p["gap_minutes"]]):
+            kinds = set(r["kinds"])
+            scores: list[float] = []
+            reasons: list[str] = []
+            techniques = ["T1021.002"]
+            pipes = uniq(r["pipes"] or [])
+            executables = uniq(r["executables"] or [])
+            psexec = [x for x in [*pipes, *executables] if x and "psexesvc" in x.lower()]
+            if "share" in kinds:
+                scores.append(float(p["share_score"]))
+                reasons.append(
+                    f"'{r['actor']}' opened the administrative share {names(uniq(r['shares']))} on {r['host']} "
+                    f"from {r['src']}: admin shares expose the whole disk and are how PsExec-like tools copy "
+                    "their payload"
+                )
+                if executables:
+                    scores.append(float(p["executable_score"]))
+                    verb = "wrote" if r["exec_written"] else "accessed"
+                    reasons.append(f"it {verb} executable files there: {names(executables)}")
+            if psexec:
+                scores.append(float(p["psexec_score"]))
+                reasons.append(f"PsExec's service binary or pipes were used: {names(psexec)}")
+            exec_pipes = [x for x in pipes if "psexesvc" not in x]
+            if exec_pipes:
+                scores.append(float(p["pipe_score"]))
+                what = {
+                    "svcctl": "the service manager (remote service creation)",
+                    "atsvc": "the task scheduler",
+                }
+                reasons.append(
+                    f"'{r['actor']}' opened the remote-execution pipe {names(exec_pipes)} on {r['host']} from "
+                    f"{r['src']}: {', '.join(what.get(x, x) for x in exec_pipes)}"
+                )
+                if "svcctl" in exec_pipes or psexec:
+                    techniques.append("T1569.002")
+                if "atsvc" in exec_pipes:
+                    techniques.append("T1053.005")
+            if "command" in kinds:
+                scores.append(float(p["command_score"]))
+                unc = [f"\\\\{h}\\{s}" for h, s in zip(r["remote_hosts"], r["command_shares"], strict=False)]
+                local = all(h.lower() in ("127.0.0.1", "localhost", "::1") for h in r["remote_hosts"])
+                reasons.append(
+                    f"'{r['actor']}' ran a command on {r['host']} that uses {names(unc)}: "
+                    + (
+                        "its own admin share through the loopback, where Impacket wmiexec/smbexec write "
+                        "command output"
+                        if local
+                        else "an administrative share of another host"
+                    )
+                )
+                if r["other_creds"]:
+                    scores.append(float(p["other_credentials_score"]))
+                    reasons.append("the command passes other credentials (/user:)")
+            score = combine(scores)
+            yield Finding(
+                score=score,
+                entities={"user": r["actor"], "host": r["host"], "source": r["src"] or ""},
+                first_seen=r["first"],
+                last_seen=r["last"],
+                event_ids=r["eids"],
+                reasons=reasons,
+                severity=severity_for(score),
+                techniques=techniques,
+            )
+
+
+class ExplicitCredentials(Detector):
+    """Explicit credentials (4648) of another account, or to many hosts (T1021, T1078)."""
+
+    id: ClassVar[str] = "explicit_credentials"
+    title: ClassVar[str] = "Explicit credentials used against other hosts"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0008",)
+    techniques: ClassVar[tuple[str, ...]] = ("T1021",)
+    severity: ClassVar[str] = "medium"
+    defaults: ClassVar[dict[str, Any]] = {
+        "gap_minutes": 60,
+        "other_account_score": 0.4,  # credentials of another account used against a remote host
+        "min_hosts": 3,  # remote hosts that make one account's own explicit logons worth reporting
+        "hosts_half": 3,
+    }
+
+    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+        """One finding per subject and burst of 4648 to remote hosts."""
+        p = self.params
+        server = f"lower({ed('TargetServerName')})"
+        signals = f"""
+            SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS subject,
+                   "user.target.name" AS target, {server} AS server, lower({ed("TargetInfo")}) AS info,
+                   "process.name" AS proc
+            FROM events
+            WHERE "event.code" = '4648' AND "user.name" IS NOT NULL AND NOT ends_with("user.name", '$')
+              AND {server} IS NOT NULL AND {server} NOT IN ('localhost', '127.0.0.1', '::1')
+              AND split_part({server}, '.', 1) <> split_part(lower("host.name"), '.', 1)
+        """
+        sql = (
+            grouped(signals, "concat_ws('|', host, lower(subject))")
+            + f"""
+            SELECT any_value(host) AS host, any_value(subject) AS subject, count(*) AS n,
+                   list(DISTINCT target) AS targets, list(DISTINCT server ORDER BY server) AS servers,
+                   list(DISTINCT info) AS infos, list(DISTINCT proc) AS procs,
+                   bool_or({short_name("target")} <> {short_name("subject")}) AS other_account,
+                   min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+            FROM g GROUP BY gk, grp ORDER BY first
+            """
+        )
+        half = float(p["hosts_half"])
+        for r in self.rows(con, sql, [p["gap_minutes"]]):
+            servers = r["servers"]
+            if not r["other_account"] and len(servers) < int(p["min_hosts"]):
+                continue
+            spread = 1.0 - 0.5 ** ((len(servers) - 1) / half) if half > 0 else 0.0
+            scores = [spread]
+            targets = uniq(r["targets"])
+            infos = uniq(r["infos"])
+            reasons = [
+                f"'{r['subject']}' on {r['host']} logged on with explicit credentials of {names(targets)} to "
+                f"{plural(len(servers), 'remote host')}: {names(servers)} ({names(infos)})"
+            ]
+            if r["other_account"]:
+                scores.append(float(p["other_account_score"]))
+                reasons.append(
+                    "the credentials belong to another account than the one logged on: typed with runas, "
+                    "net use /user: or a tool that carries stolen credentials"
+                )
+            if len(servers) > 1:
+                reasons.append(f"{len(servers)} different hosts in one burst raise the score")
+            techniques = []
+            for info in infos:
+                service = info.split("/", 1)[0]
+                techniques.append(
+                    {
+                        "cifs": "T1021.002",
+                        "termsrv": "T1021.001",
+                        "http": "T1021.006",
+                        "wsman": "T1021.006",
+                    }.get(service, "T1078")
+                )
+            score = combine(scores)
+            yield Finding(
+                score=score,
+                entities={"user": r["subject"], "host": r["host"], "target": servers[0]},
+                first_seen=r["first"],
+                last_seen=r["last"],
+                event_ids=r["eids"],
+                reasons=reasons,
+                severity=severity_for(score),
+                techniques=uniq(techniques) or ["T1078"],
+            )
+
+
+# Service names of remote-execution tools (lower case).
+REMOTE_EXEC_SERVICES = ("psexesvc", "paexec", "remcomsvc", "csexecsvc", "winexesvc", "btobto", "smbexec")
+# Parts of a service command line that legitimate installers rarely use: (regex, why).
+SUSPICIOUS_IMAGE: tuple[tuple[str, str], ...] = (
+    (r"(?i)%comspec%|cmd(\.exe)?\s*/[ckr]", "runs a shell command (cmd /c)"),
+    (r"(?i)powershell|pwsh", "runs PowerShell"),
+    (
+        r"(?i)\b(mshta|rundll32|regsvr32|wscript|cscript|certutil|bitsadmin)(\.exe)?\b",
+        "runs a script host or LOLBin",
+    ),
+    (r"^\\\\|\s\\\\", "runs a binary from a network (UNC) path"),
+    (
+        r"(?i)\\(temp|tmp|appdata|users\\public|programdata|perflogs)\\",
+        "runs from a temp or user-writable folder",
+    ),
+    (r"(?i)\.(bat|cmd|ps1|vbs|js|hta)\b", "runs a script file"),
+    (r"(?i)\becho\b.*\|", "pipes an echoed command"),
+)
+
+
+class RemoteServiceInstall(Detector):
+    """Services installed with remote-execution names or command lines (T1543.003, T1569.002)."""
+
+    id: ClassVar[str] = "service_install"
+    title: ClassVar[str] = "Suspicious service installed"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0003", "TA0002", "TA0008")
+    techniques: ClassVar[tuple[str, ...]] = ("T1543.003", "T1569.002")
+    severity: ClassVar[str] = "high"
+    defaults: ClassVar[dict[str, Any]] = {
+        "gap_minutes": 10,  # installs on one host further apart start a new finding
+        "tool_score": 0.75,  # a service named like PsExec and its clones
+        "image_score": 0.5,  # each kind of suspicious part in a service's command line
+        "remote_score": 0.3,  # the installing account logged on over the network just before
+        "remote_window_minutes": 5,
+    }
+
+    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+        """One finding per host and burst of 7045/4697 that shows an indicator; others are not reported."""
+        p = self.params
+        image = f"coalesce({ed('ImagePath')}, {ed('ServiceFileName')})"
+        account = f"coalesce({ed('AccountName')}, {ed('ServiceAccount')})"
+        tool_list = sql_list(REMOTE_EXEC_SERVICES)
+        checks = " OR ".join(f"regexp_matches(image, '{rx}')" for rx, _ in SUSPICIOUS_IMAGE)
+        signals = f"""
+            SELECT * FROM (
+                SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "service.name" AS svc,
+                       {image} AS image, {account} AS run_as,
+                       CASE WHEN "event.code" = '4697' THEN "user.name" END AS installer
+                FROM events WHERE "event.action" = 'service-installed' AND "service.name" IS NOT NULL)
+            WHERE list_contains({tool_list}, lower(svc)) OR starts_with(lower(svc), 'psexesvc')
+               OR (image IS NOT NULL AND ({checks}))
+        """
+        sql = (
+            grouped(signals, "host")
+            + f"""
+            , b AS (
+                SELECT any_value(host) AS host, list(DISTINCT svc) AS services, list(DISTINCT image) AS images,
+                       list(DISTINCT run_as) FILTER (WHERE run_as IS NOT NULL) AS run_as,
+                       list(DISTINCT installer) FILTER (WHERE installer IS NOT NULL) AS installers,
+                       count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+                FROM g GROUP BY gk, grp
+            )
+            SELECT b.*, (
+                SELECT list(DISTINCT l."source.ip") FROM events l
+                WHERE l."event.code" = '4624' AND l."winlog.logon.type" = 3 AND l."host.name" = b.host
+                  AND list_contains(list_transform(b.installers, lambda x: lower(x)), lower(l."user.name"))
+                  AND {remote_source('l."source.ip"')}
+                  AND l."@timestamp" BETWEEN b.first - to_minutes(?::BIGINT) AND b.last
+            ) AS remote_from
+            FROM b ORDER BY first
+            """
+        )
+        compiled = [(re.compile(rx), why) for rx, why in SUSPICIOUS_IMAGE]
+        for r in self.rows(con, sql, [p["gap_minutes"], p["remote_window_minutes"]]):
+            services, images = uniq(r["services"]), uniq(r["images"])
+            scores: list[float] = []
+            reasons: list[str] = []
+            techniques = ["T1543.003", "T1569.002"]
+            tools = [
+                x for x in services if x.lower() in REMOTE_EXEC_SERVICES or x.lower().startswith("psexesvc")
+            ]
+            what = (
+                f"{plural(len(services), 'service')} ({names(services, 3)})"
+                if len(services) > 1
+                else (f"service '{services[0]}'")
+            )
+            reasons.append(
+                f"{what} installed on {r['host']}"
+                + (f" by {names(r['installers'])}" if r["installers"] else "")
+            )
+            if tools:
+                scores.append(float(p["tool_score"]))
+                techniques.append("T1021.002")
+                reasons.append(
+                    f"{names(tools)} is the service a remote-execution tool (PsExec or a clone) installs"
+                )
+            hits = uniq(why for image in images for rx, why in compiled if rx.search(image))
+            scores.extend(float(p["image_score"]) for _ in hits)
+            if hits:
+                shown = images[0] if len(images[0]) <= 200 else images[0][:200] + "..."
+                reasons.append(
+                    f"the command line {'of the first ' if len(images) > 1 else ''}is '{shown}': it {'; '.join(hits)}"
+                )
+            remote = uniq(r["remote_from"] or [])
+            if remote:
+                scores.append(float(p["remote_score"]))
+                techniques.append("T1021.002")
+                reasons.append(
+                    f"{names(r['installers'])} installed it right after a network logon from {names(remote)}: a "
+                    "service created over the network"
+                )
+            if r["run_as"]:
+                reasons.append(f"it runs as {names(uniq(r['run_as']))}")
+            score = combine(scores)
+            yield Finding(
+                score=score,
+                entities={
+                    "host": r["host"],
+                    "service": services[0] if len(services) == 1 else "",
+                    "user": r["installers"][0] if r["installers"] else "",
+                },
+                first_seen=r["first"],
+                last_seen=r["last"],
+                event_ids=r["eids"],
+                reasons=reasons,
+                severity=severity_for(score),
+                techniques=uniq(techniques),
+            )
+
+
+class ShareCreated(Detector):
+    """A new file share (5142, ``net share name=path``) or share listing on the command line."""
+
+    id: ClassVar[str] = "share_created"
+    title: ClassVar[str] = "New network share or share manipulation"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0008",)
+    techniques: ClassVar[tuple[str, ...]] = ("T1021.002",)
+    severity: ClassVar[str] = "medium"
+    defaults: ClassVar[dict[str, Any]] = {
+        "gap_minutes": 10,
+        "created_score": 0.4,  # a share was created
+        "hidden_score": 0.3,  # its name ends with $ (hidden from browsing)
+        "path_score": 0.3,  # it exposes a whole drive or a temp/tools folder
+        "listing_score": 0.2,  # 'net share' without arguments: share discovery
+    }
+
+    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+        """One finding per host, account and burst of share creations and share commands."""
+        p = self.params
+        cmd = '"process.command_line"'
+        signals = f"""
+            SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS actor,
+                   CASE WHEN "event.code" = '5142' THEN 'created' ELSE 'modified' END AS kind,
+                   regexp_extract({ed("ShareName")}, '([^\\\\]+)$', 1) AS share, {ed("ShareLocalPath")} AS path
+            FROM events WHERE "event.code" IN ('5142', '5143')
+            UNION ALL
+            SELECT "@timestamp", "event.id", "host.name", "user.name",
+                   CASE WHEN regexp_matches({cmd}, '(?i)\\bshare\\s+[^\\s/]+=') THEN 'command-created'
+                        ELSE 'listing' END,
+                   regexp_extract({cmd}, '(?i)\\bshare\\s+([^\\s/=]+)=', 1),
+                   regexp_extract({cmd}, '(?i)\\bshare\\s+[^\\s/=]+=("[^"]+"|\\S+)', 1)
+            FROM events
+            WHERE {PROCESS_EVENTS} AND "process.name" IN ('net.exe', 'net1.exe', 'NET.EXE', 'NET1.EXE')
+              AND regexp_matches({cmd}, '(?i)\\bshare\\b') AND NOT regexp_matches({cmd}, '(?i)/delete')
+        """
+        sql = (
+            grouped(signals, "concat_ws('|', host, lower(actor))")
+            + """
+            SELECT any_value(host) AS host, any_value(actor) AS actor, list(DISTINCT kind) AS kinds,
+                   list(DISTINCT share) FILTER (WHERE kind IN ('created', 'command-created') AND share <> '')
+                       AS shares,
+                   list(DISTINCT path) FILTER (WHERE kind IN ('created', 'command-created') AND path <> '')
+                       AS paths,
+                   list(DISTINCT share) FILTER (WHERE kind = 'modified') AS modified,
+                   count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+            FROM g GROUP BY gk, grp ORDER BY first
+            """
+        )
+        risky_path = re.compile(
+            r"(?i)^[a-z]:\\?$|\\(temp|tmp|tools|users\\public|programdata|perflogs)(\\|$)"
+        )
+        for r in self.rows(con, sql, [p["gap_minutes"]]):
+            kinds = set(r["kinds"])
+            shares, paths = uniq(r["shares"] or []), uniq(r["paths"] or [])
+            scores: list[float] = []
+            reasons: list[str] = []
+            techniques: list[str] = []
+            if kinds & {"created", "command-created"}:
+                scores.append(float(p["created_score"]))
+                techniques.append("T1021.002")
+                reasons.append(
+                    f"'{r['actor']}' created the share {names(shares) or '?'} on {r['host']}"
+                    + (f" for {names(paths)}" if paths else "")
+                    + ": a new share lets other hosts read or drop files here"
+                )
+                hidden = [s for s in shares if s.endswith("$")]
+                if hidden:
+                    scores.append(float(p["hidden_score"]))
+                    reasons.append(f"{names(hidden)} ends with $, so it is hidden from share browsing")
+                risky = [x for x in paths if risky_path.search(x.strip('"'))]
+                if risky:
+                    scores.append(float(p["path_score"]))
+                    reasons.append(f"it exposes a whole drive or a temp/tools folder: {names(risky)}")
+                if r["modified"]:
+                    reasons.append(
+                        f"and then changed the share settings of {names(uniq(r['modified']))} (5143)"
+                    )
+            elif "listing" in kinds:
+                scores.append(float(p["listing_score"]))
+                techniques.append("T1135")
+                reasons.append(
+                    f"'{r['actor']}' ran 'net share' on {r['host']}, listing this host's shares "
+                    "(share discovery before using or changing them)"
+                )
+            else:
+                continue  # a share settings change alone
+            score = combine(scores)
+            yield Finding(
+                score=score,
+                entities={"user": r["actor"], "host": r["host"], "share": shares[0] if shares else ""},
+                first_seen=r["first"],
+                last_seen=r["last"],
+                event_ids=r["eids"],
+                reasons=reasons,
+                severity=severity_for(score),
+                techniques=techniques,
+            )

@@ -1,0 +1,91 @@
+"""SQL pieces the Windows attack detectors share: EventData fields, grouping, scoring.
+
+Everything here returns SQL text built only from constants the detectors define; values
+from events never become SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+# The loopback addresses: a logon or share access from them is local, not lateral.
+LOCAL_SOURCES = ("127.0.0.1", "::1")
+
+
+def ed(field: str) -> str:
+    """One EventData field (a constant name) as text, with Windows' '-' and '' as NULL."""
+    return f"nullif(nullif(trim(json_extract_string(\"winlog.event_data\", '$.{field}')), '-'), '')"
+
+
+def sql_list(values: Iterable[str]) -> str:
+    """A SQL list literal of constants the code defines (never of event data)."""
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def remote_source(column: str = '"source.ip"') -> str:
+    """True when an address is present and is not this host's loopback."""
+    return f"({column} IS NOT NULL AND {column} NOT IN ('127.0.0.1', '::1', '-', ''))"
+
+
+def short_name(expr: str) -> str:
+    """An account or host name reduced to compare across events: lower case, no realm, no domain."""
+    return f"lower(regexp_replace(regexp_replace({expr}, '@.*$', ''), '^.*\\\\', ''))"
+
+
+def grouped(signals: str, key: str) -> str:
+    """Gap-based groups over ``signals`` (columns ``ts``, ``eid`` and those ``key`` uses).
+
+    Signals of one key belong to one group while each follows the previous within the gap,
+    bound as the first query parameter (minutes). Adds columns ``gk`` and ``grp``.
+    """
+    return f"""
+    WITH s AS ({signals}),
+    keyed AS (SELECT *, {key} AS gk FROM s WHERE ts IS NOT NULL),
+    lagged AS (SELECT *, lag(ts) OVER (PARTITION BY gk ORDER BY ts, eid) AS prev FROM keyed),
+    g AS (
+        SELECT *, sum(CASE WHEN prev IS NULL OR ts - prev > to_minutes(?::BIGINT) THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY gk ORDER BY ts, eid) AS grp
+        FROM lagged
+    )
+    """
+
+
+def combine(scores: Iterable[float]) -> float:
+    """Independent signals raise the score together: 1 - prod(1 - s), within 0..1."""
+    rest = 1.0
+    for s in scores:
+        rest *= 1.0 - min(max(s, 0.0), 1.0)
+    return 1.0 - rest
+
+
+def severity_for(score: float) -> str:
+    """The severity a person expects from a score: high from 0.8, medium from 0.45."""
+    score = round(score, 6)
+    if score >= 0.8:
+        return "high"
+    if score >= 0.45:
+        return "medium"
+    return "low"
+
+
+def uniq(values: Iterable[Any]) -> list[Any]:
+    """Distinct non-empty values in first-seen order."""
+    out: list[Any] = []
+    for v in values:
+        if v not in (None, "") and v not in out:
+            out.append(v)
+    return out
+
+
+def when(ts: datetime) -> str:
+    """A timestamp as reasons show it: to the second, UTC."""
+    return ts.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def names(values: Sequence[Any], limit: int = 4, width: int = 60) -> str:
+    """'a, b, c and 2 more' for reasons; each value cut to ``width`` characters."""
+    items = [s if len(s := str(v)) <= width else s[: width - 3] + "..." for v in values]
+    head = ", ".join(items[:limit])
+    return head + (f" and {len(items) - limit} more" if len(items) > limit else "")
