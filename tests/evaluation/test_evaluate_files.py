@@ -8,14 +8,18 @@ user_enumeration on enum.log.
 
 from __future__ import annotations
 
+import zipfile
+from datetime import datetime
 from typing import Any
 
-from eval_helpers import AUTH_DETECTORS, Labelled, counts
+from eval_helpers import AUTH_DETECTORS, Labelled, benign, brute_force, counts, detect
 
 from bluebench.alerts.store import load_alerts
 from bluebench.evaluation.evaluate import Evaluation, evaluate_alerts, save_evaluation, stored_evaluations
 from bluebench.evaluation.labels import load_labels
 from bluebench.evaluation.metrics import Measure
+from bluebench.events.workspace import Workspace
+from bluebench.sources import ReadOptions, discover
 
 
 def run(fx: Labelled, techniques: list[str] | None = None) -> Evaluation:
@@ -113,3 +117,28 @@ def test_stored_and_recomputable(per_file: Labelled) -> None:
     again = Measure.from_json(stored[0]["overall"])
     assert again == result.overall.measure
     assert stored[0]["overall"]["precision"]["ci95"] == list(result.overall.measure.precision.interval or [])
+
+
+def test_zip_with_several_members_is_one_file(tmp_path: Any, monkeypatch: Any) -> None:
+    """Events of 'x.zip!member' belong to x.zip; a label on the zip covers all its members."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sets").mkdir()
+    with zipfile.ZipFile(tmp_path / "sets" / "host.zip", "w") as zf:
+        zf.writestr("quiet.log", "\n".join(benign(datetime(2024, 3, 3, 7))) + "\n")
+        zf.writestr("auth.log", "\n".join(brute_force(datetime(2024, 3, 3, 8))) + "\n")
+    with zipfile.ZipFile(tmp_path / "sets" / "calm.zip", "w") as zf:
+        zf.writestr("a.log", "\n".join(benign(datetime(2024, 3, 4, 7), host="h7")) + "\n")
+        zf.writestr("b.log", "\n".join(benign(datetime(2024, 3, 4, 9), host="h8")) + "\n")
+    (tmp_path / "sets" / "labels.csv").write_text(
+        "path,techniques\nhost.zip,T1110.001\ncalm.zip,T1136\n", encoding="utf-8"
+    )
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest(discover(["sets/host.zip", "sets/calm.zip"]), ReadOptions(year=2024))
+    detect(ws)
+    assert {e.file for a in load_alerts(ws.con) for e in a.evidence} == {"sets/host.zip!auth.log"}
+    result = evaluate_alerts(
+        ws.con, load_labels(tmp_path / "sets" / "labels.csv"), load_alerts(ws.con), detectors=AUTH_DETECTORS
+    )
+    assert result.scope["files_evaluated"] == 2
+    assert counts({r.name: r for r in result.detectors}["brute_force"].measure) == (1, 0, 0, 1, 0)
+    ws.close()

@@ -154,8 +154,7 @@ def _technique_table(result: Evaluation) -> Table:
                 str(m.fp_negative),
                 _rate(m.fpr),
             ]
-            dets = "-"
-        t.add_row(*[escape(c) for c in cells], escape(dets) if result.kind == "file" else "")
+        t.add_row(*[escape(c) for c in cells], escape(dets))
     return t
 
 

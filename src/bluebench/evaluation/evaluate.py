@@ -509,7 +509,10 @@ def _evaluate_events(
                 UNITS["event"],
             ),
             outside,
-            {"missed_instances": _sample(f"{i[0]} ({i[1]})" for i in positives if i not in covered)},
+            {
+                "missed_instances": _sample(f"{i[0]} ({i[1]})" for i in positives if i not in covered),
+                "detectors": sorted({a.alert.detector for a in group}),
+            },
         )
 
     rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
@@ -633,7 +636,8 @@ def _evaluate_windows(
             details={
                 "missed_windows": [
                     f"line {windows[i].row}: {windows[i].entity}" for i in positives if i not in found
-                ][:50]
+                ][:50],
+                "detectors": sorted({a.alert.detector for a in group}),
             },
         )
 

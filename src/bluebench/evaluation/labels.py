@@ -194,6 +194,7 @@ def _read_file_rows(src: Path, base: Path, body: list[tuple[int, dict[str, str]]
 
 
 def _read_event_rows(src: Path, base: Path, body: list[tuple[int, dict[str, str]]], labels: LabelSet) -> None:
+    resolved: dict[str, Path] = {}  # rows repeat a few file names many times
     for line, row in body:
         given = _cell(src, line, row, "file")
         try:
@@ -205,8 +206,10 @@ def _read_event_rows(src: Path, base: Path, body: list[tuple[int, dict[str, str]
             raise ConfigError(f"{src}, line {line}: one technique per event row, got {sorted(techs)}")
         attack = (row.get("attack") or "").strip()
         attack_id = (row.get("attack_id") or "").strip() or attack or f"{given}:{record}"
+        if given not in resolved:
+            resolved[given] = (base / given).resolve()
         labels.events.append(
-            EventLabel((base / given).resolve(), given, record, next(iter(techs)), attack, attack_id, line)
+            EventLabel(resolved[given], given, record, next(iter(techs)), attack, attack_id, line)
         )
 
 
