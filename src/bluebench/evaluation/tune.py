@@ -159,6 +159,14 @@ def _user_config(path: str | Path | None) -> dict[str, dict[str, Any]]:
     return {k: {p: v for p, v in t.items() if p != "min_score"} for k, t in data.items()}
 
 
+def _unique(alerts: list[Alert]) -> list[Alert]:
+    """One alert per id, as the alert store keeps them."""
+    first: dict[str, Alert] = {}
+    for a in alerts:
+        first.setdefault(a.id, a)
+    return list(first.values())
+
+
 def tune(
     con: duckdb.DuckDBPyConnection,
     labels: LabelSet,
@@ -176,14 +184,14 @@ def tune(
     detectors = build_detectors(cfg)
     span = event_span(con)
     prepare_views(con)
-    at_zero: dict[str, list[Alert]] = {d.id: d.detect(con) for d in detectors}
+    at_zero: dict[str, list[Alert]] = {d.id: _unique(d.detect(con)) for d in detectors}
     chosen: dict[str, tuple[float, int]] = {
         d.id: choose_threshold([a.score for a in at_zero[d.id]], budget * span.days) for d in detectors
     }
     at_thr: dict[str, list[Alert]] = {}
     for d in detectors:
         params = {**cfg.get(d.id, {}), "min_score": chosen[d.id][0]}
-        at_thr[d.id] = type(d)(**params).detect(con)
+        at_thr[d.id] = _unique(type(d)(**params).detect(con))
     ids = [d.id for d in detectors]
     zero_all = [a for d in ids for a in at_zero[d]]
     thr_all = [a for d in ids for a in at_thr[d]]
