@@ -91,16 +91,16 @@ class AccountCreated(Detector):
         sql = (
             grouped(signals, key)
             + """
-            SELECT any_value(host) AS host, any_value(account) FILTER (WHERE kind <> 'command-created') AS account,
-                   any_value(account) AS any_account, list(DISTINCT actor) FILTER (WHERE actor IS NOT NULL) AS actors,
-                   list(DISTINCT kind) AS kinds, list(DISTINCT code) AS codes, any_value(sid) AS sid,
-                   any_value(domain) FILTER (WHERE kind IN ('created', 'command-created')) AS domain,
+            SELECT min(host) AS host, min(account) FILTER (WHERE kind <> 'command-created') AS account,
+                   min(account) AS any_account, list(DISTINCT actor ORDER BY actor) FILTER (WHERE actor IS NOT NULL) AS actors,
+                   list(DISTINCT kind ORDER BY kind) AS kinds, list(DISTINCT code ORDER BY code) AS codes, min(sid) AS sid,
+                   min(domain) FILTER (WHERE kind IN ('created', 'command-created')) AS domain,
                    bool_or(privileges LIKE '%SeMachineAccountPrivilege%') AS machine_quota,
                    bool_or(actor LIKE '%$') FILTER (WHERE kind = 'computer-created') AS by_machine,
-                   list(DISTINCT statement) FILTER (WHERE dataset = 'evtx' AND statement ILIKE 'CREATE LOGIN%')
+                   list(DISTINCT statement ORDER BY statement) FILTER (WHERE dataset = 'evtx' AND statement ILIKE 'CREATE LOGIN%')
                        AS sql_statements,
                    bool_or(statement ILIKE '%CHECK_POLICY=OFF%') FILTER (WHERE kind = 'created') AS weak_policy,
-                   list(DISTINCT dataset) AS datasets,
+                   list(DISTINCT dataset ORDER BY dataset) AS datasets,
                    min(ts) FILTER (WHERE kind IN ('created', 'computer-created', 'command-created', 'password-set'))
                        AS born, min(ts) FILTER (WHERE kind = 'deleted') AS deleted,
                    count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
@@ -179,7 +179,13 @@ class AccountCreated(Detector):
                     )
                 scores.append(float(p["quick_delete_score"]))
                 reasons.append(
-                    f"'{account}' was deleted {gap} after it was created: used once, then removed to hide it"
+                    f"'{account}' was deleted {gap} after it was "
+                    + (
+                        "created"
+                        if kinds & {"created", "computer-created", "command-created"}
+                        else "given a password"
+                    )
+                    + ": used once, then removed to hide it"
                 )
             if not scores:
                 continue
@@ -260,8 +266,12 @@ class GroupMembershipChange(Detector):
         sql = (
             grouped(signals, f"concat_ws('|', split_part(lower(host), '.', 1), lower(actor), {member_key})")
             + f"""
-            SELECT any_value(host) AS host, any_value(actor) AS actor, any_value(actor_sid) AS actor_sid,
-                   any_value({_cn("member")}) AS member, any_value(member_sid) AS member_sid,
+            SELECT min(host) AS host, min(actor) AS actor, min(actor_sid) AS actor_sid,
+                   min({_cn("member")}) AS member, min(member_sid) AS member_sid,
+                   (SELECT min("user.target.name") FROM events n
+                    WHERE n."event.code" IN ('4720', '4722', '4738', '4741', '4726')
+                      AND {ed("TargetSid").replace('"winlog.event_data"', 'n."winlog.event_data"')}
+                          = min(g.member_sid)) AS member_name,
                    list(DISTINCT grp_name ORDER BY grp_name) FILTER (WHERE kind IN ('added', 'command-added'))
                        AS added,
                    list(DISTINCT grp_name ORDER BY grp_name) FILTER (WHERE kind = 'removed') AS removed,
@@ -275,6 +285,8 @@ class GroupMembershipChange(Detector):
             removed = set(r["removed"] or [])
             real = [x for x in added if x.lower() not in DEFAULT_GROUPS]
             member, actor = str(r["member"] or "?"), str(r["actor"] or "?")
+            if r["member_name"] and member == r["member_sid"]:
+                member = f"{r['member_name']} ({member})"
             self_add = (
                 r["actor_sid"] and r["actor_sid"] == r["member_sid"]
             ) or member.lower() == actor.lower()
@@ -295,9 +307,9 @@ class GroupMembershipChange(Detector):
                 + (f" in {duration(r['first'], r['last'])}" if r["n"] > 1 else "")
             ]
             if tier0:
-                reasons.append(f"{names(tier0)} control the domain, its controllers or the server")
+                reasons.append(f"members of {names(tier0)} control the domain, its controllers or the server")
             elif sensitive:
-                reasons.append(f"{names(sensitive)} grant remote access or administrative roles")
+                reasons.append(f"members of {names(sensitive)} get remote access or administrative roles")
             if len(real) > 1:
                 scores.append(1.0 - 0.5 ** ((len(real) - 1) / half) if half > 0 else 0.0)
                 reasons.append(f"{len(real)} groups at once for one account raise the score")
@@ -458,8 +470,8 @@ class AccountManipulation(Detector):
               AND lower({ed("AttributeLDAPDisplayName")}) = 'useraccountcontrol'
               AND (try_cast({ed("AttributeValue")} AS BIGINT) & {sum(LDAP_UAC_DELEGATION)}) <> 0
             UNION ALL
-            SELECT min(ts), min(eid), any_value(host), any_value(actor), any_value(account), 'owner',
-                   any_value(owner) FILTER (WHERE op = '%%14675') || ' -> ' || any_value(owner) FILTER (WHERE op = '%%14674'),
+            SELECT min(ts), min(eid), min(host), min(actor), min(account), 'owner',
+                   min(owner) FILTER (WHERE op = '%%14675') || ' -> ' || min(owner) FILTER (WHERE op = '%%14674'),
                    NULL
             FROM (
                 SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS actor,
@@ -493,7 +505,9 @@ class AccountManipulation(Detector):
         sql = (
             grouped(signals, key)
             + """
-            SELECT any_value(host) AS host, any_value(account) AS account, list(DISTINCT actor) AS actors,
+            SELECT min(host) AS host, list(DISTINCT actor ORDER BY actor) AS actors,
+                   coalesce(min(account) FILTER (WHERE NOT starts_with(kind, 'ldap') AND kind <> 'owner'),
+                            min(account)) AS account,
                    list(struct_pack(kind := kind, detail := detail, weight := weight, actor := actor)) AS items,
                    count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
@@ -713,9 +727,9 @@ class LogCleared(Detector):
         sql = (
             grouped(signals, "split_part(lower(host), '.', 1)")
             + """
-            SELECT any_value(host) AS host, list(DISTINCT actor) FILTER (WHERE actor IS NOT NULL) AS actors,
-                   list(DISTINCT kind) AS kinds, list(DISTINCT detail) FILTER (WHERE kind = 'other') AS logs,
-                   list(DISTINCT trim(detail)) FILTER (WHERE kind = 'command') AS commands,
+            SELECT min(host) AS host, list(DISTINCT actor ORDER BY actor) FILTER (WHERE actor IS NOT NULL) AS actors,
+                   list(DISTINCT kind ORDER BY kind) AS kinds, list(DISTINCT detail ORDER BY detail) FILTER (WHERE kind = 'other') AS logs,
+                   list(DISTINCT trim(detail) ORDER BY trim(detail)) FILTER (WHERE kind = 'command') AS commands,
                    count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
             """

@@ -102,8 +102,8 @@ class PassTheHash(Detector):
         sql = (
             grouped(signals, "concat_ws('|', account, src)")
             + """
-            SELECT any_value(account) AS account, any_value(src) AS src, count(*) AS n,
-                   list(DISTINCT host ORDER BY host) AS hosts, list(DISTINCT lm) AS lms,
+            SELECT min(account) AS account, min(src) AS src, count(*) AS n,
+                   list(DISTINCT host ORDER BY host) AS hosts, list(DISTINCT lm ORDER BY lm) AS lms,
                    min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp HAVING count(DISTINCT host) >= ? ORDER BY first
             """

@@ -77,8 +77,8 @@ class Kerberoasting(Detector):
         sql = (
             grouped(signals, "concat_ws('|', account, src)")
             + """
-            SELECT any_value(account) AS account, any_value(src) AS src, list(DISTINCT host) AS hosts,
-                   count(*) AS n, list(DISTINCT svc ORDER BY svc) AS services, list(DISTINCT enc) AS encs,
+            SELECT min(account) AS account, min(src) AS src, list(DISTINCT host ORDER BY host) AS hosts,
+                   count(*) AS n, list(DISTINCT svc ORDER BY svc) AS services, list(DISTINCT enc ORDER BY enc) AS encs,
                    min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
             """
@@ -138,8 +138,8 @@ class AsRepRoasting(Detector):
         sql = (
             grouped(signals, "coalesce(src, host)")
             + """
-            SELECT any_value(src) AS src, list(DISTINCT host) AS hosts, count(*) AS n,
-                   list(DISTINCT account ORDER BY account) AS accounts, list(DISTINCT enc) AS encs,
+            SELECT min(src) AS src, list(DISTINCT host ORDER BY host) AS hosts, count(*) AS n,
+                   list(DISTINCT account ORDER BY account) AS accounts, list(DISTINCT enc ORDER BY enc) AS encs,
                    min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
             """
@@ -248,15 +248,15 @@ class ForgedTicket(Detector):
         sql = (
             grouped(signals, "concat_ws('|', account, host)")
             + """
-            SELECT any_value(account) AS account, any_value(host) AS host, list(DISTINCT src) AS sources,
-                   list(DISTINCT kind) AS kinds, list(DISTINCT detail) AS details,
-                   list(DISTINCT extra) FILTER (WHERE extra IS NOT NULL AND extra <> '') AS extras,
+            SELECT min(account) AS account, min(host) AS host, list(DISTINCT src ORDER BY src) AS sources,
+                   list(DISTINCT kind ORDER BY kind) AS kinds, list(DISTINCT detail ORDER BY detail) AS details,
+                   list(DISTINCT extra ORDER BY extra) FILTER (WHERE extra IS NOT NULL AND extra <> '') AS extras,
                    count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids,
-                   list(DISTINCT detail) FILTER (WHERE kind = 'lowercase-realm') AS realms,
-                   list(DISTINCT extra) FILTER (WHERE kind = 'lowercase-realm' AND extra IS NOT NULL) AS tgts,
-                   list(DISTINCT detail) FILTER (WHERE kind = 'rid500') AS sids,
-                   list(DISTINCT extra) FILTER (WHERE kind = 'rid500' AND extra <> '') AS other_names,
-                   list(DISTINCT detail) FILTER (WHERE kind = 'machine-name') AS machine_events
+                   list(DISTINCT detail ORDER BY detail) FILTER (WHERE kind = 'lowercase-realm') AS realms,
+                   list(DISTINCT extra ORDER BY extra) FILTER (WHERE kind = 'lowercase-realm' AND extra IS NOT NULL) AS tgts,
+                   list(DISTINCT detail ORDER BY detail) FILTER (WHERE kind = 'rid500') AS sids,
+                   list(DISTINCT extra ORDER BY extra) FILTER (WHERE kind = 'rid500' AND extra <> '') AS other_names,
+                   list(DISTINCT detail ORDER BY detail) FILTER (WHERE kind = 'machine-name') AS machine_events
             FROM g GROUP BY gk, grp ORDER BY first
             """
         )

@@ -79,15 +79,15 @@ class AdminShareAccess(Detector):
         sql = (
             grouped(signals, "concat_ws('|', host, lower(actor), coalesce(src, ''))")
             + f"""
-            SELECT any_value(host) AS host, any_value(actor) AS actor, any_value(src) AS src,
-                   list(DISTINCT kind) AS kinds, list(DISTINCT upper(share)) FILTER (WHERE kind = 'share') AS shares,
-                   list(DISTINCT target) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
+            SELECT min(host) AS host, min(actor) AS actor, min(src) AS src,
+                   list(DISTINCT kind ORDER BY kind) AS kinds, list(DISTINCT upper(share) ORDER BY upper(share)) FILTER (WHERE kind = 'share') AS shares,
+                   list(DISTINCT target ORDER BY target) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
                        AS executables,
                    bool_or(write) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
                        AS exec_written,
-                   list(DISTINCT lower(target)) FILTER (WHERE kind = 'pipe') AS pipes,
-                   list(DISTINCT remote_host) FILTER (WHERE kind = 'command') AS remote_hosts,
-                   list(DISTINCT upper(share)) FILTER (WHERE kind = 'command') AS command_shares,
+                   list(DISTINCT lower(target) ORDER BY lower(target)) FILTER (WHERE kind = 'pipe') AS pipes,
+                   list(DISTINCT remote_host ORDER BY remote_host) FILTER (WHERE kind = 'command') AS remote_hosts,
+                   list(DISTINCT upper(share) ORDER BY upper(share)) FILTER (WHERE kind = 'command') AS command_shares,
                    bool_or(write) FILTER (WHERE kind = 'command') AS other_creds,
                    count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
@@ -114,6 +114,7 @@ class AdminShareAccess(Detector):
                     reasons.append(f"it {verb} executable files there: {names(executables)}")
             if psexec:
                 scores.append(float(p["psexec_score"]))
+                techniques.append("T1569.002")
                 reasons.append(f"PsExec's service binary or pipes were used: {names(psexec)}")
             exec_pipes = [x for x in pipes if "psexesvc" not in x]
             if exec_pipes:
@@ -126,7 +127,7 @@ class AdminShareAccess(Detector):
                     f"'{r['actor']}' opened the remote-execution pipe {names(exec_pipes)} on {r['host']} from "
                     f"{r['src']}: {', '.join(what.get(x, x) for x in exec_pipes)}"
                 )
-                if "svcctl" in exec_pipes or psexec:
+                if "svcctl" in exec_pipes:
                     techniques.append("T1569.002")
                 if "atsvc" in exec_pipes:
                     techniques.append("T1053.005")
@@ -155,7 +156,7 @@ class AdminShareAccess(Detector):
                 event_ids=r["eids"],
                 reasons=reasons,
                 severity=severity_for(score),
-                techniques=techniques,
+                techniques=uniq(techniques),
             )
 
 
@@ -190,9 +191,9 @@ class ExplicitCredentials(Detector):
         sql = (
             grouped(signals, "concat_ws('|', host, lower(subject))")
             + f"""
-            SELECT any_value(host) AS host, any_value(subject) AS subject, count(*) AS n,
-                   list(DISTINCT target) AS targets, list(DISTINCT server ORDER BY server) AS servers,
-                   list(DISTINCT info) AS infos, list(DISTINCT proc) AS procs,
+            SELECT min(host) AS host, min(subject) AS subject, count(*) AS n,
+                   list(DISTINCT target ORDER BY target) AS targets, list(DISTINCT server ORDER BY server) AS servers,
+                   list(DISTINCT info ORDER BY info) AS infos, list(DISTINCT proc ORDER BY proc) AS procs,
                    bool_or({short_name("target")} <> {short_name("subject")}) AS other_account,
                    min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
@@ -253,10 +254,10 @@ SUSPICIOUS_IMAGE: tuple[tuple[str, str], ...] = (
         r"(?i)\b(mshta|rundll32|regsvr32|wscript|cscript|certutil|bitsadmin)(\.exe)?\b",
         "runs a script host or LOLBin",
     ),
-    (r"^\\\\|\s\\\\", "runs a binary from a network (UNC) path"),
+    (r"^\\\\|\s\\\\", "uses a network (UNC) path"),
     (
-        r"(?i)\\(temp|tmp|appdata|users\\public|programdata|perflogs)\\",
-        "runs from a temp or user-writable folder",
+        r"(?i)(\\|%)(temp|tmp|appdata|users\\public|programdata|perflogs)(\\|%)",
+        "uses a temp or user-writable folder",
     ),
     (r"(?i)\.(bat|cmd|ps1|vbs|js|hta)\b", "runs a script file"),
     (r"(?i)\becho\b.*\|", "pipes an echoed command"),
@@ -299,14 +300,14 @@ class RemoteServiceInstall(Detector):
             grouped(signals, "host")
             + f"""
             , b AS (
-                SELECT any_value(host) AS host, list(DISTINCT svc) AS services, list(DISTINCT image) AS images,
-                       list(DISTINCT run_as) FILTER (WHERE run_as IS NOT NULL) AS run_as,
-                       list(DISTINCT installer) FILTER (WHERE installer IS NOT NULL) AS installers,
+                SELECT min(host) AS host, list(DISTINCT svc ORDER BY svc) AS services, list(DISTINCT image ORDER BY image) AS images,
+                       list(DISTINCT run_as ORDER BY run_as) FILTER (WHERE run_as IS NOT NULL) AS run_as,
+                       list(DISTINCT installer ORDER BY installer) FILTER (WHERE installer IS NOT NULL) AS installers,
                        count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
                 FROM g GROUP BY gk, grp
             )
             SELECT b.*, (
-                SELECT list(DISTINCT l."source.ip") FROM events l
+                SELECT list(DISTINCT l."source.ip" ORDER BY l."source.ip") FROM events l
                 WHERE l."event.code" = '4624' AND l."winlog.logon.type" = 3 AND l."host.name" = b.host
                   AND list_contains(list_transform(b.installers, lambda x: lower(x)), lower(l."user.name"))
                   AND {remote_source('l."source.ip"')}
@@ -411,12 +412,12 @@ class ShareCreated(Detector):
         sql = (
             grouped(signals, "concat_ws('|', host, lower(actor))")
             + """
-            SELECT any_value(host) AS host, any_value(actor) AS actor, list(DISTINCT kind) AS kinds,
-                   list(DISTINCT share) FILTER (WHERE kind IN ('created', 'command-created') AND share <> '')
+            SELECT min(host) AS host, min(actor) AS actor, list(DISTINCT kind ORDER BY kind) AS kinds,
+                   list(DISTINCT share ORDER BY share) FILTER (WHERE kind IN ('created', 'command-created') AND share <> '')
                        AS shares,
-                   list(DISTINCT path) FILTER (WHERE kind IN ('created', 'command-created') AND path <> '')
+                   list(DISTINCT path ORDER BY path) FILTER (WHERE kind IN ('created', 'command-created') AND path <> '')
                        AS paths,
-                   list(DISTINCT share) FILTER (WHERE kind = 'modified') AS modified,
+                   list(DISTINCT share ORDER BY share) FILTER (WHERE kind = 'modified') AS modified,
                    count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
             """

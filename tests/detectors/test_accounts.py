@@ -1,0 +1,216 @@
+"""Account creation, group, account-change and log-clearing detectors on recorded attacks.
+
+The EVTX files are from EVTX-to-MITRE-Attack (CC0); see tests/data/evtx/README.md.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bluebench.detectors import build_detectors, load_config, run_detectors
+from bluebench.events.workspace import Workspace
+from bluebench.schema import Alert
+from bluebench.sources import discover
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "evtx"
+SAMPLES = ROOT / "data" / "samples" / "evtx"
+FILES = (
+    "ID4688-User creation via commandline.evtx",
+    "ID4720-4726 Fast created-deleted user.evtx",
+    "ID4722-Guest account activated.evtx",
+    "ID33205-SQL Server local user created.evtx",
+    "ID4742-4743-Fast created & deleted computer account.evtx",
+    "ID4728-4756-Member added to sensitive domain groups.evtx",
+    "ID4728-Member adding to a group by the same account.evtx",
+    "ID33205-SQL Server member added to server role.evtx",
+    "ID4738-Do not require Kerberos preauthentication.evtx",
+    "ID4742-SPN set on computer account (DCshadow).evtx",
+    "ID5136-Computer account set for RBCD delegation.evtx",
+    "ID4724-5145-password reset with setNTLM (Mimikatz).evtx",
+    "ID4781-Computer account renamed without a trailing $ (CVE-2021-42278).evtx",
+    "ID4688-Clear event log attempt (wmi).evtx",
+    "ID800-4103-4104-Clear event log attempt.evtx",
+)
+SAMPLE_FILES = (
+    SAMPLES
+    / "TA0003-Persistence"
+    / "T1098.xxx-Account manipulation"
+    / "ID4732-User added to local admin groups.evtx",
+    SAMPLES / "TA0003-Persistence" / "T1136-Create account" / "ID4720-Local user created.evtx",
+    SAMPLES
+    / "TA0005-Defense Evasion"
+    / "T1070.001-Clear Windows event logs"
+    / "ID104-1102-Event log cleared.evtx",
+)
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """The recorded account and log attacks in one workspace (gzipped test files unpacked first)."""
+    folder = tmp_path_factory.mktemp("accounts")
+    paths = [str(p) for p in SAMPLE_FILES]
+    for name in FILES:
+        (folder / name).write_bytes(gzip.decompress((DATA / (name + ".gz")).read_bytes()))
+        paths.append(str(folder / name))
+    w = Workspace(folder / "ws")
+    w.ingest(discover(paths))
+    yield w
+    w.close()
+
+
+def _alerts(ws: Workspace, detector: str, **params: Any) -> list[Alert]:
+    config = load_config()
+    config[detector].update(params)
+    return run_detectors(ws.con, build_detectors(config, [detector]))
+
+
+def _by_target(ws: Workspace, detector: str) -> dict[str, Alert]:
+    alerts = _alerts(ws, detector)
+    by = {a.entities["target"]: a for a in alerts}
+    assert len(by) == len(alerts)
+    return by
+
+
+def _codes(ws: Workspace, alert: Alert) -> dict[str, int]:
+    """Event codes of an alert's evidence with their counts; every id must be a stored event."""
+    rows = ws.con.execute(
+        """SELECT "event.code", count(DISTINCT "event.id") FROM events
+           WHERE list_contains(?, "event.id") GROUP BY 1""",
+        [alert.event_ids],
+    ).fetchall()
+    assert sum(n for _, n in rows) == len(set(alert.event_ids)) > 0
+    return dict(rows)
+
+
+def test_account_created_on_the_command_line(ws: Workspace) -> None:
+    a = _by_target(ws, "account_created")["toto3"]
+    assert a.entities == {"host": "FS03.offsec.lan", "target": "toto3", "user": "admmig"}
+    assert a.techniques == ["T1136.001"]
+    assert "new account 'toto3' on FS03.offsec.lan by admmig" in a.reasons[0]
+    assert "created on the command line (net user /add or useradd)" in a.reasons[0]
+    # net.exe and net1.exe, the 4720 and the 4722 that enabled it; the password is never repeated.
+    assert _codes(ws, a) == {"4688": 2, "4720": 1, "4722": 1}
+    assert not any("kjh" in r for r in a.reasons)
+
+
+def test_quickly_deleted_and_hidden_accounts(ws: Workspace) -> None:
+    alerts = _by_target(ws, "account_created")
+    kriss = alerts["admin-kriss"]
+    assert kriss.techniques == ["T1136.002"] and _codes(ws, kriss) == {"4720": 1, "4726": 1}
+    assert "the name 'admin-kriss' passes for an administrator or service account" in kriss.reasons
+    assert "'admin-kriss' was deleted 78 s after it was created" in kriss.reasons[2]
+    hidden = alerts["HIDDEN-PC$"]
+    assert _codes(ws, hidden) == {"4742": 1, "4743": 1}
+    assert "'HIDDEN-PC$' was deleted 2 s after it was given a password" in hidden.reasons[1]
+    assert kriss.score > alerts["hacking-local-acct"].score == 0.45
+
+
+def test_builtin_account_enabled_and_sql_login_created(ws: Workspace) -> None:
+    alerts = _by_target(ws, "account_created")
+    guest = alerts["Guest"]
+    assert guest.techniques == ["T1078.001"] and guest.score == 0.7 and _codes(ws, guest) == {"4722": 1}
+    assert "the built-in account 'Guest' was switched on on jump01.offsec.lan by admmig" in guest.reasons[0]
+    sql = alerts["test-sql"]
+    assert sql.entities == {"host": "mssql01.offsec.lan", "target": "test-sql", "user": "admmig"}
+    assert sql.reasons == [
+        "new SQL Server login 'test-sql' on mssql01.offsec.lan by admmig (logged as created)",
+        "the login was created with CHECK_POLICY=OFF: no password policy applies",
+    ]
+    assert _codes(ws, sql) == {"33205": 1}
+
+
+def test_privileged_group_membership(ws: Workspace) -> None:
+    alerts = _by_target(ws, "group_membership_change")
+    honey = alerts["honey-pot1"]
+    assert honey.techniques == ["T1098.007"] and honey.severity == "high"
+    assert (
+        "'lambda-user' added 'honey-pot1' to 4 groups on rootdc1.offsec.lan: Domain Admins, Enterprise Admins"
+        in (honey.reasons[0])
+    )
+    assert _codes(ws, honey) == {"4728": 1, "4756": 3}
+    # A new local account put into Administrators and Backup Operators, named from its 4720.
+    local = next(a for t, a in alerts.items() if t.startswith("hacking-local-acct"))
+    assert "to 2 groups on jump01.offsec.lan: Administrators, Backup Operators in 106 s" in local.reasons[0]
+    assert _codes(ws, local) == {"4732": 4}  # two files log the same additions
+    sysadmin = alerts["test-sql"]
+    assert sysadmin.entities["group"] == "sysadmin" and sysadmin.score == 0.8
+
+
+def test_self_addition_and_default_groups(ws: Workspace) -> None:
+    alerts = _by_target(ws, "group_membership_change")
+    me = alerts["lambda-user"]
+    assert "'lambda-user' added itself: an account granting its own rights" in me.reasons
+    assert me.score > 0.25
+    # toto3's automatic membership of 'None' and 'Users' is not reported.
+    assert not any("toto3" in t or t.endswith("-1004") for t in alerts)
+
+
+def test_account_settings_that_weaken_authentication(ws: Workspace) -> None:
+    alerts = _by_target(ws, "account_manipulation")
+    preauth = alerts["hack1"]
+    assert preauth.reasons == [
+        "'do not require Kerberos pre-authentication' (AS-REP roastable) was switched on for 'hack1' by admmig"
+    ]
+    assert preauth.score == 0.75 and _codes(ws, preauth) == {"4738": 1}
+    dcshadow = alerts["JUMP01$"]
+    assert dcshadow.techniques == ["T1098", "T1207"] and dcshadow.severity == "high"
+    assert "E3514235-4B06-11D1-AB04-00C04FC2DCD2" in dcshadow.reasons[0]
+    rbcd = alerts["TARGET01"]
+    assert "msDS-AllowedToActOnBehalfOfOtherIdentity of computer 'TARGET01'" in rbcd.reasons[0]
+    assert _codes(ws, rbcd) == {"5136": 1}
+
+
+def test_password_reset_over_samr_and_computer_rename(ws: Workspace) -> None:
+    alerts = _by_target(ws, "account_manipulation")
+    reset = alerts["hacker2"]
+    assert reset.reasons[0] == "the password of 'hacker2' was reset by admmig"
+    assert "opened the SAMR pipe from 10.23.23.9" in reset.reasons[1]
+    assert _codes(ws, reset) == {"4724": 1, "5145": 1}
+    rename = alerts["rootdc1"]
+    assert (
+        "computer account 'compnay-88$' was renamed to 'rootdc1' by hack1, without its trailing $"
+        in (rename.reasons[0])
+    )
+    assert rename.score == 0.9 and _codes(ws, rename) == {"4781": 1}
+    zerologon = alerts["HIDDEN-PC$"]
+    assert zerologon.techniques == ["T1098", "T1210"] and "ANONYMOUS LOGON" in zerologon.reasons[0]
+
+
+def test_logs_cleared_and_clearing_commands(ws: Workspace) -> None:
+    alerts = sorted(_alerts(ws, "log_cleared"), key=lambda a: a.first_seen)
+    assert len(alerts) == 2
+    bulk, wmic = alerts
+    assert bulk.entities == {"host": "FS03.offsec.lan", "user": "admmig"}
+    assert bulk.reasons[0] == "the Security log of FS03.offsec.lan was cleared by admmig (1102)"
+    assert bulk.reasons[1].startswith("90 other logs cleared by admmig (104): ")
+    assert "Clear-EventLog -LogName application, system -confirm" in bulk.reasons[2]
+    assert _codes(ws, bulk) == {"104": 90, "1102": 1, "4103": 1, "4104": 1, "800": 1}
+    assert 'wmic  nteventlog where filename="security" cl' in wmic.reasons[1]
+    assert _codes(ws, wmic) == {"1102": 1, "4688": 1} and wmic.techniques == ["T1070.001"]
+
+
+def test_module_manifests_listing_cmdlets_are_not_clearing(event_rows: Any, make_workspace: Any) -> None:
+    manifest = 'CmdletsToExport=@("Get-EventLog",\r\n    "Clear-EventLog",\r\n    "Write-EventLog")'
+    event_rows.add(
+        "2024-03-03T08:00:00",
+        code="4104",
+        action="powershell-script-block",
+        host="ws1",
+        data={"ScriptBlockText": manifest},
+    )
+    event_rows.add(
+        "2024-03-03T08:05:00",
+        code="4104",
+        action="powershell-script-block",
+        host="ws1",
+        data={"ScriptBlockText": "Clear-EventLog -LogName Security"},
+    )
+    alerts = _alerts(make_workspace(event_rows), "log_cleared")
+    assert len(alerts) == 1 and alerts[0].event_count == 1
+    assert "Clear-EventLog -LogName Security; no log-cleared event follows" in alerts[0].reasons[0]

@@ -1,0 +1,84 @@
+"""Pass-the-hash detector on recorded attacks (EVTX-to-MITRE-Attack, CC0)."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bluebench.detectors import build_detectors, load_config, run_detectors
+from bluebench.events.workspace import Workspace
+from bluebench.schema import Alert
+from bluebench.sources import discover
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "evtx"
+PTH = (
+    ROOT
+    / "data"
+    / "samples"
+    / "evtx"
+    / "TA0008-Lateral Movement"
+    / "T1550-Use Alternate Authentication Material"
+    / "ID4624-Mimikatz Pass the hash.evtx"
+)
+DONPAPI = "ID4624-Anonymous login with domain specified (DonPapi).evtx"
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """Mimikatz sekurlsa::pth on FS03 and DonPAPI's NTLM network logons to fs03vuln."""
+    folder = tmp_path_factory.mktemp("alt_auth")
+    (folder / DONPAPI).write_bytes(gzip.decompress((DATA / (DONPAPI + ".gz")).read_bytes()))
+    w = Workspace(folder / "ws")
+    w.ingest(discover([str(PTH), str(folder / DONPAPI)]))
+    yield w
+    w.close()
+
+
+def _alerts(ws: Workspace, **params: Any) -> list[Alert]:
+    config = load_config()
+    config["pass_the_hash"].update(params)
+    return run_detectors(ws.con, build_detectors(config, ["pass_the_hash"]))
+
+
+def _rows(ws: Workspace, ids: list[str]) -> list[tuple[str, str, str]]:
+    """(code, process, file) of the evidence events; every id must be a stored event."""
+    rows = ws.con.execute(
+        """SELECT DISTINCT "event.id", "event.code", coalesce("process.name", ''), "log.file.path"
+           FROM events WHERE list_contains(?, "event.id") ORDER BY 2""",
+        [ids],
+    ).fetchall()
+    assert len(rows) == len(set(ids)) > 0
+    return [(c, p, Path(f).name) for _, c, p, f in rows]
+
+
+def test_new_credentials_logon_with_its_process(ws: Workspace) -> None:
+    alerts = _alerts(ws)
+    assert len(alerts) == 1  # one host's key-less NTLM logons stay below ntlm_min_hosts
+    a = alerts[0]
+    assert a.detector == "pass_the_hash" and a.techniques == ["T1550.002"]
+    assert a.entities == {"user": "admmig", "host": "FS03.offsec.lan"}
+    assert "logon type 9 (new credentials) through the seclogo logon process" in a.reasons[0]
+    assert "logon id 0x266e045" in a.reasons[0]
+    assert a.reasons[1] == "1 process started in that logon session: cmd.exe"
+    assert _rows(ws, a.event_ids) == [("4624", "svchost.exe", PTH.name), ("4688", "cmd.exe", PTH.name)]
+    assert a.score == 0.79 and a.severity == "medium"
+
+
+def test_keyless_ntlm_network_logons(ws: Workspace) -> None:
+    alerts = [a for a in _alerts(ws, ntlm_min_hosts=1) if a.entities.get("source")]
+    assert len(alerts) == 1
+    a = alerts[0]
+    assert a.entities == {"user": "admmig", "source": "10.23.123.11", "host": "fs03vuln.offsec.lan"}
+    # ANONYMOUS LOGON's NTLM logon in the same file is not a hash.
+    assert a.event_count == 14
+    assert (
+        "14 NTLM network logons as 'admmig' from 10.23.123.11 to 1 host (fs03vuln.offsec.lan)" in a.reasons[0]
+    )
+    assert "KeyLength 0 (NTLM V2)" in a.reasons[0]
+    assert {c for c, _, _ in _rows(ws, a.event_ids)} == {"4624"}
+    assert a.score == 0.35 and a.severity == "low"

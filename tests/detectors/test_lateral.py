@@ -1,0 +1,148 @@
+"""Lateral movement detectors on recorded attacks (EVTX-to-MITRE-Attack, CC0)."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bluebench.detectors import build_detectors, load_config, run_detectors
+from bluebench.events.workspace import Workspace
+from bluebench.schema import Alert
+from bluebench.sources import discover
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "evtx"
+PSEXEC = (
+    ROOT
+    / "data"
+    / "samples"
+    / "evtx"
+    / "TA0008-Lateral Movement"
+    / "T1021.002-SMB Windows Admin Shares"
+    / "ID4688,4697,5140-5145 PSexec remote execution + admin share.evtx"
+)
+NET_USE = "ID4688-4648 Lateral movement with net use.evtx"
+NEW_SHARE = "ID5142- New file share created.evtx"
+SMBEXEC = "ID7045-4697-SMBexec service registration.evtx"
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """PsExec to srvdefender01, net use to fs03vuln, a hidden share on fs02, smbexec on rootdc1."""
+    folder = tmp_path_factory.mktemp("lateral")
+    paths = [str(PSEXEC)]
+    for name in (NET_USE, NEW_SHARE, SMBEXEC):
+        (folder / name).write_bytes(gzip.decompress((DATA / (name + ".gz")).read_bytes()))
+        paths.append(str(folder / name))
+    w = Workspace(folder / "ws")
+    w.ingest(discover(paths))
+    yield w
+    w.close()
+
+
+def _alerts(ws: Workspace, detector: str, **params: Any) -> list[Alert]:
+    config = load_config()
+    config[detector].update(params)
+    return run_detectors(ws.con, build_detectors(config, [detector]))
+
+
+def _codes(ws: Workspace, alert: Alert) -> dict[str, int]:
+    """Event codes of an alert's evidence with their counts; every id must be a stored event."""
+    rows = ws.con.execute(
+        """SELECT "event.code", count(DISTINCT "event.id") FROM events
+           WHERE list_contains(?, "event.id") GROUP BY 1""",
+        [alert.event_ids],
+    ).fetchall()
+    assert sum(n for _, n in rows) == len(set(alert.event_ids)) > 0
+    return dict(rows)
+
+
+def test_psexec_over_admin_share(ws: Workspace) -> None:
+    alerts = {a.entities["host"]: a for a in _alerts(ws, "admin_share_access")}
+    a = alerts["srvdefender01.offsec.lan"]
+    assert a.entities == {"user": "admmig", "host": "srvdefender01.offsec.lan", "source": "10.23.42.22"}
+    assert a.techniques == ["T1021.002", "T1569.002"]
+    assert (
+        "opened the administrative share ADMIN$ on srvdefender01.offsec.lan from 10.23.42.22" in a.reasons[0]
+    )
+    assert a.reasons[1] == "it wrote executable files there: PSEXESVC.exe, cmd.exe"
+    assert "PsExec's service binary or pipes were used" in a.reasons[2]
+    # ADMIN$ and IPC$ pipe accesses; the IPC$ share connect and logons are not evidence.
+    assert _codes(ws, a) == {"5140": 1, "5145": 9}
+    assert a.score == 0.769
+
+
+def test_net_use_to_an_admin_share_with_other_credentials(ws: Workspace) -> None:
+    alerts = {a.entities["host"]: a for a in _alerts(ws, "admin_share_access")}
+    a = alerts["FS03.offsec.lan"]
+    assert a.entities == {"user": "admmig", "host": "FS03.offsec.lan"}
+    assert "that uses \\\\fs03vuln\\C$: an administrative share of another host" in a.reasons[0]
+    assert a.reasons[1] == "the command passes other credentials (/user:)"
+    assert _codes(ws, a) == {"4688": 1} and a.score == 0.65
+
+    explicit = _alerts(ws, "explicit_credentials")
+    assert len(explicit) == 1
+    e = explicit[0]
+    assert e.techniques == ["T1021.002"] and _codes(ws, e) == {"4648": 1}
+    assert e.entities == {"user": "admmig", "host": "FS03.offsec.lan", "target": "fs03vuln.offsec.lan"}
+    assert (
+        "explicit credentials of hack1 to 1 remote host: fs03vuln.offsec.lan (cifs/fs03vuln.offsec.lan)"
+        in (e.reasons[0])
+    )
+
+
+def test_own_credentials_count_only_against_many_hosts(event_rows: Any, make_workspace: Any) -> None:
+    for i, server in enumerate(("srv1.corp.local", "srv2.corp.local", "srv3.corp.local", "localhost")):
+        event_rows.add(
+            f"2024-03-03T08:0{i}:00",
+            code="4648",
+            host="ws1.corp.local",
+            user="bob",
+            data={"TargetServerName": server, "TargetInfo": f"cifs/{server}"},
+            **{"user.target.name": "bob"},
+        )
+    ws = make_workspace(event_rows)
+    alerts = _alerts(ws, "explicit_credentials")
+    assert len(alerts) == 1 and alerts[0].event_count == 3  # localhost is not another host
+    assert "to 3 remote hosts: srv1.corp.local, srv2.corp.local, srv3.corp.local" in alerts[0].reasons[0]
+    assert _alerts(ws, "explicit_credentials", min_hosts=4) == []
+
+
+def test_remote_execution_services(ws: Workspace) -> None:
+    alerts = {a.entities["service"]: a for a in _alerts(ws, "service_install")}
+    assert set(alerts) == {"PSEXESVC", "BTOBTO"}
+    psexec = alerts["PSEXESVC"]
+    assert psexec.techniques == ["T1543.003", "T1569.002", "T1021.002"] and psexec.severity == "high"
+    assert "admmig installed it right after a network logon from 10.23.42.22" in psexec.reasons[2]
+    assert _codes(ws, psexec) == {"4697": 1}
+    smbexec = alerts["BTOBTO"]
+    assert _codes(ws, smbexec) == {"4697": 1, "7045": 1}
+    assert "runs a shell command (cmd /c); uses a network (UNC) path" in smbexec.reasons[2]
+    assert smbexec.score > psexec.score
+
+
+def test_ordinary_service_installs_are_not_reported(event_rows: Any, make_workspace: Any) -> None:
+    event_rows.add(
+        "2024-03-03T08:00:00",
+        code="7045",
+        action="service-installed",
+        host="ws1",
+        data={"ImagePath": '"C:\\Program Files\\Vendor\\agent.exe" -service', "AccountName": "LocalSystem"},
+        **{"service.name": "VendorAgent"},
+    )
+    assert _alerts(make_workspace(event_rows), "service_install") == []
+
+
+def test_hidden_share_created(ws: Workspace) -> None:
+    alerts = _alerts(ws, "share_created")
+    assert len(alerts) == 1
+    a = alerts[0]
+    assert a.entities == {"user": "admmig", "host": "fs02.offsec.lan", "share": "hidden-share$"}
+    assert a.techniques == ["T1021.002"] and _codes(ws, a) == {"5142": 1}
+    assert "created the share hidden-share$ on fs02.offsec.lan for C:\\TOOLS\\hidden-share$" in a.reasons[0]
+    assert a.reasons[1] == "hidden-share$ ends with $, so it is hidden from share browsing"
+    assert "temp/tools folder: C:\\TOOLS\\hidden-share$" in a.reasons[2]
