@@ -15,7 +15,13 @@ from typing import Any
 from eval_helpers import AUTH_DETECTORS, Labelled, benign, brute_force, counts, detect
 
 from bluebench.alerts.store import load_alerts
-from bluebench.evaluation.evaluate import Evaluation, evaluate_alerts, save_evaluation, stored_evaluations
+from bluebench.evaluation.evaluate import (
+    HINT_CWD,
+    Evaluation,
+    evaluate_alerts,
+    save_evaluation,
+    stored_evaluations,
+)
 from bluebench.evaluation.labels import load_labels
 from bluebench.evaluation.metrics import Measure
 from bluebench.events.workspace import Workspace
@@ -105,6 +111,11 @@ def test_paths_resolve_from_another_folder(per_file: Labelled, monkeypatch: Any)
         cwd=per_file.root,
     )
     assert counts(elsewhere.overall.measure) == (4, 0, 0, 1, 0)
+    # Without saying where ingest ran, nothing matches, and the note says why.
+    lost = evaluate_alerts(
+        per_file.ws.con, load_labels("labels.csv"), load_alerts(per_file.ws.con), detectors=AUTH_DETECTORS
+    )
+    assert lost.scope["files_evaluated"] == 0 and HINT_CWD in lost.notes
 
 
 def test_stored_and_recomputable(per_file: Labelled) -> None:

@@ -80,6 +80,12 @@ DEFINITIONS: dict[str, list[str]] = {
 }
 
 
+HINT_CWD = (
+    "no labelled file was found: stored paths are as typed at ingest, relative to the folder "
+    "ingest ran in, so run evaluate from that same folder"
+)
+
+
 @dataclass
 class Row:
     """One line of a result table: a detector, everything together, or one technique."""
@@ -410,6 +416,8 @@ def _evaluate_files(
             f"{len(missing)} labelled files are not in the workspace (never ingested, failed, or "
             "ingested from another folder) and are left out"
         )
+    if missing and not units:
+        notes.append(HINT_CWD)
     if uncovered:
         notes.append(f"{len(uncovered)} labelled techniques are claimed by no detector: recall 0 by design")
     return rows, overall, per_tech, scope, notes
@@ -540,6 +548,8 @@ def _evaluate_events(
     notes = []
     if missing_files:
         notes.append(f"{len(missing_files)} labelled files are not in the workspace; their rows are left out")
+    if missing_files and not labelled:
+        notes.append(HINT_CWD)
     if not_found:
         notes.append(f"{not_found} labelled records are not among the stored events (skipped or blank?)")
     return rows, overall, per_tech, scope, notes
