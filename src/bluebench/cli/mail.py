@@ -1,0 +1,265 @@
+"""bluebench mail: train, score and evaluate the phishing classifier.
+
+Exit codes follow the rest of the CLI: 0 done, 1 done but some messages could not be read
+(each is listed on stderr with file and message number), 2 usage or model error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from bluebench.cli.app import JsonOpt, app, err, out
+from bluebench.errors import ConfigError
+from bluebench.mail.reader import MailSet, read_mail
+
+mail_app = typer.Typer(
+    name="mail",
+    help="Phishing mail: train a model, score messages with reasons, evaluate honestly.",
+    no_args_is_help=True,
+)
+app.add_typer(mail_app, name="mail")
+
+PathsArg = Annotated[list[str], typer.Argument(help=".eml files, mbox files or folders of either.")]
+LabelsOpt = Annotated[
+    str, typer.Option("--labels", help="CSV with path,label[,source]; paths relative to the CSV.")
+]
+TargetFprOpt = Annotated[
+    float, typer.Option("--target-fpr", help="Largest ham false-positive rate the threshold may allow.")
+]
+
+
+def _read(paths: list[str], quiet: bool = False) -> MailSet:
+    """Read mail and list on stderr what could not be read or was repaired (escaped: mail is data)."""
+    ms = read_mail(paths)
+    if ms.files == 0:
+        raise ConfigError(f"no files found under {', '.join(paths)}")
+    for s in ms.unreadable[:20]:
+        err.print(f"[yellow]skipped[/yellow] {escape(str(s))}")
+    if len(ms.unreadable) > 20:
+        err.print(f"[yellow]... and {len(ms.unreadable) - 20} more unreadable[/yellow]")
+    if not quiet:
+        for s in ms.repaired[:10]:
+            err.print(f"[dim]repaired {escape(str(s))}[/dim]")
+        if len(ms.repaired) > 10:
+            err.print(f"[dim]... and {len(ms.repaired) - 10} more repairs[/dim]")
+    err.print(
+        f"read {len(ms.mails):,} messages from {ms.files:,} files; {len(ms.unreadable)} unreadable, "
+        f"{len(ms.repaired)} repairs, {len(ms.ignored_files)} non-mail files passed over"
+    )
+    return ms
+
+
+@mail_app.command("train")
+def train_cmd(
+    paths: PathsArg,
+    labels: LabelsOpt,
+    out_path: Annotated[str, typer.Option("--out", help="Model file to write.")],
+    target_fpr: TargetFprOpt = 0.001,
+) -> None:
+    """Train on labelled mail and write the model with its metadata and threshold."""
+    from bluebench.mail.labels import load_labels
+    from bluebench.mail.model import save_model
+    from bluebench.mail.train import attach_labels, train_model
+
+    lab = load_labels(labels)
+    ms = _read(paths)
+    data = attach_labels(ms, lab)
+    if data.unlabelled:
+        err.print(f"[yellow]{len(data.unlabelled)} messages have no label and were not used[/yellow]")
+    fitted, meta = train_model(data, target_fpr=target_fpr)
+    save_model(out_path, fitted.model, fitted.spec, meta)
+    m = meta["metrics"]["at_threshold"]
+    t = meta["training"]
+    err.print(
+        f"model written to {escape(out_path)}: {t['messages']} messages {t['class_counts']}, "
+        f"{t['first_date'] or '?'} to {t['last_date'] or '?'}; threshold {meta['threshold']['value']:.4f}; "
+        f"out-of-fold recall {m['recall']['k']}/{m['recall']['n']}, ham FPR {m['fpr_ham']['k']}/{m['fpr_ham']['n']}"
+    )
+    raise typer.Exit(1 if ms.unreadable else 0)
+
+
+@mail_app.command("score")
+def score_cmd(
+    paths: PathsArg,
+    model: Annotated[str, typer.Option("--model", help="Model file written by `mail train`.")],
+    as_json: JsonOpt = False,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="Override the model's stored threshold.")
+    ] = None,
+    reasons: Annotated[int, typer.Option("--reasons", help="Reasons per message.")] = 6,
+) -> None:
+    """Score messages: higher = more likely phishing; each verdict with the features behind it."""
+    from bluebench.mail.model import load_model
+
+    mm = load_model(model)
+    ms = _read(paths, quiet=as_json)
+    verdicts = mm.score_mails(ms.mails, threshold, reasons)
+    if as_json:
+        for v in verdicts:
+            sys.stdout.write(json.dumps(v.to_json(), ensure_ascii=False) + "\n")
+    else:
+        t = Table(title=f"{len(verdicts)} messages, threshold {mm.threshold if threshold is None else threshold:.4f}")
+        for c in ("file", "#", "score", "verdict", "reasons"):
+            t.add_column(c, justify="right" if c in ("#", "score") else "left")
+        for v in sorted(verdicts, key=lambda v: -v.score):
+            why = "; ".join(f"{r.feature} {r.weight:+.2f}" for r in v.reasons[:4])
+            style = "red" if v.verdict == "phishing" else None
+            t.add_row(escape(v.file), str(v.index), f"{v.score:.3f}", v.verdict, escape(why), style=style)
+        out.print(t)
+    raise typer.Exit(1 if ms.unreadable else 0)
+
+
+@mail_app.command("evaluate")
+def evaluate_cmd(
+    paths: PathsArg,
+    labels: LabelsOpt,
+    out_path: Annotated[
+        str, typer.Option("--out", help="Where to store the evaluation JSON for reports.")
+    ] = "out/mail-evaluation.json",
+    target_fpr: TargetFprOpt = 0.001,
+    budget: Annotated[
+        float, typer.Option("--review-budget", help="Messages a reviewer can look at per 1,000.")
+    ] = 10.0,
+    share: Annotated[float, typer.Option("--train-share", help="Oldest share of each source to train on.")] = 0.7,
+    folds: Annotated[int, typer.Option("--folds", help="k for the stratified k-fold comparison.")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time split, k-fold, ablations, baselines, era checks, thresholds and drift, with 95% intervals."""
+    from bluebench.mail.evaluate import evaluate
+    from bluebench.mail.labels import load_labels
+    from bluebench.mail.train import attach_labels
+
+    lab = load_labels(labels)
+    ms = _read(paths)
+    data = attach_labels(ms, lab)
+    result = evaluate(
+        data,
+        target_fpr=target_fpr,
+        review_budget=budget,
+        share=share,
+        folds=folds,
+        progress=lambda m: err.print(f"[dim]{escape(m)}[/dim]"),
+    )
+    result["data"]["paths"] = paths
+    result["data"]["labels"] = labels
+    result["data"]["unreadable"] = [str(s) for s in ms.unreadable]
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_path).write_text(json.dumps(result, indent=2, default=str))
+    if as_json:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+    else:
+        print_evaluation(result)
+        err.print(f"stored in {escape(out_path)}")
+    raise typer.Exit(1 if ms.unreadable else 0)
+
+
+def _r(d: dict[str, Any] | None, digits: int = 3) -> str:
+    """A rate as 'value [low-high] (k/n)'."""
+    if not d or d.get("value") is None:
+        return "n/a" if not d else f"n/a ({d.get('k', 0)}/{d.get('n', 0)})"
+    ci = d.get("ci95")
+    ci_s = f" [{ci[0]:.{digits}f}-{ci[1]:.{digits}f}]" if ci else ""
+    kn = f" ({d['k']}/{d['n']})" if "k" in d else ""
+    return f"{d['value']:.{digits}f}{ci_s}{kn}"
+
+
+def print_evaluation(res: dict[str, Any]) -> None:
+    """The evaluation as tables: split, main table, era lines, thresholds, weights, drift."""
+    d = res["data"]
+    out.print(f"[bold]Data[/bold]: {d['messages']} messages {d['classes']}; {d['split']['kind']}")
+    st = Table(title="Time split per source", title_justify="left")
+    for c in ("source", "label", "train", "train dates", "test", "test dates"):
+        st.add_column(c)
+    for s in d["split"]["sources"]:
+        st.add_row(
+            escape(s["source"]),
+            s["label"],
+            str(s["train"]),
+            " to ".join(s["train_dates"] or ["-"]),
+            str(s["test"]),
+            " to ".join(s["test_dates"] or ["-"]),
+        )
+    out.print(st)
+    t = Table(
+        title=f"Trained on the older part, tested on the newer part (threshold for ham FPR <= {res['target_fpr']} "
+        "on out-of-fold training scores; 95% intervals; recall on phishing only, FPR on ham only)",
+        title_justify="left",
+    )
+    for c in ("model", "thr", "TP", "FN", "FP ham", "TN", "spam flagged", "precision", "recall", "F1", "FPR", "PR-AUC", "era-matched recall / FPR", "modern ham FPR"):
+        t.add_column(c, justify="left" if c == "model" else "right")
+    for row in res["rows"]:
+        m = row["test"]
+        c = m["counts"]
+        em = row["era_matched"]
+        t.add_row(
+            escape(row["description"]),
+            f"{m['threshold']:.3f}",
+            str(c["TP"]),
+            str(c["FN"]),
+            str(c["FP_ham"]),
+            str(c["TN_ham"]),
+            f"{c['FP_spam']}/{c['spam']}",
+            _r(m["precision"]),
+            _r(m["recall"]),
+            _r(m["f1"]),
+            _r(m["fpr"], 4),
+            _r(m["pr_auc"]),
+            f"{_r(em['recall'])} / {_r(em['fpr'], 4)}",
+            _r(row["modern_ham_fpr"], 4),
+        )
+    out.print(t)
+    k = res["kfold"]
+    km = k["metrics"]
+    out.print(
+        f"[bold]Stratified {k['folds']}-fold (ignores time)[/bold]: recall {_r(km['recall'])}, FPR {_r(km['fpr'], 4)}, "
+        f"precision {_r(km['precision'])}, PR-AUC {_r(km['pr_auc'])}"
+    )
+    out.print(
+        "  gap k-fold minus time split: "
+        + ", ".join(f"{n} {v:+.3f}" if v is not None else f"{n} n/a" for n, v in k["gap"].items())
+    )
+    u = res["modern_ham_unseen"]
+    if "fpr" in u:
+        out.print(f"[bold]Modern ham never seen in training[/bold] (trained without it): FPR {_r(u['fpr'], 4)}")
+    ce = res["cross_era"]
+    if "test_metrics" in ce:
+        cm = ce["test_metrics"]
+        out.print(
+            f"[bold]One global cut at {ce['cut']}[/bold] ({ce['spec']}; train {ce['train']}, test {ce['test']}): "
+            f"recall {_r(cm['recall'])}, FPR {_r(cm['fpr'], 4)}"
+        )
+    tt = Table(title="Threshold choices for the shipped model (test part)", title_justify="left")
+    for c in ("rule", "threshold", "recall", "ham FPR", "flagged per 1,000"):
+        tt.add_column(c)
+    for r in res["thresholds"]:
+        tt.add_row(r["rule"], f"{r['threshold']:.4f}", _r(r["recall"]), _r(r["fpr"], 4), f"{r['flagged_per_1000']:.1f}")
+    out.print(tt)
+    ht = Table(title="20 heaviest features of the shipped model (log-odds per unit; + pushes to phishing)", title_justify="left")
+    ht.add_column("feature")
+    ht.add_column("weight", justify="right")
+    for h in res["heaviest"]:
+        ht.add_row(escape(h["feature"]), f"{h['weight']:+.2f}")
+    out.print(ht)
+    dr = res["drift"]
+    dt = Table(title=f"Drift, month by month over the test part. {dr['rule']}", title_justify="left")
+    for c in ("month", "counts", "recall", "ham FPR", "max PSI", "retrain?"):
+        dt.add_column(c)
+    for r in dr["months"]:
+        mp = r["max_psi"]
+        dt.add_row(
+            r["month"],
+            ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items())),
+            _r(r.get("recall"), 2),
+            _r(r.get("fpr"), 3),
+            "-" if mp["value"] is None else f"{mp['value']:.2f} {mp['what']}",
+            "; ".join(r["retrain"]) or "-",
+        )
+    out.print(dt)
+    out.print(f"first month that would have needed retraining: [bold]{dr['first_retrain_month'] or 'none'}[/bold]")

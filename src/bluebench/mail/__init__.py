@@ -1,0 +1,1 @@
+"""Phishing mail: read messages, extract named features, train, score with reasons, evaluate."""

@@ -1,0 +1,490 @@
+"""Honest evaluation of the phishing model: time split, k-fold, ablations, era checks, drift.
+
+Every figure is computed here and stored as JSON; nothing is typed by hand. Rates carry
+their counts and 95% Wilson intervals; F1 and PR-AUC carry bootstrap intervals.
+
+* **Time split**: within each source (labels CSV ``source`` column), the oldest share of
+  messages trains and the newest part tests, so every test message is newer than every
+  training message of its stream. A single global date cut would put all 2002-2005 mail
+  in training and only 2019+ mail in testing, i.e. test whether 2004 phishing predicts
+  2024 phishing: that line is reported too (``cross_era``).
+* **Positive class** is phishing; recall counts phishing only; the false-positive rate
+  counts ham only; spam flagged as phishing is reported on its own line and counts
+  against precision, never for recall.
+* **Thresholds** are chosen on out-of-fold *training* scores, never on the test part.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+
+from bluebench.evaluation.metrics import Rate
+from bluebench.mail.features import FEATURE_INDEX, FEATURES, Extracted, extract
+from bluebench.mail.model import (
+    DEFAULT_TARGET_FPR,
+    TOKEN_PATTERN,
+    MailModel,
+    Spec,
+    design,
+    fit,
+    threshold_for_budget,
+    threshold_for_fpr,
+)
+from bluebench.mail.train import Labelled
+
+Progress = Callable[[str], None]
+
+ERA_FREE: tuple[str, ...] = tuple(f.name for f in FEATURES if not f.era)
+KEYWORD_RULES: tuple[str, ...] = (
+    "credential_terms",
+    "urgency_terms",
+    "link_ip_host",
+    "link_anchor_mismatch",
+    "link_lookalike",
+    "display_name_brand_spoof",
+    "html_form",
+    "attach_executable",
+    "attach_disguised",
+    "link_shortener",
+)
+
+
+def group_spec(*groups: str) -> Spec:
+    """Named features of some groups only, era-revealing ones included, no text."""
+    return Spec(features=tuple(f.name for f in FEATURES if f.group in groups), text_source="none")
+
+
+def ablation_specs() -> list[tuple[str, str, Spec]]:
+    """(key, description, spec) of each model row; ``all`` is the spec ``mail train`` ships."""
+    return [
+        ("text_only", "TF-IDF text only (calibrated, balanced)", Spec(features=())),
+        ("headers_only", "header features only", group_spec("headers")),
+        ("links_only", "link features only", group_spec("links")),
+        ("content_only", "content + attachment features only", group_spec("content", "attachments")),
+        ("all", "all: text + every named feature (shipped)", Spec()),
+        (
+            "all_era_removed",
+            "all, era signals removed (auth/Received/encoding features, list footers, numbers)",
+            Spec(features=ERA_FREE, strip_era=True),
+        ),
+        ("era_only", "era signals only: header names, mailer, Received format, year", Spec(features=(), text_source="era")),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Splits
+
+
+def time_split(data: Labelled, share: float = 0.7) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Train mask: per source, messages dated up to the ``share`` quantile; ties stay together.
+
+    Undated messages go to training (they cannot be "newer") and are counted.
+    """
+    n = len(data.mails)
+    train = np.zeros(n, dtype=bool)
+    by_source: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(data.sources):
+        by_source[s].append(i)
+    info: list[dict[str, Any]] = []
+    for source, idx in sorted(by_source.items()):
+        dated = [i for i in idx if data.mails[i].date is not None]
+        undated = [i for i in idx if data.mails[i].date is None]
+        train[undated] = True
+        if dated:
+            stamps = sorted(_ts(data.mails[i].date) for i in dated)
+            cut = stamps[max(0, math.ceil(share * len(stamps)) - 1)]
+            for i in dated:
+                train[i] = _ts(data.mails[i].date) <= cut
+        tr = [i for i in idx if train[i]]
+        te = [i for i in idx if not train[i]]
+        info.append(
+            {
+                "source": source,
+                "label": data.labels[idx[0]],
+                "train": len(tr),
+                "test": len(te),
+                "undated": len(undated),
+                "train_dates": _span(data, tr),
+                "test_dates": _span(data, te),
+            }
+        )
+    return train, info
+
+
+def _ts(d: datetime | None) -> float:
+    return 0.0 if d is None else d.timestamp()
+
+
+def _span(data: Labelled, idx: Sequence[int]) -> list[str] | None:
+    ds = sorted(data.mails[i].date for i in idx if data.mails[i].date is not None)  # type: ignore[type-var]
+    return [f"{ds[0]:%Y-%m-%d}", f"{ds[-1]:%Y-%m-%d}"] if ds else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+
+
+def measure(
+    scores: np.ndarray, labels: Sequence[str], threshold: float, bootstrap: int = 300, seed: int = 0
+) -> dict[str, Any]:
+    """Precision, recall, F1, FPR (ham), spam flagged, PR-AUC and confusion counts, with 95% intervals."""
+    lab = np.asarray(labels)
+    phish, ham, spam = lab == "phishing", lab == "ham", lab == "spam"
+    flag = scores >= threshold
+    tp, fn = int((flag & phish).sum()), int((~flag & phish).sum())
+    fp_ham, tn = int((flag & ham).sum()), int((~flag & ham).sum())
+    fp_spam = int((flag & spam).sum())
+    precision = Rate(tp, tp + fp_ham + fp_spam)
+    recall = Rate(tp, tp + fn)
+    fpr = Rate(fp_ham, fp_ham + tn)
+    y = phish.astype(int)
+    f1 = _f1(tp, fp_ham + fp_spam, fn)
+    pr_auc = float(average_precision_score(y, scores)) if 0 < y.sum() < len(y) else None
+    f1_ci, auc_ci = _bootstrap(scores, y, flag, bootstrap, seed)
+    return {
+        "threshold": threshold,
+        "counts": {"TP": tp, "FN": fn, "FP_ham": fp_ham, "TN_ham": tn, "FP_spam": fp_spam, "spam": int(spam.sum())},
+        "precision": precision.to_json(),
+        "recall": recall.to_json(),
+        "f1": {"value": f1, "ci95": f1_ci},
+        "fpr": fpr.to_json(),
+        "spam_flagged": Rate(fp_spam, int(spam.sum())).to_json(),
+        "pr_auc": {"value": pr_auc, "ci95": auc_ci},
+    }
+
+
+def _f1(tp: int, fp: int, fn: int) -> float | None:
+    d = 2 * tp + fp + fn
+    return None if d == 0 else 2 * tp / d
+
+
+def _bootstrap(
+    scores: np.ndarray, y: np.ndarray, flag: np.ndarray, n: int, seed: int
+) -> tuple[list[float] | None, list[float] | None]:
+    """Percentile bootstrap (resampling messages) for F1 and PR-AUC."""
+    if n <= 0 or len(y) < 2:
+        return None, None
+    rng = np.random.default_rng(seed)
+    f1s: list[float] = []
+    aucs: list[float] = []
+    for _ in range(n):
+        i = rng.integers(0, len(y), len(y))
+        yi, fi = y[i], flag[i]
+        tp = int((fi & (yi == 1)).sum())
+        fp = int((fi & (yi == 0)).sum())
+        fn = int((~fi & (yi == 1)).sum())
+        v = _f1(tp, fp, fn)
+        if v is not None:
+            f1s.append(v)
+        if 0 < yi.sum() < len(yi):
+            aucs.append(float(average_precision_score(yi, scores[i])))
+    f1_ci = [float(np.percentile(f1s, 2.5)), float(np.percentile(f1s, 97.5))] if f1s else None
+    auc_ci = [float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))] if aucs else None
+    return f1_ci, auc_ci
+
+
+def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10) -> float | None:
+    """Population stability index of ``actual`` against ``expected`` (quantile bins of expected).
+
+    Rule of thumb: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 a shift worth retraining for.
+    """
+    if len(expected) < 10 or len(actual) < 10:
+        return None
+    edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)))
+    if len(edges) < 2:
+        # a constant feature in training: one bin for that value, one for the rest
+        e = np.array([np.mean(expected == edges[0]), np.mean(expected != edges[0])])
+        a = np.array([np.mean(actual == edges[0]), np.mean(actual != edges[0])])
+    else:
+        inner = edges[1:-1]
+        e = np.bincount(np.searchsorted(inner, expected, side="right"), minlength=len(edges) - 1) / len(expected)
+        a = np.bincount(np.searchsorted(inner, actual, side="right"), minlength=len(edges) - 1) / len(actual)
+    e = np.clip(e, 1e-4, None)
+    a = np.clip(a, 1e-4, None)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs
+
+
+@dataclass
+class Run:
+    """One model row: test scores, the threshold chosen on training, and the fitted model."""
+
+    key: str
+    description: str
+    scores: np.ndarray
+    threshold: float
+    model: MailModel | None = None
+
+
+def _fit_spec(
+    key: str,
+    desc: str,
+    spec: Spec,
+    ex: Sequence[Extracted],
+    data: Labelled,
+    train: np.ndarray,
+    test: np.ndarray,
+    target_fpr: float,
+) -> Run:
+    mails = data.mails
+    X = design(ex, mails, spec)
+    y = data.y
+    labels = np.asarray(data.labels)
+    fitted = fit(X[train], y[train], spec)
+    t = threshold_for_fpr(fitted.oof, labels[train] == "ham", target_fpr)
+    model = MailModel(fitted.model, spec, {"threshold": {"value": t}})
+    return Run(key, desc, model.scores(X[test]), t, model)
+
+
+def _keyword_run(ex: Sequence[Extracted], data: Labelled, train: np.ndarray, test: np.ndarray, target_fpr: float) -> Run:
+    """Baseline: count of rule hits (credential/urgency words, IP links, spoofed names, ...)."""
+    cols = [FEATURE_INDEX[n] for n in KEYWORD_RULES]
+    hits = np.array([(e.values[cols] > 0).sum() for e in ex], dtype=np.float64) / len(cols)
+    labels = np.asarray(data.labels)
+    t = threshold_for_fpr(hits[train], labels[train] == "ham", target_fpr)
+    return Run("keyword_rules", f"keyword rules: share of {len(cols)} rules hit (baseline)", hits[test], t)
+
+
+def _tfidf_lr_run(ex: Sequence[Extracted], data: Labelled, train: np.ndarray, test: np.ndarray) -> Run:
+    """Baseline: plain TF-IDF + logistic regression, default weights, threshold 0.5."""
+    vec = TfidfVectorizer(token_pattern=TOKEN_PATTERN, sublinear_tf=True, min_df=2)
+    texts = np.array([e.text for e in ex], dtype=object)
+    Z = vec.fit_transform(texts[train])
+    lr = LogisticRegression(max_iter=2000, solver="liblinear").fit(Z, data.y[train])
+    s = lr.predict_proba(vec.transform(texts[test]))[:, 1]
+    return Run("tfidf_lr", "TF-IDF + logistic regression alone, threshold 0.5 (baseline)", s, 0.5)
+
+
+def evaluate(
+    data: Labelled,
+    target_fpr: float = DEFAULT_TARGET_FPR,
+    review_budget: float = 10.0,
+    share: float = 0.7,
+    folds: int = 5,
+    bootstrap: int = 300,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The whole evaluation as one JSON-ready dict (see the module docstring)."""
+    say = progress or (lambda _m: None)
+    say(f"extracting features of {len(data.mails)} messages")
+    ex = [extract(m) for m in data.mails]
+    labels = np.asarray(data.labels)
+    sources = np.asarray(data.sources)
+    train, split_info = time_split(data, share)
+    test = ~train
+    lt, st = labels[test], sources[test]
+    result: dict[str, Any] = {
+        "target_fpr": target_fpr,
+        "review_budget_per_1000": review_budget,
+        "data": {
+            "messages": len(data.mails),
+            "unlabelled": len(data.unlabelled),
+            "classes": dict(Counter(data.labels)),
+            "split": {
+                "kind": f"per source, oldest {share:.0%} train, newest test",
+                "train": int(train.sum()),
+                "test": int(test.sum()),
+                "sources": split_info,
+            },
+        },
+    }
+
+    runs: list[Run] = []
+    say("baselines")
+    runs.append(_keyword_run(ex, data, train, test, target_fpr))
+    runs.append(_tfidf_lr_run(ex, data, train, test))
+    for key, desc, spec in ablation_specs():
+        say(f"training {key}")
+        runs.append(_fit_spec(key, desc, spec, ex, data, train, test, target_fpr))
+    rows: list[dict[str, Any]] = []
+    modern = np.char.startswith(st.astype(str), "modern")
+    matched = (st == "nazario") | np.char.startswith(st.astype(str), "spamassassin") & (lt == "ham")
+    for r in runs:
+        row = {"key": r.key, "description": r.description, "test": measure(r.scores, lt, r.threshold, bootstrap)}
+        row["era_matched"] = measure(r.scores[matched], lt[matched], r.threshold, 0)
+        row["modern_ham_fpr"] = _fpr(r.scores[modern & (lt == "ham")], r.threshold)
+        rows.append(row)
+    result["rows"] = rows
+
+    main = next(r for r in runs if r.key == "all")
+    assert main.model is not None
+    result["thresholds"] = _threshold_table(main, lt, review_budget)
+    result["heaviest"] = [{"feature": n, "weight": w} for n, w in main.model.heaviest(20)]
+
+    say("k-fold")
+    result["kfold"] = _kfold(ex, data, Spec(), target_fpr, folds, bootstrap)
+    tm = rows[[r["key"] for r in rows].index("all")]["test"]
+    km = result["kfold"]["metrics"]
+    result["kfold"]["gap"] = {
+        k: _gap(km[k]["value"], tm[k]["value"]) for k in ("recall", "fpr", "precision", "f1", "pr_auc")
+    }
+
+    say("unseen modern ham")
+    result["modern_ham_unseen"] = _unseen_modern(ex, data, target_fpr)
+    say("cross-era split")
+    result["cross_era"] = _cross_era(ex, data, target_fpr)
+    say("drift")
+    result["drift"] = _drift(main, ex, data, train, test)
+    return result
+
+
+def _gap(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _fpr(scores: np.ndarray, t: float) -> dict[str, Any]:
+    return Rate(int((scores >= t).sum()), len(scores)).to_json()
+
+
+def _threshold_table(run: Run, lt: np.ndarray, budget: float) -> list[dict[str, Any]]:
+    """Recall and FPR at the tuned threshold, at 0.5 and at the review budget."""
+    phish, ham = lt == "phishing", lt == "ham"
+    rows = []
+    tb = threshold_for_budget(run.scores, budget)
+    for name, t in (
+        ("tuned to target FPR (out-of-fold training ham)", run.threshold),
+        ("0.5 (calibrated probability)", 0.5),
+        (f"review budget {budget:g} per 1,000 messages (set on test scores: what that budget buys)", tb),
+    ):
+        flag = run.scores >= t
+        rows.append(
+            {
+                "rule": name,
+                "threshold": t,
+                "recall": Rate(int((flag & phish).sum()), int(phish.sum())).to_json(),
+                "fpr": Rate(int((flag & ham).sum()), int(ham.sum())).to_json(),
+                "flagged_per_1000": 1000 * float(flag.mean()) if len(flag) else None,
+            }
+        )
+    return rows
+
+
+def _kfold(
+    ex: Sequence[Extracted], data: Labelled, spec: Spec, target_fpr: float, folds: int, bootstrap: int
+) -> dict[str, Any]:
+    """Stratified k-fold (shuffled, ignores time): each fold's threshold from its own training part."""
+    from sklearn.model_selection import StratifiedKFold
+
+    X = design(ex, data.mails, spec)
+    y = data.y
+    labels = np.asarray(data.labels)
+    scores = np.zeros(len(y))
+    flags = np.zeros(len(y), dtype=bool)
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=1).split(X, y):
+        fitted = fit(X[tr], y[tr], spec)
+        t = threshold_for_fpr(fitted.oof, labels[tr] == "ham", target_fpr)
+        model = MailModel(fitted.model, spec, {"threshold": {"value": t}})
+        scores[te] = model.scores(X[te])
+        flags[te] = scores[te] >= t
+    # each fold has its own threshold: measure on the pooled verdicts (score 1/0 by flag)
+    m = measure(np.where(flags, 1.0, 0.0), labels, 0.5, bootstrap)
+    m["pr_auc"] = measure(scores, labels, 0.5, bootstrap)["pr_auc"]
+    return {"folds": folds, "metrics": m}
+
+
+def _unseen_modern(ex: Sequence[Extracted], data: Labelled, target_fpr: float) -> dict[str, Any]:
+    """Train on everything but modern ham; FPR on all modern ham: mail of a kind never seen."""
+    sources = np.asarray(data.sources).astype(str)
+    modern = np.char.startswith(sources, "modern")
+    if not modern.any():
+        return {"note": "no source named modern* in the labels"}
+    run = _fit_spec("unseen", "", Spec(), ex, data, ~modern, modern, target_fpr)
+    return {"fpr": _fpr(run.scores, run.threshold), "threshold": run.threshold}
+
+
+def _cross_era(ex: Sequence[Extracted], data: Labelled, target_fpr: float) -> dict[str, Any]:
+    """One global date cut: train on mail up to the end of 2018, test on 2019 and later."""
+    cut = datetime(2019, 1, 1)
+    dated = np.array([m.date is not None for m in data.mails])
+    old = np.array([m.date is not None and m.date < cut for m in data.mails])
+    new = dated & ~old
+    labels = np.asarray(data.labels)
+    if len(set(labels[old])) < 2 or not new.any():
+        return {"note": "not enough classes on both sides of 2019-01-01"}
+    run = _fit_spec("cross_era", "", Spec(features=ERA_FREE, strip_era=True), ex, data, old, new, target_fpr)
+    return {
+        "cut": cut.date().isoformat(),
+        "spec": "all, era signals removed",
+        "train": dict(Counter(labels[old])),
+        "test": dict(Counter(labels[new])),
+        "test_metrics": measure(run.scores, labels[new], run.threshold, 0),
+    }
+
+
+def _drift(run: Run, ex: Sequence[Extracted], data: Labelled, train: np.ndarray, test: np.ndarray) -> dict[str, Any]:
+    """Month by month over the test part: counts, recall, FPR and PSI of the main features per class."""
+    assert run.model is not None
+    named = [n for n, _ in run.model.heaviest(200) if not n.startswith("word:")][:6]
+    values = np.array([e.values for e in ex])
+    labels = np.asarray(data.labels)
+    test_idx = np.where(test)[0]
+    months: dict[str, list[int]] = defaultdict(list)
+    for pos, i in enumerate(test_idx):
+        m = data.mails[i].month
+        if m is not None:
+            months[m].append(pos)
+    train_scores = run.model.scores(design(ex, data.mails, run.model.spec)[train])
+    rows = []
+    first_retrain: str | None = None
+    for month in sorted(months):
+        pos = np.array(months[month])
+        idx = test_idx[pos]
+        lab = labels[idx]
+        s = run.scores[pos]
+        row: dict[str, Any] = {"month": month, "counts": dict(Counter(lab.tolist()))}
+        flag = s >= run.threshold
+        if (lab == "phishing").any():
+            row["recall"] = Rate(int((flag & (lab == "phishing")).sum()), int((lab == "phishing").sum())).to_json()
+        if (lab == "ham").any():
+            row["fpr"] = Rate(int((flag & (lab == "ham")).sum()), int((lab == "ham").sum())).to_json()
+        shifts: dict[str, Any] = {}
+        for cls in ("phishing", "ham"):
+            ref_mask = train & (labels == cls)
+            cur = idx[lab == cls]
+            if len(cur) < 10:
+                continue
+            per = {"score": psi(train_scores[labels[train] == cls], run.scores[pos][lab == cls])}
+            for n in named:
+                j = FEATURE_INDEX[n]
+                per[n] = psi(values[ref_mask, j], values[cur, j])
+            shifts[cls] = per
+        row["psi"] = shifts
+        worst = max(
+            ((v, f"{c}:{k}") for c, d in shifts.items() for k, v in d.items() if v is not None),
+            default=(None, ""),
+        )
+        row["max_psi"] = {"value": worst[0], "what": worst[1]}
+        reasons = []
+        if worst[0] is not None and worst[0] > 0.25:
+            reasons.append(f"PSI {worst[0]:.2f} on {worst[1]}")
+        rec = row.get("recall")
+        if rec and rec["n"] >= 10 and rec["value"] < 0.9:
+            reasons.append(f"recall {rec['value']:.2f}")
+        fpr = row.get("fpr")
+        if fpr and fpr["n"] >= 10 and fpr["value"] > 0.01:
+            reasons.append(f"FPR {fpr['value']:.3f}")
+        row["retrain"] = reasons
+        if reasons and first_retrain is None:
+            first_retrain = month
+        rows.append(row)
+    return {
+        "features": ["score", *named],
+        "rule": "retrain when, in a month with >= 10 messages of a class, a main feature or the "
+        "score shifts with PSI > 0.25 against training, recall < 0.90 or ham FPR > 1%",
+        "months": rows,
+        "first_retrain_month": first_retrain,
+    }
+

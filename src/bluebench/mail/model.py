@@ -1,0 +1,444 @@
+"""The phishing model: a scikit-learn pipeline, its safe file format, and scores with reasons.
+
+Pipeline: a ColumnTransformer joins TF-IDF over subject and body with the named features
+of ``features.py`` (max-abs scaled, so an absent feature stays exactly 0), then a
+class-balanced logistic regression calibrated with Platt scaling on out-of-fold scores
+(``CalibratedClassifierCV(ensemble=False)``): one linear model, so every score splits
+exactly into per-feature contributions. The score is the calibrated probability of
+phishing: higher = more likely phishing. The threshold that turns a score into a verdict
+is chosen from out-of-fold training scores and stored beside the model, never inside it.
+
+Class imbalance is handled deliberately: ``class_weight="balanced"`` weighs phishing and
+not-phishing equally while fitting, and the threshold is tuned to a target false-positive
+rate rather than left at 0.5. Spam is a negative class: it never counts as a phishing catch.
+
+The model file is a zip of ``meta.json`` (metadata and the SHA-256 of the model part) and
+``model.skops``. Loading checks the checksum, then asks skops which types the file would
+build and refuses any outside a fixed allow-list, so a tampered file cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+from scipy import sparse
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MaxAbsScaler
+
+from bluebench.errors import BluebenchError
+from bluebench.mail.features import FEATURES, FEATURE_INDEX, FEATURE_NAMES, Extracted, extract
+from bluebench.mail.reader import Mail
+
+FORMAT = "bluebench-mail-model"
+FORMAT_VERSION = 1
+TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"  # letters only: no years, versions or ids as words
+DEFAULT_TARGET_FPR = 0.001
+
+# Types a bluebench mail model may contain beyond those skops trusts by default (these three
+# are plain scikit-learn classes without code hooks). Any other type a file asks for (a
+# function, an unknown class, builtins such as eval) makes loading fail.
+ALLOWED_TYPES: frozenset[str] = frozenset(
+    {
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.model_selection._split.StratifiedKFold",
+    }
+)
+
+
+class ModelError(BluebenchError):
+    """A model file is missing, damaged, tampered with or of another kind; the message says which."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a model reads: TF-IDF over the text (or not), which named features, which text.
+
+    ``text_source`` is ``body`` (subject and body), ``era`` (header names, mail software,
+    Received formats and year: the era probe of the evaluation) or ``none``.
+    """
+
+    features: tuple[str, ...] = FEATURE_NAMES
+    text_source: str = "body"
+    strip_era: bool = False
+    C: float = 4.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "text_source": self.text_source,
+            "strip_era": self.strip_era,
+            "C": self.C,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Spec:
+        unknown = [f for f in d["features"] if f not in FEATURE_INDEX]
+        if unknown:
+            raise ModelError(f"model uses features this bluebench does not know: {', '.join(unknown)}")
+        return cls(tuple(d["features"]), str(d["text_source"]), bool(d["strip_era"]), float(d["C"]))
+
+
+def design(extracted: Sequence[Extracted], mails: Sequence[Mail], spec: Spec) -> np.ndarray:
+    """The object matrix the pipeline reads: column 0 the text, then the named features."""
+    from bluebench.mail.features import era_tokens, strip_era_text
+
+    n = len(extracted)
+    X = np.empty((n, 1 + len(spec.features)), dtype=object)
+    cols = [FEATURE_INDEX[f] for f in spec.features]
+    for i, e in enumerate(extracted):
+        if spec.text_source == "era":
+            X[i, 0] = era_tokens(mails[i])
+        elif spec.text_source == "body":
+            X[i, 0] = strip_era_text(e.text) if spec.strip_era else e.text
+        else:
+            X[i, 0] = ""
+        if cols:
+            X[i, 1:] = e.values[cols]
+    return X
+
+
+def make_features(spec: Spec) -> ColumnTransformer:
+    """TF-IDF over column 0 (unless the spec has no text) and max-abs scaled named features."""
+    transformers: list[tuple[str, Any, Any]] = []
+    if spec.text_source != "none":
+        vectorizer = TfidfVectorizer(
+            token_pattern=TOKEN_PATTERN if spec.text_source == "body" else r"\S+",
+            sublinear_tf=True,
+            min_df=2,
+            max_df=0.95,
+            max_features=50000,
+            dtype=np.float64,
+        )
+        transformers.append(("text", vectorizer, 0))
+    if spec.features:
+        transformers.append(("signals", MaxAbsScaler(), list(range(1, 1 + len(spec.features)))))
+    return ColumnTransformer(transformers, sparse_threshold=1.0)
+
+
+def make_classifier(spec: Spec) -> LogisticRegression:
+    """Class-balanced logistic regression: phishing and not-phishing weigh the same in the fit."""
+    return LogisticRegression(C=spec.C, class_weight="balanced", solver="liblinear", max_iter=2000)
+
+
+def _folds(k: int) -> StratifiedKFold:
+    """Shuffled, seeded folds: input order is by source, and unshuffled folds would hold out sources."""
+    return StratifiedKFold(k, shuffle=True, random_state=0)
+
+
+@dataclass
+class Fitted:
+    """A fitted pipeline with out-of-fold training scores (to choose a threshold) and its spec."""
+
+    model: Pipeline
+    spec: Spec
+    oof: np.ndarray
+
+
+def fit(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
+    """Fit ``features -> calibrated classifier`` and return out-of-fold calibrated scores too.
+
+    The features (TF-IDF vocabulary and IDF, scaling) are fitted once on the training data:
+    they never see labels. Calibration refits the classifier on k folds and fits a sigmoid
+    on the out-of-fold decision values; the same folds give the out-of-fold scores returned
+    here, passed through that sigmoid: honest training scores for choosing a threshold.
+    """
+    k = max(2, min(folds, int(np.bincount(y, minlength=2).min())))
+    features = make_features(spec)
+    Z = sparse.csr_matrix(features.fit_transform(X))
+    calibrated = CalibratedClassifierCV(make_classifier(spec), method="sigmoid", cv=_folds(k), ensemble=False)
+    calibrated.fit(Z, y)
+    decision = cross_val_predict(make_classifier(spec), Z, y, cv=_folds(k), method="decision_function")
+    oof = calibrated.calibrated_classifiers_[0].calibrators[0].predict(decision)
+    model = Pipeline([("features", features), ("classifier", calibrated)])
+    return Fitted(model, spec, np.asarray(oof, dtype=np.float64))
+
+
+def threshold_for_fpr(scores: np.ndarray, negative: np.ndarray, target_fpr: float) -> float:
+    """The lowest threshold whose false-positive rate on ``negative`` scores is <= target."""
+    neg = np.sort(scores[negative])[::-1]
+    if len(neg) == 0:
+        return 0.5
+    allowed = int(np.floor(target_fpr * len(neg)))
+    # flag score >= t; allowing `allowed` negatives above t: t just above the next one
+    if allowed >= len(neg):
+        return float(neg[-1])
+    return float(np.nextafter(neg[allowed], 1.0))
+
+
+def threshold_for_budget(scores: np.ndarray, per_thousand: float) -> float:
+    """The threshold that flags about ``per_thousand`` messages in every 1,000 scored."""
+    s = np.sort(scores)[::-1]
+    k = int(np.floor(per_thousand / 1000 * len(s)))
+    if k <= 0:
+        return float(np.nextafter(s[0], 1.0)) if len(s) else 0.5
+    return float(s[min(k, len(s)) - 1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores and reasons
+
+
+@dataclass
+class Reason:
+    """One feature or word of this message and how far it moved the score (log-odds)."""
+
+    feature: str
+    group: str
+    weight: float
+    value: float
+    evidence: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "group": self.group,
+            "weight": round(self.weight, 4),
+            "value": round(self.value, 4),
+            "evidence": self.evidence,
+        }
+
+
+@dataclass
+class Verdict:
+    """A scored message: higher score = more likely phishing; the threshold decides."""
+
+    file: str
+    index: int
+    score: float
+    verdict: str
+    threshold: float
+    reasons: list[Reason] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "index": self.index,
+            "score": round(self.score, 6),
+            "verdict": self.verdict,
+            "threshold": self.threshold,
+            "reasons": [r.to_json() for r in self.reasons],
+        }
+
+
+_GROUP_OF = {f.name: f.group for f in FEATURES}
+
+
+class MailModel:
+    """A loaded model: the fitted pipeline, its spec, threshold and metadata."""
+
+    def __init__(self, fitted: Pipeline, spec: Spec, meta: dict[str, Any]) -> None:
+        self.model = fitted
+        self.spec = spec
+        self.meta = meta
+        self._columns: ColumnTransformer = fitted.named_steps["features"]
+        calibrated: CalibratedClassifierCV = fitted.named_steps["classifier"]
+        self._coef = np.asarray(calibrated.calibrated_classifiers_[0].estimator.coef_).ravel()
+        names: list[str] = []
+        for name, trans, _cols in self._columns.transformers_:
+            if name == "text":
+                names.extend(f"word:{w}" for w in trans.get_feature_names_out())
+            elif name == "signals":
+                names.extend(self.spec.features)
+        self.names = names
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta["threshold"]["value"])
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated probability of phishing for each row of a design matrix."""
+        return np.asarray(self.model.predict_proba(X)[:, 1], dtype=np.float64)
+
+    def score_mails(
+        self, mails: Sequence[Mail], threshold: float | None = None, reasons: int = 6
+    ) -> list[Verdict]:
+        """Score messages and explain each verdict with the features that moved it most."""
+        t = self.threshold if threshold is None else threshold
+        extracted = [extract(m) for m in mails]
+        X = design(extracted, mails, self.spec)
+        if not len(X):
+            return []
+        p = self.scores(X)
+        Z = sparse.csr_matrix(self._columns.transform(X))
+        out: list[Verdict] = []
+        for i, m in enumerate(mails):
+            why = self.explain_row(Z, i, extracted[i], reasons)
+            verdict = "phishing" if p[i] >= t else "not phishing"
+            out.append(Verdict(m.file, m.index, float(p[i]), verdict, t, why))
+        return out
+
+    def explain_row(self, Z: sparse.csr_matrix, i: int, ex: Extracted, top: int) -> list[Reason]:
+        """Largest contributions (weight x value) of this row; absent features contribute 0."""
+        start, end = Z.indptr[i], Z.indptr[i + 1]
+        idx = Z.indices[start:end]
+        vals = Z.data[start:end]
+        contrib = vals * self._coef[idx]
+        keep = contrib != 0
+        idx, vals, contrib = idx[keep], vals[keep], contrib[keep]
+        order = np.argsort(-np.abs(contrib))[:top]
+        reasons: list[Reason] = []
+        words = _word_counts(ex.text) if any(self.names[j].startswith("word:") for j in idx[order]) else {}
+        for o in order:
+            name = self.names[idx[o]]
+            if name.startswith("word:"):
+                w = name[5:]
+                n = words.get(w, 0)
+                evidence = f"{w!r} appears {n} time{'s' if n != 1 else ''}" if n else f"{w!r} in the text"
+                reasons.append(Reason(name, "text", float(contrib[o]), float(vals[o]), evidence))
+            else:
+                raw = float(ex.values[FEATURE_INDEX[name]])
+                reasons.append(Reason(name, _GROUP_OF[name], float(contrib[o]), raw, ex.evidence.get(name, "")))
+        return reasons
+
+    def heaviest(self, n: int = 20) -> list[tuple[str, float]]:
+        """The n features and words with the largest absolute weight (log-odds per unit)."""
+        order = np.argsort(-np.abs(self._coef))[:n]
+        return [(self.names[j], float(self._coef[j])) for j in order]
+
+
+def _word_counts(text: str) -> dict[str, int]:
+    import re
+
+    return Counter(w.lower() for w in re.findall(TOKEN_PATTERN, text))
+
+
+# ---------------------------------------------------------------------------------------------
+# Training data fingerprint and the model file
+
+
+def fingerprint(mails: Sequence[Mail], labels: Sequence[str]) -> str:
+    """SHA-256 over the sorted (message digest, label) pairs: same data, same fingerprint."""
+    h = hashlib.sha256()
+    for d, lab in sorted(zip((m.digest for m in mails), labels, strict=True)):
+        h.update(f"{d}:{lab}\n".encode())
+    return h.hexdigest()
+
+
+def training_meta(mails: Sequence[Mail], labels: Sequence[str]) -> dict[str, Any]:
+    """Fingerprint, dates covered and class counts of a training set."""
+    dates = sorted(m.date for m in mails if m.date is not None)
+    months = Counter(f"{d:%Y-%m}" for d in dates)
+    return {
+        "fingerprint": fingerprint(mails, labels),
+        "messages": len(mails),
+        "class_counts": dict(sorted(Counter(labels).items())),
+        "first_date": dates[0].isoformat() if dates else None,
+        "last_date": dates[-1].isoformat() if dates else None,
+        "undated": len(mails) - len(dates),
+        "months": dict(sorted(months.items())),
+    }
+
+
+def suffix_list_digest() -> str:
+    """SHA-256 of the public-suffix snapshot bundled with tldextract (recorded in the model)."""
+    import pkgutil
+
+    data = pkgutil.get_data("tldextract", ".tld_set_snapshot") or b""
+    return hashlib.sha256(data).hexdigest()
+
+
+def save_model(path: str | Path, model: Pipeline, spec: Spec, meta: dict[str, Any]) -> None:
+    """Write the model and its metadata; the metadata carries the model part's SHA-256."""
+    import skops.io as sio
+
+    blob = sio.dumps(model)
+    full = dict(meta)
+    full.update(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "spec": spec.to_json(),
+            "model_sha256": hashlib.sha256(blob).hexdigest(),
+            "versions": {"scikit-learn": sklearn.__version__, "skops": _version("skops")},
+        }
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("meta.json", json.dumps(full, indent=2, default=str))
+        z.writestr("model.skops", blob)
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(path)
+
+
+def load_model(path: str | Path) -> MailModel:
+    """Load a model file, refusing anything damaged, altered or able to build unknown types."""
+    import skops.io as sio
+
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot read model: {exc.strerror or exc}") from exc
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            meta = json.loads(z.read("meta.json"))
+            blob = z.read("model.skops")
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ModelError(f"{p}: not a bluebench mail model or damaged ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelError(f"{p}: not a bluebench mail model (format {meta.get('format')!r})")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelError(f"{p}: model format version {meta.get('format_version')} is not {FORMAT_VERSION}")
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != meta.get("model_sha256"):
+        raise ModelError(
+            f"{p}: refused: the model part was changed after it was written (SHA-256 {digest[:12]}... "
+            f"does not match the recorded {str(meta.get('model_sha256'))[:12]}...)"
+        )
+    try:
+        untrusted = sio.get_untrusted_types(data=blob)
+    except Exception as exc:
+        raise ModelError(f"{p}: refused: the model part cannot be inspected ({type(exc).__name__}: {exc})") from exc
+    refused = sorted(set(untrusted) - ALLOWED_TYPES)
+    if refused:
+        raise ModelError(f"{p}: refused: the model would build types bluebench does not trust: {', '.join(refused)}")
+    try:
+        model = sio.loads(blob, trusted=list(untrusted))
+    except Exception as exc:
+        raise ModelError(f"{p}: refused: the model part cannot be loaded ({type(exc).__name__}: {exc})") from exc
+    if not (
+        isinstance(model, Pipeline)
+        and list(model.named_steps) == ["features", "classifier"]
+        and isinstance(model.named_steps["classifier"], CalibratedClassifierCV)
+        and hasattr(model.named_steps["classifier"], "calibrated_classifiers_")
+    ):
+        raise ModelError(f"{p}: refused: the model part is a {type(model).__name__}, not a fitted mail model")
+    try:
+        spec = Spec.from_json(meta["spec"])
+        float(meta["threshold"]["value"])
+        return MailModel(model, spec, meta)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"{p}: refused: metadata does not fit the model ({type(exc).__name__}: {exc})") from exc
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
