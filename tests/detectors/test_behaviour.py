@@ -301,9 +301,9 @@ def test_user_day_model_names_the_unusual_features(
         "distinct sources 15 vs median 1 (MAD 0), robust z 14.0, above every training day (max 1); "
         f"'mallory' own median 1 (MAD 0) over {own_days} earlier days"
     )
-    assert any(r.startswith("failed authentications 14 vs median 0 (MAD 0), robust z 7.0") for r in a.reasons)
-    assert any(r.startswith("share of Kerberos tickets with RC4 0.93 vs median 0 (MAD 0)") for r in a.reasons)
-    assert a.score >= 0.6
+    assert any(r.startswith("failed authentications 14 vs median 0 (MAD 0), robust z 4.7") for r in a.reasons)
+    assert any(r.startswith("Kerberos tickets with RC4 14 vs median 0 (MAD 0)") for r in a.reasons)
+    assert a.score >= 0.55
 
 
 def test_user_day_model_is_quiet_on_the_population(
@@ -391,3 +391,26 @@ def test_registered_with_config_sections() -> None:
         assert DETECTORS.get(cls.id) is cls
         assert set(config[cls.id]) <= set(cls.defaults) | {"enabled", "min_score"}
     assert {d.id for d in build_detectors(config)} >= {c.id for c in BEHAVIOUR}
+
+
+@pytest.mark.parametrize("cls", BEHAVIOUR, ids=lambda c: c.id)
+def test_later_data_does_not_change_earlier_judgements(
+    cls: type, event_rows: EventRows, make_workspace: MakeWorkspace
+) -> None:
+    """No look-ahead: weeks of night work and new places afterwards leave earlier alerts as they were."""
+    rows = event_rows
+    mixed(rows)
+    early = run(make_workspace(rows), cls)
+    for i in range(12):
+        office_history(rows, f"user{i:02d}", 21, start=datetime(2024, 2, 12), hours=(1, 5), src="10.99.0.1")
+        plant_takeover(rows, datetime(2024, 2, 12) + timedelta(days=i))
+    later = run(make_workspace(rows), cls)
+    cutoff = datetime(2024, 2, 12)
+    assert early and [a for a in later if a.last_seen < cutoff] == early
+
+
+def test_bad_timezone_or_account_filter_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unusual_logon_hour: bad timezone"):
+        UnusualLogonHour(timezone="Mars/Olympus_Mons")
+    with pytest.raises(ValueError, match="user_day_anomaly: bad timezone or ignore_users"):
+        UserDayAnomaly(ignore_users="((")
