@@ -6,15 +6,17 @@ leaves the workspace exactly as it was before that file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from bluebench.errors import BluebenchError, InputError
@@ -289,46 +291,57 @@ class Workspace:
         counts: dict[str, int] = {}
         keyed: dict[tuple[str, str, str], list[RawBatch]] = {}
         for b in batches:
-            keyed.setdefault((b.shape, repr(sorted(b.params.items())), str(b.table.schema)), []).append(b)
+            keyed.setdefault(_batch_key(b), []).append(b)
         for same in keyed.values():
-            tables = [
-                b.table.append_column("file", pa.array([b.file] * b.table.num_rows, pa.string()))
-                for b in same
-            ]
-            table = pa.concat_tables(tables)
-            sql = normalize_sql(same[0].shape, same[0].params)
-            if dedupe:
-                sql = (
-                    f"SELECT * FROM ({sql}) n WHERE NOT EXISTS (SELECT 1 FROM events e "
-                    f'WHERE e."log.file.path" = n."log.file.path" AND e."event.id" = n."event.id")'
-                )
+            table = pa.concat_tables([_with_file(b) for b in same])
+            files = {b.file for b in same}
+            sql = self._insert_sql(same[0], dedupe, returning=len(files) > 1)
             self.con.register("raw_batch", table)
             try:
-                if len(same) == 1:
-                    before = self._count()
-                    self.con.execute(f"INSERT INTO events {sql}")
-                    counts[same[0].file] = counts.get(same[0].file, 0) + self._count() - before
+                if len(files) == 1:
+                    stored = int(self.con.execute(sql).fetchall()[0][0])
+                    counts[same[0].file] = counts.get(same[0].file, 0) + stored
                 else:
-                    rows = self.con.execute(f'INSERT INTO events {sql} RETURNING "log.file.path"').fetchall()
-                    for (name,) in rows:
+                    for (name,) in self.con.execute(sql).fetchall():
                         counts[name] = counts.get(name, 0) + 1
             finally:
-                self.con.unregister("raw_batch")
+                self._unregister("raw_batch")
         return counts
 
+    @staticmethod
+    def _insert_sql(batch: RawBatch, dedupe: bool, returning: bool = False) -> str:
+        """INSERT of the normalized ``raw_batch``; with ``dedupe``, only events not yet stored."""
+        sql = normalize_sql(batch.shape, batch.params)
+        if dedupe:
+            sql = (
+                f"SELECT * FROM ({sql}) n WHERE NOT EXISTS (SELECT 1 FROM events e "
+                f'WHERE e."log.file.path" = n."log.file.path" AND e."event.id" = n."event.id")'
+            )
+        return f"INSERT INTO events {sql}" + (' RETURNING "log.file.path"' if returning else "")
+
     def _store_streaming(self, p: _Pending, options: ReadOptions) -> FileResult:
-        """Store a large file batch by batch inside one transaction, never holding it whole."""
+        """Store a large file inside one transaction, never holding it whole.
+
+        The reader's batches flow into one INSERT per run of batches of the same shape
+        through an Arrow stream, so the normalization query is planned once per file (not
+        once per batch) and DuckDB normalizes batches on all its threads while the next
+        ones are read.
+        """
         assert p.reader is not None
         try:
 
             def run() -> None:
                 assert p.reader is not None
                 dedupe = self._dedupe(p)
-                for b in p.reader.read(p.file.path, p.file.display, p.result.skipped, options):
-                    stored = sum(self._insert_many([b], dedupe).values())
-                    p.result.events += stored
-                    if b.shape in JSON_SHAPES and stored < b.table.num_rows and not dedupe:
-                        self._skip_bad_json(b, p.result.skipped)
+                batches = p.reader.read(p.file.path, p.file.display, p.result.skipped, options)
+                stored, rows, json_rows = self._insert_stream(batches, dedupe)
+                p.result.events = stored
+                if json_rows and stored < rows and not dedupe:
+                    # Only a file with lines that are not JSON pays for a second read.
+                    scratch: list[Skipped] = []
+                    for b in p.reader.read(p.file.path, p.file.display, scratch, options):
+                        if b.shape in JSON_SHAPES:
+                            self._skip_bad_json(b, p.result.skipped)
                 self._finish(p)
 
             self._in_transaction(run)
@@ -337,6 +350,54 @@ class Workspace:
         except Exception as exc:
             self._fail(p, exc)
         return p.result
+
+    def _insert_stream(self, batches: Iterable[RawBatch], dedupe: bool) -> tuple[int, int, int]:
+        """Insert a stream of batches; returns (events stored, rows read, rows of JSON shapes).
+
+        Consecutive batches of one shape (and parameters and columns) go through one query;
+        a batch of another shape ends that query and starts the next. An error raised by the
+        reader is raised again as itself, not as DuckDB's wrapping of it.
+        """
+        it = iter(batches)
+        head: RawBatch | None = next(it, None)
+        stored = rows = json_rows = 0
+        while head is not None:
+            first: RawBatch = head
+            key = _batch_key(first)
+            state: dict[str, Any] = {"rows": 0, "next": None, "error": None}
+
+            def feed(
+                first: RawBatch = first, key: tuple[str, str, str] = key, state: dict[str, Any] = state
+            ) -> Iterator[pa.RecordBatch]:
+                b: RawBatch | None = first
+                try:
+                    while b is not None:
+                        if _batch_key(b) != key:
+                            state["next"] = b
+                            return
+                        table = _with_file(b)
+                        state["rows"] += table.num_rows
+                        yield from table.to_batches()
+                        b = next(it, None)
+                except BaseException as exc:
+                    state["error"] = exc
+                    raise
+
+            schema = _with_file(first).schema
+            self.con.register("raw_batch", pa.RecordBatchReader.from_batches(schema, feed()))
+            try:
+                stored += int(self.con.execute(self._insert_sql(first, dedupe)).fetchall()[0][0])
+            except Exception:
+                if state["error"] is not None:
+                    raise state["error"] from None
+                raise
+            finally:
+                self._unregister("raw_batch")
+            rows += state["rows"]
+            if first.shape in JSON_SHAPES:
+                json_rows += state["rows"]
+            head = state["next"]
+        return stored, rows, json_rows
 
     def _fail(self, p: _Pending, exc: BaseException) -> None:
         p.result.status, p.result.error, p.result.events = "failed", _reason(exc), 0
@@ -367,6 +428,11 @@ class Workspace:
             self.con.unregister("bad_batch")
         skipped.extend(Skipped(batch.file, r, f"not valid JSON (truncated?): {t!r}") for r, t in bad)
 
+    def _unregister(self, name: str) -> None:
+        """Drop a registered batch; inside a failed transaction DuckDB refuses until rollback."""
+        with contextlib.suppress(duckdb.Error):
+            self.con.unregister(name)
+
     def _count(self) -> int:
         return int(self.scalar("SELECT count(*) FROM events") or 0)
 
@@ -388,6 +454,20 @@ class Workspace:
     def event_count(self) -> int:
         """Number of stored events."""
         return self._count()
+
+
+def _batch_key(b: RawBatch) -> tuple[str, str, str]:
+    """Batches with the same key are normalized by the same query."""
+    return (b.shape, repr(sorted(b.params.items())), str(b.table.schema))
+
+
+def _with_file(b: RawBatch) -> pa.Table:
+    """The batch plus its file name as a column: dictionary-encoded, so no string per row."""
+    n = b.table.num_rows
+    names = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([b.file], pa.string())
+    )
+    return b.table.append_column("file", names)
 
 
 def _checked_size(text: str) -> str:
