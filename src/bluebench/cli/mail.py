@@ -170,6 +170,14 @@ def _r(d: dict[str, Any] | None, digits: int = 3) -> str:
     return f"{d['value']:.{digits}f}{ci_s}{kn}"
 
 
+def _c(d: dict[str, Any] | None, digits: int = 3) -> str:
+    """A rate as 'value [low-high]' (the counts are in their own columns)."""
+    if not d or d.get("value") is None:
+        return "n/a"
+    ci = d.get("ci95")
+    return f"{d['value']:.{digits}f}" + (f" [{ci[0]:.{digits}f}-{ci[1]:.{digits}f}]" if ci else "")
+
+
 def print_evaluation(res: dict[str, Any]) -> None:
     """The evaluation as tables: split, main table, era lines, thresholds, weights, drift."""
     d = res["data"]
@@ -187,34 +195,45 @@ def print_evaluation(res: dict[str, Any]) -> None:
             " to ".join(s["test_dates"] or ["-"]),
         )
     out.print(st)
+    for row in res["rows"]:
+        out.print(f"  [bold]{row['key']}[/bold]: {escape(row['description'])}")
     t = Table(
-        title=f"Trained on the older part, tested on the newer part (threshold for ham FPR <= {res['target_fpr']} "
-        "on out-of-fold training scores; 95% intervals; recall on phishing only, FPR on ham only)",
+        title=f"Trained on the older part, tested on the newer part. Threshold: ham FPR <= {res['target_fpr']} "
+        "on out-of-fold training scores. Recall counts phishing only, FPR ham only; spam flagged counts "
+        "against precision. 95% intervals (Wilson; bootstrap for F1 and PR-AUC)",
         title_justify="left",
     )
-    for c in ("model", "thr", "TP", "FN", "FP ham", "TN", "spam flagged", "precision", "recall", "F1", "FPR", "PR-AUC", "era-matched recall / FPR", "modern ham FPR"):
+    for c in ("model", "thr", "TP", "FN", "FP ham", "TN ham", "spam flagged", "precision", "recall", "F1", "FPR", "PR-AUC"):
         t.add_column(c, justify="left" if c == "model" else "right")
     for row in res["rows"]:
         m = row["test"]
         c = m["counts"]
-        em = row["era_matched"]
         t.add_row(
-            escape(row["description"]),
+            row["key"],
             f"{m['threshold']:.3f}",
             str(c["TP"]),
             str(c["FN"]),
             str(c["FP_ham"]),
             str(c["TN_ham"]),
             f"{c['FP_spam']}/{c['spam']}",
-            _r(m["precision"]),
-            _r(m["recall"]),
-            _r(m["f1"]),
-            _r(m["fpr"], 4),
-            _r(m["pr_auc"]),
-            f"{_r(em['recall'])} / {_r(em['fpr'], 4)}",
-            _r(row["modern_ham_fpr"], 4),
+            _c(m["precision"]),
+            _c(m["recall"]),
+            _c(m["f1"]),
+            _c(m["fpr"], 4),
+            _c(m["pr_auc"]),
         )
     out.print(t)
+    e = Table(
+        title="Era checks, same models and thresholds: era-matched pair (Nazario 2004-05 phishing vs "
+        "SpamAssassin 2002 ham, test part) and modern legitimate mail (modern-ham, test part)",
+        title_justify="left",
+    )
+    for c in ("model", "era-matched recall", "era-matched FPR", "modern ham FPR"):
+        e.add_column(c, justify="left" if c == "model" else "right")
+    for row in res["rows"]:
+        em = row["era_matched"]
+        e.add_row(row["key"], _r(em["recall"]), _r(em["fpr"], 4), _r(row["modern_ham_fpr"], 4))
+    out.print(e)
     k = res["kfold"]
     km = k["metrics"]
     out.print(

@@ -95,6 +95,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("attach_disguised", "attachments", False, "an attachment name that disguises its type"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+ERA_FREE_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if not f.era)
 FEATURE_INDEX: dict[str, int] = {n: i for i, n in enumerate(FEATURE_NAMES)}
 GROUPS: tuple[str, ...] = ("headers", "links", "content", "attachments")
 

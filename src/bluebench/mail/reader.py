@@ -210,6 +210,9 @@ def read_mail(paths: list[str]) -> MailSet:
         except OSError as exc:
             result.skipped.append(Skipped(display, None, f"cannot read file: {exc.strerror or exc}"))
             continue
+        if not data.strip():
+            result.skipped.append(Skipped(display, None, "empty file"))
+            continue
         kind = looks_like_mail(data[:65536])
         if kind is None:
             result.skipped.append(

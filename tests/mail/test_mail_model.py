@@ -1,0 +1,184 @@
+"""A model trained on the shipped sample: scores with real reasons, a safe file, the CLI around it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bluebench.cli import _load_optional, app
+from bluebench.mail.features import FEATURE_INDEX, extract
+from bluebench.mail.labels import load_labels
+from bluebench.mail.model import TOKEN_PATTERN, ModelError, load_model, save_model
+from bluebench.mail.reader import read_mail
+from bluebench.mail.train import attach_labels, train_model
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
+LABELS = DATA / "labels.csv"
+
+
+class Evil:
+    """Stands for any class a forged model file might ask to build."""
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = attach_labels(read_mail([str(DATA)]), load_labels(LABELS))
+    fitted, meta = train_model(data, folds=3)
+    path = tmp_path_factory.mktemp("model") / "mail.model"
+    save_model(path, fitted.model, fitted.spec, meta)
+    return path
+
+
+def test_training_metadata(model_file: Path) -> None:
+    m = load_model(model_file)
+    t = m.meta["training"]
+    assert t["class_counts"] == {"ham": 24, "phishing": 12, "spam": 10}
+    assert t["first_date"].startswith("2002") and t["last_date"].startswith("2024")
+    assert len(t["fingerprint"]) == 64
+    assert m.meta["threshold"]["target_fpr"] == 0.001
+    assert {f["name"] for f in m.meta["feature_set"]["features"]} == set(m.spec.features)
+    assert m.meta["metrics"]["at_threshold"]["recall"]["n"] == 12
+
+
+def test_same_data_same_fingerprint(model_file: Path) -> None:
+    data = attach_labels(read_mail([str(DATA)]), load_labels(LABELS))
+    _, meta = train_model(data, folds=3)
+    assert meta["training"]["fingerprint"] == load_model(model_file).meta["training"]["fingerprint"]
+
+
+def test_scores_rank_phishing_above_ham_and_reasons_are_real(model_file: Path) -> None:
+    m = load_model(model_file)
+    ms = read_mail([str(DATA)])
+    verdicts = m.score_mails(ms.mails)
+    assert len(verdicts) == len(ms.mails) == 46
+    phish = [v.score for v in verdicts if "synthetic" in v.file]
+    ham = [v.score for v in verdicts if "/ham/" in v.file]
+    assert min(phish) > max(ham) - 0.2  # a tiny model, but it separates its own training data
+    for v, mail in zip(verdicts, ms.mails, strict=True):
+        assert v.reasons, v.file
+        assert v.verdict == ("phishing" if v.score >= v.threshold else "not phishing")
+        e = extract(mail)
+        words = {w.lower() for w in re.findall(TOKEN_PATTERN, e.text)}
+        for r in v.reasons:
+            if r.feature.startswith("word:"):
+                assert r.feature[5:] in words, (v.file, r.feature)
+            else:
+                assert e.values[FEATURE_INDEX[r.feature]] != 0, (v.file, r.feature)
+            assert r.weight != 0
+
+
+def _rewrite(src: Path, dst: Path, blob: bytes | None = None, meta_change: dict | None = None, fix_sum: bool = False) -> None:
+    with zipfile.ZipFile(src) as z:
+        meta = json.loads(z.read("meta.json"))
+        old = z.read("model.skops")
+    blob = old if blob is None else blob
+    meta.update(meta_change or {})
+    if fix_sum:
+        meta["model_sha256"] = hashlib.sha256(blob).hexdigest()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("meta.json", json.dumps(meta))
+        z.writestr("model.skops", blob)
+    dst.write_bytes(buf.getvalue())
+
+
+def test_changed_model_part_is_refused(model_file: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(model_file) as z:
+        blob = bytearray(z.read("model.skops"))
+    blob[len(blob) // 2] ^= 0xFF
+    bad = tmp_path / "flipped.model"
+    _rewrite(model_file, bad, bytes(blob))
+    with pytest.raises(ModelError, match="changed after it was written"):
+        load_model(bad)
+
+
+def test_forged_model_with_unknown_types_is_refused_even_with_a_good_checksum(model_file: Path, tmp_path: Path) -> None:
+    import skops.io as sio
+
+    bad = tmp_path / "forged.model"
+    _rewrite(model_file, bad, sio.dumps({"model": Evil()}), fix_sum=True)
+    with pytest.raises(ModelError, match="types bluebench does not trust: .*Evil"):
+        load_model(bad)
+
+
+def test_forged_model_of_trusted_but_wrong_shape_is_refused(model_file: Path, tmp_path: Path) -> None:
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    bad = tmp_path / "shape.model"
+    _rewrite(model_file, bad, sio.dumps(LogisticRegression()), fix_sum=True)
+    with pytest.raises(ModelError, match="not a fitted mail model"):
+        load_model(bad)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"not a zip at all", "not a bluebench mail model or damaged"), (b"", "not a bluebench mail model or damaged")],
+)
+def test_non_models_are_refused(tmp_path: Path, content: bytes, message: str) -> None:
+    p = tmp_path / "x.model"
+    p.write_bytes(content)
+    with pytest.raises(ModelError, match=message):
+        load_model(p)
+
+
+def test_truncated_model_file_is_refused(model_file: Path, tmp_path: Path) -> None:
+    p = tmp_path / "cut.model"
+    p.write_bytes(model_file.read_bytes()[:-200])
+    with pytest.raises(ModelError, match=r"cut\.model"):
+        load_model(p)
+
+
+def test_cli_train_score_json_and_refusal(tmp_path: Path, model_file: Path) -> None:
+    _load_optional()
+    runner = CliRunner()
+    out = tmp_path / "cli.model"
+    r = runner.invoke(app, ["mail", "train", str(DATA), "--labels", str(LABELS), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.exists()
+    r = runner.invoke(app, ["mail", "score", str(DATA / "synthetic-phishing"), "--model", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 12
+    for row in rows:
+        assert set(row) == {"file", "index", "score", "verdict", "threshold", "reasons"}
+        assert row["reasons"] and all({"feature", "weight", "evidence"} <= set(x) for x in row["reasons"])
+    r = runner.invoke(app, ["mail", "score", str(DATA / "synthetic-phishing"), "--model", str(out)])
+    assert r.exit_code == 0 and "12 messages, threshold" in r.stdout
+    bad = tmp_path / "bad.model"
+    _rewrite(out, bad, b"garbage")
+    r = runner.invoke(app, ["mail", "score", str(DATA / "synthetic-phishing"), "--model", str(bad)])
+    assert r.exit_code == 2
+    assert "refused" in r.output
+
+
+def test_cli_score_exit_1_when_a_message_is_unreadable(tmp_path: Path, model_file: Path) -> None:
+    _load_optional()
+    (tmp_path / "ok.eml").write_bytes((DATA / "synthetic-phishing" / "phish-01.eml").read_bytes())
+    (tmp_path / "empty.eml").write_bytes(b"")
+    r = CliRunner().invoke(app, ["mail", "score", str(tmp_path), "--model", str(model_file), "--json"])
+    assert r.exit_code == 1
+    assert "empty.eml" in r.output and "empty file" in r.output
+    assert sum(1 for line in r.stdout.splitlines() if line.startswith("{")) == 1
+
+
+def test_evaluate_runs_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
+    from bluebench.mail.evaluate import evaluate
+
+    data = attach_labels(read_mail([str(DATA)]), load_labels(LABELS))
+    res = evaluate(data, folds=3, bootstrap=20)
+    keys = [r["key"] for r in res["rows"]]
+    assert keys[:2] == ["keyword_rules", "tfidf_lr"] and "all" in keys and "all_with_era" in keys
+    for r in res["rows"]:
+        c = r["test"]["counts"]
+        assert c["TP"] + c["FN"] == sum(s["test"] for s in res["data"]["split"]["sources"] if s["label"] == "phishing")
+    assert len(res["heaviest"]) == 20
+    assert "months" in res["drift"]
+    json.dumps(res)  # storable as it is
