@@ -33,7 +33,10 @@ def test_registered_domain_uses_the_bundled_suffix_list_offline(monkeypatch: pyt
 
 
 def test_split_address_reads_the_broken_forms_phish_use() -> None:
-    assert split_address("Microsoft account team ,_<no-reply@x.example>") == ("Microsoft account team ,_", "no-reply@x.example")
+    assert split_address("Microsoft account team ,_<no-reply@x.example>") == (
+        "Microsoft account team ,_",
+        "no-reply@x.example",
+    )
     assert split_address('"A" <>69<Info@h.example>')[1] == "Info@h.example"
     assert split_address("bob@example.org (Bob)") == ("Bob", "bob@example.org")
     assert split_address("nobody") == ("nobody", "")
@@ -44,7 +47,14 @@ def test_synthetic_phishing_shows_its_signs() -> None:
     by_name = {Path(m.file).name: m for m in ms.mails}
     expect = {
         "phish-01.eml": ["link_ip_host", "link_anchor_mismatch", "from_replyto_mismatch", "urgency_terms"],
-        "phish-02.eml": ["html_form", "password_field", "hidden_text", "auth_spf_fail", "auth_dmarc_fail", "display_name_brand_spoof"],
+        "phish-02.eml": [
+            "html_form",
+            "password_field",
+            "hidden_text",
+            "auth_spf_fail",
+            "auth_dmarc_fail",
+            "display_name_brand_spoof",
+        ],
         "phish-03.eml": ["link_shortener", "display_name_brand_spoof"],
         "phish-04.eml": ["link_anchor_mismatch", "from_returnpath_mismatch", "credential_terms"],
         "phish-05.eml": ["attach_html"],
@@ -62,7 +72,8 @@ def test_synthetic_phishing_shows_its_signs() -> None:
 
 
 def test_plain_ham_has_no_phishing_signs() -> None:
-    raw = b"""From: Alice <alice@example.org>
+    raw = (
+        b"""From: Alice <alice@example.org>
 To: bob@example.org
 Reply-To: alice@example.org
 Message-ID: <1@example.org>
@@ -70,9 +81,18 @@ Subject: notes from Tuesday
 Authentication-Results: mx.example.org; spf=pass; dkim=pass; dmarc=pass
 
 Hi Bob, the notes are at https://wiki.example.org/notes and the slides follow. Cheers.
-""" + b"More text so that the body is not short. " * 10
+"""
+        + b"More text so that the body is not short. " * 10
+    )
     f = _features(raw)
-    for name in ("link_ip_host", "link_anchor_mismatch", "from_replyto_mismatch", "urgency_terms", "html_form", "auth_none"):
+    for name in (
+        "link_ip_host",
+        "link_anchor_mismatch",
+        "from_replyto_mismatch",
+        "urgency_terms",
+        "html_form",
+        "auth_none",
+    ):
         assert name not in f
     assert f["auth_spf_pass"] == 1
 

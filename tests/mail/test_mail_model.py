@@ -74,7 +74,9 @@ def test_scores_rank_phishing_above_ham_and_reasons_are_real(model_file: Path) -
             assert r.weight != 0
 
 
-def _rewrite(src: Path, dst: Path, blob: bytes | None = None, meta_change: dict | None = None, fix_sum: bool = False) -> None:
+def _rewrite(
+    src: Path, dst: Path, blob: bytes | None = None, meta_change: dict | None = None, fix_sum: bool = False
+) -> None:
     with zipfile.ZipFile(src) as z:
         meta = json.loads(z.read("meta.json"))
         old = z.read("model.skops")
@@ -99,12 +101,14 @@ def test_changed_model_part_is_refused(model_file: Path, tmp_path: Path) -> None
         load_model(bad)
 
 
-def test_forged_model_with_unknown_types_is_refused_even_with_a_good_checksum(model_file: Path, tmp_path: Path) -> None:
+def test_forged_model_with_unknown_types_is_refused_even_with_a_good_checksum(
+    model_file: Path, tmp_path: Path
+) -> None:
     import skops.io as sio
 
     bad = tmp_path / "forged.model"
     _rewrite(model_file, bad, sio.dumps({"model": Evil()}), fix_sum=True)
-    with pytest.raises(ModelError, match="types bluebench does not trust: .*Evil"):
+    with pytest.raises(ModelError, match=r"types bluebench does not trust: .*Evil"):
         load_model(bad)
 
 
@@ -120,7 +124,10 @@ def test_forged_model_of_trusted_but_wrong_shape_is_refused(model_file: Path, tm
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"not a zip at all", "not a bluebench mail model or damaged"), (b"", "not a bluebench mail model or damaged")],
+    [
+        (b"not a zip at all", "not a bluebench mail model or damaged"),
+        (b"", "not a bluebench mail model or damaged"),
+    ],
 )
 def test_non_models_are_refused(tmp_path: Path, content: bytes, message: str) -> None:
     p = tmp_path / "x.model"
@@ -178,7 +185,9 @@ def test_evaluate_runs_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
     assert keys[:2] == ["keyword_rules", "tfidf_lr"] and "all" in keys and "all_with_era" in keys
     for r in res["rows"]:
         c = r["test"]["counts"]
-        assert c["TP"] + c["FN"] == sum(s["test"] for s in res["data"]["split"]["sources"] if s["label"] == "phishing")
+        assert c["TP"] + c["FN"] == sum(
+            s["test"] for s in res["data"]["split"]["sources"] if s["label"] == "phishing"
+        )
     assert len(res["heaviest"]) == 20
     assert "months" in res["drift"]
     json.dumps(res)  # storable as it is

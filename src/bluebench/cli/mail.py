@@ -105,7 +105,9 @@ def score_cmd(
         for v in verdicts:
             sys.stdout.write(json.dumps(v.to_json(), ensure_ascii=False) + "\n")
     else:
-        t = Table(title=f"{len(verdicts)} messages, threshold {mm.threshold if threshold is None else threshold:.4f}")
+        t = Table(
+            title=f"{len(verdicts)} messages, threshold {mm.threshold if threshold is None else threshold:.4f}"
+        )
         for c in ("file", "#", "score", "verdict", "reasons"):
             t.add_column(c, justify="right" if c in ("#", "score") else "left")
         for v in sorted(verdicts, key=lambda v: -v.score):
@@ -127,7 +129,9 @@ def evaluate_cmd(
     budget: Annotated[
         float, typer.Option("--review-budget", help="Messages a reviewer can look at per 1,000.")
     ] = 10.0,
-    share: Annotated[float, typer.Option("--train-share", help="Oldest share of each source to train on.")] = 0.7,
+    share: Annotated[
+        float, typer.Option("--train-share", help="Oldest share of each source to train on.")
+    ] = 0.7,
     folds: Annotated[int, typer.Option("--folds", help="k for the stratified k-fold comparison.")] = 5,
     as_json: JsonOpt = False,
 ) -> None:
@@ -203,7 +207,20 @@ def print_evaluation(res: dict[str, Any]) -> None:
         "against precision. 95% intervals (Wilson; bootstrap for F1 and PR-AUC)",
         title_justify="left",
     )
-    for c in ("model", "thr", "TP", "FN", "FP ham", "TN ham", "spam flagged", "precision", "recall", "F1", "FPR", "PR-AUC"):
+    for c in (
+        "model",
+        "thr",
+        "TP",
+        "FN",
+        "FP ham",
+        "TN ham",
+        "spam flagged",
+        "precision",
+        "recall",
+        "F1",
+        "FPR",
+        "PR-AUC",
+    ):
         t.add_column(c, justify="left" if c == "model" else "right")
     for row in res["rows"]:
         m = row["test"]
@@ -246,7 +263,9 @@ def print_evaluation(res: dict[str, Any]) -> None:
     )
     u = res["modern_ham_unseen"]
     if "fpr" in u:
-        out.print(f"[bold]Modern ham never seen in training[/bold] (trained without it): FPR {_r(u['fpr'], 4)}")
+        out.print(
+            f"[bold]Modern ham never seen in training[/bold] (trained without it): FPR {_r(u['fpr'], 4)}"
+        )
     ce = res["cross_era"]
     if "test_metrics" in ce:
         cm = ce["test_metrics"]
@@ -258,9 +277,18 @@ def print_evaluation(res: dict[str, Any]) -> None:
     for c in ("rule", "threshold", "recall", "ham FPR", "flagged per 1,000"):
         tt.add_column(c)
     for r in res["thresholds"]:
-        tt.add_row(r["rule"], f"{r['threshold']:.4f}", _r(r["recall"]), _r(r["fpr"], 4), f"{r['flagged_per_1000']:.1f}")
+        tt.add_row(
+            r["rule"],
+            f"{r['threshold']:.4f}",
+            _r(r["recall"]),
+            _r(r["fpr"], 4),
+            f"{r['flagged_per_1000']:.1f}",
+        )
     out.print(tt)
-    ht = Table(title="20 heaviest features of the shipped model (log-odds per unit; + pushes to phishing)", title_justify="left")
+    ht = Table(
+        title="20 heaviest features of the shipped model (log-odds per unit; + pushes to phishing)",
+        title_justify="left",
+    )
     ht.add_column("feature")
     ht.add_column("weight", justify="right")
     for h in res["heaviest"]:
@@ -281,4 +309,6 @@ def print_evaluation(res: dict[str, Any]) -> None:
             "; ".join(r["retrain"]) or "-",
         )
     out.print(dt)
-    out.print(f"first month that would have needed retraining: [bold]{dr['first_retrain_month'] or 'none'}[/bold]")
+    out.print(
+        f"first month that would have needed retraining: [bold]{dr['first_retrain_month'] or 'none'}[/bold]"
+    )

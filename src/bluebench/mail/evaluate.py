@@ -29,7 +29,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
 from bluebench.evaluation.metrics import Rate
-from bluebench.mail.features import ERA_FREE_FEATURES, FEATURE_INDEX, FEATURE_NAMES, FEATURES, Extracted, extract
+from bluebench.mail.features import (
+    FEATURE_INDEX,
+    FEATURE_NAMES,
+    FEATURES,
+    Extracted,
+    extract,
+)
 from bluebench.mail.model import (
     DEFAULT_TARGET_FPR,
     TOKEN_PATTERN,
@@ -60,7 +66,9 @@ KEYWORD_RULES: tuple[str, ...] = (
 
 def group_spec(*groups: str) -> Spec:
     """Era-free named features of some groups only, no text."""
-    return Spec(features=tuple(f.name for f in FEATURES if f.group in groups and not f.era), text_source="none")
+    return Spec(
+        features=tuple(f.name for f in FEATURES if f.group in groups and not f.era), text_source="none"
+    )
 
 
 def ablation_specs() -> list[tuple[str, str, Spec]]:
@@ -76,7 +84,11 @@ def ablation_specs() -> list[tuple[str, str, Spec]]:
             "all + era signals (auth/Received/encoding features, raw text with list footers and numbers)",
             Spec(features=FEATURE_NAMES, strip_era=False),
         ),
-        ("era_only", "era signals only: header names, mailer, Received format, year", Spec(features=(), text_source="era")),
+        (
+            "era_only",
+            "era signals only: header names, mailer, Received format, year",
+            Spec(features=(), text_source="era"),
+        ),
     ]
 
 
@@ -134,7 +146,11 @@ def _span(data: Labelled, idx: Sequence[int]) -> list[str] | None:
 
 
 def measure(
-    scores: np.ndarray, labels: Sequence[str], threshold: float, bootstrap: int = 300, seed: int = 0
+    scores: np.ndarray,
+    labels: Sequence[str] | np.ndarray,
+    threshold: float,
+    bootstrap: int = 300,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Precision, recall, F1, FPR (ham), spam flagged, PR-AUC and confusion counts, with 95% intervals."""
     lab = np.asarray(labels)
@@ -152,7 +168,14 @@ def measure(
     f1_ci, auc_ci = _bootstrap(scores, y, flag, bootstrap, seed)
     return {
         "threshold": threshold,
-        "counts": {"TP": tp, "FN": fn, "FP_ham": fp_ham, "TN_ham": tn, "FP_spam": fp_spam, "spam": int(spam.sum())},
+        "counts": {
+            "TP": tp,
+            "FN": fn,
+            "FP_ham": fp_ham,
+            "TN_ham": tn,
+            "FP_spam": fp_spam,
+            "spam": int(spam.sum()),
+        },
         "precision": precision.to_json(),
         "recall": recall.to_json(),
         "f1": {"value": f1, "ci95": f1_ci},
@@ -206,7 +229,9 @@ def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10) -> float | Non
         a = np.array([np.mean(actual == edges[0]), np.mean(actual != edges[0])])
     else:
         inner = edges[1:-1]
-        e = np.bincount(np.searchsorted(inner, expected, side="right"), minlength=len(edges) - 1) / len(expected)
+        e = np.bincount(np.searchsorted(inner, expected, side="right"), minlength=len(edges) - 1) / len(
+            expected
+        )
         a = np.bincount(np.searchsorted(inner, actual, side="right"), minlength=len(edges) - 1) / len(actual)
     e = np.clip(e, 1e-4, None)
     a = np.clip(a, 1e-4, None)
@@ -248,7 +273,9 @@ def _fit_spec(
     return Run(key, desc, model.scores(X[test]), t, model)
 
 
-def _keyword_run(ex: Sequence[Extracted], data: Labelled, train: np.ndarray, test: np.ndarray, target_fpr: float) -> Run:
+def _keyword_run(
+    ex: Sequence[Extracted], data: Labelled, train: np.ndarray, test: np.ndarray, target_fpr: float
+) -> Run:
     """Baseline: count of rule hits (credential/urgency words, IP links, spoofed names, ...)."""
     cols = [FEATURE_INDEX[n] for n in KEYWORD_RULES]
     hits = np.array([(e.values[cols] > 0).sum() for e in ex], dtype=np.float64) / len(cols)
@@ -312,7 +339,11 @@ def evaluate(
     modern = np.char.startswith(st.astype(str), "modern")
     matched = (st == "nazario") | np.char.startswith(st.astype(str), "spamassassin") & (lt == "ham")
     for r in runs:
-        row = {"key": r.key, "description": r.description, "test": measure(r.scores, lt, r.threshold, bootstrap)}
+        row = {
+            "key": r.key,
+            "description": r.description,
+            "test": measure(r.scores, lt, r.threshold, bootstrap),
+        }
         row["era_matched"] = measure(r.scores[matched], lt[matched], r.threshold, 0)
         row["modern_ham_fpr"] = _fpr(r.scores[modern & (lt == "ham")], r.threshold)
         rows.append(row)
@@ -423,7 +454,9 @@ def _cross_era(ex: Sequence[Extracted], data: Labelled, target_fpr: float) -> di
     }
 
 
-def _drift(run: Run, ex: Sequence[Extracted], data: Labelled, train: np.ndarray, test: np.ndarray) -> dict[str, Any]:
+def _drift(
+    run: Run, ex: Sequence[Extracted], data: Labelled, train: np.ndarray, test: np.ndarray
+) -> dict[str, Any]:
     """Month by month over the test part: counts, recall, FPR and PSI of the main features per class."""
     assert run.model is not None
     named = [n for n, _ in run.model.heaviest(200) if not n.startswith("word:")][:6]
@@ -439,14 +472,16 @@ def _drift(run: Run, ex: Sequence[Extracted], data: Labelled, train: np.ndarray,
     rows = []
     first_retrain: str | None = None
     for month in sorted(months):
-        pos = np.array(months[month])
-        idx = test_idx[pos]
+        sel = np.array(months[month])
+        idx = test_idx[sel]
         lab = labels[idx]
-        s = run.scores[pos]
+        s = run.scores[sel]
         row: dict[str, Any] = {"month": month, "counts": dict(Counter(lab.tolist()))}
         flag = s >= run.threshold
         if (lab == "phishing").any():
-            row["recall"] = Rate(int((flag & (lab == "phishing")).sum()), int((lab == "phishing").sum())).to_json()
+            row["recall"] = Rate(
+                int((flag & (lab == "phishing")).sum()), int((lab == "phishing").sum())
+            ).to_json()
         if (lab == "ham").any():
             row["fpr"] = Rate(int((flag & (lab == "ham")).sum()), int((lab == "ham").sum())).to_json()
         shifts: dict[str, Any] = {}
@@ -455,7 +490,7 @@ def _drift(run: Run, ex: Sequence[Extracted], data: Labelled, train: np.ndarray,
             cur = idx[lab == cls]
             if len(cur) < 10:
                 continue
-            per = {"score": psi(train_scores[labels[train] == cls], run.scores[pos][lab == cls])}
+            per = {"score": psi(train_scores[labels[train] == cls], s[lab == cls])}
             for n in named:
                 j = FEATURE_INDEX[n]
                 per[n] = psi(values[ref_mask, j], values[cur, j])
@@ -486,4 +521,3 @@ def _drift(run: Run, ex: Sequence[Extracted], data: Labelled, train: np.ndarray,
         "months": rows,
         "first_retrain_month": first_retrain,
     }
-

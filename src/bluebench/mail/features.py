@@ -13,6 +13,7 @@ its pinned release and no list URLs, so no network call is ever made.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -41,8 +42,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature("from_replyto_mismatch", "headers", False, "Reply-To domain differs from the From domain"),
     Feature("from_returnpath_mismatch", "headers", False, "Return-Path domain differs from the From domain"),
     Feature("from_messageid_mismatch", "headers", False, "Message-ID domain differs from the From domain"),
-    Feature("display_name_other_address", "headers", False, "the display name holds an address of another domain"),
-    Feature("display_name_brand_spoof", "headers", False, "the display name names a brand the From domain is not"),
+    Feature(
+        "display_name_other_address", "headers", False, "the display name holds an address of another domain"
+    ),
+    Feature(
+        "display_name_brand_spoof", "headers", False, "the display name names a brand the From domain is not"
+    ),
     Feature("from_freemail", "headers", False, "From is a free-mail address"),
     Feature("from_missing", "headers", False, "no readable From address"),
     Feature("to_missing", "headers", False, "no To header, or undisclosed recipients"),
@@ -146,39 +151,225 @@ BRANDS: dict[str, tuple[str, ...]] = {
     "irs": ("irs.gov",),
 }
 _BRAND_WORDS = re.compile(
-    r"\b(" + "|".join(sorted(BRANDS, key=len, reverse=True)) + r"|bank of america|wells fargo|american express)\b",
+    r"\b("
+    + "|".join(sorted(BRANDS, key=len, reverse=True))
+    + r"|bank of america|wells fargo|american express)\b",
     re.IGNORECASE,
 )
 SHORTENERS = frozenset(
-    "bit.ly tinyurl.com goo.gl t.co ow.ly is.gd buff.ly rebrand.ly cutt.ly shorturl.at rb.gy t.ly "
-    "tiny.cc bit.do lnkd.in s.id qrco.de v.gd x.co shorte.st adf.ly bl.ink short.io tiny.one "
-    "urlz.fr l.ead.me lnk.to surl.li u.to clck.ru".split()
+    [
+        "bit.ly",
+        "tinyurl.com",
+        "goo.gl",
+        "t.co",
+        "ow.ly",
+        "is.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "rb.gy",
+        "t.ly",
+        "tiny.cc",
+        "bit.do",
+        "lnkd.in",
+        "s.id",
+        "qrco.de",
+        "v.gd",
+        "x.co",
+        "shorte.st",
+        "adf.ly",
+        "bl.ink",
+        "short.io",
+        "tiny.one",
+        "urlz.fr",
+        "l.ead.me",
+        "lnk.to",
+        "surl.li",
+        "u.to",
+        "clck.ru",
+    ]
 )
 FREE_HOSTING = frozenset(
-    "firebaseapp.com web.app weebly.com wixsite.com 000webhostapp.com blogspot.com github.io "
-    "glitch.me netlify.app r2.dev workers.dev pages.dev azurewebsites.net windows.net "
-    "ngrok.io ngrok-free.app herokuapp.com vercel.app repl.co surge.sh webflow.io "
-    "square.site godaddysites.com jimdosite.com ipfs.io dweb.link typeform.com "
-    "formstack.com jotform.com forms.gle sites.google.com storage.googleapis.com "
-    "amazonaws.com myshopify.com weeblysite.com mailchimpsites.com".split()
+    [
+        "firebaseapp.com",
+        "web.app",
+        "weebly.com",
+        "wixsite.com",
+        "000webhostapp.com",
+        "blogspot.com",
+        "github.io",
+        "glitch.me",
+        "netlify.app",
+        "r2.dev",
+        "workers.dev",
+        "pages.dev",
+        "azurewebsites.net",
+        "windows.net",
+        "ngrok.io",
+        "ngrok-free.app",
+        "herokuapp.com",
+        "vercel.app",
+        "repl.co",
+        "surge.sh",
+        "webflow.io",
+        "square.site",
+        "godaddysites.com",
+        "jimdosite.com",
+        "ipfs.io",
+        "dweb.link",
+        "typeform.com",
+        "formstack.com",
+        "jotform.com",
+        "forms.gle",
+        "sites.google.com",
+        "storage.googleapis.com",
+        "amazonaws.com",
+        "myshopify.com",
+        "weeblysite.com",
+        "mailchimpsites.com",
+    ]
 )
 FREEMAIL = frozenset(
-    "gmail.com yahoo.com hotmail.com outlook.com live.com aol.com msn.com icloud.com mail.com "
-    "gmx.com gmx.de gmx.net web.de yandex.ru mail.ru protonmail.com proton.me zoho.com "
-    "yahoo.co.uk yahoo.com.br bol.com.br uol.com.br terra.com.br hotmail.co.uk".split()
+    [
+        "gmail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "aol.com",
+        "msn.com",
+        "icloud.com",
+        "mail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "yandex.ru",
+        "mail.ru",
+        "protonmail.com",
+        "proton.me",
+        "zoho.com",
+        "yahoo.co.uk",
+        "yahoo.com.br",
+        "bol.com.br",
+        "uol.com.br",
+        "terra.com.br",
+        "hotmail.co.uk",
+    ]
 )
 RISKY_TLDS = frozenset(
-    "xyz top click link online site store shop live buzz icu cyou rest monster sbs cfd "
-    "bar quest fun work support help tk ml ga cf gq pw cc su ru cn info biz ws vip win bid loan".split()
+    [
+        "xyz",
+        "top",
+        "click",
+        "link",
+        "online",
+        "site",
+        "store",
+        "shop",
+        "live",
+        "buzz",
+        "icu",
+        "cyou",
+        "rest",
+        "monster",
+        "sbs",
+        "cfd",
+        "bar",
+        "quest",
+        "fun",
+        "work",
+        "support",
+        "help",
+        "tk",
+        "ml",
+        "ga",
+        "cf",
+        "gq",
+        "pw",
+        "cc",
+        "su",
+        "ru",
+        "cn",
+        "info",
+        "biz",
+        "ws",
+        "vip",
+        "win",
+        "bid",
+        "loan",
+    ]
 )
-_EXT_HTML = frozenset("htm html shtml xhtml svg mht mhtml".split())
-_EXT_ARCHIVE = frozenset("zip rar 7z tar gz tgz bz2 xz cab ace arj lzh z r00 gzip".split())
-_EXT_DISK = frozenset("iso img vhd vhdx dmg udf".split())
-_EXT_OFFICE_MACRO = frozenset("docm xlsm pptm dotm xltm xlam ppam potm doc xls ppt xlsb rtf one".split())
+_EXT_HTML = frozenset(["htm", "html", "shtml", "xhtml", "svg", "mht", "mhtml"])
+_EXT_ARCHIVE = frozenset(
+    ["zip", "rar", "7z", "tar", "gz", "tgz", "bz2", "xz", "cab", "ace", "arj", "lzh", "z", "r00", "gzip"]
+)
+_EXT_DISK = frozenset(["iso", "img", "vhd", "vhdx", "dmg", "udf"])
+_EXT_OFFICE_MACRO = frozenset(
+    [
+        "docm",
+        "xlsm",
+        "pptm",
+        "dotm",
+        "xltm",
+        "xlam",
+        "ppam",
+        "potm",
+        "doc",
+        "xls",
+        "ppt",
+        "xlsb",
+        "rtf",
+        "one",
+    ]
+)
 _EXT_EXEC = frozenset(
-    "exe scr com pif bat cmd js jse vbs vbe wsf wsh hta msi lnk jar ps1 dll cpl apk reg msc appx".split()
+    [
+        "exe",
+        "scr",
+        "com",
+        "pif",
+        "bat",
+        "cmd",
+        "js",
+        "jse",
+        "vbs",
+        "vbe",
+        "wsf",
+        "wsh",
+        "hta",
+        "msi",
+        "lnk",
+        "jar",
+        "ps1",
+        "dll",
+        "cpl",
+        "apk",
+        "reg",
+        "msc",
+        "appx",
+    ]
 )
-_EXT_DOCLIKE = frozenset("pdf doc docx xls xlsx txt jpg jpeg png gif rtf csv odt ppt pptx".split())
+_EXT_DOCLIKE = frozenset(
+    [
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "txt",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "rtf",
+        "csv",
+        "odt",
+        "ppt",
+        "pptx",
+    ]
+)
 
 _URGENCY = re.compile(
     r"\b(?:urgent(?:ly)?|immediate(?:ly)?|as soon as possible|within (?:\d+|twenty[- ]four|forty[- ]eight) "
@@ -199,7 +390,9 @@ _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _AUTH = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 _RECEIVED_FROM_IP = re.compile(r"^\s*from\s+\[?(\d{1,3}(?:\.\d{1,3}){3})\]?[\s(]", re.IGNORECASE)
 _RECEIVED_DATE = re.compile(r";\s*([^;]+)$")
-_LOOKALIKE_MAP = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a"})
+_LOOKALIKE_MAP = str.maketrans(
+    {"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a"}
+)
 
 _EXTRACT = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
 
@@ -233,10 +426,9 @@ def split_address(value: str) -> tuple[str, str]:
     ``email.utils.parseaddr`` gives up on ``Name ,_<a@b.c>`` and similar; the last
     ``<...>`` address, else the first bare address, is what a mail client would show.
     """
-    m = None
-    for m in _ANGLE_ADDR.finditer(value):
-        pass
-    if m is not None:
+    found = list(_ANGLE_ADDR.finditer(value))
+    if found:
+        m = found[-1]
         name = value[: m.start()].strip().strip('"').strip()
         return name, m.group(1)
     b = _BARE_ADDR.search(value)
@@ -340,7 +532,9 @@ def _sender(mail: Mail, r: _Rec, from_name: str, from_addr: str, from_dom: str) 
 
 def _auth(mail: Mail, r: _Rec) -> None:
     results: dict[str, str] = {}
-    for value in mail.header_all("Authentication-Results") + mail.header_all("ARC-Authentication-Results")[:1]:
+    for value in (
+        mail.header_all("Authentication-Results") + mail.header_all("ARC-Authentication-Results")[:1]
+    ):
         for method, outcome in _AUTH.findall(value):
             results.setdefault(method.lower(), outcome.lower())
     spf = mail.header("Received-SPF").split(" ", 1)[0].lower()
@@ -371,7 +565,7 @@ def _received(mail: Mail, r: _Rec) -> None:
         if ip:
             r.set("received_helo_ip_literal", 1, f"relay greeted as {ip.group(1)}")
     # headers are newest first: each stamp should not be earlier than the one below it
-    for newer, older in zip(stamps, stamps[1:], strict=False):
+    for newer, older in itertools.pairwise(stamps):
         if newer and older and (older - newer).total_seconds() > 600:
             r.set("received_time_backwards", 1, f"hop stamped {newer} after a hop stamped {older}")
             break
@@ -511,13 +705,21 @@ def _attachments(mail: Mail, r: _Rec) -> None:
         ctype = a.content_type
         if ext in _EXT_HTML or ctype in ("text/html", "image/svg+xml"):
             r.set("attach_html", 1, label)
-        if ext in _EXT_ARCHIVE or ctype in ("application/zip", "application/x-rar-compressed", "application/x-7z-compressed"):
+        if ext in _EXT_ARCHIVE or ctype in (
+            "application/zip",
+            "application/x-rar-compressed",
+            "application/x-7z-compressed",
+        ):
             r.set("attach_archive", 1, label)
         if ext in _EXT_DISK or ctype in ("application/x-iso9660-image",):
             r.set("attach_disk_image", 1, label)
         if ext in _EXT_OFFICE_MACRO or "macroenabled" in ctype:
             r.set("attach_office_macro", 1, label)
-        if ext in _EXT_EXEC or ctype in ("application/x-msdownload", "application/x-msdos-program") or a.head[:2] == b"MZ":
+        if (
+            ext in _EXT_EXEC
+            or ctype in ("application/x-msdownload", "application/x-msdos-program")
+            or a.head[:2] == b"MZ"
+        ):
             r.set("attach_executable", 1, label)
         if ext == "pdf" or ctype == "application/pdf":
             r.set("attach_pdf", 1, label)
@@ -529,7 +731,11 @@ def _attachments(mail: Mail, r: _Rec) -> None:
 def _disguise(name: str, exts: list[str], head: bytes) -> str | None:
     if "\u202e" in name:
         return "right-to-left override character in the name"
-    if len(exts) >= 2 and exts[-2] in _EXT_DOCLIKE and exts[-1] in (_EXT_EXEC | _EXT_HTML | _EXT_ARCHIVE | _EXT_DISK):
+    if (
+        len(exts) >= 2
+        and exts[-2] in _EXT_DOCLIKE
+        and exts[-1] in (_EXT_EXEC | _EXT_HTML | _EXT_ARCHIVE | _EXT_DISK)
+    ):
         return f"double extension .{exts[-2]}.{exts[-1]}"
     if re.search(r"\s{5,}\.\w+$", name):
         return "long run of spaces before the extension"
@@ -574,7 +780,9 @@ def strip_era_text(text: str) -> str:
     """Text with list headers/footers, subject tags and numbers (years, versions) removed."""
     lines = text.split("\n")
     if lines:
-        lines[0] = re.sub(r"^\s*(?:(?:re|fwd?|aw|wg)\s*:\s*)*\[[^\]]{1,40}\]\s*", "", lines[0], flags=re.IGNORECASE)
+        lines[0] = re.sub(
+            r"^\s*(?:(?:re|fwd?|aw|wg)\s*:\s*)*\[[^\]]{1,40}\]\s*", "", lines[0], flags=re.IGNORECASE
+        )
     kept: list[str] = []
     for line in lines:
         if re.match(r"^\s*[_=~*-]{8,}\s*$", line):

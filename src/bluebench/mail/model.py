@@ -308,7 +308,9 @@ class MailModel:
                 reasons.append(Reason(name, "text", float(contrib[o]), float(vals[o]), evidence))
             else:
                 raw = float(ex.values[FEATURE_INDEX[name]])
-                reasons.append(Reason(name, _GROUP_OF[name], float(contrib[o]), raw, ex.evidence.get(name, "")))
+                reasons.append(
+                    Reason(name, _GROUP_OF[name], float(contrib[o]), raw, ex.evidence.get(name, ""))
+                )
         return reasons
 
     def heaviest(self, n: int = 20) -> list[tuple[str, float]]:
@@ -410,14 +412,20 @@ def load_model(path: str | Path) -> MailModel:
     try:
         untrusted = sio.get_untrusted_types(data=blob)
     except Exception as exc:
-        raise ModelError(f"{p}: refused: the model part cannot be inspected ({type(exc).__name__}: {exc})") from exc
+        raise ModelError(
+            f"{p}: refused: the model part cannot be inspected ({type(exc).__name__}: {exc})"
+        ) from exc
     refused = sorted(set(untrusted) - ALLOWED_TYPES)
     if refused:
-        raise ModelError(f"{p}: refused: the model would build types bluebench does not trust: {', '.join(refused)}")
+        raise ModelError(
+            f"{p}: refused: the model would build types bluebench does not trust: {', '.join(refused)}"
+        )
     try:
         model = sio.loads(blob, trusted=list(untrusted))
     except Exception as exc:
-        raise ModelError(f"{p}: refused: the model part cannot be loaded ({type(exc).__name__}: {exc})") from exc
+        raise ModelError(
+            f"{p}: refused: the model part cannot be loaded ({type(exc).__name__}: {exc})"
+        ) from exc
     if not (
         isinstance(model, Pipeline)
         and list(model.named_steps) == ["features", "classifier"]
@@ -432,7 +440,9 @@ def load_model(path: str | Path) -> MailModel:
     except ModelError:
         raise
     except Exception as exc:
-        raise ModelError(f"{p}: refused: metadata does not fit the model ({type(exc).__name__}: {exc})") from exc
+        raise ModelError(
+            f"{p}: refused: metadata does not fit the model ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _version(dist: str) -> str:

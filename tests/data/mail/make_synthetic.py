@@ -16,7 +16,7 @@ CASES = [
     (
         '"PayPal Service" <service@paypa1-secure.example>',
         "Your account has been limited",
-        '<p>Dear customer,</p><p>We noticed unusual activity. Your account will be suspended within 24 hours '
+        "<p>Dear customer,</p><p>We noticed unusual activity. Your account will be suspended within 24 hours "
         'unless you verify your identity.</p><p><a href="http://192.0.2.10/paypal/login">https://www.paypal.com/signin</a></p>',
         {"Reply-To": "support@collect-data.example"},
         None,
@@ -24,16 +24,18 @@ CASES = [
     (
         '"Microsoft 365" <no-reply@m365-notify.example>',
         "Action required: password expires today",
-        '<p>Your Office365 password expires today. Keep your current password:</p>'
+        "<p>Your Office365 password expires today. Keep your current password:</p>"
         '<form action="http://m365-keep.example/p"><input type="password" name="pw"></form>'
         '<p style="display:none">newsletter weather football recipe</p>',
-        {"Authentication-Results": "mx.example.net; spf=fail smtp.mailfrom=m365-notify.example; dkim=none; dmarc=fail"},
+        {
+            "Authentication-Results": "mx.example.net; spf=fail smtp.mailfrom=m365-notify.example; dkim=none; dmarc=fail"
+        },
         None,
     ),
     (
         '"DHL Express" <tracking@parcel-dhl.example>',
         "Parcel on hold: confirm delivery fee",
-        '<p>Your parcel could not be delivered. Pay the 1.99 EUR fee immediately:</p>'
+        "<p>Your parcel could not be delivered. Pay the 1.99 EUR fee immediately:</p>"
         '<p><a href="https://bit.ly/3xFakeDhl">Confirm delivery</a></p>',
         {},
         None,
@@ -41,7 +43,7 @@ CASES = [
     (
         '"Chase Online" <alerts@chase-online-verify.example>',
         "Security alert: unusual sign-in",
-        '<p>We detected an unusual sign-in. Please log in to confirm your account details.</p>'
+        "<p>We detected an unusual sign-in. Please log in to confirm your account details.</p>"
         '<p><a href="http://chase-online-verify.example/login">www.chase.com</a></p>',
         {"Return-Path": "<bounce@bulk-sender.example>"},
         None,
@@ -51,7 +53,11 @@ CASES = [
         "You have a document to review and sign",
         "<p>Please review the attached document. Sign in with your email password to open it.</p>",
         {},
-        ("Invoice_2024.html", "text/html", b"<html><form action='http://x.example/'><input type=password></form></html>"),
+        (
+            "Invoice_2024.html",
+            "text/html",
+            b"<html><form action='http://x.example/'><input type=password></form></html>",
+        ),
     ),
     (
         "accounts@payments-dept.example",
@@ -63,7 +69,7 @@ CASES = [
     (
         '"Apple ID" <appleid@icloud-support.example>',
         "Your Apple ID has been locked",
-        '<p>Your Apple ID was locked for security reasons. Unlock it now:</p>'
+        "<p>Your Apple ID was locked for security reasons. Unlock it now:</p>"
         '<p><a href="http://xn--pple-43d.example/unlock">Unlock Apple ID</a></p>',
         {},
         None,
@@ -79,7 +85,7 @@ CASES = [
     (
         '"Netflix" <info@netflix-billing.example>',
         "Update your payment information",
-        '<p>We could not process your payment. Update your billing details to avoid losing access.</p>'
+        "<p>We could not process your payment. Update your billing details to avoid losing access.</p>"
         '<p><a href="https://netf1ix-billing.example/update">Update payment</a></p>',
         {},
         None,
@@ -87,7 +93,7 @@ CASES = [
     (
         '"Wells Fargo" <secure@wf-alerts.example>',
         "Final notice: account verification",
-        '<p>Final notice. Verify your credit card number and PIN to keep your account active.</p>'
+        "<p>Final notice. Verify your credit card number and PIN to keep your account active.</p>"
         '<p><a href="https://tinyurl.com/wf-fake">https://www.wellsfargo.com/verify</a></p>',
         {"Reply-To": "collect@harvest.example"},
         None,
@@ -95,7 +101,7 @@ CASES = [
     (
         '"Amazon" <order-update@amaz0n-orders.example>',
         "Your order cannot be shipped",
-        '<p>There is a problem with your order. Confirm your identity to release the shipment.</p>'
+        "<p>There is a problem with your order. Confirm your identity to release the shipment.</p>"
         '<p><a href="http://amaz0n-orders.example/confirm">Confirm now</a></p>',
         {},
         ("order.zip", "application/zip", b"PK\x03\x04fake archive"),
@@ -103,7 +109,7 @@ CASES = [
     (
         '"Coinbase Security" <security@coinbase-wallet-alert.example>',
         "Withdrawal request: action required",
-        '<p>A withdrawal was requested. If this was not you, log in immediately to cancel it.</p>'
+        "<p>A withdrawal was requested. If this was not you, log in immediately to cancel it.</p>"
         '<p><a href="https://coinbase-wallet-alert.example/cancel">Cancel withdrawal</a></p>',
         {},
         None,

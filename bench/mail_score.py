@@ -1,0 +1,82 @@
+"""Scoring speed of the phishing model: messages per second, from files to verdicts with reasons.
+
+Reads ``../shared/data/email`` (SpamAssassin, phishing-pot, Nazario, modern-ham; see that
+folder's README for sources and terms). Times what ``bluebench mail score`` does: read the
+files, parse each message, extract features, score, explain every verdict. Training is not
+timed. The model is the one ``mail train`` would write on the same data (or ``--model``).
+
+    .venv/bin/python bench/mail_score.py [--model MODEL] [--repeat 3] [--out bench/results/mail_score.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bluebench.mail.labels import load_labels
+from bluebench.mail.model import load_model, save_model
+from bluebench.mail.reader import read_mail
+from bluebench.mail.train import attach_labels, train_model
+
+EMAIL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "email"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(EMAIL))
+    ap.add_argument("--model", help="model file; default: train one on --data first (not timed)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", help="write the figures as JSON here")
+    args = ap.parse_args()
+
+    model_path = args.model
+    if model_path is None:
+        ms = read_mail([args.data])
+        fitted, meta = train_model(attach_labels(ms, load_labels(Path(args.data) / "labels.csv")))
+        model_path = os.path.join(tempfile.mkdtemp(), "mail.model")
+        save_model(model_path, fitted.model, fitted.spec, meta)
+    model = load_model(model_path)
+
+    runs = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        ms = read_mail([args.data])
+        t1 = time.perf_counter()
+        verdicts = model.score_mails(ms.mails)
+        t2 = time.perf_counter()
+        assert all(v.reasons for v in verdicts)
+        runs.append({"messages": len(verdicts), "read_s": t1 - t0, "score_s": t2 - t1, "total_s": t2 - t0})
+    rates = [r["messages"] / r["total_s"] for r in runs]
+    result = {
+        "data": args.data,
+        "messages": runs[0]["messages"],
+        "bytes": sum(p.stat().st_size for p in Path(args.data).rglob("*") if p.is_file()),
+        "runs": runs,
+        "messages_per_second": {"median": statistics.median(rates), "best": max(rates), "worst": min(rates)},
+        "read_parse_share": statistics.median(r["read_s"] / r["total_s"] for r in runs),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_1min": os.getloadavg()[0],
+        },
+        "single_process": True,
+    }
+    print(
+        f"{result['messages']} messages, files to verdicts with reasons, one process: "
+        f"median {result['messages_per_second']['median']:.0f} msg/s "
+        f"(best {result['messages_per_second']['best']:.0f}, worst {result['messages_per_second']['worst']:.0f}; "
+        f"reading+parsing {result['read_parse_share']:.0%} of the time; 1-min load {result['machine']['load_1min']:.1f})"
+    )
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
