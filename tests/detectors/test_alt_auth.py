@@ -64,7 +64,8 @@ def test_new_credentials_logon_with_its_process(ws: Workspace) -> None:
     assert a.entities == {"user": "admmig", "host": "FS03.offsec.lan"}
     assert "logon type 9 (new credentials) through the seclogo logon process" in a.reasons[0]
     assert "logon id 0x266e045" in a.reasons[0]
-    assert a.reasons[1] == "1 process started in that logon session: cmd.exe"
+    assert "the network identity it uses is not logged" in a.reasons[1]  # an older Windows
+    assert a.reasons[2] == "1 process started in that logon session: cmd.exe"
     assert _rows(ws, a.event_ids) == [("4624", "svchost.exe", PTH.name), ("4688", "cmd.exe", PTH.name)]
     assert a.score == 0.79 and a.severity == "medium"
 
@@ -82,3 +83,35 @@ def test_keyless_ntlm_network_logons(ws: Workspace) -> None:
     assert "KeyLength 0 (NTLM V2)" in a.reasons[0]
     assert {c for c, _, _ in _rows(ws, a.event_ids)} == {"4624"}
     assert a.score == 0.35 and a.severity == "low"
+
+
+def test_runas_netonly_with_ones_own_admin_account_is_not_reported(
+    event_rows: Any, make_workspace: Any
+) -> None:
+    def netonly(ts: str, user: str, outbound: str) -> None:
+        event_rows.add(
+            ts,
+            code="4624",
+            action="logon",
+            outcome="success",
+            logon_type=9,
+            host="wks1.corp.local",
+            user=user,
+            data={
+                "SubjectUserName": user,
+                "LogonProcessName": "seclogo",
+                "AuthenticationPackageName": "Negotiate",
+                "TargetOutboundUserName": outbound,
+                "TargetOutboundDomainName": "CORP",
+            },
+        )
+
+    netonly("2024-03-03T08:00:00", "alice", "adm-alice")
+    netonly("2024-03-03T09:00:00", "bob", "adm-alice")
+    event_rows.logon("2024-03-03T07:00:00", "adm-alice", host="srv1.corp.local")
+    ws = make_workspace(event_rows)
+    alerts = _alerts(ws)
+    assert [a.entities["user"] for a in alerts] == ["bob"]
+    assert "its network identity is CORP\\adm-alice, another person's account" in alerts[0].reasons[1]
+    assert alerts[0].score == 0.79
+    assert [a.entities["user"] for a in _alerts(ws, report_own_account=True)] == ["alice", "bob"]

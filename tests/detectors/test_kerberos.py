@@ -129,7 +129,7 @@ def test_asrep_roasting_names_account_source_and_encryption(ws: Workspace) -> No
     assert a.entities == {"user": "admin-test", "source": "10.23.23.9", "host": "rootdc1.offsec.lan"}
     assert "1 TGT issued without pre-authentication (PreAuthType 0) to 10.23.23.9" in a.reasons[0]
     assert "RC4-HMAC (0x17)" in a.reasons[2]
-    assert _files(ws, a) == {ASREP} and a.score == 0.7
+    assert _files(ws, a) == {ASREP} and a.score == 0.725
 
 
 def test_forged_and_spoofed_tickets(ws: Workspace) -> None:
@@ -151,3 +151,32 @@ def test_forged_and_spoofed_tickets(ws: Workspace) -> None:
     assert "S-1-5-21-4230534742-2542757381-3142984815-500" in rid500.reasons[0]
     assert "renamed Administrator" in rid500.reasons[0]
     assert _files(ws, rid500) == {"ID4624-Success login with Golden ticket.evtx"}
+
+
+def test_a_legacy_client_on_many_days_is_routine(event_rows: Any, make_workspace: Any) -> None:
+    for day in (3, 4, 5):
+        # An old client gets RC4 tickets for its one service every day ...
+        event_rows.add(
+            f"2024-03-0{day}T08:00:00",
+            code="4769",
+            outcome="success",
+            user="helen@CORP.LOCAL",
+            src="10.0.0.79",
+            host="dc1.corp.local",
+            data={"TicketEncryptionType": "0x17"},
+            **{"service.name": "svc-legacy"},
+        )
+        # ... and a Unix host gets AES TGTs without pre-authentication for its service account.
+        event_rows.add(
+            f"2024-03-0{day}T09:00:00",
+            code="4768",
+            outcome="success",
+            user="svc_unix",
+            src="10.30.0.12",
+            host="dc1.corp.local",
+            data={"PreAuthType": "0", "TicketEncryptionType": "0x12"},
+        )
+    ws = make_workspace(event_rows)
+    assert _alerts(ws, "kerberoasting") == [] and _alerts(ws, "asrep_roasting") == []
+    assert len(_alerts(ws, "kerberoasting", routine_days=4)) == 3
+    assert len(_alerts(ws, "asrep_roasting", routine_days=4)) == 3

@@ -71,9 +71,10 @@ def test_psexec_over_admin_share(ws: Workspace) -> None:
     )
     assert a.reasons[1] == "it wrote executable files there: PSEXESVC.exe, cmd.exe"
     assert "PsExec's service binary or pipes were used" in a.reasons[2]
-    # ADMIN$ and IPC$ pipe accesses; the IPC$ share connect and logons are not evidence.
-    assert _codes(ws, a) == {"5140": 1, "5145": 9}
-    assert a.score == 0.769
+    assert "the service PSEXESVC was installed on srvdefender01.offsec.lan right after" in a.reasons[3]
+    # ADMIN$ and IPC$ pipe accesses and the service install; the IPC$ connect and logons are not evidence.
+    assert _codes(ws, a) == {"4697": 1, "5140": 1, "5145": 9}
+    assert a.score == 0.8614
 
 
 def test_net_use_to_an_admin_share_with_other_credentials(ws: Workspace) -> None:
@@ -146,3 +147,27 @@ def test_hidden_share_created(ws: Workspace) -> None:
     assert "created the share hidden-share$ on fs02.offsec.lan for C:\\TOOLS\\hidden-share$" in a.reasons[0]
     assert a.reasons[1] == "hidden-share$ ends with $, so it is hidden from share browsing"
     assert "temp/tools folder: C:\\TOOLS\\hidden-share$" in a.reasons[2]
+
+
+def test_a_routine_admin_share_habit_is_not_reported(event_rows: Any, make_workspace: Any) -> None:
+    # A backup account opens C$ on the file server every night; a new admin opens C$ once.
+    for day in (3, 4, 5):
+        event_rows.add(
+            f"2024-03-0{day}T01:00:00",
+            code="5140",
+            host="fs1.corp.local",
+            user="svc_backup",
+            src="10.20.0.9",
+            data={"ShareName": "\\\\*\\C$"},
+        )
+    event_rows.add(
+        "2024-03-05T14:00:00",
+        code="5140",
+        host="fs1.corp.local",
+        user="eve",
+        src="10.10.0.66",
+        data={"ShareName": "\\\\*\\C$"},
+    )
+    ws = make_workspace(event_rows)
+    assert [a.entities["user"] for a in _alerts(ws, "admin_share_access")] == ["eve"]
+    assert len(_alerts(ws, "admin_share_access", routine_days=4)) == 4

@@ -45,7 +45,7 @@ class AccountCreated(Detector):
     severity: ClassVar[str] = "medium"
     defaults: ClassVar[dict[str, Any]] = {
         "gap_minutes": 60,  # events about one account further apart start a new finding
-        "created_score": 0.45,  # a user account (or SQL login) was created
+        "created_score": 0.35,  # a user account (or SQL login) was created: low on its own
         "computer_score": 0.3,  # a computer account was created
         "machine_quota_score": 0.35,  # ... by a user through SeMachineAccountPrivilege (MachineAccountQuota)
         "dollar_name_score": 0.4,  # a user account whose name ends with $ (hidden, passes for a computer)
@@ -236,7 +236,8 @@ class GroupMembershipChange(Detector):
         "gap_minutes": 30,
         "tier0_score": 0.8,  # a group that controls the domain, its DCs or a SQL server
         "sensitive_score": 0.55,  # remote access, Exchange roles, SQL database admin roles
-        "other_score": 0.25,  # any other group
+        "other_score": 0.25,  # any other group ...
+        "min_other_groups": 3,  # ... reported from this many groups at once (or self-added, or removed again)
         "groups_half": 5,  # many groups at once raise the score
         "self_add_score": 0.45,  # the account added itself
         "quick_remove_score": 0.2,  # ... and was removed again in the same burst
@@ -294,6 +295,9 @@ class GroupMembershipChange(Detector):
                 continue
             tier0 = [x for x in real if x.lower() in TIER0_GROUPS]
             sensitive = [x for x in real if x.lower() in SENSITIVE_GROUPS]
+            quick = [x for x in real if x in removed]
+            if not (tier0 or sensitive or self_add or quick or len(real) >= int(p["min_other_groups"])):
+                continue  # one ordinary group (a new hire put into 'VPN Users'): not reported
             scores: list[float] = []
             if tier0:
                 scores.append(float(p["tier0_score"]))
@@ -316,7 +320,6 @@ class GroupMembershipChange(Detector):
             if self_add:
                 scores.append(float(p["self_add_score"]))
                 reasons.append(f"'{actor}' added itself: an account granting its own rights")
-            quick = [x for x in real if x in removed]
             if quick:
                 scores.append(float(p["quick_remove_score"]))
                 reasons.append(
@@ -628,7 +631,7 @@ class AccountManipulation(Detector):
                             "pass for an administrator"
                         )
             elif kind == "reset":
-                scores.append(float(p["reset_score"]))
+                # Helpdesks reset passwords all day: a reset counts with a remote SAMR connection.
                 reasons.append(f"the password of '{account}' was reset{by}")
                 host = r["host"].split(".")[0].lower()
                 near = [
@@ -639,7 +642,7 @@ class AccountManipulation(Detector):
                     and abs((x["ts"] - r["first"]).total_seconds()) <= 120
                 ]
                 if near:
-                    scores.append(float(p["remote_samr_score"]))
+                    scores.extend([float(p["reset_score"]), float(p["remote_samr_score"])])
                     eids.extend(x["eid"] for x in near)
                     reasons.append(
                         f"right after {names(actors)} opened the SAMR pipe from {names(uniq(x['src'] for x in near))}: "

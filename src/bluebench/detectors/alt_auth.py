@@ -13,7 +13,17 @@ from typing import Any, ClassVar
 import duckdb
 
 from bluebench.detectors.base import Detector, Finding, plural
-from bluebench.detectors.winsql import combine, ed, grouped, names, remote_source, severity_for, uniq
+from bluebench.detectors.winsql import (
+    combine,
+    ed,
+    grouped,
+    names,
+    remote_source,
+    same_person,
+    severity_for,
+    short_name,
+    uniq,
+)
 
 
 class PassTheHash(Detector):
@@ -27,6 +37,8 @@ class PassTheHash(Detector):
     defaults: ClassVar[dict[str, Any]] = {
         "gap_minutes": 30,
         "new_credentials_score": 0.7,  # logon type 9 through seclogo with Negotiate
+        "other_identity_score": 0.3,  # ... whose network identity is another person's or a made-up account
+        "report_own_account": False,  # ... report it when the identity is the user's own (admin) account
         "process_score": 0.3,  # ... and a process was started in that new logon session
         "ntlm_score": 0.35,  # NTLM network logon with KeyLength 0 to a host
         "ntlm_min_hosts": 2,  # hosts one account and source must reach that way to report it
@@ -44,7 +56,8 @@ class PassTheHash(Detector):
             WITH l AS (
                 SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS target,
                        {ed("SubjectUserName")} AS subject, {ed("TargetLogonId")} AS logon_id,
-                       "process.name" AS proc
+                       "process.name" AS proc, {ed("TargetOutboundUserName")} AS outbound,
+                       {ed("TargetOutboundDomainName")} AS outbound_domain
                 FROM events
                 WHERE "event.code" = '4624' AND "winlog.logon.type" = 9
                   AND lower({ed("LogonProcessName")}) = 'seclogo'
@@ -54,7 +67,9 @@ class PassTheHash(Detector):
                        "process.name" AS proc, "@timestamp" AS ts
                 FROM events WHERE "event.action" = 'process-created' AND "event.code" = '4688'
             )
-            SELECT l.ts, l.eid, l.host, l.target, l.subject, l.proc, l.logon_id,
+            SELECT l.ts, l.eid, l.host, l.target, l.subject, l.proc, l.logon_id, l.outbound, l.outbound_domain,
+                   lower(l.outbound) IN (SELECT {short_name('"user.name"')} FROM events
+                                         WHERE "user.name" IS NOT NULL AND "event.id" <> l.eid) AS outbound_known,
                    list(p.proc ORDER BY p.ts) FILTER (WHERE p.eid IS NOT NULL) AS procs,
                    list(p.eid ORDER BY p.ts) FILTER (WHERE p.eid IS NOT NULL) AS proc_eids
             FROM l LEFT JOIN p ON p.host = l.host AND p.logon_id = l.logon_id
@@ -68,8 +83,34 @@ class PassTheHash(Detector):
             reasons = [
                 f"logon type 9 (new credentials) through the seclogo logon process for '{who}'{by} on "
                 f"{r['host']} (logon id {r['logon_id']}): what Mimikatz sekurlsa::pth and Rubeus "
-                "/createnetonly produce; 'runas /netonly' does the same, so confirm it was not typed by an admin"
+                "/createnetonly produce"
             ]
+            outbound = r["outbound"]
+            identity = f"{r['outbound_domain']}\\{outbound}" if r["outbound_domain"] else str(outbound)
+            if outbound is None:
+                reasons.append(
+                    "the network identity it uses is not logged (Windows 10/2016 and later log it), so "
+                    "confirm it was not an admin's 'runas /netonly'"
+                )
+            elif same_person(outbound, who):
+                if not p["report_own_account"]:
+                    continue  # runas /netonly with one's own (admin) account
+                scores = [0.2]
+                reasons.append(
+                    f"its network identity {identity} is the user's own account ('runas /netonly')"
+                )
+            elif r["outbound_known"]:
+                scores.append(float(p["other_identity_score"]))
+                reasons.append(
+                    f"its network identity is {identity}, another person's account: {who}'s session uses "
+                    "someone else's credentials or hash"
+                )
+            else:
+                scores.append(float(p["other_identity_score"]))
+                reasons.append(
+                    f"its network identity {identity} appears nowhere else in the logs: Rubeus /createnetonly "
+                    "makes up such names, and a stolen ticket is then put into the session"
+                )
             procs = uniq(r["procs"] or [])
             if procs:
                 scores.append(float(p["process_score"]))

@@ -21,6 +21,7 @@ from bluebench.detectors.winsql import (
     short_name,
     sql_list,
     uniq,
+    with_days,
 )
 
 # Ticket encryption types that can be cracked offline quickly (RFC 3961/4757 numbers).
@@ -58,15 +59,16 @@ class Kerberoasting(Detector):
         "gap_minutes": 60,  # requests further apart start a new finding
         "base_score": 0.5,  # the score of one weak ticket for one user service account
         "services_half": 3,  # more services requested in one burst raise the score by this half-life
+        "routine_days": 3,  # an account, source and service with weak tickets on this many days is routine
     }
 
     def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
         """One finding per requesting account and source burst; more services, higher score."""
         p = self.params
         enc = f"lower({ed('TicketEncryptionType')})"
-        signals = f"""
+        tickets = f"""
             SELECT "@timestamp" AS ts, "event.id" AS eid, {short_name('"user.name"')} AS account,
-                   coalesce("source.ip", "source.address") AS src, "host.name" AS host,
+                   coalesce("source.ip", "source.address", '') AS src, "host.name" AS host,
                    "service.name" AS svc, {enc} AS enc
             FROM events
             WHERE "event.code" = '4769' AND "event.outcome" = 'success'
@@ -75,16 +77,18 @@ class Kerberoasting(Detector):
               AND lower("service.name") <> 'krbtgt'
         """
         sql = (
-            grouped(signals, "concat_ws('|', account, src)")
+            grouped(with_days(tickets, "account, src, svc"), "concat_ws('|', account, src)")
             + """
             SELECT min(account) AS account, min(src) AS src, list(DISTINCT host ORDER BY host) AS hosts,
                    count(*) AS n, list(DISTINCT svc ORDER BY svc) AS services, list(DISTINCT enc ORDER BY enc) AS encs,
-                   min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+                   min(days) AS days, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
             """
         )
         base, half = float(p["base_score"]), float(p["services_half"])
         for r in self.rows(con, sql, [p["gap_minutes"]]):
+            if r["days"] >= int(p["routine_days"]):
+                continue  # every service in the burst gets weak tickets from this client on many days
             services = r["services"]
             extra = 1.0 - 0.5 ** ((len(services) - 1) / half) if half > 0 else 0.0
             score = base + (1.0 - base) * extra
@@ -121,35 +125,39 @@ class AsRepRoasting(Detector):
     severity: ClassVar[str] = "high"
     defaults: ClassVar[dict[str, Any]] = {
         "gap_minutes": 60,
-        "base_score": 0.7,  # one account roasted
+        "base_score": 0.45,  # one account's TGT without pre-authentication
+        "weak_score": 0.5,  # ... whose reply is RC4/DES encrypted, the format cracking tools target
         "accounts_half": 3,
+        "routine_days": 3,  # an account and source without pre-authentication on this many days is routine
     }
 
     def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
         """One finding per source burst of 4768 successes with PreAuthType 0."""
         p = self.params
         enc = f"lower({ed('TicketEncryptionType')})"
-        signals = f"""
+        tgts = f"""
             SELECT "@timestamp" AS ts, "event.id" AS eid, {short_name('"user.name"')} AS account,
-                   coalesce("source.ip", "source.address") AS src, "host.name" AS host, {enc} AS enc
+                   coalesce("source.ip", "source.address", '') AS src, "host.name" AS host, {enc} AS enc
             FROM events
             WHERE "event.code" = '4768' AND "event.outcome" = 'success' AND {ed("PreAuthType")} = '0'
         """
         sql = (
-            grouped(signals, "coalesce(src, host)")
+            grouped(with_days(tgts, "account, src"), "coalesce(nullif(src, ''), host)")
             + """
-            SELECT min(src) AS src, list(DISTINCT host ORDER BY host) AS hosts, count(*) AS n,
+            SELECT min(nullif(src, '')) AS src, list(DISTINCT host ORDER BY host) AS hosts, count(*) AS n,
                    list(DISTINCT account ORDER BY account) AS accounts, list(DISTINCT enc ORDER BY enc) AS encs,
-                   min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+                   min(days) AS days, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
             """
         )
         base, half = float(p["base_score"]), float(p["accounts_half"])
         for r in self.rows(con, sql, [p["gap_minutes"]]):
             accounts = r["accounts"]
-            extra = 1.0 - 0.5 ** ((len(accounts) - 1) / half) if half > 0 else 0.0
-            score = base + (1.0 - base) * extra
             weak = [e for e in r["encs"] if e in WEAK_ENCRYPTION]
+            if not weak and len(accounts) == 1 and r["days"] >= int(p["routine_days"]):
+                continue  # a client of an account without pre-authentication, seen on many days
+            extra = 1.0 - 0.5 ** ((len(accounts) - 1) / half) if half > 0 else 0.0
+            score = combine([base, float(p["weak_score"]) if weak else 0.0, extra])
             src = f" to {r['src']}" if r["src"] else ""
             reasons = [
                 f"{plural(r['n'], 'TGT')} issued without pre-authentication (PreAuthType 0){src} for "

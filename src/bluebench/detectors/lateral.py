@@ -19,10 +19,11 @@ from bluebench.detectors.winsql import (
     grouped,
     names,
     remote_source,
+    same_person,
     severity_for,
-    short_name,
     sql_list,
     uniq,
+    with_days,
 )
 
 # Process-creation events with a command line (Security 4688, Sysmon 1).
@@ -49,58 +50,78 @@ class AdminShareAccess(Detector):
         "executable_score": 0.3,  # an executable or script written or read there
         "psexec_score": 0.4,  # PSEXESVC (or clone) file or pipe
         "pipe_score": 0.3,  # svcctl/atsvc pipe opened remotely (remote service or task)
+        "service_score": 0.4,  # a service was installed on the host right after
+        "service_window_minutes": 5,
         "command_score": 0.5,  # a command line mounting \\host\X$
         "other_credentials_score": 0.3,  # ... with /user: other credentials
+        "routine_days": 2,  # an account and source opening admin shares on this many days is routine
     }
 
     def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
         """One finding per host, account, source and burst of share, pipe and command signals."""
         p = self.params
         share, target = ed("ShareName"), ed("RelativeTargetName")
+        cmd = '"process.command_line"'
         signals = f"""
             SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS actor,
-                   "source.ip" AS src,
+                   "source.ip" AS src, lower("user.name") || '|' || "source.ip" AS akey,
                    CASE WHEN regexp_matches({share}, '{ADMIN_SHARE_RE}') THEN 'share' ELSE 'pipe' END AS kind,
                    regexp_extract({share}, '([^\\\\]+)$', 1) AS share, {target} AS target,
-                   coalesce({ed("AccessList")}, '') LIKE '%%%4417%' AS write, NULL AS remote_host
+                   coalesce({ed("AccessList")}, '') LIKE '%%%4417%' AS write, NULL AS unc
             FROM events
             WHERE "event.code" IN ('5140', '5145') AND {remote_source()}
               AND "user.name" IS NOT NULL AND NOT ends_with("user.name", '$')
               AND (regexp_matches({share}, '{ADMIN_SHARE_RE}')
                    OR (upper({share}) LIKE '%\\IPC$' AND regexp_matches({target}, '{EXEC_PIPES_RE}')))
             UNION ALL
-            SELECT "@timestamp", "event.id", "host.name", "user.name", NULL, 'command',
-                   regexp_extract("process.command_line", '{UNC_ADMIN_SHARE_RE}', 2), "process.command_line",
-                   regexp_matches("process.command_line", '(?i)/u(ser)?:'),
-                   regexp_extract("process.command_line", '{UNC_ADMIN_SHARE_RE}', 1)
+            SELECT "@timestamp", "event.id", "host.name", "user.name", NULL,
+                   lower(coalesce("user.name", '')) || '|', 'command', NULL, {cmd},
+                   regexp_matches({cmd}, '(?i)/u(ser)?:'),
+                   '\\\\' || regexp_extract({cmd}, '{UNC_ADMIN_SHARE_RE}', 1) || '\\'
+                       || upper(regexp_extract({cmd}, '{UNC_ADMIN_SHARE_RE}', 2))
             FROM events
-            WHERE {PROCESS_EVENTS} AND regexp_matches("process.command_line", '{UNC_ADMIN_SHARE_RE}')
+            WHERE {PROCESS_EVENTS} AND regexp_matches({cmd}, '{UNC_ADMIN_SHARE_RE}')
         """
         sql = (
-            grouped(signals, "concat_ws('|', host, lower(actor), coalesce(src, ''))")
+            grouped(with_days(signals, "akey"), "concat_ws('|', host, akey)")
             + f"""
-            SELECT min(host) AS host, min(actor) AS actor, min(src) AS src,
-                   list(DISTINCT kind ORDER BY kind) AS kinds, list(DISTINCT upper(share) ORDER BY upper(share)) FILTER (WHERE kind = 'share') AS shares,
-                   list(DISTINCT target ORDER BY target) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
-                       AS executables,
-                   bool_or(write) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
-                       AS exec_written,
-                   list(DISTINCT lower(target) ORDER BY lower(target)) FILTER (WHERE kind = 'pipe') AS pipes,
-                   list(DISTINCT remote_host ORDER BY remote_host) FILTER (WHERE kind = 'command') AS remote_hosts,
-                   list(DISTINCT upper(share) ORDER BY upper(share)) FILTER (WHERE kind = 'command') AS command_shares,
-                   bool_or(write) FILTER (WHERE kind = 'command') AS other_creds,
-                   count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
-            FROM g GROUP BY gk, grp ORDER BY first
+            , b AS (
+                SELECT min(host) AS host, min(actor) AS actor, min(src) AS src, min(days) AS days,
+                       list(DISTINCT kind ORDER BY kind) AS kinds,
+                       list(DISTINCT upper(share) ORDER BY upper(share)) FILTER (WHERE kind = 'share') AS shares,
+                       list(DISTINCT target ORDER BY target)
+                           FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}')) AS executables,
+                       bool_or(write) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
+                           AS exec_written,
+                       list(DISTINCT lower(target) ORDER BY lower(target)) FILTER (WHERE kind = 'pipe') AS pipes,
+                       list(DISTINCT unc ORDER BY unc) FILTER (WHERE kind = 'command') AS uncs,
+                       bool_or(write) FILTER (WHERE kind = 'command') AS other_creds,
+                       count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+                FROM g GROUP BY gk, grp
+            )
+            SELECT b.*, (
+                SELECT list(struct_pack(svc := s."service.name", eid := s."event.id") ORDER BY s."@timestamp")
+                FROM events s
+                WHERE s."event.action" = 'service-installed' AND s."host.name" = b.host AND b.src IS NOT NULL
+                  AND s."@timestamp" BETWEEN b.first - INTERVAL 1 MINUTE
+                                         AND b.last + to_minutes(?::BIGINT)
+            ) AS services
+            FROM b ORDER BY first
             """
         )
-        for r in self.rows(con, sql, [p["gap_minutes"]]):
+        params = [p["gap_minutes"], p["service_window_minutes"]]
+        for r in self.rows(con, sql, params):
             kinds = set(r["kinds"])
             scores: list[float] = []
             reasons: list[str] = []
             techniques = ["T1021.002"]
-            pipes = uniq(r["pipes"] or [])
-            executables = uniq(r["executables"] or [])
+            eids = list(r["eids"])
+            pipes = uniq(r["pipes"])
+            executables = uniq(r["executables"])
+            services = r["services"] or []
             psexec = [x for x in [*pipes, *executables] if x and "psexesvc" in x.lower()]
+            if kinds == {"share"} and not executables and r["days"] >= int(p["routine_days"]):
+                continue  # this account opens admin shares from this address on other days too: routine
             if "share" in kinds:
                 scores.append(float(p["share_score"]))
                 reasons.append(
@@ -131,12 +152,22 @@ class AdminShareAccess(Detector):
                     techniques.append("T1569.002")
                 if "atsvc" in exec_pipes:
                     techniques.append("T1053.005")
+            if services:
+                scores.append(float(p["service_score"]))
+                techniques.append("T1569.002")
+                eids.extend(x["eid"] for x in services)
+                reasons.append(
+                    f"the service {names(uniq(x['svc'] for x in services))} was installed on {r['host']} right "
+                    "after: a binary copied through the share and started as a service (PsExec's way)"
+                )
             if "command" in kinds:
                 scores.append(float(p["command_score"]))
-                unc = [f"\\\\{h}\\{s}" for h, s in zip(r["remote_hosts"], r["command_shares"], strict=False)]
-                local = all(h.lower() in ("127.0.0.1", "localhost", "::1") for h in r["remote_hosts"])
+                uncs = uniq(r["uncs"])
+                local = all(
+                    u.lower().startswith(("\\\\127.0.0.1\\", "\\\\localhost\\", "\\\\::1\\")) for u in uncs
+                )
                 reasons.append(
-                    f"'{r['actor']}' ran a command on {r['host']} that uses {names(unc)}: "
+                    f"'{r['actor']}' ran a command on {r['host']} that uses {names(uncs)}: "
                     + (
                         "its own admin share through the loopback, where Impacket wmiexec/smbexec write "
                         "command output"
@@ -153,7 +184,7 @@ class AdminShareAccess(Detector):
                 entities={"user": r["actor"], "host": r["host"], "source": r["src"] or ""},
                 first_seen=r["first"],
                 last_seen=r["last"],
-                event_ids=r["eids"],
+                event_ids=uniq(eids),
                 reasons=reasons,
                 severity=severity_for(score),
                 techniques=uniq(techniques),
@@ -190,11 +221,10 @@ class ExplicitCredentials(Detector):
         """
         sql = (
             grouped(signals, "concat_ws('|', host, lower(subject))")
-            + f"""
+            + """
             SELECT min(host) AS host, min(subject) AS subject, count(*) AS n,
                    list(DISTINCT target ORDER BY target) AS targets, list(DISTINCT server ORDER BY server) AS servers,
                    list(DISTINCT info ORDER BY info) AS infos, list(DISTINCT proc ORDER BY proc) AS procs,
-                   bool_or({short_name("target")} <> {short_name("subject")}) AS other_account,
                    min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
             """
@@ -202,8 +232,9 @@ class ExplicitCredentials(Detector):
         half = float(p["hosts_half"])
         for r in self.rows(con, sql, [p["gap_minutes"]]):
             servers = r["servers"]
-            if not r["other_account"] and len(servers) < int(p["min_hosts"]):
-                continue
+            others = [t for t in uniq(r["targets"]) if not same_person(str(t), str(r["subject"]))]
+            if not others and len(servers) < int(p["min_hosts"]):
+                continue  # one's own (admin) account against few hosts: runas, net use
             spread = 1.0 - 0.5 ** ((len(servers) - 1) / half) if half > 0 else 0.0
             scores = [spread]
             targets = uniq(r["targets"])
@@ -212,11 +243,11 @@ class ExplicitCredentials(Detector):
                 f"'{r['subject']}' on {r['host']} logged on with explicit credentials of {names(targets)} to "
                 f"{plural(len(servers), 'remote host')}: {names(servers)} ({names(infos)})"
             ]
-            if r["other_account"]:
+            if others:
                 scores.append(float(p["other_account_score"]))
                 reasons.append(
-                    "the credentials belong to another account than the one logged on: typed with runas, "
-                    "net use /user: or a tool that carries stolen credentials"
+                    f"{names(others)} is another person's account than '{r['subject']}' (not its own admin "
+                    "account): typed with runas or net use /user:, or carried by a tool with stolen credentials"
                 )
             if len(servers) > 1:
                 reasons.append(f"{len(servers)} different hosts in one burst raise the score")

@@ -6,12 +6,19 @@ from events never become SQL text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-# The loopback addresses: a logon or share access from them is local, not lateral.
-LOCAL_SOURCES = ("127.0.0.1", "::1")
+# Prefixes and suffixes that make a person's separate admin account (adm-alice, alice_adm, ...).
+ADMIN_AFFIX_RE = re.compile(r"^(adm|admin|a|da|sa|t[0-2])[-_.]|[-_.](adm|admin|a|da|t[0-2])$", re.IGNORECASE)
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two account names are one person's: equal, or one is the other's admin account."""
+    a, b = (x.lower().split("\\")[-1].split("@")[0] for x in (a, b))
+    return a == b or ADMIN_AFFIX_RE.sub("", a) == ADMIN_AFFIX_RE.sub("", b)
 
 
 def ed(field: str) -> str:
@@ -52,6 +59,19 @@ def grouped(signals: str, key: str) -> str:
     """
 
 
+def with_days(signals: str, keys: str) -> str:
+    """``signals`` with a ``days`` column: on how many distinct days its ``keys`` occur in the data.
+
+    A pattern seen on many days (a nightly backup, a legacy client) is routine for this
+    environment; detectors use it to leave such patterns out. Signals need ``ts`` and ``keys``.
+    """
+    return f"""
+        SELECT x.*, d.days FROM ({signals}) x
+        JOIN (SELECT {keys}, count(DISTINCT CAST(ts AS DATE)) AS days FROM ({signals}) GROUP BY ALL) d
+        USING ({keys})
+    """
+
+
 def combine(scores: Iterable[float]) -> float:
     """Independent signals raise the score together: 1 - prod(1 - s), within 0..1."""
     rest = 1.0
@@ -70,10 +90,10 @@ def severity_for(score: float) -> str:
     return "low"
 
 
-def uniq(values: Iterable[Any]) -> list[Any]:
-    """Distinct non-empty values in first-seen order."""
+def uniq(values: Iterable[Any] | None) -> list[Any]:
+    """Distinct non-empty values in first-seen order (a SQL NULL list is empty)."""
     out: list[Any] = []
-    for v in values:
+    for v in values or ():
         if v not in (None, "") and v not in out:
             out.append(v)
     return out
@@ -84,8 +104,10 @@ def when(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def names(values: Sequence[Any], limit: int = 4, width: int = 60) -> str:
-    """'a, b, c and 2 more' for reasons; each value cut to ``width`` characters."""
-    items = [s if len(s := str(v)) <= width else s[: width - 3] + "..." for v in values]
+def names(values: Sequence[Any] | None, limit: int = 4, width: int = 60) -> str:
+    """'a, b, c and 2 more' for reasons; each value cut to ``width`` characters; NULLs left out."""
+    items = [
+        s if len(s := str(v)) <= width else s[: width - 3] + "..." for v in values or () if v is not None
+    ]
     head = ", ".join(items[:limit])
     return head + (f" and {len(items) - limit} more" if len(items) > limit else "")
