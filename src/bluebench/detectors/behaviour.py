@@ -15,7 +15,8 @@ Shared rules, which are what keep them quiet and repeatable:
 - **No baseline, no judgement.** An account needs ``min_logons`` earlier logons on
   ``min_days`` distinct days (and the probabilities below need more) before anything about
   it is called unusual: a single-attack EVTX file or a short recording gives no alert.
-- **Who is judged.** Accounts are keyed by lower-cased ``user.name``; machine accounts
+- **Who is judged.** Accounts are keyed by lower-cased ``user.name`` without a realm or
+  domain (``alice@CORP.EXAMPLE.COM``, ``CORP\\alice`` and ``alice`` are one); machine accounts
   (``NAME$``) and Windows' own identities (SYSTEM, LOCAL SERVICE, DWM-1, ...) are left out
   by ``ignore_users`` (a regular expression), since they log on everywhere at all hours.
 - **Hours** are read on the clock of ``timezone`` (default UTC: events are stored in UTC and
@@ -45,7 +46,7 @@ IGNORE_USERS = (
 )
 
 # One key per account however Windows spells it: 4769 logs "alice@CORP.EXAMPLE.COM", others
-# "alice" with the domain apart, some tools "CORP\\alice".
+# "alice" with the domain apart, some tools "CORP\alice".
 USER_KEY_SQL = """lower(regexp_replace(regexp_replace("user.name", '@[^@]*$', ''), '^.*\\\\', ''))"""
 
 # Addresses that mean "this same machine".
