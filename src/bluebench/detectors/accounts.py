@@ -708,8 +708,16 @@ class LogCleared(Detector):
         """One finding per host and burst of clears and clearing commands."""
         p = self.params
         message = ed("Message")
-        script = f"""coalesce({ed("ScriptBlockText")}, {ed("Payload")}, {ed('Data."#text"[0]')}, {ed("Message")})"""
+        # PowerShell text, parsed once per event: 4104 script block, 4103 payload, 800 command
+        # (EVTX), or the message (OTRF/winlogbeat text).
+        paths = "['$.ScriptBlockText', '$.Payload', '$.Data.\"#text\"[0]', '$.Message']"
         signals = f"""
+            WITH ps AS MATERIALIZED (
+                SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS actor,
+                       list_filter(json_extract_string("winlog.event_data", {paths}),
+                                   lambda x: x IS NOT NULL AND x <> '')[1] AS text
+                FROM events WHERE "event.action" IN ('powershell-pipeline', 'powershell-script-block')
+            )
             SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host,
                    coalesce("user.name", nullif(regexp_extract({message}, 'Account Name:\\s*(\\S+)', 1), '')) AS actor,
                    CASE WHEN "event.code" = '1102' THEN 'security' ELSE 'other' END AS kind,
@@ -721,11 +729,8 @@ class LogCleared(Detector):
             SELECT "@timestamp", "event.id", "host.name", "user.name", 'command', "process.command_line"
             FROM events WHERE {PROCESS_EVENTS} AND regexp_matches("process.command_line", '{CLEAR_LOG_RE}')
             UNION ALL
-            SELECT "@timestamp", "event.id", "host.name", "user.name", 'command',
-                   regexp_extract({script}, '[^\\r\\n;|]*({CLEAR_LOG_RE})[^\\r\\n;|]*', 0)
-            FROM events
-            WHERE "event.action" IN ('powershell-pipeline', 'powershell-script-block')
-              AND regexp_matches({script}, '{CLEAR_LOG_RE}')
+            SELECT ts, eid, host, actor, 'command', regexp_extract(text, '[^\\r\\n;|]*({CLEAR_LOG_RE})[^\\r\\n;|]*', 0)
+            FROM ps WHERE regexp_matches(text, '{CLEAR_LOG_RE}')
         """
         sql = (
             grouped(signals, "split_part(lower(host), '.', 1)")
