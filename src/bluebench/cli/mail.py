@@ -127,8 +127,12 @@ def evaluate_cmd(
     ] = "out/mail-evaluation.json",
     target_fpr: TargetFprOpt = 0.001,
     budget: Annotated[
-        float, typer.Option("--review-budget", help="Messages a reviewer can look at per 1,000.")
-    ] = 10.0,
+        float,
+        typer.Option(
+            "--review-budget",
+            help="Messages a reviewer can look at per 1,000; the test part is about one third phishing, so a small budget shows little.",
+        ),
+    ] = 400.0,
     share: Annotated[
         float, typer.Option("--train-share", help="Oldest share of each source to train on.")
     ] = 0.7,
@@ -285,6 +289,11 @@ def print_evaluation(res: dict[str, Any]) -> None:
             f"{r['flagged_per_1000']:.1f}",
         )
     out.print(tt)
+    if res.get("dropped_risk_features"):
+        out.print(
+            "risk indicators dropped because training gave them a benign weight: "
+            + ", ".join(res["dropped_risk_features"])
+        )
     ht = Table(
         title="20 heaviest features of the shipped model (log-odds per unit; + pushes to phishing)",
         title_justify="left",

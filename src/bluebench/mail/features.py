@@ -53,6 +53,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("to_missing", "headers", False, "no To header, or undisclosed recipients"),
     Feature("from_equals_to", "headers", False, "sent to the sender's own address"),
     Feature("subject_encoded", "headers", True, "the Subject uses RFC 2047 encoded words"),
+    Feature("in_thread", "headers", False, "In-Reply-To or References: a reply within a conversation"),
     # headers: authentication results (present only in mail received after ~2010: era)
     Feature("auth_spf_fail", "headers", True, "SPF fail or softfail in Authentication-Results/Received-SPF"),
     Feature("auth_dkim_fail", "headers", True, "DKIM fail in Authentication-Results"),
@@ -90,6 +91,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("image_heavy", "content", False, "images with almost no text"),
     Feature("html_only", "content", True, "HTML body without a plain-text part"),
     Feature("short_body", "content", False, "fewer than 300 characters of text"),
+    Feature("quoted_reply", "content", False, "quotes an earlier message ('> ' lines or 'wrote:')"),
     # attachments
     Feature("attach_html", "attachments", False, "an HTML or SVG attachment"),
     Feature("attach_archive", "attachments", False, "an archive attachment (zip, rar, 7z, ...)"),
@@ -101,6 +103,45 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 ERA_FREE_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if not f.era)
+# Risk indicators: an analyst reads each as a reason for suspicion, never as a sign of
+# innocence. If training gives one a negative weight (zip attachments look benign when the
+# only zips in training are DMARC reports), the model drops it instead (see model.fit).
+RISK_FEATURES: frozenset[str] = frozenset(
+    [
+        "from_replyto_mismatch",
+        "display_name_other_address",
+        "display_name_brand_spoof",
+        "from_missing",
+        "auth_spf_fail",
+        "auth_dkim_fail",
+        "auth_dmarc_fail",
+        "received_time_backwards",
+        "received_helo_ip_literal",
+        "link_ip_host",
+        "link_punycode",
+        "link_lookalike",
+        "link_anchor_mismatch",
+        "link_shortener",
+        "link_userinfo",
+        "link_port",
+        "link_script_url",
+        "link_free_hosting",
+        "link_risky_tld",
+        "urgency_terms",
+        "credential_terms",
+        "html_form",
+        "password_field",
+        "hidden_text",
+        "html_script",
+        "image_heavy",
+        "attach_html",
+        "attach_archive",
+        "attach_disk_image",
+        "attach_office_macro",
+        "attach_executable",
+        "attach_disguised",
+    ]
+)
 FEATURE_INDEX: dict[str, int] = {n: i for i, n in enumerate(FEATURE_NAMES)}
 GROUPS: tuple[str, ...] = ("headers", "links", "content", "attachments")
 
@@ -385,6 +426,7 @@ _CREDENTIAL = re.compile(
     r"social security|ssn|credit card|card number|cvv|unlock|validate|re-?activate|"
     r"click (?:here|below|the (?:link|button))|mailbox|storage (?:is )?full|quota)\b",
 )
+_QUOTED = re.compile(r"^(?:>[ >]*\S.*|.{0,120}\bwrote:\s*)$", re.MULTILINE)
 _DOMAIN_IN_TEXT = re.compile(r"\b((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})\b", re.IGNORECASE)
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _AUTH = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
@@ -526,6 +568,9 @@ def _sender(mail: Mail, r: _Rec, from_name: str, from_addr: str, from_dom: str) 
         r.set("to_missing", 1, f"To: {to[:60]!r}")
     elif from_addr and split_address(to)[1].lower() == from_addr.lower():
         r.set("from_equals_to", 1, f"To and From are both {from_addr}")
+    refs = mail.header("In-Reply-To") or mail.header("References")
+    if refs:
+        r.set("in_thread", 1, f"replies to {refs.split()[0][:60]}")
     if any(k.lower() == "subject" for k in mail.encoded_headers):
         r.set("subject_encoded", 1, "Subject in encoded words")
 
@@ -683,8 +728,12 @@ def _content(mail: Mail, r: _Rec) -> None:
         r.set("html_form", 1, f"{mail.forms} form(s)")
     if mail.password_inputs:
         r.set("password_field", 1, "password input in the body")
-    if mail.hidden_text:
-        r.set("hidden_text", 1, f"hidden: {mail.hidden_text[0]!r}")
+    # One hidden block at the top is a newsletter's preview line ("preheader"); hidden text
+    # further down, or several blocks, is filler meant for filters, not for the reader.
+    late = [t for t, at in zip(mail.hidden_text, mail.hidden_at, strict=True) if at > 0.2]
+    if len(mail.hidden_text) >= 2 or late:
+        shown = (late or mail.hidden_text)[0]
+        r.set("hidden_text", 1, f"{len(mail.hidden_text)} hidden block(s), e.g. {shown!r}")
     if mail.scripts:
         r.set("html_script", 1, f"{mail.scripts} script element(s)")
     visible = len(mail.body.strip())
@@ -694,6 +743,9 @@ def _content(mail: Mail, r: _Rec) -> None:
         r.set("html_only", 1, "HTML body, no plain-text part")
     if visible < 300:
         r.set("short_body", 1, f"{visible} characters of text")
+    q = _QUOTED.search(mail.text[:50000])
+    if q:
+        r.set("quoted_reply", 1, f"quotes: {q.group(0).strip()[:60]!r}")
 
 
 def _attachments(mail: Mail, r: _Rec) -> None:
@@ -776,8 +828,18 @@ _LIST_LINE = re.compile(
 )
 
 
+_URL_TEXT = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_DATE_WORDS = re.compile(
+    r"\b(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)\b", re.IGNORECASE
+)
+
+
 def strip_era_text(text: str) -> str:
-    """Text with list headers/footers, subject tags and numbers (years, versions) removed."""
+    """Text with list headers/footers, subject tags, URLs, dates and numbers removed.
+
+    URLs go because ``http`` against ``https`` and old link hosts date a message (the link
+    features judge links); month and day names and numbers go because they are dates.
+    """
     lines = text.split("\n")
     if lines:
         lines[0] = re.sub(
@@ -790,7 +852,9 @@ def strip_era_text(text: str) -> str:
         if _LIST_LINE.search(line):
             continue
         kept.append(line)
-    return re.sub(r"\d+", " ", "\n".join(kept))
+    out = _URL_TEXT.sub(" ", "\n".join(kept))
+    out = _DATE_WORDS.sub(" ", out)
+    return re.sub(r"\d+", " ", out)
 
 
 TextTransform = Callable[[str], str]

@@ -42,7 +42,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
 from bluebench.errors import BluebenchError
-from bluebench.mail.features import ERA_FREE_FEATURES, FEATURE_INDEX, FEATURES, Extracted, extract
+from bluebench.mail.features import (
+    ERA_FREE_FEATURES,
+    FEATURE_INDEX,
+    FEATURES,
+    RISK_FEATURES,
+    Extracted,
+    extract,
+)
 from bluebench.mail.reader import Mail
 
 FORMAT = "bluebench-mail-model"
@@ -148,14 +155,46 @@ def _folds(k: int) -> StratifiedKFold:
 
 @dataclass
 class Fitted:
-    """A fitted pipeline with out-of-fold training scores (to choose a threshold) and its spec."""
+    """A fitted pipeline with out-of-fold training scores (to choose a threshold) and its spec.
+
+    ``dropped`` names risk indicators left out because training gave them a benign weight.
+    """
 
     model: Pipeline
     spec: Spec
     oof: np.ndarray
+    dropped: list[str] = field(default_factory=list)
 
 
 def fit(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
+    """Fit (see :func:`fit_once`); risk indicators that learn a negative weight are dropped.
+
+    A risk indicator (``features.RISK_FEATURES``) may only raise a score: when the training
+    data is too thin to show that (three zipped DMARC reports and no zipped phish), the
+    feature is removed and the model refitted, and the metadata says so.
+    """
+    dropped: list[str] = []
+    for _ in range(3):
+        fitted = fit_once(X, y, spec, folds)
+        coef = _coefficients(fitted.model)
+        offset = len(coef) - len(spec.features)
+        bad = [f for i, f in enumerate(spec.features) if f in RISK_FEATURES and coef[offset + i] < 0]
+        if not bad:
+            break
+        dropped.extend(bad)
+        keep = [i for i, f in enumerate(spec.features) if f not in bad]
+        X = np.concatenate([X[:, :1], X[:, [1 + i for i in keep]]], axis=1)
+        spec = Spec(tuple(spec.features[i] for i in keep), spec.text_source, spec.strip_era, spec.C)
+    fitted.dropped = dropped
+    return fitted
+
+
+def _coefficients(model: Pipeline) -> np.ndarray:
+    calibrated: CalibratedClassifierCV = model.named_steps["classifier"]
+    return np.asarray(calibrated.calibrated_classifiers_[0].estimator.coef_).ravel()
+
+
+def fit_once(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
     """Fit ``features -> calibrated classifier`` and return out-of-fold calibrated scores too.
 
     The features (TF-IDF vocabulary and IDF, scaling) are fitted once on the training data:
@@ -252,8 +291,7 @@ class MailModel:
         self.spec = spec
         self.meta = meta
         self._columns: ColumnTransformer = fitted.named_steps["features"]
-        calibrated: CalibratedClassifierCV = fitted.named_steps["classifier"]
-        self._coef = np.asarray(calibrated.calibrated_classifiers_[0].estimator.coef_).ravel()
+        self._coef = _coefficients(fitted)
         names: list[str] = []
         for name, trans, _cols in self._columns.transformers_:
             if name == "text":

@@ -49,6 +49,7 @@ _HIDDEN = re.compile(
     r"""font-size\s*:\s*0(?:px|pt|em)?\s*[;"']|opacity\s*:\s*0(?:\.0+)?\s*[;"'])[^>]*>([^<]{3,})""",
     re.IGNORECASE,
 )
+_WORDISH = re.compile(r"\w")
 _FORM = re.compile(r"<form\b", re.IGNORECASE)
 _PASSWORD_INPUT = re.compile(r"""<input\b[^>]*type\s*=\s*["']?password""", re.IGNORECASE)
 _SCRIPT = re.compile(r"<script\b", re.IGNORECASE)
@@ -99,6 +100,7 @@ class Mail:
     scripts: int = 0
     images: int = 0
     hidden_text: list[str] = field(default_factory=list)
+    hidden_at: list[float] = field(default_factory=list)  # where each starts, as a share of the HTML
     has_text_part: bool = False
     has_html_part: bool = False
     encoded_headers: list[str] = field(default_factory=list)
@@ -268,7 +270,7 @@ def parse_message(
 
 def _fill(mail: Mail, msg: Message, from_line: str) -> None:
     problems = mail.problems
-    for k, v in msg.items():
+    for k, v in msg.raw_items():  # raw: 8-bit bytes stay surrogate escapes, decoded below
         if isinstance(v, str) and "=?" in v:
             mail.encoded_headers.append(str(k))
         mail.headers.append((str(k), decode_header(v, problems, str(k))))
@@ -443,7 +445,11 @@ def _read_html(mail: Mail) -> None:
     mail.password_inputs = len(_PASSWORD_INPUT.findall(h))
     mail.scripts = len(_SCRIPT.findall(h))
     mail.images = len(_IMG.findall(h))
-    mail.hidden_text = [html.unescape(m.group(2)).strip()[:80] for m in _HIDDEN.finditer(h)][:20]
+    for m in _HIDDEN.finditer(h):
+        text = html.unescape(m.group(2)).strip()
+        if len(_WORDISH.findall(text)) >= 3 and len(mail.hidden_text) < 20:
+            mail.hidden_text.append(text[:80])
+            mail.hidden_at.append(m.start() / max(1, len(h)))
     for m in _A_TAG.finditer(h):
         hm = _HREF.search(m.group(1))
         if not hm:

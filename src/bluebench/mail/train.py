@@ -103,8 +103,10 @@ def train_model(
             "features": [
                 {"name": f.name, "group": f.group, "era": f.era, "description": f.description}
                 for f in FEATURES
-                if f.name in spec.features
+                if f.name in fitted.spec.features
             ],
+            "dropped_risk_features": fitted.dropped,
+            "era_signals_removed": fitted.spec.strip_era,
             "public_suffix_snapshot_sha256": suffix_list_digest(),
         },
         "metrics": {
