@@ -4,7 +4,7 @@ Measures, on ``../shared/data/email`` (every message; see that folder's README) 
 crafted broken messages: messages per second, messages that raise, and messages whose body
 text was recovered. bluebench's reader uses the winner (see ``bluebench/mail/reader.py``).
 
-    .venv/bin/python bench/mail_parsers.py [--out bench/results/mail_parsers.json]
+    .venv/bin/python bench/mail_parsers.py [--out bench/out/mail_parsers.json]
 """
 
 from __future__ import annotations

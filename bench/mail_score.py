@@ -5,7 +5,7 @@ folder's README for sources and terms). Times what ``bluebench mail score`` does
 files, parse each message, extract features, score, explain every verdict. Training is not
 timed. The model is the one ``mail train`` would write on the same data (or ``--model``).
 
-    .venv/bin/python bench/mail_score.py [--model MODEL] [--repeat 3] [--out bench/results/mail_score.json]
+    .venv/bin/python bench/mail_score.py [--model MODEL] [--repeat 3] [--out bench/out/mail_score.json]
 """
 
 from __future__ import annotations

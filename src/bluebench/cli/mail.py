@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from bluebench.cli.app import JsonOpt, app, err, out
+from bluebench.cli.app import out as _out
 from bluebench.errors import ConfigError
 from bluebench.mail.reader import MailSet, read_mail
 
@@ -187,7 +189,12 @@ def _c(d: dict[str, Any] | None, digits: int = 3) -> str:
 
 
 def print_evaluation(res: dict[str, Any]) -> None:
-    """The evaluation as tables: split, main table, era lines, thresholds, weights, drift."""
+    """The evaluation as tables: split, main table, era lines, thresholds, weights, drift.
+
+    Printed at least 200 columns wide: the main table has twelve columns of intervals, and
+    a wrapped table is unreadable (a narrow terminal wraps whole lines instead).
+    """
+    out = Console(width=max(_out.width, 200), soft_wrap=False, file=_out.file)
     d = res["data"]
     out.print(f"[bold]Data[/bold]: {d['messages']} messages {d['classes']}; {d['split']['kind']}")
     st = Table(title="Time split per source", title_justify="left")
@@ -307,7 +314,10 @@ def print_evaluation(res: dict[str, Any]) -> None:
     dt = Table(title=f"Drift, month by month over the test part. {dr['rule']}", title_justify="left")
     for c in ("month", "counts", "recall", "ham FPR", "max PSI", "retrain?"):
         dt.add_column(c)
+    small = [r for r in dr["months"] if sum(r["counts"].values()) < 10 and not r["retrain"]]
     for r in dr["months"]:
+        if r in small:
+            continue
         mp = r["max_psi"]
         dt.add_row(
             r["month"],
@@ -318,6 +328,8 @@ def print_evaluation(res: dict[str, Any]) -> None:
             "; ".join(r["retrain"]) or "-",
         )
     out.print(dt)
+    if small:
+        out.print(f"({len(small)} months with fewer than 10 messages and no alarm are in the JSON only)")
     out.print(
         f"first month that would have needed retraining: [bold]{dr['first_retrain_month'] or 'none'}[/bold]"
     )

@@ -477,6 +477,7 @@ def _drift(
     named = [n for n, _ in run.model.heaviest(200) if not n.startswith("word:")][:6]
     values = np.array([e.values for e in ex])
     labels = np.asarray(data.labels)
+    sources = np.asarray(data.sources)
     test_idx = np.where(test)[0]
     months: dict[str, list[int]] = defaultdict(list)
     for pos, i in enumerate(test_idx):
@@ -502,11 +503,13 @@ def _drift(
             row["fpr"] = Rate(int((flag & (lab == "ham")).sum()), int((lab == "ham").sum())).to_json()
         shifts: dict[str, Any] = {}
         for cls in ("phishing", "ham"):
-            ref_mask = train & (labels == cls)
             cur = idx[lab == cls]
             if len(cur) < 20:
                 continue
-            per = {"score": psi(train_scores[labels[train] == cls], s[lab == cls])}
+            # reference: training mail of the same class *and the same sources*, so that a
+            # month of one stream is not compared with a pool mixing other streams
+            ref_mask = train & (labels == cls) & np.isin(sources, sources[cur])
+            per = {"score": psi(train_scores[ref_mask[train]], s[lab == cls])}
             for n in named:
                 j = FEATURE_INDEX[n]
                 per[n] = psi(values[ref_mask, j], values[cur, j])
@@ -520,21 +523,23 @@ def _drift(
         reasons = []
         if worst[0] is not None and worst[0] > 0.25:
             reasons.append(f"PSI {worst[0]:.2f} on {worst[1]}")
+        # a rate counts only when its whole 95% interval is past the limit, so that one
+        # message in a small month does not call for retraining
         rec = row.get("recall")
-        if rec and rec["n"] >= 10 and rec["value"] < 0.9:
-            reasons.append(f"recall {rec['value']:.2f}")
+        if rec and rec["ci95"] and rec["ci95"][1] < 0.9:
+            reasons.append(f"recall {rec['value']:.2f} (95% interval below 0.90)")
         fpr = row.get("fpr")
-        if fpr and fpr["n"] >= 10 and fpr["value"] > 0.01:
-            reasons.append(f"FPR {fpr['value']:.3f}")
+        if fpr and fpr["ci95"] and fpr["ci95"][0] > 0.01:
+            reasons.append(f"ham FPR {fpr['value']:.3f} (95% interval above 0.01)")
         row["retrain"] = reasons
         if reasons and first_retrain is None:
             first_retrain = month
         rows.append(row)
     return {
         "features": ["score", *named],
-        "rule": "retrain when a main feature or the score shifts with PSI > 0.25 against training "
-        "(per class, months with >= 20 messages of it), or recall < 0.90 or ham FPR > 1% "
-        "(months with >= 10 messages of the class)",
+        "rule": "retrain when the score or a main feature shifts with PSI > 0.25 against training "
+        "mail of the same class and sources (months with >= 20 messages of the class), or when "
+        "the 95% interval of recall lies below 0.90 or that of ham FPR above 0.01",
         "months": rows,
         "first_retrain_month": first_retrain,
     }

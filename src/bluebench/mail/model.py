@@ -336,7 +336,11 @@ class MailModel:
         idx, vals, contrib = idx[keep], vals[keep], contrib[keep]
         order = np.argsort(-np.abs(contrib))[:top]
         reasons: list[Reason] = []
-        words = _word_counts(ex.text) if any(self.names[j].startswith("word:") for j in idx[order]) else {}
+        words: dict[str, int] = {}
+        if any(self.names[j].startswith("word:") for j in idx[order]):
+            from bluebench.mail.features import strip_era_text
+
+            words = _word_counts(strip_era_text(ex.text) if self.spec.strip_era else ex.text)
         for o in order:
             name = self.names[idx[o]]
             if name.startswith("word:"):
