@@ -1,0 +1,72 @@
+"""The evaluation's parts: time split per source, spam kept out of recall, PSI, thresholds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+
+from bluebench.mail.evaluate import measure, psi, time_split
+from bluebench.mail.model import threshold_for_budget, threshold_for_fpr
+from bluebench.mail.reader import Mail
+from bluebench.mail.train import Labelled
+
+
+def _mail(i: int, day: int) -> Mail:
+    return Mail(file=f"m{i}.eml", index=1, headers=[], date=datetime(2024, 1, day))
+
+
+def test_time_split_trains_on_the_oldest_of_each_source_and_keeps_ties_together() -> None:
+    days = {"a": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "b": [20, 21, 21, 21, 22]}
+    data = Labelled()
+    i = 0
+    for source, ds in days.items():
+        for d in ds:
+            data.mails.append(_mail(i, d))
+            data.labels.append("ham" if source == "a" else "phishing")
+            data.sources.append(source)
+            i += 1
+    train, info = time_split(data, share=0.7)
+    a = train[:10]
+    assert a.tolist() == [True] * 7 + [False] * 3
+    b = train[10:]
+    assert b.tolist() == [True, True, True, True, False]  # the three messages of day 21 stay together
+    by = {s["source"]: s for s in info}
+    assert by["a"]["test_dates"] == ["2024-01-08", "2024-01-10"]
+    for src, idx in (("a", range(10)), ("b", range(10, 15))):
+        newest_train = max(data.mails[j].date for j in idx if train[j])  # type: ignore[type-var]
+        oldest_test = min(data.mails[j].date for j in idx if not train[j])  # type: ignore[type-var]
+        assert newest_train < oldest_test, src
+
+
+def test_spam_never_counts_as_a_phishing_catch() -> None:
+    labels = ["phishing", "phishing", "spam", "spam", "ham", "ham", "ham", "ham"]
+    scores = np.array([0.9, 0.1, 0.95, 0.2, 0.8, 0.1, 0.1, 0.1])
+    m = measure(scores, labels, 0.5, bootstrap=0)
+    assert m["recall"]["k"] == 1 and m["recall"]["n"] == 2
+    assert m["fpr"]["k"] == 1 and m["fpr"]["n"] == 4  # ham only
+    assert m["spam_flagged"]["k"] == 1 and m["spam_flagged"]["n"] == 2
+    assert m["precision"]["k"] == 1 and m["precision"]["n"] == 3  # flagged spam counts against precision
+    assert m["counts"] == {"TP": 1, "FN": 1, "FP_ham": 1, "TN_ham": 3, "FP_spam": 1, "spam": 2}
+
+
+def test_psi_is_small_for_the_same_distribution_and_large_for_a_shift() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.normal(0, 1, 5000)
+    same = psi(ref, rng.normal(0, 1, 5000))
+    moved = psi(ref, rng.normal(1.5, 1, 5000))
+    assert same is not None and same < 0.05
+    assert moved is not None and moved > 0.25
+    assert psi(ref, ref[:5]) is None  # too few to say
+    flat = psi(np.zeros(100), np.r_[np.zeros(50), np.ones(50)])
+    assert flat is not None and flat > 0.25
+
+
+def test_thresholds_respect_the_target_fpr_and_the_budget() -> None:
+    scores = np.r_[np.linspace(0, 0.5, 1000), np.linspace(0.4, 1, 100)]
+    ham = np.r_[np.ones(1000, bool), np.zeros(100, bool)]
+    t = threshold_for_fpr(scores, ham, 0.001)
+    assert (scores[ham] >= t).sum() <= 1
+    assert (scores[ham] >= np.nextafter(t, 0)).sum() >= 1  # the lowest such threshold
+    tb = threshold_for_budget(scores, 50)
+    assert (scores >= tb).sum() == 55  # 50 per 1,000 of 1,100 messages
