@@ -606,6 +606,8 @@ class Org:
         self.person_analyst = rng.random(n) < 0.3
         self.person_legacy = rng.random(n) < 0.01  # an old client that still asks for RC4 tickets
         self.person_dev = rng.random(n) < 0.06  # uses ssh on the Linux servers
+        self.person_legacy[rng.integers(0, n)] = True  # at least one of each, even in small runs
+        self.person_dev[rng.integers(0, n)] = True
         self.person_dept = rng.integers(0, len(DEPARTMENTS), n)
         n_admins = max(2, n // 35)
         self.admins = np.sort(rng.choice(n, n_admins, replace=False)).astype(np.int32)
@@ -1155,7 +1157,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                 TargetServerName="%(ohost)",
                 TargetInfo="%(ohost)",
                 ProcessId="0x1f4c",
-                ProcessName="%(oproc_exe)",
+                ProcessName=SVCHOST,
                 IpAddress="-",
                 IpPort="-",
             ),
@@ -1523,7 +1525,6 @@ class Formatter:
             "ostart": ("obj", _table(s[2] for s in SERVICES)),
             "oaccount": ("obj", _table(s[3] for s in SERVICES)),
             "oproc": ("obj", _table(APPS)),
-            "oproc_exe": ("obj", _table(APPS)),
             "ogroup": ("obj", _table(g[0] for g in GROUPS)),
             "ogroupdom": ("obj", _table(g[1] for g in GROUPS)),
             "ogroupsid": ("obj", _table(g[2] for g in GROUPS)),
@@ -1544,6 +1545,8 @@ class Formatter:
             col, table = self.lookups[name]
             idx = c[col].astype(np.int32)
             idx = np.where(idx < 0, len(table) - 1, idx)
+            if len(idx) and int(idx.max()) >= len(table):
+                raise ValueError(f"placeholder {name}: index {int(idx.max())} outside its table")
             return table.take(pa.array(idx))
         if name == "ts":
             return _iso(c["t"])

@@ -15,7 +15,11 @@ from typing import Any
 
 # (column, DuckDB type, why it exists). Order is the storage order.
 EVENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("event.id", "VARCHAR", "stable id: md5 of the source kind, record number and raw record"),
+    (
+        "event.id",
+        "VARCHAR",
+        "stable id: md5 of the source kind, the file's content fingerprint (and zip member) and the record number",
+    ),
     ("@timestamp", "TIMESTAMP", "when the event happened, in UTC"),
     ("event.code", "VARCHAR", "Windows event id, or the source's own code"),
     ("event.provider", "VARCHAR", "the Windows provider or syslog program that wrote it"),

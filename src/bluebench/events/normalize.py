@@ -166,6 +166,10 @@ WINDOWS_PATHS: dict[str, dict[str, str]] = {
 }
 
 
+# The MAP variable (file -> source key) the workspace sets before it inserts; see _final_select.
+SOURCES_VARIABLE = "bluebench_sources"
+
+
 def _sql_str(value: str) -> str:
     """A SQL string literal for a constant the code itself defines (never for input data)."""
     return "'" + value.replace("'", "''") + "'"
@@ -176,16 +180,34 @@ def _utc(expr: str) -> str:
     return f"timezone('UTC', try_cast({expr} AS TIMESTAMPTZ))"
 
 
-def _windows_intermediate(shape: str) -> str:
-    """SELECT producing (record, raw, code, ts, channel, provider, host, ed) for one shape."""
+def _json_scalar(x: str) -> str:
+    """A JSON value as text: strings unquoted, XML-ish objects reduced to their ``#text``.
+
+    Plain strings without escapes (nearly all) are unquoted by position; only numbers,
+    escaped strings and objects ({"#text": 4625, "#attributes": ...}) are parsed again.
+    """
+    t = f"{x}::VARCHAR"
+    return (
+        f"CASE WHEN {t} LIKE '\"%' AND NOT contains({t}, '\\') THEN substr({t}, 2, length({t}) - 2) "
+        f"WHEN {t} LIKE '{{%' THEN coalesce(json_extract_string({x}, '$.\"#text\"'), json_extract_string({x}, '$')) "
+        f"ELSE json_extract_string({x}, '$') END"
+    )
+
+
+def _windows_intermediate(shape: str, checked: bool = True) -> str:
+    """SELECT producing (record, raw, file, code, ts, channel, provider, host, ed) for one shape.
+
+    One ``json_extract`` reads every path of the shape. ``checked`` leaves out lines that are
+    not JSON at the price of parsing every line twice; unchecked, a malformed line makes
+    the query fail and the caller runs it again checked (see ``Workspace``).
+    """
     paths = WINDOWS_PATHS[shape]
     names = list(paths)
     arr = "[" + ", ".join(_sql_str(paths[n]) for n in names) + "]"
     v = {n: f"v[{i + 1}]" for i, n in enumerate(names)}
 
     def scalar(n: str) -> str:
-        # Values may be plain (4625) or XML-ish objects ({"#text": 4625, "#attributes": ...}).
-        return f"coalesce(json_extract_string({v[n]}, '$.\"#text\"'), json_extract_string({v[n]}, '$'))"
+        return _json_scalar(v[n])
 
     code = scalar("code") if "code2" not in v else f"coalesce({scalar('code')}, {scalar('code2')})"
     time = scalar("time") if "time2" not in v else f"coalesce({scalar('time')}, {scalar('time2')})"
@@ -193,14 +215,16 @@ def _windows_intermediate(shape: str) -> str:
     if shape == "otrf":
         ed = "raw::JSON"
     else:
-        ed = (
-            f"coalesce(CASE WHEN json_type({v['event_data']}) = 'OBJECT' THEN {v['event_data']} END, "
-            f"(json_extract({v['user_data']}, '$.*'))[1])"
-        )
+        # EventData when it is an object; else UserData: Winlogbeat flattens it (with an
+        # "xml_name" member), the EVTX parser nests it one level ({"LogFileCleared": {...}}).
+        e, u = v["event_data"], v["user_data"]
+        ed = f"""CASE WHEN starts_with({e}::VARCHAR, '{{') THEN {e}
+            WHEN json_exists({u}, '$.xml_name') THEN {u} ELSE (json_extract({u}, '$.*'))[1] END"""
+    where = "WHERE json_valid(raw)" if checked else ""
     return f"""
         SELECT record, raw, file, {code} AS code, {_utc(time)} AS ts, {scalar("channel")} AS channel,
                {scalar("provider")} AS provider, {host} AS host, {ed} AS ed
-        FROM (SELECT record, raw, file, json_extract(raw, {arr}) AS v FROM raw_batch WHERE json_valid(raw))
+        FROM (SELECT record, raw, file, json_extract(raw, {arr}) AS v FROM raw_batch {where})
     """
 
 
@@ -375,10 +399,10 @@ def _windows_columns() -> dict[str, str]:
     }
 
 
-def windows_sql(shape: str) -> str:
+def windows_sql(shape: str, checked: bool = True) -> str:
     """Full normalization query for a Windows shape over ``raw_batch``."""
     keys = "[" + ", ".join(_sql_str("$." + k) for k in EVENT_DATA_KEYS) + "]"
-    inner = f"SELECT *, json_extract_string(ed, {keys}) AS f FROM ({_windows_intermediate(shape)})"
+    inner = f"SELECT *, json_extract_string(ed, {keys}) AS f FROM ({_windows_intermediate(shape, checked)})"
     return _final_select(_windows_columns(), inner, shape)
 
 
@@ -624,9 +648,13 @@ def _final_select(cols: Mapping[str, str], inner: str, dataset: str) -> str:
     """Fill every event column in storage order; provenance columns are the same for all shapes.
 
     The file name comes from the batch's ``file`` column: names are user data, never SQL text.
+    ``event.id`` hashes the reader, the record number and the source key the workspace sets
+    for the file (its content fingerprint and zip member, bound as a MAP variable), so the
+    id is unique and stable without hashing the whole record.
     """
+    source = f"coalesce(getvariable({_sql_str(SOURCES_VARIABLE)})[file], file)"
     fixed = {
-        "event.id": f"md5({_sql_str(dataset)} || '|' || record::VARCHAR || '|' || raw)",
+        "event.id": f"md5({_sql_str(dataset)} || '|' || {source} || '|' || record::VARCHAR)",
         "event.dataset": _sql_str(dataset),
         "log.file.path": "file",
         "log.record": "record",
@@ -639,10 +667,14 @@ def _final_select(cols: Mapping[str, str], inner: str, dataset: str) -> str:
     return f"SELECT {', '.join(select)} FROM ({inner})"
 
 
-def normalize_sql(shape: str, params: Mapping[str, object]) -> str:
-    """The normalization query for a batch of ``shape``."""
+def normalize_sql(shape: str, params: Mapping[str, object], checked: bool = True) -> str:
+    """The normalization query for a batch of ``shape``.
+
+    ``checked=False`` skips the JSON validity filter of the Windows shapes: faster, but the
+    query fails on a line that is not JSON (see ``_windows_intermediate``).
+    """
     if shape in WINDOWS_PATHS:
-        return windows_sql(shape)
+        return windows_sql(shape, checked)
     if shape == "authlog":
         return authlog_sql(str(params["ref"]))
     if shape in ("mapped-csv", "mapped-jsonl"):
