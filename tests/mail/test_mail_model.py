@@ -192,3 +192,21 @@ def test_evaluate_runs_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
     assert len(res["heaviest"]) == 20
     assert "months" in res["drift"]
     json.dumps(res)  # storable as it is
+
+
+def test_parallel_reading_gives_the_same_verdicts(model_file: Path, tmp_path: Path) -> None:
+    from bluebench.mail.batch import read_and_extract
+
+    (tmp_path / "empty.eml").write_bytes(b"")
+    m = load_model(model_file)
+    one = read_and_extract([str(DATA), str(tmp_path)], jobs=1)
+    two = read_and_extract([str(DATA), str(tmp_path)], jobs=2, chunk=4)
+    assert one.refs == two.refs and len(one.refs) == 46
+    assert [str(s) for s in one.skipped] == [str(s) for s in two.skipped]
+    assert one.files == two.files
+    v1 = m.score_extracted(one.refs, one.extracted)
+    v2 = m.score_extracted(two.refs, two.extracted)
+    assert [v.to_json() for v in v1] == [v.to_json() for v in v2]
+    assert [v.to_json() for v in v1[:46]] == [
+        v.to_json() for v in m.score_mails(read_mail([str(DATA)]).mails)
+    ]

@@ -40,6 +40,10 @@ TargetFprOpt = Annotated[
 def _read(paths: list[str], quiet: bool = False) -> MailSet:
     """Read mail and list on stderr what could not be read or was repaired (escaped: mail is data)."""
     ms = read_mail(paths)
+    return _report(ms, len(ms.mails), paths, quiet)
+
+
+def _report(ms: MailSet, messages: int, paths: list[str], quiet: bool = False) -> MailSet:
     if ms.files == 0:
         raise ConfigError(f"no files found under {', '.join(paths)}")
     for s in ms.unreadable[:20]:
@@ -52,7 +56,7 @@ def _read(paths: list[str], quiet: bool = False) -> MailSet:
         if len(ms.repaired) > 10:
             err.print(f"[dim]... and {len(ms.repaired) - 10} more repairs[/dim]")
     err.print(
-        f"read {len(ms.mails):,} messages from {ms.files:,} files; {len(ms.unreadable)} unreadable, "
+        f"read {messages:,} messages from {ms.files:,} files; {len(ms.unreadable)} unreadable, "
         f"{len(ms.repaired)} repairs, {len(ms.ignored_files)} non-mail files passed over"
     )
     return ms
@@ -96,13 +100,18 @@ def score_cmd(
         float | None, typer.Option("--threshold", help="Override the model's stored threshold.")
     ] = None,
     reasons: Annotated[int, typer.Option("--reasons", help="Reasons per message.")] = 6,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Processes reading and extracting mail (0 = one per CPU).")
+    ] = 1,
 ) -> None:
     """Score messages: higher = more likely phishing; each verdict with the features behind it."""
+    from bluebench.mail.batch import read_and_extract
     from bluebench.mail.model import load_model
 
     mm = load_model(model)
-    ms = _read(paths, quiet=as_json)
-    verdicts = mm.score_mails(ms.mails, threshold, reasons)
+    batch = read_and_extract(paths, jobs)
+    ms = _report(batch.as_mailset(), len(batch.refs), paths, quiet=as_json)
+    verdicts = mm.score_extracted(batch.refs, batch.extracted, threshold, reasons)
     if as_json:
         for v in verdicts:
             sys.stdout.write(json.dumps(v.to_json(), ensure_ascii=False) + "\n")

@@ -819,42 +819,37 @@ def era_tokens(mail: Mail) -> str:
     return " ".join(sorted(toks))
 
 
+# A line holding one of these is list or newsletter furniture. Matched on lower-cased text
+# as a whole (one pass), then the lines that hold a match are dropped.
 _LIST_LINE = re.compile(
-    r"mailing list|unsubscribe|listinfo|list-id|mailman|yahoo! ?groups|sourceforge|lists?\.\w+\.\w+|"
-    r"googlegroups|you received this message because|to post to this group|spamassassin|"
-    r"sponsored by|powered by|this (?:e-?mail|message) was sent to|update your preferences|"
-    r"view (?:this|it) in your browser|manage (?:your )?subscription",
-    re.IGNORECASE,
+    r"^[^\n]*(?:mailing list|unsubscribe|listinfo|list-id|mailman|yahoo! ?groups|sourceforge|"
+    r"lists?\.\w+\.\w+|googlegroups|you received this message because|to post to this group|"
+    r"spamassassin|sponsored by|powered by|this (?:e-?mail|message) was sent to|"
+    r"update your preferences|view (?:this|it) in your browser|manage (?:your )?subscription)"
+    r"[^\n]*$|^[ \t]*[_=~*-]{8,}[ \t]*$",
+    re.MULTILINE,
 )
-
-
-_URL_TEXT = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_SUBJECT_TAG = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg)\s*:\s*)*\[[^\]\n]{1,40}\]\s*")
+_URL_TEXT = re.compile(r"(?:https?://|www\.)\S+")
 _DATE_WORDS = re.compile(
-    r"\b(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)\b", re.IGNORECASE
+    r"\b(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)\b"
 )
+_DIGITS = re.compile(r"\d+")
 
 
 def strip_era_text(text: str) -> str:
-    """Text with list headers/footers, subject tags, URLs, dates and numbers removed.
+    """Lower-cased text with list headers/footers, subject tags, URLs, dates and numbers removed.
 
     URLs go because ``http`` against ``https`` and old link hosts date a message (the link
     features judge links); month and day names and numbers go because they are dates.
+    Lower-casing first (TF-IDF lower-cases anyway) lets every pattern run case-sensitively,
+    several times faster.
     """
-    lines = text.split("\n")
-    if lines:
-        lines[0] = re.sub(
-            r"^\s*(?:(?:re|fwd?|aw|wg)\s*:\s*)*\[[^\]]{1,40}\]\s*", "", lines[0], flags=re.IGNORECASE
-        )
-    kept: list[str] = []
-    for line in lines:
-        if re.match(r"^\s*[_=~*-]{8,}\s*$", line):
-            continue
-        if _LIST_LINE.search(line):
-            continue
-        kept.append(line)
-    out = _URL_TEXT.sub(" ", "\n".join(kept))
-    out = _DATE_WORDS.sub(" ", out)
-    return re.sub(r"\d+", " ", out)
+    t = _SUBJECT_TAG.sub("", text.lower(), count=1)
+    t = _LIST_LINE.sub("", t)
+    t = _URL_TEXT.sub(" ", t)
+    t = _DATE_WORDS.sub(" ", t)
+    return _DIGITS.sub(" ", t)
 
 
 TextTransform = Callable[[str], str]

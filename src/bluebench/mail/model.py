@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +108,11 @@ class Spec:
         return cls(tuple(d["features"]), str(d["text_source"]), bool(d["strip_era"]), float(d["C"]))
 
 
-def design(extracted: Sequence[Extracted], mails: Sequence[Mail], spec: Spec) -> np.ndarray:
-    """The object matrix the pipeline reads: column 0 the text, then the named features."""
+def design(extracted: Sequence[Extracted], mails: Sequence[Mail] | None, spec: Spec) -> np.ndarray:
+    """The object matrix the pipeline reads: column 0 the text, then the named features.
+
+    ``mails`` is needed only for the era probe of the evaluation (``text_source="era"``).
+    """
     from bluebench.mail.features import era_tokens, strip_era_text
 
     n = len(extracted)
@@ -115,6 +120,8 @@ def design(extracted: Sequence[Extracted], mails: Sequence[Mail], spec: Spec) ->
     cols = [FEATURE_INDEX[f] for f in spec.features]
     for i, e in enumerate(extracted):
         if spec.text_source == "era":
+            if mails is None:
+                raise ModelError("this model reads header names (an evaluation probe), not message text")
             X[i, 0] = era_tokens(mails[i])
         elif spec.text_source == "body":
             X[i, 0] = strip_era_text(e.text) if spec.strip_era else e.text
@@ -312,22 +319,38 @@ class MailModel:
         self, mails: Sequence[Mail], threshold: float | None = None, reasons: int = 6
     ) -> list[Verdict]:
         """Score messages and explain each verdict with the features that moved it most."""
-        t = self.threshold if threshold is None else threshold
         extracted = [extract(m) for m in mails]
-        X = design(extracted, mails, self.spec)
+        return self.score_extracted([(m.file, m.index) for m in mails], extracted, threshold, reasons)
+
+    def score_extracted(
+        self,
+        refs: Sequence[tuple[str, int]],
+        extracted: Sequence[Extracted],
+        threshold: float | None = None,
+        reasons: int = 6,
+    ) -> list[Verdict]:
+        """Score already extracted messages; ``refs`` are their (file, index)."""
+        t = self.threshold if threshold is None else threshold
+        X = design(extracted, None, self.spec)
         if not len(X):
             return []
-        p = self.scores(X)
+        # one transform serves both the score and the explanation
         Z = sparse.csr_matrix(self._columns.transform(X))
+        p = np.asarray(self.model.named_steps["classifier"].predict_proba(Z)[:, 1], dtype=np.float64)
         out: list[Verdict] = []
-        for i, m in enumerate(mails):
-            why = self.explain_row(Z, i, extracted[i], reasons)
+        for i, (file, index) in enumerate(refs):
+            why = self.explain_row(Z, i, extracted[i], reasons, str(X[i, 0]))
             verdict = "phishing" if p[i] >= t else "not phishing"
-            out.append(Verdict(m.file, m.index, float(p[i]), verdict, t, why))
+            out.append(Verdict(file, index, float(p[i]), verdict, t, why))
         return out
 
-    def explain_row(self, Z: sparse.csr_matrix, i: int, ex: Extracted, top: int) -> list[Reason]:
-        """Largest contributions (weight x value) of this row; absent features contribute 0."""
+    def explain_row(
+        self, Z: sparse.csr_matrix, i: int, ex: Extracted, top: int, text: str = ""
+    ) -> list[Reason]:
+        """Largest contributions (weight x value) of this row; absent features contribute 0.
+
+        ``text`` is the text the model read for this row, to count the words it names.
+        """
         start, end = Z.indptr[i], Z.indptr[i + 1]
         idx = Z.indices[start:end]
         vals = Z.data[start:end]
@@ -336,16 +359,12 @@ class MailModel:
         idx, vals, contrib = idx[keep], vals[keep], contrib[keep]
         order = np.argsort(-np.abs(contrib))[:top]
         reasons: list[Reason] = []
-        words: dict[str, int] = {}
-        if any(self.names[j].startswith("word:") for j in idx[order]):
-            from bluebench.mail.features import strip_era_text
-
-            words = _word_counts(strip_era_text(ex.text) if self.spec.strip_era else ex.text)
+        lowered = text.lower()
         for o in order:
             name = self.names[idx[o]]
             if name.startswith("word:"):
                 w = name[5:]
-                n = words.get(w, 0)
+                n = _word_count(w, lowered)
                 evidence = f"{w!r} appears {n} time{'s' if n != 1 else ''}" if n else f"{w!r} in the text"
                 reasons.append(Reason(name, "text", float(contrib[o]), float(vals[o]), evidence))
             else:
@@ -361,10 +380,14 @@ class MailModel:
         return [(self.names[j], float(self._coef[j])) for j in order]
 
 
-def _word_counts(text: str) -> dict[str, int]:
-    import re
+def _word_count(word: str, lowered: str) -> int:
+    """How often ``word`` occurs as a whole token (letters only, as TOKEN_PATTERN cuts them)."""
+    return len(_word_pattern(word).findall(lowered))
 
-    return Counter(w.lower() for w in re.findall(TOKEN_PATTERN, text))
+
+@lru_cache(maxsize=4096)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![^\W\d_])" + re.escape(word) + r"(?![^\W\d_])")
 
 
 # ---------------------------------------------------------------------------------------------

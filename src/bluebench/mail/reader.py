@@ -205,7 +205,14 @@ def split_mbox(data: bytes) -> list[tuple[bytes, str]]:
 def read_mail(paths: list[str]) -> MailSet:
     """Read every message under ``paths``; nothing raises for bad input, all is reported."""
     result = MailSet()
-    for path, display in discover_mail(paths, result.ignored_files):
+    files = list(discover_mail(paths, result.ignored_files))
+    read_files(files, result)
+    return result
+
+
+def read_files(files: list[tuple[Path, str]], result: MailSet) -> MailSet:
+    """Read (path, name shown) pairs into ``result``: messages, and what was skipped and why."""
+    for path, display in files:
         result.files += 1
         try:
             data = path.read_bytes()
