@@ -16,7 +16,7 @@ import ipaddress
 import itertools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -850,6 +850,3 @@ def strip_era_text(text: str) -> str:
     t = _URL_TEXT.sub(" ", t)
     t = _DATE_WORDS.sub(" ", t)
     return _DIGITS.sub(" ", t)
-
-
-TextTransform = Callable[[str], str]

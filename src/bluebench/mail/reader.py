@@ -11,6 +11,7 @@ and reported too, with ``kept=True``. Nothing stops the run.
 
 from __future__ import annotations
 
+import binascii
 import email
 import email.header
 import email.utils
@@ -433,8 +434,6 @@ def _attachment(part: Message, name: str, ctype: str) -> Attachment:
     if cte == "base64":
         compact = re.sub(r"\s+", "", raw[: ATTACHMENT_HEAD_BYTES * 2])
         compact = compact[: (len(compact) // 4) * 4]
-        import binascii
-
         try:
             head = binascii.a2b_base64(compact)[:ATTACHMENT_HEAD_BYTES]
         except (binascii.Error, ValueError):
