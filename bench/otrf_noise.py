@@ -59,22 +59,29 @@ def main() -> int:
         wanted = [t for t in lab["techniques"].split(";") if t]
         relevant = [t for t in wanted if any(matches(t, a) for a in AUTH_TECHNIQUES)]
         found = sorted({t for a in stored for t in a.techniques})
-        rows.append({
-            "dataset": lab["path"],
-            "title": lab["title"],
-            "techniques": wanted,
-            "events": summary.events,
-            "skipped": summary.skipped_records,
-            "alerts": len(stored),
-            "alerts_per_1000": round(1000 * len(stored) / summary.events, 3) if summary.events else None,
-            "by_detector": {d: sum(1 for a in stored if a.detector == d) for d in sorted({a.detector for a in stored})},
-            "auth_technique": bool(relevant),
-            "technique_found": any(matches(f, t) for f in found for t in relevant) if relevant else None,
-            "seconds": round(seconds, 2),
-        })
+        rows.append(
+            {
+                "dataset": lab["path"],
+                "title": lab["title"],
+                "techniques": wanted,
+                "events": summary.events,
+                "skipped": summary.skipped_records,
+                "alerts": len(stored),
+                "alerts_per_1000": round(1000 * len(stored) / summary.events, 3) if summary.events else None,
+                "by_detector": {
+                    d: sum(1 for a in stored if a.detector == d) for d in sorted({a.detector for a in stored})
+                },
+                "auth_technique": bool(relevant),
+                "technique_found": any(matches(f, t) for f in found for t in relevant) if relevant else None,
+                "seconds": round(seconds, 2),
+            }
+        )
         r = rows[-1]
-        print(f"{r['alerts_per_1000'] or 0:7.3f}/1k  {r['alerts']:4d} alerts {r['events']:7d} events  "
-              f"{','.join(wanted) or '-':12s} found={r['technique_found']}  {lab['title']}", flush=True)
+        print(
+            f"{r['alerts_per_1000'] or 0:7.3f}/1k  {r['alerts']:4d} alerts {r['events']:7d} events  "
+            f"{','.join(wanted) or '-':12s} found={r['technique_found']}  {lab['title']}",
+            flush=True,
+        )
     total_events = sum(r["events"] for r in rows)
     total_alerts = sum(r["alerts"] for r in rows)
     summary_row = {

@@ -30,13 +30,17 @@ def sshd_attack_log() -> str:
     # 12 failed passwords for root from one address, then a success from it.
     for _ in range(12):
         pid += 1
-        lines.append(f"{stamp()} web1 sshd[{pid}]: Failed password for root from 203.0.113.7 port {40000 + pid} ssh2")
+        lines.append(
+            f"{stamp()} web1 sshd[{pid}]: Failed password for root from 203.0.113.7 port {40000 + pid} ssh2"
+        )
     pid += 1
     lines.append(f"{stamp()} web1 sshd[{pid}]: Accepted password for root from 203.0.113.7 port 41999 ssh2")
     # One source trying eight different existing accounts once each (spraying).
     for user in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"):
         pid += 1
-        lines.append(f"{stamp()} web1 sshd[{pid}]: Failed password for {user} from 198.51.100.23 port 5{pid} ssh2")
+        lines.append(
+            f"{stamp()} web1 sshd[{pid}]: Failed password for {user} from 198.51.100.23 port 5{pid} ssh2"
+        )
     # Another source probing names that do not exist.
     for user in ("oracle", "postgres", "test", "guest", "ubnt", "pi"):
         pid += 1
@@ -47,7 +51,9 @@ def sshd_attack_log() -> str:
     # Normal activity.
     pid += 1
     lines.append(f"{stamp()} web1 sshd[{pid}]: Accepted publickey for alice from 10.0.0.5 port 50000 ssh2")
-    lines.append(f"{stamp()} web1 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/apt update")
+    lines.append(
+        f"{stamp()} web1 sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/apt update"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -49,7 +49,9 @@ def test_success_after_failures_flags_the_compromise(workspace: Workspace, authl
     assert a.event_count == 13 and a.severity == "high"
 
 
-def test_min_score_threshold_decides_without_changing_scores(workspace: Workspace, authlog_file: Path) -> None:
+def test_min_score_threshold_decides_without_changing_scores(
+    workspace: Workspace, authlog_file: Path
+) -> None:
     workspace.ingest(discover([str(authlog_file)]), ReadOptions(year=2024))
     config = load_config()
     low = run_detectors(workspace.con, build_detectors(config, ["password_spray"]))

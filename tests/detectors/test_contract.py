@@ -37,7 +37,11 @@ def test_every_config_section_names_a_detector() -> None:
 
 
 def _fingerprint(ws: Workspace) -> tuple[object, ...]:
-    return tuple(ws.con.execute('SELECT count(*), sum(hash("event.id")), sum(hash("event.original")) FROM events').fetchall()[0])
+    return tuple(
+        ws.con.execute(
+            'SELECT count(*), sum(hash("event.id")), sum(hash("event.original")) FROM events'
+        ).fetchall()[0]
+    )
 
 
 def test_alerts_honour_the_contract(sample_workspace: Workspace) -> None:
@@ -72,7 +76,8 @@ def test_stored_alerts_resolve_evidence_to_file_and_record(sample_workspace: Wor
         assert len(a.evidence) == a.event_count
         for ev in a.evidence:
             row = ws.con.execute(
-                'SELECT count(*) FROM events WHERE "log.file.path" = ? AND "log.record" = ?', [ev.file, ev.record]
+                'SELECT count(*) FROM events WHERE "log.file.path" = ? AND "log.record" = ?',
+                [ev.file, ev.record],
             ).fetchall()
             assert row[0][0] >= 1
     ranks = [(SEVERITIES.index(a.severity), a.score) for a in stored]

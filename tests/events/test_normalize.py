@@ -41,7 +41,9 @@ def test_sshd_lines_become_authentication_events(workspace: Workspace, tmp_path:
     assert failed["host.name"] == "web1" and failed["process.pid"] == 101
     assert ok["event.action"] == "logon" and ok["event.outcome"] == "success" and ok["user.name"] == "alice"
     assert invalid["event.action"] == "invalid-user" and invalid["user.name"] == "pi"
-    assert sudo["event.action"] == "sudo" and sudo["user.name"] == "alice" and sudo["user.target.name"] == "root"
+    assert (
+        sudo["event.action"] == "sudo" and sudo["user.name"] == "alice" and sudo["user.target.name"] == "root"
+    )
     assert pam["event.action"] == "pam-auth-failure" and pam["user.name"] == "root"
     assert pam["source.ip"] == "198.51.100.1" and pam["process.name"] == "sshd"
     assert useradd["event.action"] == "user-created" and useradd["user.target.name"] == "backdoor"
@@ -65,13 +67,33 @@ def test_syslog_year_puts_december_before_a_january_file_time(workspace: Workspa
 
 
 def test_winlogbeat_and_otrf_shapes_share_the_windows_mapping(workspace: Workspace, tmp_path: Path) -> None:
-    data = {"TargetUserName": "alice", "TargetDomainName": "CORP", "IpAddress": "::ffff:10.1.2.3",
-            "IpPort": "5000", "LogonType": "3", "Status": "0xc000006d", "SubStatus": "0xc000006a"}
-    beat = {"@timestamp": "2024-03-03T08:00:00.123Z",
-            "winlog": {"event_id": 4625, "channel": "Security", "computer_name": "dc1.corp",
-                       "provider_name": "Microsoft-Windows-Security-Auditing", "event_data": data}}
-    otrf = {"EventID": 4625, "Channel": "Security", "Hostname": "dc1.corp",
-            "SourceName": "Microsoft-Windows-Security-Auditing", "TimeCreated": "2024-03-03 08:00:00.123", **data}
+    data = {
+        "TargetUserName": "alice",
+        "TargetDomainName": "CORP",
+        "IpAddress": "::ffff:10.1.2.3",
+        "IpPort": "5000",
+        "LogonType": "3",
+        "Status": "0xc000006d",
+        "SubStatus": "0xc000006a",
+    }
+    beat = {
+        "@timestamp": "2024-03-03T08:00:00.123Z",
+        "winlog": {
+            "event_id": 4625,
+            "channel": "Security",
+            "computer_name": "dc1.corp",
+            "provider_name": "Microsoft-Windows-Security-Auditing",
+            "event_data": data,
+        },
+    }
+    otrf = {
+        "EventID": 4625,
+        "Channel": "Security",
+        "Hostname": "dc1.corp",
+        "SourceName": "Microsoft-Windows-Security-Auditing",
+        "TimeCreated": "2024-03-03 08:00:00.123",
+        **data,
+    }
     (tmp_path / "beat.json").write_text(json.dumps(beat) + "\n", encoding="utf-8")
     (tmp_path / "otrf.json").write_text(json.dumps(otrf) + "\n", encoding="utf-8")
     summary = workspace.ingest(discover([str(tmp_path / "beat.json"), str(tmp_path / "otrf.json")]))

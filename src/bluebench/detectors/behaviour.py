@@ -35,7 +35,6 @@ from typing import Any, ClassVar
 import duckdb
 import numpy as np
 import numpy.typing as npt
-from sklearn.ensemble import IsolationForest
 
 from bluebench.detectors.base import Detector, Finding, plural, saturating, top_list
 
@@ -631,6 +630,9 @@ class UserDayForest:
         """Learn the forest and the per-feature median, MAD and maximum of ``X`` (rows: user-days)."""
         X = np.asarray(X, dtype=np.float64)
         self.n_samples_ = int(X.shape[0])
+        # Imported here: scikit-learn takes seconds to import and most commands never fit a model.
+        from sklearn.ensemble import IsolationForest
+
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators,
             max_samples=min(self.max_samples, self.n_samples_),
