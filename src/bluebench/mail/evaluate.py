@@ -215,26 +215,27 @@ def _bootstrap(
     return f1_ci, auc_ci
 
 
-def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10) -> float | None:
+def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10, min_n: int = 30) -> float | None:
     """Population stability index of ``actual`` against ``expected`` (quantile bins of expected).
 
     Rule of thumb: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 a shift worth retraining for.
+    Counts are smoothed by half a message per bin: with a few dozen messages, empty bins
+    would otherwise make the index explode without any shift. None below ``min_n``.
     """
-    if len(expected) < 10 or len(actual) < 10:
+    if len(expected) < min_n or len(actual) < min_n:
         return None
     edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)))
     if len(edges) < 2:
         # a constant feature in training: one bin for that value, one for the rest
-        e = np.array([np.mean(expected == edges[0]), np.mean(expected != edges[0])])
-        a = np.array([np.mean(actual == edges[0]), np.mean(actual != edges[0])])
+        ce = np.array([np.sum(expected == edges[0]), np.sum(expected != edges[0])], dtype=float)
+        ca = np.array([np.sum(actual == edges[0]), np.sum(actual != edges[0])], dtype=float)
     else:
         inner = edges[1:-1]
-        e = np.bincount(np.searchsorted(inner, expected, side="right"), minlength=len(edges) - 1) / len(
-            expected
-        )
-        a = np.bincount(np.searchsorted(inner, actual, side="right"), minlength=len(edges) - 1) / len(actual)
-    e = np.clip(e, 1e-4, None)
-    a = np.clip(a, 1e-4, None)
+        k = len(edges) - 1
+        ce = np.bincount(np.searchsorted(inner, expected, side="right"), minlength=k).astype(float)
+        ca = np.bincount(np.searchsorted(inner, actual, side="right"), minlength=k).astype(float)
+    e = (ce + 0.5) / (ce.sum() + 0.5 * len(ce))
+    a = (ca + 0.5) / (ca.sum() + 0.5 * len(ca))
     return float(np.sum((a - e) * np.log(a / e)))
 
 
@@ -504,7 +505,7 @@ def _drift(
         shifts: dict[str, Any] = {}
         for cls in ("phishing", "ham"):
             cur = idx[lab == cls]
-            if len(cur) < 20:
+            if len(cur) < 30:
                 continue
             # reference: training mail of the same class *and the same sources*, so that a
             # month of one stream is not compared with a pool mixing other streams
@@ -538,7 +539,7 @@ def _drift(
     return {
         "features": ["score", *named],
         "rule": "retrain when the score or a main feature shifts with PSI > 0.25 against training "
-        "mail of the same class and sources (months with >= 20 messages of the class), or when "
+        "mail of the same class and sources (months with >= 30 messages of the class), or when "
         "the 95% interval of recall lies below 0.90 or that of ham FPR above 0.01",
         "months": rows,
         "first_retrain_month": first_retrain,
