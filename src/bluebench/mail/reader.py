@@ -51,6 +51,9 @@ _HIDDEN = re.compile(
     re.IGNORECASE,
 )
 _WORDISH = re.compile(r"\w")
+_HIDING = re.compile(  # one quick pass to skip _HIDDEN, which is slow, on most HTML
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0", re.IGNORECASE
+)
 _FORM = re.compile(r"<form\b", re.IGNORECASE)
 _PASSWORD_INPUT = re.compile(r"""<input\b[^>]*type\s*=\s*["']?password""", re.IGNORECASE)
 _SCRIPT = re.compile(r"<script\b", re.IGNORECASE)
@@ -300,8 +303,10 @@ def _fill(mail: Mail, msg: Message, from_line: str) -> None:
             # declared multipart, but its boundary never appears: the body is still text
             ctype = "text/plain"
         disposition = (part.get("Content-Disposition") or "").lower()
-        name = _part_name(part, problems)
-        is_attachment = "attachment" in disposition or (name and not ctype.startswith("text/"))
+        is_text = ctype.startswith("text/")
+        # a text part's name matters only when it is an attachment; reading it is not free
+        name = _part_name(part, problems) if not is_text or "attachment" in disposition else ""
+        is_attachment = "attachment" in disposition or (bool(name) and not is_text)
         if ctype in ("text/plain", "text/html") and not is_attachment:
             text = _decode_text(part, problems)
             if ctype == "text/plain":
@@ -451,7 +456,7 @@ def _read_html(mail: Mail) -> None:
     mail.password_inputs = len(_PASSWORD_INPUT.findall(h))
     mail.scripts = len(_SCRIPT.findall(h))
     mail.images = len(_IMG.findall(h))
-    for m in _HIDDEN.finditer(h):
+    for m in _HIDDEN.finditer(h) if _HIDING.search(h) else ():
         text = html.unescape(m.group(2)).strip()
         if len(_WORDISH.findall(text)) >= 3 and len(mail.hidden_text) < 20:
             mail.hidden_text.append(text[:80])
