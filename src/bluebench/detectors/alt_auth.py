@@ -68,8 +68,8 @@ class PassTheHash(Detector):
                 FROM events WHERE "event.action" = 'process-created' AND "event.code" = '4688'
             )
             SELECT l.ts, l.eid, l.host, l.target, l.subject, l.proc, l.logon_id, l.outbound, l.outbound_domain,
-                   lower(l.outbound) IN (SELECT {short_name('"user.name"')} FROM events
-                                         WHERE "user.name" IS NOT NULL AND "event.id" <> l.eid) AS outbound_known,
+                   EXISTS (SELECT 1 FROM events e WHERE {short_name('e."user.name"')} = lower(l.outbound)
+                           AND e."event.id" <> l.eid) AS outbound_known,
                    list(p.proc ORDER BY p.ts) FILTER (WHERE p.eid IS NOT NULL) AS procs,
                    list(p.eid ORDER BY p.ts) FILTER (WHERE p.eid IS NOT NULL) AS proc_eids
             FROM l LEFT JOIN p ON p.host = l.host AND p.logon_id = l.logon_id
