@@ -104,24 +104,30 @@ class IngestSummary:
 
 
 def fingerprint(path: Path) -> str:
-    """Content hash of a file: the same bytes under another name are the same input."""
-    h = hashlib.blake2b(digest_size=20)
+    """Content hash of a file: the same bytes under another name are the same input.
+
+    SHA-256, which CPUs with SHA extensions compute about twice as fast as BLAKE2b; every
+    input byte passes through it once, so it is a visible share of ingest time.
+    """
     with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()[:40]
 
 
 class Workspace:
     """A folder holding one DuckDB database; every stage reads and writes through it."""
 
-    def __init__(self, folder: str | Path = DEFAULT_WORKSPACE, memory_limit: str = "1GB") -> None:
+    def __init__(
+        self, folder: str | Path = DEFAULT_WORKSPACE, memory_limit: str = "1GB", temp_limit: str = "10GB"
+    ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(str(self.folder / DB_NAME))
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
         self.con.execute("SET temp_directory = ?", [str(self.folder / "tmp")])
+        # A query that spills more than this fails with an error instead of filling the disk
+        # (DuckDB's default is 90% of the free space).
+        self.con.execute(f"SET max_temp_directory_size = '{_checked_size(temp_limit)}'")
         self.con.execute("SET preserve_insertion_order = false")
         for stmt in SCHEMA_SQL:
             self.con.execute(stmt)
