@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 ## bundled EVTX attack recordings, print ranked alerts with reasons, and measure them.
 demo: $(STAMP)
 	rm -rf $(DEMO)
-	$(BIN)/bluebench generate $(DEMO)/generated --events 200000 --seed 7
-	$(BIN)/bluebench scan data/samples/evtx $(DEMO)/generated -w $(DEMO)/workspace --limit 12
+	$(BIN)/bluebench generate $(DEMO)/generated --events 200000 --days 30 --seed 7 --quiet
+	$(BIN)/bluebench scan data/samples/evtx $(DEMO)/generated/windows $(DEMO)/generated/linux \
+		-w $(DEMO)/workspace --limit 12
 	$(BIN)/bluebench evaluate --labels data/samples/evtx_labels.csv -w $(DEMO)/workspace
 	$(BIN)/bluebench evaluate --labels $(DEMO)/generated/labels.csv -w $(DEMO)/workspace
 
