@@ -49,11 +49,11 @@ def _sorted_hist(hist: dict[Any, int] | None) -> tuple[list[Any], list[int]]:
 
 
 def _data_days(con: duckdb.DuckDBPyConnection) -> float:
-    """Days covered by all stored events (at least one), the denominator of usual rates."""
+    """Days covered by all stored events, the denominator of usual rates (0 when unknown)."""
     rows = con.execute(
         """SELECT epoch(max("@timestamp") - min("@timestamp")) / 86400.0 FROM events"""
     ).fetchall()
-    return max(float(rows[0][0] or 0.0), 1.0)
+    return float(rows[0][0] or 0.0)
 
 
 class BruteForce(Detector):
@@ -85,11 +85,15 @@ class BruteForce(Detector):
         for r in self.rows(con, sql, [p["gap_minutes"], p["min_failures"]]):
             srcs, counts = _sorted_hist(r["sources"])
             hosts, _ = _sorted_hist(r["hosts"])
-            usual = (r["total"] - r["n"]) / days
+            others = r["total"] - r["n"]
+            if days >= 1:
+                usual = f"this account's usual rate is {others / days:.1f} a day"
+            else:  # a rate per day would extrapolate from hours of data
+                usual = f"this account had {others} other failures in the {days * 24:.1f} h of data"
             where = f" from {top_list(srcs, counts)}" if srcs else ""
             reasons = [
                 f"{r['n']} failed logons for '{r['account']}'{where} in "
-                f"{duration(r['first'], r['last'])}; this account's usual rate is {usual:.1f} a day",
+                f"{duration(r['first'], r['last'])}; {usual}",
             ]
             if hosts:
                 reasons.append(f"failures were logged on {top_list(hosts)}")
