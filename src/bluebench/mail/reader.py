@@ -109,19 +109,26 @@ class Mail:
     has_html_part: bool = False
     encoded_headers: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    _by_name: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
+    _indexed: int = field(default=0, repr=False, compare=False)
 
     def header(self, name: str) -> str:
         """The first header called ``name`` (case-insensitive), decoded; '' when absent."""
-        lname = name.lower()
-        for k, v in self.headers:
-            if k.lower() == lname:
-                return v
-        return ""
+        values = self._index().get(name.lower())
+        return values[0] if values else ""
 
     def header_all(self, name: str) -> list[str]:
         """Every header called ``name``, in order."""
-        lname = name.lower()
-        return [v for k, v in self.headers if k.lower() == lname]
+        return list(self._index().get(name.lower(), ()))
+
+    def _index(self) -> dict[str, list[str]]:
+        """Lower-cased name -> values, built once: features ask for a dozen headers each."""
+        if self._by_name is None or self._indexed != len(self.headers):
+            index: dict[str, list[str]] = {}
+            for k, v in self.headers:
+                index.setdefault(k.lower(), []).append(v)
+            self._by_name, self._indexed = index, len(self.headers)
+        return self._by_name
 
     @property
     def body(self) -> str:
@@ -368,7 +375,7 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 
 def _unescape_8bit(text: str, problems: list[str], where: str) -> str:
     """Raw 8-bit bytes in a header arrive as surrogate escapes: decode them (UTF-8, else cp1252)."""
-    if not _SURROGATE.search(text):
+    if text.isascii() or not _SURROGATE.search(text):
         return text
     return _decode_bytes(text.encode("utf-8", "surrogateescape"), None, problems, where)
 
