@@ -102,7 +102,7 @@ def score_cmd(
     reasons: Annotated[int, typer.Option("--reasons", help="Reasons per message.")] = 6,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Processes reading and extracting mail (0 = one per CPU).")
-    ] = 1,
+    ] = 0,
 ) -> None:
     """Score messages: higher = more likely phishing; each verdict with the features behind it."""
     from bluebench.mail.batch import read_and_extract
