@@ -75,20 +75,43 @@ def test_scores_rank_phishing_above_ham_and_reasons_are_real(model_file: Path) -
 
 
 def _rewrite(
-    src: Path, dst: Path, blob: bytes | None = None, meta_change: dict | None = None, fix_sum: bool = False
+    src: Path,
+    dst: Path,
+    blob: bytes | None = None,
+    meta_change: dict | None = None,
+    fix_sum: bool = False,
+    vocabulary: bytes | None = None,
 ) -> None:
     with zipfile.ZipFile(src) as z:
         meta = json.loads(z.read("meta.json"))
         old = z.read("model.skops")
+        old_vocabulary = z.read("vocabulary.json")
     blob = old if blob is None else blob
+    vocabulary = old_vocabulary if vocabulary is None else vocabulary
     meta.update(meta_change or {})
     if fix_sum:
         meta["model_sha256"] = hashlib.sha256(blob).hexdigest()
+        meta["vocabulary_sha256"] = hashlib.sha256(vocabulary).hexdigest()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("meta.json", json.dumps(meta))
         z.writestr("model.skops", blob)
+        z.writestr("vocabulary.json", vocabulary)
     dst.write_bytes(buf.getvalue())
+
+
+def test_changed_vocabulary_is_refused(model_file: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(model_file) as z:
+        words = json.loads(z.read("vocabulary.json"))
+    swapped = json.dumps([words[1], words[0], *words[2:]]).encode()
+    bad = tmp_path / "swapped.model"
+    _rewrite(model_file, bad, vocabulary=swapped)
+    with pytest.raises(ModelError, match="vocabulary was changed"):
+        load_model(bad)
+    short = tmp_path / "short.model"
+    _rewrite(model_file, short, vocabulary=json.dumps(words[:-1]).encode(), fix_sum=True)
+    with pytest.raises(ModelError, match="words for"):
+        load_model(short)
 
 
 def test_changed_model_part_is_refused(model_file: Path, tmp_path: Path) -> None:
