@@ -90,7 +90,7 @@ def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) 
     ).fetchall()[0][0]
     dups = con.execute(
         """SELECT coalesce(sum(n - 1), 0) FROM (
-             SELECT count(*) AS n FROM events GROUP BY "log.file.path", md5("event.original") HAVING count(*) > 1)"""
+             SELECT count(*) AS n FROM events GROUP BY "log.file.path", hash("event.original") HAVING count(*) > 1)"""
     ).fetchall()[0][0]
     skipped = con.execute(
         "SELECT count(*) FILTER (WHERE NOT kept), count(*) FILTER (WHERE kept) FROM skipped"
