@@ -40,7 +40,7 @@ Cols = dict[str, np.ndarray]
 Rng = np.random.Generator
 
 DEFAULT_START = date(2025, 3, 3)  # a Monday
-DEFAULT_DAYS = 14
+DEFAULT_DAYS = 42  # six weeks: behaviour baselines need 20+ active days before they judge
 DEFAULT_LINUX_SHARE = 0.03
 WINDOW_EVENTS = 400_000  # events expanded and sorted at once (bounds memory)
 FORMAT_ROWS = 100_000  # lines assembled at once
@@ -3161,7 +3161,7 @@ class Attacks:
         p = self.victim()
         acct, wks = int(org.person_acct[p]), int(org.person_wks[p])
         ip = int(self.external(1)[0])
-        t = self.when("night", person=p, first=0.5)
+        t = self.when("night", person=p, first=0.75)  # after the account has a baseline
         lid = _lids(rng, 1)
         i = self.new(
             "unusual_logon", user=org.acc_name[acct], source=_ip_text(ip), host=org.host_short[org.rdgw]

@@ -131,6 +131,7 @@ class Workspace:
         self.con.execute("SET preserve_insertion_order = false")
         for stmt in SCHEMA_SQL:
             self.con.execute(stmt)
+        self._files_cache: tuple[dict[str, str], set[str]] | None = None
 
     def close(self) -> None:
         """Checkpoint and close the database."""
@@ -218,11 +219,12 @@ class Workspace:
             res = FileResult(f.display, None, status="failed", error=_reason(exc))
             self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))
             return _Pending(f, res, None, "", 0)
-        known = self.scalar("SELECT path FROM files WHERE fingerprint = ? AND duplicate_of IS NULL", [digest])
+        known = self._known()[0].get(digest)
         if known is not None:
             res = FileResult(f.display, None, status="duplicate", error=f"same content as {known}")
             if known != f.display:
                 # Remember the alias, so labels naming this path still find its events.
+                self._files_cache = None
                 self._in_transaction(
                     lambda: self.con.execute(
                         "INSERT OR IGNORE INTO files VALUES (?, ?, 'duplicate', ?, 0, 0, ?, ?)",
@@ -252,21 +254,47 @@ class Workspace:
             self.con.execute("ROLLBACK")
             raise
 
-    def _finish(self, p: _Pending) -> None:
-        """Record the file and its skipped records; called inside the file's transaction."""
-        self.con.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-            [
-                p.digest,
-                p.file.display,
-                p.result.reader,
-                p.size,
-                p.result.events,
-                sum(1 for s in p.result.skipped if not s.kept),
-                _now(),
-            ],
+    def _finish(self, *done: _Pending) -> None:
+        """Record files and their skipped records; called inside their transaction.
+
+        One query for all the files of a group, since a folder of small EVTX files would
+        otherwise pay a round trip per file.
+        """
+        now = _now()
+        rows = pa.table(
+            {
+                "fingerprint": [p.digest for p in done],
+                "path": [p.file.display for p in done],
+                "reader": pa.array([p.result.reader for p in done], pa.string()),
+                "size": pa.array([p.size for p in done], pa.int64()),
+                "events": pa.array([p.result.events for p in done], pa.int64()),
+                "skipped": pa.array(
+                    [sum(1 for s in p.result.skipped if not s.kept) for p in done], pa.int64()
+                ),
+                "ingested_at": pa.array([now] * len(done), pa.timestamp("us")),
+            }
         )
-        self._log_skipped(p.result.skipped)
+        self._files_cache = None
+        self.con.register("done_files", rows)
+        try:
+            self.con.execute("INSERT INTO files SELECT *, NULL FROM done_files")
+        finally:
+            self._unregister("done_files")
+        self._log_skipped([s for p in done for s in p.result.skipped])
+
+    def _known(self) -> tuple[dict[str, str], set[str]]:
+        """Stored originals by fingerprint, and every stored path; read again after a change."""
+        if self._files_cache is None:
+            originals: dict[str, str] = {}
+            paths: set[str] = set()
+            for digest, path, duplicate_of in self.con.execute(
+                "SELECT fingerprint, path, duplicate_of FROM files"
+            ).fetchall():
+                paths.add(path)
+                if duplicate_of is None:
+                    originals.setdefault(digest, path)
+            self._files_cache = (originals, paths)
+        return self._files_cache
 
     def _store_group(self, group: list[_Pending]) -> list[FileResult]:
         """Store several fully read files in one transaction, or one by one if that fails."""
@@ -282,7 +310,7 @@ class Workspace:
                 for p in group:
                     p.result.events = counts.get(p.file.display, 0)
                     self._report_bad_json(p)
-                    self._finish(p)
+                self._finish(*group)
 
             self._optimistic(together)
             return [p.result for p in group]
@@ -463,9 +491,9 @@ class Workspace:
         )
 
     def _dedupe(self, p: _Pending) -> bool:
-        # Events of a file seen before under the same name (a log that grew) are deduplicated
-        # by event id; new files skip that join, which is what keeps first ingests fast.
-        return bool(self.scalar("SELECT count(*) FROM files WHERE path = ?", [p.file.display]))
+        # Records of a file seen before under the same name (a log that grew) are compared
+        # with those stored; new files skip that join, which is what keeps first ingests fast.
+        return p.file.display in self._known()[1]
 
     def _report_bad_json(self, p: _Pending) -> None:
         """Name the records of a fully read file that were not stored because not JSON."""
