@@ -1,8 +1,7 @@
 """Cut text files into numbered lines as Arrow arrays without a Python object per line.
 
-Newlines are found over large blocks (memchr for long lines, numpy for short ones); the
-block, its newlines dropped by one ``bytes.replace``, becomes an Arrow string array by
-offsets. Only a block that fails UTF-8 validation falls back to a per-line slow path.
+Newlines are found with numpy over large blocks; the block, its newlines dropped by one
+``bytes.replace``, becomes an Arrow string array by offsets. Only a block that fails UTF-8 validation falls back to a per-line slow path.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import pyarrow.compute as pc
 from bluebench.sources.base import Skipped
 
 ZIP_MAGIC = b"PK\x03\x04"
-LONG_LINE = 300  # bytes per line from which finding newlines one by one is cheaper
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -86,10 +84,13 @@ def iter_line_blocks(
     and yielded on its own, so no block is ever copied to join or split it.
     """
     line_no = 0
+    scratch = np.empty(0, dtype=bool)
     while True:
         chunk = stream.read(block_bytes)
         if not chunk:
             return
+        if len(scratch) < len(chunk):
+            scratch = np.empty(len(chunk), dtype=bool)
         cut = chunk.rfind(b"\n") + 1
         tail = chunk[cut:]
         if tail:
@@ -99,14 +100,20 @@ def iter_line_blocks(
         for data, end in ((chunk, cut), (tail, len(tail))):
             if not end:
                 continue
-            table, n_lines = _block_to_table(data, end, line_no, display, skipped, replace_invalid)
+            table, n_lines = _block_to_table(data, end, line_no, display, skipped, replace_invalid, scratch)
             line_no += n_lines
             if table.num_rows:
                 yield table
 
 
 def _block_to_table(
-    data: bytes, end: int, first: int, display: str, skipped: list[Skipped], replace_invalid: bool
+    data: bytes,
+    end: int,
+    first: int,
+    display: str,
+    skipped: list[Skipped],
+    replace_invalid: bool,
+    scratch: np.ndarray | None = None,
 ) -> tuple[pa.Table, int]:
     """Turn the whole lines in ``data[:end]`` into (record, raw) without a Python object per line.
 
@@ -115,7 +122,7 @@ def _block_to_table(
     that the string array points into. Blank lines, CRLF and invalid UTF-8 take slower
     but still vectorised paths.
     """
-    ends = _newlines(data, end)
+    ends = _newlines(data, end, scratch)
     n = len(ends)
     records = np.arange(first + 1, first + 1 + n, dtype=np.int64)
     if data.find(b"\r", 0, end) >= 0:
@@ -145,19 +152,16 @@ def _block_to_table(
     return table, n
 
 
-def _newlines(data: bytes, end: int) -> np.ndarray:
-    """Positions of every LF in ``data[:end]``."""
-    sample = min(end, 1 << 16)
-    if sample and data.count(b"\n", 0, sample) * LONG_LINE <= sample:
-        # Long lines (JSON events): memchr from line to line beats a byte-wise compare.
-        found: list[int] = []
-        add, find = found.append, data.find
-        pos = find(b"\n", 0, end)
-        while pos >= 0:
-            add(pos)
-            pos = find(b"\n", pos + 1, end)
-        return np.array(found, dtype=np.int64)
-    return np.flatnonzero(np.frombuffer(data, dtype=np.uint8, count=end) == 10)
+def _newlines(data: bytes, end: int, scratch: np.ndarray | None = None) -> np.ndarray:
+    """Positions of every LF in ``data[:end]``.
+
+    ``scratch``, a boolean array at least ``end`` long reused from block to block, saves
+    allocating (and the kernel zeroing) a fresh mask for every block.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8, count=end)
+    mask = scratch[:end] if scratch is not None and len(scratch) >= end else np.empty(end, dtype=bool)
+    np.equal(buf, 10, out=mask)
+    return np.flatnonzero(mask)
 
 
 def _with_newlines(data: bytes, ends: np.ndarray) -> pa.Array:
