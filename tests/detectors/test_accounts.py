@@ -5,17 +5,16 @@ The EVTX files are from EVTX-to-MITRE-Attack (CC0); see tests/data/evtx/README.m
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bluebench.detectors import build_detectors, load_config, run_detectors
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sources import discover
+from detector_runs import run_detector, unpack
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "evtx"
@@ -55,9 +54,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """The recorded account and log attacks in one workspace (gzipped test files unpacked first)."""
     folder = tmp_path_factory.mktemp("accounts")
     paths = [str(p) for p in SAMPLE_FILES]
-    for name in FILES:
-        (folder / name).write_bytes(gzip.decompress((DATA / (name + ".gz")).read_bytes()))
-        paths.append(str(folder / name))
+    paths += unpack(folder, FILES, DATA)
     w = Workspace(folder / "ws")
     w.ingest(discover(paths))
     yield w
@@ -65,9 +62,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 
 def _alerts(ws: Workspace, detector: str, **params: Any) -> list[Alert]:
-    config = load_config()
-    config[detector].update(params)
-    return run_detectors(ws.con, build_detectors(config, [detector]))
+    return run_detector(ws, detector, **params)
 
 
 def _by_target(ws: Workspace, detector: str) -> dict[str, Alert]:

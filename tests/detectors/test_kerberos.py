@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bluebench.detectors import build_detectors, load_config, run_detectors
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sources import discover
+from detector_runs import run_detector, unpack
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "evtx"
@@ -33,9 +32,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """The recorded Kerberos attacks in one workspace (gzipped test files unpacked first)."""
     folder = tmp_path_factory.mktemp("kerberos")
     paths = []
-    for name in FILES:
-        (folder / name).write_bytes(gzip.decompress((DATA / (name + ".gz")).read_bytes()))
-        paths.append(str(folder / name))
+    paths += unpack(folder, FILES, DATA)
     w = Workspace(folder / "ws")
     w.ingest(discover([*paths, str(SAMPLES / KERBEROAST), str(SAMPLES / ASREP)]))
     yield w
@@ -43,9 +40,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 
 def _alerts(ws: Workspace, detector: str, **params: Any) -> list[Alert]:
-    config = load_config()
-    config[detector].update(params)
-    return run_detectors(ws.con, build_detectors(config, [detector]))
+    return run_detector(ws, detector, **params)
 
 
 def _files(ws: Workspace, alert: Alert) -> set[str]:

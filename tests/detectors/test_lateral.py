@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bluebench.detectors import build_detectors, load_config, run_detectors
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sources import discover
+from detector_runs import run_detector, unpack
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "evtx"
@@ -35,9 +34,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """PsExec to srvdefender01, net use to fs03vuln, a hidden share on fs02, smbexec on rootdc1."""
     folder = tmp_path_factory.mktemp("lateral")
     paths = [str(PSEXEC)]
-    for name in (NET_USE, NEW_SHARE, SMBEXEC):
-        (folder / name).write_bytes(gzip.decompress((DATA / (name + ".gz")).read_bytes()))
-        paths.append(str(folder / name))
+    paths += unpack(folder, (NET_USE, NEW_SHARE, SMBEXEC), DATA)
     w = Workspace(folder / "ws")
     w.ingest(discover(paths))
     yield w
@@ -45,9 +42,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 
 def _alerts(ws: Workspace, detector: str, **params: Any) -> list[Alert]:
-    config = load_config()
-    config[detector].update(params)
-    return run_detectors(ws.con, build_detectors(config, [detector]))
+    return run_detector(ws, detector, **params)
 
 
 def _codes(ws: Workspace, alert: Alert) -> dict[str, int]:
