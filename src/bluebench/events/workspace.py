@@ -129,6 +129,10 @@ class Workspace:
         # (DuckDB's default is 90% of the free space).
         self.con.execute(f"SET max_temp_directory_size = '{_checked_size(temp_limit)}'")
         self.con.execute("SET preserve_insertion_order = false")
+        # Parallel bulk inserts leave some row groups partly filled; DuckDB's checkpoint would
+        # rewrite ("vacuum") them all again, single-threaded, which costs about as much as
+        # storing them did. Events are never deleted, so there is nothing else to reclaim.
+        self.con.execute("SET max_vacuum_tasks = 0")
         for stmt in SCHEMA_SQL:
             self.con.execute(stmt)
         self._files_cache: tuple[dict[str, str], set[str]] | None = None
