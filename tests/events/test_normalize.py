@@ -121,3 +121,17 @@ def test_bundled_evtx_keeps_record_ids_and_parses_system_fields(sample_workspace
     assert rows, "the pass-the-hash sample should be ingested"
     assert all(r[0] and r[1] and r[3] is not None and r[4] for r in rows)
     assert [r[2] for r in rows] == sorted({r[2] for r in rows})
+
+
+def test_session_opened_by_uid_only_names_no_acting_user(workspace: Workspace, tmp_path: Path) -> None:
+    log = tmp_path / "auth.log"
+    log.write_text(
+        "Mar  3 08:00:01 web1 sshd[7]: pam_unix(sshd:session): session opened for user root(uid=0) by (uid=0)\n"
+        "Mar  3 08:00:02 web1 su[8]: pam_unix(su:session): session opened for user root(uid=0) by alice(uid=1000)\n",
+        encoding="utf-8",
+    )
+    workspace.ingest(discover([str(log)]), ReadOptions(year=2024))
+    first, second = _rows(workspace)
+    assert first["event.action"] == "session-opened"
+    assert first["user.name"] is None and first["user.target.name"] == "root"
+    assert second["user.name"] == "alice" and second["user.target.name"] == "root"

@@ -493,7 +493,7 @@ AUTH_PATTERNS: tuple[tuple[str, str, str, str | None, int, int, int, int], ...] 
     ),
     (r"FAILED su for (\S+) by (\S+)", "su", "authentication", "failure", 2, 0, 0, 1),
     (
-        r"session opened for user (\S+?)(?:\(uid=\d+\))? by (\S+?)(?:\(uid=\d+\))?\s*$",
+        r"session opened for user (\S+?)(?:\(uid=\d+\))? by (\S*?)(?:\(uid=\d+\))?\s*$",
         "session-opened",
         "session",
         "success",
