@@ -32,6 +32,12 @@ from bluebench.events.workspace import IngestSummary, Workspace
 from bluebench.sources import InputFile
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shown(path: Path) -> str:
+    """A path as stored in results: relative to the repository, never this machine's layout."""
+    return os.path.relpath(Path(path).resolve(), ROOT)
 
 
 def cpu_seconds() -> float:

@@ -19,7 +19,7 @@ from pathlib import Path
 from bluebench.sources import discover
 from bluebench.sources.base import ReadOptions
 from bluebench.sources.evtx import EvtxReader
-from common import cpu_seconds, ingest_and_detect, machine, print_summary, timed, write_result
+from common import cpu_seconds, ingest_and_detect, machine, print_summary, shown, timed, write_result
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "windows" / "evtx-to-mitre-attack"
 OUT = Path(__file__).resolve().parent / "out"
@@ -50,7 +50,7 @@ def main() -> int:
         )
     result["evtx_parse_only"] = {**t.to_json(), "records": parsed}
     print(f"EVTX parsing alone: {t.wall:.1f} s for {parsed:,} records")
-    path = write_result("evtx", {"machine": info, "data": str(args.data), **result}, args.out)
+    path = write_result("evtx", {"machine": info, "data": shown(args.data), **result}, args.out)
     print(f"result: {path}")
     return 0
 

@@ -32,7 +32,7 @@ from bluebench.events.workspace import Workspace, _with_file, fingerprint
 from bluebench.schema import EVENT_COLUMNS, q
 from bluebench.sources import InputFile, ReadOptions, discover
 from bluebench.sources.winjson import WinlogbeatReader
-from common import cpu_seconds, ingest_and_detect, machine, print_summary, rate, timed, write_result
+from common import cpu_seconds, ingest_and_detect, machine, print_summary, rate, shown, timed, write_result
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -202,7 +202,7 @@ def main() -> int:
         )
     path = write_result(
         f"jsonl-{args.events}",
-        {"machine": info, "data": {"folder": str(data), **gen}, **result},
+        {"machine": info, "data": {"folder": shown(data), **gen}, **result},
         args.out,
     )
     print(f"result: {path}")
