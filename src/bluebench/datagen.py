@@ -2768,6 +2768,40 @@ class Attacks:
             hour = rng.uniform(0, 24)
         return self.start_ms + day * MS_DAY + int(hour * MS_HOUR)
 
+    def gateway_failures(
+        self,
+        i: int,
+        technique: str,
+        t: np.ndarray,
+        users: np.ndarray,
+        attacker: int,
+        ip: int,
+        status: tuple[int, int],
+        ntlm_delay: int,
+    ) -> None:
+        """Failed network logons at the RD gateway and the DC's NTLM check of each, ``ntlm_delay`` ms later."""
+        org, rng = self.org, self.rng
+        n = len(t)
+        self.add(
+            i,
+            technique,
+            ev(
+                t,
+                TPL["failed_net"],
+                org.rdgw,
+                user=users,
+                src=attacker,
+                ip=ip,
+                port=_ports(rng, n),
+                st=status[0],
+            ),
+        )
+        self.add(
+            i,
+            technique,
+            ev(t + ntlm_delay, TPL["ntlm"], _dc(org, rng, n), user=users, src=attacker, st=status[1]),
+        )
+
     def external(self, n: int) -> np.ndarray:
         """Distinct external addresses from the documentation ranges."""
         out: list[int] = []
@@ -2965,25 +2999,7 @@ class Attacks:
             attacker = int(org.attacker_hosts[int(rng.integers(0, len(org.attacker_hosts)))])
             ip = int(self.external(1)[0])
             i = self.new("password_spray", source=_ip_text(ip), host=org.host_short[org.rdgw])
-            self.add(
-                i,
-                "T1110.003",
-                ev(
-                    t,
-                    TPL["failed_net"],
-                    org.rdgw,
-                    user=tries,
-                    src=attacker,
-                    ip=ip,
-                    port=_ports(rng, n),
-                    st=WS_BADPW,
-                ),
-            )
-            self.add(
-                i,
-                "T1110.003",
-                ev(t + 25, TPL["ntlm"], _dc(org, rng, n), user=tries, src=attacker, st=NS_BADPW),
-            )
+            self.gateway_failures(i, "T1110.003", t, tries, attacker, ip, (WS_BADPW, NS_BADPW), 25)
 
     def credential_stuffing(self) -> None:
         org, rng = self.org, self.rng
@@ -3091,25 +3107,7 @@ class Attacks:
             ip = int(self.external(1)[0])
             attacker = int(org.attacker_hosts[int(rng.integers(0, len(org.attacker_hosts)))])
             i = self.new("user_enumeration", source=_ip_text(ip), host=org.host_short[org.rdgw])
-            self.add(
-                i,
-                "T1087.002",
-                ev(
-                    t,
-                    TPL["failed_net"],
-                    org.rdgw,
-                    user=names,
-                    src=attacker,
-                    ip=ip,
-                    port=_ports(rng, n),
-                    st=WS_NOUSER,
-                ),
-            )
-            self.add(
-                i,
-                "T1087.002",
-                ev(t + 15, TPL["ntlm"], _dc(org, rng, n), user=names, src=attacker, st=NS_NOUSER),
-            )
+            self.gateway_failures(i, "T1087.002", t, names, attacker, ip, (WS_NOUSER, NS_NOUSER), 15)
 
     def asrep_roasting(self) -> None:
         org, rng = self.org, self.rng
