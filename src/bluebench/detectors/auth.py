@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import duckdb
 
 from bluebench.detectors.base import Detector, Finding, duration, plural, saturating, top_list
+from bluebench.detectors.winsql import grouped
 
 # Failures that mean "no such account": sshd invalid user, Windows 4625 sub-status
 # 0xC0000064, Kerberos KDC_ERR_C_PRINCIPAL_UNKNOWN (0x6).
@@ -21,25 +22,18 @@ UNKNOWN_USER = (
 
 
 def _bursts(source: str, key: str, where: str = "TRUE") -> str:
-    """Gap-based bursts over ``source`` keyed by the SQL expression ``key`` (a constant).
+    """Gap-based bursts (``gk``, ``grp``) over ``source`` keyed by the SQL expression ``key``.
 
-    The gap is bound as the first query parameter (minutes).
+    The shared sessionizer (``grouped``) over authentication columns; the gap is bound as
+    the first query parameter (minutes).
     """
-    return f"""
-    WITH f AS (
-        SELECT {key} AS k, "@timestamp" AS ts, "event.id" AS eid,
-               lower("user.name") AS u, coalesce("source.ip", "source.address") AS src,
-               "host.name" AS host, *
+    signals = f"""
+        SELECT "@timestamp" AS ts, "event.id" AS eid, lower("user.name") AS u,
+               coalesce("source.ip", "source.address") AS src, "host.name" AS host, *
         FROM {source}
-        WHERE "@timestamp" IS NOT NULL AND ({where})
-    ), lagged AS (
-        SELECT *, lag(ts) OVER (PARTITION BY k ORDER BY ts, eid) AS prev FROM f WHERE k IS NOT NULL
-    ), g AS (
-        SELECT *, sum(CASE WHEN prev IS NULL OR ts - prev > to_minutes(?::BIGINT) THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY k ORDER BY ts, eid) AS burst
-        FROM lagged
-    )
+        WHERE ({where}) AND ({key}) IS NOT NULL
     """
+    return grouped(signals, key)
 
 
 def _sorted_hist(hist: dict[Any, int] | None) -> tuple[list[Any], list[int]]:
@@ -72,12 +66,12 @@ class BruteForce(Detector):
         sql = (
             _bursts("auth_failures", 'lower("user.name")')
             + """
-        , per_user AS (SELECT k, count(*) AS total FROM g GROUP BY k)
-        SELECT g.k AS account, count(*) AS n, min(ts) AS first, max(ts) AS last,
+        , per_user AS (SELECT gk, count(*) AS total FROM g GROUP BY gk)
+        SELECT g.gk AS account, count(*) AS n, min(ts) AS first, max(ts) AS last,
                list(eid ORDER BY ts, eid) AS eids, histogram(src) AS sources,
                histogram(host) AS hosts, any_value(per_user.total) AS total
-        FROM g JOIN per_user USING (k)
-        GROUP BY g.k, burst HAVING count(*) >= ?
+        FROM g JOIN per_user USING (gk)
+        GROUP BY g.gk, grp HAVING count(*) >= ?
         ORDER BY first
         """
         )
@@ -137,10 +131,10 @@ class PasswordSpray(Detector):
                 '"user.name" IS NOT NULL',
             )
             + """
-        SELECT k AS source, count(*) AS n, count(DISTINCT u) AS accounts, min(ts) AS first,
+        SELECT gk AS source, count(*) AS n, count(DISTINCT u) AS accounts, min(ts) AS first,
                max(ts) AS last, list(eid ORDER BY ts, eid) AS eids, histogram(u) AS users,
                histogram(host) AS hosts
-        FROM g GROUP BY k, burst
+        FROM g GROUP BY gk, grp
         HAVING count(DISTINCT u) >= ? AND count(*) / count(DISTINCT u) <= ?
         ORDER BY first
         """
@@ -187,10 +181,10 @@ class CredentialStuffing(Detector):
             _bursts("auth_failures", '"host.name"', '"user.name" IS NOT NULL')
             + """
         , b AS (
-            SELECT k AS host, count(*) AS n, count(DISTINCT u) AS accounts, count(DISTINCT src) AS sources,
+            SELECT gk AS host, count(*) AS n, count(DISTINCT u) AS accounts, count(DISTINCT src) AS sources,
                    min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids,
                    histogram(src) AS src_hist
-            FROM g GROUP BY k, burst
+            FROM g GROUP BY gk, grp
             HAVING count(DISTINCT src) >= ? AND count(DISTINCT u) >= ?
         )
         SELECT b.*, (SELECT count(*) FROM auth_successes s
@@ -293,9 +287,9 @@ class UserEnumeration(Detector):
                 f'"event.outcome" = \'failure\' AND "user.name" IS NOT NULL AND {UNKNOWN_USER}',
             )
             + """
-        SELECT k AS source, count(*) AS n, count(DISTINCT u) AS names, min(ts) AS first, max(ts) AS last,
+        SELECT gk AS source, count(*) AS n, count(DISTINCT u) AS names, min(ts) AS first, max(ts) AS last,
                list(eid ORDER BY ts, eid) AS eids, histogram(u) AS users, histogram(host) AS hosts
-        FROM g GROUP BY k, burst HAVING count(DISTINCT u) >= ?
+        FROM g GROUP BY gk, grp HAVING count(DISTINCT u) >= ?
         ORDER BY first
         """
         )

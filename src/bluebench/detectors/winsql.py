@@ -1,4 +1,4 @@
-"""SQL pieces the Windows attack detectors share: EventData fields, grouping, scoring.
+"""SQL pieces the detectors share: gap-based grouping, EventData fields, scoring.
 
 Everything here returns SQL text built only from constants the detectors define; values
 from events never become SQL text.
