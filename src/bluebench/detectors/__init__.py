@@ -7,8 +7,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from bluebench.detectors.accounts import (
     AccountCreated,
     AccountManipulation,
@@ -32,6 +30,7 @@ from bluebench.detectors.lateral import (
     RemoteServiceInstall,
     ShareCreated,
 )
+from bluebench.engines import Db
 from bluebench.errors import ConfigError
 from bluebench.registry import Registry
 from bluebench.schema import Alert
@@ -106,7 +105,7 @@ def build_detectors(config: dict[str, dict[str, Any]], only: list[str] | None = 
     return out
 
 
-def run_detectors(con: duckdb.DuckDBPyConnection, detectors: list[Detector]) -> list[Alert]:
+def run_detectors(con: Db, detectors: list[Detector]) -> list[Alert]:
     """Run detectors over the stored events; read-only with respect to events."""
     prepare_views(con)
     alerts: list[Alert] = []

@@ -11,10 +11,9 @@ import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-import duckdb
-
 from bluebench.detectors.base import Detector, Finding, duration, plural
 from bluebench.detectors.winsql import combine, ed, grouped, names, severity_for, sql_list, uniq
+from bluebench.engines import Db
 
 # Process-creation events with a command line (Security 4688, Sysmon 1).
 PROCESS_EVENTS = """"event.action" = 'process-created' AND "process.command_line" IS NOT NULL"""
@@ -56,7 +55,7 @@ class AccountCreated(Detector):
         "weak_policy_score": 0.15,  # SQL login created with CHECK_POLICY=OFF
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, account and burst of creation, enabling and deletion signals."""
         p = self.params
         cmd = '"process.command_line"'
@@ -243,7 +242,7 @@ class GroupMembershipChange(Detector):
         "quick_remove_score": 0.2,  # ... and was removed again in the same burst
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, actor, member and burst of group additions."""
         p = self.params
         cmd = '"process.command_line"'
@@ -267,17 +266,21 @@ class GroupMembershipChange(Detector):
         sql = (
             grouped(signals, f"concat_ws('|', split_part(lower(host), '.', 1), lower(actor), {member_key})")
             + f"""
-            SELECT min(host) AS host, min(actor) AS actor, min(actor_sid) AS actor_sid,
-                   min({_cn("member")}) AS member, min(member_sid) AS member_sid,
-                   (SELECT min("user.target.name") FROM events n
-                    WHERE n."event.code" IN ('4720', '4722', '4738', '4741', '4726')
-                      AND {ed("TargetSid").replace('"winlog.event_data"', 'n."winlog.event_data"')}
-                          = min(g.member_sid)) AS member_name,
-                   list(DISTINCT grp_name ORDER BY grp_name) FILTER (WHERE kind IN ('added', 'command-added'))
-                       AS added,
-                   list(DISTINCT grp_name ORDER BY grp_name) FILTER (WHERE kind = 'removed') AS removed,
-                   count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
-            FROM g GROUP BY gk, grp ORDER BY first
+            , b AS (
+                SELECT min(host) AS host, min(actor) AS actor, min(actor_sid) AS actor_sid,
+                       min({_cn("member")}) AS member, min(member_sid) AS member_sid,
+                       list(DISTINCT grp_name ORDER BY grp_name) FILTER (WHERE kind IN ('added', 'command-added'))
+                           AS added,
+                       list(DISTINCT grp_name ORDER BY grp_name) FILTER (WHERE kind = 'removed') AS removed,
+                       count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+                FROM g GROUP BY gk, grp
+            ), sid_names AS (
+                -- the account name the account events (created, enabled, changed) give each SID
+                SELECT {ed("TargetSid")} AS sid, min("user.target.name") AS name FROM events
+                WHERE "event.code" IN ('4720', '4722', '4738', '4741', '4726') GROUP BY 1
+            )
+            SELECT b.*, sid_names.name AS member_name
+            FROM b LEFT JOIN sid_names ON sid_names.sid = b.member_sid ORDER BY first
             """
         )
         half = float(p["groups_half"])
@@ -415,7 +418,7 @@ class AccountManipulation(Detector):
         "db_user_score": 0.35,  # a SQL Server login mapped into a database
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, changed account and burst, with every change found."""
         p = self.params
         cmd = '"process.command_line"'
@@ -522,7 +525,7 @@ class AccountManipulation(Detector):
             if finding is not None:
                 yield finding
 
-    def _samr_sessions(self, con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    def _samr_sessions(self, con: Db) -> list[dict[str, Any]]:
         """Remote SAMR pipe opens (few rows), to join with password resets by the same account."""
         return self.rows(
             con,
@@ -704,18 +707,21 @@ class LogCleared(Detector):
         "logs_half": 5,  # many logs cleared at once raise the score
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host and burst of clears and clearing commands."""
         p = self.params
         message = ed("Message")
         # PowerShell text, parsed once per event: 4104 script block, 4103 payload, 800 command
         # (EVTX), or the message (OTRF/winlogbeat text).
-        paths = "['$.ScriptBlockText', '$.Payload', '$.Data.\"#text\"[0]', '$.Message']"
+        paths = ("$.ScriptBlockText", "$.Payload", '$.Data."#text"[0]', "$.Message")
+        # the first of them present and not empty
+        texts = ", ".join(
+            f"nullif(json_extract_string(\"winlog.event_data\", '{path}'), '')" for path in paths
+        )
         signals = f"""
             WITH ps AS MATERIALIZED (
                 SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS actor,
-                       list_filter(json_extract_string("winlog.event_data", {paths}),
-                                   lambda x: x IS NOT NULL AND x <> '')[1] AS text
+                       coalesce({texts}) AS text
                 FROM events WHERE "event.action" IN ('powershell-pipeline', 'powershell-script-block')
             )
             SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host,

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-import duckdb
-
 from bluebench.detectors.base import Detector, Finding, plural
 from bluebench.detectors.winsql import (
     combine,
@@ -24,6 +22,7 @@ from bluebench.detectors.winsql import (
     short_name,
     uniq,
 )
+from bluebench.engines import Db
 
 
 class PassTheHash(Detector):
@@ -45,12 +44,12 @@ class PassTheHash(Detector):
         "hosts_half": 3,
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """New-credential logons one by one; NTLM key-less logons per account and source burst."""
         yield from self._new_credentials(con)
         yield from self._ntlm_network(con)
 
-    def _new_credentials(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def _new_credentials(self, con: Db) -> Iterable[Finding]:
         p = self.params
         sql = f"""
             WITH l AS (
@@ -128,7 +127,7 @@ class PassTheHash(Detector):
                 severity=severity_for(score),
             )
 
-    def _ntlm_network(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def _ntlm_network(self, con: Db) -> Iterable[Finding]:
         p = self.params
         signals = f"""
             SELECT "@timestamp" AS ts, "event.id" AS eid, lower("user.name") AS account, "host.name" AS host,

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-import duckdb
-
 from bluebench.detectors.base import Detector, Finding, duration, plural, saturating, top_list
 from bluebench.detectors.winsql import grouped
+from bluebench.engines import Db, as_engine
 
 # Failures that mean "no such account": sshd invalid user, Windows 4625 sub-status
 # 0xC0000064, Kerberos KDC_ERR_C_PRINCIPAL_UNKNOWN (0x6).
@@ -42,12 +41,12 @@ def _sorted_hist(hist: dict[Any, int] | None) -> tuple[list[Any], list[int]]:
     return [k for k, _ in items], [v for _, v in items]
 
 
-def _data_days(con: duckdb.DuckDBPyConnection) -> float:
+def _data_days(con: Db) -> float:
     """Days covered by all stored events, the denominator of usual rates (0 when unknown)."""
-    rows = con.execute(
-        """SELECT epoch(max("@timestamp") - min("@timestamp")) / 86400.0 FROM events"""
-    ).fetchall()
-    return float(rows[0][0] or 0.0)
+    rows = as_engine(con).rows(
+        """SELECT (epoch_us(max("@timestamp")) - epoch_us(min("@timestamp"))) / 86400e6 AS days FROM events"""
+    )
+    return float(rows[0]["days"] or 0.0)
 
 
 class BruteForce(Detector):
@@ -60,7 +59,7 @@ class BruteForce(Detector):
     severity: ClassVar[str] = "medium"
     defaults: ClassVar[dict[str, Any]] = {"gap_minutes": 10, "min_failures": 5, "score_half": 20}
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per burst of failures for an account; score rises with the count."""
         p = self.params
         sql = (
@@ -121,7 +120,7 @@ class PasswordSpray(Detector):
         "score_half": 10,
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per burst of a source whose failures spread over many accounts."""
         p = self.params
         sql = (
@@ -174,7 +173,7 @@ class CredentialStuffing(Detector):
         "score_half": 20,
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per burst of failures on a host spread over many sources and accounts."""
         p = self.params
         sql = (
@@ -223,7 +222,7 @@ class SuccessAfterFailures(Detector):
     severity: ClassVar[str] = "high"
     defaults: ClassVar[dict[str, Any]] = {"window_minutes": 30, "min_failures": 5, "score_half": 10}
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per account and window: the first success preceded by enough failures."""
         p = self.params
         sql = """
@@ -233,7 +232,7 @@ class SuccessAfterFailures(Detector):
                histogram(coalesce(f."source.ip", f."source.address")) AS sources
         FROM auth_successes s JOIN auth_failures f
           ON lower(f."user.name") = lower(s."user.name")
-         AND f."@timestamp" BETWEEN s."@timestamp" - to_minutes(?::BIGINT) AND s."@timestamp"
+         AND f."@timestamp" BETWEEN s."@timestamp" - to_minutes(CAST(? AS BIGINT)) AND s."@timestamp"
         WHERE s."user.name" IS NOT NULL
         GROUP BY ALL HAVING count(*) >= ?
         ORDER BY account, ts
@@ -277,7 +276,7 @@ class UserEnumeration(Detector):
     severity: ClassVar[str] = "medium"
     defaults: ClassVar[dict[str, Any]] = {"gap_minutes": 30, "min_names": 5, "score_half": 10}
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per burst of unknown-account failures from one source."""
         p = self.params
         sql = (

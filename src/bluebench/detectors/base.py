@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-import duckdb
-
+from bluebench.engines import Db, as_engine
 from bluebench.schema import SEVERITIES, Alert
 
 # Failed authentications, once each: a PAM "authentication failure" line is dropped when
@@ -46,10 +45,11 @@ WHERE "event.outcome" = 'success' AND "event.action" IN ('logon', 'ntlm-credenti
 """
 
 
-def prepare_views(con: duckdb.DuckDBPyConnection) -> None:
+def prepare_views(con: Db) -> None:
     """Create the shared views detectors query; cheap, so every run recreates them."""
-    con.execute(AUTH_FAILURES_VIEW)
-    con.execute(AUTH_SUCCESS_VIEW)
+    engine = as_engine(con)
+    engine.execute(AUTH_FAILURES_VIEW)
+    engine.execute(AUTH_SUCCESS_VIEW)
 
 
 def saturating(value: float, half: float) -> float:
@@ -99,10 +99,10 @@ class Detector(ABC):
         return float(self.params["min_score"])
 
     @abstractmethod
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """Candidate findings with scores; reads events, changes nothing."""
 
-    def detect(self, con: duckdb.DuckDBPyConnection) -> list[Alert]:
+    def detect(self, con: Db) -> list[Alert]:
         """Alerts for the findings whose score reaches ``min_score``."""
         alerts = []
         for f in self.score(con):
@@ -128,13 +128,9 @@ class Detector(ABC):
             )
         return alerts
 
-    def rows(
-        self, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Run a detector query and return rows as dicts (few rows: one per finding)."""
-        cur = con.execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    def rows(self, con: Db, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a detector query on its engine and return rows as dicts (few rows: one per finding)."""
+        return as_engine(con).rows(sql, params or [])
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

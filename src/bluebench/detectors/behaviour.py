@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bluebench.detectors.base import Detector, Finding, plural, saturating, top_list
+from bluebench.engines import Db, as_engine
 
 # Machine accounts and Windows' own service identities: they authenticate from and to
 # everywhere around the clock, so per-account habits say nothing about them.
@@ -122,11 +123,9 @@ class BehaviourDetector(Detector):
             raise ValueError(f"{self.id}: bad timezone or ignore_users: {exc}") from exc
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _rows(con: Db, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows as dicts for a query with named parameters (few rows: candidates only)."""
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return as_engine(con).rows(sql, params)
 
 
 def _base_params(p: dict[str, Any]) -> dict[str, Any]:
@@ -239,7 +238,7 @@ class UnusualLogonHour(BehaviourDetector):
         "ignore_users": IGNORE_USERS,
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per account and burst of logons at hours rare on its earlier days."""
         p = self.params
         r_h = int(p["hour_radius"])
@@ -408,7 +407,7 @@ class NewSourceOrHost(BehaviourDetector):
     severity: ClassVar[str] = "low"
     defaults: ClassVar[dict[str, Any]] = {**NOVELTY_DEFAULTS, "min_new_hosts": 2}
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per account and day with first uses of a source or host."""
         p = self.params
         params = _novelty_params(p)
@@ -469,7 +468,7 @@ class NewLogonType(BehaviourDetector):
     severity: ClassVar[str] = "low"
     defaults: ClassVar[dict[str, Any]] = dict(NOVELTY_DEFAULTS)
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per account and logon type used for the first time after a baseline."""
         p = self.params
         for r in _rows(con, NEW_TYPE_SQL, _novelty_params(p)):
@@ -722,7 +721,7 @@ class UserDayAnomaly(BehaviourDetector):
             log_features=COUNT_FEATURES,
         )
 
-    def user_days(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    def user_days(self, con: Db) -> dict[str, Any]:
         """The per-user-day feature matrix, computed in DuckDB, as numpy columns."""
         p = self.params
         params = {
@@ -730,10 +729,9 @@ class UserDayAnomaly(BehaviourDetector):
             "night_start": int(p["night_start"]) % 24,
             "night_end": int(p["night_end"]) % 24,
         }
-        cols: dict[str, Any] = con.execute(USER_DAY_SQL, params).fetchnumpy()
-        return cols
+        return as_engine(con).columns(USER_DAY_SQL, params)
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per unusual user-day; fits one model per block, stores nothing."""
         p = self.params
         cols = self.user_days(con)

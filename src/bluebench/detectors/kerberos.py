@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-import duckdb
-
 from bluebench.detectors.base import Detector, Finding, duration, plural
 from bluebench.detectors.winsql import (
     combine,
@@ -23,6 +21,7 @@ from bluebench.detectors.winsql import (
     uniq,
     with_days,
 )
+from bluebench.engines import Db
 
 # Ticket encryption types that can be cracked offline quickly (RFC 3961/4757 numbers).
 WEAK_ENCRYPTION: dict[str, str] = {
@@ -62,7 +61,7 @@ class Kerberoasting(Detector):
         "routine_days": 3,  # an account, source and service with weak tickets on this many days is routine
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per requesting account and source burst; more services, higher score."""
         p = self.params
         enc = f"lower({ed('TicketEncryptionType')})"
@@ -131,7 +130,7 @@ class AsRepRoasting(Detector):
         "routine_days": 3,  # an account and source without pre-authentication on this many days is routine
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per source burst of 4768 successes with PreAuthType 0."""
         p = self.params
         enc = f"lower({ed('TicketEncryptionType')})"
@@ -199,7 +198,7 @@ class ForgedTicket(Detector):
         "sid_mismatch_score": 0.8,  # ... and the same SID is logged elsewhere under another name
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per account, host and burst, with every sign that fits it."""
         p = self.params
         account = short_name('"user.name"')

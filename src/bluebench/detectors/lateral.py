@@ -10,8 +10,6 @@ import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-import duckdb
-
 from bluebench.detectors.base import Detector, Finding, plural
 from bluebench.detectors.winsql import (
     combine,
@@ -25,6 +23,7 @@ from bluebench.detectors.winsql import (
     uniq,
     with_days,
 )
+from bluebench.engines import Db
 
 # Process-creation events with a command line (Security 4688, Sysmon 1).
 PROCESS_EVENTS = """"event.action" = 'process-created' AND "process.command_line" IS NOT NULL"""
@@ -57,7 +56,7 @@ class AdminShareAccess(Detector):
         "routine_days": 2,  # an account and source opening admin shares on this many days is routine
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, account, source and burst of share, pipe and command signals."""
         p = self.params
         share, target = ed("ShareName"), ed("RelativeTargetName")
@@ -104,7 +103,7 @@ class AdminShareAccess(Detector):
                 FROM events s
                 WHERE s."event.action" = 'service-installed' AND s."host.name" = b.host AND b.src IS NOT NULL
                   AND s."@timestamp" BETWEEN b.first - INTERVAL 1 MINUTE
-                                         AND b.last + to_minutes(?::BIGINT)
+                                         AND b.last + to_minutes(CAST(? AS BIGINT))
             ) AS services
             FROM b ORDER BY first
             """
@@ -206,7 +205,7 @@ class ExplicitCredentials(Detector):
         "hosts_half": 3,
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per subject and burst of 4648 to remote hosts."""
         p = self.params
         server = f"lower({ed('TargetServerName')})"
@@ -311,7 +310,7 @@ class RemoteServiceInstall(Detector):
         "remote_window_minutes": 5,
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host and burst of 7045/4697 that shows an indicator; others are not reported."""
         p = self.params
         image = f"coalesce({ed('ImagePath')}, {ed('ServiceFileName')})"
@@ -342,7 +341,7 @@ class RemoteServiceInstall(Detector):
                 WHERE l."event.code" = '4624' AND l."winlog.logon.type" = 3 AND l."host.name" = b.host
                   AND list_contains(list_transform(b.installers, lambda x: lower(x)), lower(l."user.name"))
                   AND {remote_source('l."source.ip"')}
-                  AND l."@timestamp" BETWEEN b.first - to_minutes(?::BIGINT) AND b.last
+                  AND l."@timestamp" BETWEEN b.first - to_minutes(CAST(? AS BIGINT)) AND b.last
             ) AS remote_from
             FROM b ORDER BY first
             """
@@ -421,7 +420,7 @@ class ShareCreated(Detector):
         "listing_score": 0.2,  # 'net share' without arguments: share discovery
     }
 
-    def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
+    def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, account and burst of share creations and share commands."""
         p = self.params
         cmd = '"process.command_line"'

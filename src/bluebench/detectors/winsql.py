@@ -52,7 +52,7 @@ def grouped(signals: str, key: str) -> str:
     keyed AS (SELECT *, {key} AS gk FROM s WHERE ts IS NOT NULL),
     lagged AS (SELECT *, lag(ts) OVER (PARTITION BY gk ORDER BY ts, eid) AS prev FROM keyed),
     g AS (
-        SELECT *, sum(CASE WHEN prev IS NULL OR ts - prev > to_minutes(?::BIGINT) THEN 1 ELSE 0 END)
+        SELECT *, sum(CASE WHEN prev IS NULL OR ts - prev > to_minutes(CAST(? AS BIGINT)) THEN 1 ELSE 0 END)
                   OVER (PARTITION BY gk ORDER BY ts, eid) AS grp
         FROM lagged
     )
