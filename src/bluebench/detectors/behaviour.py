@@ -574,14 +574,17 @@ HAVING count(*) FILTER (WHERE ok) > 0
 ORDER BY a.day, a.u
 """
 
+# Events of the flagged user-days; $keys holds 'user|YYYY-MM-DD' (the day's fixed width at the
+# end keeps the key unambiguous whatever the name holds).
 USER_DAY_EVENTS_SQL = f"""
-SELECT {USER_KEY_SQL} AS u, CAST({LOCAL_TIME_SQL} AS DATE) AS day,
-       list("event.id" ORDER BY "@timestamp", "event.id") AS eids
-FROM events
-JOIN (SELECT unnest($users) AS u, CAST(unnest($days) AS DATE) AS day) k
-  ON k.u = {USER_KEY_SQL} AND k.day = CAST({LOCAL_TIME_SQL} AS DATE)
-WHERE "event.category" = 'authentication' AND "@timestamp" IS NOT NULL
-GROUP BY ALL
+SELECT u, day, list(eid ORDER BY ts, eid) AS eids
+FROM (
+    SELECT {USER_KEY_SQL} AS u, CAST({LOCAL_TIME_SQL} AS DATE) AS day, "event.id" AS eid, "@timestamp" AS ts
+    FROM events
+    WHERE "event.category" = 'authentication' AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
+)
+WHERE list_contains($keys, u || '|' || CAST(day AS VARCHAR))
+GROUP BY u, day
 """
 
 FloatArray = npt.NDArray[np.float64]
@@ -769,7 +772,12 @@ class UserDayAnomaly(BehaviourDetector):
         evidence = {
             (r["u"], str(r["day"])): r["eids"]
             for r in _rows(
-                con, USER_DAY_EVENTS_SQL, {"tz": str(p["timezone"]), "users": users, "days": day_names}
+                con,
+                USER_DAY_EVENTS_SQL,
+                {
+                    "tz": str(p["timezone"]),
+                    "keys": [f"{u}|{d}" for u, d in zip(users, day_names, strict=True)],
+                },
             )
         }
         for (i, s, zi, model, start, mine), u, day in zip(flagged, users, day_names, strict=True):

@@ -8,6 +8,7 @@ holds, and a cluster reads only the days a query needs. Columns and types are ex
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,23 +40,20 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out: str | Path, overwrite: b
         raise BluebenchError(f"{target}: folder is not empty; choose another or pass --overwrite")
     cols = ", ".join(q(c) for c in EVENT_COLUMN_NAMES)
     # Ordered by time so each day's file holds its events in order (row groups prune well).
-    reader = con.execute(
+    reader: pa.RecordBatchReader = con.sql(
         f"""SELECT {cols}, CAST(CAST("@timestamp" AS DATE) AS VARCHAR) AS {PARTITION_COLUMN}
             FROM events ORDER BY "@timestamp", "event.id" """
     ).to_arrow_reader(BATCH_ROWS)
     count = 0
 
-    def counted() -> pa.RecordBatchReader:
-        def gen():  # type: ignore[no-untyped-def]
-            nonlocal count
-            for batch in reader:
-                count += batch.num_rows
-                yield batch
-
-        return pa.RecordBatchReader.from_batches(reader.schema, gen())
+    def counted() -> Iterator[pa.RecordBatch]:
+        nonlocal count
+        for batch in reader:
+            count += batch.num_rows
+            yield batch
 
     ds.write_dataset(
-        counted(),
+        pa.RecordBatchReader.from_batches(reader.schema, counted()),
         target,
         format="parquet",
         partitioning=ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive"),
