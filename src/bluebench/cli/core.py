@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bluebench.alerts.store import load_alerts, save_alerts
 from bluebench.cli.app import ConfigOpt, JsonOpt, WorkspaceOpt, app, err, out
 from bluebench.detectors import build_detectors, default_config_text, load_config, run_detectors
+from bluebench.engines import Engine
 from bluebench.errors import ConfigError
 from bluebench.events.quality import quality_report
 from bluebench.events.workspace import IngestSummary, Workspace, workspace_from_env
@@ -92,10 +93,12 @@ def _print_ingest(summary: IngestSummary, quiet: bool) -> None:
         )
 
 
-def do_detect(ws: Workspace, config: str | None, only: list[str] | None = None) -> list[Alert]:
-    """Run the configured detectors and replace their stored alerts."""
+def do_detect(
+    ws: Workspace, config: str | None, only: list[str] | None = None, engine: Engine | None = None
+) -> list[Alert]:
+    """Run the configured detectors (on ``engine``, else DuckDB) and replace their stored alerts."""
     detectors = build_detectors(load_config(config), only)
-    alerts = run_detectors(ws.con, detectors)
+    alerts = run_detectors(engine or ws.con, detectors)
     save_alerts(ws.con, alerts, [d.id for d in detectors])
     return alerts
 
@@ -195,10 +198,32 @@ def detect(
     config: ConfigOpt = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Run only these detector ids.")] = None,
     as_json: JsonOpt = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="duckdb (the workspace) or spark (Parquet, any cluster).")
+    ] = "duckdb",
+    parquet: Annotated[
+        str | None,
+        typer.Option("--parquet", help="Spark: events exported by export-parquet (default: export now)."),
+    ] = None,
+    master: Annotated[
+        str, typer.Option("--master", help="Spark: master URL, e.g. local[4], spark://host:7077, yarn.")
+    ] = "local[2]",
 ) -> None:
-    """Run the detectors over every stored event and store their alerts."""
+    """Run the detectors over every stored event and store their alerts in the workspace."""
+    if engine not in ("duckdb", "spark"):
+        raise ConfigError(f"unknown engine {engine!r}; use duckdb or spark")
     with workspace_from_env(workspace) as ws:
-        do_detect(ws, config, only)
+        runner: Engine | None = None
+        if engine == "spark":
+            from bluebench.engines.parquet import export_parquet
+            from bluebench.engines.spark import SparkEngine, start_session
+
+            spark = start_session(master)  # first: a missing PySpark is reported before any work
+            if parquet is None:
+                parquet = str(ws.folder / "parquet")
+                export_parquet(ws.con, parquet, overwrite=True)
+            runner = SparkEngine(spark, parquet)
+        do_detect(ws, config, only, runner)
         print_alerts(load_alerts(ws.con), as_json, limit=50)
 
 

@@ -8,6 +8,7 @@ holds, and a cluster reads only the days a query needs. Columns and types are ex
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,13 @@ class ExportSummary:
 def export_parquet(con: duckdb.DuckDBPyConnection, out: str | Path, overwrite: bool = False) -> ExportSummary:
     """Write every stored event under ``out`` as Parquet partitioned by day (UTC)."""
     target = Path(out)
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise BluebenchError(f"{target}: folder is not empty; choose another or pass --overwrite")
+    if target.exists() and any(target.iterdir()):
+        if not overwrite:
+            raise BluebenchError(f"{target}: folder is not empty; choose another or pass --overwrite")
+        # Only an earlier export is replaced, never a folder holding anything else.
+        if not all(c.is_dir() and c.name.startswith(f"{PARTITION_COLUMN}=") for c in target.iterdir()):
+            raise BluebenchError(f"{target}: not an earlier event export; refusing to replace it")
+        shutil.rmtree(target)
     cols = ", ".join(q(c) for c in EVENT_COLUMN_NAMES)
     # Ordered by time so each day's file holds its events in order (row groups prune well).
     reader: pa.RecordBatchReader = con.sql(
@@ -57,7 +63,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out: str | Path, overwrite: b
         target,
         format="parquet",
         partitioning=ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive"),
-        existing_data_behavior="delete_matching" if overwrite else "error",
+        existing_data_behavior="error",
         max_rows_per_group=BATCH_ROWS,
     )
     files = sorted(target.rglob("*.parquet"))

@@ -1,0 +1,131 @@
+"""DuckDB and Spark over the same events: alerts per detector, identical or not, time per engine.
+
+Ingests every EVTX file under ``../shared/data/windows`` (read-only) into a fresh workspace,
+exports it as day-partitioned Parquet, and runs every detector on DuckDB (the workspace)
+and on Spark (``--master``, default ``local[2]``) over the Parquet. Alerts are compared on
+id, score (to 1e-9), severity, techniques, entities, times, reasons and evidence. Writes
+``bench/results/spark_parity.json``; exits 1 when any detector differs.
+
+    .venv/bin/python bench/spark_parity.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bluebench.detectors import build_detectors, load_config
+from bluebench.detectors.base import prepare_views
+from bluebench.engines.parquet import export_parquet
+from bluebench.engines.spark import SparkEngine, start_session
+from bluebench.events.workspace import Workspace
+from bluebench.schema import Alert
+from bluebench.sources import discover
+from common import machine, shown, write_result
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "windows"
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def _key(a: Alert) -> tuple[Any, ...]:
+    return (
+        a.id,
+        a.severity,
+        a.techniques,
+        sorted(a.entities.items()),
+        a.first_seen,
+        a.last_seen,
+        a.reasons,
+        a.event_ids,
+    )
+
+
+def _same(duck: list[Alert], spark: list[Alert]) -> bool:
+    d, s = sorted(duck, key=lambda a: a.id), sorted(spark, key=lambda a: a.id)
+    return [_key(a) for a in d] == [_key(a) for a in s] and all(
+        abs(x.score - y.score) <= 1e-9 for x, y in zip(d, s, strict=True)
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--work", type=Path, default=OUT / "spark-parity")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    files = (
+        [f for f in discover([str(args.data)]) if f.path.suffix.lower() == ".evtx"]
+        if args.data.is_dir()
+        else []
+    )
+    if not files:
+        print(f"no EVTX files under {args.data} (this benchmark reads ../shared/data)", file=sys.stderr)
+        return 2
+    info = machine()
+    shutil.rmtree(args.work, ignore_errors=True)
+    ws = Workspace(args.work / "ws")
+    t = time.perf_counter()
+    ws.ingest(files)
+    ingest_s = time.perf_counter() - t
+    t = time.perf_counter()
+    export = export_parquet(ws.con, args.work / "parquet")
+    export_s = time.perf_counter() - t
+    t = time.perf_counter()
+    spark = start_session(args.master)
+    engine = SparkEngine(spark, args.work / "parquet")
+    start_s = time.perf_counter() - t
+    prepare_views(ws.con)
+    prepare_views(engine)
+    per: dict[str, dict[str, Any]] = {}
+    for det in build_detectors(load_config()):
+        t = time.perf_counter()
+        duck = det.detect(ws.con)
+        duck_s = time.perf_counter() - t
+        t = time.perf_counter()
+        on_spark = det.detect(engine)
+        spark_s = time.perf_counter() - t
+        per[det.id] = {
+            "duckdb_alerts": len(duck),
+            "spark_alerts": len(on_spark),
+            "identical": _same(duck, on_spark),
+            "duckdb_s": round(duck_s, 3),
+            "spark_s": round(spark_s, 3),
+        }
+        print(
+            f"{det.id:28} duckdb {len(duck):4} ({duck_s:6.2f} s)  spark {len(on_spark):4} ({spark_s:6.2f} s)"
+            f"  {'identical' if per[det.id]['identical'] else 'DIFFERENT'}"
+        )
+    spark.stop()
+    ws.close()
+    shutil.rmtree(args.work, ignore_errors=True)
+    result = {
+        "machine": info,
+        "data": shown(args.data),
+        "files": len(files),
+        "events": export.events,
+        "parquet_files": export.files,
+        "spark_master": args.master,
+        "ingest_s": round(ingest_s, 2),
+        "export_parquet_s": round(export_s, 2),
+        "spark_session_start_s": round(start_s, 2),
+        "duckdb_detect_s": round(sum(d["duckdb_s"] for d in per.values()), 2),
+        "spark_detect_s": round(sum(d["spark_s"] for d in per.values()), 2),
+        "alerts": sum(d["duckdb_alerts"] for d in per.values()),
+        "all_identical": all(d["identical"] for d in per.values()),
+        "detectors": per,
+    }
+    path = write_result("spark_parity", result, args.out)
+    print(
+        f"{result['alerts']} alerts; identical on every detector: {result['all_identical']}; "
+        f"detect time duckdb {result['duckdb_detect_s']} s, spark {result['spark_detect_s']} s; result: {path}"
+    )
+    return 0 if result["all_identical"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
