@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from bluebench.alerts.store import load_alerts
 from bluebench.cli import app
 from bluebench.datagen import generate
-from bluebench.detectors import DETECTORS, build_detectors, load_config
+from bluebench.detectors import DETECTORS, build_detectors, load_config, run_detectors
 from bluebench.detectors.base import prepare_views
 from bluebench.engines.parquet import PARTITION_COLUMN, export_parquet
 from bluebench.events.workspace import Workspace
@@ -87,7 +87,7 @@ def test_all_detectors_give_identical_alerts(stored: tuple[Path, Path], spark: A
 def test_cli_detect_on_spark_stores_the_same_alerts(stored: tuple[Path, Path], spark: Any) -> None:
     folder, parquet = stored
     with Workspace(folder) as ws:
-        duck = {a.id for a in build_detectors(load_config(), ["brute_force"])[0].detect(ws.con)}
+        duck = {a.id for a in run_detectors(ws.con, build_detectors(load_config(), ["brute_force"]))}
     args = ["detect", "-w", str(folder), "--engine", "spark", "--parquet", str(parquet)]
     result = CliRunner().invoke(app, [*args, "--only", "brute_force", "--json"])
     assert result.exit_code == 0, result.output

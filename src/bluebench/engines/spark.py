@@ -218,7 +218,7 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, spark: SparkSession, parquet: str | Path) -> None:
+    def __init__(self, spark: SparkSession, parquet: str | Path, cache: bool = False) -> None:
         self.spark = spark
         self.parquet = str(parquet)
         from pyspark.sql import functions as F
@@ -231,7 +231,10 @@ class SparkEngine:
         if missing:
             raise BluebenchError(f"{parquet}: not a bluebench event export, missing columns {missing}")
         # The partition column is a layout detail; the view is exactly the events table.
-        df.select(*[F.col(f"`{c}`") for c in EVENT_COLUMN_NAMES]).createOrReplaceTempView("events")
+        events = df.select(*[F.col(f"`{c}`") for c in EVENT_COLUMN_NAMES])
+        if cache:  # every detector reads the events several times; worth it when they fit the cluster
+            events = events.cache()
+        events.createOrReplaceTempView("events")
 
     def execute(self, statement: str) -> None:
         """Run a statement that returns nothing (CREATE TEMP VIEW ...)."""
