@@ -514,7 +514,8 @@ class AccountManipulation(Detector):
             SELECT min(host) AS host, list(DISTINCT actor ORDER BY actor) AS actors,
                    coalesce(min(account) FILTER (WHERE NOT starts_with(kind, 'ldap') AND kind <> 'owner'),
                             min(account)) AS account,
-                   list(struct_pack(kind := kind, detail := detail, weight := weight, actor := actor)) AS items,
+                   list(struct_pack(kind := kind, detail := detail, weight := weight, actor := actor) ORDER BY ts, eid)
+                       AS items,
                    count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
             FROM g GROUP BY gk, grp ORDER BY first
             """

@@ -99,7 +99,8 @@ class AdminShareAccess(Detector):
                 FROM g GROUP BY gk, grp
             )
             SELECT b.*, (
-                SELECT list(struct_pack(svc := s."service.name", eid := s."event.id") ORDER BY s."@timestamp")
+                SELECT list(struct_pack(svc := s."service.name", eid := s."event.id")
+                            ORDER BY s."@timestamp", s."event.id")
                 FROM events s
                 WHERE s."event.action" = 'service-installed' AND s."host.name" = b.host AND b.src IS NOT NULL
                   AND s."@timestamp" BETWEEN b.first - INTERVAL 1 MINUTE
