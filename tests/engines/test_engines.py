@@ -88,3 +88,10 @@ class TestTranspile:
 
         with pytest.raises(BluebenchError, match="only ascending"):
             to_spark("SELECT list(x ORDER BY x DESC) FROM t")
+
+    def test_hexadecimal_text_casts_to_integers_as_in_duckdb(self) -> None:
+        from bluebench.engines.spark import to_spark
+
+        assert duckdb.sql("SELECT try_cast('0x15' AS BIGINT)").fetchall() == [(21,)]
+        sql = to_spark("SELECT try_cast(v AS BIGINT) FROM t").lower()
+        assert "conv(substring(v, 3), 16, 10)" in sql and "try_cast(v as bigint)" in sql

@@ -11,6 +11,7 @@ the two engines; sqlglot writes the rest. The rewrites keep DuckDB's semantics:
 - ``list[i]`` is 1-based in DuckDB, ``element_at`` is Spark's 1-based access.
 - Decimal literals (``1.0``) become doubles: DuckDB divides decimals into a DOUBLE, Spark
   into a DECIMAL, and scores must be the same floats.
+- ``TRY_CAST(text AS BIGINT)`` reads hexadecimal ``0x..`` text as DuckDB does.
 - ``to_minutes(n)``, ``timezone(z, timezone('UTC', ts))`` and ``epoch_us(ts)`` are written
   in Spark's functions.
 
@@ -129,6 +130,7 @@ def _histogram(value: Any, where: Any, sqlglot: Any) -> Any:
 
 def _rewrite(node: Any, sqlglot: Any) -> Any:
     exp = sqlglot.exp
+    _INTEGERS = _integer_types()
     if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg):
         return _list_agg(node.this, node.expression.this, exp, sqlglot)
     if isinstance(node, exp.ArrayAgg) and not isinstance(node.parent, exp.Filter):
@@ -151,6 +153,15 @@ def _rewrite(node: Any, sqlglot: Any) -> Any:
                 expressions=[exp.cast(inner.expressions[1], "TIMESTAMP"), node.expressions[0]],
             )
             return exp.cast(utc, "TIMESTAMP_NTZ")
+    if isinstance(node, exp.TryCast) and node.to.this in _INTEGERS and not node.args.get("_hex"):
+        # DuckDB casts hexadecimal text ('0x15', as Windows logs flags) to integers; Spark does not
+        value = node.this
+        hexed = sqlglot.parse_one(
+            "CASE WHEN lower(v) LIKE '0x%' THEN CAST(conv(substr(v, 3), 16, 10) AS BIGINT) END", read="spark"
+        ).transform(lambda n: value.copy() if isinstance(n, exp.Column) and n.name == "v" else n)
+        plain = node.copy()
+        plain.set("_hex", True)
+        return exp.Coalesce(this=plain, expressions=[exp.cast(hexed, node.to.copy())])
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)  # a DuckDB planner hint; Spark plans CTEs itself
         return node
@@ -169,6 +180,12 @@ def _rewrite(node: Any, sqlglot: Any) -> Any:
     if _is_decimal(node, exp) and not isinstance(node.parent, exp.Cast):
         return exp.cast(node.copy(), "DOUBLE")
     return node
+
+
+def _integer_types() -> frozenset[Any]:
+    exp = _sqlglot().exp
+    t = exp.DataType.Type
+    return frozenset({t.TINYINT, t.SMALLINT, t.INT, t.BIGINT})
 
 
 def _fn(node: Any, exp: Any) -> str | None:
