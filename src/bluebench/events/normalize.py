@@ -682,3 +682,11 @@ def normalize_sql(shape: str, params: Mapping[str, object], checked: bool = True
         assert isinstance(mapping, Mapping)
         return mapped_sql(mapping, shape.removeprefix("mapped-"))
     raise ValueError(f"no normalizer for shape {shape!r}")
+
+
+def windows_intermediate_sql(shape: str, checked: bool = True) -> str:
+    """(record, raw, file, code, ts, channel, provider, host, ed) of a Windows shape over ``raw_batch``.
+
+    Public for stages that read the raw Windows fields (Sigma) instead of the event columns.
+    """
+    return _windows_intermediate(shape, checked)

@@ -1,0 +1,491 @@
+"""Evaluate every compiled Sigma rule over columnar batches of Windows events.
+
+Per batch (Arrow: code, channel, provider, host, ts, ed, file, record, event_id):
+
+1. Rows are split into *cells*: one per (channel, event id) present. A cell's rules are
+   those whose log source admits it (known once per cell and cached), so a Security 4624
+   row is never shown a Sysmon rule.
+2. The fields those rules read are pulled out of the EventData JSON once per row, in one
+   DuckDB call per cell (field names are bound parameters), and dictionary-encoded: most
+   values repeat (images, paths, users), so every comparison runs on distinct values only.
+3. Per field, all literal patterns of all rules are found in one pass of an Aho-Corasick
+   automaton over the lowercased distinct values (equality is a hash lookup); wildcards,
+   regexes and numbers use Arrow's vectorised kernels on the same distinct values.
+4. A rule whose positive part cannot be true anywhere in the cell is skipped; the others are
+   evaluated as numpy boolean arrays over the cell's rows (an atom's row hits = its
+   distinct-value hits gathered by the dictionary indices), each atom once per cell.
+
+Memory is bounded by the batch: nothing per event is kept except matches (capped per rule
+for evidence; correlations keep what they need: time, rule and group key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import ahocorasick
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bluebench.sigma.ir import KEYWORD_FIELD, And, Atom, Const, Node, Not, Or, atoms
+from bluebench.sigma.pipeline import FIELD_ALIASES, SYSTEM_FIELDS
+from bluebench.sigma.rules import CompiledRule, RuleSet
+
+BATCH_COLUMNS = ("code", "channel", "provider", "host", "ts", "ed", "file", "record", "event_id")
+
+
+@dataclass
+class MatchEvent:
+    """One event a rule matched: where it came from and the fields that made it match."""
+
+    ts: datetime | None
+    file: str | None
+    record: int | None
+    event_id: str | None
+    host: str | None
+    matched: dict[str, str]
+
+
+@dataclass
+class RuleMatches:
+    """Everything kept of one rule's matches: the count, evidence (capped), correlation keys."""
+
+    rule: CompiledRule
+    count: int = 0
+    events: list[MatchEvent] = field(default_factory=list)
+    # (epoch seconds, group key values, value-count value) for correlations
+    keys: list[tuple[float, tuple[str | None, ...], str | None]] = field(default_factory=list)
+
+
+@dataclass
+class _Column:
+    """One field over a cell's rows, dictionary-encoded."""
+
+    values: pa.Array  # distinct values (original case)
+    lower: list[str]  # the same, lowercased, as Python strings for the automaton
+    idx: np.ndarray[Any, Any]  # per row: index into values, len(values) where absent
+
+
+@dataclass
+class _FieldPlan:
+    """The atoms of one field in one cell and the automaton for its literal patterns."""
+
+    literal: list[Atom]
+    other: list[Atom]
+    eq_keys: dict[str, list[Atom]]
+    automaton: Any
+    key_atoms: list[list[Atom]]
+
+
+@dataclass
+class _Cell:
+    """The rules that apply to one (channel, event id) and what they need to read."""
+
+    rules: list[int]
+    fields: list[str]
+    plans: dict[str, _FieldPlan]
+
+
+class SigmaEngine:
+    """Streams batches through all rules; ``matches`` holds the result.
+
+    ``evidence_cap`` bounds the events kept per rule (the count is always exact), so
+    memory does not grow with a noisy rule on a large input.
+    """
+
+    def __init__(self, ruleset: RuleSet, evidence_cap: int = 1000, threads: int = 2) -> None:
+        self.ruleset = ruleset
+        self.rules = ruleset.rules
+        self.evidence_cap = evidence_cap
+        self.matches: dict[str, RuleMatches] = {r.id: RuleMatches(r) for r in self.rules}
+        self.events_seen = 0
+        self._cells: dict[tuple[str, str], _Cell] = {}
+        # Fields each rule must keep for its correlations: group-by and value fields.
+        self._corr_fields: dict[str, tuple[list[str], str | None]] = {}
+        for c in ruleset.correlations:
+            for rid in c.rules:
+                self._corr_fields[rid] = (
+                    [c.field_for(g, rid) for g in c.group_by],
+                    c.field_for(c.value_field, rid) if c.value_field else None,
+                )
+        self._con = duckdb.connect()
+        self._con.execute(f"SET threads = {int(threads)}")
+        self._con.execute("SET memory_limit = '256MB'")
+
+    # ------------------------------------------------------------------ cells ----
+
+    def _cell(self, channel: str, code: str) -> _Cell:
+        key = (channel, code)
+        cell = self._cells.get(key)
+        if cell is None:
+            idx = [
+                i
+                for i, r in enumerate(self.rules)
+                if (r.channels is None or channel in r.channels) and (r.codes is None or code in r.codes)
+            ]
+            flds: dict[str, None] = {}
+            by_field: dict[str, list[Atom]] = {}
+            for i in idx:
+                for a in atoms(self.rules[i].node):
+                    by_field.setdefault(a.field, []).append(a)
+                    flds[a.field] = None
+                    if a.op.startswith("fieldref"):
+                        flds[a.value] = None
+                extra, value = self._corr_fields.get(self.rules[i].id, ([], None))
+                for f in [*extra, *([value] if value else [])]:
+                    flds[f] = None
+            plans = {f: _plan(list(dict.fromkeys(a))) for f, a in by_field.items()}
+            cell = _Cell(idx, list(flds), plans)
+            self._cells[key] = cell
+        return cell
+
+    # ---------------------------------------------------------------- batches ----
+
+    def process(self, batch: pa.Table) -> None:
+        """Evaluate every rule on one batch and record the matches."""
+        n = batch.num_rows
+        if n == 0:
+            return
+        self.events_seen += n
+        channel = _dict(pc.utf8_lower(batch.column("channel").combine_chunks().cast(pa.string())))
+        code = _dict(batch.column("code").combine_chunks().cast(pa.string()))
+        # One cell id per row from the two dictionaries.
+        cell_of = channel.idx.astype(np.int64) * (len(code.lower) + 1) + code.idx
+        order = np.argsort(cell_of, kind="stable")
+        sorted_cells = cell_of[order]
+        bounds = np.flatnonzero(np.diff(sorted_cells)) + 1
+        starts = np.concatenate([[0], bounds])
+        ends = np.concatenate([bounds, [n]])
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            cid = int(sorted_cells[s])
+            ci, ki = divmod(cid, len(code.lower) + 1)
+            ch = channel.lower[ci] if ci < len(channel.lower) else ""
+            cd = code.lower[ki] if ki < len(code.lower) else ""
+            cell = self._cell(ch, cd)
+            if not cell.rules:
+                continue
+            rows = np.sort(order[s:e])
+            self._run_cell(batch, rows, cell)
+
+    def _run_cell(self, batch: pa.Table, rows: np.ndarray[Any, Any], cell: _Cell) -> None:
+        take = pa.array(rows)
+        cols = self._extract(batch, take, cell.fields)
+        m = len(rows)
+        dense: dict[Atom, np.ndarray[Any, Any]] = {}
+        anyhit: dict[Atom, bool] = {}
+        dict_hits: dict[Atom, np.ndarray[Any, Any]] = {}
+        for f, plan in cell.plans.items():
+            column = cols[f]
+            for a, hits in _eval_field(plan, column).items():
+                dict_hits[a] = hits
+                anyhit[a] = a.op.startswith("fieldref") or bool(hits.any())
+
+        def atom_rows(a: Atom) -> np.ndarray[Any, Any]:
+            got = dense.get(a)
+            if got is None:
+                if a.op.startswith("fieldref"):
+                    got = _fieldref(a, cols[a.field], cols[a.value])
+                else:
+                    got = dict_hits[a][cols[a.field].idx]
+                dense[a] = got
+            return got
+
+        def possible(node: Node) -> bool:
+            if isinstance(node, Atom):
+                return anyhit.get(node, True)
+            if isinstance(node, And):
+                return all(possible(x) for x in node.args)
+            if isinstance(node, Or):
+                return any(possible(x) for x in node.args)
+            if isinstance(node, Const):
+                return node.value
+            return True  # a NOT may be true anywhere
+
+        def value(node: Node) -> np.ndarray[Any, Any]:
+            if isinstance(node, Atom):
+                return atom_rows(node)
+            if isinstance(node, Not):
+                return ~value(node.arg)
+            if isinstance(node, Const):
+                return np.full(m, node.value)
+            if isinstance(node, And):
+                acc = value(node.args[0])
+                for x in node.args[1:]:
+                    if not acc.any():
+                        break
+                    acc = acc & value(x)
+                return acc
+            acc = value(node.args[0])
+            for x in node.args[1:]:
+                acc = acc | value(x)
+            return acc
+
+        for i in cell.rules:
+            rule = self.rules[i]
+            if not possible(rule.node):
+                continue
+            hit = value(rule.node)
+            where = np.flatnonzero(hit)
+            if len(where):
+                self._record(rule, batch, rows, where, cols)
+
+    def _extract(self, batch: pa.Table, take: pa.Array, names: list[str]) -> dict[str, _Column]:
+        """The named fields for the given rows, dictionary-encoded (system fields from columns)."""
+        out: dict[str, _Column] = {}
+        json_names: list[str] = []
+        for f in names:
+            if f in SYSTEM_FIELDS:
+                out[f] = _dict(batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string()))
+            elif f != KEYWORD_FIELD:
+                json_names.append(f)
+        if KEYWORD_FIELD in names:
+            text = batch.column("ed").take(take).combine_chunks().cast(pa.string())
+            # JSON doubles backslashes; the text searched is the values as logged.
+            out[KEYWORD_FIELD] = _dict(pc.replace_substring(text, "\\\\", "\\"))
+        if json_names:
+            paths: list[str] = []
+            for f in json_names:
+                paths.append(_path(f))
+                paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
+            ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
+            self._con.register("sigma_cell", pa.table({"ed": ed}))
+            try:
+                res = self._con.sql("SELECT json_extract_string(ed, $p) AS v FROM sigma_cell", params={"p": paths})
+                lists = res.to_arrow_table().column("v").combine_chunks()
+            finally:
+                self._con.unregister("sigma_cell")
+            k = len(paths)
+            flat = lists.flatten()
+            j = 0
+            for f in json_names:
+                arr = flat.slice(0).take(pa.array(np.arange(j, len(flat), k)))
+                j += 1
+                for _alias in FIELD_ALIASES.get(f, ()):
+                    alt = flat.take(pa.array(np.arange(j, len(flat), k)))
+                    arr = pc.coalesce(arr, alt)
+                    j += 1
+                out[f] = _dict(arr)
+        return out
+
+    def _record(
+        self,
+        rule: CompiledRule,
+        batch: pa.Table,
+        rows: np.ndarray[Any, Any],
+        where: np.ndarray[Any, Any],
+        cols: dict[str, _Column],
+    ) -> None:
+        rm = self.matches[rule.id]
+        rm.count += len(where)
+        global_rows = rows[where]
+        room = self.evidence_cap - len(rm.events)
+        if room > 0:
+            sel = where[:room]
+            g = pa.array(rows[sel])
+            ts = batch.column("ts").take(g).to_pylist()
+            files = batch.column("file").take(g).to_pylist()
+            recs = batch.column("record").take(g).to_pylist()
+            ids = batch.column("event_id").take(g).to_pylist()
+            hosts = batch.column("host").take(g).to_pylist()
+            shown = [f for f in rule.fields if f not in ("Channel", "EventID") and f in cols]
+            for j, r in enumerate(sel.tolist()):
+                matched = {}
+                for f in shown:
+                    c = cols[f]
+                    vi = int(c.idx[r])
+                    if vi < len(c.lower):
+                        matched[f] = str(c.values[vi].as_py())
+                rm.events.append(MatchEvent(ts[j], files[j], recs[j], ids[j], hosts[j], matched))
+        corr = self._corr_fields.get(rule.id)
+        if corr is not None:
+            group, value_field = corr
+            ts_all = batch.column("ts").take(pa.array(global_rows)).to_pylist()
+
+            def val(f: str, r: int) -> str | None:
+                c = cols.get(f)
+                if c is None:
+                    return None
+                vi = int(c.idx[r])
+                return c.lower[vi] if vi < len(c.lower) else None
+
+            for j, r in enumerate(where.tolist()):
+                t = ts_all[j]
+                epoch = t.timestamp() if isinstance(t, datetime) else 0.0
+                rm.keys.append(
+                    (epoch, tuple(val(f, r) for f in group), val(value_field, r) if value_field else None)
+                )
+
+    def run(self, batches: Iterable[pa.Table], progress: Callable[[int], None] | None = None) -> None:
+        """Process a stream of batches."""
+        for b in batches:
+            self.process(b)
+            if progress:
+                progress(b.num_rows)
+
+
+# ------------------------------------------------------------------ helpers ----
+
+
+def _path(f: str) -> str:
+    return '$."' + f.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dict(arr: pa.Array) -> _Column:
+    """Dictionary-encode a string array; absent values index one past the dictionary."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    values = enc.dictionary
+    idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
+    lower = pc.utf8_lower(values).to_pylist()
+    return _Column(values, [s if s is not None else "" for s in lower], idx)
+
+
+def _plan(field_atoms: list[Atom]) -> _FieldPlan:
+    """Split a field's atoms: literal (one automaton pass, equality by hash) and the rest."""
+    literal = [a for a in field_atoms if a.op in ("contains", "startswith", "endswith") and not a.cased and a.value]
+    eq_keys: dict[str, list[Atom]] = {}
+    for a in field_atoms:
+        if a.op == "eq" and not a.cased:
+            eq_keys.setdefault(a.value, []).append(a)
+    other = [a for a in field_atoms if a not in literal and not (a.op == "eq" and not a.cased)]
+    keys: dict[str, list[Atom]] = {}
+    for a in literal:
+        keys.setdefault(a.value, []).append(a)
+    key_atoms = list(keys.values())
+    automaton = None
+    if keys:
+        automaton = ahocorasick.Automaton()
+        for kid, k in enumerate(keys):
+            automaton.add_word(k, (kid, len(k)))
+        automaton.make_automaton()
+    return _FieldPlan(literal, other, eq_keys, automaton, key_atoms)
+
+
+def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, Any]]:
+    """Each atom's hits over the column's distinct values (plus a final False for 'absent')."""
+    nd = len(col.lower)
+    out: dict[Atom, np.ndarray[Any, Any]] = {}
+    if plan.eq_keys:
+        pos: dict[str, list[int]] = {}
+        for i, s in enumerate(col.lower):
+            if s in plan.eq_keys:
+                pos.setdefault(s, []).append(i)
+        for key, ats in plan.eq_keys.items():
+            hits = np.zeros(nd + 1, dtype=bool)
+            if key in pos:
+                hits[pos[key]] = True
+            for a in ats:
+                out[a] = hits
+    if plan.automaton is not None:
+        vi: list[int] = []
+        ki: list[int] = []
+        st: list[bool] = []
+        en: list[bool] = []
+        it = plan.automaton.iter
+        for i, s in enumerate(col.lower):
+            last = len(s) - 1
+            for end, (kid, klen) in it(s):
+                vi.append(i)
+                ki.append(kid)
+                st.append(end == klen - 1)
+                en.append(end == last)
+        v = np.array(vi, dtype=np.int64)
+        k = np.array(ki, dtype=np.int64)
+        sa = np.array(st, dtype=bool)
+        ea = np.array(en, dtype=bool)
+        order = np.argsort(k, kind="stable")
+        k, v, sa, ea = k[order], v[order], sa[order], ea[order]
+        lo = np.searchsorted(k, np.arange(len(plan.key_atoms)), side="left")
+        hi = np.searchsorted(k, np.arange(len(plan.key_atoms)), side="right")
+        for kid, ats in enumerate(plan.key_atoms):
+            a0, b0 = int(lo[kid]), int(hi[kid])
+            for a in ats:
+                hits = np.zeros(nd + 1, dtype=bool)
+                if b0 > a0:
+                    if a.op == "contains":
+                        hits[v[a0:b0]] = True
+                    elif a.op == "startswith":
+                        hits[v[a0:b0][sa[a0:b0]]] = True
+                    else:
+                        hits[v[a0:b0][ea[a0:b0]]] = True
+                out[a] = hits
+    for a in plan.other:
+        out[a] = _eval_other(a, col)
+    return out
+
+
+def _eval_other(a: Atom, col: _Column) -> np.ndarray[Any, Any]:
+    nd = len(col.lower)
+    hits = np.zeros(nd + 1, dtype=bool)
+    if a.op == "exists":
+        hits[:nd] = True
+        return hits
+    if a.op == "null":
+        hits[nd] = True
+        return hits
+    if a.op.startswith("fieldref"):
+        return hits  # evaluated per row
+    subject = col.values if a.cased else pa.array(col.lower, pa.string())
+    res: Any
+    if nd == 0:
+        return hits
+    if a.op == "eq":
+        res = pc.equal(subject, a.value)
+    elif a.op == "contains":
+        res = pc.match_substring(subject, a.value)
+    elif a.op == "startswith":
+        res = pc.starts_with(subject, a.value)
+    elif a.op == "endswith":
+        res = pc.ends_with(subject, a.value)
+    elif a.op == "like":
+        res = pc.match_like(subject, a.value)
+    elif a.op == "re":
+        try:
+            res = pc.match_substring_regex(col.values, a.value)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            import re
+
+            rx = re.compile(a.value)
+            res = pa.array([v is not None and rx.search(v) is not None for v in col.values.to_pylist()])
+    elif a.op in ("lt", "lte", "gt", "gte"):
+        limit = float(a.value)
+        nums = []
+        for s in col.lower:
+            try:
+                nums.append(float(s))
+            except ValueError:
+                nums.append(float("nan"))
+        x = np.array(nums, dtype=float)
+        with np.errstate(invalid="ignore"):
+            cmp = {"lt": x < limit, "lte": x <= limit, "gt": x > limit, "gte": x >= limit}[a.op]
+        hits[:nd] = cmp
+        return hits
+    else:
+        raise ValueError(f"unknown operator {a.op}")
+    hits[:nd] = res.fill_null(False).to_numpy(zero_copy_only=False)
+    return hits
+
+
+def _fieldref(a: Atom, left: _Column, right: _Column) -> np.ndarray[Any, Any]:
+    """Row-wise comparison of two fields, case-insensitive."""
+    lv = np.array([*left.lower, None], dtype=object)[left.idx]
+    rv = np.array([*right.lower, None], dtype=object)[right.idx]
+    out = np.zeros(len(lv), dtype=bool)
+    for i, (x, y) in enumerate(zip(lv, rv, strict=True)):
+        if x is None or y is None:
+            continue
+        if a.op == "fieldref_eq":
+            out[i] = x == y
+        elif a.op == "fieldref_startswith":
+            out[i] = x.startswith(y)
+        elif a.op == "fieldref_endswith":
+            out[i] = x.endswith(y)
+        else:
+            out[i] = y in x
+    return out
