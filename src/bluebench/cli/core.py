@@ -100,6 +100,25 @@ def do_detect(ws: Workspace, config: str | None, only: list[str] | None = None) 
     return alerts
 
 
+def do_sigma(
+    ws: Workspace, rules: list[str], status: list[str] | None, levels: list[str] | None, quiet: bool
+) -> list[Alert]:
+    """Run Sigma rules over the stored events beside the built-in detectors; store their alerts."""
+    from bluebench.cli.sigma import load_ruleset, print_failures
+    from bluebench.sigma import DETECTOR_ID, detect_workspace
+
+    rs = load_ruleset(rules, status, levels, None)
+    print_failures(rs)
+    engine, alerts = detect_workspace(ws.con, rs)
+    save_alerts(ws.con, alerts, [DETECTOR_ID])
+    if not quiet:
+        err.print(
+            f"sigma: {len(rs.rules)} rules over {engine.events_seen:,} events, {len(alerts)} alerts; "
+            f"{len(rs.failures)} rules not loaded"
+        )
+    return alerts
+
+
 def print_alerts(alerts: list[Alert], as_json: bool, limit: int | None = None) -> None:
     """Alerts as one JSON object per line, or ranked cards: header, entities, reasons, evidence.
 
@@ -211,6 +230,11 @@ def scan(
     year: YearOpt = None,
     as_json: JsonOpt = False,
     limit: Annotated[int, typer.Option(help="Rows in the table (0 = all).")] = 30,
+    rules: Annotated[
+        list[str] | None, typer.Option("--rules", help="Also run these Sigma rule files or folders.")
+    ] = None,
+    rule_status: Annotated[list[str] | None, typer.Option("--rule-status", help="Sigma: keep this status.")] = None,
+    rule_level: Annotated[list[str] | None, typer.Option("--rule-level", help="Sigma: keep this level.")] = None,
 ) -> None:
     """Ingest and detect in one go; print the alerts ranked by severity and score."""
     with workspace_from_env(workspace) as ws:
@@ -218,6 +242,8 @@ def scan(
         if not as_json:
             print_quality(ws)
         do_detect(ws, config)
+        if rules:
+            do_sigma(ws, rules, rule_status, rule_level, quiet=as_json)
         print_alerts(load_alerts(ws.con), as_json, limit=limit or None)
     _exit(summary)
 

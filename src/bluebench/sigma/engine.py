@@ -21,9 +21,11 @@ for evidence; correlations keep what they need: time, rule and group key).
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import ahocorasick
@@ -80,6 +82,7 @@ class _FieldPlan:
     eq_keys: dict[str, list[Atom]]
     automaton: Any
     key_atoms: list[list[Atom]]
+    key_lens: list[int]
 
 
 @dataclass
@@ -113,6 +116,9 @@ class SigmaEngine:
                     [c.field_for(g, rid) for g in c.group_by],
                     c.field_for(c.value_field, rid) if c.value_field else None,
                 )
+        self._atoms = [atoms(r.node) for r in self.rules]
+        self._clauses = [_clauses(r.node) for r in self.rules]
+        self._plans: dict[tuple[int, ...], tuple[list[str], dict[str, _FieldPlan]]] = {}
         self._con = duckdb.connect()
         self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute("SET memory_limit = '256MB'")
@@ -123,24 +129,27 @@ class SigmaEngine:
         key = (channel, code)
         cell = self._cells.get(key)
         if cell is None:
-            idx = [
+            idx = tuple(
                 i
                 for i, r in enumerate(self.rules)
                 if (r.channels is None or channel in r.channels) and (r.codes is None or code in r.codes)
-            ]
-            flds: dict[str, None] = {}
-            by_field: dict[str, list[Atom]] = {}
-            for i in idx:
-                for a in atoms(self.rules[i].node):
-                    by_field.setdefault(a.field, []).append(a)
-                    flds[a.field] = None
-                    if a.op.startswith("fieldref"):
-                        flds[a.value] = None
-                extra, value = self._corr_fields.get(self.rules[i].id, ([], None))
-                for f in [*extra, *([value] if value else [])]:
-                    flds[f] = None
-            plans = {f: _plan(list(dict.fromkeys(a))) for f, a in by_field.items()}
-            cell = _Cell(idx, list(flds), plans)
+            )
+            shared = self._plans.get(idx)
+            if shared is None:
+                flds: dict[str, None] = {}
+                by_field: dict[str, dict[Atom, None]] = {}
+                for i in idx:
+                    for a in self._atoms[i]:
+                        by_field.setdefault(a.field, {})[a] = None
+                        flds[a.field] = None
+                        if a.op.startswith("fieldref"):
+                            flds[a.value] = None
+                    extra, value = self._corr_fields.get(self.rules[i].id, ([], None))
+                    for f in [*extra, *([value] if value else [])]:
+                        flds[f] = None
+                shared = (list(flds), {f: _plan(list(a)) for f, a in by_field.items()})
+                self._plans[idx] = shared
+            cell = _Cell(list(idx), shared[0], shared[1])
             self._cells[key] = cell
         return cell
 
@@ -152,6 +161,7 @@ class SigmaEngine:
         if n == 0:
             return
         self.events_seen += n
+        batch = batch.combine_chunks()
         channel = _dict(pc.utf8_lower(batch.column("channel").combine_chunks().cast(pa.string())))
         code = _dict(batch.column("code").combine_chunks().cast(pa.string()))
         # One cell id per row from the two dictionaries.
@@ -177,34 +187,23 @@ class SigmaEngine:
         cols = self._extract(batch, take, cell.fields)
         m = len(rows)
         dense: dict[Atom, np.ndarray[Any, Any]] = {}
-        anyhit: dict[Atom, bool] = {}
-        dict_hits: dict[Atom, np.ndarray[Any, Any]] = {}
+        positions: dict[Atom, np.ndarray[Any, Any] | None] = {}  # None: decided per row
         for f, plan in cell.plans.items():
-            column = cols[f]
-            for a, hits in _eval_field(plan, column).items():
-                dict_hits[a] = hits
-                anyhit[a] = a.op.startswith("fieldref") or bool(hits.any())
+            positions.update(_eval_field(plan, cols[f]))
 
         def atom_rows(a: Atom) -> np.ndarray[Any, Any]:
             got = dense.get(a)
             if got is None:
-                if a.op.startswith("fieldref"):
+                pos = positions[a]
+                if pos is None:
                     got = _fieldref(a, cols[a.field], cols[a.value])
                 else:
-                    got = dict_hits[a][cols[a.field].idx]
+                    column = cols[a.field]
+                    hits = np.zeros(len(column.lower) + 1, dtype=bool)
+                    hits[pos] = True
+                    got = hits[column.idx]
                 dense[a] = got
             return got
-
-        def possible(node: Node) -> bool:
-            if isinstance(node, Atom):
-                return anyhit.get(node, True)
-            if isinstance(node, And):
-                return all(possible(x) for x in node.args)
-            if isinstance(node, Or):
-                return any(possible(x) for x in node.args)
-            if isinstance(node, Const):
-                return node.value
-            return True  # a NOT may be true anywhere
 
         def value(node: Node) -> np.ndarray[Any, Any]:
             if isinstance(node, Atom):
@@ -226,9 +225,9 @@ class SigmaEngine:
             return acc
 
         for i in cell.rules:
-            rule = self.rules[i]
-            if not possible(rule.node):
+            if not all(any(_possible(positions.get(a)) for a in clause) for clause in self._clauses[i]):
                 continue
+            rule = self.rules[i]
             hit = value(rule.node)
             where = np.flatnonzero(hit)
             if len(where):
@@ -253,21 +252,22 @@ class SigmaEngine:
                 paths.append(_path(f))
                 paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
             ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
+            # Output columns are named by position: field names (rule text) stay bound data.
+            select = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(paths)))
             self._con.register("sigma_cell", pa.table({"ed": ed}))
             try:
-                res = self._con.sql("SELECT json_extract_string(ed, $p) AS v FROM sigma_cell", params={"p": paths})
-                lists = res.to_arrow_table().column("v").combine_chunks()
+                res = self._con.sql(
+                    f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)",
+                    params={"p": paths},
+                ).to_arrow_table()
             finally:
                 self._con.unregister("sigma_cell")
-            k = len(paths)
-            flat = lists.flatten()
             j = 0
             for f in json_names:
-                arr = flat.slice(0).take(pa.array(np.arange(j, len(flat), k)))
+                arr = res.column(j).combine_chunks()
                 j += 1
                 for _alias in FIELD_ALIASES.get(f, ()):
-                    alt = flat.take(pa.array(np.arange(j, len(flat), k)))
-                    arr = pc.coalesce(arr, alt)
+                    arr = pc.coalesce(arr, res.column(j).combine_chunks())
                     j += 1
                 out[f] = _dict(arr)
         return out
@@ -315,17 +315,32 @@ class SigmaEngine:
 
             for j, r in enumerate(where.tolist()):
                 t = ts_all[j]
-                epoch = t.timestamp() if isinstance(t, datetime) else 0.0
+                epoch = t.replace(tzinfo=UTC).timestamp() if isinstance(t, datetime) else 0.0
                 rm.keys.append(
                     (epoch, tuple(val(f, r) for f in group), val(value_field, r) if value_field else None)
                 )
 
-    def run(self, batches: Iterable[pa.Table], progress: Callable[[int], None] | None = None) -> None:
-        """Process a stream of batches."""
+    def run(
+        self,
+        batches: Iterable[pa.Table],
+        progress: Callable[[int], None] | None = None,
+        batch_rows: int = 50_000,
+    ) -> None:
+        """Process a stream of batches, small ones (many small files) gathered up to ``batch_rows``."""
+        pending: list[pa.Table] = []
+        size = 0
         for b in batches:
-            self.process(b)
+            pending.append(b)
+            size += b.num_rows
+            if size >= batch_rows:
+                self.process(pa.concat_tables(pending))
+                if progress:
+                    progress(size)
+                pending, size = [], 0
+        if pending:
+            self.process(pa.concat_tables(pending))
             if progress:
-                progress(b.num_rows)
+                progress(size)
 
 
 # ------------------------------------------------------------------ helpers ----
@@ -353,7 +368,8 @@ def _plan(field_atoms: list[Atom]) -> _FieldPlan:
     for a in field_atoms:
         if a.op == "eq" and not a.cased:
             eq_keys.setdefault(a.value, []).append(a)
-    other = [a for a in field_atoms if a not in literal and not (a.op == "eq" and not a.cased)]
+    lit = set(literal)
+    other = [a for a in field_atoms if a not in lit and not (a.op == "eq" and not a.cased)]
     keys: dict[str, list[Atom]] = {}
     for a in literal:
         keys.setdefault(a.value, []).append(a)
@@ -362,24 +378,68 @@ def _plan(field_atoms: list[Atom]) -> _FieldPlan:
     if keys:
         automaton = ahocorasick.Automaton()
         for kid, k in enumerate(keys):
-            automaton.add_word(k, (kid, len(k)))
+            automaton.add_word(k, kid)
         automaton.make_automaton()
-    return _FieldPlan(literal, other, eq_keys, automaton, key_atoms)
+    return _FieldPlan(literal, other, eq_keys, automaton, key_atoms, [len(k) for k in keys])
 
 
-def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, Any]]:
-    """Each atom's hits over the column's distinct values (plus a final False for 'absent')."""
+def _possible(pos: np.ndarray[Any, Any] | None) -> bool:
+    return pos is None or len(pos) > 0
+
+
+def _clauses(node: Node) -> list[list[Atom]]:
+    """Pruning clauses: the rule can match only if each clause has an atom true somewhere.
+
+    From the top-level AND: a child whose every path to a match needs one of its positive
+    atoms gives a clause (those atoms); a child under NOT, or holding one, gives none.
+    """
+    parts = node.args if isinstance(node, And) else (node,)
+    out: list[list[Atom]] = []
+    for p in parts:
+        got = _positive_atoms(p)
+        if got:
+            out.append(got)
+    return out
+
+
+def _positive_atoms(node: Node) -> list[Atom] | None:
+    """Atoms one of which must hold for ``node`` to hold; None when not derivable."""
+    if isinstance(node, Atom):
+        return None if node.op in ("null",) else [node]
+    if isinstance(node, Or):
+        out: list[Atom] = []
+        for a in node.args:
+            got = _positive_atoms(a)
+            if got is None:
+                return None
+            out.extend(got)
+        return out
+    if isinstance(node, And):
+        best: list[Atom] | None = None
+        for a in node.args:
+            got = _positive_atoms(a)
+            if got is not None and (best is None or len(got) < len(best)):
+                best = got
+        return best
+    return None
+
+
+def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, Any] | None]:
+    """Each atom's hits as positions in the column's distinct values (len = absent).
+
+    None marks an atom decided per row (field references).
+    """
     nd = len(col.lower)
-    out: dict[Atom, np.ndarray[Any, Any]] = {}
+    out: dict[Atom, np.ndarray[Any, Any] | None] = {}
+    empty = np.zeros(0, dtype=np.int64)
     if plan.eq_keys:
         pos: dict[str, list[int]] = {}
+        keys = plan.eq_keys
         for i, s in enumerate(col.lower):
-            if s in plan.eq_keys:
+            if s in keys:
                 pos.setdefault(s, []).append(i)
-        for key, ats in plan.eq_keys.items():
-            hits = np.zeros(nd + 1, dtype=bool)
-            if key in pos:
-                hits[pos[key]] = True
+        for key, ats in keys.items():
+            hits = np.array(pos[key], dtype=np.int64) if key in pos else empty
             for a in ats:
                 out[a] = hits
     if plan.automaton is not None:
@@ -388,12 +448,13 @@ def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, An
         st: list[bool] = []
         en: list[bool] = []
         it = plan.automaton.iter
+        klens = plan.key_lens
         for i, s in enumerate(col.lower):
             last = len(s) - 1
-            for end, (kid, klen) in it(s):
+            for end, kid in it(s):
                 vi.append(i)
                 ki.append(kid)
-                st.append(end == klen - 1)
+                st.append(end == klens[kid] - 1)
                 en.append(end == last)
         v = np.array(vi, dtype=np.int64)
         k = np.array(ki, dtype=np.int64)
@@ -406,21 +467,21 @@ def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, An
         for kid, ats in enumerate(plan.key_atoms):
             a0, b0 = int(lo[kid]), int(hi[kid])
             for a in ats:
-                hits = np.zeros(nd + 1, dtype=bool)
-                if b0 > a0:
-                    if a.op == "contains":
-                        hits[v[a0:b0]] = True
-                    elif a.op == "startswith":
-                        hits[v[a0:b0][sa[a0:b0]]] = True
-                    else:
-                        hits[v[a0:b0][ea[a0:b0]]] = True
-                out[a] = hits
+                if b0 == a0:
+                    out[a] = empty
+                elif a.op == "contains":
+                    out[a] = v[a0:b0]
+                elif a.op == "startswith":
+                    out[a] = v[a0:b0][sa[a0:b0]]
+                else:
+                    out[a] = v[a0:b0][ea[a0:b0]]
     for a in plan.other:
-        out[a] = _eval_other(a, col)
+        out[a] = None if a.op.startswith("fieldref") else np.flatnonzero(_eval_other(a, col))
     return out
 
 
 def _eval_other(a: Atom, col: _Column) -> np.ndarray[Any, Any]:
+    """Hits of a non-literal atom over the distinct values (plus one for 'absent')."""
     nd = len(col.lower)
     hits = np.zeros(nd + 1, dtype=bool)
     if a.op == "exists":
@@ -429,12 +490,10 @@ def _eval_other(a: Atom, col: _Column) -> np.ndarray[Any, Any]:
     if a.op == "null":
         hits[nd] = True
         return hits
-    if a.op.startswith("fieldref"):
-        return hits  # evaluated per row
-    subject = col.values if a.cased else pa.array(col.lower, pa.string())
-    res: Any
     if nd == 0:
         return hits
+    subject = col.values if a.cased else pa.array(col.lower, pa.string())
+    res: Any
     if a.op == "eq":
         res = pc.equal(subject, a.value)
     elif a.op == "contains":
@@ -449,27 +508,25 @@ def _eval_other(a: Atom, col: _Column) -> np.ndarray[Any, Any]:
         try:
             res = pc.match_substring_regex(col.values, a.value)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            import re
-
             rx = re.compile(a.value)
             res = pa.array([v is not None and rx.search(v) is not None for v in col.values.to_pylist()])
     elif a.op in ("lt", "lte", "gt", "gte"):
         limit = float(a.value)
-        nums = []
-        for s in col.lower:
-            try:
-                nums.append(float(s))
-            except ValueError:
-                nums.append(float("nan"))
-        x = np.array(nums, dtype=float)
+        x = np.array([_float(s) for s in col.lower], dtype=float)
         with np.errstate(invalid="ignore"):
-            cmp = {"lt": x < limit, "lte": x <= limit, "gt": x > limit, "gte": x >= limit}[a.op]
-        hits[:nd] = cmp
+            hits[:nd] = {"lt": x < limit, "lte": x <= limit, "gt": x > limit, "gte": x >= limit}[a.op]
         return hits
     else:
         raise ValueError(f"unknown operator {a.op}")
     hits[:nd] = res.fill_null(False).to_numpy(zero_copy_only=False)
     return hits
+
+
+def _float(s: str) -> float:
+    try:
+        return float(s)
+    except ValueError:
+        return float("nan")
 
 
 def _fieldref(a: Atom, left: _Column, right: _Column) -> np.ndarray[Any, Any]:

@@ -74,7 +74,7 @@ def _reduce(con: duckdb.DuckDBPyConnection, shape: str, table: pa.Table, file: s
 
 def workspace_batches(con: duckdb.DuckDBPyConnection, rows: int = 100_000) -> Iterator[pa.Table]:
     """Stored Windows events in batches (an Arrow stream, never the whole table)."""
-    reader = con.execute(WORKSPACE_SQL).fetch_record_batch(rows)
+    reader = con.sql(WORKSPACE_SQL).to_arrow_reader(rows)
     for rb in reader:
         yield pa.Table.from_batches([rb])
 
