@@ -233,8 +233,12 @@ def scan(
     rules: Annotated[
         list[str] | None, typer.Option("--rules", help="Also run these Sigma rule files or folders.")
     ] = None,
-    rule_status: Annotated[list[str] | None, typer.Option("--rule-status", help="Sigma: keep this status.")] = None,
-    rule_level: Annotated[list[str] | None, typer.Option("--rule-level", help="Sigma: keep this level.")] = None,
+    rule_status: Annotated[
+        list[str] | None, typer.Option("--rule-status", help="Sigma: keep this status.")
+    ] = None,
+    rule_level: Annotated[
+        list[str] | None, typer.Option("--rule-level", help="Sigma: keep this level.")
+    ] = None,
 ) -> None:
     """Ingest and detect in one go; print the alerts ranked by severity and score."""
     with workspace_from_env(workspace) as ws:

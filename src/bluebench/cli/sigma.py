@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,18 +12,29 @@ from rich.markup import escape
 from bluebench.cli.app import JsonOpt, app, err, out
 from bluebench.errors import ConfigError
 
-sigma_app = typer.Typer(help="Sigma rules: load and check them, run SigmaHQ's regression tests.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from bluebench.sigma import RuleSet
+
+sigma_app = typer.Typer(
+    help="Sigma rules: load and check them, run SigmaHQ's regression tests.", no_args_is_help=True
+)
 app.add_typer(sigma_app, name="sigma")
 
 RulesOpt = Annotated[list[str], typer.Option("--rules", "-r", help="Sigma rule files or folders.")]
 StatusOpt = Annotated[
     list[str] | None, typer.Option("--rule-status", help="Keep rules with this status (repeatable).")
 ]
-LevelOpt = Annotated[list[str] | None, typer.Option("--rule-level", help="Keep rules with this level (repeatable).")]
-TagOpt = Annotated[list[str] | None, typer.Option("--rule-tag", help="Keep rules with this tag, e.g. attack.t1059.")]
+LevelOpt = Annotated[
+    list[str] | None, typer.Option("--rule-level", help="Keep rules with this level (repeatable).")
+]
+TagOpt = Annotated[
+    list[str] | None, typer.Option("--rule-tag", help="Keep rules with this tag, e.g. attack.t1059.")
+]
 
 
-def load_ruleset(rules: list[str], status: list[str] | None, levels: list[str] | None, tags: list[str] | None):  # type: ignore[no-untyped-def]
+def load_ruleset(
+    rules: list[str], status: list[str] | None, levels: list[str] | None, tags: list[str] | None
+) -> RuleSet:
     """Compile rules; a missing path is a usage error, a bad rule is reported and skipped."""
     from pathlib import Path
 
@@ -35,7 +46,7 @@ def load_ruleset(rules: list[str], status: list[str] | None, levels: list[str] |
     return compile_rules(rules, status=status, levels=levels, tags=tags)
 
 
-def print_failures(rs, limit: int = 5) -> None:  # type: ignore[no-untyped-def]
+def print_failures(rs: RuleSet, limit: int = 5) -> None:
     """Failures grouped by reason on stderr, with a few files of each group."""
     for reason, group in rs.failures_by_reason().items():
         err.print(f"[yellow]{len(group)} not loaded[/yellow]: {escape(reason)}")

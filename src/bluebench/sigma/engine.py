@@ -22,7 +22,6 @@ for evidence; correlations keep what they need: time, rule and group key).
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -363,7 +362,9 @@ def _dict(arr: pa.Array) -> _Column:
 
 def _plan(field_atoms: list[Atom]) -> _FieldPlan:
     """Split a field's atoms: literal (one automaton pass, equality by hash) and the rest."""
-    literal = [a for a in field_atoms if a.op in ("contains", "startswith", "endswith") and not a.cased and a.value]
+    literal = [
+        a for a in field_atoms if a.op in ("contains", "startswith", "endswith") and not a.cased and a.value
+    ]
     eq_keys: dict[str, list[Atom]] = {}
     for a in field_atoms:
         if a.op == "eq" and not a.cased:
@@ -429,7 +430,6 @@ def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, An
 
     None marks an atom decided per row (field references).
     """
-    nd = len(col.lower)
     out: dict[Atom, np.ndarray[Any, Any] | None] = {}
     empty = np.zeros(0, dtype=np.int64)
     if plan.eq_keys:

@@ -145,7 +145,9 @@ def compile_value(field: str | None, value: Any) -> Node:
             many = SpecialChars.WILDCARD_MULTI
             parts = list(value.s)
             wrapped = SigmaString()
-            wrapped.s = ([] if parts[:1] == [many] else [many]) + parts + ([] if parts[-1:] == [many] else [many])
+            wrapped.s = (
+                ([] if parts[:1] == [many] else [many]) + parts + ([] if parts[-1:] == [many] else [many])
+            )
             return _string(f, wrapped, cased)
         return _string(f, value, cased)
     if isinstance(value, SigmaBool):

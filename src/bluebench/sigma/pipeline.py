@@ -81,7 +81,9 @@ def windows_pipeline() -> ProcessingPipeline:
         items.append(
             ProcessingItem(
                 identifier=f"bluebench_windows_{category}",
-                transformation=AddConditionTransformation({"Channel": channels, "EventID": ids}),
+                transformation=AddConditionTransformation(
+                    {"Channel": channels, "EventID": [str(i) for i in ids]}
+                ),
                 rule_conditions=[LogsourceCondition(category=category, product="windows")],
             )
         )
@@ -89,7 +91,9 @@ def windows_pipeline() -> ProcessingPipeline:
         items.append(
             ProcessingItem(
                 identifier=f"bluebench_windows_service_{service}",
-                transformation=AddConditionTransformation({"Channel": channel}),
+                transformation=AddConditionTransformation(
+                    {"Channel": channel if isinstance(channel, str) else list(channel)}
+                ),
                 rule_conditions=[LogsourceCondition(service=service, product="windows")],
             )
         )

@@ -87,7 +87,11 @@ def _one(info: Path, index: dict[str, tuple[Path, str]]) -> list[RegressionResul
             out.append(RegressionResult(folder, rid, title, expected, None, f"{display}: {why}"))
             continue
         if t.get("type", "evtx") != "evtx":
-            out.append(RegressionResult(folder, rid, title, expected, None, f"test type {t.get('type')} not supported"))
+            out.append(
+                RegressionResult(
+                    folder, rid, title, expected, None, f"test type {t.get('type')} not supported"
+                )
+            )
             continue
         evtx = info.parent / Path(str(t.get("path", ""))).name
         if not evtx.is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sigma.collection import SigmaCollection
-from sigma.correlations import SigmaCorrelationRule
+from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationRule
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
@@ -288,7 +288,9 @@ def _msg(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
 
 
-def _correlation(c: SigmaCorrelationRule, display: str, by_ref: dict[str, CompiledRule]) -> CompiledCorrelation:
+def _correlation(
+    c: SigmaCorrelationRule, display: str, by_ref: dict[str, CompiledRule]
+) -> CompiledCorrelation:
     refs: list[str] = []
     for ref in c.rules or []:
         key = str(ref.reference)
@@ -300,12 +302,12 @@ def _correlation(c: SigmaCorrelationRule, display: str, by_ref: dict[str, Compil
         raise CompileError(f"correlation type {typ} not supported")
     cond = c.condition
     op, count, value_field = "gte", float(len(refs)) if typ.startswith("temporal") else 1.0, None
-    if hasattr(cond, "op") and cond.op is not None:
+    if isinstance(cond, SigmaCorrelationCondition):
         op = cond.op.name.lower()
         count = float(cond.count)
         fr = cond.fieldref
         value_field = fr[0] if isinstance(fr, list) else fr
-    elif typ.startswith("temporal") and c.condition is not None and not hasattr(cond, "op"):
+    elif cond is not None:
         raise CompileError("extended temporal conditions not supported")
     aliases: dict[str, dict[str, str]] = {}
     for alias in getattr(c.aliases, "aliases", {}).values():

@@ -37,9 +37,7 @@ class ReadReport:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def file_batches(
-    paths: list[str], report: ReadReport | None = None, threads: int = 2
-) -> Iterator[pa.Table]:
+def file_batches(paths: list[str], report: ReadReport | None = None, threads: int = 2) -> Iterator[pa.Table]:
     """Stream the Windows events of files/folders (EVTX, Winlogbeat/OTRF JSON lines)."""
     rep = report if report is not None else ReadReport()
     con = duckdb.connect()
@@ -61,13 +59,19 @@ def file_batches(
 
 def _reduce(con: duckdb.DuckDBPyConnection, shape: str, table: pa.Table, file: str) -> pa.Table:
     n = table.num_rows
-    names = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([file], pa.string()))
+    names = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([file], pa.string())
+    )
     con.register("raw_batch", table.select(["record", "raw"]).append_column("file", names))
     try:
         try:
-            return con.sql(_SELECT.format(inner=windows_intermediate_sql(shape, checked=False))).to_arrow_table()
+            return con.sql(
+                _SELECT.format(inner=windows_intermediate_sql(shape, checked=False))
+            ).to_arrow_table()
         except duckdb.Error:  # a line that is not JSON: filter such lines out (they are counted by ingest)
-            return con.sql(_SELECT.format(inner=windows_intermediate_sql(shape, checked=True))).to_arrow_table()
+            return con.sql(
+                _SELECT.format(inner=windows_intermediate_sql(shape, checked=True))
+            ).to_arrow_table()
     finally:
         con.unregister("raw_batch")
 
