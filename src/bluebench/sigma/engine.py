@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import ahocorasick
@@ -68,6 +69,7 @@ class _Column:
     """One field over a cell's rows, dictionary-encoded."""
 
     values: pa.Array  # distinct values (original case)
+    lower_arr: pa.Array  # the same, lowercased
     lower: list[str]  # the same, lowercased, as Python strings for the automaton
     idx: np.ndarray[Any, Any]  # per row: index into values, len(values) where absent
 
@@ -82,6 +84,10 @@ class _FieldPlan:
     automaton: Any
     key_atoms: list[list[Atom]]
     key_lens: list[int]
+    key_lens_arr: np.ndarray[Any, Any]
+    like_pre: dict[Atom, Atom]
+    eq_list: list[str]
+    eq_set: pa.Array
 
 
 @dataclass
@@ -120,7 +126,7 @@ class SigmaEngine:
         self._plans: dict[tuple[int, ...], tuple[list[str], dict[str, _FieldPlan]]] = {}
         self._con = duckdb.connect()
         self._con.execute(f"SET threads = {int(threads)}")
-        self._con.execute("SET memory_limit = '256MB'")
+        self._con.execute("SET memory_limit = '64MB'")
 
     # ------------------------------------------------------------------ cells ----
 
@@ -323,7 +329,7 @@ class SigmaEngine:
         self,
         batches: Iterable[pa.Table],
         progress: Callable[[int], None] | None = None,
-        batch_rows: int = 50_000,
+        batch_rows: int = 20_000,
     ) -> None:
         """Process a stream of batches, small ones (many small files) gathered up to ``batch_rows``."""
         pending: list[pa.Table] = []
@@ -356,8 +362,9 @@ def _dict(arr: pa.Array) -> _Column:
     enc = pc.dictionary_encode(arr)
     values = enc.dictionary
     idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
-    lower = pc.utf8_lower(values).to_pylist()
-    return _Column(values, [s if s is not None else "" for s in lower], idx)
+    lower_arr = pc.utf8_lower(values)
+    lower = lower_arr.to_pylist()
+    return _Column(values, lower_arr, [s if s is not None else "" for s in lower], idx)
 
 
 def _plan(field_atoms: list[Atom]) -> _FieldPlan:
@@ -371,6 +378,17 @@ def _plan(field_atoms: list[Atom]) -> _FieldPlan:
             eq_keys.setdefault(a.value, []).append(a)
     lit = set(literal)
     other = [a for a in field_atoms if a not in lit and not (a.op == "eq" and not a.cased)]
+    # A LIKE pattern's longest literal piece goes through the automaton: only the values
+    # holding it are given to the LIKE kernel.
+    like_pre: dict[Atom, Atom] = {}
+    for a in other:
+        if a.op == "like" and not a.cased:
+            piece = _longest_piece(a.value)
+            if len(piece) >= 3:
+                like_pre[a] = Atom(a.field, "contains", piece)
+                if like_pre[a] not in lit:
+                    lit.add(like_pre[a])
+                    literal.append(like_pre[a])
     keys: dict[str, list[Atom]] = {}
     for a in literal:
         keys.setdefault(a.value, []).append(a)
@@ -381,7 +399,38 @@ def _plan(field_atoms: list[Atom]) -> _FieldPlan:
         for kid, k in enumerate(keys):
             automaton.add_word(k, kid)
         automaton.make_automaton()
-    return _FieldPlan(literal, other, eq_keys, automaton, key_atoms, [len(k) for k in keys])
+    lens = [len(k) for k in keys]
+    return _FieldPlan(
+        literal,
+        other,
+        eq_keys,
+        automaton,
+        key_atoms,
+        lens,
+        np.array(lens, dtype=np.int64),
+        like_pre,
+        list(eq_keys),
+        pa.array(list(eq_keys), pa.string()),
+    )
+
+
+def _longest_piece(pattern: str) -> str:
+    """The longest run of literal characters in a LIKE pattern (escapes resolved)."""
+    pieces, cur, i = [], "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            cur += pattern[i + 1]
+            i += 2
+            continue
+        if c in "%_":
+            pieces.append(cur)
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    pieces.append(cur)
+    return max(pieces, key=len)
 
 
 def _possible(pos: np.ndarray[Any, Any] | None) -> bool:
@@ -433,33 +482,30 @@ def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, An
     out: dict[Atom, np.ndarray[Any, Any] | None] = {}
     empty = np.zeros(0, dtype=np.int64)
     if plan.eq_keys:
-        pos: dict[str, list[int]] = {}
-        keys = plan.eq_keys
-        for i, s in enumerate(col.lower):
-            if s in keys:
-                pos.setdefault(s, []).append(i)
-        for key, ats in keys.items():
-            hits = np.array(pos[key], dtype=np.int64) if key in pos else empty
-            for a in ats:
+        # Equality: one vectorised lookup of every distinct value in the rules' value set.
+        where = pc.index_in(col.lower_arr, value_set=plan.eq_set).to_numpy(zero_copy_only=False)
+        hit_rows = np.flatnonzero(~np.isnan(where)) if where.dtype.kind == "f" else np.flatnonzero(where >= 0)
+        key_of = where[hit_rows].astype(np.int64)
+        order_eq = np.argsort(key_of, kind="stable")
+        key_of, hit_rows = key_of[order_eq], hit_rows[order_eq]
+        nk = len(plan.eq_list)
+        lo_eq = np.searchsorted(key_of, np.arange(nk), side="left")
+        hi_eq = np.searchsorted(key_of, np.arange(nk), side="right")
+        for j, key in enumerate(plan.eq_list):
+            hits = hit_rows[lo_eq[j] : hi_eq[j]] if hi_eq[j] > lo_eq[j] else empty
+            for a in plan.eq_keys[key]:
                 out[a] = hits
     if plan.automaton is not None:
-        vi: list[int] = []
-        ki: list[int] = []
-        st: list[bool] = []
-        en: list[bool] = []
-        it = plan.automaton.iter
-        klens = plan.key_lens
-        for i, s in enumerate(col.lower):
-            last = len(s) - 1
-            for end, kid in it(s):
-                vi.append(i)
-                ki.append(kid)
-                st.append(end == klens[kid] - 1)
-                en.append(end == last)
-        v = np.array(vi, dtype=np.int64)
-        k = np.array(ki, dtype=np.int64)
-        sa = np.array(st, dtype=bool)
-        ea = np.array(en, dtype=bool)
+        # All distinct values joined by NUL (never in a pattern): one automaton pass in C,
+        # then each match is placed in its value by offset.
+        lens = np.fromiter(map(len, col.lower), dtype=np.int64, count=len(col.lower))
+        starts = np.concatenate([[0], np.cumsum(lens + 1)[:-1]]) if len(lens) else lens
+        found = plan.automaton.iter("\x00".join(col.lower)) if len(lens) else iter(())
+        pairs = np.fromiter(chain.from_iterable(found), dtype=np.int64).reshape(-1, 2)
+        ends, k = pairs[:, 0], pairs[:, 1]
+        v = np.searchsorted(starts, ends, side="right") - 1
+        sa = ends - plan.key_lens_arr[k] + 1 == starts[v]
+        ea = ends == starts[v] + lens[v] - 1
         order = np.argsort(k, kind="stable")
         k, v, sa, ea = k[order], v[order], sa[order], ea[order]
         lo = np.searchsorted(k, np.arange(len(plan.key_atoms)), side="left")
@@ -476,6 +522,16 @@ def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, An
                 else:
                     out[a] = v[a0:b0][ea[a0:b0]]
     for a in plan.other:
+        pre = plan.like_pre.get(a)
+        if pre is not None:
+            cand = np.unique(out[pre])  # type: ignore[arg-type]
+            if len(cand):
+                sub = pa.array([col.lower[i] for i in cand.tolist()], pa.string())
+                res = pc.match_like(sub, a.value).fill_null(False).to_numpy(zero_copy_only=False)
+                out[a] = cand[res]
+            else:
+                out[a] = empty
+            continue
         out[a] = None if a.op.startswith("fieldref") else np.flatnonzero(_eval_other(a, col))
     return out
 

@@ -18,6 +18,8 @@ import pyarrow as pa
 
 from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
 from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
+from bluebench.sources.lines import iter_line_blocks, open_members, read_head
+from bluebench.sources.winjson import first_object
 
 _SELECT = """SELECT code, channel, provider, host, ts, ed::VARCHAR AS ed, file::VARCHAR AS file,
     record, NULL::VARCHAR AS event_id FROM ({inner})"""
@@ -42,19 +44,32 @@ def file_batches(paths: list[str], report: ReadReport | None = None, threads: in
     rep = report if report is not None else ReadReport()
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
-    con.execute("SET memory_limit = '256MB'")
-    opts = ReadOptions()
+    con.execute("SET memory_limit = '64MB'")
+    opts = ReadOptions(batch_bytes=8 * 1024 * 1024)
     for f in discover(paths):
         reader = detect_reader(f.path, opts)
-        if reader is None or reader.name not in WINDOWS_PATHS:
+        evtx_lines = reader is None and _evtx_json_lines(f.path)
+        if not evtx_lines and (reader is None or reader.name not in WINDOWS_PATHS):
             rep.not_windows.append(f.display)
             continue
         rep.files += 1
         try:
+            if evtx_lines:
+                for name, stream in open_members(f.path, f.display, rep.skipped):
+                    for table in iter_line_blocks(stream, name, rep.skipped, opts.batch_bytes):
+                        yield _reduce(con, "evtx", table, name)
+                continue
+            assert reader is not None
             for rb in reader.read(f.path, f.display, rep.skipped, opts):
                 yield _reduce(con, rb.shape, rb.table, rb.file)
         except Exception as exc:  # one unreadable file is reported, the others are read
             rep.skipped.append(Skipped(f.display, None, f"file not read: {exc}"))
+
+
+def _evtx_json_lines(path: Path) -> bool:
+    """JSON lines of the EVTX parser's own shape ({"Event": {"System": ..., "EventData": ...}})."""
+    obj = first_object(read_head(path))
+    return isinstance(obj, dict) and isinstance(obj.get("Event"), dict)
 
 
 def _reduce(con: duckdb.DuckDBPyConnection, shape: str, table: pa.Table, file: str) -> pa.Table:
