@@ -239,43 +239,8 @@ class SigmaEngine:
                 self._record(rule, batch, rows, where, cols)
 
     def _extract(self, batch: pa.Table, take: pa.Array, names: list[str]) -> dict[str, _Column]:
-        """The named fields for the given rows, dictionary-encoded (system fields from columns)."""
-        out: dict[str, _Column] = {}
-        json_names: list[str] = []
-        for f in names:
-            if f in SYSTEM_FIELDS:
-                out[f] = _dict(batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string()))
-            elif f != KEYWORD_FIELD:
-                json_names.append(f)
-        if KEYWORD_FIELD in names:
-            text = batch.column("ed").take(take).combine_chunks().cast(pa.string())
-            # JSON doubles backslashes; the text searched is the values as logged.
-            out[KEYWORD_FIELD] = _dict(pc.replace_substring(text, "\\\\", "\\"))
-        if json_names:
-            paths: list[str] = []
-            for f in json_names:
-                paths.append(_path(f))
-                paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
-            ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
-            # Output columns are named by position: field names (rule text) stay bound data.
-            select = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(paths)))
-            self._con.register("sigma_cell", pa.table({"ed": ed}))
-            try:
-                res = self._con.sql(
-                    f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)",
-                    params={"p": paths},
-                ).to_arrow_table()
-            finally:
-                self._con.unregister("sigma_cell")
-            j = 0
-            for f in json_names:
-                arr = res.column(j).combine_chunks()
-                j += 1
-                for _alias in FIELD_ALIASES.get(f, ()):
-                    arr = pc.coalesce(arr, res.column(j).combine_chunks())
-                    j += 1
-                out[f] = _dict(arr)
-        return out
+        """The named fields for the given rows, dictionary-encoded."""
+        return {f: _dict(a) for f, a in extract_fields(self._con, batch, take, names).items()}
 
     def _record(
         self,
@@ -349,6 +314,62 @@ class SigmaEngine:
 
 
 # ------------------------------------------------------------------ helpers ----
+
+
+def extract_fields(
+    con: duckdb.DuckDBPyConnection, batch: pa.Table, take: pa.Array, names: list[str]
+) -> dict[str, pa.Array]:
+    """The named Sigma fields of the given rows, as the engine and the SQL form read them.
+
+    System fields come from the batch columns, the keyword text from the EventData JSON
+    (backslashes as logged), the rest from EventData (with FIELD_ALIASES coalesced in).
+    """
+    out: dict[str, pa.Array] = {}
+    json_names: list[str] = []
+    for f in names:
+        if f in SYSTEM_FIELDS:
+            out[f] = batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string())
+        elif f != KEYWORD_FIELD:
+            json_names.append(f)
+    if KEYWORD_FIELD in names:
+        text = batch.column("ed").take(take).combine_chunks().cast(pa.string())
+        # JSON doubles backslashes; the text searched is the values as logged.
+        out[KEYWORD_FIELD] = pc.replace_substring(text, "\\\\", "\\")
+    if json_names:
+        paths: list[str] = []
+        for f in json_names:
+            paths.append(_path(f))
+            paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
+        ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
+        # Output columns are named by position: field names (rule text) stay bound data.
+        select = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(paths)))
+        con.register("sigma_cell", pa.table({"ed": ed}))
+        try:
+            res = con.sql(
+                f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)",
+                params={"p": paths},
+            ).to_arrow_table()
+        finally:
+            con.unregister("sigma_cell")
+        j = 0
+        for f in json_names:
+            arr = res.column(j).combine_chunks()
+            j += 1
+            for _alias in FIELD_ALIASES.get(f, ()):
+                arr = pc.coalesce(arr, res.column(j).combine_chunks())
+                j += 1
+            out[f] = arr
+    return out
+
+
+def fields_table(batch: pa.Table, names: list[str]) -> pa.Table:
+    """A wide table, one column per Sigma field, over which ``CompiledRule.where`` runs as SQL."""
+    con = duckdb.connect()
+    try:
+        cols = extract_fields(con, batch.combine_chunks(), pa.array(np.arange(batch.num_rows)), names)
+    finally:
+        con.close()
+    return pa.table({f: cols[f] for f in names})
 
 
 def _path(f: str) -> str:
