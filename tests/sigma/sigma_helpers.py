@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from bluebench.sigma import RuleSet, SigmaEngine
+from bluebench.sigma import RuleSet, SigmaEngine, compile_rules
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 T0 = datetime(2024, 1, 1, 12, 0, 0)
@@ -96,3 +96,13 @@ def sql_records(ruleset: RuleSet, rule_id: str, events: list[dict[str, Any]]) ->
 
 def matched(eng: SigmaEngine, rule_id: str) -> list[int]:
     return sorted(int(e.record) for e in eng.matches[rule_id].events if e.record is not None)
+
+
+def check(tmp_path: Path, detection: str, events: list[dict[str, Any]]) -> list[int]:
+    """A detection (process creation) over tiny events -> records matched; the SQL form must agree."""
+    rs = compile_rules([write_rule(tmp_path, proc_rule(detection))])
+    assert not rs.failures, rs.failures
+    rid = rs.rules[0].id
+    got = matched(run(rs, events), rid)
+    assert sql_records(rs, rid, events) == got
+    return got

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationRule
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
+from sigma.rule.base import SigmaYAMLLoader
 
 from bluebench.schema import SEVERITIES
 from bluebench.sigma.ir import And, Atom, CompileError, Node, Or, compile_condition, to_sql
@@ -214,7 +216,10 @@ def compile_rules(
     for path, display in rule_files(paths):
         try:
             text = path.read_text(encoding="utf-8")
-            coll = SigmaCollection.from_yaml(text, collect_errors=True)
+            # libyaml (pySigma's own loader class) instead of from_yaml's pure-Python
+            # safe_load_all: the same documents, parsed about ten times faster.
+            docs = list(yaml.load_all(text, Loader=SigmaYAMLLoader))
+            coll = SigmaCollection.from_dicts(docs, collect_errors=True)
         except Exception as exc:  # a file pySigma cannot read at all is one failure
             out.failures.append(RuleFailure(display, f"cannot parse: {_msg(exc)}"))
             continue
