@@ -25,6 +25,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# This file is named sigma.py: its folder on sys.path would hide pySigma's ``sigma`` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.modules.pop("sigma", None)
 RESULTS = HERE / "results"
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -94,8 +97,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(one(args.inputs, args.rules)))
         return
-    sys.path.insert(0, str(HERE))
-    from sigma_gen import generate
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sigma_gen", HERE / "sigma_gen.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    generate = gen.generate
 
     load_before = os.getloadavg()
     runs: dict[str, object] = {}
