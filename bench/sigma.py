@@ -81,8 +81,19 @@ def one(inputs: list[str], rules: list[str]) -> dict[str, object]:
 
 def run_child(inputs: list[str], rules: list[str]) -> dict[str, object]:
     cmd = [sys.executable, __file__, "--child", "--rules", *rules, "--inputs", *inputs]
-    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
+    res = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"benchmark run failed:\n{res.stderr[-4000:]}")
+    return compact(dict(json.loads(res.stdout.strip().splitlines()[-1])))
+
+
+def compact(run: dict[str, object]) -> dict[str, object]:
+    """Many input files are stored as their common folder and a count, not one path each."""
+    inputs = run.get("inputs")
+    if isinstance(inputs, list) and len(inputs) > 5:
+        run["inputs"] = [os.path.commonpath(inputs)]
+        run["input_files"] = len(inputs)
+    return run
 
 
 def main() -> None:

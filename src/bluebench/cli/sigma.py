@@ -123,7 +123,9 @@ def regress_cmd(
         expected = "any" if r.expected is None else str(r.expected)
         actual = "-" if r.actual is None else str(r.actual)
         note = f"  ({escape(r.error)})" if r.error else ""
-        out.print(f"{mark} {r.rule_id} expected {expected} actual {actual}  {escape(r.title)}{note}")
+        out.print(
+            f"{mark} {r.rule_id} expected {expected} actual {actual}  {escape(r.title)}{note}", soft_wrap=True
+        )
     failed = sum(1 for r in results if not r.passed)
     err.print(f"{len(results) - failed} passed, {failed} failed")
     raise typer.Exit(1 if failed else 0)
