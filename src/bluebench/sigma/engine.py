@@ -294,7 +294,7 @@ class SigmaEngine:
         self,
         batches: Iterable[pa.Table],
         progress: Callable[[int], None] | None = None,
-        batch_rows: int = 20_000,
+        batch_rows: int = 10_000,
     ) -> None:
         """Process a stream of batches, small ones (many small files) gathered up to ``batch_rows``."""
         pending: list[pa.Table] = []
@@ -517,16 +517,7 @@ def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, An
             for a in plan.eq_keys[key]:
                 out[a] = hits
     if plan.automaton is not None:
-        # All distinct values joined by NUL (never in a pattern): one automaton pass in C,
-        # then each match is placed in its value by offset.
-        lens = np.fromiter(map(len, col.lower), dtype=np.int64, count=len(col.lower))
-        starts = np.concatenate([[0], np.cumsum(lens + 1)[:-1]]) if len(lens) else lens
-        found = plan.automaton.iter("\x00".join(col.lower)) if len(lens) else iter(())
-        pairs = np.fromiter(chain.from_iterable(found), dtype=np.int64).reshape(-1, 2)
-        ends, k = pairs[:, 0], pairs[:, 1]
-        v = np.searchsorted(starts, ends, side="right") - 1
-        sa = ends - plan.key_lens_arr[k] + 1 == starts[v]
-        ea = ends == starts[v] + lens[v] - 1
+        v, k, sa, ea = _automaton_hits(plan, col.lower)
         order = np.argsort(k, kind="stable")
         k, v, sa, ea = k[order], v[order], sa[order], ea[order]
         lo = np.searchsorted(k, np.arange(len(plan.key_atoms)), side="left")
@@ -555,6 +546,46 @@ def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, An
             continue
         out[a] = None if a.op.startswith("fieldref") else np.flatnonzero(_eval_other(a, col))
     return out
+
+
+AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
+
+
+def _automaton_hits(
+    plan: _FieldPlan, values: list[str]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(value index, key id, at start, at end) once per value and key that occur together.
+
+    Values are joined by NUL (never in a pattern) a chunk at a time, so the automaton runs in
+    C over each chunk; every occurrence of a short key is reduced to one row per value and
+    key before the next chunk, so memory stays bounded by the chunk, not the batch.
+    """
+    nkeys = max(len(plan.key_lens), 1)
+    parts: list[tuple[np.ndarray[Any, Any], ...]] = []
+    for lo in range(0, len(values), AUTOMATON_CHUNK):
+        chunk = values[lo : lo + AUTOMATON_CHUNK]
+        lens = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+        starts = np.concatenate([[0], np.cumsum(lens + 1)[:-1]])
+        found = plan.automaton.iter("\x00".join(chunk))
+        pairs = np.fromiter(chain.from_iterable(found), dtype=np.int64).reshape(-1, 2)
+        if not len(pairs):
+            continue
+        ends, k = pairs[:, 0], pairs[:, 1]
+        v = np.searchsorted(starts, ends, side="right") - 1
+        sa = ends - plan.key_lens_arr[k] + 1 == starts[v]
+        ea = ends == starts[v] + lens[v] - 1
+        key = v * nkeys + k
+        order = np.argsort(key, kind="stable")
+        key, sa, ea = key[order], sa[order], ea[order]
+        first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        uk = key[first]
+        parts.append(
+            (uk // nkeys + lo, uk % nkeys, np.logical_or.reduceat(sa, first), np.logical_or.reduceat(ea, first))
+        )
+    if not parts:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, e.astype(bool), e.astype(bool)
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))  # type: ignore[return-value]
 
 
 def _eval_other(a: Atom, col: _Column) -> np.ndarray[Any, Any]:
