@@ -580,7 +580,12 @@ def _automaton_hits(
         first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
         uk = key[first]
         parts.append(
-            (uk // nkeys + lo, uk % nkeys, np.logical_or.reduceat(sa, first), np.logical_or.reduceat(ea, first))
+            (
+                uk // nkeys + lo,
+                uk % nkeys,
+                np.logical_or.reduceat(sa, first),
+                np.logical_or.reduceat(ea, first),
+            )
         )
     if not parts:
         e = np.zeros(0, dtype=np.int64)
