@@ -294,7 +294,7 @@ class SigmaEngine:
         self,
         batches: Iterable[pa.Table],
         progress: Callable[[int], None] | None = None,
-        batch_rows: int = 10_000,
+        batch_rows: int = 4_000,
     ) -> None:
         """Process a stream of batches, small ones (many small files) gathered up to ``batch_rows``."""
         pending: list[pa.Table] = []

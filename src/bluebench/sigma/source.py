@@ -45,7 +45,7 @@ def file_batches(paths: list[str], report: ReadReport | None = None, threads: in
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET memory_limit = '64MB'")
-    opts = ReadOptions(batch_bytes=8 * 1024 * 1024)
+    opts = ReadOptions(batch_bytes=4 * 1024 * 1024)
     for f in discover(paths):
         reader = detect_reader(f.path, opts)
         evtx_lines = reader is None and _evtx_json_lines(f.path)
