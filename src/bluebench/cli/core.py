@@ -97,6 +97,9 @@ def do_detect(ws: Workspace, config: str | None, only: list[str] | None = None) 
     detectors = build_detectors(load_config(config), only)
     alerts = run_detectors(ws.con, detectors)
     save_alerts(ws.con, alerts, [d.id for d in detectors])
+    for d in detectors:  # a detector may say why it did nothing (e.g. phishing_mail without a model)
+        for note in getattr(d, "notes", ()):
+            err.print(f"[dim]{escape(note)}[/dim]")
     return alerts
 
 
