@@ -63,7 +63,7 @@ def main() -> None:
             load = os.getloadavg()[0]
             c0 = _cpu()
             t0 = time.perf_counter()
-            batch = read_and_extract([args.data], jobs)
+            batch = read_and_extract([args.data], jobs, era=model.reads_era)
             t1 = time.perf_counter()
             verdicts = model.score_extracted(batch.refs, batch.extracted)
             t2 = time.perf_counter()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bluebench.mail import reader
+from bluebench.sources import mailparse as reader
 from bluebench.mail.reader import parse_message, read_mail
 
 GOOD = b"""From: Alice <alice@example.org>

@@ -101,7 +101,10 @@ class PhishingMail(Detector):
                 kept.append((*row, data))
                 mails.append(mail)
         verdicts = model.score_extracted(
-            [(m.file, m.index) for m in mails], [extract(m) for m in mails], t, int(self.params["reasons"])
+            [(m.file, m.index) for m in mails],
+            [extract(m, model.reads_era) for m in mails],
+            t,
+            int(self.params["reasons"]),
         )
         out: list[Finding] = []
         for row, mail, v in zip(kept, mails, verdicts, strict=True):

@@ -51,8 +51,9 @@ _HIDDEN = re.compile(
     re.IGNORECASE,
 )
 _WORDISH = re.compile(r"\w")
-_HIDING = re.compile(  # one quick pass to skip _HIDDEN, which is slow, on most HTML
-    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0", re.IGNORECASE
+_HIDING_WORDS = ("display", "visibility", "font-size", "opacity")
+_HIDING = re.compile(  # on lower-cased HTML: one quick pass to skip _HIDDEN, which is slow
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|opacity\s*:\s*0"
 )
 _FORM = re.compile(r"<form\b", re.IGNORECASE)
 _PASSWORD_INPUT = re.compile(r"""<input\b[^>]*type\s*=\s*["']?password""", re.IGNORECASE)
@@ -221,8 +222,12 @@ def read_mail(paths: list[str]) -> MailSet:
     return result
 
 
-def read_files(files: list[tuple[Path, str]], result: MailSet) -> MailSet:
-    """Read (path, name shown) pairs into ``result``: messages, and what was skipped and why."""
+def read_files(files: list[tuple[Path, str]], result: MailSet, resolve: bool = True) -> MailSet:
+    """Read (path, name shown) pairs into ``result``: messages, and what was skipped and why.
+
+    ``resolve=False`` leaves ``Mail.path`` empty: only labels need the resolved path, and
+    resolving it costs scoring as much as extracting some features.
+    """
     for path, display in files:
         result.files += 1
         try:
@@ -240,7 +245,7 @@ def read_files(files: list[tuple[Path, str]], result: MailSet) -> MailSet:
             )
             continue
         chunks = split_mbox(data) if kind == "mbox" else [(data, "")]
-        resolved = str(path.resolve())
+        resolved = str(path.resolve()) if resolve else ""
         for index, (raw, from_line) in enumerate(chunks, 1):
             mail = parse_message(raw, display, index, result.skipped, from_line, resolved)
             if mail is not None:
@@ -463,7 +468,10 @@ def _read_html(mail: Mail) -> None:
     mail.password_inputs = len(_PASSWORD_INPUT.findall(h))
     mail.scripts = len(_SCRIPT.findall(h))
     mail.images = len(_IMG.findall(h))
-    for m in _HIDDEN.finditer(h) if _HIDING.search(h) else ():
+    lowered = h.lower()
+    # _HIDDEN is slow and almost never matches: run it only where a hiding style is written
+    maybe_hidden = any(w in lowered for w in _HIDING_WORDS) and _HIDING.search(lowered)
+    for m in _HIDDEN.finditer(h) if maybe_hidden else ():
         text = html.unescape(m.group(2)).strip()
         if len(_WORDISH.findall(text)) >= 3 and len(mail.hidden_text) < 20:
             mail.hidden_text.append(text[:80])
