@@ -281,6 +281,14 @@ def status(ev: dict[str, Any] | None, sp: dict[str, Any] | None) -> list[str]:
                 f"- modern legitimate mail never seen in training (out of distribution): {rate(u, 3)}: "
                 f"{met((u['value'] or 0.0) <= TARGET_MODERN_FPR)}"
             )
+    rs = load("mail_reasons.json")
+    if rs:
+        out.append(
+            f"- reasons name real features of each message (`python bench/mail_reasons.py`): "
+            f"{rs['reasons']:,} reasons over {rs['messages']:,} verdicts, {rs['verdicts_without_reasons']} "
+            f"verdicts without reasons, {rs['reasons_not_in_message']} reasons naming something the message "
+            f"lacks: {met(rs['reasons_not_in_message'] == 0 and rs['verdicts_without_reasons'] == 0)}"
+        )
     if sp and "jobs_1" in sp:
         s = sp["jobs_1"]["messages_per_second"]
         out.append(
@@ -302,6 +310,7 @@ def main() -> None:
         "--out bench/results/mail-evaluation.json",
         "bluebench mail train ../shared/data/email --labels ../shared/data/email/labels.csv --out out/mail.model",
         "python bench/mail_score.py --model out/mail.model --jobs 1 2 --out bench/results/mail_score.json",
+        "python bench/mail_reasons.py --model out/mail.model --out bench/results/mail_reasons.json",
         "python bench/mail_report.py",
         "```",
         "",

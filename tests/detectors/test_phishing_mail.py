@@ -46,6 +46,8 @@ def test_without_a_model_it_is_skipped_with_a_note(mail_workspace: Workspace) ->
 def test_without_mail_it_says_nothing(workspace: Workspace) -> None:
     det = PhishingMail(model="does-not-matter.model")
     assert det.detect(workspace.con) == [] and det.notes == []
+    # and it leaves the connection free for the next detector's query
+    assert workspace.con.execute("SELECT count(*) FROM events").fetchall() == [(0,)]
 
 
 def test_alerts_match_mail_score_and_point_at_the_message(

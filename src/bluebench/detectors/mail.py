@@ -53,8 +53,10 @@ class PhishingMail(Detector):
     def score(self, con: duckdb.DuckDBPyConnection) -> Iterable[Finding]:
         """One finding per message scored at or above the threshold; reads events, changes nothing."""
         self.notes = []
-        count = con.execute("""SELECT count(*) FROM events WHERE "event.dataset" = 'mail'""").fetchone()
-        messages = int(count[0]) if count else 0
+        # fetchall: an unfinished result would block the next detector's query on this connection
+        messages = int(
+            con.execute("""SELECT count(*) FROM events WHERE "event.dataset" = 'mail'""").fetchall()[0][0]
+        )
         if messages == 0:
             return []
         path = str(self.params["model"] or "")
