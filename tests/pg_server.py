@@ -9,6 +9,7 @@ a failure instead of a skip, so CI never passes with the PostgreSQL half silentl
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -137,3 +138,15 @@ def start_server() -> PgServer:
         server.stop()
         unavailable(str(exc))
     return server
+
+
+_SHARED: list[PgServer] = []
+
+
+def shared_server() -> PgServer:
+    """The session's server, started on first use and stopped when the test process exits."""
+    if not _SHARED:
+        server = start_server()
+        _SHARED.append(server)
+        atexit.register(server.stop)
+    return _SHARED[0]

@@ -1,4 +1,8 @@
-"""Every review store test runs on SQLite and on a real PostgreSQL started for the session."""
+"""Every review store test runs on SQLite and on a real PostgreSQL started once per session.
+
+Imported by the test modules (not a conftest.py: some existing tests import ``conftest`` by
+name, and a second conftest module would shadow theirs).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,13 @@ from pathlib import Path
 import pytest
 
 from bluebench.review import ReviewStore
-from pg_server import PgServer, start_server
+from pg_server import PgServer, shared_server
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    server = start_server()
-    yield server
-    server.stop()
+def pg_server() -> PgServer:
+    """One server for the whole run, however many modules import this fixture."""
+    return shared_server()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
