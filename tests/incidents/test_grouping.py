@@ -83,14 +83,14 @@ def progression() -> list[Alert]:
             techniques=["T1110.003"],
             severity="high",
             score=0.9,
-        ),  # fmt: skip
+        ),
         alert(
             "success_after_failures",
             ACCESS,
             {"user": "alice", "source": "203.0.113.7", "host": "DC1"},
             40,
             techniques=["T1110", "T1078"],
-        ),  # fmt: skip
+        ),
         *[
             alert(
                 "admin_share_access",
@@ -99,7 +99,7 @@ def progression() -> list[Alert]:
                 600 + i,
                 techniques=["T1021.002"],
                 severity="high",
-            )  # fmt: skip
+            )
             for i, h in enumerate(["WS1", "WS2", "WS3"])
         ],
     ]
