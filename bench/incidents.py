@@ -136,7 +136,7 @@ def synthetic_alerts(n: int, seed: int = 7) -> pa.Table:
             "last_seen": pa.array(
                 [f + timedelta(seconds=int(x)) for f, x in zip(first, length, strict=True)],
                 pa.timestamp("us"),
-            ),  # fmt: skip
+            ),
             "event_count": pa.array(rng.integers(1, 50, n)),
             "reasons": pa.array([["synthetic"]] * n, pa.list_(pa.string())),
             "created_at": pa.array([t0] * n, pa.timestamp("us")),
