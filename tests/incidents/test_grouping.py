@@ -163,7 +163,7 @@ def test_same_entity_joins_within_the_window_only(con: duckdb.DuckDBPyConnection
     near = [alert("brute_force", CRED, {"user": "eve"}, m) for m in (0, 60)]
     far = [alert("brute_force", CRED, {"user": "eve"}, 60 * 24)]
     store(con, near + far)
-    group_alerts(con, GroupingParams(window_minutes=120, risk_weights={"severity": 40}))
+    group_alerts(con, GroupingParams(window_minutes=120))
     assert sorted(i.alert_count for i in load_incidents(con)) == [1, 2]
 
 
@@ -234,6 +234,11 @@ def test_bad_asset_rows_name_file_and_line(tmp_path: Path, text: str, message: s
     with pytest.raises(ConfigError, match=message) as info:
         load_assets(p)
     assert str(p) in str(info.value)
+
+
+def test_dataclass_defaults_are_the_shipped_config() -> None:
+    assert GroupingParams() == load_grouping_params()
+    assert sum(GroupingParams().risk_weights.values()) == 100
 
 
 def test_grouping_config_is_validated(tmp_path: Path) -> None:
