@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from bluebench.detectors import DETECTORS
 from bluebench.evaluation.labels import FileLabel, LabelSet, normalize_technique
-from bluebench.evaluation.metrics import Measure, any_match, technique_matches
+from bluebench.evaluation.metrics import Measure, VerdictPrecision, any_match, technique_matches
 from bluebench.schema import Alert, Evidence
 
 EVALUATIONS_SQL = """CREATE TABLE IF NOT EXISTS evaluations (
@@ -125,6 +125,8 @@ class Evaluation:
     technique_filter: list[str]
     id: str = ""
     run_at: datetime | None = None
+    # Precision from reviewers' verdicts per detector, handed in as data by the caller.
+    from_verdicts: list[VerdictPrecision] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -143,6 +145,7 @@ class Evaluation:
             "overall": self.overall.to_json(),
             "techniques": [r.to_json() for r in self.techniques],
             "notes": self.notes,
+            "precision_from_verdicts": [v.to_json() for v in self.from_verdicts],
         }
 
 
