@@ -43,6 +43,7 @@ __all__ = [
     "drift_from_mail",
     "points_from_mail",
     "pr_curve_png",
+    "verdicts_over_time_png",
 ]
 
 PSI_RETRAIN = 0.25  # the mail evaluation's retrain rule: PSI above this is a shift worth acting on
@@ -243,6 +244,28 @@ def drift_by_month_png(months: Sequence[MonthPoint], title: str = "Drift by mont
     bottom.legend(fontsize="small")
     step = max(1, len(months) // 12)
     bottom.set_xticks(xs[::step], [m.month for m in months][::step], rotation=45, ha="right")
+    return _png(fig)
+
+
+def verdicts_over_time_png(
+    periods: Sequence[str], series: Mapping[str, Sequence[int]], title: str = "Verdicts over time"
+) -> bytes:
+    """Stacked bars of counts per period (for example false and true positives per week)."""
+    if not periods or not any(sum(v) for v in series.values()):
+        return _no_data(title, "no reviewer verdicts yet")
+    fig = _figure((6.4, 3.2))
+    ax = fig.add_subplot()
+    xs = list(range(len(periods)))
+    bottom = [0] * len(periods)
+    for name, values in series.items():
+        ax.bar(xs, list(values), bottom=list(bottom), label=name)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    step = max(1, len(periods) // 12)
+    ax.set_xticks(xs[::step], list(periods)[::step], rotation=45, ha="right")
+    ax.set_ylabel("alerts")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small")
     return _png(fig)
 
 
