@@ -499,5 +499,11 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
     ) -> Response:
         con = _cursor(request)
         return render(
-            request, "search.html", viewer, q=q, events=search_events(con, q), alerts=search_alerts(con, q)
+            request,
+            "search.html",
+            viewer,
+            q=q,
+            search_q=q,
+            events=search_events(con, q),
+            alerts=search_alerts(con, q),
         )
