@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import duckdb
+from fastapi.testclient import TestClient
 
 from bluebench.events.workspace import DB_NAME
 from bluebench.incidents import load_incidents
+from bluebench.reports import charts
+from bluebench.review import ReviewStore
+from bluebench.web import create_app
+from bluebench.web.views import read_mail_evaluation
 from conftest import ANALYST, LEAD, Site, csrf_of
 
 
@@ -100,10 +108,10 @@ def test_detector_budget_answer_uses_stored_scores(site: Site) -> None:
     assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
 
 
-def test_metrics_and_charts_render_without_stored_results(site: Site) -> None:
+def test_charts_render_without_mail_results(site: Site) -> None:
     site.login(*ANALYST)
     r = site.client.get("/metrics")
-    assert r.status_code == 200 and "No stored evaluation" in r.text
+    assert r.status_code == 200 and "no mail evaluation given" in r.text
     for name in ("pr", "alerts-per-day", "confusion", "mail-confusion", "drift"):
         c = site.client.get(f"/charts/{name}.png")
         assert c.status_code == 200 and c.content.startswith(b"\x89PNG"), name
@@ -116,3 +124,40 @@ def test_logout_ends_the_session(site: Site) -> None:
     r = site.client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
     assert site.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_metrics_show_stored_evaluation_and_mail_charts(web_workspace: Path, tmp_path: Path) -> None:
+    mail = {
+        "rows": [
+            {
+                "key": "all",
+                "test": {
+                    "threshold": 0.6,
+                    "counts": {"TP": 8, "FN": 2, "FP_ham": 1, "TN_ham": 40, "FP_spam": 0, "spam": 3},
+                    "precision": {"value": 8 / 9},
+                    "recall": {"value": 0.8},
+                },
+            }
+        ],
+        "drift": {"months": [{"month": "2024-01", "counts": {"ham": 41}, "fpr": {"value": 1 / 41}}]},
+    }
+    path = tmp_path / "mail-evaluation.json"
+    path.write_text(json.dumps(mail), encoding="utf-8")
+    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}")
+    store.add_user(*ANALYST, "analyst")
+    app = create_app(web_workspace, store=store, mail_evaluation=path)
+    with TestClient(app) as client:
+        Site(client, store, web_workspace).login(*ANALYST)
+        page = client.get("/metrics")
+        assert page.status_code == 200 and 'id="overall"' in page.text
+        assert "/charts/mail-confusion.png" in page.text and "/charts/drift.png" in page.text
+        empty = charts.pr_curve_png({})
+        for name in ("pr", "alerts-per-day", "confusion", "mail-confusion", "drift"):
+            png = client.get(f"/charts/{name}.png").content
+            assert png.startswith(b"\x89PNG") and png != empty, name
+    app.state.con.close()
+    store.close()
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    data, why = read_mail_evaluation(broken)
+    assert data is None and "broken.json" in why

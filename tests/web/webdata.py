@@ -11,8 +11,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bluebench.alerts.store import save_alerts
+from bluebench.alerts.store import load_alerts, save_alerts
 from bluebench.detectors import build_detectors, load_config, run_detectors
+from bluebench.evaluation import evaluate_alerts, load_labels, save_evaluation
 from bluebench.events.workspace import Workspace
 from bluebench.incidents import group_alerts
 from bluebench.sources import ReadOptions, discover, load_mapping
@@ -70,4 +71,6 @@ def build_workspace(folder: Path, hostile: bool = True) -> Path:
         detectors = build_detectors(load_config())
         save_alerts(ws.con, run_detectors(ws.con, detectors), [d.id for d in detectors])
         group_alerts(ws.con)
+        labels = load_labels(SAMPLES / "evtx_labels.csv")
+        save_evaluation(ws.con, evaluate_alerts(ws.con, labels, load_alerts(ws.con)))
     return ws_dir

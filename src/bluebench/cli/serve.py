@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from bluebench.cli.app import WorkspaceOpt, app, err, out
 from bluebench.errors import ConfigError
-from bluebench.events.workspace import DEFAULT_WORKSPACE
+from bluebench.events.workspace import DB_NAME, DEFAULT_WORKSPACE
 
 if TYPE_CHECKING:
     from bluebench.review import ReviewStore
@@ -79,6 +79,10 @@ def serve_cmd(
     if mail_evaluation is not None and not mail_evaluation.is_file():
         raise ConfigError(f"--mail-evaluation {mail_evaluation}: no such file")
     folder = Path(workspace or os.environ.get("BLUEBENCH_WORKSPACE", DEFAULT_WORKSPACE))
+    if not (folder / DB_NAME).is_file():
+        raise ConfigError(
+            f"{folder}: no bluebench workspace here (run `bluebench scan PATH -w {folder}` first)"
+        )
     store = ReviewStore.for_workspace(folder, db)
     web = create_app(folder, db, mail_evaluation=mail_evaluation, secure_cookies=secure_cookies, store=store)
     shown = f"[{host}]" if ":" in host else host
