@@ -17,8 +17,10 @@ from bluebench.web.views import read_mail_evaluation
 from conftest import ANALYST, LEAD, Site, csrf_of
 
 
-def _incidents(site: Site) -> list[str]:
-    con = duckdb.connect(str(site.workspace / DB_NAME), read_only=True)
+def _incidents(site: Site | Path) -> list[str]:
+    """Incident ids in rank order, read beside the app (read-only connections coexist)."""
+    folder = site if isinstance(site, Path) else site.workspace
+    con = duckdb.connect(str(folder / DB_NAME), read_only=True)
     try:
         return [i.id for i in load_incidents(con)]
     finally:
@@ -161,3 +163,29 @@ def test_metrics_show_stored_evaluation_and_mail_charts(web_workspace: Path, tmp
     broken.write_text("{not json", encoding="utf-8")
     data, why = read_mail_evaluation(broken)
     assert data is None and "broken.json" in why
+
+
+def test_pages_follow_the_ranking(web_workspace: Path, tmp_path: Path) -> None:
+    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}")
+    store.add_user(*ANALYST, "analyst")
+    app = create_app(web_workspace, store=store, page_size=3)
+    ids = _incidents(web_workspace)
+    closed = ids[1]
+    store.set_verdict(closed, "true_positive", actor=ANALYST[0], alerts=[])
+    open_ids = [i for i in ids if i != closed]
+    with TestClient(app) as client:
+        Site(client, store, web_workspace).login(*ANALYST)
+        shown: list[str] = []
+        pages = -(-len(open_ids) // 3)
+        for n in range(1, pages + 1):
+            html = client.get("/", params={"page": n}, headers={"HX-Request": "true"}).text
+            assert f"page {n} of {pages}" in html
+            shown += [i for i in open_ids if f"/incidents/{i}" in html]
+            assert html.count('class="incident-row"') == min(3, len(open_ids) - 3 * (n - 1))
+        assert shown == open_ids, "every open incident once, in rank order, across the pages"
+        past = client.get("/", params={"page": 999}, headers={"HX-Request": "true"}).text
+        assert f"page {pages} of {pages}" in past
+        every = client.get("/", params={"status": "all", "page": 1}, headers={"HX-Request": "true"}).text
+        assert "closed: 1" in every and f"open: {len(open_ids)}" in every
+    app.state.con.close()
+    store.close()

@@ -83,44 +83,46 @@ def queue_page(
     """The open (or chosen) incidents ranked by risk, one page of them, and counts by status.
 
     The review status lives in the review store, so it reaches ``load_incidents`` as data:
-    a predicate that counts every incident the other filters keep, by status, and keeps
-    those of the chosen status. Only the incidents up to the page asked for are built.
+    a predicate that sees every incident the other filters keep, in rank order, counts them
+    by status and keeps only the chosen status's incidents that fall on the page asked for.
+    So a page costs the same whichever page it is: only its own incidents are built.
     """
     states = store.states()
-    by_status: Counter[str] = Counter()
 
-    def keep(incident_id: str) -> bool:
-        st = states.get(incident_id)
-        status = st.status if st else "open"
-        by_status[status] += 1
-        return f.status in ("all", status)
+    def run(page: int) -> tuple[list[Incident], Counter[str]]:
+        by_status: Counter[str] = Counter()
+        first, last = (page - 1) * page_size, page * page_size
+        seen = 0
 
-    found = load_incidents(
-        con,
-        status_filter=keep,
-        detector=f.detector or None,
-        technique=f.technique or None,
-        entity=f.entity or None,
-        since=f.since,
-        until=f.until,
-        limit=page * page_size,
-    )
-    total = sum(by_status.values()) if f.status == "all" else by_status.get(f.status, 0)
-    pages = max(1, -(-total // page_size))
-    page = min(max(1, page), pages)
-    if len(found) < (page - 1) * page_size:  # asked past the end: the last page instead
+        def keep(incident_id: str) -> bool:
+            nonlocal seen
+            st = states.get(incident_id)
+            status = st.status if st else "open"
+            by_status[status] += 1
+            if f.status not in ("all", status):
+                return False
+            seen += 1
+            return first < seen <= last
+
         found = load_incidents(
             con,
-            status_filter=lambda i: f.status in ("all", states[i].status if i in states else "open"),
+            status_filter=keep,
             detector=f.detector or None,
             technique=f.technique or None,
             entity=f.entity or None,
             since=f.since,
             until=f.until,
-            limit=page * page_size,
         )
+        return found, by_status
+
+    found, by_status = run(page)
+    total = sum(by_status.values()) if f.status == "all" else by_status.get(f.status, 0)
+    pages = max(1, -(-total // page_size))
+    if page > pages:  # asked past the end: the last page instead
+        page = pages
+        found, by_status = run(page)
     rows = []
-    for inc in found[(page - 1) * page_size : page * page_size]:
+    for inc in found:
         st = states.get(inc.id)
         rows.append(
             QueueRow(
