@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import machine, timed, write_result
 from fastapi.testclient import TestClient
 
 from bluebench.detectors import DETECTORS
@@ -37,6 +36,7 @@ from bluebench.incidents import ensure_schema
 from bluebench.review import ReviewStore
 from bluebench.web import create_app
 from bluebench.web.app import PAGE_SIZE
+from common import machine, timed, write_result
 
 USER = ("bench-lead", "bench-password")
 
