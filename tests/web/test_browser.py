@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 import uvicorn
+from web_fixtures import LEAD
 from webdata import IMG, SCRIPT, SQL
 
 from bluebench.review import ReviewStore
 from bluebench.web import create_app
-from conftest import LEAD
+
+pytest_plugins = ("web_fixtures",)
 
 CHROMIUM = Path(os.environ.get("BLUEBENCH_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [

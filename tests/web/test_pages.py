@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 from fastapi.testclient import TestClient
+from web_fixtures import ANALYST, LEAD, Site, csrf_of
 
 from bluebench.events.workspace import DB_NAME
 from bluebench.incidents import load_incidents
@@ -14,7 +15,8 @@ from bluebench.reports import charts
 from bluebench.review import ReviewStore
 from bluebench.web import create_app
 from bluebench.web.views import read_mail_evaluation
-from conftest import ANALYST, LEAD, Site, csrf_of
+
+pytest_plugins = ("web_fixtures",)
 
 
 def _incidents(site: Site | Path) -> list[str]:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
+from web_fixtures import ANALYST, LEAD, Site, csrf_of
 from webdata import HOSTILE, IMG, SCRIPT, SQL
 
 from bluebench.events.workspace import DB_NAME
@@ -22,7 +23,8 @@ from bluebench.incidents import load_incidents
 from bluebench.review import ReviewStore
 from bluebench.web import create_app
 from bluebench.web.security import CSP
-from conftest import ANALYST, LEAD, Site, csrf_of
+
+pytest_plugins = ("web_fixtures",)
 
 
 def _hostile_incident(site: Site) -> str:

@@ -1,4 +1,7 @@
-"""Fixtures for the web tests: one hostile sample workspace per session, a fresh review store per test."""
+"""Fixtures for the web tests (a plugin module, not a second conftest: tests import conftest by name).
+
+One hostile sample workspace per session, a fresh review store per test.
+"""
 
 from __future__ import annotations
 
