@@ -103,11 +103,23 @@ def test_lead_changes_threshold_and_owner(site: Site) -> None:
     assert site.store.detector_settings()["brute_force"].threshold == 0.42
 
 
-def test_detector_budget_answer_uses_stored_scores(site: Site) -> None:
-    site.login(*ANALYST)
-    r = site.client.get("/detectors/brute_force", params={"budget": "0"})
-    assert r.status_code == 200 and "budget-answer" in r.text
+def test_detector_budget_answer_uses_stored_scores_and_verdicts(site: Site) -> None:
+    csrf = site.login(*ANALYST)
+    r = site.client.get("/detectors/brute_force", params={"budget": "1000"})
+    assert r.status_code == 200 and "budget-answer" in r.text and "precision n/a" in r.text
+    con = duckdb.connect(str(site.workspace / DB_NAME), read_only=True)
+    try:
+        inc = next(i for i in load_incidents(con, detector="brute_force"))
+    finally:
+        con.close()
+    site.client.post(
+        f"/incidents/{inc.id}/verdict",
+        data={"verdict": "false_positive", "reason": "test", "csrf_token": csrf},
+    )
+    r = site.client.get("/detectors/brute_force", params={"budget": "1000"})
+    assert "precision 0.0%" in r.text and "0/1 reviewed kept alerts" in r.text
     assert site.client.get("/detectors/no_such_detector").status_code == 404
+    assert site.client.get("/detectors/brute_force", params={"budget": "-1"}).status_code == 422
     png = site.client.get("/detectors/brute_force/verdicts.png")
     assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
 

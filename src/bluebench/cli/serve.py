@@ -86,8 +86,9 @@ def serve_cmd(
     store = ReviewStore.for_workspace(folder, db)
     web = create_app(folder, db, mail_evaluation=mail_evaluation, secure_cookies=secure_cookies, store=store)
     shown = f"[{host}]" if ":" in host else host
-    out.print(f"bluebench review UI: http://{escape(shown)}:{port}/  (workspace {escape(str(folder))}, "
-              f"review store {escape(store.display_url)})")  # fmt: skip
+    out.print(f"bluebench review UI: http://{escape(shown)}:{port}/")
+    out.print(f"workspace: {escape(str(folder))}")
+    out.print(f"review store: {escape(store.display_url)}")
     if demo:
         name, password = demo_lead(store)
         out.print(

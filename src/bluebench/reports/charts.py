@@ -203,7 +203,7 @@ def confusion_matrix_png(confusion: Confusion | None, title: str = "Confusion ma
     """Counts in a grid, true class by row and decision by column, each cell labelled."""
     if confusion is None or not confusion.counts:
         return _no_data(title, "no stored counts")
-    fig = _figure((5.0, 4.0))
+    fig = _figure((5.6, 4.0))
     ax = fig.add_subplot()
     data = [list(r) for r in confusion.counts]
     top = max((v for r in data for v in r), default=0) or 1
@@ -215,7 +215,7 @@ def confusion_matrix_png(confusion: Confusion | None, title: str = "Confusion ma
     ax.set_yticks(range(len(confusion.rows)), list(confusion.rows))
     ax.set_xlabel("decided")
     ax.set_ylabel("true class")
-    ax.set_title(title + (f" (unit: {confusion.unit})" if confusion.unit else ""), fontsize="medium")
+    ax.set_title(title + (f"\nunit: {confusion.unit}" if confusion.unit else ""), fontsize="small")
     return _png(fig)
 
 

@@ -19,8 +19,8 @@ import duckdb
 
 from bluebench.alerts.store import load_alerts
 from bluebench.detectors import DETECTORS, load_config
-from bluebench.evaluation.metrics import Rate
-from bluebench.evaluation.tune import choose_threshold, event_span
+from bluebench.evaluation.metrics import Measure
+from bluebench.evaluation.tune import choose_threshold, event_span, verdict_measure
 from bluebench.incidents import Incident, incident_count, load_incident, load_incidents
 from bluebench.review import ReviewStore
 from bluebench.schema import Alert
@@ -248,15 +248,15 @@ def review_alerts(incident: Incident, con: duckdb.DuckDBPyConnection) -> list[tu
 
 @dataclass
 class BudgetAnswer:
-    """The threshold an alert budget needs, and what reviewers said about the alerts it keeps."""
+    """The threshold an alert budget needs, and what reviewers' labels say about it."""
 
     budget: float
     days: float
     threshold: float
     kept: int
     candidates: int
-    precision: Rate  # reviewer labels among the kept alerts (True / True+False)
-    unlabelled: int
+    measure: Measure  # tune.verdict_measure: precision and recall over reviewed alerts
+    unlabelled: int  # kept alerts nobody has reviewed yet
 
 
 @dataclass
@@ -314,20 +314,21 @@ def verdicts_by_week(
 def budget_threshold(
     con: duckdb.DuckDBPyConnection, detector_id: str, budget: float, labels: Mapping[str, bool | None]
 ) -> BudgetAnswer:
-    """The lowest ``min_score`` keeping ``budget`` alerts a day (``tune.choose_threshold``).
+    """The lowest ``min_score`` keeping ``budget`` alerts a day, measured on reviewers' labels.
 
-    Scores are those of the stored alerts, i.e. those already at or above the current
-    threshold; precision at the new threshold counts the reviewers' labels of the alerts it keeps.
+    ``tune.choose_threshold`` picks it over the span of the stored events, as ``bluebench
+    tune`` does; ``tune.verdict_measure`` gives precision (confirmed over reviewed kept
+    alerts) and recall (confirmed alerts kept over all confirmed), as ``tune --from-verdicts``
+    does. The candidates are the stored alerts, i.e. those at or above the threshold in force
+    when they were raised, so this answers how far to raise a threshold, not to lower it.
     """
     span = event_span(con)
-    rows = con.execute("SELECT id, score FROM alerts WHERE detector = ?", [detector_id]).fetchall()
-    threshold, kept = choose_threshold([float(s) for _, s in rows], budget * span.days)
-    kept_ids = [a for a, s in rows if float(s) >= threshold] if kept else []
-    tp = sum(1 for a in kept_ids if labels.get(a) is True)
-    fp = sum(1 for a in kept_ids if labels.get(a) is False)
-    return BudgetAnswer(
-        budget, span.days, threshold, kept, len(rows), Rate(tp, tp + fp), len(kept_ids) - tp - fp
-    )
+    candidates = load_alerts(con, detector=detector_id)
+    threshold, kept_n = choose_threshold([a.score for a in candidates], budget * span.days)
+    kept = [a for a in candidates if a.score >= threshold] if kept_n else []
+    unlabelled = sum(1 for a in kept if labels.get(a.id) is None)
+    measure = verdict_measure(kept, candidates, labels)
+    return BudgetAnswer(budget, span.days, threshold, len(kept), len(candidates), measure, unlabelled)
 
 
 def detector_page(
