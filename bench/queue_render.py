@@ -1,8 +1,8 @@
 """Queue page render time with 10,000 open incidents, through the real app (not a timed test).
 
 A workspace is filled with synthetic incidents (each with three alerts, spread over the
-built-in detectors and a month of time) and a review store in which a share of them has a
-verdict, so the status of every incident has to be looked up. The app is driven in process
+built-in detectors and a month of time): 10,000 open ones and 500 more that have a verdict
+in the review store (closed), so the status of every incident has to be looked up. The app is driven in process
 with Starlette's TestClient (no network, no browser: the server-side render is measured):
 log in once, warm up, then time repeated requests of each page.
 
@@ -14,7 +14,7 @@ Scenarios (the queue shows 50 incidents a page, ranked by risk):
 * ``filtered``: a detector filter (htmx partial);
 * ``last_page``: the last page, which builds every incident before it.
 
-    .venv/bin/python bench/queue_render.py [--incidents 10000] [--requests 40]
+    .venv/bin/python bench/queue_render.py [--open 10000] [--reviewed 500] [--requests 40]
 """
 
 from __future__ import annotations
@@ -111,12 +111,13 @@ def measure(client: TestClient, url: str, headers: dict[str, str], requests: int
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--incidents", type=int, default=10_000)
+    ap.add_argument("--open", type=int, default=10_000, help="open incidents (the queue's subject)")
     ap.add_argument("--alerts-each", type=int, default=3)
-    ap.add_argument("--reviewed", type=int, default=500, help="incidents given a verdict (closed)")
+    ap.add_argument("--reviewed", type=int, default=500, help="more incidents, given a verdict (closed)")
     ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    args.incidents = args.open + args.reviewed
     where = machine()
     tmp = Path(tempfile.mkdtemp(prefix="bb-queue-"))
     try:
@@ -133,9 +134,11 @@ def main() -> int:
             page = client.get("/login")
             token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
             client.post("/login", data={"name": USER[0], "password": USER[1], "csrf_token": token})
+            shown = client.get("/").text
+            if f"open: {args.open:,}" not in shown:  # the page must show what it claims to
+                raise SystemExit(f"the queue does not show {args.open:,} open incidents")
             hx = {"HX-Request": "true"}
-            open_n = args.incidents - args.reviewed
-            last = -(-open_n // PAGE_SIZE)
+            last = -(-args.open // PAGE_SIZE)
             plan = {
                 "first_page": ("/", {}),
                 "first_page_htmx": ("/?status=open", hx),
@@ -152,7 +155,7 @@ def main() -> int:
         result = {
             "what": "queue page render through the app (TestClient, in process), ms per request",
             "incidents": args.incidents,
-            "open_incidents": args.incidents - args.reviewed,
+            "open_incidents": args.open,
             "alerts": args.incidents * args.alerts_each,
             "reviewed_incidents": args.reviewed,
             "page_size": PAGE_SIZE,
@@ -164,7 +167,7 @@ def main() -> int:
             "scenarios": scenarios,
             "machine": where,
         }
-        path = write_result(f"queue_render-{args.incidents}", result, args.out)
+        path = write_result(f"queue_render-{args.open}", result, args.out)
         print(f"wrote {path}", file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
