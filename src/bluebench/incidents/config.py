@@ -22,6 +22,21 @@ RISK_PARTS: tuple[str, ...] = ("severity", "max_score", "techniques", "tactics",
 CRITICALITY_WORDS: dict[str, float] = {"none": 0.0, "low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0}
 
 
+# The same defaults as default.toml (a test holds them equal), so GroupingParams() alone is usable.
+DEFAULT_RISK_WEIGHTS: dict[str, float] = {
+    "severity": 40.0,
+    "max_score": 20.0,
+    "techniques": 10.0,
+    "tactics": 15.0,
+    "alerts": 5.0,
+    "criticality": 10.0,
+}
+DEFAULT_IGNORE_VALUES: tuple[str, ...] = (
+    "", "-", "?", "system", "local service", "network service", "anonymous logon",
+    "localhost", "127.0.0.1", "::1", "unknown", "n/a",
+)  # fmt: skip
+
+
 def default_grouping_text() -> str:
     """The shipped, commented default grouping configuration."""
     return resources.files("bluebench.incidents").joinpath("default.toml").read_text(encoding="utf-8")
@@ -33,11 +48,11 @@ class GroupingParams:
 
     window_minutes: float = 240.0
     progression_window_minutes: float = 1440.0
-    link_on: tuple[str, ...] = ENTITY_KINDS
+    link_on: tuple[str, ...] = ("user", "source.ip", "host")
     hub_kinds: tuple[str, ...] = ("host",)
     hub_min_users: int = 4
-    ignore_values: tuple[str, ...] = ()
-    risk_weights: dict[str, float] = field(default_factory=dict)
+    ignore_values: tuple[str, ...] = DEFAULT_IGNORE_VALUES
+    risk_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RISK_WEIGHTS))
 
     def __post_init__(self) -> None:
         if self.window_minutes < 0 or self.progression_window_minutes < 0:

@@ -24,8 +24,6 @@ grouping over the same alerts gives the same ids and stored verdicts keep their 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -147,7 +145,7 @@ def _entity_sql() -> str:
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    for t in ("_bb_a", "_bb_e", "_bb_l", "_bb_c"):
+    for t in ("_bb_a", "_bb_e", "_bb_l", "_bb_c", "_bb_inc"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -233,22 +231,6 @@ def _title(steps: list[dict[str, Any]]) -> str:
     return text
 
 
-def _risk(row: dict[str, Any], crit: float, weights: dict[str, float]) -> tuple[float, dict[str, float]]:
-    """Risk 0..100 (higher = more urgent) and each named part's contribution."""
-    n_tech = len(row["techniques"])
-    n_tac = len(row["tactics"])
-    factors = {
-        "severity": row["sev"] / (len(SEVERITIES) - 1),
-        "max_score": float(row["max_score"]),
-        "techniques": min(max(n_tech - 1, 0), 4) / 4,
-        "tactics": min(max(n_tac - 1, 0), 3) / 3,
-        "alerts": min(math.log2(max(row["alert_count"], 1)), 5.0) / 5.0,
-        "criticality": crit,
-    }
-    parts = {k: round(weights.get(k, 0.0) * f, 2) for k, f in factors.items()}
-    return round(min(sum(parts.values()), 100.0), 2), parts
-
-
 def group_alerts(
     con: duckdb.DuckDBPyConnection,
     params: GroupingParams | None = None,
@@ -307,125 +289,141 @@ def group_alerts(
             )
         finally:
             con.unregister("_bb_comp")
-        rows = _incident_rows(con, p, assets)
-        _store(con, rows)
+        _build(con, p, assets)
+        _store(con)
+        n_inc, multi, largest = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE alert_count > 1), coalesce(max(alert_count), 0) FROM _bb_inc"
+        ).fetchall()[0]
     finally:
         _drop_temp(con)
-    sizes = [r["alert_count"] for r in rows]
     return GroupingReport(
         alerts_in=n,
-        incidents_out=len(rows),
-        multi_alert_incidents=sum(1 for s in sizes if s > 1),
-        largest_incident=max(sizes, default=0),
+        incidents_out=int(n_inc),
+        multi_alert_incidents=int(multi),
+        largest_incident=int(largest),
         seconds=time.perf_counter() - started,
     )
 
 
-def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+def _titles(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """(comp, title) per incident, from its steps: one row per detector in order of first alert."""
+    rows = con.execute(
+        """SELECT c.comp, c.detector, min(c.idx) AS first, any_value(c.title) AS title,
+                  count(DISTINCT e.key) FILTER (WHERE e.kind = 'host') AS n_host,
+                  min(e.value) FILTER (WHERE e.kind = 'host') AS host,
+                  count(DISTINCT e.key) FILTER (WHERE e.kind = 'user') AS n_user,
+                  min(e.value) FILTER (WHERE e.kind = 'user') AS user,
+                  count(DISTINCT e.key) FILTER (WHERE e.kind = 'source.ip') AS n_source,
+                  min(e.value) FILTER (WHERE e.kind = 'source.ip') AS source
+           FROM _bb_c c LEFT JOIN _bb_e e ON e.idx = c.idx
+           GROUP BY c.comp, c.detector ORDER BY c.comp, first"""
+    ).fetchall()
+    comps: list[int] = []
+    titles: list[str] = []
+    i = 0
+    keys = ("comp", "detector", "first", "title", "n_host", "host", "n_user", "user", "n_source", "source")
+    while i < len(rows):
+        j = i
+        while j < len(rows) and rows[j][0] == rows[i][0]:
+            j += 1
+        comps.append(int(rows[i][0]))
+        titles.append(_title([dict(zip(keys, r, strict=True)) for r in rows[i:j]]))
+        i = j
+    return pa.table({"comp": pa.array(comps, pa.int64()), "title": pa.array(titles, pa.string())})
 
 
-def _incident_rows(
-    con: duckdb.DuckDBPyConnection, p: GroupingParams, assets: AssetList
-) -> list[dict[str, Any]]:
-    """One dict per incident with every stored column, its title and risk computed."""
-    incidents = _dicts(
-        con.execute(
-            """SELECT comp, arg_min(id, idx) AS anchor, max(sev) AS sev, max(score) AS max_score,
-                      min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-                      list_sort(list_distinct(flatten(list(techniques)))) AS techniques,
-                      list_sort(list_distinct(flatten(list(tactics)))) AS tactics,
-                      list_sort(list_distinct(list(detector))) AS detectors,
-                      count(*)::INTEGER AS alert_count, sum(event_count) AS event_sum,
-                      list(id ORDER BY idx) AS alert_ids
-               FROM _bb_c GROUP BY comp"""
-        )
-    )
-    events = dict(
-        con.execute(
-            """SELECT c.comp, count(DISTINCT l.event_id) FROM _bb_c c
-               JOIN alert_events l ON l.alert_id = c.id GROUP BY c.comp"""
-        ).fetchall()
-    )
-    entities: dict[int, dict[str, list[str]]] = {}
-    for comp, kind, values in con.execute(
-        """SELECT comp, kind, list(value ORDER BY value) FROM (
-             SELECT c.comp, e.kind, e.key, min(e.value) AS value
-             FROM _bb_c c JOIN _bb_e e ON e.idx = c.idx GROUP BY c.comp, e.kind, e.key)
-           GROUP BY comp, kind"""
-    ).fetchall():
-        entities.setdefault(comp, {})[kind] = list(values)
-    steps: dict[int, list[dict[str, Any]]] = {}
-    for s in _dicts(
-        con.execute(
-            """SELECT c.comp, c.detector, min(c.idx) AS first, any_value(c.title) AS title,
-                      count(DISTINCT e.key) FILTER (WHERE e.kind = 'host') AS n_host,
-                      min(e.value) FILTER (WHERE e.kind = 'host') AS host,
-                      count(DISTINCT e.key) FILTER (WHERE e.kind = 'user') AS n_user,
-                      min(e.value) FILTER (WHERE e.kind = 'user') AS user,
-                      count(DISTINCT e.key) FILTER (WHERE e.kind = 'source.ip') AS n_source,
-                      min(e.value) FILTER (WHERE e.kind = 'source.ip') AS source
-               FROM _bb_c c LEFT JOIN _bb_e e ON e.idx = c.idx
-               GROUP BY c.comp, c.detector ORDER BY c.comp, first"""
-        )
-    ):
-        steps.setdefault(s["comp"], []).append(s)
-    for r in incidents:
-        comp = r["comp"]
-        ents = {k: entities.get(comp, {}).get(k, []) for k in ENTITY_KINDS}
-        crit = max((assets.criticality(k, v) for k, vs in ents.items() for v in vs), default=0.0)
-        r["risk"], r["risk_parts"] = _risk(r, crit, p.risk_weights)
-        r["id"] = incident_id(r["anchor"])
-        r["title"] = _title(steps[comp])
-        r["severity"] = SEVERITIES[r["sev"]]
-        r["entities"] = ents
-        r["event_count"] = int(events.get(comp) or r["event_sum"] or 0)
-    return incidents
+def _risk_sql(weights: dict[str, float]) -> tuple[str, dict[str, float]]:
+    """SQL for each risk part (weight x factor 0..1) over the per-incident aggregate columns."""
+    factors = {
+        "severity": f"sev / {len(SEVERITIES) - 1}.0",
+        "max_score": "max_score",
+        "techniques": "least(greatest(len(techniques) - 1, 0), 4) / 4.0",
+        "tactics": "least(greatest(len(tactics) - 1, 0), 3) / 3.0",
+        "alerts": "least(log2(greatest(alert_count, 1)), 5.0) / 5.0",
+        "criticality": "crit",
+    }
+    params = {f"w_{k}": float(weights.get(k, 0.0)) for k in factors}
+    parts = {k: f"round($w_{k} * ({f}), 2)" for k, f in factors.items()}
+    return ", ".join(f"{v} AS p_{k}" for k, v in parts.items()), params
 
 
-def _store(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
-    """Replace both incident tables in one transaction."""
-    strs = pa.list_(pa.string())
-    table = pa.table(
+def _build(con: duckdb.DuckDBPyConnection, p: GroupingParams, assets: AssetList) -> None:
+    """The incidents as a temp table ``_bb_inc``: every stored column, computed in SQL."""
+    crit = pa.table(
         {
-            "id": pa.array([r["id"] for r in rows], pa.string()),
-            "title": pa.array([r["title"] for r in rows], pa.string()),
-            "risk": pa.array([r["risk"] for r in rows], pa.float64()),
-            "risk_parts": pa.array([json.dumps(r["risk_parts"]) for r in rows], pa.string()),
-            "severity": pa.array([r["severity"] for r in rows], pa.string()),
-            "first_seen": pa.array([r["first_seen"] for r in rows], pa.timestamp("us")),
-            "last_seen": pa.array([r["last_seen"] for r in rows], pa.timestamp("us")),
-            "entities": pa.array([json.dumps(r["entities"]) for r in rows], pa.string()),
-            "techniques": pa.array([list(r["techniques"]) for r in rows], strs),
-            "tactics": pa.array([list(r["tactics"]) for r in rows], strs),
-            "detectors": pa.array([list(r["detectors"]) for r in rows], strs),
-            "alert_count": pa.array([r["alert_count"] for r in rows], pa.int32()),
-            "event_count": pa.array([r["event_count"] for r in rows], pa.int32()),
+            "kind": pa.array([k for k, _ in assets.assets], pa.string()),
+            "key": pa.array([v for _, v in assets.assets], pa.string()),
+            "crit": pa.array([a.criticality for a in assets.assets.values()], pa.float64()),
         }
     )
-    links = pa.table(
-        {
-            "incident_id": pa.array([r["id"] for r in rows for _ in r["alert_ids"]], pa.string()),
-            "alert_id": pa.array([a for r in rows for a in r["alert_ids"]], pa.string()),
-        }
-    )
-    con.register("_bb_new_incidents", table)
-    con.register("_bb_new_links", links)
+    parts_sql, params = _risk_sql(p.risk_weights)
+    part_names = ("severity", "max_score", "techniques", "tactics", "alerts", "criticality")
+    con.register("_bb_crit", crit)
+    con.register("_bb_titles", _titles(con))
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE _bb_inc AS
+            WITH agg AS (
+              SELECT comp, arg_min(id, idx) AS anchor, max(sev) AS sev, max(score) AS max_score,
+                     min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+                     list_sort(list_distinct(flatten(list(techniques)))) AS techniques,
+                     list_sort(list_distinct(flatten(list(tactics)))) AS tactics,
+                     list_sort(list_distinct(list(detector))) AS detectors,
+                     count(*)::INTEGER AS alert_count, sum(event_count) AS event_sum
+              FROM _bb_c GROUP BY comp),
+            ev AS (
+              SELECT c.comp, count(DISTINCT l.event_id) AS n FROM _bb_c c
+              JOIN alert_events l ON l.alert_id = c.id GROUP BY c.comp),
+            ent AS (
+              SELECT comp, kind, list(value ORDER BY value) AS vals FROM (
+                SELECT c.comp, e.kind, e.key, min(e.value) AS value
+                FROM _bb_c c JOIN _bb_e e ON e.idx = c.idx GROUP BY c.comp, e.kind, e.key)
+              GROUP BY comp, kind),
+            ents AS (
+              SELECT comp,
+                     json_object({", ".join(f"'{k}', coalesce(list(vals) FILTER (WHERE kind = '{k}')[1], [])" for k in ENTITY_KINDS)}) AS entities
+              FROM ent GROUP BY comp),
+            cr AS (
+              SELECT c.comp, max(k.crit) AS crit FROM _bb_c c
+              JOIN _bb_e e ON e.idx = c.idx JOIN _bb_crit k ON k.kind = e.kind AND k.key = e.key
+              GROUP BY c.comp),
+            scored AS (
+              SELECT agg.*, coalesce(cr.crit, 0.0) AS crit, coalesce(ev.n, 0) AS ev_n,
+                     coalesce(ents.entities, json_object({", ".join(f"'{k}', []" for k in ENTITY_KINDS)})) AS entities
+              FROM agg LEFT JOIN ev USING (comp) LEFT JOIN cr USING (comp) LEFT JOIN ents USING (comp)),
+            parts AS (SELECT *, {parts_sql} FROM scored)
+            SELECT parts.comp,
+                   'inc-' || left(sha256(anchor), 16) AS id,
+                   t.title,
+                   round(least({" + ".join(f"p_{k}" for k in part_names)}, 100.0), 2) AS risk,
+                   json_object({", ".join(f"'{k}', p_{k}" for k in part_names)}) AS risk_parts,
+                   CASE sev {" ".join(f"WHEN {i} THEN '{v}'" for i, v in enumerate(SEVERITIES))} END AS severity,
+                   first_seen, last_seen, entities, techniques, tactics, detectors, alert_count,
+                   (CASE WHEN ev_n > 0 THEN ev_n ELSE coalesce(event_sum, 0) END)::INTEGER AS event_count
+            FROM parts JOIN _bb_titles t USING (comp)""",
+            params,
+        )
+    finally:
+        con.unregister("_bb_crit")
+        con.unregister("_bb_titles")
+
+
+def _store(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace both incident tables from ``_bb_inc`` in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM incident_alerts")
         con.execute("DELETE FROM incidents")
         con.execute(
-            """INSERT INTO incidents SELECT id, title, risk, risk_parts::JSON, severity, first_seen,
-                      last_seen, entities::JSON, techniques, tactics, detectors, alert_count, event_count
-               FROM _bb_new_incidents"""
+            """INSERT INTO incidents SELECT id, title, risk, risk_parts, severity, first_seen,
+                      last_seen, entities, techniques, tactics, detectors, alert_count, event_count
+               FROM _bb_inc"""
         )
-        con.execute("INSERT INTO incident_alerts SELECT incident_id, alert_id FROM _bb_new_links")
+        con.execute(
+            """INSERT INTO incident_alerts
+               SELECT i.id, c.id FROM _bb_c c JOIN _bb_inc i USING (comp) ORDER BY c.idx"""
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.unregister("_bb_new_incidents")
-        con.unregister("_bb_new_links")
