@@ -137,7 +137,7 @@ def main() -> int:
             shown = client.get("/").text
             if f"open: {args.open:,}" not in shown:  # the page must show what it claims to
                 raise SystemExit(f"the queue does not show {args.open:,} open incidents")
-            hx = {"HX-Request": "true"}
+            hx = {"HX-Request": "true", "HX-Target": "queue-rows"}
             last = -(-args.open // PAGE_SIZE)
             plan = {
                 "first_page": ("/", {}),

@@ -18,6 +18,8 @@ from bluebench.web.views import read_mail_evaluation
 
 pytest_plugins = ("web_fixtures",)
 
+HX = {"HX-Request": "true", "HX-Target": "queue-rows"}  # what htmx sends for the queue's swaps
+
 
 def _incidents(site: Site | Path) -> list[str]:
     """Incident ids in rank order, read beside the app (read-only connections coexist)."""
@@ -42,11 +44,13 @@ def test_queue_ranks_incidents_and_counts_them(site: Site) -> None:
 
 def test_queue_filters_partial_reload_and_pagination(site: Site) -> None:
     site.login(*ANALYST)
-    part = site.client.get("/", params={"detector": "brute_force"}, headers={"HX-Request": "true"})
+    part = site.client.get("/", params={"detector": "brute_force"}, headers=HX)
     assert part.status_code == 200
     assert "<html" not in part.text, "htmx gets only the rows"
+    restore = site.client.get("/", headers={**HX, "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.text, "the back button gets the whole page"
     assert part.text.count('class="incident-row"') >= 1
-    none = site.client.get("/", params={"technique": "T9999"}, headers={"HX-Request": "true"})
+    none = site.client.get("/", params={"technique": "T9999"}, headers=HX)
     assert "No incidents match" in none.text
     assert site.client.get("/", params={"status": "nonsense"}).status_code == 400
     assert site.client.get("/", params={"since": "not-a-date"}).status_code == 400
@@ -192,14 +196,14 @@ def test_pages_follow_the_ranking(web_workspace: Path, tmp_path: Path) -> None:
         shown: list[str] = []
         pages = -(-len(open_ids) // 3)
         for n in range(1, pages + 1):
-            html = client.get("/", params={"page": n}, headers={"HX-Request": "true"}).text
+            html = client.get("/", params={"page": n}, headers=HX).text
             assert f"page {n} of {pages}" in html
             shown += [i for i in open_ids if f"/incidents/{i}" in html]
             assert html.count('class="incident-row"') == min(3, len(open_ids) - 3 * (n - 1))
         assert shown == open_ids, "every open incident once, in rank order, across the pages"
-        past = client.get("/", params={"page": 999}, headers={"HX-Request": "true"}).text
+        past = client.get("/", params={"page": 999}, headers=HX).text
         assert f"page {pages} of {pages}" in past
-        every = client.get("/", params={"status": "all", "page": 1}, headers={"HX-Request": "true"}).text
+        every = client.get("/", params={"status": "all", "page": 1}, headers=HX).text
         assert "closed: 1" in every and f"open: {len(open_ids)}" in every
     app.state.con.close()
     store.close()

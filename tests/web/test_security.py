@@ -26,6 +26,8 @@ from bluebench.web.security import CSP
 
 pytest_plugins = ("web_fixtures",)
 
+HX = {"HX-Request": "true", "HX-Target": "queue-rows"}  # what htmx sends for the queue's swaps
+
 
 def _hostile_incident(site: Site) -> str:
     con = duckdb.connect(str(site.workspace / DB_NAME), read_only=True)
@@ -40,7 +42,7 @@ def test_hostile_text_is_escaped_on_every_page(site: Site) -> None:
     inc = _hostile_incident(site)
     pages = {
         "queue": site.client.get("/"),
-        "queue rows": site.client.get("/", params={"entity": SCRIPT}, headers={"HX-Request": "true"}),
+        "queue rows": site.client.get("/", params={"entity": SCRIPT}, headers=HX),
         "incident": site.client.get(f"/incidents/{inc}"),
         "detector": site.client.get("/detectors/brute_force"),
         "search": site.client.get("/search", params={"q": SCRIPT}),

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bluebench.alerts.search import search_alerts, search_events
 from bluebench.errors import BluebenchError
 from bluebench.events.workspace import DB_NAME
+from bluebench.incidents import Incident, load_incident
 from bluebench.reports import charts
 from bluebench.review import VERDICTS, PermissionDenied, ReviewStore, User
 from bluebench.review import ValidationError as ReviewValidationError
@@ -314,7 +315,11 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
         q = views.queue_page(_cursor(request), _store(request), f, page, _settings(request).page_size)
         params = {"status": status, "detector": f.detector, "technique": f.technique, "entity": f.entity,
                   "since": since, "until": until}  # fmt: skip
-        name = "_queue_rows.html" if request.headers.get("HX-Request") else "queue.html"
+        # Only the rows for htmx's own swaps; a history restore (back button) needs the whole page.
+        partial = request.headers.get("HX-Target") == "queue-rows" and not request.headers.get(
+            "HX-History-Restore-Request"
+        )
+        name = "_queue_rows.html" if partial else "queue.html"
         return render(request, name, viewer, q=q, f=f, params=params, statuses=views.STATUSES)
 
     # -------------------------------------------------------------- incident
@@ -326,9 +331,7 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
             raise HTTPException(404, "no such incident")
         return render(request, "incident.html", viewer, p=page, verdicts=VERDICTS, error=error[:300])
 
-    def _incident_or_404(request: Request, incident_id: str) -> Any:
-        from bluebench.incidents import load_incident
-
+    def _incident_or_404(request: Request, incident_id: str) -> Incident:
         inc = load_incident(_cursor(request), incident_id)
         if inc is None:
             raise HTTPException(404, "no such incident")
