@@ -10,9 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from bluebench.review import ReviewStore
 from pg_server import PgServer, shared_server
+
+# Still argon2id, at test cost: the library default (64 MiB, 3 passes) costs about a second
+# per user on a loaded CI machine, and the store tests create two users each.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +37,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[ReviewStore]:
-    s = ReviewStore(store_url)
+    s = ReviewStore(store_url, hasher=FAST_HASHER)
     yield s
     s.close()
 

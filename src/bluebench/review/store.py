@@ -248,10 +248,12 @@ class ReviewStore:
     :meth:`for_workspace` for the workspace default. Safe to share between threads.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, hasher: PasswordHasher | None = None) -> None:
         self.url = normalize_url(url)
         self.dialect: str = self.url.get_backend_name()
-        self._hasher = _HASHER
+        # argon2id always; a caller (tests) may pass cheaper cost parameters. Stored hashes
+        # carry their own parameters, so verifying works whatever hasher wrote them.
+        self._hasher = hasher or _HASHER
         self.engine = self._engine()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
