@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from web_fixtures import LEAD
+from web_fixtures import FAST_HASHER, LEAD
 from webdata import IMG, SCRIPT, SQL
 
 from bluebench.review import ReviewStore
@@ -74,7 +74,7 @@ class Server:
 @pytest.fixture
 def server(web_workspace: Path, tmp_path: Path) -> Iterator[Server]:
     """The real app under uvicorn on a free loopback port, in a thread."""
-    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}")
+    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}", hasher=FAST_HASHER)
     store.add_user(*LEAD, "lead")
     app = create_app(web_workspace, store=store)
     port = _free_port()

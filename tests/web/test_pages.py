@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 from fastapi.testclient import TestClient
-from web_fixtures import ANALYST, LEAD, Site, csrf_of
+from web_fixtures import ANALYST, FAST_HASHER, LEAD, Site, csrf_of
 
 from bluebench.events.workspace import DB_NAME
 from bluebench.incidents import load_incidents
@@ -163,7 +163,7 @@ def test_metrics_show_stored_evaluation_and_mail_charts(web_workspace: Path, tmp
     }
     path = tmp_path / "mail-evaluation.json"
     path.write_text(json.dumps(mail), encoding="utf-8")
-    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}")
+    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}", hasher=FAST_HASHER)
     store.add_user(*ANALYST, "analyst")
     app = create_app(web_workspace, store=store, mail_evaluation=path)
     with TestClient(app) as client:
@@ -184,7 +184,7 @@ def test_metrics_show_stored_evaluation_and_mail_charts(web_workspace: Path, tmp
 
 
 def test_pages_follow_the_ranking(web_workspace: Path, tmp_path: Path) -> None:
-    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}")
+    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}", hasher=FAST_HASHER)
     store.add_user(*ANALYST, "analyst")
     app = create_app(web_workspace, store=store, page_size=3)
     ids = _incidents(web_workspace)

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
-from web_fixtures import ANALYST, LEAD, Site, csrf_of
+from web_fixtures import ANALYST, FAST_HASHER, LEAD, Site, csrf_of
 from webdata import HOSTILE, IMG, SCRIPT, SQL
 
 from bluebench.events.workspace import DB_NAME
@@ -214,7 +214,7 @@ def test_session_cookie_flags(site: Site) -> None:
 def test_secure_cookies_over_https_or_when_asked(
     web_workspace: Path, tmp_path: Path, base: str, flag: bool
 ) -> None:
-    store = ReviewStore(f"sqlite:///{tmp_path / 'r.db'}")
+    store = ReviewStore(f"sqlite:///{tmp_path / 'r.db'}", hasher=FAST_HASHER)
     store.add_user(*ANALYST, "analyst")
     app = create_app(web_workspace, store=store, secure_cookies=flag)
     with TestClient(app, base_url=base) as client:

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from webdata import build_workspace
 
 from bluebench.review import ReviewStore
 from bluebench.web import create_app
 
+# Still argon2id, at test cost (the library default costs about a second per user when loaded).
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 LEAD = ("lead1", "lead-password-1")
 ANALYST = ("analyst1", "analyst-password-1")
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -56,7 +59,7 @@ def csrf_of(html: str) -> str:
 
 @pytest.fixture
 def site(web_workspace: Path, tmp_path: Path) -> Iterator[Site]:
-    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}")
+    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}", hasher=FAST_HASHER)
     store.add_user(*LEAD, "lead")
     store.add_user(*ANALYST, "analyst")
     app = create_app(web_workspace, store=store)
