@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## demo: install, generate a seeded benign background with labelled attacks, scan it with the
-## bundled EVTX attack recordings, print ranked alerts with reasons, and measure them.
+## bundled EVTX attack recordings, print ranked alerts with reasons, measure them, then serve
+## the review UI on 127.0.0.1 with a new lead account whose one-time password is printed.
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/bluebench generate $(DEMO)/generated --events 200000 --days 30 --seed 7 --quiet
@@ -22,6 +23,7 @@ demo: $(STAMP)
 		-w $(DEMO)/workspace --limit 12
 	$(BIN)/bluebench evaluate --labels data/samples/evtx_labels.csv -w $(DEMO)/workspace
 	$(BIN)/bluebench evaluate --labels $(DEMO)/generated/labels.csv -w $(DEMO)/workspace
+	$(BIN)/bluebench serve -w $(DEMO)/workspace --demo
 
 ## test: install and run the whole test suite (what CI runs through .ci/run).
 test: $(STAMP)

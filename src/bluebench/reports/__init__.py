@@ -1,0 +1,1 @@
+"""Reports: the last stage, turning stored results into charts, facts and documents."""
