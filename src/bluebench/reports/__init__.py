@@ -1,0 +1,1 @@
+"""The last stage: timelines, case-study reports and the facts they cite, all verifiable."""

@@ -1,0 +1,79 @@
+"""A demo-like run built once per session: the shipped EVTX samples plus a small generated log.
+
+Built the way ``make demo`` builds it (generate, scan, evaluate against both label files, group
+into incidents when that stage exists), only smaller, so every report test reads a real run.
+Stored paths are relative to the run folder, as a user typing them there would store them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bluebench.alerts.store import load_alerts, save_alerts
+from bluebench.datagen import generate
+from bluebench.detectors import build_detectors, load_config, run_detectors
+from bluebench.evaluation import evaluate_alerts, load_labels, save_evaluation
+from bluebench.events.workspace import Workspace
+from bluebench.sources import discover
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SAMPLES = ROOT / "data" / "samples"
+
+
+@dataclass
+class DemoRun:
+    """Where the run lives: its folder (the cwd of every command) and its workspace inside it."""
+
+    folder: Path
+    workspace: Path
+
+
+def build_demo(folder: Path, events: int = 6000) -> DemoRun:
+    """Generate, ingest, detect, evaluate and group; returns the run's folders."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SAMPLES, folder / "samples")
+    generate(folder / "gen", events, seed=7, days=8)
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        with Workspace("ws") as ws:
+            ws.ingest(discover(["samples/evtx", "gen/windows", "gen/linux"]))
+            detectors = build_detectors(load_config(None))
+            save_alerts(ws.con, run_detectors(ws.con, detectors), [d.id for d in detectors])
+            for labels in ("samples/evtx_labels.csv", "gen/labels.csv"):
+                save_evaluation(ws.con, evaluate_alerts(ws.con, load_labels(labels), load_alerts(ws.con)))
+            group_incidents(ws)
+    finally:
+        os.chdir(old)
+    return DemoRun(folder, folder / "ws")
+
+
+def group_incidents(ws: Workspace) -> bool:
+    """Run the incidents stage when this build has it; False when it does not."""
+    try:
+        incidents = importlib.import_module("bluebench.incidents")
+    except ImportError:
+        return False
+    incidents.group_alerts(ws.con)
+    return True
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """One demo-like run shared by the report tests (read-only: copy it before changing it)."""
+    return build_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture
+def demo_copy(demo_run: DemoRun, tmp_path: Path) -> Iterator[DemoRun]:
+    """A private copy of the demo run, for tests that change stored data."""
+    dst = tmp_path / "run"
+    shutil.copytree(demo_run.folder, dst)
+    yield DemoRun(dst, dst / "ws")
