@@ -145,6 +145,7 @@ class AlertInfo:
     score: float
     first_seen: datetime
     last_seen: datetime
+    entities: tuple[tuple[str, str], ...] = ()
 
 
 def alerts_by_id(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> dict[str, AlertInfo]:
@@ -153,11 +154,16 @@ def alerts_by_id(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> dict[str
     if not wanted:
         return {}
     rows = con.execute(
-        "SELECT id, detector, title, techniques, score, first_seen, last_seen FROM alerts "
+        "SELECT id, detector, title, techniques, score, first_seen, last_seen, entities FROM alerts "
         "WHERE list_contains(?, id)",
         [wanted],
     ).fetchall()
-    return {r[0]: AlertInfo(r[0], r[1], r[2], tuple(r[3]), float(r[4]), r[5], r[6]) for r in rows}
+    out = {}
+    for r in rows:
+        ents = json.loads(r[7]) if r[7] else {}
+        pairs = tuple(sorted((str(k), str(v)) for k, v in ents.items())) if isinstance(ents, dict) else ()
+        out[r[0]] = AlertInfo(r[0], r[1], r[2], tuple(r[3]), float(r[4]), r[5], r[6], pairs)
+    return out
 
 
 def alerts_of_events(con: duckdb.DuckDBPyConnection, event_ids: Iterable[str]) -> dict[str, AlertInfo]:

@@ -22,7 +22,8 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
 ``review/detector/D/precision``                 per-detector precision from verdicts (review store)
 ``evaluations/ID/overall/M``                    a stored evaluation: ``M`` in precision, recall,
 ``evaluations/ID/detectors/D/M``                f1, fpr, tp, fp, fn, tn, detected,
-``evaluations/ID/techniques/T/M``               fp_on_negatives, alerts, alerts_outside
+``evaluations/ID/techniques/T/M``               fp_on_negatives, alerts, alerts_outside, and the
+                                                k and n of a rate (``precision_k``, ``recall_n``)
 ``evaluations/ID/scope/K`` ``.../labels/kind``  label counts and kind of that evaluation
 ``mail/PATH``                                   the ``mail evaluate --out`` JSON; list items by
                                                 their ``key`` or index, e.g. ``mail/rows/all/test/recall``
@@ -30,7 +31,9 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
                                                 alerts, alerts_per_day, precision, recall
 ``drift/months|max_psi|max_psi_month``          event mix by month against the whole (PSI)
 ``drift/shifted_months`` ``drift/month/M/F``    months with PSI > 0.25; events, alerts, psi of month M
+``drift/threshold``                             that 0.25
 ``config/DETECTOR/PARAM``                       a parameter of the default detector configuration
+``method/confidence``                           the confidence level of every interval (from its z)
 ``param/NAME/VALUE``                            a figure the user set (minutes per alert)
 ``calc/minutes_saved/M`` ``calc/hours_saved/M`` (alerts - incidents) x M minutes per alert
 ==============================================  ============================================
@@ -60,7 +63,7 @@ import duckdb
 
 from bluebench.errors import BluebenchError
 from bluebench.evaluation.evaluate import EVALUATIONS_SQL
-from bluebench.evaluation.metrics import Measure, Rate
+from bluebench.evaluation.metrics import Z95, Measure, Rate
 from bluebench.events.quality import QualityReport, quality_report
 from bluebench.events.workspace import DB_NAME
 
@@ -100,6 +103,7 @@ COUNT_KEYS = {
     "fp_on_negatives": "FP_on_negatives",
 }
 VERDICTS = ("true_positive", "false_positive", "benign_true_positive", "needs_info")
+PSI_SHIFT = 0.25  # a month whose event mix has PSI above this against the whole has shifted
 
 
 class FactError(BluebenchError):
@@ -261,6 +265,7 @@ class FactResolver:
                 "calc": self._calc,
                 "drift": self._drift,
                 "config": self._config,
+                "method": self._method,
             }.get(parts[0])
             if handler is None or len(parts) < 2:
                 raise FactError(f"unknown fact source {source!r}")
@@ -507,8 +512,16 @@ class FactResolver:
             worst = max(table, key=lambda r: (r[3], r[0]))
             return Resolved(worst[3] if p[0] == "max_psi" else worst[0], unit="")
         if p[0] == "shifted_months" and len(p) == 1:
-            return Resolved(sum(1 for r in table if r[3] > 0.25), unit="month")
+            return Resolved(sum(1 for r in table if r[3] > PSI_SHIFT), unit="month")
+        if p[0] == "threshold" and len(p) == 1:
+            return Resolved(PSI_SHIFT, unit="PSI")
         raise FactError(f"unknown drift fact {'/'.join(p)!r}")
+
+    def _method(self, p: list[str]) -> Resolved:
+        """Constants of the method, computed from the code that uses them."""
+        if p == ["confidence"]:
+            return Resolved(round(math.erf(Z95 / math.sqrt(2.0)), 6), unit="confidence level")
+        raise FactError(f"unknown method fact {'/'.join(p)!r}")
 
     def _config(self, p: list[str]) -> Resolved:
         """A parameter of the default detector configuration (``config/DETECTOR/PARAM``)."""
@@ -581,6 +594,10 @@ def _row_metric(row: dict[str, Any], metric: str) -> Resolved:
     if metric in RATES:
         rate: Rate = getattr(m, metric)
         return _rate_parts(rate, str(units.get(metric, "")))
+    base, _, part = metric.rpartition("_")
+    if base in RATES and part in ("k", "n"):
+        rate = getattr(m, base)
+        return Resolved(rate.k if part == "k" else rate.n, unit=str(units.get(base, "")))
     if metric == "f1":
         if m.f1 is None:
             raise FactError("F1 is undefined (precision or recall has no units)")

@@ -188,7 +188,7 @@ class Timeline:
     # ------------------------------------------------------------------ renderers
 
     def heading(self) -> str:
-        return f"Timeline of {self.subject} {code(self.id)}: {self.title}"
+        return f"Timeline of {self.subject} {code(self.id)}, titled {json.dumps(self.title)}"
 
     def to_markdown(self) -> str:
         lines = [f"# {self.heading()}", ""]
@@ -248,6 +248,37 @@ def page(title: str, body: str) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n</body></html>\n"
     )
+
+
+def markdown_to_html(doc: str, title: str) -> str:
+    """A timeline's Markdown (headings, list items, paragraphs, evidence) as a self-contained page."""
+    body: list[str] = []
+    in_list = False
+    for line in doc.splitlines():
+        item = line.startswith("- ")
+        if in_list and not item:
+            body.append("</ul>")
+            in_list = False
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            level = min(len(line) - len(line.lstrip("#")), 6)
+            body.append(f"<h{level}>{md_inline_html(line[level:].strip())}</h{level}>")
+        elif item:
+            if not in_list:
+                body.append("<ul>")
+                in_list = True
+            text = line[2:]
+            if text.startswith("[") and "]: " in text:
+                label = text[1 : text.index("]")]
+                body.append(f'<li id="{html.escape(label)}">{html.escape(text)}</li>')
+            else:
+                body.append(f"<li>{md_inline_html(text)}</li>")
+        else:
+            body.append(f"<p>{md_inline_html(line)}</p>")
+    if in_list:
+        body.append("</ul>")
+    return page(title, "\n".join(body))
 
 
 def md_inline_html(text: str) -> str:
@@ -402,6 +433,7 @@ def build_timeline(con: duckdb.DuckDBPyConnection, subject_id: str, *, single_ma
     sentences: list[Sentence] = []
     all_events: dict[str, Ev] = {}
     alert_labels: list[str] = []
+    told: list[frozenset[str]] = []
     for aid in alert_ids:
         alert = alerts[aid]
         evs = [e for e in events_of(con, Selector(aid)) if e.at is not None]
@@ -414,6 +446,10 @@ def build_timeline(con: duckdb.DuckDBPyConnection, subject_id: str, *, single_ma
         day_of = evs[0].at
         assert day_of is not None
         for (code_, action, outcome), group in groups.items():
+            ids = frozenset(e.id for e in group)
+            if any(ids <= seen for seen in told):
+                continue  # the same events, told already for an earlier alert of the incident
+            told.append(ids)
             if len(group) <= single_max:
                 for e in group:
                     assert e.at is not None
@@ -441,7 +477,9 @@ def _summary(evs: list[Ev], alerts: list[AlertInfo], labels: list[str]) -> Sente
     if not times:
         return None
     first, last = min(times), max(times)
-    dets = sorted({a.detector for a in alerts})
+    dets = list(dict.fromkeys(a.detector for a in sorted(alerts, key=lambda a: (a.first_seen, a.id))))
+    # Names the detectors put in their alerts come first: they are who and where the incident is about.
+    key_names = {v.lower() for a in alerts for _k, v in a.entities}
     when = (
         f"At {first:%Y-%m-%d %H:%M:%S}"
         if first.replace(microsecond=0) == last.replace(microsecond=0)
@@ -458,8 +496,9 @@ def _summary(evs: list[Ev], alerts: list[AlertInfo], labels: list[str]) -> Sente
         (("source.ip", "source.address"), "", "addresses", "from"),
     ):
         vals = _values(sorted(evs, key=lambda e: (e.at or first, e.id)), *cols)
+        vals.sort(key=lambda v: v.lower() not in key_names)
         if vals:
             text += f", {_name_list(vals, lead, singular, plural)}"
     techniques = sorted({t for a in alerts for t in a.techniques})
-    text += f" ({technique_text(techniques)})"
+    text += f" ({', '.join(techniques)})"
     return Sentence(first, text, labels)

@@ -218,12 +218,13 @@ _FACT_MARK = r"(?:\{fact:(?P<fsrc>[^}\s]+)\}|\[\^(?P<fnote>f\d+)\])"
 _TOKEN = re.compile(
     "|".join(
         [
-            rf"(?P<fact>(?P<fval>{_DATE}|{_NUM}){_FACT_MARK})",
+            rf"(?P<fact>(?P<fval>{_DATE}|\d{{4}}-\d{{2}}|{_NUM}){_FACT_MARK})",
             r"(?P<code>(?P<fence>`+)(?P<ctext>.+?)(?P=fence))",
             r"(?P<cite>\[(?P<label>[ES]\d+)\])",
             r"(?P<inline>\[(?P<ikind>ev|alert):(?P<ids>[0-9A-Za-z,\-]+)\])",
             r"(?P<badnote>\[\^(?P<bnote>[^\]]+)\])",
             r'(?P<title>raised "(?P<ttext>(?:[^"\\]|\\.)*)")',
+            r'(?P<named>titled "(?P<ntext>(?:[^"\\]|\\.)*)")',
             rf"(?P<dt>(?P<dtd>{_DATE})[ T](?P<dtt>\d{{2}}:\d{{2}}(?::\d{{2}})?))",
             rf"(?P<date>{_DATE})",
             r"(?P<time>\b\d{2}:\d{2}(?::\d{2})?\b)",
@@ -245,6 +246,8 @@ _DEF_SEL = re.compile(
     rf"(?: with code ({_JSTR}), action ({_JSTR}) and outcome ({_JSTR}))?\s*$"
 )
 _DEF_FACT = re.compile(r"^\s*\[\^(f\d+)\]: fact (\S+)\s*$")
+_MD_ESCAPE = re.compile(r"\\([\\*_<>|#\[\]])")  # Markdown escapes of plain text (never of backticks)
+_IMAGE = re.compile(r"^!\[([^\]]*)\]\([^)\s]*\)$")
 _DAY_HEADING = re.compile(rf"^#+ ({_DATE})\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\d])")
 
@@ -284,6 +287,8 @@ _STOP = {
     "during",
     "within",
 }
+# Words with digits or dots that are vocabulary, not names.
+_WORDS_OK = {"n/a", "f1", "i.e", "e.g", "utf-8", "utf8", "ipv4", "ipv6"}
 _HOST_WORDS = {"host", "server", "workstation", "computer", "machine"}
 _COMMON = {
     "the",
@@ -379,12 +384,24 @@ class Verifier:
             self._alerts[aid] = alerts_by_id(self.con, [aid]).get(aid)
         return self._alerts[aid]
 
+    def title_of(self, ident: str) -> str | None:
+        """The stored title of an incident or alert id."""
+        if ident.startswith("inc-"):
+            try:
+                rows = self.con.execute("SELECT title FROM incidents WHERE id = ?", [ident]).fetchall()
+            except duckdb.Error:
+                return None
+            return str(rows[0][0]) if rows else None
+        a = self.alert(ident)
+        return a.title if a else None
+
     def identifiers(self) -> set[str]:
         """Names a document may use without citing events: detectors, datasets, labels, ids."""
         if self._idents is None:
-            from bluebench.detectors import DETECTORS
+            from bluebench.detectors import DETECTORS, load_config
 
             ids = {d.lower() for d in DETECTORS.names()}
+            ids |= {k.lower() for section in load_config(None).values() for k in section}
             for sql in (
                 "SELECT DISTINCT detector FROM alerts",
                 'SELECT DISTINCT "event.dataset" FROM events WHERE "event.dataset" IS NOT NULL',
@@ -500,8 +517,11 @@ class Verifier:
                 day = date.fromisoformat(m.group(1))
                 continue
             stripped = line.strip()
-            if not stripped:
+            if img := _IMAGE.match(stripped):  # a chart: its caption is text, its file is not a claim
+                stripped = img.group(1)
+            if not stripped or set(stripped) <= set("-|: "):
                 continue
+            stripped = _MD_ESCAPE.sub(r"\1", stripped)
             for sentence in _SENTENCE_END.split(stripped):
                 result.sentences += 1
                 for reason in self.check_sentence(sentence, day, defs_ev, defs_sel, defs_fact, result):
@@ -613,6 +633,13 @@ class Verifier:
                     title = json.loads('"' + m.group("ttext") + '"')
                     if title not in {a.title for a in linked_alerts().values()}:
                         problems.append(f"alert title {title!r} is not that of a cited alert")
+            elif m.group("named"):
+                title = json.loads('"' + m.group("ntext") + '"')
+                named = [t.group("ctext").strip() for t in tokens if t.group("code")]
+                if title not in {self.title_of(x) for x in named}:
+                    problems.append(
+                        f"the title {title!r} is not the stored title of {', '.join(named) or 'anything named'}"
+                    )
             elif m.group("dt") or m.group("time"):
                 if not need_evidence(f"states the time {text}"):
                     continue
@@ -663,7 +690,7 @@ class Verifier:
                         f"says {text} {' '.join(after[:2])}, but the cited events give {_counts_text(counts)}"
                     )
             elif m.group("ident"):
-                if self.known_id(text) or text.lower() in _TEMPLATE:
+                if text.lower() in _WORDS_OK or self.known_id(text) or text.lower() in _TEMPLATE:
                     continue
                 if not cited:
                     problems.append(f"names {text!r} without citing evidence")
@@ -695,7 +722,14 @@ class Verifier:
         return problems
 
     def _technique_known(self, tech: str) -> bool:
+        from bluebench.detectors import DETECTORS
+
+        if any(technique_matches(tech, t) for d in DETECTORS for t in d.techniques):
+            return True
         for res in self.resolver.stored_evaluations().values():
+            scope_techs = res.get("scope", {}).get("label_techniques_no_detector_claims") or []
+            if any(technique_matches(tech, str(t)) for t in scope_techs):
+                return True
             for section in ("detectors", "techniques"):
                 for row in res.get(section, []):
                     if any(
