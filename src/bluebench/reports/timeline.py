@@ -188,7 +188,7 @@ class Timeline:
     # ------------------------------------------------------------------ renderers
 
     def heading(self) -> str:
-        return f"Timeline of {self.subject} {code(self.id)}, titled {json.dumps(self.title)}"
+        return heading(self.subject, self.id, self.title)
 
     def to_markdown(self) -> str:
         lines = [f"# {self.heading()}", ""]
@@ -231,6 +231,11 @@ class Timeline:
             ],
             "citations": {k: c.to_json() for k, c in self.citations.items()},
         }
+
+
+def heading(subject: str, ident: str, title: str) -> str:
+    """The first line: what the timeline is of, and its stored title quoted (``verify`` checks it)."""
+    return f"Timeline of {subject} {code(ident)}, titled {json.dumps(title)}"
 
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;

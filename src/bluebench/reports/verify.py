@@ -184,10 +184,10 @@ def html_lines(text: str) -> tuple[list[str], int]:
 
 def timeline_json_lines(doc: dict[str, Any]) -> list[str]:
     """A timeline's JSON as the Markdown lines it stands for (so one checker reads all three)."""
-    from bluebench.reports.timeline import code
+    from bluebench.reports.timeline import heading
 
     lines = [
-        f"# Timeline of {doc.get('subject', 'incident')} {code(str(doc.get('id', '')))}: {doc.get('title', '')}"
+        "# " + heading(str(doc.get("subject", "incident")), str(doc.get("id", "")), str(doc.get("title", "")))
     ]
     summary = doc.get("summary")
     if summary:
@@ -246,6 +246,8 @@ _DEF_SEL = re.compile(
     rf"(?: with code ({_JSTR}), action ({_JSTR}) and outcome ({_JSTR}))?\s*$"
 )
 _DEF_FACT = re.compile(r"^\s*\[\^(f\d+)\]: fact (\S+)\s*$")
+_LABEL = re.compile(r"\[([ES]\d+)\]")
+_NOTE = re.compile(r"\[\^(f\d+)\]")
 _MD_ESCAPE = re.compile(r"\\([\\*_<>|#\[\]])")  # Markdown escapes of plain text (never of backticks)
 _IMAGE = re.compile(r"^!\[([^\]]*)\]\([^)\s]*\)$")
 _DAY_HEADING = re.compile(rf"^#+ ({_DATE})\s*$")
@@ -366,6 +368,7 @@ class Verifier:
         self._selectors: dict[Selector, list[Ev]] = {}
         self._alerts: dict[str, AlertInfo | None] = {}
         self._idents: set[str] | None = None
+        self._checked: dict[Any, tuple[list[str], int]] = {}
 
     # -------------------------------------------------------------- stored data, cached
 
@@ -524,8 +527,27 @@ class Verifier:
             stripped = _MD_ESCAPE.sub(r"\1", stripped)
             for sentence in _SENTENCE_END.split(stripped):
                 result.sentences += 1
-                for reason in self.check_sentence(sentence, day, defs_ev, defs_sel, defs_fact, result):
-                    result.failures.append(Failure(i, sentence, reason))
+                # The same sentence with the same definitions always checks the same way.
+                key = (
+                    sentence,
+                    day,
+                    tuple(
+                        (
+                            lab,
+                            defs_ev[lab][1:] if lab in defs_ev else None,
+                            defs_sel[lab][1] if lab in defs_sel else None,
+                        )
+                        for lab in _LABEL.findall(sentence)
+                    ),
+                    tuple((n, defs_fact[n][1] if n in defs_fact else None) for n in _NOTE.findall(sentence)),
+                )
+                if key not in self._checked:
+                    scratch = VerifyResult()
+                    reasons = self.check_sentence(sentence, day, defs_ev, defs_sel, defs_fact, scratch)
+                    self._checked[key] = (reasons, scratch.facts)
+                reasons, facts = self._checked[key]
+                result.facts += facts
+                result.failures.extend(Failure(i, sentence, reason) for reason in reasons)
 
     # -------------------------------------------------------------- one sentence
 
