@@ -450,7 +450,7 @@ class CaseStudy:
             b.h(3, "Against ", C(res["labels"]["path"]))
             parts: list[Inline] = []
             for metric, label in (
-                ("precision", "precision"),
+                ("precision", "Precision"),
                 ("recall", "recall"),
                 ("fpr", "false-positive rate"),
             ):
@@ -592,7 +592,7 @@ class CaseStudy:
             row = self.opts.detector or "overall"
             b.img(
                 f"confusion_{name}",
-                f"Confusion matrix against {self.result(eid)['labels']['path']}",
+                f"Confusion matrix, {self.result(eid)['labels']['kind']} labels ({'the detector' if self.opts.detector else 'all detectors'})",
                 charts.confusion_matrix_png(charts.confusion_from_evaluation(self.result(eid), row)),
             )
         months = [

@@ -136,6 +136,7 @@ class Sentence:
     at: datetime
     text: str
     cites: list[str]
+    order: int = 0  # at the same second, what happened (0) before what a detector said of it (1)
 
     def markdown(self) -> str:
         return f"{self.text} " + "".join(f"[{c}]" for c in self.cites)
@@ -372,7 +373,8 @@ def _group_sentence(alert: AlertInfo, evs: list[Ev], labels: list[str], day: dat
     groups = _values(evs, "group.name")
     if groups:
         parts.append(_name_list(groups, "in", "group", "groups"))
-    services = [] if e0.action == "kerberos-tgt-request" else _values(evs, "service.name")
+    # Every TGT and pre-authentication names krbtgt: saying so tells a reader nothing.
+    services = [v for v in _values(evs, "service.name") if not v.lower().startswith("krbtgt")]
     if services:
         parts.append(_name_list(services, "for", "service", "services"))
     sources = _values(evs, "source.ip", "source.address")
@@ -397,7 +399,7 @@ def _alert_sentence(alert: AlertInfo, evs: list[Ev], label: str, day: date) -> S
         f"{_span(first, last, day)}: detector {code(alert.detector)} raised {json.dumps(alert.title)} "
         f"with score {alert.score:.2f} ({technique_text(alert.techniques)})"
     )
-    return Sentence(last, text, [label])
+    return Sentence(first, text, [label], order=1)
 
 
 def load_subject(con: duckdb.DuckDBPyConnection, subject_id: str) -> tuple[str, str, list[str]]:
@@ -467,11 +469,11 @@ def build_timeline(con: duckdb.DuckDBPyConnection, subject_id: str, *, single_ma
                 sentences.append(_group_sentence(alert, group, [labels.selector(sel)], first.date()))
         whole = labels.selector(Selector(aid))
         alert_labels.append(whole)
-        last = max(e.at for e in evs if e.at)
-        sentences.append(_alert_sentence(alert, evs, whole, last.date()))
+        first_at = min(e.at for e in evs if e.at)
+        sentences.append(_alert_sentence(alert, evs, whole, first_at.date()))
     # A stable order: by time, then the order the sentences were made in.
     order = {id(s): i for i, s in enumerate(sentences)}
-    sentences.sort(key=lambda s: (s.at, order[id(s)]))
+    sentences.sort(key=lambda s: (s.at.replace(microsecond=0), s.order, order[id(s)]))
     summary = _summary(list(all_events.values()), [alerts[a] for a in alert_ids], alert_labels)
     return Timeline(subject, subject_id, title, summary, sentences, labels.citations)
 
