@@ -86,10 +86,14 @@ def test_every_format_verifies(story: Timeline, verifier: Verifier) -> None:
         assert result.citations == len(story.citations)
 
 
-def test_every_alert_timeline_verifies(con: duckdb.DuckDBPyConnection, verifier: Verifier) -> None:
-    for (aid,) in con.execute("SELECT id FROM alerts ORDER BY id").fetchall():
-        result = verifier.verify_text(build_timeline(con, aid).to_markdown())
-        assert result.ok, (aid, [str(f) for f in result.failures])
+def test_every_incident_and_alert_timeline_verifies(
+    con: duckdb.DuckDBPyConnection, verifier: Verifier
+) -> None:
+    ids = [r[0] for r in con.execute("SELECT id FROM incidents UNION ALL SELECT id FROM alerts").fetchall()]
+    assert len(ids) > 10
+    for ident in sorted(ids):
+        result = verifier.verify_text(build_timeline(con, ident).to_markdown())
+        assert result.ok, (ident, [str(f) for f in result.failures])
 
 
 def _tamper_cases(md: str) -> dict[str, str]:

@@ -53,6 +53,16 @@ ACTION_PHRASES: dict[str, tuple[str, str]] = {
     "service-installed": ("service installation", "service installations"),
     "process-created": ("process start", "process starts"),
     "invalid-user": ("logon attempt for an unknown account", "logon attempts for unknown accounts"),
+    "user-disabled": ("account disabled", "accounts disabled"),
+    "account-renamed": ("account rename", "account renames"),
+    "computer-created": ("computer account creation", "computer account creations"),
+    "computer-changed": ("computer account change", "computer account changes"),
+    "computer-deleted": ("computer account deletion", "computer account deletions"),
+    "directory-object-modified": ("directory object change", "directory object changes"),
+    "share-created": ("network share creation", "network share creations"),
+    "share-modified": ("network share change", "network share changes"),
+    "session-reconnected": ("session reconnect", "session reconnects"),
+    "session-disconnected": ("session disconnect", "session disconnects"),
 }
 # Names a person would use for the techniques the built-in detectors report.
 TECHNIQUE_NAMES: dict[str, str] = {
@@ -346,8 +356,9 @@ class _Labels:
 
 
 def _phrase(action: str | None, outcome: str | None, code_: str | None, n: int) -> str:
+    # An action without a phrase is named as stored ("3 computer-moved events").
     singular, plural = ACTION_PHRASES.get(
-        action or "", ((action or "event").replace("-", " "), (action or "event").replace("-", " ") + "s")
+        action or "", (f"{action} event", f"{action} events") if action else ("event", "events")
     )
     word = singular if n == 1 else plural
     if outcome == "failure" and "fail" not in word and action not in ("logon-failed", "invalid-user"):
@@ -493,9 +504,9 @@ def _summary(evs: list[Ev], alerts: list[AlertInfo], labels: list[str]) -> Sente
         else f"From {first:%Y-%m-%d %H:%M:%S} to {last:%Y-%m-%d %H:%M:%S}"
     )
     text = (
-        f"{when}: "
+        f"{when}: {len(evs)} {'event' if len(evs) == 1 else 'events'} behind "
         f"{len(alerts)} {'alert' if len(alerts) == 1 else 'alerts'} from "
-        f"{_name_list(dets, '', 'detector', 'detectors')} over {len(evs)} {'event' if len(evs) == 1 else 'events'}"
+        f"{_name_list(dets, '', 'detector', 'detectors')}"
     )
     for cols, singular, plural, lead in (
         (("user.name",), "account", "accounts", "involving"),

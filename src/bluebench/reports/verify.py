@@ -288,6 +288,7 @@ _STOP = {
     "between",
     "during",
     "within",
+    "behind",
 }
 # Words with digits or dots that are vocabulary, not names.
 _WORDS_OK = {"n/a", "f1", "i.e", "e.g", "utf-8", "utf8", "ipv4", "ipv6"}
@@ -342,7 +343,7 @@ def _noun_key(words: list[str]) -> str:
     which ends before a preposition, a parenthesis or code, or at punctuation."""
     head = ""
     for raw in words:
-        if raw[:1] in "(`[" or raw.lower() in _STOP:
+        if raw[:1] in "(`[" or raw[:1].isdigit() or raw.lower() in _STOP:
             break
         head = raw.lower().strip(",;:()")
         if raw[-1:] in ",;:()":
@@ -784,6 +785,9 @@ class Verifier:
                 )
             elif what == "source":
                 out.append(len({e.source for e in evs if e.source}))
+            elif what == "service.name":  # timelines leave out krbtgt, which every TGT names
+                names = {e.entities[what] for e in evs if e.entities.get(what)}
+                out += [len(names), len({n for n in names if not n.lower().startswith("krbtgt")})]
             else:
                 out.append(len({e.entities[what] for e in evs if e.entities.get(what)}))
         return out
