@@ -134,6 +134,33 @@ def events_of(con: duckdb.DuckDBPyConnection, sel: Selector) -> list[Ev]:
     return [_row(r) for r in con.execute(sql, params).fetchall()]
 
 
+def events_of_alerts(con: duckdb.DuckDBPyConnection, alert_ids: Iterable[str]) -> dict[str, list[Ev]]:
+    """Every evidence event of each alert in one query (a document citing many selectors)."""
+    wanted = sorted(set(alert_ids))
+    if not wanted:
+        return {}
+    con.register("cited_alerts", pa.table({"id": pa.array(wanted, pa.string())}))
+    try:
+        rows = con.execute(
+            f"SELECT DISTINCT l.alert_id, {_SELECT} FROM alert_events l "
+            'JOIN cited_alerts c ON c.id = l.alert_id JOIN events e ON e."event.id" = l.event_id '
+            'ORDER BY l.alert_id, e."@timestamp", e."log.file.path", e."log.record"'
+        ).fetchall()
+    finally:
+        con.unregister("cited_alerts")
+    out: dict[str, list[Ev]] = {a: [] for a in wanted}
+    for r in rows:
+        out[str(r[0])].append(_row(r[1:]))
+    return out
+
+
+def select(events: list[Ev], sel: Selector) -> list[Ev]:
+    """The events of ``sel`` among its alert's events (what :func:`events_of` would return)."""
+    if not sel.filtered:
+        return list(events)
+    return [e for e in events if (e.code, e.action, e.outcome) == (sel.code, sel.action, sel.outcome)]
+
+
 @dataclass(frozen=True)
 class AlertInfo:
     """What a sentence may say about an alert: detector, title, techniques, score."""
@@ -163,6 +190,24 @@ def alerts_by_id(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> dict[str
         ents = json.loads(r[7]) if r[7] else {}
         pairs = tuple(sorted((str(k), str(v)) for k, v in ents.items())) if isinstance(ents, dict) else ()
         out[r[0]] = AlertInfo(r[0], r[1], r[2], tuple(r[3]), float(r[4]), r[5], r[6], pairs)
+    return out
+
+
+def alert_ids_of_events(con: duckdb.DuckDBPyConnection, event_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Event id -> the ids of the alerts it is evidence of, in one query."""
+    wanted = sorted(set(event_ids))
+    out: dict[str, set[str]] = {e: set() for e in wanted}
+    if not wanted:
+        return out
+    con.register("cited_ids", pa.table({"id": pa.array(wanted, pa.string())}))
+    try:
+        rows = con.execute(
+            "SELECT l.event_id, l.alert_id FROM alert_events l JOIN cited_ids c ON c.id = l.event_id"
+        ).fetchall()
+    finally:
+        con.unregister("cited_ids")
+    for e, a in rows:
+        out[str(e)].add(str(a))
     return out
 
 

@@ -38,10 +38,12 @@ from bluebench.reports.evidence import (
     AlertInfo,
     Ev,
     Selector,
+    alert_ids_of_events,
     alerts_by_id,
     alerts_of_events,
     events_by_id,
-    events_of,
+    events_of_alerts,
+    select,
 )
 from bluebench.reports.facts import FactError, FactResolver, Value
 from bluebench.reports.timeline import ACTION_PHRASES, TECHNIQUE_NAMES
@@ -246,6 +248,7 @@ _DEF_SEL = re.compile(
     rf"(?: with code ({_JSTR}), action ({_JSTR}) and outcome ({_JSTR}))?\s*$"
 )
 _DEF_FACT = re.compile(r"^\s*\[\^(f\d+)\]: fact (\S+)\s*$")
+_INLINE_EV = re.compile(r"\[ev:([0-9A-Za-z,\-]+)\]")
 _LABEL = re.compile(r"\[([ES]\d+)\]")
 _NOTE = re.compile(r"\[\^(f\d+)\]")
 _MD_ESCAPE = re.compile(r"\\([\\*_<>|#\[\]])")  # Markdown escapes of plain text (never of backticks)
@@ -370,6 +373,10 @@ class Verifier:
         self._alerts: dict[str, AlertInfo | None] = {}
         self._idents: set[str] | None = None
         self._checked: dict[Any, tuple[list[str], int]] = {}
+        self._alert_events: dict[str, list[Ev]] = {}
+        self._event_alerts: dict[frozenset[str], dict[str, AlertInfo]] = {}
+        self._event_alert_ids: dict[str, set[str]] = {}
+        self._incident_titles: dict[str, str] | None = None
 
     # -------------------------------------------------------------- stored data, cached
 
@@ -380,8 +387,44 @@ class Verifier:
 
     def selector(self, sel: Selector) -> list[Ev]:
         if sel not in self._selectors:
-            self._selectors[sel] = events_of(self.con, sel)
+            if sel.alert_id not in self._alert_events:
+                self._alert_events.update(events_of_alerts(self.con, [sel.alert_id]))
+            self._selectors[sel] = select(self._alert_events[sel.alert_id], sel)
         return self._selectors[sel]
+
+    def preload(self, event_ids: Iterable[str], alert_ids: Iterable[str]) -> None:
+        """Read every cited event and alert of a document in a few queries instead of one each."""
+        eids = [e for e in set(event_ids) if e not in self._events]
+        found = events_by_id(self.con, eids)
+        self._events.update({e: found.get(e) for e in eids})
+        self._event_alert_ids.update(alert_ids_of_events(self.con, eids))
+        aids = [a for a in set(alert_ids) if a not in self._alert_events]
+        self._alert_events.update(events_of_alerts(self.con, aids))
+        linked = {a for e in eids for a in self._event_alert_ids.get(e, ())}
+        missing = [a for a in set(alert_ids) | linked if a not in self._alerts]
+        infos = alerts_by_id(self.con, missing)
+        self._alerts.update({a: infos.get(a) for a in missing})
+
+    def alerts_of(self, event_ids: Iterable[str]) -> dict[str, AlertInfo]:
+        """Alerts having any of the events as evidence, cached per set of events."""
+        key = frozenset(event_ids)
+        if key not in self._event_alerts:
+            if all(e in self._event_alert_ids for e in key):
+                self._event_alerts[key] = self.alerts_named(
+                    {a for e in key for a in self._event_alert_ids[e]}
+                )
+            else:
+                self._event_alerts[key] = alerts_of_events(self.con, key)
+        return self._event_alerts[key]
+
+    def alerts_named(self, alert_ids: Iterable[str]) -> dict[str, AlertInfo]:
+        """Stored alerts among the ids, through the cache."""
+        out = {}
+        for a in alert_ids:
+            info = self.alert(a)
+            if info is not None:
+                out[a] = info
+        return out
 
     def alert(self, aid: str) -> AlertInfo | None:
         if aid not in self._alerts:
@@ -391,11 +434,7 @@ class Verifier:
     def title_of(self, ident: str) -> str | None:
         """The stored title of an incident or alert id."""
         if ident.startswith("inc-"):
-            try:
-                rows = self.con.execute("SELECT title FROM incidents WHERE id = ?", [ident]).fetchall()
-            except duckdb.Error:
-                return None
-            return str(rows[0][0]) if rows else None
+            return self.incident_titles().get(ident)
         a = self.alert(ident)
         return a.title if a else None
 
@@ -423,15 +462,17 @@ class Verifier:
             return True
         if re.fullmatch(r"[0-9a-f]{16}", t) and self.alert(t) is not None:
             return True
-        if t.startswith("inc-"):
+        return t.startswith("inc-") and t in self.incident_titles()
+
+    def incident_titles(self) -> dict[str, str]:
+        """Stored incident ids and titles (empty when the incidents stage has not run)."""
+        if self._incident_titles is None:
             rows = self.con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'incidents'"
             ).fetchall()
-            if rows[0][0]:
-                return bool(
-                    self.con.execute("SELECT count(*) FROM incidents WHERE id = ?", [t]).fetchall()[0][0]
-                )
-        return False
+            found = self.con.execute("SELECT id, title FROM incidents").fetchall() if rows[0][0] else []
+            self._incident_titles = {str(i): str(t) for i, t in found}
+        return self._incident_titles
 
     # -------------------------------------------------------------- documents
 
@@ -486,6 +527,11 @@ class Verifier:
                 defs_fact[m.group(1)] = (i, m.group(2))
             else:
                 body.append((i, line))
+        self.preload(
+            [d[1] for d in defs_ev.values()]
+            + [x for line in lines for m in _INLINE_EV.finditer(line) for x in m.group(1).split(",")],
+            [d[1].alert_id for d in defs_sel.values()],
+        )
         # Each definition must name what is stored.
         for label, (i, eid, file, record) in defs_ev.items():
             result.citations += 1
@@ -602,9 +648,7 @@ class Verifier:
         def linked_alerts() -> dict[str, AlertInfo]:
             nonlocal alerts
             if alerts is None:
-                alerts = alerts_by_id(self.con, sel_alerts) if sel_alerts else {}
-                if not sel_alerts:
-                    alerts.update(alerts_of_events(self.con, evs))
+                alerts = self.alerts_named(sel_alerts) if sel_alerts else dict(self.alerts_of(evs))
             return alerts
 
         ev_list = list(evs.values())
