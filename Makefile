@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## demo: install, generate a seeded benign background with labelled attacks, scan it with the
-## bundled EVTX attack recordings, print ranked alerts with reasons, measure them, and write a
-## case-study report whose every number `bluebench verify` recomputes.
+## bundled EVTX attack recordings, print ranked alerts with reasons, measure them, write a
+## case-study report whose every number `bluebench verify` recomputes, then serve
+## the review UI on 127.0.0.1 with a new lead account whose one-time password is printed.
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/bluebench generate $(DEMO)/generated --events 200000 --days 30 --seed 7 --quiet
@@ -25,6 +26,7 @@ demo: $(STAMP)
 	$(BIN)/bluebench evaluate --labels $(DEMO)/generated/labels.csv -w $(DEMO)/workspace
 	$(BIN)/bluebench report -w $(DEMO)/workspace --out $(DEMO)/report.html
 	$(BIN)/bluebench verify $(DEMO)/report.html -w $(DEMO)/workspace
+	$(BIN)/bluebench serve -w $(DEMO)/workspace --demo
 
 ## examples: docs/examples/ from the shared EVTX data (../shared/data): a case-study report and
 ## the timeline of one incident, each checked by `bluebench verify` against the workspace.

@@ -5,7 +5,12 @@ from __future__ import annotations
 from eval_helpers import AUTH_DETECTORS, Labelled
 
 from bluebench.alerts.store import load_alerts
-from bluebench.evaluation.evaluate import curve_thresholds, evaluate_alerts, save_evaluation, stored_evaluations
+from bluebench.evaluation.evaluate import (
+    curve_thresholds,
+    evaluate_alerts,
+    save_evaluation,
+    stored_evaluations,
+)
 from bluebench.evaluation.labels import load_labels
 
 

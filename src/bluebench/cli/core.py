@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -34,10 +35,16 @@ MappingOpt = Annotated[
 ]
 GroupingOpt = Annotated[
     str | None,
-    typer.Option("--grouping", help="Incident grouping TOML (see `bluebench incidents --config`)."),
+    typer.Option("--grouping", help="Incident grouping TOML (see `bluebench incidents --default-config`)."),
 ]
 AssetsOpt = Annotated[
     str | None, typer.Option("--assets", help="Asset list CSV/TOML: entity criticality for incident risk.")
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db", envvar="BLUEBENCH_DB", help="Review database URL (default: review.db in the workspace)."
+    ),
 ]
 YearOpt = Annotated[
     int | None,
@@ -100,12 +107,37 @@ def _print_ingest(summary: IngestSummary, quiet: bool) -> None:
         )
 
 
-def do_detect(ws: Workspace, config: str | None, only: list[str] | None = None) -> list[Alert]:
-    """Run the configured detectors and replace their stored alerts."""
-    detectors = build_detectors(load_config(config), only)
+def do_detect(
+    ws: Workspace,
+    config: str | None,
+    only: list[str] | None = None,
+    thresholds: dict[str, float] | None = None,
+) -> list[Alert]:
+    """Run the configured detectors and replace their stored alerts.
+
+    ``thresholds`` (a lead's ``min_score`` per detector, from the review store) override
+    the config file's, and each one applied is said on stderr.
+    """
+    cfg = load_config(config)
+    for det, value in sorted((thresholds or {}).items()):
+        if det in cfg:
+            cfg[det]["min_score"] = value
+            err.print(f"[dim]{det}: min_score {value:g} as set by a lead in the review store[/dim]")
+    detectors = build_detectors(cfg, only)
     alerts = run_detectors(ws.con, detectors)
     save_alerts(ws.con, alerts, [d.id for d in detectors])
     return alerts
+
+
+def lead_thresholds(ws: Workspace, db: str | None) -> dict[str, float]:
+    """The thresholds leads set in the review store (none when no store exists yet)."""
+    from bluebench.cli.triage import lead_thresholds as read
+    from bluebench.review import ReviewStore
+
+    if db is None and not os.environ.get("BLUEBENCH_DB") and not (ws.folder / "review.db").exists():
+        return {}
+    with ReviewStore.for_workspace(ws.folder, db) as store:
+        return read(store)
 
 
 def do_group(ws: Workspace, grouping: str | None, assets: str | None) -> GroupingReport:
@@ -212,10 +244,11 @@ def detect(
     as_json: JsonOpt = False,
     grouping: GroupingOpt = None,
     assets: AssetsOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Run the detectors over every stored event, store their alerts and group them into incidents."""
     with workspace_from_env(workspace) as ws:
-        do_detect(ws, config, only)
+        do_detect(ws, config, only, lead_thresholds(ws, db))
         print_alerts(load_alerts(ws.con), as_json, limit=50)
         do_group(ws, grouping, assets)
 
@@ -231,13 +264,14 @@ def scan(
     limit: Annotated[int, typer.Option(help="Rows in the table (0 = all).")] = 30,
     grouping: GroupingOpt = None,
     assets: AssetsOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Ingest, detect and group in one go; print the alerts ranked by severity and score."""
     with workspace_from_env(workspace) as ws:
         summary = do_ingest(ws, paths, _options(mapping, year), quiet=as_json)
         if not as_json:
             print_quality(ws)
-        do_detect(ws, config)
+        do_detect(ws, config, thresholds=lead_thresholds(ws, db))
         print_alerts(load_alerts(ws.con), as_json, limit=limit or None)
         do_group(ws, grouping, assets)
     _exit(summary)

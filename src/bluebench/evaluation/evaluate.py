@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from bluebench.detectors import DETECTORS
 from bluebench.evaluation.labels import FileLabel, LabelSet, normalize_technique
-from bluebench.evaluation.metrics import Measure, any_match, technique_matches
+from bluebench.evaluation.metrics import Measure, VerdictPrecision, any_match, technique_matches
 from bluebench.schema import Alert, Evidence
 
 EVALUATIONS_SQL = """CREATE TABLE IF NOT EXISTS evaluations (
@@ -126,6 +126,8 @@ class Evaluation:
     id: str = ""
     run_at: datetime | None = None
     curve: list[dict[str, Any]] = field(default_factory=list)
+    # Precision from reviewers' verdicts per detector, handed in as data by the caller.
+    from_verdicts: list[VerdictPrecision] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -145,6 +147,7 @@ class Evaluation:
             "techniques": [r.to_json() for r in self.techniques],
             "notes": self.notes,
             "curve": self.curve,
+            "precision_from_verdicts": [v.to_json() for v in self.from_verdicts],
         }
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "Confusion",
@@ -263,7 +264,7 @@ def verdicts_over_time_png(
     step = max(1, len(periods) // 12)
     ax.set_xticks(xs[::step], list(periods)[::step], rotation=45, ha="right")
     ax.set_ylabel("alerts")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title, fontsize="medium")
     ax.legend(fontsize="small")
     return _png(fig)

@@ -36,7 +36,7 @@ from bluebench.web import security, views
 PAGE_SIZE = 50
 LOGIN_MAX_FAILURES = 5  # failed logins per name and client ...
 LOGIN_WINDOW_S = 900  # ... within this many seconds, before login answers 429
-VERDICT_LABELS = {
+VERDICT_NAMES = {
     "true_positive": "True positive",
     "false_positive": "False positive",
     "benign_true_positive": "Benign true positive",
@@ -80,11 +80,17 @@ def create_app(
     workspace = Path(workspace)
     db_file = workspace / DB_NAME
     if not db_file.is_file():
-        raise BluebenchError(f"{workspace}: no bluebench workspace here (run `bluebench scan PATH -w {workspace}`)")
+        raise BluebenchError(
+            f"{workspace}: no bluebench workspace here (run `bluebench scan PATH -w {workspace}`)"
+        )
     con = duckdb.connect(str(db_file), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     app = FastAPI(
-        title="bluebench review", docs_url=None, redoc_url=None, openapi_url=None, default_response_class=HTMLResponse
+        title="bluebench review",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        default_response_class=HTMLResponse,
     )
     app.state.settings = Settings(
         workspace, db_url, mail_evaluation, secure_cookies, page_size, login_max_failures, login_window_s
@@ -96,7 +102,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=_package_dir("static")), name="static")
     templates = Jinja2Templates(directory=_package_dir("templates"))
     templates.env.globals["attack_url"] = views.attack_url
-    templates.env.globals["verdict_labels"] = VERDICT_LABELS
+    templates.env.globals["verdict_names"] = VERDICT_NAMES
     templates.env.filters["when"] = _when
     templates.env.filters["pct"] = _pct
     _routes(app, templates)
@@ -173,7 +179,13 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return "/"
     return target
 
@@ -195,9 +207,9 @@ def _date(text: str) -> datetime | None:
 
 
 def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
-    def render(request: Request, name: str, viewer: Viewer | None, status: int = 200, **ctx: Any) -> Response:
+    def render(request: Request, name: str, viewer: Viewer | None, code: int = 200, **ctx: Any) -> Response:
         ctx.update(viewer=viewer, csrf=viewer.csrf if viewer else "", csrf_field=security.CSRF_FIELD)
-        return templates.TemplateResponse(request, name, ctx, status_code=status)
+        return templates.TemplateResponse(request, name, ctx, status_code=code)
 
     @app.exception_handler(NotLoggedIn)
     async def not_logged_in(request: Request, exc: NotLoggedIn) -> Response:
@@ -210,7 +222,9 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code in (301, 302, 303, 307, 308):
             return Response(status_code=exc.status_code, headers=exc.headers)
-        return render(request, "error.html", None, exc.status_code, status=exc.status_code, message=str(exc.detail))
+        return render(
+            request, "error.html", None, exc.status_code, status=exc.status_code, message=str(exc.detail)
+        )
 
     @app.exception_handler(PermissionDenied)
     async def denied(request: Request, exc: PermissionDenied) -> Response:
@@ -224,7 +238,9 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
 
     def login_page(request: Request, next_: str, error: str = "", status: int = 200) -> Response:
         token = security.login_token()
-        resp = render(request, "login.html", None, status, login_token=token, next=_safe_next(next_), error=error)
+        resp = render(
+            request, "login.html", None, status, login_token=token, next=_safe_next(next_), error=error
+        )
         resp.set_cookie(
             security.LOGIN_COOKIE,
             token,
@@ -292,7 +308,9 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
     ) -> Response:
         if status not in views.STATUSES:
             raise HTTPException(400, f"status must be one of {', '.join(views.STATUSES)}")
-        f = views.QueueFilters(status, detector.strip(), technique.strip().upper(), entity.strip(), _date(since), _date(until))
+        f = views.QueueFilters(
+            status, detector.strip(), technique.strip().upper(), entity.strip(), _date(since), _date(until)
+        )
         q = views.queue_page(_cursor(request), _store(request), f, page, _settings(request).page_size)
         params = {"status": status, "detector": f.detector, "technique": f.technique, "entity": f.entity,
                   "since": since, "until": until}  # fmt: skip
@@ -347,7 +365,10 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.post("/incidents/{incident_id}/assign")
     def assign(
-        request: Request, incident_id: str, viewer: CheckedDep, assignee: Annotated[str, Form(max_length=200)] = ""
+        request: Request,
+        incident_id: str,
+        viewer: CheckedDep,
+        assignee: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
         _incident_or_404(request, incident_id)
         store = _store(request)
@@ -358,7 +379,10 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.post("/incidents/{incident_id}/comment")
     def comment(
-        request: Request, incident_id: str, viewer: CheckedDep, text: Annotated[str, Form(max_length=10000)] = ""
+        request: Request,
+        incident_id: str,
+        viewer: CheckedDep,
+        text: Annotated[str, Form(max_length=10000)] = "",
     ) -> Response:
         _incident_or_404(request, incident_id)
         if not text.strip():
@@ -400,7 +424,10 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.post("/detectors/{detector_id}/owner")
     def set_owner(
-        request: Request, detector_id: str, viewer: CheckedDep, owner: Annotated[str, Form(max_length=200)] = ""
+        request: Request,
+        detector_id: str,
+        viewer: CheckedDep,
+        owner: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
         _lead_only(viewer)
         if not views.detector_known(_cursor(request), detector_id):
@@ -422,7 +449,9 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
     # -------------------------------------------------------------- metrics
 
     @app.get("/metrics")
-    def metrics(request: Request, viewer: ViewerDep, evaluation: Annotated[str, Query(max_length=64)] = "") -> Response:
+    def metrics(
+        request: Request, viewer: ViewerDep, evaluation: Annotated[str, Query(max_length=64)] = ""
+    ) -> Response:
         evals = views.stored_evaluation_rows(_cursor(request))
         chosen = next((e for e in evals if e.get("id") == evaluation), evals[0] if evals else None)
         mail, mail_note = views.read_mail_evaluation(_settings(request).mail_evaluation)
@@ -465,8 +494,16 @@ def _routes(app: FastAPI, templates: Jinja2Templates) -> None:
     # -------------------------------------------------------------- search
 
     @app.get("/search")
-    def search(request: Request, viewer: ViewerDep, q: Annotated[str, Query(max_length=500)] = "") -> Response:
+    def search(
+        request: Request, viewer: ViewerDep, q: Annotated[str, Query(max_length=500)] = ""
+    ) -> Response:
         con = _cursor(request)
         return render(
-            request, "search.html", viewer, q=q, events=search_events(con, q), alerts=search_alerts(con, q)
+            request,
+            "search.html",
+            viewer,
+            q=q,
+            search_q=q,
+            events=search_events(con, q),
+            alerts=search_alerts(con, q),
         )

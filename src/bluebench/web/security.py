@@ -40,7 +40,9 @@ CSRF_FIELD = "csrf_token"
 class SecurityHeaders(BaseHTTPMiddleware):
     """Adds the security headers to every response, static files and errors included."""
 
-    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         response = await call_next(request)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)

@@ -21,7 +21,7 @@ from bluebench.alerts.store import load_alerts
 from bluebench.detectors import DETECTORS, load_config
 from bluebench.evaluation.metrics import Rate
 from bluebench.evaluation.tune import choose_threshold, event_span
-from bluebench.incidents import Incident, load_incident, load_incidents
+from bluebench.incidents import Incident, incident_count, load_incident, load_incidents
 from bluebench.review import ReviewStore
 from bluebench.schema import Alert
 
@@ -80,40 +80,59 @@ class QueuePage:
 def queue_page(
     con: duckdb.DuckDBPyConnection, store: ReviewStore, f: QueueFilters, page: int, page_size: int
 ) -> QueuePage:
-    """The open (or chosen) incidents ranked by risk, one page of them, and counts by status."""
-    found = load_incidents(
-        con,
-        detector=f.detector or None,
-        technique=f.technique or None,
-        entity=f.entity or None,
-        since=f.since,
-        until=f.until,
-    )
+    """The open (or chosen) incidents ranked by risk, one page of them, and counts by status.
+
+    The review status lives in the review store, so it reaches ``load_incidents`` as data:
+    a predicate that sees every incident the other filters keep, in rank order, counts them
+    by status and keeps only the chosen status's incidents that fall on the page asked for.
+    So a page costs the same whichever page it is: only its own incidents are built.
+    """
     states = store.states()
-    by_status: Counter[str] = Counter()
-    keep: list[QueueRow] = []
+
+    def run(page: int) -> tuple[list[Incident], Counter[str]]:
+        by_status: Counter[str] = Counter()
+        first, last = (page - 1) * page_size, page * page_size
+        seen = 0
+
+        def keep(incident_id: str) -> bool:
+            nonlocal seen
+            st = states.get(incident_id)
+            status = st.status if st else "open"
+            by_status[status] += 1
+            if f.status not in ("all", status):
+                return False
+            seen += 1
+            return first < seen <= last
+
+        found = load_incidents(
+            con,
+            status_filter=keep,
+            detector=f.detector or None,
+            technique=f.technique or None,
+            entity=f.entity or None,
+            since=f.since,
+            until=f.until,
+        )
+        return found, by_status
+
+    found, by_status = run(page)
+    total = sum(by_status.values()) if f.status == "all" else by_status.get(f.status, 0)
+    pages = max(1, -(-total // page_size))
+    if page > pages:  # asked past the end: the last page instead
+        page = pages
+        found, by_status = run(page)
+    rows = []
     for inc in found:
         st = states.get(inc.id)
-        status = st.status if st else "open"
-        by_status[status] += 1
-        if f.status in ("all", status):
-            keep.append(QueueRow(inc, status, st.verdict if st else None, st.assignee if st else None))
-    pages = max(1, -(-len(keep) // page_size))
-    page = min(max(1, page), pages)
-    alerts, incidents = con.execute(
-        "SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM incidents)"
-    ).fetchall()[0]
+        rows.append(
+            QueueRow(
+                inc, st.status if st else "open", st.verdict if st else None, st.assignee if st else None
+            )
+        )
+    alerts = con.execute("SELECT count(*) FROM alerts").fetchall()[0][0]
     detectors = [r[0] for r in con.execute("SELECT DISTINCT detector FROM alerts ORDER BY 1").fetchall()]
     return QueuePage(
-        keep[(page - 1) * page_size : page * page_size],
-        len(keep),
-        page,
-        pages,
-        page_size,
-        dict(by_status),
-        int(alerts),
-        int(incidents),
-        detectors,
+        rows, total, page, pages, page_size, dict(by_status), int(alerts), incident_count(con), detectors
     )
 
 
@@ -191,7 +210,9 @@ def incident_events(
     return events, int(total)
 
 
-def incident_page(con: duckdb.DuckDBPyConnection, store: ReviewStore, incident_id: str) -> IncidentPage | None:
+def incident_page(
+    con: duckdb.DuckDBPyConnection, store: ReviewStore, incident_id: str
+) -> IncidentPage | None:
     """The incident, its alerts with reasons and evidence, its events, review state and history."""
     inc = load_incident(con, incident_id)
     if inc is None:
@@ -304,7 +325,9 @@ def budget_threshold(
     kept_ids = [a for a, s in rows if float(s) >= threshold] if kept else []
     tp = sum(1 for a in kept_ids if labels.get(a) is True)
     fp = sum(1 for a in kept_ids if labels.get(a) is False)
-    return BudgetAnswer(budget, span.days, threshold, kept, len(rows), Rate(tp, tp + fp), len(kept_ids) - tp - fp)
+    return BudgetAnswer(
+        budget, span.days, threshold, kept, len(rows), Rate(tp, tp + fp), len(kept_ids) - tp - fp
+    )
 
 
 def detector_page(
