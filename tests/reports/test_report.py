@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from report_runs import ROOT, DemoRun
 
 from bluebench.errors import BluebenchError
 from bluebench.reports.facts import open_workspace
 from bluebench.reports.report import ReportOptions, write_report
 from bluebench.reports.verify import Verifier
-from conftest import ROOT, DemoRun
 
 MARK = re.compile(r"(\d{4}-\d{2}-\d{2}|\d{4}-\d{2}|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\[\^(f\d+)\]")
 SPAN = re.compile(r'<span data-fact="([^"]+)">([^<]+)</span>')
