@@ -290,3 +290,33 @@ def test_cli_timeline_and_verify(demo_run: DemoRun, tmp_path: Path) -> None:
     assert json.loads(res.stdout)["failures"]
     missing = runner.invoke(app, ["timeline", "inc-0000000000000000", "-w", str(demo_run.workspace)])
     assert missing.exit_code == 2 and "no incident or alert" in missing.output
+
+
+def test_cli_refuses_an_inventing_summariser(demo_run: DemoRun, fake_server: str, tmp_path: Path) -> None:
+    """With a summariser configured, a rewrite that fails verify is refused: exit 1, and the
+    deterministic timeline (which verifies) is written instead."""
+    from typer.testing import CliRunner
+
+    from bluebench.cli import _load_optional
+    from bluebench.cli.app import app
+
+    _load_optional()
+    con = open_workspace(demo_run.workspace, read_only=True)
+    inc = biggest_incident(con)
+    con.close()
+    _Fake.reply = "# Timeline\n\n- 00:00:01: the attacker logged on to host GHOST-01 [S1]\n"
+    out = tmp_path / "t.md"
+    args = [
+        "timeline",
+        inc,
+        "-w",
+        str(demo_run.workspace),
+        "--out",
+        str(out),
+        "--summariser-url",
+        fake_server,
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1 and "refused" in res.output
+    assert "GHOST-01" not in out.read_text()
+    assert CliRunner().invoke(app, ["verify", str(out), "-w", str(demo_run.workspace)]).exit_code == 0
