@@ -99,7 +99,8 @@ def print_verify(path: str, result: VerifyResult) -> None:
     status = "[green]verified[/green]" if result.ok else f"[red]{len(result.failures)} failures[/red]"
     out.print(
         f"{status}: {result.sentences} sentences, {result.facts} numbers recomputed from facts, "
-        f"{result.citations} citations resolved"
+        f"{result.citations} citations resolved",
+        soft_wrap=True,
     )
 
 
