@@ -1,1 +1,1 @@
-"""Reports: the last stage, turning stored results into charts, facts and documents."""
+"""The last stage: charts, timelines, case-study reports and the facts they cite, all verifiable."""
