@@ -40,7 +40,9 @@ app.add_typer(drill_app, name="drill")
 
 MailEvalOpt = Annotated[
     str | None,
-    typer.Option("--mail-evaluation", help="JSON written by `bluebench mail evaluate --out`, for mail facts."),
+    typer.Option(
+        "--mail-evaluation", help="JSON written by `bluebench mail evaluate --out`, for mail facts."
+    ),
 ]
 
 
@@ -64,11 +66,15 @@ def questions_cmd(
     mail_evaluation: MailEvalOpt = None,
     alerts_per_day: Annotated[
         float | None,
-        typer.Option("--alerts-per-day", help="Alerts a day the analysts can take (compared with the FPR load)."),
+        typer.Option(
+            "--alerts-per-day", help="Alerts a day the analysts can take (compared with the FPR load)."
+        ),
     ] = None,
     volume_per_day: Annotated[
         int,
-        typer.Option("--volume-per-day", min=1, help="Mails or events a day to turn the FPR into a daily load."),
+        typer.Option(
+            "--volume-per-day", min=1, help="Mails or events a day to turn the FPR into a daily load."
+        ),
     ] = DEFAULT_VOLUME,
     as_json: JsonOpt = False,
 ) -> None:
@@ -84,7 +90,9 @@ def questions_cmd(
 
 @drill_app.command("check")
 def check_cmd(
-    answer_file: Annotated[str, typer.Argument(help="Your written answer (Markdown or text; '-' reads stdin).")],
+    answer_file: Annotated[
+        str, typer.Argument(help="Your written answer (Markdown or text; '-' reads stdin).")
+    ],
     workspace: WorkspaceOpt = None,
     mail_evaluation: MailEvalOpt = None,
     as_json: JsonOpt = False,

@@ -77,7 +77,7 @@ _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 # "(95% interval 0.71-0.90)", "CI 0.7 to 0.9", "[0.71-0.90]": the range qualifies the figure before it.
 _INTERVAL_BEFORE = re.compile(
-    r"(?:interval|\bci\b|confidence|credible|between|\[|\(|±|\+/-)[^.;\d]{0,12}$", re.IGNORECASE
+    r"(?:interval|\bci\b|confidence|credible|between|\[|±|\+/-)[^.;\d]{0,24}$", re.IGNORECASE
 )
 _HEDGE = re.compile(r"\b(?:about|around|roughly|approximately|nearly|almost|some|~)\s*$", re.IGNORECASE)
 
@@ -320,10 +320,10 @@ def _judge(
         return v, lo, hi
 
     higher = HIGHER_IS_BETTER.get(metric, True)
-    for m in cands:
-        _, lo, hi = on_scale(m)
-        if low <= hi + tol and high >= lo - tol:
-            return "supported", m
+    within = [m for m in cands if low <= on_scale(m)[2] + tol and high >= on_scale(m)[1] - tol]
+    if within:
+        mid = (low + high) / 2
+        return "supported", min(within, key=lambda m: (abs(on_scale(m)[0] - mid), m.key))
     # Judge against the most generous measurement: the claim is beyond even that one.
     if higher:
         best = max(cands, key=lambda m: (on_scale(m)[2], m.key))
@@ -364,11 +364,17 @@ def _find_claims(text: str, spans: list[tuple[int, int]], facts: list[Measured])
         sent = _sentence_of(spans, a)
         ment = _nearest(mentions, sent, a, b)
         before, after = text[max(sent[0], a - 40) : a], text[b : min(sent[1], b + 30)]
-        quote_a = min(a, ment.start) if ment else a
-        quote_b = max(b, ment.end) if ment else b
-        if CONFIDENCE_AFTER.match(after):
-            return
-        if CHANGE_BEFORE.search(before) or CHANGE_AFTER.match(after):
+        # The quote joins the number and its metric words unless another number sits between.
+        if ment is not None and not re.search(r"\d", text[min(ment.end, b) : max(ment.start, a)]):
+            quote_a, quote_b = min(a, ment.start), max(b, ment.end)
+        else:
+            quote_a, quote_b = a, b
+        if CONFIDENCE_AFTER.match(after) or _INTERVAL_BEFORE.search(text[max(sent[0], a - 40) : a]):
+            return  # a confidence level, or a bound of the interval of a figure just given
+        change = CHANGE_BEFORE.search(before)
+        if change or CHANGE_AFTER.match(after):
+            if change:
+                quote_a = min(quote_a, a - len(before) + change.start())
             claims.append(
                 Claim(
                     text[quote_a:quote_b],
@@ -418,7 +424,7 @@ def _find_claims(text: str, spans: list[tuple[int, int]], facts: list[Measured])
         if not (0 <= x <= 1 and 0 <= y <= 1) or x > y:
             continue
         take(a, b)
-        if _INTERVAL_BEFORE.search(text[max(0, a - 30) : a]):
+        if _INTERVAL_BEFORE.search(text[max(0, a - 40) : a]):
             continue  # the interval of a figure just given, which is judged on its own
         if re.search(r"\bfrom\s+$", text[max(0, a - 8) : a], re.IGNORECASE):
             x = y  # "went from 0.6 to 0.9": the claim about the run is the level it reached
@@ -601,11 +607,13 @@ def _part(name: str, patterns: list[str], text: str) -> Part:
 
 
 def _first_sentence_with(
-    text: str, spans: list[tuple[int, int]], pattern: re.Pattern[str] | None
+    text: str, spans: list[tuple[int, int]], patterns: tuple[re.Pattern[str], ...]
 ) -> tuple[int, int]:
-    for a, b in spans:
-        if pattern is None or pattern.search(text[a:b]):
-            return a, b
+    """The first sentence matching the first pattern that matches any; else the first sentence."""
+    for pattern in patterns:
+        for a, b in spans:
+            if pattern.search(text[a:b]):
+                return a, b
     return spans[0] if spans else (0, 0)
 
 
@@ -614,7 +622,7 @@ def _absence(
     severity: str,
     text: str,
     spans: list[tuple[int, int]],
-    anchor: re.Pattern[str] | None,
+    anchor: tuple[re.Pattern[str], ...],
     message: str,
     stronger: str,
 ) -> Finding:
@@ -623,10 +631,15 @@ def _absence(
     return Finding(kind, severity, text[a:b], a, b, message, stronger)
 
 
-_RESULT_ANCHOR = re.compile(r"\d|precision|recall|accura|caught|reduced|false[- ]positive", re.IGNORECASE)
-_AUTOMATION_ANCHOR = re.compile(
-    r"automat|auto-|dismiss|close[sd]?|block|escalat|quarantin|model|classifier|pipeline|llm|\bai\b",
-    re.IGNORECASE,
+_RESULT_ANCHOR = (
+    re.compile(r"precision|recall|accura|false[- ]positive|caught|reduced", re.IGNORECASE),
+    re.compile(r"\d"),
+)
+_AUTOMATION_ANCHOR = (
+    re.compile(
+        r"automat|auto-|dismiss|closes|closed|block|escalat|quarantin|deleted|suppress", re.IGNORECASE
+    ),
+    re.compile(r"model|classifier|pipeline|detector|llm|\bai\b", re.IGNORECASE),
 )
 
 

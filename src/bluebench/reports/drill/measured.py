@@ -114,6 +114,10 @@ _GENERIC = frozenset(
     }
 )
 _TOKEN = re.compile(r"t\d{4}(?:\.\d{3})?|\d{4}-\d{2}(?:-\d{2})?|[a-z0-9_\-]+")
+# Key parts too common in speech to show that an answer names the subject.
+_NOT_NAMES = frozenset(
+    {"overall", "test", "train", "counts", "all", "data", "split", "scope", "rows", "kfold"}
+)
 _TOKEN_ANY_CASE = re.compile(_TOKEN.pattern, re.IGNORECASE)
 _RUN_ID = re.compile(r"^(?:[0-9a-f]{8,}|[0-9a-f]{8}-[0-9a-f\-]{27,})$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -251,11 +255,7 @@ def read_fact(fact: FactLike) -> Measured:
         value = value / scale
         low = None if low is None else low / scale
         high = None if high is None else high / scale
-    names = tuple(
-        tokens[i]
-        for i in keep
-        if tokens[i] not in {"overall", "test", "train", "counts"} and not tokens[i].isdigit()
-    )
+    names = tuple(tokens[i] for i in keep if tokens[i] not in _NOT_NAMES and not tokens[i].isdigit())
     subject = " ".join(raw[i] for i in keep)
     return Measured(fact, metric, subject, names, tuple(tokens), value, low, high, context)
 
