@@ -259,3 +259,37 @@ def test_claim_shaped_fragments_never_break_the_checker(parts: list[str]) -> Non
     card = check_answer(text, FactSet([]))
     for f in card.findings:
         assert text[f.start : f.end] == f.quote
+
+
+def test_each_figure_is_judged_against_the_subject_named_nearest_before_it() -> None:
+    facts = run_facts()
+    spray = facts.get("eval/labels/detectors/password_spray/precision")
+    mail = facts.get("mail/rows/all/test/precision")
+    assert spray is not None and mail is not None and spray.high is not None and mail.low is not None
+    # A figure the mail model supports but password spraying does not.
+    claim = round(100 * (mail.low + (mail.high or 1)) / 2, 1)
+    assert claim / 100 > spray.high
+    text = f"The password spraying detector had a precision of {claim}%, and our phishing classifier did well."
+    card = check_answer(text, facts)
+    assert [(c.verdict, c.fact) for c in card.claims] == [("overclaim", spray.key)]
+    text = f"Our phishing classifier had a precision of {claim}%, unlike password spraying."
+    card = check_answer(text, facts)
+    assert [(c.verdict, c.fact) for c in card.claims] == [("supported", mail.key)]
+
+
+def test_a_baseline_supports_a_claim_only_when_named() -> None:
+    facts = run_facts()
+    base = facts.get("mail/rows/keyword_rules/test/precision")
+    assert base is not None and base.high is not None
+    below_everything_else = round(100 * base.value, 1)  # type: ignore[arg-type]
+    card = check_answer(f"The keyword rules had a precision of {below_everything_else}%.", facts)
+    assert [(c.verdict, c.fact) for c in card.claims] == [("supported", base.key)]
+    card = check_answer(f"The mail model had a precision of {below_everything_else}%.", facts)
+    assert [c.verdict for c in card.claims] == ["understated"]
+
+
+def test_descriptions_are_not_absolute_claims() -> None:
+    card = check_answer("These files are almost all attacks, so we cannot read a false-positive rate.", run_facts())
+    assert not [f for f in card.findings if f.kind == "absolute"]
+    card = check_answer("It detects all attacks.", run_facts())
+    assert [f.quote for f in card.findings if f.kind == "absolute"] == ["detects all attacks"]

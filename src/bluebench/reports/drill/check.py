@@ -286,30 +286,46 @@ def _tolerance(texts: Iterable[str], percent: bool) -> float:
     return (step / 100 if percent else step) / 2
 
 
-def _subject_facts(cands: list[Measured], sentence: str) -> list[Measured]:
-    """The candidates the sentence names (a detector, 'mail', a technique), else all of them."""
-    low = sentence.lower()
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """How an answer names a subject: 'password_spray' as 'password spray', 'password-spraying'.
 
-    def named(m: Measured) -> bool:
-        for n in m.names:
-            forms = {n, n.replace("_", " "), n.replace("_", "-"), n.replace("-", " ")}
-            if any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", low) for f in forms):
-                return True
-        return False
+    The first two words of an id are enough ('admin share' for admin_share_access), and the
+    last word may carry an ending ('spraying').
+    """
+    words = [w for w in re.split(r"[_\s]+", name) if w][:2]
+    if len(words) == 1 and re.fullmatch(r"t\d{4}(?:\.\d{3})?", words[0]):
+        return re.compile(rf"(?<![\w.-]){re.escape(words[0])}(?![\w.]|-\w)", re.IGNORECASE)
+    body = r"[\s_-]".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![\w-]){body}\w*", re.IGNORECASE)
 
-    chosen = [m for m in cands if named(m)]
-    return chosen or cands
+
+def _subject_facts(cands: list[Measured], sentence: str, at: int) -> list[Measured]:
+    """The candidates whose subject the sentence names nearest to the claim (at ``at``), else all.
+
+    Comparison rows (a baseline, an ablation) count only when the sentence names them; the run's
+    own figures are the ones a claim is about otherwise.
+    """
+    distance: dict[int, int] = {}
+    for i, m in enumerate(cands):
+        spots = [mt.start() for n in m.names for mt in _name_pattern(n).finditer(sentence)]
+        if spots:
+            # A subject is usually named before its figure; one named after it is further away.
+            distance[i] = min(at - s if s <= at else 3 * (s - at) + 20 for s in spots)
+    if distance:
+        best = min(distance.values())
+        return [m for i, m in enumerate(cands) if distance.get(i) == best]
+    return [m for m in cands if m.kind != "comparison"] or cands
 
 
 def _judge(
-    metric: str, low: float, high: float, tol: float, facts: list[Measured], sentence: str
+    metric: str, low: float, high: float, tol: float, facts: list[Measured], sentence: str, at: int
 ) -> tuple[str, Measured | None]:
     """supported / overclaim / understated, and the fact it was judged against."""
     base = _DERIVED.get(metric)
     cands = [m for m in facts if m.metric is not None and m.metric in (metric, base) and m.value is not None]
     if not cands:
         return "never_computed", None
-    cands = _subject_facts(cands, sentence)
+    cands = _subject_facts(cands, sentence, at)
 
     def on_scale(m: Measured) -> tuple[float, float, float]:
         v = m.value if m.value is not None else 0.0
@@ -398,7 +414,7 @@ def _find_claims(text: str, spans: list[tuple[int, int]], facts: list[Measured])
                 )
             )
             return
-        verdict, fact = _judge(ment.metric, low, high, tol, facts, text[sent[0] : sent[1]])
+        verdict, fact = _judge(ment.metric, low, high, tol, facts, text[sent[0] : sent[1]], a - sent[0])
         claims.append(
             Claim(
                 text[quote_a:quote_b],

@@ -83,7 +83,7 @@ ABSOLUTES: list[tuple[str, str]] = [
         "give the measured recall and what it was measured on",
     ),
     (
-        r"never miss(?:es|ed)?|misses nothing|missed nothing|catch(?:es)? everything|caught everything|catch(?:es)? all|caught all|every single attack|all attacks",
+        r"never miss(?:es|ed)?|misses nothing|missed nothing|catch(?:es)? everything|caught everything|catch(?:es)? all|caught all|every single attack|(?:detect(?:s|ed)?|stop(?:s|ped)?|block(?:s|ed)?) all attacks",
         "give the measured recall and name what it was not tested on",
     ),
     (

@@ -257,6 +257,16 @@ def read_fact(fact: FactLike) -> Measured:
         high = None if high is None else high / scale
     names = tuple(tokens[i] for i in keep if tokens[i] not in _NOT_NAMES and not tokens[i].isdigit())
     subject = " ".join(raw[i] for i in keep)
+    if tokens[:1] == ["mail"]:
+        # A baseline row is named by its key alone; the model answers to 'mail' and 'phishing'.
+        if parts[:2] == ["mail", "rows"] and len(parts) >= 5 and parts[2] != "all":
+            names = tuple(n for n in names if n != "mail")
+        elif names:
+            names = (*names, "phishing")
+    if parts[:2] == ["mail", "rows"] and len(parts) >= 5:
+        subject = f"mail model {parts[2]} ({parts[3]} split)"
+    elif parts[:2] == ["mail", "kfold"]:
+        subject = "mail model (k-fold)"
     return Measured(fact, metric, subject, names, tuple(tokens), value, low, high, context)
 
 

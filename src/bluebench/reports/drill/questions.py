@@ -298,7 +298,11 @@ def drill_questions(
     for qid, text, why, words in _GENERAL:
         picked = _by_tokens(ms, words)
         if qid == "limits":
-            picked = [m for m in picked if m.metric is not None or (m.value or 0) > 0]
+            # The largest misses first: counts of what was not found, by size, then by key.
+            picked = sorted(
+                (m for m in ms if words & set(m.tokens) and (m.metric is not None or (m.value or 0) > 0)),
+                key=lambda m: (-(m.value or 0) if m.metric is None else 0, m.key),
+            )[:_MAX_FACTS]
         if qid == "limits" and lowest_recall is not None and lowest_recall not in picked:
             picked = [lowest_recall, *picked][:_MAX_FACTS]
         out.append(Question(qid, "general", text, why, tuple(m.fact for m in picked)))
