@@ -269,7 +269,9 @@ def test_each_figure_is_judged_against_the_subject_named_nearest_before_it() -> 
     # A figure the mail model supports but password spraying does not.
     claim = round(100 * (mail.low + (mail.high or 1)) / 2, 1)
     assert claim / 100 > spray.high
-    text = f"The password spraying detector had a precision of {claim}%, and our phishing classifier did well."
+    text = (
+        f"The password spraying detector had a precision of {claim}%, and our phishing classifier did well."
+    )
     card = check_answer(text, facts)
     assert [(c.verdict, c.fact) for c in card.claims] == [("overclaim", spray.key)]
     text = f"Our phishing classifier had a precision of {claim}%, unlike password spraying."
@@ -289,7 +291,9 @@ def test_a_baseline_supports_a_claim_only_when_named() -> None:
 
 
 def test_descriptions_are_not_absolute_claims() -> None:
-    card = check_answer("These files are almost all attacks, so we cannot read a false-positive rate.", run_facts())
+    card = check_answer(
+        "These files are almost all attacks, so we cannot read a false-positive rate.", run_facts()
+    )
     assert not [f for f in card.findings if f.kind == "absolute"]
     card = check_answer("It detects all attacks.", run_facts())
     assert [f.quote for f in card.findings if f.kind == "absolute"] == ["detects all attacks"]
