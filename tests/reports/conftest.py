@@ -7,7 +7,6 @@ Stored paths are relative to the run folder, as a user typing them there would s
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from bluebench.datagen import generate
 from bluebench.detectors import build_detectors, load_config, run_detectors
 from bluebench.evaluation import evaluate_alerts, load_labels, save_evaluation
 from bluebench.events.workspace import Workspace
+from bluebench.incidents import group_alerts
+from bluebench.review import ReviewStore
 from bluebench.sources import discover
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -52,17 +53,33 @@ def build_demo(folder: Path, events: int = 6000) -> DemoRun:
             group_incidents(ws)
     finally:
         os.chdir(old)
+    review_some(folder)
     return DemoRun(folder, folder / "ws")
 
 
 def group_incidents(ws: Workspace) -> bool:
-    """Run the incidents stage when this build has it; False when it does not."""
-    try:
-        incidents = importlib.import_module("bluebench.incidents")
-    except ImportError:
-        return False
-    incidents.group_alerts(ws.con)
+    """Group the alerts into incidents (the incidents stage)."""
+    group_alerts(ws.con)
     return True
+
+
+def review_some(folder: Path) -> None:
+    """A lead records verdicts on the first incidents: one true, one false, one benign, one open."""
+    with Workspace(folder / "ws") as ws:
+        rows = ws.con.execute(
+            "SELECT i.id, list(l.alert_id ORDER BY l.alert_id), list(a.detector ORDER BY l.alert_id) "
+            "FROM incidents i JOIN incident_alerts l ON l.incident_id = i.id JOIN alerts a ON a.id = l.alert_id "
+            "GROUP BY i.id ORDER BY i.id LIMIT 4"
+        ).fetchall()
+    with ReviewStore.for_workspace(folder / "ws") as store:
+        store.add_user("lead", "correct horse battery", "lead")
+        for (iid, aids, dets), verdict in zip(
+            rows, ("true_positive", "false_positive", "benign_true_positive", "needs_info"), strict=False
+        ):
+            reason = "" if verdict in ("true_positive", "needs_info") else "checked with the owner"
+            store.set_verdict(
+                iid, verdict, actor="lead", reason=reason, alerts=list(zip(aids, dets, strict=True))
+            )
 
 
 @pytest.fixture(scope="session")

@@ -66,11 +66,22 @@ def test_a_tampered_stored_value_does_not_leak_into_facts(demo_copy: DemoRun) ->
     assert facts.by_source(f"evaluations/{eid}/overall/precision").value == true_value  # type: ignore[union-attr]
 
 
+def test_review_facts_come_from_the_verdicts(demo_run: DemoRun) -> None:
+    facts = collect_facts(demo_run.workspace)
+    for verdict in ("true_positive", "false_positive", "benign_true_positive", "needs_info"):
+        assert facts.get(f"review/verdicts/{verdict}").value == 1  # type: ignore[union-attr]
+    assert facts.get("review/reviewed").value == 4  # type: ignore[union-attr]
+    p = facts.get("review/precision")
+    assert p is not None and p.value == 2 / 3 and (p.low, p.high) == Rate(2, 3).interval
+    assert facts.get("incidents/count").value >= 4  # type: ignore[union-attr,operator]
+
+
 def test_missing_stages_are_absent_not_zero(demo_copy: DemoRun) -> None:
     con = duckdb.connect(str(demo_copy.workspace / "bluebench.duckdb"))
     con.execute("DROP TABLE IF EXISTS incident_alerts")
     con.execute("DROP TABLE IF EXISTS incidents")
     con.close()
+    (demo_copy.workspace / "review.db").unlink()
     facts = collect_facts(demo_copy.workspace)
     assert facts.get("incidents/count") is None
     assert facts.get("review/precision") is None  # no review store: no verdicts, not precision 0

@@ -17,6 +17,7 @@ from bluebench.detectors import build_detectors, default_config_text, load_confi
 from bluebench.errors import ConfigError
 from bluebench.events.quality import quality_report
 from bluebench.events.workspace import IngestSummary, Workspace, workspace_from_env
+from bluebench.incidents import GroupingReport, group_alerts, load_assets, load_grouping_params
 from bluebench.schema import SEVERITIES, Alert
 from bluebench.sources import ReadOptions, discover, load_mapping
 
@@ -30,6 +31,13 @@ SEVERITY_STYLE = {
 
 MappingOpt = Annotated[
     str | None, typer.Option("--mapping", help="TOML mapping for CSV/JSON lines of another layout.")
+]
+GroupingOpt = Annotated[
+    str | None,
+    typer.Option("--grouping", help="Incident grouping TOML (see `bluebench incidents --config`)."),
+]
+AssetsOpt = Annotated[
+    str | None, typer.Option("--assets", help="Asset list CSV/TOML: entity criticality for incident risk.")
 ]
 YearOpt = Annotated[
     int | None,
@@ -98,6 +106,13 @@ def do_detect(ws: Workspace, config: str | None, only: list[str] | None = None) 
     alerts = run_detectors(ws.con, detectors)
     save_alerts(ws.con, alerts, [d.id for d in detectors])
     return alerts
+
+
+def do_group(ws: Workspace, grouping: str | None, assets: str | None) -> GroupingReport:
+    """Group the stored alerts into incidents and say how much noise that spared (on stderr)."""
+    report = group_alerts(ws.con, load_grouping_params(grouping), load_assets(assets))
+    err.print(f"[bold]{report.text()}[/bold] (`bluebench incidents` lists them)")
+    return report
 
 
 def print_alerts(alerts: list[Alert], as_json: bool, limit: int | None = None) -> None:
@@ -195,11 +210,14 @@ def detect(
     config: ConfigOpt = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Run only these detector ids.")] = None,
     as_json: JsonOpt = False,
+    grouping: GroupingOpt = None,
+    assets: AssetsOpt = None,
 ) -> None:
-    """Run the detectors over every stored event and store their alerts."""
+    """Run the detectors over every stored event, store their alerts and group them into incidents."""
     with workspace_from_env(workspace) as ws:
         do_detect(ws, config, only)
         print_alerts(load_alerts(ws.con), as_json, limit=50)
+        do_group(ws, grouping, assets)
 
 
 @app.command()
@@ -211,14 +229,17 @@ def scan(
     year: YearOpt = None,
     as_json: JsonOpt = False,
     limit: Annotated[int, typer.Option(help="Rows in the table (0 = all).")] = 30,
+    grouping: GroupingOpt = None,
+    assets: AssetsOpt = None,
 ) -> None:
-    """Ingest and detect in one go; print the alerts ranked by severity and score."""
+    """Ingest, detect and group in one go; print the alerts ranked by severity and score."""
     with workspace_from_env(workspace) as ws:
         summary = do_ingest(ws, paths, _options(mapping, year), quiet=as_json)
         if not as_json:
             print_quality(ws)
         do_detect(ws, config)
         print_alerts(load_alerts(ws.con), as_json, limit=limit or None)
+        do_group(ws, grouping, assets)
     _exit(summary)
 
 

@@ -1,1 +1,1 @@
-"""The last stage: timelines, case-study reports and the facts they cite, all verifiable."""
+"""The last stage: charts, timelines, case-study reports and the facts they cite, all verifiable."""

@@ -22,10 +22,18 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
 ``review/detector/D/precision``                 per-detector precision from verdicts (review store)
 ``evaluations/ID/overall/M``                    a stored evaluation: ``M`` in precision, recall,
 ``evaluations/ID/detectors/D/M``                f1, fpr, tp, fp, fn, tn, detected,
-``evaluations/ID/techniques/T/M``               fp_on_negatives, alerts, alerts_outside
+``evaluations/ID/techniques/T/M``               fp_on_negatives, alerts, alerts_outside, and the
+                                                k and n of a rate (``precision_k``, ``recall_n``)
 ``evaluations/ID/scope/K`` ``.../labels/kind``  label counts and kind of that evaluation
 ``mail/PATH``                                   the ``mail evaluate --out`` JSON; list items by
                                                 their ``key`` or index, e.g. ``mail/rows/all/test/recall``
+``evaluations/ID/curve/I/M``                    point I of the stored score curve: min_score,
+                                                alerts, alerts_per_day, precision, recall
+``drift/months|max_psi|max_psi_month``          event mix by month against the whole (PSI)
+``drift/shifted_months`` ``drift/month/M/F``    months with PSI > 0.25; events, alerts, psi of month M
+``drift/threshold``                             that 0.25
+``config/DETECTOR/PARAM``                       a parameter of the default detector configuration
+``method/confidence``                           the confidence level of every interval (from its z)
 ``param/NAME/VALUE``                            a figure the user set (minutes per alert)
 ``calc/minutes_saved/M`` ``calc/hours_saved/M`` (alerts - incidents) x M minutes per alert
 ==============================================  ============================================
@@ -42,8 +50,8 @@ filter is collected.
 
 from __future__ import annotations
 
-import importlib
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -55,7 +63,7 @@ import duckdb
 
 from bluebench.errors import BluebenchError
 from bluebench.evaluation.evaluate import EVALUATIONS_SQL
-from bluebench.evaluation.metrics import Measure, Rate
+from bluebench.evaluation.metrics import Z95, Measure, Rate
 from bluebench.events.quality import QualityReport, quality_report
 from bluebench.events.workspace import DB_NAME
 
@@ -95,6 +103,7 @@ COUNT_KEYS = {
     "fp_on_negatives": "FP_on_negatives",
 }
 VERDICTS = ("true_positive", "false_positive", "benign_true_positive", "needs_info")
+PSI_SHIFT = 0.25  # a month whose event mix has PSI above this against the whole has shifted
 
 
 class FactError(BluebenchError):
@@ -229,6 +238,13 @@ class FactResolver:
         self._evals: dict[str, dict[str, Any]] | None = None
         self._review: Any = None
         self._review_loaded = False
+        self._months: list[tuple[str, int, int, float]] | None = None
+
+    def close(self) -> None:
+        """Release the review store's connection (the DuckDB connection belongs to the caller)."""
+        if self._review is not None:
+            self._review.close()
+            self._review = None
 
     # -------------------------------------------------------------- entry point
 
@@ -247,6 +263,9 @@ class FactResolver:
                 "mail": self._mail,
                 "param": self._param,
                 "calc": self._calc,
+                "drift": self._drift,
+                "config": self._config,
+                "method": self._method,
             }.get(parts[0])
             if handler is None or len(parts) < 2:
                 raise FactError(f"unknown fact source {source!r}")
@@ -362,11 +381,9 @@ class FactResolver:
         if not self._review_loaded:
             self._review_loaded = True
             if (self.workspace / "review.db").exists():
-                try:  # the review stage (issue #4) may be absent from a build
-                    review = importlib.import_module("bluebench.review")
-                except ImportError:
-                    return None
-                self._review = review.ReviewStore.for_workspace(self.workspace)
+                from bluebench.review import ReviewStore
+
+                self._review = ReviewStore.for_workspace(self.workspace)
         return self._review
 
     def _verdict_counts(self) -> Counter[str]:
@@ -419,6 +436,16 @@ class FactResolver:
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise FactError(f"scope {p[2]!r} is not a number")
             return Resolved(v, unit="label row" if "row" in p[2] else "")
+        if section == "curve" and len(p) == 4:
+            point = result["curve"][int(p[2])]
+            if p[3] == "min_score":
+                return Resolved(float(point["min_score"]), unit="score")
+            if p[3] == "alerts":
+                return Resolved(int(point["alerts"]), unit="alert")
+            if p[3] == "alerts_per_day":
+                return Resolved(int(point["alerts"]) / float(point["days"]), unit="alert a day")
+            row = {"counts": point["counts"], "units": result.get("units", {}), "alerts": point["alerts"]}
+            return _row_metric(row, p[3])
         if section == "overall" and len(p) == 3:
             row, metric = result["overall"], p[2]
         elif section in ("detectors", "techniques") and len(p) == 4:
@@ -429,6 +456,88 @@ class FactResolver:
         else:
             raise FactError(f"unknown evaluation fact {'/'.join(p)!r}")
         return _row_metric(row, metric)
+
+    # -------------------------------------------------------------- drift and configuration
+
+    def month_table(self) -> list[tuple[str, int, int, float]]:
+        """(month, events, alerts, PSI) per month with events, oldest first.
+
+        PSI compares the month's mix of event kinds (code, else action) with the mix over all
+        months; higher means the month looks less like the data as a whole. Values above
+        0.25 are the usual "shifted" mark (the same rule the mail evaluation uses).
+        """
+        if self._months is None:
+            rows = self.con.execute(
+                """SELECT strftime("@timestamp", '%Y-%m') AS m, coalesce("event.code", "event.action", '?') AS k,
+                          count(*) FROM events WHERE "@timestamp" IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"""
+            ).fetchall()
+            alerts = dict(
+                self.con.execute(
+                    "SELECT strftime(first_seen, '%Y-%m'), count(*) FROM alerts GROUP BY 1"
+                ).fetchall()
+            )
+            by_month: dict[str, dict[str, int]] = {}
+            total: Counter[str] = Counter()
+            for m, k, n in rows:
+                by_month.setdefault(str(m), {})[str(k)] = int(n)
+                total[str(k)] += int(n)
+            all_n = sum(total.values())
+            table = []
+            for m, kinds in by_month.items():
+                n = sum(kinds.values())
+                psi = 0.0
+                for k, t in total.items():
+                    p_ = max(kinds.get(k, 0) / n, 1e-4)
+                    q_ = max(t / all_n, 1e-4)
+                    psi += (p_ - q_) * math.log(p_ / q_)
+                table.append((m, n, int(alerts.get(m, 0)), psi))
+            self._months = table
+        return self._months
+
+    def _drift(self, p: list[str]) -> Resolved:
+        table = self.month_table()
+        if p[0] == "months" and len(p) == 1:
+            return Resolved(len(table), unit="month")
+        if p[0] == "month" and len(p) == 3:
+            row = next((r for r in table if r[0] == p[1]), None)
+            if row is None:
+                raise FactError(f"no events in month {p[1]!r}")
+            what: dict[str, Value] = {"label": row[0], "events": row[1], "alerts": row[2], "psi": row[3]}
+            if p[2] not in what:
+                raise FactError(f"unknown month fact {p[2]!r}")
+            return Resolved(what[p[2]], unit={"events": "event", "alerts": "alert"}.get(p[2], ""))
+        if p[0] in ("max_psi", "max_psi_month") and len(p) == 1:
+            if not table:
+                raise FactError("no timestamped events")
+            worst = max(table, key=lambda r: (r[3], r[0]))
+            return Resolved(worst[3] if p[0] == "max_psi" else worst[0], unit="")
+        if p[0] == "shifted_months" and len(p) == 1:
+            return Resolved(sum(1 for r in table if r[3] > PSI_SHIFT), unit="month")
+        if p[0] == "threshold" and len(p) == 1:
+            return Resolved(PSI_SHIFT, unit="PSI")
+        raise FactError(f"unknown drift fact {'/'.join(p)!r}")
+
+    def _method(self, p: list[str]) -> Resolved:
+        """Constants of the method, computed from the code that uses them."""
+        if p == ["confidence"]:
+            return Resolved(round(math.erf(Z95 / math.sqrt(2.0)), 6), unit="confidence level")
+        raise FactError(f"unknown method fact {'/'.join(p)!r}")
+
+    def _config(self, p: list[str]) -> Resolved:
+        """A parameter of the default detector configuration (``config/DETECTOR/PARAM``)."""
+        from bluebench.detectors import load_config
+
+        if len(p) != 2:
+            raise FactError(f"unknown configuration fact {'/'.join(p)!r}")
+        section = load_config(None).get(p[0])
+        if section is None:
+            raise FactError(f"no detector {p[0]!r} in the default configuration")
+        if p[1] == "min_score":
+            return Resolved(float(section.get("min_score", 0.0)), unit="score")
+        v = section.get(p[1])
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise FactError(f"{p[0]}.{p[1]} is not a number in the default configuration")
+        return Resolved(v, unit="")
 
     # -------------------------------------------------------------- mail, params, calculations
 
@@ -485,6 +594,10 @@ def _row_metric(row: dict[str, Any], metric: str) -> Resolved:
     if metric in RATES:
         rate: Rate = getattr(m, metric)
         return _rate_parts(rate, str(units.get(metric, "")))
+    base, _, part = metric.rpartition("_")
+    if base in RATES and part in ("k", "n"):
+        rate = getattr(m, base)
+        return Resolved(rate.k if part == "k" else rate.n, unit=str(units.get(base, "")))
     if metric == "f1":
         if m.f1 is None:
             raise FactError("F1 is undefined (precision or recall has no units)")
@@ -557,6 +670,11 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
             yield f"alerts/detector/{det}", f"alerts/detector/{det}"
     for what in ("count", "alerts", "per_day"):
         yield f"incidents/{what}", f"incidents/{what}"
+    for what in ("months", "max_psi", "max_psi_month", "shifted_months"):
+        yield f"drift/{what}", f"drift/{what}"
+    for month, *_ in resolver.month_table():
+        for what in ("events", "alerts", "psi"):
+            yield f"drift/month/{month}/{what}", f"drift/month/{month}/{what}"
     for v in VERDICTS:
         yield f"review/verdicts/{v}", f"review/verdicts/{v}"
     yield "review/reviewed", "review/reviewed"
@@ -573,6 +691,9 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
                 yield f"eval/{name}/scope/{k}", f"evaluations/{eid}/scope/{k}"
         for metric in METRICS:
             yield f"eval/{name}/overall/{metric}", f"evaluations/{eid}/overall/{metric}"
+        for i, _point in enumerate(res.get("curve") or []):
+            for metric in ("min_score", "alerts", "alerts_per_day", "precision", "recall"):
+                yield f"eval/{name}/curve/{i}/{metric}", f"evaluations/{eid}/curve/{i}/{metric}"
         for section in ("detectors", "techniques"):
             for row in res.get(section, []):
                 if "/" in row["name"]:
@@ -622,13 +743,16 @@ def collect_facts(
         con = open_workspace(workspace)
     try:
         resolver = FactResolver(con, workspace, mail)
-        facts = []
-        for key, source in _sources(resolver):
-            try:
-                r = resolver.resolve(source)
-            except FactError:
-                continue
-            facts.append(Fact(key, r.value, r.low, r.high, r.unit, source))
+        try:
+            facts = []
+            for key, source in _sources(resolver):
+                try:
+                    r = resolver.resolve(source)
+                except FactError:
+                    continue
+                facts.append(Fact(key, r.value, r.low, r.high, r.unit, source))
+        finally:
+            resolver.close()
         return FactSet(facts, workspace.name, mail_evaluation.name if mail_evaluation else None)
     finally:
         if own:
