@@ -72,15 +72,27 @@ def test_unmeasured_things_are_asked_about() -> None:
 
 
 def test_drift_month_is_named() -> None:
+    months = {"2020-03": (0.31, 40), "2019-11": (0.04, 900)}
     facts = FactSet(
         [
             *run_facts(),
-            Fact("mail/drift/2020-03/psi", 0.31, None, None, "", "mail/drift/2020-03/psi"),
-            Fact("mail/drift/2019-11/psi", 0.04, None, None, "", "mail/drift/2019-11/psi"),
+            *[
+                Fact(f"drift/month/{m}/psi", v, None, None, "", f"drift/month/{m}/psi")
+                for m, (v, _) in months.items()
+            ],
+            *[
+                Fact(f"drift/month/{m}/events", n, None, None, "event", f"drift/month/{m}/events")
+                for m, (_, n) in months.items()
+            ],
         ]
     )
+    worst = max(months, key=lambda m: months[m][0])
     q = _by_id(facts)["drift-month"]
-    assert "2020-03" in q.text and q.facts[0].key == "mail/drift/2020-03/psi"  # type: ignore[attr-defined]
+    assert worst in q.text  # type: ignore[attr-defined]
+    assert [f.key for f in q.facts] == [f"drift/month/{worst}/psi", f"drift/month/{worst}/events"]  # type: ignore[attr-defined]
+    # The drift table is not training data, and the unmeasured question no longer asks for drift.
+    assert not any("drift" in f.key for f in _by_id(facts)["training-data"].facts)  # type: ignore[attr-defined]
+    assert "drift" not in _by_id(facts)["unmeasured"].text  # type: ignore[attr-defined]
 
 
 def test_empty_run_still_gets_the_general_questions() -> None:

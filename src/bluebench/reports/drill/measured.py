@@ -162,8 +162,10 @@ class Measured:
 
     @property
     def kind(self) -> str:
-        """detector, technique, overall, model or comparison (a mail baseline or ablation row)."""
-        for k in ("detectors", "techniques", "overall"):
+        """detector, technique, overall, model or comparison (a baseline, an ablation, a curve point)."""
+        if "curve" in self.tokens:
+            return "comparison"  # a point at another threshold, not the operating point
+        for k in ("detectors", "detector", "techniques", "overall"):
             if k in self.tokens:
                 return k.rstrip("s")
         if self.tokens[:2] == ("mail", "rows") and "all" not in self.tokens:
@@ -247,7 +249,9 @@ def read_fact(fact: FactLike) -> Measured:
     keep = [
         i
         for i, t in enumerate(tokens)
-        if i != at and t not in _GENERIC and not (metric == "psi" and (t == "drift" or _MONTH.match(t)))
+        if i != at
+        and t not in _GENERIC
+        and not (metric == "psi" and (t in ("drift", "month", "months") or _MONTH.match(t)))
     ]
     value, low, high = _number(fact.value), fact.low, fact.high
     if metric in RATE_METRICS and value is not None:

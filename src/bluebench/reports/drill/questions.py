@@ -177,9 +177,14 @@ def _weak_points(ms: list[Measured], volume: int, budget: float | None) -> list[
                 tuple(derived),
             )
         )
-    drift = [m for m in ms if m.value is not None and (m.metric == "psi" or "drift" in m.tokens)]
+    # Drift is a PSI: per month when the run has months, else any PSI it stored.
+    drift = [m for m in ms if m.value is not None and m.metric == "psi" and m.month]
+    drift = drift or [m for m in ms if m.value is not None and m.metric == "psi"]
     if drift:
         d = max(drift, key=lambda m: (m.value or 0.0, m.key))
+        same_month = [m for m in ms if m is not d and d.month and d.month in m.tokens and m.metric is None]
+        context = [m for m in ms if "drift" in m.tokens and {"threshold", "shifted_months"} & set(m.tokens)]
+        era = [m for m in _by_tokens(ms, {"cross_era", "era", "modern_ham_unseen"}) if m is not d][:3]
         out.append(
             Question(
                 "drift-month",
@@ -187,14 +192,7 @@ def _weak_points(ms: list[Measured], volume: int, budget: float | None) -> list[
                 f"The largest drift is {d.describe()}: {d.text()}. How did you notice it, what "
                 "did it do to precision and recall, and what triggers a retrain?",
                 "the month where the data moved most is where the validation stops applying",
-                (
-                    d.fact,
-                    *[
-                        m.fact
-                        for m in _by_tokens(ms, {"cross_era", "era", "modern_ham_unseen"})
-                        if m is not d
-                    ][:3],
-                ),
+                tuple(m.fact for m in [d, *same_month, *context, *era][:_MAX_FACTS]),
             )
         )
     unmeasured = [
@@ -296,11 +294,20 @@ def drill_questions(
     out = _weak_points(ms, volume_per_day, alerts_per_day)
     lowest_recall = _lowest(ms, "recall")
     for qid, text, why, words in _GENERAL:
-        picked = _by_tokens(ms, words)
+        # Per-month rows belong to the drift-month question; curve points and baselines are not
+        # the run's own figures.
+        if qid == "drift":
+            pool = [m for m in ms if not m.month and m.kind != "comparison"]
+        else:
+            pool = [m for m in ms if "drift" not in m.tokens and m.kind != "comparison"]
+        if qid == "human-review":
+            # The verdicts themselves first, then what they say per detector.
+            pool = sorted(pool, key=lambda m: (m.kind == "detector", "review" not in m.tokens, m.key))
+        picked = _by_tokens(pool, words)
         if qid == "limits":
             # The largest misses first: counts of what was not found, by size, then by key.
             picked = sorted(
-                (m for m in ms if words & set(m.tokens) and (m.metric is not None or (m.value or 0) > 0)),
+                (m for m in pool if words & set(m.tokens) and (m.metric is not None or (m.value or 0) > 0)),
                 key=lambda m: (-(m.value or 0) if m.metric is None else 0, m.key),
             )[:_MAX_FACTS]
         if qid == "limits" and lowest_recall is not None and lowest_recall not in picked:
