@@ -23,6 +23,8 @@ _RATE_UNITS = frozenset(
     {"", "ratio", "rate", "fraction", "probability", "share", "%", "percent", "proportion"}
 )
 _MAX_FACTS = 6
+# Fewest events a month needs before its drift (PSI) is asked about, when the run has such months.
+MIN_MONTH_EVENTS = 30
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,10 @@ def _weak_points(ms: list[Measured], volume: int, budget: float | None) -> list[
     # Drift is a PSI: per month when the run has months, else any PSI it stored.
     drift = [m for m in ms if m.value is not None and m.metric == "psi" and m.month]
     drift = drift or [m for m in ms if m.value is not None and m.metric == "psi"]
+    # A month of a handful of events has a huge PSI by chance: prefer months with enough of them.
+    sizes = {m.month: m.value for m in ms if m.month and m.metric is None and m.noun == "event"}
+    settled = [m for m in drift if m.month and (sizes.get(m.month) or 0) >= MIN_MONTH_EVENTS]
+    drift = settled or drift
     if drift:
         d = max(drift, key=lambda m: (m.value or 0.0, m.key))
         same_month = [m for m in ms if m is not d and d.month and d.month in m.tokens and m.metric is None]
