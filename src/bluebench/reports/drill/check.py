@@ -492,7 +492,7 @@ def _find_claims(text: str, spans: list[tuple[int, int]], facts: list[Measured])
         hit = next(
             (k for k in known if k.value is not None and abs(k.value - x) <= tol * max(abs(k.value), 1)), None
         )
-        ref = hit or known[0]
+        ref = hit or min(known, key=lambda k: (len(k.tokens), k.key))  # the run's total before a part
         claims.append(
             Claim(
                 text[a:qb],
