@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := out/demo
 
-.PHONY: demo test lint bench clean examples
+.PHONY: demo test lint bench clean examples drill-example
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,19 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_evtx.py
 	$(BIN)/python bench/run_jsonl.py --events 10000000
+
+## drill-example: the interview drill on the shared EVTX data (../shared/data, not shipped):
+## docs/examples/drill-questions.md and the scorecard of docs/examples/drill-answer.md.
+## MAIL_EVAL=FILE (from `bluebench mail evaluate --out FILE`) adds the mail classifier's facts.
+MAIL_EVAL ?=
+DRILL     := out/drill
+DRILL_ARGS = -w $(DRILL)/ws $(if $(MAIL_EVAL),--mail-evaluation $(MAIL_EVAL))
+drill-example: $(STAMP)
+	rm -rf $(DRILL)
+	$(BIN)/bluebench scan ../shared/data/windows/evtx-to-mitre-attack -w $(DRILL)/ws > /dev/null 2>&1 || test $$? -eq 1
+	$(BIN)/bluebench evaluate --labels ../shared/data/windows/evtx_labels.csv -w $(DRILL)/ws > /dev/null
+	$(BIN)/bluebench drill questions $(DRILL_ARGS) --alerts-per-day 50 > docs/examples/drill-questions.md
+	$(BIN)/bluebench drill check docs/examples/drill-answer.md $(DRILL_ARGS) > docs/examples/drill-scorecard.md || test $$? -eq 1
 
 clean:
 	rm -rf $(VENV) out .bluebench
