@@ -53,7 +53,9 @@ def main() -> None:
     model = load_model(model_path)
 
     result: dict[str, object] = {
-        "data": args.data,
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": "python bench/mail_score.py --model MODEL --jobs " + " ".join(map(str, args.jobs)),
+        "data": os.path.relpath(args.data, Path(__file__).resolve().parent.parent),
         "bytes": sum(p.stat().st_size for p in Path(args.data).rglob("*") if p.is_file()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
@@ -63,7 +65,7 @@ def main() -> None:
             load = os.getloadavg()[0]
             c0 = _cpu()
             t0 = time.perf_counter()
-            batch = read_and_extract([args.data], jobs)
+            batch = read_and_extract([args.data], jobs, era=model.reads_era)
             t1 = time.perf_counter()
             verdicts = model.score_extracted(batch.refs, batch.extracted)
             t2 = time.perf_counter()
@@ -96,6 +98,7 @@ def main() -> None:
             f"1-min load average before the runs {loads} on {os.cpu_count()} CPUs "
             "(other work on the machine slows the wall-clock figures, not the CPU-second one)"
         )
+    result["load_average_at_end"] = list(os.getloadavg())
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=2))

@@ -97,8 +97,7 @@ def test_alerts_outside_the_labelled_files_are_left_out(per_event: Labelled, tmp
     ws = per_event.ws
     ws.ingest(discover([str(other / "x.log")]), ReadOptions(year=2024))
     from eval_helpers import AUTH_DETECTORS as _  # noqa: F401  (same detectors as the fixture)
-
-    from conftest import detect
+    from eval_helpers import detect  # not 'conftest': that name is whichever conftest loaded last
 
     detect(ws)
     result = run(per_event)

@@ -70,3 +70,34 @@ def test_thresholds_respect_the_target_fpr_and_the_budget() -> None:
     assert (scores[ham] >= np.nextafter(t, 0)).sum() >= 1  # the lowest such threshold
     tb = threshold_for_budget(scores, 50)
     assert (scores >= tb).sum() == 55  # 50 per 1,000 of 1,100 messages
+
+
+def test_choices_are_made_on_a_validation_split_inside_the_training_part() -> None:
+    from pathlib import Path
+
+    from bluebench.mail.evaluate import CANDIDATE_C, CANDIDATE_TARGET_FPR, SELECTION_MAX_FPR, _select
+    from bluebench.mail.features import extract
+    from bluebench.mail.labels import load_labels
+    from bluebench.mail.reader import read_mail
+    from bluebench.mail.train import attach_labels
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "mail"
+    data = attach_labels(read_mail([str(folder)]), load_labels(folder / "labels.csv"))
+    ex = [extract(m) for m in data.mails]
+    train, _ = time_split(data, 0.7)
+    sel = _select(ex, data, train, 0.7, 0)
+    # development and validation are exactly the training part: the test part is never read
+    assert sel["split"]["development"] + sel["split"]["validation"] == int(train.sum())
+    assert len(sel["candidates"]) == len(CANDIDATE_C) * len(CANDIDATE_TARGET_FPR)
+    ok = [c for c in sel["candidates"] if c["validation"]["fpr"]["value"] <= SELECTION_MAX_FPR]
+    chosen = next(
+        c
+        for c in sel["candidates"]
+        if (c["C"], c["target_fpr"]) == (sel["chosen"]["C"], sel["chosen"]["target_fpr"])
+    )
+    if ok:
+        assert chosen["validation"]["recall"]["value"] == max(c["validation"]["recall"]["value"] for c in ok)
+    else:
+        assert chosen["validation"]["fpr"]["value"] == min(
+            c["validation"]["fpr"]["value"] for c in sel["candidates"]
+        )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bluebench.mail import reader
 from bluebench.mail.reader import parse_message, read_mail
+from bluebench.sources import mailparse as reader
 
 GOOD = b"""From: Alice <alice@example.org>
 To: bob@example.org

@@ -72,10 +72,17 @@ def load_alerts(
     detector: str | None = None,
     min_severity: str | None = None,
     limit: int | None = None,
+    ids: Sequence[str] | None = None,
 ) -> list[Alert]:
-    """Stored alerts ranked by severity, then score, then time; evidence resolved to file and record."""
+    """Stored alerts ranked by severity, then score, then time; evidence resolved to file and record.
+
+    ``ids`` keeps only those alerts (an incident's), so a page never loads every alert.
+    """
     where: list[str] = ["TRUE"]
     params: list[object] = []
+    if ids is not None:
+        where.append("list_contains(?, id)")
+        params.append(list(ids))
     if detector:
         where.append("detector = ?")
         params.append(detector)

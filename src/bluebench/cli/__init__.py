@@ -19,7 +19,7 @@ def _load_optional() -> None:
     """Import command modules that may not exist in every build (added by later stages)."""
     import importlib
 
-    for name in ("evaluate", "generate", "mail", "spark"):
+    for name in ("evaluate", "generate", "mail", "triage", "serve", "reports", "drill", "sigma", "spark"):
         try:
             importlib.import_module(f"bluebench.cli.{name}")
         except ModuleNotFoundError as exc:

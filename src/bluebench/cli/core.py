@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from bluebench.engines import Engine
 from bluebench.errors import ConfigError
 from bluebench.events.quality import quality_report
 from bluebench.events.workspace import IngestSummary, Workspace, workspace_from_env
+from bluebench.incidents import GroupingReport, group_alerts, load_assets, load_grouping_params
 from bluebench.schema import SEVERITIES, Alert
 from bluebench.sources import ReadOptions, discover, load_mapping
 
@@ -31,6 +33,19 @@ SEVERITY_STYLE = {
 
 MappingOpt = Annotated[
     str | None, typer.Option("--mapping", help="TOML mapping for CSV/JSON lines of another layout.")
+]
+GroupingOpt = Annotated[
+    str | None,
+    typer.Option("--grouping", help="Incident grouping TOML (see `bluebench incidents --default-config`)."),
+]
+AssetsOpt = Annotated[
+    str | None, typer.Option("--assets", help="Asset list CSV/TOML: entity criticality for incident risk.")
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db", envvar="BLUEBENCH_DB", help="Review database URL (default: review.db in the workspace)."
+    ),
 ]
 YearOpt = Annotated[
     int | None,
@@ -94,13 +109,66 @@ def _print_ingest(summary: IngestSummary, quiet: bool) -> None:
 
 
 def do_detect(
-    ws: Workspace, config: str | None, only: list[str] | None = None, engine: Engine | None = None
+    ws: Workspace,
+    config: str | None,
+    only: list[str] | None = None,
+    thresholds: dict[str, float] | None = None,
+    engine: Engine | None = None,
 ) -> list[Alert]:
-    """Run the configured detectors (on ``engine``, else DuckDB) and replace their stored alerts."""
-    detectors = build_detectors(load_config(config), only)
+    """Run the configured detectors (on ``engine``, else DuckDB) and replace their stored alerts.
+
+    ``thresholds`` (a lead's ``min_score`` per detector, from the review store) override
+    the config file's, and each one applied is said on stderr.
+    """
+    cfg = load_config(config)
+    for det, value in sorted((thresholds or {}).items()):
+        if det in cfg:
+            cfg[det]["min_score"] = value
+            err.print(f"[dim]{det}: min_score {value:g} as set by a lead in the review store[/dim]")
+    detectors = build_detectors(cfg, only)
     alerts = run_detectors(engine or ws.con, detectors)
     save_alerts(ws.con, alerts, [d.id for d in detectors])
+    for d in detectors:  # a detector may say why it did nothing (e.g. phishing_mail without a model)
+        for note in getattr(d, "notes", ()):
+            err.print(f"[dim]{escape(note)}[/dim]")
     return alerts
+
+
+def do_sigma(
+    ws: Workspace, rules: list[str], status: list[str] | None, levels: list[str] | None, quiet: bool
+) -> list[Alert]:
+    """Run Sigma rules over the stored events beside the built-in detectors; store their alerts."""
+    from bluebench.cli.sigma import load_ruleset, print_failures
+    from bluebench.sigma import DETECTOR_ID, detect_workspace
+
+    rs = load_ruleset(rules, status, levels, None)
+    print_failures(rs)
+    engine, alerts = detect_workspace(ws.con, rs)
+    save_alerts(ws.con, alerts, [DETECTOR_ID])
+    if not quiet:
+        err.print(
+            f"sigma: {len(rs.rules)} rules over {engine.events_seen:,} events, {len(alerts)} alerts; "
+            f"{len(rs.failures)} rules not loaded"
+        )
+    return alerts
+
+
+def lead_thresholds(ws: Workspace, db: str | None) -> dict[str, float]:
+    """The thresholds leads set in the review store (none when no store exists yet)."""
+    from bluebench.cli.triage import lead_thresholds as read
+    from bluebench.review import ReviewStore
+
+    if db is None and not os.environ.get("BLUEBENCH_DB") and not (ws.folder / "review.db").exists():
+        return {}
+    with ReviewStore.for_workspace(ws.folder, db) as store:
+        return read(store)
+
+
+def do_group(ws: Workspace, grouping: str | None, assets: str | None) -> GroupingReport:
+    """Group the stored alerts into incidents and say how much noise that spared (on stderr)."""
+    report = group_alerts(ws.con, load_grouping_params(grouping), load_assets(assets))
+    err.print(f"[bold]{report.text()}[/bold] (`bluebench incidents` lists them)")
+    return report
 
 
 def print_alerts(alerts: list[Alert], as_json: bool, limit: int | None = None) -> None:
@@ -208,8 +276,11 @@ def detect(
     master: Annotated[
         str, typer.Option("--master", help="Spark: master URL, e.g. local[4], spark://host:7077, yarn.")
     ] = "local[2]",
+    grouping: GroupingOpt = None,
+    assets: AssetsOpt = None,
+    db: DbOpt = None,
 ) -> None:
-    """Run the detectors over every stored event and store their alerts in the workspace."""
+    """Run the detectors over every stored event, store their alerts and group them into incidents."""
     if engine not in ("duckdb", "spark"):
         raise ConfigError(f"unknown engine {engine!r}; use duckdb or spark")
     with workspace_from_env(workspace) as ws:
@@ -223,8 +294,9 @@ def detect(
                 parquet = str(ws.folder / "parquet")
                 export_parquet(ws.con, parquet, overwrite=True)
             runner = SparkEngine(spark, parquet)
-        do_detect(ws, config, only, runner)
+        do_detect(ws, config, only, lead_thresholds(ws, db), runner)
         print_alerts(load_alerts(ws.con), as_json, limit=50)
+        do_group(ws, grouping, assets)
 
 
 @app.command()
@@ -236,14 +308,30 @@ def scan(
     year: YearOpt = None,
     as_json: JsonOpt = False,
     limit: Annotated[int, typer.Option(help="Rows in the table (0 = all).")] = 30,
+    rules: Annotated[
+        list[str] | None, typer.Option("--rules", help="Also run these Sigma rule files or folders.")
+    ] = None,
+    rule_status: Annotated[
+        list[str] | None, typer.Option("--rule-status", help="Sigma: keep this status.")
+    ] = None,
+    rule_level: Annotated[
+        list[str] | None, typer.Option("--rule-level", help="Sigma: keep this level.")
+    ] = None,
+    grouping: GroupingOpt = None,
+    assets: AssetsOpt = None,
+    db: DbOpt = None,
 ) -> None:
-    """Ingest and detect in one go; print the alerts ranked by severity and score."""
+    """Ingest, detect and group in one go; print the alerts ranked by severity and score."""
     with workspace_from_env(workspace) as ws:
         summary = do_ingest(ws, paths, _options(mapping, year), quiet=as_json)
         if not as_json:
             print_quality(ws)
         do_detect(ws, config)
+        if rules:
+            do_sigma(ws, rules, rule_status, rule_level, quiet=as_json)
+        do_detect(ws, config, thresholds=lead_thresholds(ws, db))
         print_alerts(load_alerts(ws.con), as_json, limit=limit or None)
+        do_group(ws, grouping, assets)
     _exit(summary)
 
 

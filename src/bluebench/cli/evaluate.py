@@ -13,11 +13,12 @@ from rich.table import Table
 
 from bluebench.alerts.store import load_alerts
 from bluebench.cli.app import ConfigOpt, JsonOpt, WorkspaceOpt, app, err, out
+from bluebench.cli.triage import DbOpt, open_store, verdict_counts
 from bluebench.errors import ConfigError
 from bluebench.evaluation.evaluate import Evaluation, Row, evaluate_alerts, parse_filter, save_evaluation
 from bluebench.evaluation.labels import load_labels
-from bluebench.evaluation.metrics import Rate
-from bluebench.evaluation.tune import TuneResult, tune
+from bluebench.evaluation.metrics import Rate, VerdictPrecision, verdict_precision
+from bluebench.evaluation.tune import TuneResult, tune, tune_from_verdicts
 from bluebench.events.workspace import workspace_from_env
 
 LabelsOpt = Annotated[
@@ -178,23 +179,55 @@ def print_evaluation(result: Evaluation) -> None:
         out.print(f"[yellow]note:[/yellow] {escape(note)}")
 
 
+def print_verdict_precision(rows: list[VerdictPrecision]) -> None:
+    """Each detector's precision from reviewers' verdicts, flagged when under the lead's floor."""
+    if not rows:
+        out.print("[dim]precision from verdicts: no reviewed alerts yet (`bluebench review`)[/dim]")
+        return
+    floor = rows[0].floor
+    t = Table(
+        title="Precision from reviewers' verdicts (per reviewed alert; TP and benign TP count as right; "
+        + ("no precision floor set" if floor is None else f"floor {floor:.2f} set by a lead")
+        + ")",
+        title_justify="left",
+    )
+    for c in ("Detector", "Right", "Reviewed", "Precision", "Flag"):
+        t.add_column(c, justify="left" if c in ("Detector", "Flag") else "right")
+    for r in rows:
+        flag = ""
+        if r.clearly_below_floor:
+            flag = "[red]below floor (even its 95% interval)[/red]"
+        elif r.below_floor:
+            flag = "[yellow]below floor[/yellow]"
+        t.add_row(escape(r.detector), str(r.precision.k), str(r.precision.n), _rate(r.precision), flag)
+    out.print(t)
+
+
 @app.command()
 def evaluate(
     labels: LabelsOpt,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
     techniques: TechniquesOpt = None,
+    db: DbOpt = None,
 ) -> None:
-    """Measure stored alerts against labels: precision, recall, F1, FPR with counts and intervals."""
+    """Measure stored alerts against labels: precision, recall, F1, FPR with counts and intervals.
+
+    Each detector's precision from reviewers' verdicts is added, flagged below the lead's floor.
+    """
     flt = _filter(techniques)
     label_set = load_labels(labels)
+    with open_store(workspace, db) as store:
+        counts, floor = verdict_counts(store), store.precision_floor()
     with workspace_from_env(workspace) as ws:
         result = evaluate_alerts(ws.con, label_set, load_alerts(ws.con), flt)
+        result.from_verdicts = verdict_precision(counts, floor)
         save_evaluation(ws.con, result)
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), default=str) + "\n")
     else:
         print_evaluation(result)
+        print_verdict_precision(result.from_verdicts)
 
 
 def print_tune(result: TuneResult) -> None:
@@ -243,8 +276,16 @@ def print_tune(result: TuneResult) -> None:
 
 @app.command(name="tune")
 def tune_cmd(
-    labels: LabelsOpt,
     budget: Annotated[float, typer.Option("--budget", help="Alerts a day allowed per detector.")],
+    labels: Annotated[
+        str | None,
+        typer.Option("--labels", help="Labels CSV (as for evaluate); or use --from-verdicts."),
+    ] = None,
+    from_verdicts: Annotated[
+        bool,
+        typer.Option("--from-verdicts", help="Measure on reviewers' verdicts from the review store instead."),
+    ] = False,
+    db: DbOpt = None,
     workspace: WorkspaceOpt = None,
     config: ConfigOpt = None,
     out_path: Annotated[
@@ -254,10 +295,21 @@ def tune_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Pick each detector's min_score for an alert budget; show recall and precision it costs."""
+    if (labels is None) == (not from_verdicts):
+        raise ConfigError("give either --labels FILE or --from-verdicts")
     flt = _filter(techniques)
-    label_set = load_labels(labels)
-    with workspace_from_env(workspace) as ws:
-        result = tune(ws.con, label_set, budget, config, flt)
+    if from_verdicts:
+        if flt:
+            raise ConfigError("--techniques applies to --labels only")
+        with open_store(workspace, db) as store:
+            verdict_labels = store.alert_labels()
+        with workspace_from_env(workspace) as ws:
+            result = tune_from_verdicts(ws.con, verdict_labels, budget, config)
+    else:
+        assert labels is not None
+        label_set = load_labels(labels)
+        with workspace_from_env(workspace) as ws:
+            result = tune(ws.con, label_set, budget, config, flt)
     if out_path:
         Path(out_path).write_text(result.config_toml(), encoding="utf-8")
     if as_json:

@@ -109,7 +109,7 @@ def score_cmd(
     from bluebench.mail.model import load_model
 
     mm = load_model(model)
-    batch = read_and_extract(paths, jobs)
+    batch = read_and_extract(paths, jobs, era=mm.reads_era)
     ms = _report(batch.as_mailset(), len(batch.refs), paths, quiet=as_json)
     verdicts = mm.score_extracted(batch.refs, batch.extracted, threshold, reasons)
     if as_json:

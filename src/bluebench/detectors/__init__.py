@@ -30,6 +30,7 @@ from bluebench.detectors.lateral import (
     RemoteServiceInstall,
     ShareCreated,
 )
+from bluebench.detectors.mail import PhishingMail
 from bluebench.engines import Db
 from bluebench.errors import ConfigError
 from bluebench.registry import Registry
@@ -55,6 +56,7 @@ for _cls in (AccountCreated, GroupMembershipChange, AccountManipulation, LogClea
     register(_cls)
 for _cls in (UnusualLogonHour, NewSourceOrHost, NewLogonType, UserDayAnomaly):
     register(_cls)
+register(PhishingMail)
 
 __all__ = [
     "DETECTORS",

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from bluebench.detectors import DETECTORS
 from bluebench.evaluation.labels import FileLabel, LabelSet, normalize_technique
-from bluebench.evaluation.metrics import Measure, any_match, technique_matches
+from bluebench.evaluation.metrics import Measure, VerdictPrecision, any_match, technique_matches
 from bluebench.schema import Alert, Evidence
 
 EVALUATIONS_SQL = """CREATE TABLE IF NOT EXISTS evaluations (
@@ -125,6 +125,9 @@ class Evaluation:
     technique_filter: list[str]
     id: str = ""
     run_at: datetime | None = None
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    # Precision from reviewers' verdicts per detector, handed in as data by the caller.
+    from_verdicts: list[VerdictPrecision] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -143,6 +146,8 @@ class Evaluation:
             "overall": self.overall.to_json(),
             "techniques": [r.to_json() for r in self.techniques],
             "notes": self.notes,
+            "curve": self.curve,
+            "precision_from_verdicts": [v.to_json() for v in self.from_verdicts],
         }
 
 
@@ -290,7 +295,8 @@ def _evaluate_files(
     index: FileIndex,
     flt: list[str],
     detectors: Sequence[str] | None,
-) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str]]:
+    thresholds: Sequence[float] = (),
+) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
     units: list[_Unit] = []
     missing: list[str] = []
     for lab in labels.files:
@@ -352,6 +358,7 @@ def _evaluate_files(
     rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
     all_claimed = sorted({t for r in rows for t in r.techniques})
     overall = measure("overall", all_claimed, alerts)
+    curve = [measure("overall", all_claimed, [a for a in alerts if a.alert.score >= t]) for t in thresholds]
 
     # Per technique: every label technique, then alert techniques that match no label at all.
     label_techs = sorted({t for u in units for t in u.techniques})
@@ -420,7 +427,7 @@ def _evaluate_files(
         notes.append(HINT_CWD)
     if uncovered:
         notes.append(f"{len(uncovered)} labelled techniques are claimed by no detector: recall 0 by design")
-    return rows, overall, per_tech, scope, notes
+    return rows, overall, per_tech, scope, notes, curve
 
 
 # ------------------------------------------------------------------ per-event labels
@@ -434,7 +441,8 @@ def _evaluate_events(
     flt: list[str],
     detectors: Sequence[str] | None,
     cwd: Path,
-) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str]]:
+    thresholds: Sequence[float] = (),
+) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
     labelled: dict[tuple[str, int], list[tuple[str, str]]] = defaultdict(list)
     instances: dict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)
     missing_files: set[str] = set()
@@ -526,6 +534,7 @@ def _evaluate_events(
     rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
     all_claimed = sorted({t for r in rows for t in r.techniques})
     overall = measure("overall", all_claimed, alerts)
+    curve = [measure("overall", all_claimed, [a for a in alerts if a.alert.score >= t]) for t in thresholds]
     label_techs = sorted({i[1] for i in instances})
     alert_only = sorted({t for a in alerts for t in a.techniques if not any_match([t], label_techs)})
     per_tech = []
@@ -552,7 +561,7 @@ def _evaluate_events(
         notes.append(HINT_CWD)
     if not_found:
         notes.append(f"{not_found} labelled records are not among the stored events (skipped or blank?)")
-    return rows, overall, per_tech, scope, notes
+    return rows, overall, per_tech, scope, notes, curve
 
 
 # ------------------------------------------------------------------ per-window labels
@@ -583,7 +592,8 @@ def _evaluate_windows(
     alerts: list[_Alert],
     flt: list[str],
     detectors: Sequence[str] | None,
-) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str]]:
+    thresholds: Sequence[float] = (),
+) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
     windows = [w for w in labels.windows if not flt or any(technique_matches(w.technique, f) for f in flt)]
     by_entity: dict[str, list[int]] = defaultdict(list)
     for i, w in enumerate(labels.windows):
@@ -654,6 +664,7 @@ def _evaluate_windows(
     rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
     all_claimed = sorted({t for r in rows for t in r.techniques})
     overall = measure("overall", all_claimed, alerts)
+    curve = [measure("overall", all_claimed, [a for a in alerts if a.alert.score >= t]) for t in thresholds]
     label_techs = sorted({w.technique for w in windows})
     alert_only = sorted({t for a in alerts for t in a.techniques if not any_match([t], label_techs)})
     per_tech = []
@@ -666,7 +677,54 @@ def _evaluate_windows(
         "windows_evaluated": len(windows),
         "benign_entity_days": len(units),
     }
-    return rows, overall, per_tech, scope, []
+    return rows, overall, per_tech, scope, [], curve
+
+
+# ------------------------------------------------------------------ score curve
+
+
+def curve_thresholds(scores: Sequence[float], points: int) -> list[float]:
+    """Up to ``points`` score thresholds, lowest first: the lowest keeps every alert.
+
+    Thresholds are stored alert scores (quantiles when there are more distinct scores than
+    points), so each point is an operating point a user could set as ``min_score``.
+    """
+    distinct = sorted(set(scores))
+    if points <= 0 or not distinct:
+        return []
+    if len(distinct) <= points:
+        return distinct
+    picks = {distinct[round(i * (len(distinct) - 1) / (points - 1))] for i in range(points)}
+    return sorted(picks)
+
+
+def _span_days(con: duckdb.DuckDBPyConnection) -> float:
+    """Days covered by the stored events (at least 1), the denominator of alerts a day."""
+    first, last = con.execute('SELECT min("@timestamp"), max("@timestamp") FROM events').fetchall()[0]
+    if first is None or last is None:
+        return 1.0
+    return max(float((last - first).total_seconds()) / 86400.0, 1.0)
+
+
+def _curve_json(thresholds: Sequence[float], rows: Sequence[Row], days: float) -> list[dict[str, Any]]:
+    """One point per threshold: the alerts it keeps (all, and a day), precision and recall.
+
+    The alerts were raised at the configured ``min_score``, so the curve starts there: it
+    shows what raising a threshold would cost, never what lowering it would find.
+    """
+    return [
+        {
+            "min_score": t,
+            "alerts": r.alerts + r.alerts_outside,
+            "alerts_in_labels": r.alerts,
+            "days": days,
+            "alerts_per_day": (r.alerts + r.alerts_outside) / days,
+            "precision": r.measure.precision.to_json(),
+            "recall": r.measure.recall.to_json(),
+            "counts": r.measure.to_json()["counts"],
+        }
+        for t, r in zip(thresholds, rows, strict=True)
+    ]
 
 
 # ------------------------------------------------------------------ entry points
@@ -679,23 +737,33 @@ def evaluate_alerts(
     techniques: list[str] | None = None,
     detectors: Sequence[str] | None = None,
     cwd: Path | None = None,
+    curve_points: int = 15,
 ) -> Evaluation:
     """Compare ``alerts`` (with evidence) with ``labels``; stores nothing.
 
     ``detectors`` names the detector rows (default: every registered detector, plus any
     other detector that has alerts), so a detector with no alert still shows its misses.
+    ``curve_points`` overall measurements at raised score thresholds feed the PR curve and
+    the alerts-a-day-against-recall chart (0: none).
     """
     cwd = cwd or Path.cwd()
     flt = sorted(set(techniques or []))
     index = build_index(con, cwd)
     kept = _filtered_alerts(alerts, flt)
     notes = list(labels.notes)
+    thresholds = curve_thresholds([a.alert.score for a in kept], curve_points)
     if labels.kind == "file":
-        rows, overall, per_tech, scope, more = _evaluate_files(labels, kept, index, flt, detectors)
+        rows, overall, per_tech, scope, more, curve = _evaluate_files(
+            labels, kept, index, flt, detectors, thresholds
+        )
     elif labels.kind == "event":
-        rows, overall, per_tech, scope, more = _evaluate_events(con, labels, kept, index, flt, detectors, cwd)
+        rows, overall, per_tech, scope, more, curve = _evaluate_events(
+            con, labels, kept, index, flt, detectors, cwd, thresholds
+        )
     else:
-        rows, overall, per_tech, scope, more = _evaluate_windows(con, labels, kept, flt, detectors)
+        rows, overall, per_tech, scope, more, curve = _evaluate_windows(
+            con, labels, kept, flt, detectors, thresholds
+        )
     scope["alerts"] = len(alerts)
     scope["alerts_outside_filter"] = len(alerts) - len(kept)
     outside = overall.alerts_outside
@@ -713,6 +781,7 @@ def evaluate_alerts(
         scope=scope,
         notes=notes + more,
         technique_filter=flt,
+        curve=_curve_json(thresholds, curve, _span_days(con)),
     )
 
 

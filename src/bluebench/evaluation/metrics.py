@@ -9,7 +9,7 @@ entity-window, entity-day), which the caller names.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,3 +141,40 @@ def any_match(techniques: Iterable[str], others: Iterable[str]) -> bool:
     """True when some technique of the first set matches some of the second."""
     others = list(others)
     return any(technique_matches(a, b) for a in techniques for b in others)
+
+
+@dataclass(frozen=True)
+class VerdictPrecision:
+    """A detector's precision from reviewers' verdicts, and whether it falls below the lead's floor."""
+
+    detector: str
+    precision: Rate
+    floor: float | None
+
+    @property
+    def below_floor(self) -> bool:
+        """The point estimate is under the floor."""
+        v = self.precision.value
+        return self.floor is not None and v is not None and v < self.floor
+
+    @property
+    def clearly_below_floor(self) -> bool:
+        """Even the interval's upper end is under the floor: not just bad luck with few reviews."""
+        ci = self.precision.interval
+        return self.floor is not None and ci is not None and ci[1] < self.floor
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector,
+            "precision": self.precision.to_json(),
+            "floor": self.floor,
+            "below_floor": self.below_floor,
+            "clearly_below_floor": self.clearly_below_floor,
+        }
+
+
+def verdict_precision(
+    counts: Mapping[str, tuple[int, int]], floor: float | None = None
+) -> list[VerdictPrecision]:
+    """Per detector, (confirmed, reviewed-and-decided) alert counts -> precision with its interval."""
+    return [VerdictPrecision(d, Rate(k, n), floor) for d, (k, n) in sorted(counts.items())]

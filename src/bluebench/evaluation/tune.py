@@ -8,8 +8,10 @@ recall and precision shown at it are measured, not predicted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +20,11 @@ from typing import Any
 import duckdb
 
 from bluebench.detectors import DETECTORS, build_detectors, load_config
-from bluebench.detectors.base import prepare_views
+from bluebench.detectors.base import Detector, prepare_views
 from bluebench.errors import ConfigError
 from bluebench.evaluation.evaluate import Row, attach_evidence, evaluate_alerts
 from bluebench.evaluation.labels import LabelSet
+from bluebench.evaluation.metrics import Measure
 from bluebench.schema import Alert
 
 
@@ -167,17 +170,16 @@ def _unique(alerts: list[Alert]) -> list[Alert]:
     return list(first.values())
 
 
-def tune(
-    con: duckdb.DuckDBPyConnection,
-    labels: LabelSet,
-    budget: float,
-    config: str | Path | None = None,
-    techniques: list[str] | None = None,
-    cwd: Path | None = None,
-) -> TuneResult:
-    """Thresholds keeping each detector within ``budget`` alerts a day; stores no alert."""
-    if budget < 0:
-        raise ConfigError(f"--budget must be at least 0, got {budget}")
+def _runs(
+    con: duckdb.DuckDBPyConnection, budget: float, config: str | Path | None
+) -> tuple[
+    list[Detector],
+    Span,
+    dict[str, list[Alert]],
+    dict[str, tuple[float, int]],
+    dict[str, list[Alert]],
+]:
+    """Detect at threshold 0, choose each threshold for the budget, detect again at it."""
     cfg = load_config(config)
     for name in DETECTORS.names():
         cfg.setdefault(name, {})["min_score"] = 0.0
@@ -192,6 +194,21 @@ def tune(
     for d in detectors:
         params = {**cfg.get(d.id, {}), "min_score": chosen[d.id][0]}
         at_thr[d.id] = _unique(type(d)(**params).detect(con))
+    return detectors, span, at_zero, chosen, at_thr
+
+
+def tune(
+    con: duckdb.DuckDBPyConnection,
+    labels: LabelSet,
+    budget: float,
+    config: str | Path | None = None,
+    techniques: list[str] | None = None,
+    cwd: Path | None = None,
+) -> TuneResult:
+    """Thresholds keeping each detector within ``budget`` alerts a day; stores no alert."""
+    if budget < 0:
+        raise ConfigError(f"--budget must be at least 0, got {budget}")
+    detectors, span, at_zero, chosen, at_thr = _runs(con, budget, config)
     ids = [d.id for d in detectors]
     zero_all = [a for d in ids for a in at_zero[d]]
     thr_all = [a for d in ids for a in at_thr[d]]
@@ -212,4 +229,73 @@ def tune(
         if kept != predicted:
             note = (note + "; " if note else "") + f"re-run kept {kept}, expected {predicted}"
         result.rows.append(TuneRow(d.id, threshold, len(at_zero[d.id]), kept, r0, r1, note))
+    return result
+
+
+VERDICT_UNITS = {
+    "precision": "reviewed alert",
+    "recall": "alert reviewers confirmed",
+    "fpr": "alert reviewers dismissed",
+}
+
+
+def verdict_measure(kept: list[Alert], candidates: list[Alert], labels: Mapping[str, bool | None]) -> Measure:
+    """Counts from reviewer labels (alert id -> True/False/None); unreviewed alerts count nowhere.
+
+    Precision: confirmed / reviewed among kept alerts. Recall: confirmed alerts kept out of
+    all confirmed candidates (a recall over what reviewers saw, not over every attack).
+    """
+    kept_ids = {a.id for a in kept}
+    cand_ids = {a.id for a in candidates} | kept_ids
+    confirmed = {i for i in cand_ids if labels.get(i) is True}
+    dismissed = {i for i in cand_ids if labels.get(i) is False}
+    tp = len(confirmed & kept_ids)
+    fp = len(dismissed & kept_ids)
+    return Measure(tp, fp, tp, len(confirmed - kept_ids), fp, len(dismissed - kept_ids), dict(VERDICT_UNITS))
+
+
+def labels_fingerprint(labels: Mapping[str, bool | None]) -> str:
+    """A fingerprint of the verdict labels a result was measured on."""
+    text = json.dumps(sorted(labels.items()), separators=(",", ":"))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def tune_from_verdicts(
+    con: duckdb.DuckDBPyConnection,
+    labels: Mapping[str, bool | None],
+    budget: float,
+    config: str | Path | None = None,
+) -> TuneResult:
+    """Like :func:`tune`, measured on reviewers' verdicts (alert id -> label) instead of a labels file.
+
+    The labels arrive as data (the CLI reads them from the review store), so evaluation
+    never imports the review stage.
+    """
+    if budget < 0:
+        raise ConfigError(f"--budget must be at least 0, got {budget}")
+    detectors, span, at_zero, chosen, at_thr = _runs(con, budget, config)
+    result = TuneResult(
+        budget,
+        span,
+        "reviewer verdicts",
+        labels_fingerprint(labels),
+        dict(VERDICT_UNITS),
+        user_config=_user_config(config),
+    )
+    for d in detectors:
+        threshold, predicted = chosen[d.id]
+        zero, kept = at_zero[d.id], at_thr[d.id]
+        reviewed = sum(1 for a in zero if labels.get(a.id) is not None)
+        r0 = Row(d.id, list(d.techniques), len(zero), verdict_measure(zero, zero, labels),
+                 details={"reviewed": reviewed})  # fmt: skip
+        r1 = Row(d.id, list(d.techniques), len(kept), verdict_measure(kept, zero, labels),
+                 details={"reviewed": sum(1 for a in kept if labels.get(a.id) is not None)})  # fmt: skip
+        note = ""
+        if not zero:
+            note = "no candidates in this workspace; threshold left at 0"
+        elif not reviewed:
+            note = "no reviewed alerts: precision and recall from verdicts are undefined"
+        if len(kept) != predicted:
+            note = (note + "; " if note else "") + f"re-run kept {len(kept)}, expected {predicted}"
+        result.rows.append(TuneRow(d.id, threshold, len(zero), len(kept), r0, r1, note))
     return result

@@ -641,6 +641,29 @@ def mapped_sql(mapping: Mapping[str, str], fmt: str) -> str:
     return _final_select(cols, inner, f"mapped-{fmt}")
 
 
+# ------------------------------------------------------------------- mail ----
+
+
+def mail_sql() -> str:
+    """Messages from the mail reader: ECS ``email.*`` fields in the event data, one event each.
+
+    The parsed fields arrive as the batch's ``email`` JSON column; the raw message stays
+    the record (``event.original``). ``user.name`` is the first recipient (the mailbox
+    that received it) and ``source.address`` the From address, the entities alerts and
+    incidents group mail by.
+    """
+    cols = {
+        "@timestamp": "try_cast(json_extract_string(email, '$.email.origination_timestamp') AS TIMESTAMP)",
+        "event.action": "'email-message'",
+        "event.category": "'email'",
+        "event.provider": "json_extract_string(email, '$.email.x_mailer')",
+        "user.name": "json_extract_string(email, '$.email.to.address[0]')",
+        "source.address": "json_extract_string(email, '$.email.from.address[0]')",
+        "winlog.event_data": "email",
+    }
+    return _final_select(cols, "SELECT * FROM raw_batch", "mail")
+
+
 # ------------------------------------------------------------------ common ----
 
 
@@ -677,8 +700,18 @@ def normalize_sql(shape: str, params: Mapping[str, object], checked: bool = True
         return windows_sql(shape, checked)
     if shape == "authlog":
         return authlog_sql(str(params["ref"]))
+    if shape == "mail":
+        return mail_sql()
     if shape in ("mapped-csv", "mapped-jsonl"):
         mapping = params["mapping"]
         assert isinstance(mapping, Mapping)
         return mapped_sql(mapping, shape.removeprefix("mapped-"))
     raise ValueError(f"no normalizer for shape {shape!r}")
+
+
+def windows_intermediate_sql(shape: str, checked: bool = True) -> str:
+    """(record, raw, file, code, ts, channel, provider, host, ed) of a Windows shape over ``raw_batch``.
+
+    Public for stages that read the raw Windows fields (Sigma) instead of the event columns.
+    """
+    return _windows_intermediate(shape, checked)

@@ -242,7 +242,7 @@ class Workspace:
                 f.display,
                 None,
                 status="unrecognised",
-                error="not a recognised log format (EVTX, Windows JSON lines, syslog; "
+                error="not a recognised log format (EVTX, Windows JSON lines, syslog, .eml/mbox mail; "
                 "use --mapping for other CSV/JSON lines)",
             )
             self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from bluebench.mail.features import Extracted, extract
@@ -32,27 +33,30 @@ class Batch:
         return MailSet(mails=[], skipped=self.skipped, files=self.files, ignored_files=self.ignored_files)
 
 
-def _work(files: list[tuple[str, str]]) -> Batch:
-    ms = read_files([(Path(p), d) for p, d in files], MailSet())
+def _work(files: list[tuple[str, str]], era: bool = True) -> Batch:
+    ms = read_files([(Path(p), d) for p, d in files], MailSet(), resolve=False)
     out = Batch(files=ms.files, skipped=ms.skipped)
     for m in ms.mails:
         out.refs.append((m.file, m.index))
-        out.extracted.append(extract(m))
+        out.extracted.append(extract(m, era))
     return out
 
 
-def read_and_extract(paths: list[str], jobs: int = 1, chunk: int = 64) -> Batch:
-    """Read and extract everything under ``paths`` with ``jobs`` processes (0 = one per CPU)."""
+def read_and_extract(paths: list[str], jobs: int = 1, chunk: int = 64, era: bool = True) -> Batch:
+    """Read and extract everything under ``paths`` with ``jobs`` processes (0 = one per CPU).
+
+    ``era=False`` skips the era-revealing header features, for a model that does not read them.
+    """
     ignored: list[str] = []
     files = [(str(p), d) for p, d in discover_mail(paths, ignored)]
     jobs = jobs or (os.cpu_count() or 1)
     if jobs <= 1 or len(files) < 2 * chunk:
-        result = _work(files)
+        result = _work(files, era)
     else:
         parts = [files[i : i + chunk] for i in range(0, len(files), chunk)]
         result = Batch()
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for b in pool.map(_work, parts):  # map keeps file order
+            for b in pool.map(partial(_work, era=era), parts):  # map keeps file order
                 result.refs.extend(b.refs)
                 result.extracted.extend(b.extracted)
                 result.skipped.extend(b.skipped)

@@ -30,6 +30,7 @@ from sklearn.metrics import average_precision_score
 
 from bluebench.evaluation.metrics import Rate
 from bluebench.mail.features import (
+    ERA_FREE_FEATURES,
     FEATURE_INDEX,
     FEATURE_NAMES,
     FEATURES,
@@ -49,6 +50,15 @@ from bluebench.mail.model import (
 from bluebench.mail.train import Labelled
 
 Progress = Callable[[str], None]
+
+# Features an earlier session added after reading test-part errors (commit f9e8c6b): the
+# ``without_late_features`` row shows what the model does without them.
+LATE_FEATURES: frozenset[str] = frozenset({"in_thread", "quoted_reply"})
+# Candidates compared on the validation split (never on the test part): regularisation C
+# and the out-of-fold ham FPR the threshold is tuned to.
+CANDIDATE_C: tuple[float, ...] = (4.0, 16.0, 64.0)
+CANDIDATE_TARGET_FPR: tuple[float, ...] = (0.001, 0.003)
+SELECTION_MAX_FPR = 0.003
 
 KEYWORD_RULES: tuple[str, ...] = (
     "credential_terms",
@@ -83,6 +93,11 @@ def ablation_specs() -> list[tuple[str, str, Spec]]:
             "all_with_era",
             "all + era signals (auth/Received/encoding features, raw text with list footers and numbers)",
             Spec(features=FEATURE_NAMES, strip_era=False),
+        ),
+        (
+            "without_late_features",
+            "all minus the features added after looking at test-part errors (in_thread, quoted_reply)",
+            Spec(features=tuple(f for f in ERA_FREE_FEATURES if f not in LATE_FEATURES)),
         ),
         (
             "era_only",
@@ -367,8 +382,31 @@ def evaluate(
         k: _gap(km[k]["value"], tm[k]["value"]) for k in ("recall", "fpr", "precision", "f1", "pr_auc")
     }
 
+    say("selection on the validation split")
+    result["selection"] = _select(ex, data, train, share, bootstrap)
+    sel = result["selection"]["chosen"]
+    say("selected configuration on the test part (once)")
+    chosen = _fit_spec(
+        "selected",
+        f"C={sel['C']:g}, threshold at out-of-fold ham FPR <= {sel['target_fpr']:g} (chosen on validation)",
+        Spec(C=sel["C"]),
+        ex,
+        data,
+        train,
+        test,
+        sel["target_fpr"],
+    )
+    result["selected_test"] = {
+        "test": measure(chosen.scores, lt, chosen.threshold, bootstrap),
+        "era_matched": measure(chosen.scores[matched], lt[matched], chosen.threshold, 0),
+        "modern_ham_fpr": _fpr(chosen.scores[modern & (lt == "ham")], chosen.threshold),
+        "modern_ham_by_source": _by_source(chosen, st, lt, modern),
+    }
+    result["modern_ham_by_source"] = _by_source(main, st, lt, modern)
     say("unseen modern ham")
     result["modern_ham_unseen"] = _unseen_modern(ex, data, target_fpr)
+    say("leave one modern source out")
+    result["leave_source_out"] = _leave_source_out(ex, data, target_fpr)
     say("cross-era split")
     result["cross_era"] = _cross_era(ex, data, target_fpr)
     say("drift")
@@ -449,6 +487,114 @@ def _unseen_modern(ex: Sequence[Extracted], data: Labelled, target_fpr: float) -
         return {"note": "no source named modern* in the labels, or too little other mail"}
     run = _fit_spec("unseen", "", Spec(), ex, data, ~modern, modern, target_fpr)
     return {"fpr": _fpr(run.scores, run.threshold), "threshold": run.threshold}
+
+
+def _sub(data: Labelled, mask: np.ndarray) -> Labelled:
+    idx = np.where(mask)[0]
+    return Labelled(
+        [data.mails[i] for i in idx], [data.labels[i] for i in idx], [data.sources[i] for i in idx]
+    )
+
+
+def _select(
+    ex: Sequence[Extracted], data: Labelled, train: np.ndarray, share: float, bootstrap: int
+) -> dict[str, Any]:
+    """Choose C and the threshold target on a validation split carved from the training part.
+
+    The training part is split again by time per source (oldest ``share`` = development
+    training, newest = validation), so every choice here is made without the test part.
+    Rule, fixed before any run: the highest validation recall among candidates whose
+    validation ham FPR is at most ``SELECTION_MAX_FPR``; if none is, the lowest FPR (then
+    the highest recall). The chosen candidate's validation line is also the figure that is
+    clean of the test-part error reading (the features were shaped on test-part errors,
+    and no validation message was among them).
+    """
+    tr_idx = np.where(train)[0]
+    inner, _info = time_split(_sub(data, train), share)
+    dev = np.zeros(len(data.mails), dtype=bool)
+    val = np.zeros(len(data.mails), dtype=bool)
+    dev[tr_idx[inner]] = True
+    val[tr_idx[~inner]] = True
+    labels = np.asarray(data.labels)
+    rows: list[dict[str, Any]] = []
+    for C in CANDIDATE_C:
+        spec = Spec(C=C)
+        X = design(ex, data.mails, spec)
+        fitted = fit(X[dev], data.y[dev], spec)
+        model = MailModel(fitted.model, fitted.spec, {"threshold": {"value": 0.5}})
+        scores = model.scores(design(ex, data.mails, fitted.spec)[val])
+        for target in CANDIDATE_TARGET_FPR:
+            t = threshold_for_fpr(fitted.oof, labels[dev] == "ham", target)
+            m = measure(scores, labels[val], t, bootstrap)
+            rows.append({"C": C, "target_fpr": target, "threshold": t, "validation": m})
+
+    def key(r: dict[str, Any]) -> tuple[float, float]:
+        return (r["validation"]["recall"]["value"] or 0.0, -(r["validation"]["fpr"]["value"] or 0.0))
+
+    ok = [r for r in rows if (r["validation"]["fpr"]["value"] or 0.0) <= SELECTION_MAX_FPR]
+    if ok:
+        best = max(ok, key=key)
+    else:
+        best = min(rows, key=lambda r: (r["validation"]["fpr"]["value"] or 0.0, -key(r)[0]))
+    return {
+        "split": {
+            "development": int(dev.sum()),
+            "validation": int(val.sum()),
+            "validation_classes": dict(Counter(labels[val].tolist())),
+            "kind": f"within the training part, per source: oldest {share:.0%} develop, newest validate",
+        },
+        "rule": f"highest validation recall with validation ham FPR <= {SELECTION_MAX_FPR:g}; "
+        "if none, the lowest FPR",
+        "candidates": rows,
+        "chosen": {"C": best["C"], "target_fpr": best["target_fpr"]},
+        "shipped": {"C": Spec().C, "target_fpr": DEFAULT_TARGET_FPR},
+    }
+
+
+def _by_source(run: Run, st: np.ndarray, lt: np.ndarray, modern: np.ndarray) -> list[dict[str, Any]]:
+    """Modern ham FPR per source on the test part."""
+    out = []
+    for source in sorted(set(st[modern & (lt == "ham")].tolist())):
+        sel = (st == source) & (lt == "ham")
+        out.append({"source": source, "fpr": _fpr(run.scores[sel], run.threshold)})
+    return out
+
+
+def _leave_source_out(ex: Sequence[Extracted], data: Labelled, target_fpr: float) -> list[dict[str, Any]]:
+    """Per modern ham source: train on everything else, FPR on all of it, and what flagged it.
+
+    Out of distribution on purpose: the model has never seen mail of that stream, so a
+    low rate here cannot come from list headers or footers it learned as benign.
+    """
+    sources = np.asarray(data.sources).astype(str)
+    labels = np.asarray(data.labels)
+    out: list[dict[str, Any]] = []
+    for source in sorted(
+        {s for s, lab in zip(sources, labels, strict=True) if s.startswith("modern") and lab == "ham"}
+    ):
+        held = sources == source
+        run = _fit_spec("lso", "", Spec(), ex, data, ~held, held, target_fpr)
+        assert run.model is not None
+        idx = np.where(held)[0]
+        flagged = [i for i, s in zip(idx, run.scores, strict=True) if s >= run.threshold]
+        reasons: Counter[str] = Counter()
+        if flagged:
+            verdicts = run.model.score_extracted(
+                [(data.mails[i].file, data.mails[i].index) for i in flagged],
+                [ex[i] for i in flagged],
+                run.threshold,
+                3,
+            )
+            for v in verdicts:
+                reasons.update(r.feature for r in v.reasons if r.weight > 0)
+        out.append(
+            {
+                "source": source,
+                "fpr": _fpr(run.scores, run.threshold),
+                "top_reasons": reasons.most_common(6),
+            }
+        )
+    return out
 
 
 def _cross_era(ex: Sequence[Extracted], data: Labelled, target_fpr: float) -> dict[str, Any]:

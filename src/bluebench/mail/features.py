@@ -412,15 +412,17 @@ _EXT_DOCLIKE = frozenset(
     ]
 )
 
+# Each pattern starts with a lookahead on the first letters of its words: a position that
+# cannot start one fails at once instead of trying every alternative (same matches, ~2x faster).
 _URGENCY = re.compile(
-    r"\b(?:urgent(?:ly)?|immediate(?:ly)?|as soon as possible|within (?:\d+|twenty[- ]four|forty[- ]eight) "
+    r"\b(?=[uiaw24esldrtf])(?:urgent(?:ly)?|immediate(?:ly)?|as soon as possible|within (?:\d+|twenty[- ]four|forty[- ]eight) "
     r"(?:hours?|days?)|24 hours|48 hours|expir(?:e|es|ed|ing|ation)|suspen(?:d|ded|sion)|"
     r"locked|restricted|deactivat\w*|terminat\w*|final (?:notice|warning|reminder)|action required|"
     r"last (?:chance|warning)|unusual (?:activity|sign[- ]?in)|security alert|avoid (?:losing|"
     r"suspension|interruption)|will be (?:closed|deleted|disabled))\b",
 )  # matched against lower-cased text: three times faster than re.IGNORECASE
 _CREDENTIAL = re.compile(
-    r"\b(?:verify|verification|confirm (?:your )?(?:account|identity|details|information|email)|"
+    r"\b(?=[vculspramq])(?:verify|verification|confirm (?:your )?(?:account|identity|details|information|email)|"
     r"update (?:your )?(?:account|billing|payment|information|details)|log[- ]?in|sign[- ]?in|"
     r"password|passcode|credentials?|username|account (?:number|details|information)|"
     r"social security|ssn|credit card|card number|cvv|unlock|validate|re-?activate|"
@@ -514,14 +516,19 @@ def _log(n: int) -> float:
     return math.log1p(n)
 
 
-def extract(mail: Mail) -> Extracted:
-    """All features of one message; cheap enough for hundreds of messages a second."""
+def extract(mail: Mail, era: bool = True) -> Extracted:
+    """All features of one message; cheap enough for hundreds of messages a second.
+
+    ``era=False`` skips the authentication and Received features (all era-revealing,
+    left at 0): a model that does not read them is scored faster, with the same result.
+    """
     r = _Rec()
     from_name, from_addr = split_address(mail.header("From"))
     from_dom = address_domain(from_addr)
     _sender(mail, r, from_name, from_addr, from_dom)
-    _auth(mail, r)
-    _received(mail, r)
+    if era:
+        _auth(mail, r)
+        _received(mail, r)
     _links(mail, r, from_dom)
     _content(mail, r)
     _attachments(mail, r)
@@ -819,22 +826,44 @@ def era_tokens(mail: Mail) -> str:
     return " ".join(sorted(toks))
 
 
-# A line holding one of these is list or newsletter furniture. Matched on lower-cased text
-# as a whole (one pass), then the lines that hold a match are dropped.
-_LIST_LINE = re.compile(
-    r"^[^\n]*(?:mailing list|unsubscribe|listinfo|list-id|mailman|yahoo! ?groups|sourceforge|"
+# A line holding one of these is list or newsletter furniture: each hit is found with one
+# unanchored pass (an anchored ``^[^\n]*(?:...)`` retried the alternation at every
+# character, the slowest step of scoring), then the lines holding hits are dropped.
+_LIST_WORDS = re.compile(
+    r"mailing list|unsubscribe|listinfo|list-id|mailman|yahoo! ?groups|sourceforge|"
     r"lists?\.\w+\.\w+|googlegroups|you received this message because|to post to this group|"
     r"spamassassin|sponsored by|powered by|this (?:e-?mail|message) was sent to|"
-    r"update your preferences|view (?:this|it) in your browser|manage (?:your )?subscription)"
-    r"[^\n]*$|^[ \t]*[_=~*-]{8,}[ \t]*$",
-    re.MULTILINE,
+    r"update your preferences|view (?:this|it) in your browser|manage (?:your )?subscription"
 )
+_RULE_LINE = re.compile(r"^[ \t]*[_=~*-]{8,}[ \t]*$", re.MULTILINE)
 _SUBJECT_TAG = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg)\s*:\s*)*\[[^\]\n]{1,40}\]\s*")
 _URL_TEXT = re.compile(r"(?:https?://|www\.)\S+")
-_DATE_WORDS = re.compile(
-    r"\b(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)\b"
-)
-_DIGITS = re.compile(r"\d+")
+# Month and day names, then numbers: one pass (a name is matched first, as two passes did).
+_DATES_AND_DIGITS = re.compile(
+    r"\d+|\b(?=[adfjmnostw])(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)\b"
+)  # the lookahead lets most positions fail at once
+
+
+def _drop_list_lines(t: str) -> str:
+    """``t`` without the lines that hold list furniture or are a rule of dashes; newlines kept."""
+    spans: list[tuple[int, int]] = []
+    for m in _LIST_WORDS.finditer(t):
+        start = t.rfind("\n", 0, m.start()) + 1
+        end = t.find("\n", m.end())
+        spans.append((start, len(t) if end < 0 else end))
+    spans.extend(m.span() for m in _RULE_LINE.finditer(t))
+    if not spans:
+        return t
+    spans.sort()
+    out: list[str] = []
+    pos = 0
+    for start, end in spans:
+        if end <= pos:
+            continue
+        out.append(t[pos : max(pos, start)])
+        pos = end
+    out.append(t[pos:])
+    return "".join(out)
 
 
 def strip_era_text(text: str) -> str:
@@ -846,7 +875,6 @@ def strip_era_text(text: str) -> str:
     several times faster.
     """
     t = _SUBJECT_TAG.sub("", text.lower(), count=1)
-    t = _LIST_LINE.sub("", t)
+    t = _drop_list_lines(t)
     t = _URL_TEXT.sub(" ", t)
-    t = _DATE_WORDS.sub(" ", t)
-    return _DIGITS.sub(" ", t)
+    return _DATES_AND_DIGITS.sub(" ", t)

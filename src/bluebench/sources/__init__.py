@@ -11,6 +11,7 @@ from bluebench.sources.authlog import AuthLogReader
 from bluebench.sources.base import RawBatch, Reader, ReadOptions, Skipped
 from bluebench.sources.evtx import EvtxReader
 from bluebench.sources.lines import read_head
+from bluebench.sources.mail import MailReader
 from bluebench.sources.tabular import MappedCsvReader, MappedJsonLinesReader, load_mapping
 from bluebench.sources.winjson import OtrfReader, WinlogbeatReader
 
@@ -22,6 +23,7 @@ for _reader in (
     AuthLogReader(),
     MappedCsvReader(),
     MappedJsonLinesReader(),
+    MailReader(),  # last: its sniffing is strict, but the older formats are checked first
 ):
     READERS.register(_reader.name, _reader)
 

@@ -1,0 +1,44 @@
+"""The review stage: people's verdicts on incidents, kept with an append-only audit.
+
+Data flows in one way: incidents (and their alerts' ids) come in as values, and what
+reviewers decide leaves as data (``alert_labels``, ``detector_verdicts``,
+``detector_settings``) that the CLI hands to tuning, evaluation and detection. The
+precision interval reuses ``bluebench.evaluation.metrics`` (a pure module) as the
+contract asks; nothing else from later stages is imported.
+"""
+
+from bluebench.review.store import (
+    REASON_REQUIRED,
+    ROLES,
+    VERDICT_LABELS,
+    VERDICTS,
+    AuditRecord,
+    Comment,
+    DetectorSettings,
+    IncidentState,
+    PermissionDenied,
+    PrecisionEstimate,
+    ReviewStore,
+    StoreError,
+    User,
+    ValidationError,
+    VerdictCounts,
+)
+
+__all__ = [
+    "REASON_REQUIRED",
+    "ROLES",
+    "VERDICTS",
+    "VERDICT_LABELS",
+    "AuditRecord",
+    "Comment",
+    "DetectorSettings",
+    "IncidentState",
+    "PermissionDenied",
+    "PrecisionEstimate",
+    "ReviewStore",
+    "StoreError",
+    "User",
+    "ValidationError",
+    "VerdictCounts",
+]

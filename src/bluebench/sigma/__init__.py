@@ -1,0 +1,51 @@
+"""Sigma rules as a detector stage: pySigma parses, rules compile once, all run columnar.
+
+``compile_rules`` (files/folders -> RuleSet with failures and reasons), ``SigmaEngine``
+(batches -> matches), ``engine_alerts`` (matches -> ordinary alerts with detector id
+``sigma``), ``run_regression`` (SigmaHQ's regression folders), and ``detect_workspace`` /
+``detect_files`` that tie them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from bluebench.schema import Alert
+from bluebench.sigma.alerts import DETECTOR_ID, engine_alerts
+from bluebench.sigma.engine import SigmaEngine
+from bluebench.sigma.rules import CompiledCorrelation, CompiledRule, RuleFailure, RuleSet, compile_rules
+from bluebench.sigma.source import ReadReport, file_batches, workspace_batches
+
+__all__ = [
+    "DETECTOR_ID",
+    "CompiledCorrelation",
+    "CompiledRule",
+    "ReadReport",
+    "RuleFailure",
+    "RuleSet",
+    "SigmaEngine",
+    "compile_rules",
+    "detect_files",
+    "detect_workspace",
+    "engine_alerts",
+]
+
+
+def detect_workspace(
+    con: duckdb.DuckDBPyConnection, ruleset: RuleSet, progress: Callable[[int], None] | None = None
+) -> tuple[SigmaEngine, list[Alert]]:
+    """All rules over every stored Windows event, streamed in batches; read-only."""
+    engine = SigmaEngine(ruleset)
+    engine.run(workspace_batches(con), progress)
+    return engine, engine_alerts(engine)
+
+
+def detect_files(
+    paths: list[str], ruleset: RuleSet, report: ReadReport | None = None
+) -> tuple[SigmaEngine, list[Alert]]:
+    """All rules over files read once and streamed, without a workspace."""
+    engine = SigmaEngine(ruleset)
+    engine.run(file_batches(paths, report))
+    return engine, engine_alerts(engine)

@@ -1,0 +1,102 @@
+"""Batches of Windows events in the engine's columns, from files (streamed) or a workspace.
+
+Both paths give the same columns (``engine.BATCH_COLUMNS``): the System fields Sigma
+needs (event id, channel, provider, computer, time), the EventData JSON, and provenance.
+Files are read by the project's own readers and reduced by the same SQL the workspace
+uses, one batch at a time, so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
+from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
+from bluebench.sources.lines import iter_line_blocks, open_members, read_head
+from bluebench.sources.winjson import first_object
+
+_SELECT = """SELECT code, channel, provider, host, ts, ed::VARCHAR AS ed, file::VARCHAR AS file,
+    record, NULL::VARCHAR AS event_id FROM ({inner})"""
+
+WORKSPACE_SQL = """SELECT "event.code" AS code, "winlog.channel" AS channel, "event.provider" AS provider,
+    "host.name" AS host, "@timestamp" AS ts, "winlog.event_data"::VARCHAR AS ed,
+    "log.file.path" AS file, "log.record" AS record, "event.id" AS event_id
+    FROM events WHERE "event.dataset" IN ('evtx', 'winlogbeat', 'otrf')"""
+
+
+@dataclass
+class ReadReport:
+    """What the file reader saw: files read, files not Windows events, skipped records."""
+
+    files: int = 0
+    not_windows: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def file_batches(paths: list[str], report: ReadReport | None = None, threads: int = 2) -> Iterator[pa.Table]:
+    """Stream the Windows events of files/folders (EVTX, Winlogbeat/OTRF JSON lines)."""
+    rep = report if report is not None else ReadReport()
+    con = duckdb.connect()
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET memory_limit = '64MB'")
+    opts = ReadOptions(batch_bytes=4 * 1024 * 1024)
+    for f in discover(paths):
+        reader = detect_reader(f.path, opts)
+        evtx_lines = reader is None and _evtx_json_lines(f.path)
+        if not evtx_lines and (reader is None or reader.name not in WINDOWS_PATHS):
+            rep.not_windows.append(f.display)
+            continue
+        rep.files += 1
+        try:
+            if evtx_lines:
+                for name, stream in open_members(f.path, f.display, rep.skipped):
+                    for table in iter_line_blocks(stream, name, rep.skipped, opts.batch_bytes):
+                        yield _reduce(con, "evtx", table, name)
+                continue
+            assert reader is not None
+            for rb in reader.read(f.path, f.display, rep.skipped, opts):
+                yield _reduce(con, rb.shape, rb.table, rb.file)
+        except Exception as exc:  # one unreadable file is reported, the others are read
+            rep.skipped.append(Skipped(f.display, None, f"file not read: {exc}"))
+
+
+def _evtx_json_lines(path: Path) -> bool:
+    """JSON lines of the EVTX parser's own shape ({"Event": {"System": ..., "EventData": ...}})."""
+    obj = first_object(read_head(path))
+    return isinstance(obj, dict) and isinstance(obj.get("Event"), dict)
+
+
+def _reduce(con: duckdb.DuckDBPyConnection, shape: str, table: pa.Table, file: str) -> pa.Table:
+    n = table.num_rows
+    names = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([file], pa.string())
+    )
+    con.register("raw_batch", table.select(["record", "raw"]).append_column("file", names))
+    try:
+        try:
+            return con.sql(
+                _SELECT.format(inner=windows_intermediate_sql(shape, checked=False))
+            ).to_arrow_table()
+        except duckdb.Error:  # a line that is not JSON: filter such lines out (they are counted by ingest)
+            return con.sql(
+                _SELECT.format(inner=windows_intermediate_sql(shape, checked=True))
+            ).to_arrow_table()
+    finally:
+        con.unregister("raw_batch")
+
+
+def workspace_batches(con: duckdb.DuckDBPyConnection, rows: int = 100_000) -> Iterator[pa.Table]:
+    """Stored Windows events in batches (an Arrow stream, never the whole table)."""
+    reader = con.sql(WORKSPACE_SQL).to_arrow_reader(rows)
+    for rb in reader:
+        yield pa.Table.from_batches([rb])
+
+
+def as_path(p: str | Path) -> str:
+    return str(p)
