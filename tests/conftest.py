@@ -13,6 +13,9 @@ from bluebench.sources import discover
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
 
+# Fixture modules shared by several test folders, registered here so pytest rewrites their asserts.
+pytest_plugins = ("review_fixtures", "web_fixtures")
+
 
 def sshd_attack_log() -> str:
     """A small auth.log: a brute force, a spray, an enumeration, and a success after failures."""

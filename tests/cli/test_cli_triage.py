@@ -16,7 +16,6 @@ from bluebench.review import ReviewStore
 from logtext import sshd_lines, write_lines
 
 bluebench.cli._load_optional()
-pytest_plugins = ("review_fixtures",)
 
 
 def run(*args: str, stdin: str | None = None) -> Result:

@@ -32,7 +32,6 @@ WRITER = textwrap.dedent(
 )
 
 # The store fixtures (SQLite and PostgreSQL), shared without a second conftest module.
-pytest_plugins = ("review_fixtures",)
 
 
 def test_sigkill_mid_verdict_loses_nothing_committed(store_url: str) -> None:

@@ -20,7 +20,6 @@ from bluebench.review import (
 ALERTS = [("a1", "brute_force"), ("a2", "brute_force"), ("a3", "password_spray")]
 
 # The store fixtures (SQLite and PostgreSQL), shared without a second conftest module.
-pytest_plugins = ("review_fixtures",)
 
 
 def test_migrates_to_head_and_reopens(store_url: str) -> None:

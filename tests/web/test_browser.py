@@ -25,8 +25,6 @@ from webdata import IMG, SCRIPT, SQL
 from bluebench.review import ReviewStore
 from bluebench.web import create_app
 
-pytest_plugins = ("web_fixtures",)
-
 CHROMIUM = Path(os.environ.get("BLUEBENCH_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
     "--headless",

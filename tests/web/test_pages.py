@@ -16,8 +16,6 @@ from bluebench.review import ReviewStore
 from bluebench.web import create_app
 from bluebench.web.views import read_mail_evaluation
 
-pytest_plugins = ("web_fixtures",)
-
 HX = {"HX-Request": "true", "HX-Target": "queue-rows"}  # what htmx sends for the queue's swaps
 
 

@@ -24,8 +24,6 @@ from bluebench.review import ReviewStore
 from bluebench.web import create_app
 from bluebench.web.security import CSP
 
-pytest_plugins = ("web_fixtures",)
-
 HX = {"HX-Request": "true", "HX-Target": "queue-rows"}  # what htmx sends for the queue's swaps
 
 
