@@ -148,6 +148,8 @@ class SigmaEngine:
         self._con = duckdb.connect()
         self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute("SET memory_limit = '64MB'")
+        self._con.execute("SET allocator_flush_threshold = '8MB'")
+        self._con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
 
     # ------------------------------------------------------------------ cells ----
 
@@ -207,6 +209,8 @@ class SigmaEngine:
                 continue
             rows = np.sort(order[s:e])
             self._run_cell(batch, rows, cell)
+        # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
+        pa.default_memory_pool().release_unused()
 
     def _run_cell(self, batch: pa.Table, rows: np.ndarray[Any, Any], cell: _Cell) -> None:
         take = pa.array(rows)
