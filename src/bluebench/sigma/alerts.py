@@ -3,7 +3,8 @@ review and reports like every other detector's.
 
 One alert per rule and host: the rule's title, its level as severity, ATT&CK ids from its
 tags, reasons that name the rule id and file and the fields and values that matched, and
-the matching events as evidence (up to the engine's evidence cap; the count is exact).
+the first matching events on that host as evidence (up to the engine's ``evidence_cap``);
+the count, first and last times are exact and the reasons say how many events are shown.
 The score follows the level (higher = more suspicious); Sigma gives no finer measure.
 """
 
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 
 from bluebench.schema import Alert, Evidence
 from bluebench.sigma.correlate import CorrelationHit, correlate
-from bluebench.sigma.engine import MatchEvent, SigmaEngine
+from bluebench.sigma.engine import HostMatches, MatchEvent, SigmaEngine
 
 DETECTOR_ID = "sigma"
 LEVEL_SCORE = {"informational": 0.2, "low": 0.4, "medium": 0.6, "high": 0.8, "critical": 0.95}
@@ -37,26 +38,22 @@ def engine_alerts(engine: SigmaEngine) -> list[Alert]:
     for rid, rm in engine.matches.items():
         if rm.count == 0 or rid in suppressed:
             continue
-        by_host: dict[str, list[MatchEvent]] = {}
-        for e in rm.events:
-            by_host.setdefault(e.host or "", []).append(e)
-        for host, evs in by_host.items():
-            alerts.append(_rule_alert(rm.rule, host, evs, rm.count, len(rm.events)))
+        for host, hm in rm.hosts.items():
+            alerts.append(_rule_alert(rm.rule, host, hm))
     return alerts
 
 
-def _rule_alert(rule: object, host: str, evs: list[MatchEvent], total: int, kept: int) -> Alert:
+def _rule_alert(rule: object, host: str, hm: HostMatches) -> Alert:
     from bluebench.sigma.rules import CompiledRule
 
     assert isinstance(rule, CompiledRule)
-    times = [e.ts for e in evs if e.ts is not None]
-    first, last = (min(times), max(times)) if times else (EPOCH, EPOCH)
-    reasons = [f"Sigma rule {rule.id} ({rule.file}) matched {len(evs)} events on {host or 'an unnamed host'}"]
-    if evs[0].matched:
+    evs = hm.events
+    reasons = [f"Sigma rule {rule.id} ({rule.file}) matched {hm.count} events on {host or 'an unnamed host'}"]
+    if evs and evs[0].matched:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in evs[0].matched.items())
         reasons.append(f"matched fields: {shown}")
-    if total > kept:
-        reasons.append(f"the rule matched {total} events in all; the first {kept} are kept as evidence")
+    if hm.count > len(evs):
+        reasons.append(f"the first {len(evs)} of the {hm.count} matching events are kept as evidence")
     return Alert(
         detector=DETECTOR_ID,
         title=rule.title,
@@ -65,9 +62,9 @@ def _rule_alert(rule: object, host: str, evs: list[MatchEvent], total: int, kept
         tactics=rule.tactics,
         techniques=rule.techniques,
         entities={"rule": rule.id, "host.name": host} if host else {"rule": rule.id},
-        first_seen=first,
-        last_seen=last,
-        event_count=len(evs),
+        first_seen=hm.first or EPOCH,
+        last_seen=hm.last or EPOCH,
+        event_count=hm.count,
         reasons=reasons,
         event_ids=[e.event_id for e in evs if e.event_id],
         evidence=[Evidence(e.file, e.record) for e in evs if e.file is not None and e.record is not None],

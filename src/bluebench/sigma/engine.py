@@ -15,8 +15,11 @@ Per batch (Arrow: code, channel, provider, host, ts, ed, file, record, event_id)
    evaluated as numpy boolean arrays over the cell's rows (an atom's row hits = its
    distinct-value hits gathered by the dictionary indices), each atom once per cell.
 
-Memory is bounded by the batch: nothing per event is kept except matches (capped per rule
-for evidence; correlations keep what they need: time, rule and group key).
+Memory is bounded by the batch: nothing per event is kept. Per (rule, host) the engine keeps
+the exact match count, the first and last match time and the first ``evidence_cap`` matched
+events as evidence, so every host gets its alert and the state grows with the hosts and rules
+that matched, not with the events. Only the rules that correlation rules reference keep a key
+per match (time, group key, value), as the correlation's window needs.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from bluebench.sigma.rules import CompiledRule, RuleSet
 BATCH_COLUMNS = ("code", "channel", "provider", "host", "ts", "ed", "file", "record", "event_id")
 
 
-@dataclass
+@dataclass(slots=True)
 class MatchEvent:
     """One event a rule matched: where it came from and the fields that made it match."""
 
@@ -53,15 +56,30 @@ class MatchEvent:
     matched: dict[str, str]
 
 
+@dataclass(slots=True)
+class HostMatches:
+    """One rule's matches on one host: exact count, time span, and the first events as evidence."""
+
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    events: list[MatchEvent] = field(default_factory=list)
+
+
 @dataclass
 class RuleMatches:
-    """Everything kept of one rule's matches: the count, evidence (capped), correlation keys."""
+    """Everything kept of one rule's matches: per host counts and capped evidence, correlation keys."""
 
     rule: CompiledRule
     count: int = 0
-    events: list[MatchEvent] = field(default_factory=list)
+    hosts: dict[str, HostMatches] = field(default_factory=dict)
     # (epoch seconds, group key values, value-count value) for correlations
     keys: list[tuple[float, tuple[str | None, ...], str | None]] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[MatchEvent]:
+        """The evidence kept on every host, host by host in the order hosts first matched."""
+        return [e for h in self.hosts.values() for e in h.events]
 
 
 @dataclass
@@ -102,14 +120,17 @@ class _Cell:
 class SigmaEngine:
     """Streams batches through all rules; ``matches`` holds the result.
 
-    ``evidence_cap`` bounds the events kept per rule (the count is always exact), so
-    memory does not grow with a noisy rule on a large input.
+    ``evidence_cap`` bounds the events kept per rule and host (counts and times are always
+    exact), so memory does not grow with a noisy rule on a large input.
     """
 
-    def __init__(self, ruleset: RuleSet, evidence_cap: int = 1000, threads: int = 2) -> None:
+    def __init__(self, ruleset: RuleSet, evidence_cap: int = 20, threads: int = 2) -> None:
+        if evidence_cap < 1:
+            raise ValueError(f"evidence_cap must be at least 1, got {evidence_cap}")
         self.ruleset = ruleset
         self.rules = ruleset.rules
         self.evidence_cap = evidence_cap
+        self._interned: dict[str, str] = {}  # file and host names, one string object each
         self.matches: dict[str, RuleMatches] = {r.id: RuleMatches(r) for r in self.rules}
         self.events_seen = 0
         self._cells: dict[tuple[str, str], _Cell] = {}
@@ -127,6 +148,8 @@ class SigmaEngine:
         self._con = duckdb.connect()
         self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute("SET memory_limit = '64MB'")
+        self._con.execute("SET allocator_flush_threshold = '8MB'")
+        self._con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
 
     # ------------------------------------------------------------------ cells ----
 
@@ -186,6 +209,8 @@ class SigmaEngine:
                 continue
             rows = np.sort(order[s:e])
             self._run_cell(batch, rows, cell)
+        # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
+        pa.default_memory_pool().release_unused()
 
     def _run_cell(self, batch: pa.Table, rows: np.ndarray[Any, Any], cell: _Cell) -> None:
         take = pa.array(rows)
@@ -253,28 +278,57 @@ class SigmaEngine:
         rm = self.matches[rule.id]
         rm.count += len(where)
         global_rows = rows[where]
-        room = self.evidence_cap - len(rm.events)
-        if room > 0:
-            sel = where[:room]
+        g_all = pa.array(global_rows)
+        hosts = batch.column("host").take(g_all).to_pylist()
+        times = batch.column("ts").take(g_all).to_pylist()
+        keep: list[int] = []  # positions in ``where`` kept as evidence
+        keep_host: list[HostMatches] = []
+        pending: dict[int, int] = {}  # id(host state) -> evidence taken in this batch
+        for j, (h, t) in enumerate(zip(hosts, times, strict=True)):
+            name = h or ""
+            hm = rm.hosts.get(name)
+            if hm is None:
+                hm = rm.hosts[self._intern(name)] = HostMatches()
+            hm.count += 1
+            if t is not None:
+                if hm.first is None or t < hm.first:
+                    hm.first = t
+                if hm.last is None or t > hm.last:
+                    hm.last = t
+            taken = pending.get(id(hm), 0)
+            if len(hm.events) + taken < self.evidence_cap:
+                pending[id(hm)] = taken + 1
+                keep.append(j)
+                keep_host.append(hm)
+        if keep:
+            sel = where[keep]
             g = pa.array(rows[sel])
-            ts = batch.column("ts").take(g).to_pylist()
             files = batch.column("file").take(g).to_pylist()
             recs = batch.column("record").take(g).to_pylist()
             ids = batch.column("event_id").take(g).to_pylist()
-            hosts = batch.column("host").take(g).to_pylist()
             shown = [f for f in rule.fields if f not in ("Channel", "EventID") and f in cols]
-            for j, r in enumerate(sel.tolist()):
-                matched = {}
-                for f in shown:
-                    c = cols[f]
-                    vi = int(c.idx[r])
-                    if vi < len(c.lower):
-                        matched[f] = str(c.values[vi].as_py())
-                rm.events.append(MatchEvent(ts[j], files[j], recs[j], ids[j], hosts[j], matched))
+            for k, (j, r, hm) in enumerate(zip(keep, sel.tolist(), keep_host, strict=True)):
+                matched: dict[str, str] = {}
+                if not hm.events:  # the fields that matched are shown for a host's first event
+                    for f in shown:
+                        c = cols[f]
+                        vi = int(c.idx[r])
+                        if vi < len(c.lower):
+                            matched[f] = str(c.values[vi].as_py())
+                file, host = files[k], hosts[j]
+                hm.events.append(
+                    MatchEvent(
+                        times[j],
+                        self._intern(file) if file is not None else None,
+                        recs[k],
+                        ids[k],
+                        self._intern(host) if host is not None else None,
+                        matched,
+                    )
+                )
         corr = self._corr_fields.get(rule.id)
         if corr is not None:
             group, value_field = corr
-            ts_all = batch.column("ts").take(pa.array(global_rows)).to_pylist()
 
             def val(f: str, r: int) -> str | None:
                 c = cols.get(f)
@@ -284,11 +338,15 @@ class SigmaEngine:
                 return c.lower[vi] if vi < len(c.lower) else None
 
             for j, r in enumerate(where.tolist()):
-                t = ts_all[j]
+                t = times[j]
                 epoch = t.replace(tzinfo=UTC).timestamp() if isinstance(t, datetime) else 0.0
                 rm.keys.append(
                     (epoch, tuple(val(f, r) for f in group), val(value_field, r) if value_field else None)
                 )
+
+    def _intern(self, s: str) -> str:
+        """One string object per distinct file or host name, however many events name it."""
+        return self._interned.setdefault(s, s)
 
     def run(
         self,

@@ -45,6 +45,8 @@ def file_batches(paths: list[str], report: ReadReport | None = None, threads: in
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET memory_limit = '64MB'")
+    con.execute("SET allocator_flush_threshold = '8MB'")
+    con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
     opts = ReadOptions(batch_bytes=4 * 1024 * 1024)
     for f in discover(paths):
         reader = detect_reader(f.path, opts)
