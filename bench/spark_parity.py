@@ -20,6 +20,7 @@ from typing import Any
 
 from bluebench.detectors import build_detectors, load_config
 from bluebench.detectors.base import prepare_views
+from bluebench.engines import parity_key
 from bluebench.engines.parquet import export_parquet
 from bluebench.engines.spark import SparkEngine, start_session
 from bluebench.events.workspace import Workspace
@@ -31,22 +32,9 @@ DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "wind
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def _key(a: Alert) -> tuple[Any, ...]:
-    return (
-        a.id,
-        a.severity,
-        a.techniques,
-        sorted(a.entities.items()),
-        a.first_seen,
-        a.last_seen,
-        a.reasons,
-        a.event_ids,
-    )
-
-
 def _same(duck: list[Alert], spark: list[Alert]) -> bool:
     d, s = sorted(duck, key=lambda a: a.id), sorted(spark, key=lambda a: a.id)
-    return [_key(a) for a in d] == [_key(a) for a in s] and all(
+    return [parity_key(a) for a in d] == [parity_key(a) for a in s] and all(
         abs(x.score - y.score) <= 1e-9 for x, y in zip(d, s, strict=True)
     )
 

@@ -20,9 +20,10 @@ from bluebench.cli import app
 from bluebench.datagen import generate
 from bluebench.detectors import DETECTORS, build_detectors, load_config, run_detectors
 from bluebench.detectors.base import prepare_views
+from bluebench.engines import parity_key
 from bluebench.engines.parquet import PARTITION_COLUMN, export_parquet
 from bluebench.events.workspace import Workspace
-from bluebench.schema import EVENT_COLUMN_NAMES, Alert
+from bluebench.schema import EVENT_COLUMN_NAMES
 from bluebench.sources import discover
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "evtx"
@@ -37,19 +38,6 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         ws.ingest(discover([str(SAMPLES), str(root / "gen" / "windows"), str(root / "gen" / "linux")]))
         export_parquet(ws.con, root / "parquet")
     return root / "ws", root / "parquet"
-
-
-def _key(a: Alert) -> tuple[Any, ...]:
-    return (
-        a.id,
-        a.severity,
-        a.techniques,
-        sorted(a.entities.items()),
-        a.first_seen,
-        a.last_seen,
-        a.reasons,
-        a.event_ids,
-    )
 
 
 def test_export_keeps_every_event_and_column(stored: tuple[Path, Path]) -> None:
@@ -77,7 +65,7 @@ def test_all_detectors_give_identical_alerts(stored: tuple[Path, Path], spark: A
         for det in detectors:
             duck = sorted(det.detect(ws.con), key=lambda a: a.id)
             spk = sorted(det.detect(engine), key=lambda a: a.id)
-            assert [_key(a) for a in spk] == [_key(a) for a in duck], det.id
+            assert [parity_key(a) for a in spk] == [parity_key(a) for a in duck], det.id
             assert [a.score for a in spk] == pytest.approx([a.score for a in duck], abs=1e-9), det.id
             with_alerts += bool(duck)
     # Not a comparison of nothing: most detectors fire on this data.

@@ -14,6 +14,8 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 import duckdb
 import numpy as np
 
+from bluebench.schema import Alert
+
 #: Query parameters: positional for ``?`` markers, named for ``$name`` markers (DuckDB's styles).
 Params: TypeAlias = Sequence[Any] | Mapping[str, Any] | None
 
@@ -75,4 +77,18 @@ def as_engine(db: Db) -> Engine:
     return db
 
 
-__all__ = ["Db", "DuckDBEngine", "Engine", "Params", "as_engine"]
+def parity_key(a: Alert) -> tuple[Any, ...]:
+    """What two engines must agree on for an alert (scores are compared apart, within a tolerance)."""
+    return (
+        a.id,
+        a.severity,
+        a.techniques,
+        sorted(a.entities.items()),
+        a.first_seen,
+        a.last_seen,
+        a.reasons,
+        a.event_ids,
+    )
+
+
+__all__ = ["Db", "DuckDBEngine", "Engine", "Params", "as_engine", "parity_key"]
