@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -153,6 +153,32 @@ def do_sigma(
     return alerts
 
 
+def do_sigma_spark(
+    ws: Workspace,
+    spark: Any,
+    rules: list[str],
+    status: list[str] | None,
+    levels: list[str] | None,
+    quiet: bool,
+) -> list[Alert]:
+    """Sigma rules on Spark over the ``events`` view a SparkEngine registered; store their alerts."""
+    from bluebench.cli.sigma import load_ruleset, print_failures
+    from bluebench.sigma import DETECTOR_ID, engine_alerts
+    from bluebench.sigma.spark import check_ruleset, run_rules
+
+    rs = check_ruleset(load_ruleset(rules, status, levels, None))
+    print_failures(rs)
+    engine = run_rules(spark, rs)
+    alerts = engine_alerts(engine)
+    save_alerts(ws.con, alerts, [DETECTOR_ID])
+    if not quiet:
+        err.print(
+            f"sigma on spark: {len(rs.rules)} rules over {engine.events_seen:,} events, {len(alerts)} alerts; "
+            f"{len(rs.failures)} rules not loaded"
+        )
+    return alerts
+
+
 def lead_thresholds(ws: Workspace, db: str | None) -> dict[str, float]:
     """The thresholds leads set in the review store (none when no store exists yet)."""
     from bluebench.cli.triage import lead_thresholds as read
@@ -276,6 +302,15 @@ def detect(
     master: Annotated[
         str, typer.Option("--master", help="Spark: master URL, e.g. local[4], spark://host:7077, yarn.")
     ] = "local[2]",
+    rules: Annotated[
+        list[str] | None, typer.Option("--rules", help="Also run these Sigma rule files or folders.")
+    ] = None,
+    rule_status: Annotated[
+        list[str] | None, typer.Option("--rule-status", help="Sigma: keep this status.")
+    ] = None,
+    rule_level: Annotated[
+        list[str] | None, typer.Option("--rule-level", help="Sigma: keep this level.")
+    ] = None,
     grouping: GroupingOpt = None,
     assets: AssetsOpt = None,
     db: DbOpt = None,
@@ -294,6 +329,10 @@ def detect(
                 parquet = str(ws.folder / "parquet")
                 export_parquet(ws.con, parquet, overwrite=True)
             runner = SparkEngine(spark, parquet)
+            if rules:  # on the same engine, over the same Parquet
+                do_sigma_spark(ws, spark, rules, rule_status, rule_level, quiet=as_json)
+        elif rules:
+            do_sigma(ws, rules, rule_status, rule_level, quiet=as_json)
         do_detect(ws, config, only, lead_thresholds(ws, db), runner)
         print_alerts(load_alerts(ws.con), as_json, limit=50)
         do_group(ws, grouping, assets)

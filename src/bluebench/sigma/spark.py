@@ -50,6 +50,8 @@ FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
 WINDOWS_DATASETS = ("evtx", "winlogbeat", "otrf")
 #: Rules evaluated by one SELECT: enough to share a scan, few enough for Spark's code generator.
 RULES_PER_SELECT = 64
+_META = ("_host", "_ts", "_file", "_record", "_event_id")
+_ORDER = ("_file", "_record", "_event_id")  # stored order: which matches are kept as evidence
 _WHERE_PREFIX = "SELECT * FROM t WHERE "
 # Where the batch columns of the DuckDB engine live in the events table (same names there).
 _BATCH = {
@@ -225,56 +227,55 @@ def _field_columns(df: DataFrame, fields: list[str], names: dict[str, str]) -> D
             parts = [F.col(raw[k]) for k in (f, *FIELD_ALIASES.get(f, ()))]
             c = F.coalesce(*parts) if len(parts) > 1 else parts[0]
         out.append(c.alias(names[f]))
-    meta = ["_host", "_ts", "_file", "_record", "_event_id"]
-    return df.select(*meta, *out)
+    return df.select("_cell", *_META, *out)
 
 
-def _matches(base: DataFrame, ruleset: RuleSet, plan: _Plan, cells: list[str]) -> DataFrame | None:
+def _chunks(ruleset: RuleSet, cells: list[str]) -> list[tuple[list[int], list[str]]]:
+    """Rules in SELECT-sized chunks, rules of the same log sources together, with their cells.
+
+    A chunk's SELECT reads only the cells (channel, event id) one of its rules admits, as the
+    DuckDB engine shows a cell only its rules; the rule's own SQL still checks its log source.
+    """
+    admits: dict[int, list[str]] = {}
+    for i, r in enumerate(ruleset.rules):
+        admits[i] = [
+            cell
+            for cell in cells
+            if (r.channels is None or cell.partition("\x00")[0] in r.channels)
+            and (r.codes is None or cell.partition("\x00")[2] in r.codes)
+        ]
+    live = sorted((i for i in admits if admits[i]), key=lambda i: (admits[i], i))
+    out: list[tuple[list[int], list[str]]] = []
+    for lo in range(0, len(live), RULES_PER_SELECT):
+        idx = live[lo : lo + RULES_PER_SELECT]
+        out.append((idx, sorted({c for i in idx for c in admits[i]})))
+    return out
+
+
+def _matches(wide: DataFrame, plan: _Plan, chunks: list[tuple[list[int], list[str]]]) -> DataFrame:
     """One row per (rule, matching event): the rule's index, event, shown values and correlation keys."""
     from pyspark.sql import functions as F
 
-    groups: dict[tuple[int, ...], list[str]] = {}
-    for cell in cells:
-        channel, _, code = cell.partition("\x00")
-        idx = tuple(
-            i
-            for i, r in enumerate(ruleset.rules)
-            if (r.channels is None or channel in r.channels) and (r.codes is None or code in r.codes)
-        )
-        if idx:
-            groups.setdefault(idx, []).append(cell)
     parts: list[DataFrame] = []
-    for idx, group_cells in groups.items():
-        needed: dict[str, None] = {}
+    for idx, cells in chunks:
+        hits = []
         for i in idx:
-            needed.update(dict.fromkeys(ruleset.rules[i].fields))
-            needed.update(dict.fromkeys(plan.corr[i]))
-        rows = _field_columns(base.where(F.col("_cell").isin(*group_cells)), sorted(needed), plan.names)
-        for lo in range(0, len(idx), RULES_PER_SELECT):
-            hits = []
-            for i in idx[lo : lo + RULES_PER_SELECT]:
-                shown = F.array(*[F.col(plan.names[f]) for f in plan.shown[i]]).cast("array<string>")
-                keys = F.array(*[F.lower(F.col(plan.names[f])) for f in plan.corr[i]]).cast("array<string>")
-                hit = F.struct(F.lit(i).alias("rule"), shown.alias("vals"), keys.alias("keys"))
-                hits.append(F.when(F.expr(plan.predicates[i]), hit))
-            found = F.filter(F.array(*hits), lambda h: h.isNotNull())
-            parts.append(
-                rows.select(
-                    "_host", "_ts", "_file", "_record", "_event_id", F.explode(found).alias("h")
-                ).select(
-                    F.col("h.rule").alias("rule"),
-                    F.coalesce(F.col("_host"), F.lit("")).alias("host_key"),
-                    "_host",
-                    "_ts",
-                    "_file",
-                    "_record",
-                    "_event_id",
-                    F.col("h.vals").alias("vals"),
-                    F.col("h.keys").alias("keys"),
-                )
+            shown = F.array(*[F.col(plan.names[f]) for f in plan.shown[i]]).cast("array<string>")
+            keys = F.array(*[F.lower(F.col(plan.names[f])) for f in plan.corr[i]]).cast("array<string>")
+            hit = F.struct(F.lit(i).alias("rule"), shown.alias("vals"), keys.alias("keys"))
+            hits.append(F.when(F.expr(plan.predicates[i]), hit))
+        found = F.filter(F.array(*hits), lambda h: h.isNotNull())
+        parts.append(
+            wide.where(F.col("_cell").isin(*cells))
+            .select(*_META, F.explode(found).alias("h"))
+            .select(
+                F.col("h.rule").alias("rule"),
+                F.coalesce(F.col("_host"), F.lit("")).alias("host_key"),
+                *_META,
+                F.col("h.vals").alias("vals"),
+                F.col("h.keys").alias("keys"),
             )
-    if not parts:
-        return None
+        )
     out = parts[0]
     for p in parts[1:]:
         out = out.unionAll(p)
@@ -304,22 +305,29 @@ def run_rules(
     base = _windows_events(events if events is not None else spark.table("events"))
     cells = base.groupBy("_cell").count().collect()
     engine.events_seen = sum(int(r["count"]) for r in cells)
-    if not checked.rules or not cells:
+    chunks = _chunks(checked, [str(r["_cell"]) for r in cells])
+    if not chunks:
         return engine
     plan = _plan(checked)
-    matches = _matches(base, checked, plan, [str(r["_cell"]) for r in cells])
-    if matches is None:
-        return engine
-    matches = matches.persist(StorageLevel.MEMORY_AND_DISK)
+    wide = _field_columns(base, plan.fields, plan.names)
+    cached: list[DataFrame] = []
+    if len(chunks) > 1:  # every chunk reads the fields table: parse the JSON once
+        wide = wide.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(wide)
+    matches = _matches(wide, plan, chunks)
+    if plan.corr_rules:  # read twice: per host, and every correlation key
+        matches = matches.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(matches)
     try:
-        order = Window.partitionBy("rule", "host_key").orderBy("_file", "_record", "_event_id")
-        totals = (
-            matches.groupBy("rule", "host_key")
-            .agg(F.count(F.lit(1)).alias("n"), F.min("_ts").alias("first"), F.max("_ts").alias("last"))
-            .collect()
-        )
+        host = Window.partitionBy("rule", "host_key")
         evidence = (
-            matches.withColumn("rn", F.row_number().over(order))
+            matches.select(
+                "*",
+                F.row_number().over(host.orderBy(*_ORDER)).alias("rn"),
+                F.count(F.lit(1)).over(host).alias("n"),
+                F.min("_ts").over(host).alias("first"),
+                F.max("_ts").over(host).alias("last"),
+            )
             .where(F.col("rn") <= evidence_cap)
             .drop("keys")
             .collect()
@@ -328,12 +336,13 @@ def run_rules(
         if plan.corr_rules:
             keys = (
                 matches.where(F.col("rule").isin(*sorted(plan.corr_rules)))
-                .select("rule", "_ts", "keys", "_file", "_record", "_event_id")
+                .select("rule", "_ts", "keys", *_ORDER)
                 .collect()
             )
     finally:
-        matches.unpersist()
-    _fill(engine, checked, plan, totals, evidence, keys)
+        for df in reversed(cached):
+            df.unpersist()
+    _fill(engine, checked, plan, evidence, keys)
     return engine
 
 
@@ -341,18 +350,17 @@ def _fill(
     engine: SigmaEngine,
     ruleset: RuleSet,
     plan: _Plan,
-    totals: Iterable[Any],
     evidence: Iterable[Any],
     keys: Iterable[Any],
 ) -> None:
     """Collected rows -> the engine's RuleMatches, hosts in the order they first matched."""
     per_host: dict[tuple[int, str], HostMatches] = {}
-    for row in totals:
-        per_host[(row["rule"], row["host_key"])] = HostMatches(row["n"], row["first"], row["last"])
     first_seen: dict[tuple[int, str], tuple[Any, ...]] = {}
     for row in sorted(evidence, key=lambda r: (r["rule"], r["host_key"], r["rn"])):
         k = (row["rule"], row["host_key"])
-        hm = per_host[k]
+        hm = per_host.get(k)
+        if hm is None:
+            hm = per_host[k] = HostMatches(row["n"], row["first"], row["last"])
         matched: dict[str, str] = {}
         if row["rn"] == 1:
             first_seen[k] = _sort_key(row)
