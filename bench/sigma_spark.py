@@ -6,7 +6,10 @@ exports it as day-partitioned Parquet, loads the SigmaHQ Windows rules
 engines: the DuckDB SigmaEngine over the workspace (``detect_workspace``) and Spark
 (``--master``, default ``local[2]``) over the Parquet (``bluebench.sigma.spark.run_rules``).
 Alerts are compared with ``parity_key`` and scores, and per rule: match count, and per host
-count, first/last time and evidence (file, record). ``--subset matching`` runs on Spark only
+count, first/last time and evidence (file, record); and again without which events are kept
+as examples where a rule matched more than the evidence cap on a host, or in what order
+(the DuckDB engine keeps them in its batch and log-source processing order, Spark in file
+and record order). ``--subset matching`` runs on Spark only
 the rules that matched on DuckDB (all rules are still run on DuckDB); a rule that matches
 nothing on DuckDB and something on Spark is then not seen, so the full run is the one that
 shows parity. Writes ``bench/results/sigma_spark[-matching].json``; exits 1 when anything differs.
@@ -48,15 +51,32 @@ def _keys(alerts: list[Alert]) -> list[tuple[Any, ...]]:
     return [(*parity_key(a), a.score) for a in sorted(alerts, key=lambda a: (a.id, a.event_ids))]
 
 
-def _host_state(engine: SigmaEngine, rid: str) -> Any:
+def _host_state(engine: SigmaEngine, rid: str, evidence: bool = True) -> Any:
+    """Per host: count, first and last time, and (``evidence``) the events kept, in order."""
     rm = engine.matches[rid]
     return (
         rm.count,
         {
-            h: (hm.count, hm.first, hm.last, [(e.file, e.record) for e in hm.events])
+            h: (hm.count, hm.first, hm.last, [(e.file, e.record) for e in hm.events] if evidence else None)
             for h, hm in sorted(rm.hosts.items())
         },
     )
+
+
+def _without_choice(alerts: list[Alert], cap: int) -> list[tuple[Any, ...]]:
+    """Alerts without which matching events were kept as examples, and in what order.
+
+    Where a rule matched at most ``cap`` events on a host both engines keep all of them
+    (compared as a set); beyond that each keeps ``cap`` exact examples, chosen by its own order.
+    The 'matched fields' reason shows the first example's values, so it goes with the choice.
+    """
+    out = []
+    for a in sorted(alerts, key=lambda a: (a.id, sorted(a.event_ids))):
+        key = list(parity_key(a))
+        key[6] = [r for r in a.reasons if not r.startswith("matched fields:")]
+        key[7] = sorted(a.event_ids) if a.event_count <= cap else None
+        out.append((*key, a.score))
+    return out
 
 
 def main() -> int:
@@ -125,6 +145,13 @@ def main() -> int:
         if _host_state(duck, r.id) != _host_state(spk, r.id)
     ]
     identical = _keys(duck_alerts) == _keys(spark_alerts) and not differing
+    # The same rules, hosts, counts and times; evidence compared as a set where all is kept.
+    differing_matches = [
+        r.id for r in on_spark.rules if _host_state(duck, r.id, False) != _host_state(spk, r.id, False)
+    ]
+    same_up_to_examples = not differing_matches and _without_choice(duck_alerts, duck.evidence_cap) == (
+        _without_choice(spark_alerts, spk.evidence_cap)
+    )
     shutil.rmtree(args.work, ignore_errors=True)
     result = {
         "machine": info,
@@ -155,6 +182,8 @@ def main() -> int:
             "spark": sum(m.count for m in spk.matches.values()),
         },
         "identical": identical,
+        "identical_except_which_examples_are_kept": same_up_to_examples,
+        "rules_differing_in_counts_hosts_or_times": differing_matches,
         "rules_differing": differing[:50],
         "rules_differing_count": len(differing),
     }
@@ -162,7 +191,8 @@ def main() -> int:
     path = write_result(name, result, args.out)
     print(
         f"{export.events:,} events, {len(on_spark.rules)} rules on Spark ({len(matching)} match on DuckDB); "
-        f"alerts duckdb {len(duck_alerts)} spark {len(spark_alerts)}; identical: {identical}; "
+        f"alerts duckdb {len(duck_alerts)} spark {len(spark_alerts)}; identical: {identical} "
+        f"(except which examples are kept: {same_up_to_examples}); "
         f"sigma time duckdb {duck_s:.1f} s, spark {spark_s:.1f} s; result: {path}"
     )
     return 0 if identical else 1
