@@ -41,6 +41,10 @@ from bluebench.sigma.ir import KEYWORD_FIELD, And, Atom, Const, Node, Not, Or, a
 from bluebench.sigma.pipeline import FIELD_ALIASES, SYSTEM_FIELDS
 from bluebench.sigma.rules import CompiledRule, RuleSet
 
+STREAM_ROWS = 8_192  # rows per Arrow chunk from DuckDB
+_EMPTY_ROWS = np.zeros(0, dtype=np.int32)
+_ATOM, _NOT, _AND, _OR, _CONST = range(5)  # node kinds of a rule's compiled program
+
 BATCH_COLUMNS = ("code", "channel", "provider", "host", "ts", "ed", "file", "record", "event_id")
 
 
@@ -90,20 +94,35 @@ class _Column:
     lower_arr: pa.Array  # the same, lowercased
     lower: list[str]  # the same, lowercased, as Python strings for the automaton
     idx: np.ndarray[Any, Any]  # per row: index into values, len(values) where absent
+    _order: np.ndarray[Any, Any] | None = None
+    _starts: np.ndarray[Any, Any] | None = None
+
+    def rows_of(self, pos: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The sorted rows whose value is one of ``pos`` (distinct-value positions), in O(hits)."""
+        if self._order is None:
+            self._order = np.argsort(self.idx, kind="stable").astype(np.int32)
+            self._starts = np.searchsorted(self.idx[self._order], np.arange(len(self.lower) + 2))
+        assert self._starts is not None
+        lo = self._starts[pos]
+        lens = self._starts[pos + 1] - lo
+        total = int(lens.sum())
+        if total == 0:
+            return _EMPTY_ROWS
+        offs = np.repeat(lo - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+        return np.sort(self._order[offs + np.arange(total)])
 
 
 @dataclass
 class _FieldPlan:
     """The atoms of one field in one cell and the automaton for its literal patterns."""
 
-    literal: list[Atom]
-    other: list[Atom]
-    eq_keys: dict[str, list[Atom]]
+    other: list[tuple[int, Atom]]  # (atom id, atom) decided by Arrow kernels
+    eq_keys: dict[str, list[int]]  # value -> atom ids
     automaton: Any
-    key_atoms: list[list[Atom]]
+    key_atoms: list[list[tuple[int, str]]]  # per automaton key: (atom id, op)
     key_lens: list[int]
     key_lens_arr: np.ndarray[Any, Any]
-    like_pre: dict[Atom, Atom]
+    like_pre: dict[int, int]  # LIKE atom id -> the id of its longest literal piece
     eq_list: list[str]
     eq_set: pa.Array
 
@@ -134,6 +153,8 @@ class SigmaEngine:
         self.matches: dict[str, RuleMatches] = {r.id: RuleMatches(r) for r in self.rules}
         self.events_seen = 0
         self._cells: dict[tuple[str, str], _Cell] = {}
+        # Per rule, this batch's evidence candidates (row, host, event) and correlation keys.
+        self._pending: dict[str, tuple[list[tuple[int, HostMatches, MatchEvent]], list[Any]]] = {}
         # Fields each rule must keep for its correlations: group-by and value fields.
         self._corr_fields: dict[str, tuple[list[str], str | None]] = {}
         for c in ruleset.correlations:
@@ -142,8 +163,12 @@ class SigmaEngine:
                     [c.field_for(g, rid) for g in c.group_by],
                     c.field_for(c.value_field, rid) if c.value_field else None,
                 )
-        self._atoms = [atoms(r.node) for r in self.rules]
-        self._clauses = [_clauses(r.node) for r in self.rules]
+        # Atoms are numbered once: the per-batch work handles ints, not dataclass hashes.
+        self._atom_ids: dict[Atom, int] = {}
+        self._atom_list: list[Atom] = []
+        self._atoms = [[self._aid(a) for a in atoms(r.node)] for r in self.rules]
+        self._progs = [self._program(r.node) for r in self.rules]
+        self._clauses = [[[self._aid(a) for a in cl] for cl in _clauses(r.node)] for r in self.rules]
         self._plans: dict[tuple[int, ...], tuple[list[str], dict[str, _FieldPlan]]] = {}
         self._con = duckdb.connect()
         self._con.execute(f"SET threads = {int(threads)}")
@@ -165,17 +190,18 @@ class SigmaEngine:
             shared = self._plans.get(idx)
             if shared is None:
                 flds: dict[str, None] = {}
-                by_field: dict[str, dict[Atom, None]] = {}
+                by_field: dict[str, dict[int, None]] = {}
                 for i in idx:
-                    for a in self._atoms[i]:
-                        by_field.setdefault(a.field, {})[a] = None
+                    for k in self._atoms[i]:
+                        a = self._atom_list[k]
+                        by_field.setdefault(a.field, {})[k] = None
                         flds[a.field] = None
                         if a.op.startswith("fieldref"):
                             flds[a.value] = None
                     extra, value = self._corr_fields.get(self.rules[i].id, ([], None))
                     for f in [*extra, *([value] if value else [])]:
                         flds[f] = None
-                shared = (list(flds), {f: _plan(list(a)) for f, a in by_field.items()})
+                shared = (list(flds), {f: self._plan(list(a)) for f, a in by_field.items()})
                 self._plans[idx] = shared
             cell = _Cell(list(idx), shared[0], shared[1])
             self._cells[key] = cell
@@ -189,7 +215,6 @@ class SigmaEngine:
         if n == 0:
             return
         self.events_seen += n
-        batch = batch.combine_chunks()
         channel = _dict(pc.utf8_lower(batch.column("channel").combine_chunks().cast(pa.string())))
         code = _dict(batch.column("code").combine_chunks().cast(pa.string()))
         # One cell id per row from the two dictionaries.
@@ -209,59 +234,109 @@ class SigmaEngine:
                 continue
             rows = np.sort(order[s:e])
             self._run_cell(batch, rows, cell)
+        self._flush()
         # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
         pa.default_memory_pool().release_unused()
+
+    def _aid(self, a: Atom) -> int:
+        k = self._atom_ids.get(a)
+        if k is None:
+            k = self._atom_ids[a] = len(self._atom_list)
+            self._atom_list.append(a)
+        return k
+
+    def _program(self, node: Node) -> tuple[Any, ...]:
+        """The rule's condition with atoms as ids: (op, ...) tuples walked per candidate rows."""
+        if isinstance(node, Atom):
+            return (_ATOM, self._aid(node))
+        if isinstance(node, Not):
+            return (_NOT, self._program(node.arg))
+        if isinstance(node, Const):
+            return (_CONST, node.value)
+        return (_AND if isinstance(node, And) else _OR, tuple(self._program(x) for x in node.args))
+
+    def _plan(self, ids: list[int]) -> _FieldPlan:
+        return _plan([(k, self._atom_list[k]) for k in ids], self._aid)
 
     def _run_cell(self, batch: pa.Table, rows: np.ndarray[Any, Any], cell: _Cell) -> None:
         take = pa.array(rows)
         cols = self._extract(batch, take, cell.fields)
         m = len(rows)
-        dense: dict[Atom, np.ndarray[Any, Any]] = {}
-        positions: dict[Atom, np.ndarray[Any, Any] | None] = {}  # None: decided per row
+        positions: dict[int, np.ndarray[Any, Any] | None] = {}  # None: decided per row
         for f, plan in cell.plans.items():
-            positions.update(_eval_field(plan, cols[f]))
+            _eval_field(plan, cols[f], positions)
+        atom_list = self._atom_list
+        row_sets: dict[int, np.ndarray[Any, Any]] = {}
+        full: dict[int, np.ndarray[Any, Any]] = {}  # atom values over all rows (rules with no clause)
 
-        def atom_rows(a: Atom) -> np.ndarray[Any, Any]:
-            got = dense.get(a)
+        def rows_of(k: int) -> np.ndarray[Any, Any]:
+            """The rows where atom ``k`` holds, sorted (sparse: most atoms hold nowhere)."""
+            got = row_sets.get(k)
             if got is None:
-                pos = positions[a]
+                pos = positions[k]
                 if pos is None:
-                    got = _fieldref(a, cols[a.field], cols[a.value])
+                    a = atom_list[k]
+                    got = np.flatnonzero(_fieldref(a, cols[a.field], cols[a.value], None)).astype(np.int32)
                 else:
-                    column = cols[a.field]
-                    hits = np.zeros(len(column.lower) + 1, dtype=bool)
-                    hits[pos] = True
-                    got = hits[column.idx]
-                dense[a] = got
+                    got = cols[atom_list[k].field].rows_of(pos)
+                row_sets[k] = got
             return got
 
-        def value(node: Node) -> np.ndarray[Any, Any]:
-            if isinstance(node, Atom):
-                return atom_rows(node)
-            if isinstance(node, Not):
-                return ~value(node.arg)
-            if isinstance(node, Const):
-                return np.full(m, node.value)
-            if isinstance(node, And):
-                acc = value(node.args[0])
-                for x in node.args[1:]:
+        def atom_at(k: int, r: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
+            """Atom ``k`` over the rows ``r`` (None: all rows)."""
+            if r is None:
+                got = full.get(k)
+                if got is not None:
+                    return got
+            a = atom_list[k]
+            pos = positions[k]
+            if pos is None:
+                got = _fieldref(a, cols[a.field], cols[a.value], r)
+            else:
+                col = cols[a.field]
+                vi = col.idx if r is None else col.idx[r]
+                got = np.isin(vi, pos)
+            if r is None:
+                full[k] = got
+            return got
+
+        def value(prog: tuple[Any, ...], r: np.ndarray[Any, Any] | None, n: int) -> np.ndarray[Any, Any]:
+            op = prog[0]
+            if op == _ATOM:
+                return atom_at(prog[1], r)
+            if op == _NOT:
+                return ~value(prog[1], r, n)
+            if op == _CONST:
+                return np.full(n, prog[1])
+            args = prog[1]
+            acc = value(args[0], r, n)
+            if op == _AND:
+                for x in args[1:]:
                     if not acc.any():
                         break
-                    acc = acc & value(x)
-                return acc
-            acc = value(node.args[0])
-            for x in node.args[1:]:
-                acc = acc | value(x)
+                    acc = acc & value(x, r, n)
+            else:
+                for x in args[1:]:
+                    acc = acc | value(x, r, n)
             return acc
 
         for i in cell.rules:
-            if not all(any(_possible(positions.get(a)) for a in clause) for clause in self._clauses[i]):
+            clauses = self._clauses[i]
+            if not all(any(_possible(positions.get(k)) for k in clause) for clause in clauses):
                 continue
-            rule = self.rules[i]
-            hit = value(rule.node)
-            where = np.flatnonzero(hit)
+            # Candidate rows: those where every clause has an atom that holds.
+            cand: np.ndarray[Any, Any] | None = None
+            for clause in clauses:
+                got = rows_of(clause[0]) if len(clause) == 1 else _union([rows_of(k) for k in clause])
+                cand = got if cand is None else np.intersect1d(cand, got, assume_unique=True)
+                if not len(cand):
+                    break
+            if cand is not None and not len(cand):
+                continue
+            hit = value(self._progs[i], cand, m if cand is None else len(cand))
+            where = np.flatnonzero(hit) if cand is None else cand[hit].astype(np.int64)
             if len(where):
-                self._record(rule, batch, rows, where, cols)
+                self._record(self.rules[i], batch, rows, where, cols)
 
     def _extract(self, batch: pa.Table, take: pa.Array, names: list[str]) -> dict[str, _Column]:
         """The named fields for the given rows, dictionary-encoded."""
@@ -275,15 +350,22 @@ class SigmaEngine:
         where: np.ndarray[Any, Any],
         cols: dict[str, _Column],
     ) -> None:
+        """Count one cell's matches of a rule; its evidence and keys wait for ``_flush``.
+
+        Counts and times do not depend on order; evidence (the first events per host) and
+        correlation keys do, so each cell hands over its candidates with their batch row
+        and ``_flush`` takes them in input order: the result is the same for any batch size.
+        """
         rm = self.matches[rule.id]
         rm.count += len(where)
         global_rows = rows[where]
         g_all = pa.array(global_rows)
         hosts = batch.column("host").take(g_all).to_pylist()
         times = batch.column("ts").take(g_all).to_pylist()
-        keep: list[int] = []  # positions in ``where`` kept as evidence
+        keep: list[int] = []  # positions in ``where`` that may become evidence
         keep_host: list[HostMatches] = []
-        pending: dict[int, int] = {}  # id(host state) -> evidence taken in this batch
+        first_of: list[bool] = []  # the host's first candidate in this cell
+        pending: dict[int, int] = {}  # id(host state) -> candidates taken in this cell
         for j, (h, t) in enumerate(zip(hosts, times, strict=True)):
             name = h or ""
             hm = rm.hosts.get(name)
@@ -300,6 +382,8 @@ class SigmaEngine:
                 pending[id(hm)] = taken + 1
                 keep.append(j)
                 keep_host.append(hm)
+                first_of.append(taken == 0)
+        out = self._pending.setdefault(rule.id, ([], []))
         if keep:
             sel = where[keep]
             g = pa.array(rows[sel])
@@ -307,25 +391,25 @@ class SigmaEngine:
             recs = batch.column("record").take(g).to_pylist()
             ids = batch.column("event_id").take(g).to_pylist()
             shown = [f for f in rule.fields if f not in ("Channel", "EventID") and f in cols]
+            grow = rows[sel].tolist()
             for k, (j, r, hm) in enumerate(zip(keep, sel.tolist(), keep_host, strict=True)):
                 matched: dict[str, str] = {}
-                if not hm.events:  # the fields that matched are shown for a host's first event
+                if first_of[k] and not hm.events:  # the fields that matched: a host's first event
                     for f in shown:
                         c = cols[f]
                         vi = int(c.idx[r])
                         if vi < len(c.lower):
                             matched[f] = str(c.values[vi].as_py())
                 file, host = files[k], hosts[j]
-                hm.events.append(
-                    MatchEvent(
-                        times[j],
-                        self._intern(file) if file is not None else None,
-                        recs[k],
-                        ids[k],
-                        self._intern(host) if host is not None else None,
-                        matched,
-                    )
+                ev = MatchEvent(
+                    times[j],
+                    self._intern(file) if file is not None else None,
+                    recs[k],
+                    ids[k],
+                    self._intern(host) if host is not None else None,
+                    matched,
                 )
+                out[0].append((grow[k], hm, ev))
         corr = self._corr_fields.get(rule.id)
         if corr is not None:
             group, value_field = corr
@@ -337,12 +421,33 @@ class SigmaEngine:
                 vi = int(c.idx[r])
                 return c.lower[vi] if vi < len(c.lower) else None
 
-            for j, r in enumerate(where.tolist()):
+            for j, (r, gr) in enumerate(zip(where.tolist(), global_rows.tolist(), strict=True)):
                 t = times[j]
                 epoch = t.replace(tzinfo=UTC).timestamp() if isinstance(t, datetime) else 0.0
-                rm.keys.append(
-                    (epoch, tuple(val(f, r) for f in group), val(value_field, r) if value_field else None)
+                out[1].append(
+                    (
+                        gr,
+                        (
+                            epoch,
+                            tuple(val(f, r) for f in group),
+                            val(value_field, r) if value_field else None,
+                        ),
+                    )
                 )
+
+    def _flush(self) -> None:
+        """Evidence and correlation keys of the batch's cells, in input order (see ``_record``)."""
+        for rid, (cands, keys) in self._pending.items():
+            rm = self.matches[rid]
+            cands.sort(key=lambda c: c[0])
+            for _, hm, ev in cands:
+                if len(hm.events) < self.evidence_cap:
+                    if hm.events:
+                        ev.matched = {}
+                    hm.events.append(ev)
+            keys.sort(key=lambda c: c[0])
+            rm.keys.extend(k for _, k in keys)
+        self._pending.clear()
 
     def _intern(self, s: str) -> str:
         """One string object per distinct file or host name, however many events name it."""
@@ -406,7 +511,9 @@ def extract_fields(
             res = con.sql(
                 f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)",
                 params={"p": paths},
-            ).to_arrow_table()
+            ).to_arrow_reader(STREAM_ROWS)
+            # Streamed: DuckDB never holds the whole result besides the Arrow copy.
+            res = res.read_all()
         finally:
             con.unregister("sigma_cell")
         j = 0
@@ -446,41 +553,44 @@ def _dict(arr: pa.Array) -> _Column:
     return _Column(values, lower_arr, [s if s is not None else "" for s in lower], idx)
 
 
-def _plan(field_atoms: list[Atom]) -> _FieldPlan:
+def _plan(field_atoms: list[tuple[int, Atom]], aid: Callable[[Atom], int]) -> _FieldPlan:
     """Split a field's atoms: literal (one automaton pass, equality by hash) and the rest."""
     literal = [
-        a for a in field_atoms if a.op in ("contains", "startswith", "endswith") and not a.cased and a.value
+        (k, a)
+        for k, a in field_atoms
+        if a.op in ("contains", "startswith", "endswith") and not a.cased and a.value
     ]
-    eq_keys: dict[str, list[Atom]] = {}
-    for a in field_atoms:
+    eq_keys: dict[str, list[int]] = {}
+    for k, a in field_atoms:
         if a.op == "eq" and not a.cased:
-            eq_keys.setdefault(a.value, []).append(a)
-    lit = set(literal)
-    other = [a for a in field_atoms if a not in lit and not (a.op == "eq" and not a.cased)]
+            eq_keys.setdefault(a.value, []).append(k)
+    lit = {k for k, _ in literal}
+    other = [(k, a) for k, a in field_atoms if k not in lit and not (a.op == "eq" and not a.cased)]
     # A LIKE pattern's longest literal piece goes through the automaton: only the values
     # holding it are given to the LIKE kernel.
-    like_pre: dict[Atom, Atom] = {}
-    for a in other:
+    like_pre: dict[int, int] = {}
+    for k, a in other:
         if a.op == "like" and not a.cased:
             piece = _longest_piece(a.value)
             if len(piece) >= 3:
-                like_pre[a] = Atom(a.field, "contains", piece)
-                if like_pre[a] not in lit:
-                    lit.add(like_pre[a])
-                    literal.append(like_pre[a])
-    keys: dict[str, list[Atom]] = {}
-    for a in literal:
-        keys.setdefault(a.value, []).append(a)
+                pa_ = Atom(a.field, "contains", piece)
+                pk = aid(pa_)
+                like_pre[k] = pk
+                if pk not in lit:
+                    lit.add(pk)
+                    literal.append((pk, pa_))
+    keys: dict[str, list[tuple[int, str]]] = {}
+    for k, a in literal:
+        keys.setdefault(a.value, []).append((k, a.op))
     key_atoms = list(keys.values())
     automaton = None
     if keys:
         automaton = ahocorasick.Automaton()
-        for kid, k in enumerate(keys):
-            automaton.add_word(k, kid)
+        for kid, key in enumerate(keys):
+            automaton.add_word(key, kid)
         automaton.make_automaton()
-    lens = [len(k) for k in keys]
+    lens = [len(key) for key in keys]
     return _FieldPlan(
-        literal,
         other,
         eq_keys,
         automaton,
@@ -553,57 +663,66 @@ def _positive_atoms(node: Node) -> list[Atom] | None:
     return None
 
 
-def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, Any] | None]:
-    """Each atom's hits as positions in the column's distinct values (len = absent).
+def _eval_field(plan: _FieldPlan, col: _Column, out: dict[int, np.ndarray[Any, Any] | None]) -> None:
+    """Each atom's hits as positions in the column's distinct values (len = absent), into ``out``.
 
     None marks an atom decided per row (field references).
     """
-    out: dict[Atom, np.ndarray[Any, Any] | None] = {}
-    empty = np.zeros(0, dtype=np.int64)
+    empty = _EMPTY_ROWS
     if plan.eq_keys:
         # Equality: one vectorised lookup of every distinct value in the rules' value set.
         where = pc.index_in(col.lower_arr, value_set=plan.eq_set).to_numpy(zero_copy_only=False)
         hit_rows = np.flatnonzero(~np.isnan(where)) if where.dtype.kind == "f" else np.flatnonzero(where >= 0)
-        key_of = where[hit_rows].astype(np.int64)
-        order_eq = np.argsort(key_of, kind="stable")
-        key_of, hit_rows = key_of[order_eq], hit_rows[order_eq]
-        nk = len(plan.eq_list)
-        lo_eq = np.searchsorted(key_of, np.arange(nk), side="left")
-        hi_eq = np.searchsorted(key_of, np.arange(nk), side="right")
-        for j, key in enumerate(plan.eq_list):
-            hits = hit_rows[lo_eq[j] : hi_eq[j]] if hi_eq[j] > lo_eq[j] else empty
-            for a in plan.eq_keys[key]:
-                out[a] = hits
+        eq_ids = plan.eq_keys
+        if len(hit_rows):
+            key_of = where[hit_rows].astype(np.int64)
+            order_eq = np.argsort(key_of, kind="stable")
+            key_of, hit_rows = key_of[order_eq], hit_rows[order_eq]
+            nk = len(plan.eq_list)
+            lo_eq = np.searchsorted(key_of, np.arange(nk), side="left")
+            hi_eq = np.searchsorted(key_of, np.arange(nk), side="right")
+            for j in np.flatnonzero(hi_eq > lo_eq).tolist():
+                hits = hit_rows[lo_eq[j] : hi_eq[j]]
+                for k in eq_ids[plan.eq_list[j]]:
+                    out[k] = hits
+        for ids in eq_ids.values():
+            for k in ids:
+                if k not in out:
+                    out[k] = empty
     if plan.automaton is not None:
-        v, k, sa, ea = _automaton_hits(plan, col.lower)
-        order = np.argsort(k, kind="stable")
-        k, v, sa, ea = k[order], v[order], sa[order], ea[order]
-        lo = np.searchsorted(k, np.arange(len(plan.key_atoms)), side="left")
-        hi = np.searchsorted(k, np.arange(len(plan.key_atoms)), side="right")
-        for kid, ats in enumerate(plan.key_atoms):
-            a0, b0 = int(lo[kid]), int(hi[kid])
-            for a in ats:
-                if b0 == a0:
-                    out[a] = empty
-                elif a.op == "contains":
-                    out[a] = v[a0:b0]
-                elif a.op == "startswith":
-                    out[a] = v[a0:b0][sa[a0:b0]]
-                else:
-                    out[a] = v[a0:b0][ea[a0:b0]]
-    for a in plan.other:
-        pre = plan.like_pre.get(a)
+        v, kk, sa, ea = _automaton_hits(plan, col.lower)
+        found = np.zeros(len(plan.key_atoms), dtype=bool)
+        if len(kk):
+            order = np.argsort(kk, kind="stable")
+            kk, v, sa, ea = kk[order], v[order], sa[order], ea[order]
+            lo = np.searchsorted(kk, np.arange(len(plan.key_atoms)), side="left")
+            hi = np.searchsorted(kk, np.arange(len(plan.key_atoms)), side="right")
+            found = hi > lo
+            for kid in np.flatnonzero(found).tolist():
+                a0, b0 = int(lo[kid]), int(hi[kid])
+                vv = v[a0:b0]
+                for k, op in plan.key_atoms[kid]:
+                    if op == "contains":
+                        out[k] = vv
+                    elif op == "startswith":
+                        out[k] = vv[sa[a0:b0]]
+                    else:
+                        out[k] = vv[ea[a0:b0]]
+        for kid in np.flatnonzero(~found).tolist():
+            for k, _ in plan.key_atoms[kid]:
+                out[k] = empty
+    for k, a in plan.other:
+        pre = plan.like_pre.get(k)
         if pre is not None:
             cand = np.unique(out[pre])  # type: ignore[arg-type]
             if len(cand):
-                sub = pa.array([col.lower[i] for i in cand.tolist()], pa.string())
+                sub = pc.take(col.lower_arr, pa.array(cand))
                 res = pc.match_like(sub, a.value).fill_null(False).to_numpy(zero_copy_only=False)
-                out[a] = cand[res]
+                out[k] = cand[res]
             else:
-                out[a] = empty
+                out[k] = empty
             continue
-        out[a] = None if a.op.startswith("fieldref") else np.flatnonzero(_eval_other(a, col))
-    return out
+        out[k] = None if a.op.startswith("fieldref") else np.flatnonzero(_eval_other(a, col))
 
 
 AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
@@ -700,10 +819,12 @@ def _float(s: str) -> float:
         return float("nan")
 
 
-def _fieldref(a: Atom, left: _Column, right: _Column) -> np.ndarray[Any, Any]:
-    """Row-wise comparison of two fields, case-insensitive."""
-    lv = np.array([*left.lower, None], dtype=object)[left.idx]
-    rv = np.array([*right.lower, None], dtype=object)[right.idx]
+def _fieldref(a: Atom, left: _Column, right: _Column, r: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
+    """Row-wise comparison of two fields, case-insensitive, over rows ``r`` (None: all)."""
+    li = left.idx if r is None else left.idx[r]
+    ri = right.idx if r is None else right.idx[r]
+    lv = np.array([*left.lower, None], dtype=object)[li]
+    rv = np.array([*right.lower, None], dtype=object)[ri]
     out = np.zeros(len(lv), dtype=bool)
     for i, (x, y) in enumerate(zip(lv, rv, strict=True)):
         if x is None or y is None:
@@ -717,3 +838,13 @@ def _fieldref(a: Atom, left: _Column, right: _Column) -> np.ndarray[Any, Any]:
         else:
             out[i] = y in x
     return out
+
+
+def _union(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
+    """Sorted union of sorted row arrays."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _EMPTY_ROWS
+    if len(parts) == 1:
+        return parts[0]
+    return np.unique(np.concatenate(parts))

@@ -8,6 +8,7 @@ uses, one batch at a time, so memory does not grow with the input.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,15 +40,24 @@ class ReadReport:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def file_batches(paths: list[str], report: ReadReport | None = None, threads: int = 2) -> Iterator[pa.Table]:
-    """Stream the Windows events of files/folders (EVTX, Winlogbeat/OTRF JSON lines)."""
+BATCH_BYTES = int(os.environ.get("BLUEBENCH_SIGMA_BATCH_MB", "16")) * 1024 * 1024
+
+
+def file_batches(
+    paths: list[str], report: ReadReport | None = None, threads: int = 2, batch_bytes: int | None = None
+) -> Iterator[pa.Table]:
+    """Stream the Windows events of files/folders (EVTX, Winlogbeat/OTRF JSON lines).
+
+    ``batch_bytes`` of raw input per batch: larger batches spread the per-batch cost of every
+    rule over more events; memory grows with the batch, not with the input.
+    """
     rep = report if report is not None else ReadReport()
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET memory_limit = '64MB'")
     con.execute("SET allocator_flush_threshold = '8MB'")
     con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
-    opts = ReadOptions(batch_bytes=4 * 1024 * 1024)
+    opts = ReadOptions(batch_bytes=batch_bytes or BATCH_BYTES)
     for f in discover(paths):
         reader = detect_reader(f.path, opts)
         evtx_lines = reader is None and _evtx_json_lines(f.path)
