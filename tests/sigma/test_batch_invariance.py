@@ -44,6 +44,7 @@ def summary(eng: SigmaEngine) -> dict[str, Any]:
                 for h, hm in rm.hosts.items()
             },
             list(rm.keys),
+            list(rm.hosts),  # hosts in the order they first matched: the order of the alerts
         )
     return out
 
@@ -72,8 +73,9 @@ def test_interleaved_cells_keep_input_order(tmp_path: Path) -> None:
     for size in (2, 7, table.num_rows):
         assert run_in_batches(rs, table, size, cap=3) == want, size
     (rid,) = want
-    count, hosts, _ = want[rid]
+    count, hosts, _, order = want[rid]
     assert count == 39
+    assert order == ["pc0", "pc1"]
     # The first three matching rows of each host, in input order, whatever the cell.
     assert [r for _, r, _, _ in hosts["pc0"][3]] == [1, 3, 5]
     assert [r for _, r, _, _ in hosts["pc1"][3]] == [2, 4, 8]

@@ -154,6 +154,11 @@ class SigmaEngine:
         self.events_seen = 0
         self._cells: dict[tuple[str, str], _Cell] = {}
         # Per rule, this batch's evidence candidates (row, host, event) and correlation keys.
+        self._new_hosts: dict[str, dict[str, list[Any]]] = {}  # rule -> host -> [first row, state]
+        self._host_idx: np.ndarray[Any, Any] = np.zeros(0, dtype=np.int64)
+        self._host_names: list[str | None] = []
+        self._ts_key: np.ndarray[Any, Any] = np.zeros(0, dtype=np.int64)
+        self._ts_col: pa.Array | None = None
         self._pending: dict[str, tuple[list[tuple[int, HostMatches, MatchEvent]], list[Any]]] = {}
         # Fields each rule must keep for its correlations: group-by and value fields.
         self._corr_fields: dict[str, tuple[list[str], str | None]] = {}
@@ -215,6 +220,12 @@ class SigmaEngine:
         if n == 0:
             return
         self.events_seen += n
+        host = batch.column("host").combine_chunks().cast(pa.string())
+        enc = pc.dictionary_encode(host)
+        self._host_names = [*enc.dictionary.to_pylist(), None]
+        self._host_idx = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
+        self._ts_col = batch.column("ts").combine_chunks()
+        self._ts_key = _time_key(self._ts_col)
         channel = _dict(pc.utf8_lower(batch.column("channel").combine_chunks().cast(pa.string())))
         code = _dict(batch.column("code").combine_chunks().cast(pa.string()))
         # One cell id per row from the two dictionaries.
@@ -359,30 +370,50 @@ class SigmaEngine:
         rm = self.matches[rule.id]
         rm.count += len(where)
         global_rows = rows[where]
-        g_all = pa.array(global_rows)
-        hosts = batch.column("host").take(g_all).to_pylist()
-        times = batch.column("ts").take(g_all).to_pylist()
-        keep: list[int] = []  # positions in ``where`` that may become evidence
+        hc = self._host_idx[global_rows]
+        order = np.argsort(hc, kind="stable")
+        hs = hc[order]
+        cut = np.flatnonzero(np.diff(hs)) + 1
+        keep_parts: list[np.ndarray[Any, Any]] = []  # positions in ``where`` that may become evidence
         keep_host: list[HostMatches] = []
         first_of: list[bool] = []  # the host's first candidate in this cell
         pending: dict[int, int] = {}  # id(host state) -> candidates taken in this cell
-        for j, (h, t) in enumerate(zip(hosts, times, strict=True)):
+        new_hosts = self._new_hosts.setdefault(rule.id, {})
+        ts = self._ts_key
+        for seg in np.split(order, cut) if len(order) else []:
+            h = self._host_names[int(hc[seg[0]])]
             name = h or ""
             hm = rm.hosts.get(name)
             if hm is None:
-                hm = rm.hosts[self._intern(name)] = HostMatches()
-            hm.count += 1
-            if t is not None:
-                if hm.first is None or t < hm.first:
-                    hm.first = t
-                if hm.last is None or t > hm.last:
-                    hm.last = t
+                got = new_hosts.get(name)
+                if got is None:
+                    got = new_hosts[name] = [int(global_rows[seg[0]]), HostMatches()]
+                else:
+                    got[0] = min(got[0], int(global_rows[seg[0]]))
+                hm = got[1]
+            hm.count += len(seg)
+            g = global_rows[seg]
+            t = ts[g]
+            valid = t != _NO_TIME
+            if valid.any():
+                gv, tv = g[valid], t[valid]
+                lo = self._ts_at(int(gv[np.argmin(tv)]))
+                hi = self._ts_at(int(gv[np.argmax(tv)]))
+                if hm.first is None or lo < hm.first:
+                    hm.first = lo
+                if hm.last is None or hi > hm.last:
+                    hm.last = hi
             taken = pending.get(id(hm), 0)
-            if len(hm.events) + taken < self.evidence_cap:
-                pending[id(hm)] = taken + 1
-                keep.append(j)
-                keep_host.append(hm)
-                first_of.append(taken == 0)
+            room = self.evidence_cap - len(hm.events) - taken
+            if room > 0:
+                part = seg[:room]
+                pending[id(hm)] = taken + len(part)
+                keep_parts.append(part)
+                keep_host.extend([hm] * len(part))
+                first_of.extend([taken == 0] + [False] * (len(part) - 1))
+        keep = np.concatenate(keep_parts).tolist() if keep_parts else []
+        times = batch.column("ts").take(pa.array(global_rows[keep] if keep else [], pa.int64())).to_pylist()
+        hosts = [self._host_names[int(hc[j])] for j in keep]
         out = self._pending.setdefault(rule.id, ([], []))
         if keep:
             sel = where[keep]
@@ -392,7 +423,7 @@ class SigmaEngine:
             ids = batch.column("event_id").take(g).to_pylist()
             shown = [f for f in rule.fields if f not in ("Channel", "EventID") and f in cols]
             grow = rows[sel].tolist()
-            for k, (j, r, hm) in enumerate(zip(keep, sel.tolist(), keep_host, strict=True)):
+            for k, (r, hm) in enumerate(zip(sel.tolist(), keep_host, strict=True)):
                 matched: dict[str, str] = {}
                 if first_of[k] and not hm.events:  # the fields that matched: a host's first event
                     for f in shown:
@@ -400,9 +431,9 @@ class SigmaEngine:
                         vi = int(c.idx[r])
                         if vi < len(c.lower):
                             matched[f] = str(c.values[vi].as_py())
-                file, host = files[k], hosts[j]
+                file, host = files[k], hosts[k]
                 ev = MatchEvent(
-                    times[j],
+                    times[k],
                     self._intern(file) if file is not None else None,
                     recs[k],
                     ids[k],
@@ -421,8 +452,9 @@ class SigmaEngine:
                 vi = int(c.idx[r])
                 return c.lower[vi] if vi < len(c.lower) else None
 
+            all_times = batch.column("ts").take(pa.array(global_rows)).to_pylist()
             for j, (r, gr) in enumerate(zip(where.tolist(), global_rows.tolist(), strict=True)):
-                t = times[j]
+                t = all_times[j]
                 epoch = t.replace(tzinfo=UTC).timestamp() if isinstance(t, datetime) else 0.0
                 out[1].append(
                     (
@@ -437,6 +469,11 @@ class SigmaEngine:
 
     def _flush(self) -> None:
         """Evidence and correlation keys of the batch's cells, in input order (see ``_record``)."""
+        for rid, new in self._new_hosts.items():
+            hosts = self.matches[rid].hosts
+            for name, (_, hm) in sorted(new.items(), key=lambda kv: kv[1][0]):
+                hosts[self._intern(name)] = hm
+        self._new_hosts.clear()
         for rid, (cands, keys) in self._pending.items():
             rm = self.matches[rid]
             cands.sort(key=lambda c: c[0])
@@ -448,6 +485,10 @@ class SigmaEngine:
             keys.sort(key=lambda c: c[0])
             rm.keys.extend(k for _, k in keys)
         self._pending.clear()
+
+    def _ts_at(self, row: int) -> Any:
+        assert self._ts_col is not None
+        return self._ts_col[row].as_py()
 
     def _intern(self, s: str) -> str:
         """One string object per distinct file or host name, however many events name it."""
@@ -494,8 +535,11 @@ def extract_fields(
             out[f] = batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string())
         elif f != KEYWORD_FIELD:
             json_names.append(f)
+    ed: pa.Array | None = None
+    if KEYWORD_FIELD in names or json_names:
+        ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
     if KEYWORD_FIELD in names:
-        text = batch.column("ed").take(take).combine_chunks().cast(pa.string())
+        text = ed
         # JSON doubles backslashes; the text searched is the values as logged.
         out[KEYWORD_FIELD] = pc.replace_substring(text, "\\\\", "\\")
     if json_names:
@@ -503,7 +547,6 @@ def extract_fields(
         for f in json_names:
             paths.append(_path(f))
             paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
-        ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
         # Output columns are named by position: field names (rule text) stay bound data.
         select = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(paths)))
         con.register("sigma_cell", pa.table({"ed": ed}))
@@ -782,7 +825,7 @@ def _eval_other(a: Atom, col: _Column) -> np.ndarray[Any, Any]:
         return hits
     if nd == 0:
         return hits
-    subject = col.values if a.cased else pa.array(col.lower, pa.string())
+    subject = col.values if a.cased else col.lower_arr
     res: Any
     if a.op == "eq":
         res = pc.equal(subject, a.value)
@@ -838,6 +881,21 @@ def _fieldref(a: Atom, left: _Column, right: _Column, r: np.ndarray[Any, Any] | 
         else:
             out[i] = y in x
     return out
+
+
+_NO_TIME = np.iinfo(np.int64).min
+
+
+def _time_key(ts: pa.Array) -> np.ndarray[Any, Any]:
+    """Sortable int64 per row (``_NO_TIME`` where null), for first/last per host without Python."""
+    if pa.types.is_timestamp(ts.type) or pa.types.is_date(ts.type):
+        key = ts.cast(pa.int64())
+    else:  # anything else orders as its Python values do; rank them
+        vals = ts.to_pylist()
+        present = sorted({v for v in vals if v is not None})
+        rank = {v: i for i, v in enumerate(present)}
+        key = pa.array([rank.get(v) if v is not None else None for v in vals], pa.int64())
+    return key.fill_null(_NO_TIME).to_numpy(zero_copy_only=False)
 
 
 def _union(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
