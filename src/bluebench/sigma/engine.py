@@ -888,14 +888,14 @@ _NO_TIME = np.iinfo(np.int64).min
 
 def _time_key(ts: pa.Array) -> np.ndarray[Any, Any]:
     """Sortable int64 per row (``_NO_TIME`` where null), for first/last per host without Python."""
-    if pa.types.is_timestamp(ts.type) or pa.types.is_date(ts.type):
+    if pa.types.is_timestamp(ts.type):
         key = ts.cast(pa.int64())
     else:  # anything else orders as its Python values do; rank them
         vals = ts.to_pylist()
         present = sorted({v for v in vals if v is not None})
         rank = {v: i for i, v in enumerate(present)}
         key = pa.array([rank.get(v) if v is not None else None for v in vals], pa.int64())
-    return key.fill_null(_NO_TIME).to_numpy(zero_copy_only=False)
+    return np.asarray(key.fill_null(_NO_TIME).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _union(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
