@@ -175,6 +175,10 @@ class SigmaEngine:
         self._progs = [self._program(r.node) for r in self.rules]
         self._clauses = [[[self._aid(a) for a in cl] for cl in _clauses(r.node)] for r in self.rules]
         self._plans: dict[tuple[int, ...], tuple[list[str], dict[str, _FieldPlan]]] = {}
+        self._field_plans: dict[tuple[str, tuple[int, ...]], _FieldPlan] = {}  # shared by cells
+        self._by_source: dict[tuple[frozenset[str] | None, frozenset[str] | None], list[int]] = {}
+        for i, r in enumerate(self.rules):
+            self._by_source.setdefault((r.channels, r.codes), []).append(i)
         self._con = duckdb.connect()
         self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute("SET memory_limit = '64MB'")
@@ -187,10 +191,14 @@ class SigmaEngine:
         key = (channel, code)
         cell = self._cells.get(key)
         if cell is None:
+            # Rules grouped by log source filter: each filter is tested once per cell.
             idx = tuple(
-                i
-                for i, r in enumerate(self.rules)
-                if (r.channels is None or channel in r.channels) and (r.codes is None or code in r.codes)
+                sorted(
+                    i
+                    for (chans, codes), members in self._by_source.items()
+                    if (chans is None or channel in chans) and (codes is None or code in codes)
+                    for i in members
+                )
             )
             shared = self._plans.get(idx)
             if shared is None:
@@ -206,7 +214,14 @@ class SigmaEngine:
                     extra, value = self._corr_fields.get(self.rules[i].id, ([], None))
                     for f in [*extra, *([value] if value else [])]:
                         flds[f] = None
-                shared = (list(flds), {f: self._plan(list(a)) for f, a in by_field.items()})
+                plans: dict[str, _FieldPlan] = {}
+                for f, ids in by_field.items():
+                    pkey = (f, tuple(ids))
+                    plan = self._field_plans.get(pkey)
+                    if plan is None:
+                        plan = self._field_plans[pkey] = self._plan(list(ids))
+                    plans[f] = plan
+                shared = (list(flds), plans)
                 self._plans[idx] = shared
             cell = _Cell(list(idx), shared[0], shared[1])
             self._cells[key] = cell
@@ -507,14 +522,20 @@ class SigmaEngine:
             pending.append(b)
             size += b.num_rows
             if size >= batch_rows:
-                self.process(pa.concat_tables(pending))
+                self._process_gathered(pending)
                 if progress:
                     progress(size)
-                pending, size = [], 0
+                size = 0
         if pending:
-            self.process(pa.concat_tables(pending))
+            self._process_gathered(pending)
             if progress:
                 progress(size)
+
+    def _process_gathered(self, pending: list[pa.Table]) -> None:
+        """One contiguous batch of the pending tables; the pieces are let go before it runs."""
+        table = pa.concat_tables(pending)
+        pending.clear()
+        self.process(table.combine_chunks() if table.num_rows and table.column(0).num_chunks > 1 else table)
 
 
 # ------------------------------------------------------------------ helpers ----
