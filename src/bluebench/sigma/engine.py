@@ -86,22 +86,32 @@ class RuleMatches:
         return [e for h in self.hosts.values() for e in h.events]
 
 
-@dataclass
 class _Column:
     """One field over a cell's rows, dictionary-encoded."""
 
-    values: pa.Array  # distinct values (original case)
-    lower_arr: pa.Array  # the same, lowercased
-    lower: list[str]  # the same, lowercased, as Python strings for the automaton
-    idx: np.ndarray[Any, Any]  # per row: index into values, len(values) where absent
-    _order: np.ndarray[Any, Any] | None = None
-    _starts: np.ndarray[Any, Any] | None = None
+    __slots__ = ("values", "lower_arr", "idx", "nd", "_lower", "_order", "_starts")
+
+    def __init__(self, values: pa.Array, lower_arr: pa.Array, idx: np.ndarray[Any, Any]) -> None:
+        self.values = values  # distinct values (original case)
+        self.lower_arr = lower_arr  # the same, lowercased
+        self.idx = idx  # per row: index into values, nd where absent
+        self.nd = len(values)
+        self._lower: list[str] | None = None
+        self._order: np.ndarray[Any, Any] | None = None
+        self._starts: np.ndarray[Any, Any] | None = None
+
+    @property
+    def lower(self) -> list[str]:
+        """The lowercased distinct values as Python strings, made only where needed (automaton)."""
+        if self._lower is None:
+            self._lower = [s if s is not None else "" for s in self.lower_arr.to_pylist()]
+        return self._lower
 
     def rows_of(self, pos: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """The sorted rows whose value is one of ``pos`` (distinct-value positions), in O(hits)."""
         if self._order is None:
             self._order = np.argsort(self.idx, kind="stable").astype(np.int32)
-            self._starts = np.searchsorted(self.idx[self._order], np.arange(len(self.lower) + 2))
+            self._starts = np.searchsorted(self.idx[self._order], np.arange(self.nd + 2))
         assert self._starts is not None
         lo = self._starts[pos]
         lens = self._starts[pos + 1] - lo
@@ -119,6 +129,7 @@ class _FieldPlan:
     other: list[tuple[int, Atom]]  # (atom id, atom) decided by Arrow kernels
     eq_keys: dict[str, list[int]]  # value -> atom ids
     automaton: Any
+    keys: list[str]  # the automaton's patterns
     key_atoms: list[list[tuple[int, str]]]  # per automaton key: (atom id, op)
     key_lens: list[int]
     key_lens_arr: np.ndarray[Any, Any]
@@ -244,7 +255,7 @@ class SigmaEngine:
         channel = _dict(pc.utf8_lower(batch.column("channel").combine_chunks().cast(pa.string())))
         code = _dict(batch.column("code").combine_chunks().cast(pa.string()))
         # One cell id per row from the two dictionaries.
-        cell_of = channel.idx.astype(np.int64) * (len(code.lower) + 1) + code.idx
+        cell_of = channel.idx.astype(np.int64) * (code.nd + 1) + code.idx
         order = np.argsort(cell_of, kind="stable")
         sorted_cells = cell_of[order]
         bounds = np.flatnonzero(np.diff(sorted_cells)) + 1
@@ -252,9 +263,9 @@ class SigmaEngine:
         ends = np.concatenate([bounds, [n]])
         for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
             cid = int(sorted_cells[s])
-            ci, ki = divmod(cid, len(code.lower) + 1)
-            ch = channel.lower[ci] if ci < len(channel.lower) else ""
-            cd = code.lower[ki] if ki < len(code.lower) else ""
+            ci, ki = divmod(cid, code.nd + 1)
+            ch = channel.lower[ci] if ci < channel.nd else ""
+            cd = code.lower[ki] if ki < code.nd else ""
             cell = self._cell(ch, cd)
             if not cell.rules:
                 continue
@@ -363,6 +374,8 @@ class SigmaEngine:
             where = np.flatnonzero(hit) if cand is None else cand[hit].astype(np.int64)
             if len(where):
                 self._record(self.rules[i], batch, rows, where, cols)
+        # ``value`` refers to itself: without this the cell's columns would wait for the cyclic GC.
+        value = None  # type: ignore[assignment]
 
     def _extract(self, batch: pa.Table, take: pa.Array, names: list[str]) -> dict[str, _Column]:
         """The named fields for the given rows, dictionary-encoded."""
@@ -444,7 +457,7 @@ class SigmaEngine:
                     for f in shown:
                         c = cols[f]
                         vi = int(c.idx[r])
-                        if vi < len(c.lower):
+                        if vi < c.nd:
                             matched[f] = str(c.values[vi].as_py())
                 file, host = files[k], hosts[k]
                 ev = MatchEvent(
@@ -465,7 +478,7 @@ class SigmaEngine:
                 if c is None:
                     return None
                 vi = int(c.idx[r])
-                return c.lower[vi] if vi < len(c.lower) else None
+                return c.lower[vi] if vi < c.nd else None
 
             all_times = batch.column("ts").take(pa.array(global_rows)).to_pylist()
             for j, (r, gr) in enumerate(zip(where.tolist(), global_rows.tolist(), strict=True)):
@@ -612,9 +625,7 @@ def _dict(arr: pa.Array) -> _Column:
     enc = pc.dictionary_encode(arr)
     values = enc.dictionary
     idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
-    lower_arr = pc.utf8_lower(values)
-    lower = lower_arr.to_pylist()
-    return _Column(values, lower_arr, [s if s is not None else "" for s in lower], idx)
+    return _Column(values, pc.utf8_lower(values), idx)
 
 
 def _plan(field_atoms: list[tuple[int, Atom]], aid: Callable[[Atom], int]) -> _FieldPlan:
@@ -658,6 +669,7 @@ def _plan(field_atoms: list[tuple[int, Atom]], aid: Callable[[Atom], int]) -> _F
         other,
         eq_keys,
         automaton,
+        list(keys),
         key_atoms,
         lens,
         np.array(lens, dtype=np.int64),
@@ -753,7 +765,14 @@ def _eval_field(plan: _FieldPlan, col: _Column, out: dict[int, np.ndarray[Any, A
             for k in ids:
                 if k not in out:
                     out[k] = empty
-    if plan.automaton is not None:
+    if plan.automaton is not None and len(plan.keys) <= FEW_KEYS:
+        # A few patterns: Arrow's substring kernels over the values, no Python string per value.
+        for key, ats in zip(plan.keys, plan.key_atoms, strict=True):
+            for k, op in ats:
+                kernel = {"contains": pc.match_substring, "startswith": pc.starts_with}.get(op, pc.ends_with)
+                hit = kernel(col.lower_arr, key).to_numpy(zero_copy_only=False)
+                out[k] = np.flatnonzero(hit)
+    elif plan.automaton is not None:
         v, kk, sa, ea = _automaton_hits(plan, col.lower)
         found = np.zeros(len(plan.key_atoms), dtype=bool)
         if len(kk):
@@ -789,6 +808,7 @@ def _eval_field(plan: _FieldPlan, col: _Column, out: dict[int, np.ndarray[Any, A
         out[k] = None if a.op.startswith("fieldref") else np.flatnonzero(_eval_other(a, col))
 
 
+FEW_KEYS = 24  # up to this many patterns a field is searched by Arrow kernels, not the automaton
 AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
 
 
@@ -836,7 +856,7 @@ def _automaton_hits(
 
 def _eval_other(a: Atom, col: _Column) -> np.ndarray[Any, Any]:
     """Hits of a non-literal atom over the distinct values (plus one for 'absent')."""
-    nd = len(col.lower)
+    nd = col.nd
     hits = np.zeros(nd + 1, dtype=bool)
     if a.op == "exists":
         hits[:nd] = True
