@@ -765,14 +765,7 @@ def _eval_field(plan: _FieldPlan, col: _Column, out: dict[int, np.ndarray[Any, A
             for k in ids:
                 if k not in out:
                     out[k] = empty
-    if plan.automaton is not None and len(plan.keys) <= FEW_KEYS:
-        # A few patterns: Arrow's substring kernels over the values, no Python string per value.
-        for key, ats in zip(plan.keys, plan.key_atoms, strict=True):
-            for k, op in ats:
-                kernel = {"contains": pc.match_substring, "startswith": pc.starts_with}.get(op, pc.ends_with)
-                hit = kernel(col.lower_arr, key).to_numpy(zero_copy_only=False)
-                out[k] = np.flatnonzero(hit)
-    elif plan.automaton is not None:
+    if plan.automaton is not None:
         v, kk, sa, ea = _automaton_hits(plan, col.lower)
         found = np.zeros(len(plan.key_atoms), dtype=bool)
         if len(kk):
