@@ -89,7 +89,7 @@ class RuleMatches:
 class _Column:
     """One field over a cell's rows, dictionary-encoded."""
 
-    __slots__ = ("values", "lower_arr", "idx", "nd", "_lower", "_order", "_starts")
+    __slots__ = ("_lower", "_order", "_starts", "idx", "lower_arr", "nd", "values")
 
     def __init__(self, values: pa.Array, lower_arr: pa.Array, idx: np.ndarray[Any, Any]) -> None:
         self.values = values  # distinct values (original case)
@@ -801,7 +801,6 @@ def _eval_field(plan: _FieldPlan, col: _Column, out: dict[int, np.ndarray[Any, A
         out[k] = None if a.op.startswith("fieldref") else np.flatnonzero(_eval_other(a, col))
 
 
-FEW_KEYS = 24  # up to this many patterns a field is searched by Arrow kernels, not the automaton
 AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
 
 
