@@ -170,6 +170,7 @@ class SigmaEngine:
         self._host_names: list[str | None] = []
         self._ts_key: np.ndarray[Any, Any] = np.zeros(0, dtype=np.int64)
         self._ts_col: pa.Array | None = None
+        self._ts_ranked: list[Any] = []  # time values by rank, for a time column not of timestamps
         self._pending: dict[str, tuple[list[tuple[int, HostMatches, MatchEvent]], list[Any]]] = {}
         # Fields each rule must keep for its correlations: group-by and value fields.
         self._corr_fields: dict[str, tuple[list[str], str | None]] = {}
@@ -251,7 +252,7 @@ class SigmaEngine:
         self._host_names = [*enc.dictionary.to_pylist(), None]
         self._host_idx = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
         self._ts_col = batch.column("ts").combine_chunks()
-        self._ts_key = _time_key(self._ts_col)
+        self._ts_key, self._ts_ranked = _time_key(self._ts_col)
         channel = _dict(pc.utf8_lower(batch.column("channel").combine_chunks().cast(pa.string())))
         code = _dict(batch.column("code").combine_chunks().cast(pa.string()))
         # One cell id per row from the two dictionaries.
@@ -401,40 +402,45 @@ class SigmaEngine:
         hc = self._host_idx[global_rows]
         order = np.argsort(hc, kind="stable")
         hs = hc[order]
-        cut = np.flatnonzero(np.diff(hs)) + 1
+        starts = np.flatnonzero(np.concatenate([[True], hs[1:] != hs[:-1]])) if len(hs) else hs
+        ends = np.append(starts[1:], len(hs)).tolist()
+        # First and last time per host in one pass: rows without a time are left out of both.
+        t = self._ts_key[global_rows[order]]
+        has = t != _NO_TIME
+        lo_t = np.minimum.reduceat(np.where(has, t, _MAX_TIME), starts) if len(hs) else t
+        hi_t = np.maximum.reduceat(t, starts) if len(hs) else t
+        any_t = np.logical_or.reduceat(has, starts) if len(hs) else has
+        lo_v = self._ts_values(lo_t)
+        hi_v = self._ts_values(hi_t)
+        first_row = global_rows[order[starts]].tolist()
         keep_parts: list[np.ndarray[Any, Any]] = []  # positions in ``where`` that may become evidence
         keep_host: list[HostMatches] = []
         first_of: list[bool] = []  # the host's first candidate in this cell
         pending: dict[int, int] = {}  # id(host state) -> candidates taken in this cell
         new_hosts = self._new_hosts.setdefault(rule.id, {})
-        ts = self._ts_key
-        for seg in np.split(order, cut) if len(order) else []:
-            h = self._host_names[int(hc[seg[0]])]
-            name = h or ""
+        names = self._host_names
+        cap = self.evidence_cap
+        for u, (s0, e0, code) in enumerate(zip(starts.tolist(), ends, hs[starts].tolist(), strict=True)):
+            name = names[code] or ""
             hm = rm.hosts.get(name)
             if hm is None:
                 got = new_hosts.get(name)
                 if got is None:
-                    got = new_hosts[name] = [int(global_rows[seg[0]]), HostMatches()]
+                    got = new_hosts[name] = [first_row[u], HostMatches()]
                 else:
-                    got[0] = min(got[0], int(global_rows[seg[0]]))
+                    got[0] = min(got[0], first_row[u])
                 hm = got[1]
-            hm.count += len(seg)
-            g = global_rows[seg]
-            t = ts[g]
-            valid = t != _NO_TIME
-            if valid.any():
-                gv, tv = g[valid], t[valid]
-                lo = self._ts_at(int(gv[np.argmin(tv)]))
-                hi = self._ts_at(int(gv[np.argmax(tv)]))
+            hm.count += e0 - s0
+            if any_t[u]:
+                lo, hi = lo_v[u], hi_v[u]
                 if hm.first is None or lo < hm.first:
                     hm.first = lo
                 if hm.last is None or hi > hm.last:
                     hm.last = hi
             taken = pending.get(id(hm), 0)
-            room = self.evidence_cap - len(hm.events) - taken
+            room = cap - len(hm.events) - taken
             if room > 0:
-                part = seg[:room]
+                part = order[s0 : min(e0, s0 + room)]
                 pending[id(hm)] = taken + len(part)
                 keep_parts.append(part)
                 keep_host.extend([hm] * len(part))
@@ -514,9 +520,16 @@ class SigmaEngine:
             rm.keys.extend(k for _, k in keys)
         self._pending.clear()
 
-    def _ts_at(self, row: int) -> Any:
+    def _ts_values(self, keys: np.ndarray[Any, Any]) -> list[Any]:
+        """Time keys back to the batch's time values (datetimes as the column gives them)."""
         assert self._ts_col is not None
-        return self._ts_col[row].as_py()
+        if not len(keys):
+            return []
+        if pa.types.is_timestamp(self._ts_col.type):
+            ok = (keys != _NO_TIME) & (keys != _MAX_TIME)
+            arr = pa.array(np.where(ok, keys, 0), pa.int64()).cast(self._ts_col.type)
+            return [v if o else None for v, o in zip(arr.to_pylist(), ok.tolist(), strict=True)]
+        return [self._ts_ranked[k] if 0 <= k < len(self._ts_ranked) else None for k in keys.tolist()]
 
     def _intern(self, s: str) -> str:
         """One string object per distinct file or host name, however many events name it."""
@@ -917,18 +930,23 @@ def _fieldref(a: Atom, left: _Column, right: _Column, r: np.ndarray[Any, Any] | 
 
 
 _NO_TIME = np.iinfo(np.int64).min
+_MAX_TIME = np.iinfo(np.int64).max
 
 
-def _time_key(ts: pa.Array) -> np.ndarray[Any, Any]:
-    """Sortable int64 per row (``_NO_TIME`` where null), for first/last per host without Python."""
+def _time_key(ts: pa.Array) -> tuple[np.ndarray[Any, Any], list[Any]]:
+    """Sortable int64 per row (``_NO_TIME`` where null), for first/last per host without Python.
+
+    Timestamps are their integer value; any other type is ranked (the values by rank returned).
+    """
+    ranked: list[Any] = []
     if pa.types.is_timestamp(ts.type):
         key = ts.cast(pa.int64())
-    else:  # anything else orders as its Python values do; rank them
+    else:
         vals = ts.to_pylist()
-        present = sorted({v for v in vals if v is not None})
-        rank = {v: i for i, v in enumerate(present)}
+        ranked = sorted({v for v in vals if v is not None})
+        rank = {v: i for i, v in enumerate(ranked)}
         key = pa.array([rank.get(v) if v is not None else None for v in vals], pa.int64())
-    return np.asarray(key.fill_null(_NO_TIME).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(key.fill_null(_NO_TIME).to_numpy(zero_copy_only=False), dtype=np.int64), ranked
 
 
 def _union(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
