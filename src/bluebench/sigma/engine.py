@@ -300,7 +300,7 @@ class SigmaEngine:
         take = pa.array(rows)
         cols = self._extract(batch, take, cell.fields)
         m = len(rows)
-        positions: dict[int, np.ndarray[Any, Any] | None] = {}  # None: decided per row
+        positions: Positions = {}  # None: decided per row; _Lazy: computed when first needed
         for f, plan in cell.plans.items():
             _eval_field(plan, cols[f], positions)
         atom_list = self._atom_list
@@ -311,7 +311,7 @@ class SigmaEngine:
             """The rows where atom ``k`` holds, sorted (sparse: most atoms hold nowhere)."""
             got = row_sets.get(k)
             if got is None:
-                pos = positions[k]
+                pos = _resolve(positions, k)
                 if pos is None:
                     a = atom_list[k]
                     got = np.flatnonzero(_fieldref(a, cols[a.field], cols[a.value], None)).astype(np.int32)
@@ -327,7 +327,7 @@ class SigmaEngine:
                 if got is not None:
                     return got
             a = atom_list[k]
-            pos = positions[k]
+            pos = _resolve(positions, k)
             if pos is None:
                 got = _fieldref(a, cols[a.field], cols[a.value], r)
             else:
@@ -711,8 +711,16 @@ def _longest_piece(pattern: str) -> str:
     return max(pieces, key=len)
 
 
-def _possible(pos: np.ndarray[Any, Any] | None) -> bool:
-    return pos is None or len(pos) > 0
+def _possible(pos: np.ndarray[Any, Any] | _Lazy | None) -> bool:
+    return pos is None or isinstance(pos, _Lazy) or len(pos) > 0
+
+
+def _resolve(positions: Positions, k: int) -> np.ndarray[Any, Any] | None:
+    """Atom ``k``'s positions, a lazy atom computed (once) on first use."""
+    pos = positions[k]
+    if isinstance(pos, _Lazy):
+        pos = positions[k] = pos.compute()
+    return pos
 
 
 def _clauses(node: Node) -> list[list[Atom]]:
@@ -752,7 +760,32 @@ def _positive_atoms(node: Node) -> list[Atom] | None:
     return None
 
 
-def _eval_field(plan: _FieldPlan, col: _Column, out: dict[int, np.ndarray[Any, Any] | None]) -> None:
+class _Lazy:
+    """A LIKE, regex or comparison atom over a field, computed only if a rule still needs it.
+
+    Most rules are ruled out by their literal patterns first; their costlier atoms never run.
+    """
+
+    __slots__ = ("atom", "col", "pre")
+
+    def __init__(self, atom: Atom, col: _Column, pre: np.ndarray[Any, Any] | None) -> None:
+        self.atom, self.col, self.pre = atom, col, pre
+
+    def compute(self) -> np.ndarray[Any, Any]:
+        """The distinct-value positions where the atom holds."""
+        a, col = self.atom, self.col
+        if self.pre is not None:  # only the values holding the LIKE's longest piece are tried
+            cand = np.unique(self.pre)
+            sub = pc.take(col.lower_arr, pa.array(cand))
+            res = pc.match_like(sub, a.value).fill_null(False).to_numpy(zero_copy_only=False)
+            return np.asarray(cand[res])
+        return np.flatnonzero(_eval_other(a, col))
+
+
+Positions = dict[int, "np.ndarray[Any, Any] | _Lazy | None"]
+
+
+def _eval_field(plan: _FieldPlan, col: _Column, out: Positions) -> None:
     """Each atom's hits as positions in the column's distinct values (len = absent), into ``out``.
 
     None marks an atom decided per row (field references).
@@ -802,22 +835,20 @@ def _eval_field(plan: _FieldPlan, col: _Column, out: dict[int, np.ndarray[Any, A
                 out[k] = empty
     for k, a in plan.other:
         pre = plan.like_pre.get(k)
-        if pre is not None:
-            cand = np.unique(out[pre])  # type: ignore[arg-type]
-            if len(cand):
-                sub = pc.take(col.lower_arr, pa.array(cand))
-                res = pc.match_like(sub, a.value).fill_null(False).to_numpy(zero_copy_only=False)
-                out[k] = cand[res]
-            else:
-                out[k] = empty
-            continue
-        out[k] = None if a.op.startswith("fieldref") else np.flatnonzero(_eval_other(a, col))
+        piece_hits = out.get(pre) if pre is not None else None
+        assert piece_hits is None or isinstance(
+            piece_hits, np.ndarray
+        )  # a literal piece: found by the automaton
+        if piece_hits is not None and not len(piece_hits):
+            out[k] = empty  # its longest literal piece occurs nowhere
+        else:
+            out[k] = None if a.op.startswith("fieldref") else _Lazy(a, col, piece_hits)
 
 
 AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
 
 
-def _automaton_hits(
+def _automaton_piece_hits(
     plan: _FieldPlan, values: list[str]
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """(value index, key id, at start, at end) once per value and key that occur together.
