@@ -836,9 +836,8 @@ def _eval_field(plan: _FieldPlan, col: _Column, out: Positions) -> None:
     for k, a in plan.other:
         pre = plan.like_pre.get(k)
         piece_hits = out.get(pre) if pre is not None else None
-        assert piece_hits is None or isinstance(
-            piece_hits, np.ndarray
-        )  # a literal piece: found by the automaton
+        # A LIKE's literal piece is always an automaton key: its positions are known by now.
+        assert piece_hits is None or isinstance(piece_hits, np.ndarray)
         if piece_hits is not None and not len(piece_hits):
             out[k] = empty  # its longest literal piece occurs nowhere
         else:
@@ -848,7 +847,7 @@ def _eval_field(plan: _FieldPlan, col: _Column, out: Positions) -> None:
 AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
 
 
-def _automaton_piece_hits(
+def _automaton_hits(
     plan: _FieldPlan, values: list[str]
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """(value index, key id, at start, at end) once per value and key that occur together.
