@@ -8,7 +8,6 @@ uses, one batch at a time, so memory does not grow with the input.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +40,9 @@ class ReadReport:
 
 
 _RAW_SCHEMA = pa.schema([("record", pa.int64()), ("raw", pa.large_string())])
-BATCH_BYTES = int(os.environ.get("BLUEBENCH_SIGMA_BATCH_MB", "16")) * 1024 * 1024
+# Raw input read and reduced at a time. Small: the raw text is dropped as soon as it is
+# reduced; the engine gathers reduced blocks into its own, larger batches (``BATCH_ROWS``).
+BATCH_BYTES = 4 * 1024 * 1024
 
 
 def file_batches(
@@ -49,8 +50,8 @@ def file_batches(
 ) -> Iterator[pa.Table]:
     """Stream the Windows events of files/folders (EVTX, Winlogbeat/OTRF JSON lines).
 
-    ``batch_bytes`` of raw input per batch: larger batches spread the per-batch cost of every
-    rule over more events; memory grows with the batch, not with the input.
+    ``batch_bytes`` of raw input per block (default ``BATCH_BYTES``); memory grows with the
+    block, not with the input.
     """
     rep = report if report is not None else ReadReport()
     con = duckdb.connect()
