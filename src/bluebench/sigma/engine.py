@@ -44,7 +44,8 @@ from bluebench.sigma.rules import CompiledRule, RuleSet
 # Rows evaluated together. Every rule has a fixed cost per batch and cell, so larger is faster;
 # peak memory grows with it, not with the input (bench/sigma.py measures both at two sizes).
 BATCH_ROWS = 16_000
-STREAM_ROWS = 8_192  # rows per Arrow chunk from DuckDB
+STREAM_ROWS = 8_192
+SCAN_ROWS = 2_048  # rows per chunk handed to DuckDB: one chunk is scanned by one thread  # rows per Arrow chunk from DuckDB
 _EMPTY_ROWS = np.zeros(0, dtype=np.int32)
 _ATOM, _NOT, _AND, _OR, _CONST = range(5)  # node kinds of a rule's compiled program
 
@@ -600,7 +601,8 @@ def extract_fields(
             paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
         # Output columns are named by position: field names (rule text) stay bound data.
         select = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(paths)))
-        con.register("sigma_cell", pa.table({"ed": ed}))
+        # In chunks of DuckDB's vector size, so its threads share the scan (order is kept).
+        con.register("sigma_cell", pa.Table.from_batches(pa.table({"ed": ed}).to_batches(SCAN_ROWS)))
         try:
             res = con.sql(
                 f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)",

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
+from bluebench.sigma.engine import SCAN_ROWS
 from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
 from bluebench.sources.lines import iter_line_blocks, open_members, read_head
 from bluebench.sources.winjson import first_object
@@ -132,7 +133,9 @@ def _reduce(con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Tab
     file_idx = np.repeat(np.arange(len(parts), dtype=np.int32), [t.num_rows for t, _ in parts])
     files = pa.DictionaryArray.from_arrays(pa.array(file_idx), pa.array(names, pa.string()))
     raw = pa.concat_tables([t for t, _ in parts]) if len(parts) > 1 else parts[0][0]
-    con.register("raw_batch", raw.append_column("file", files))
+    table = raw.append_column("file", files)
+    # In chunks, so DuckDB's threads share the scan (order is kept).
+    con.register("raw_batch", pa.Table.from_batches(table.to_batches(SCAN_ROWS)))
     try:
         try:
             return con.sql(
