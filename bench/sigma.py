@@ -13,6 +13,7 @@ the rules is timed apart. The machine's load is recorded beside the figures.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -39,6 +40,8 @@ def shown(p: Path | str) -> str:
 def one(inputs: list[str], rules: list[str]) -> dict[str, object]:
     """Run in a fresh process: compile, stream, evaluate; return the figures."""
     from bluebench.sigma import ReadReport, SigmaEngine, compile_rules, engine_alerts
+    from bluebench.sigma import engine as sigma_engine
+    from bluebench.sigma import source as sigma_source
     from bluebench.sigma.source import file_batches
 
     t0 = time.perf_counter()
@@ -59,7 +62,17 @@ def one(inputs: list[str], rules: list[str]) -> dict[str, object]:
         for f in ([Path(p)] if Path(p).is_file() else Path(p).rglob("*"))
         if f.is_file()
     )
+    # What must not change when the engine is optimised: per rule, the match count, and a
+    # digest of every (host, count, first, last, evidence file/record) kept.
+    per_rule = {rid: m.count for rid, m in sorted(engine.matches.items()) if m.count}
+    digest = hashlib.sha256()
+    for rid, m in sorted(engine.matches.items()):
+        for host, hm in sorted(m.hosts.items()):
+            ev = [(shown(e.file) if e.file else None, e.record) for e in hm.events]
+            digest.update(repr((rid, host, hm.count, str(hm.first), str(hm.last), ev)).encode())
     return {
+        "batch_bytes": getattr(sigma_source, "BATCH_BYTES", None),
+        "batch_rows": getattr(sigma_engine, "BATCH_ROWS", None),
         "inputs": [shown(p) for p in inputs],
         "input_bytes": size,
         "files_read": report.files,
@@ -76,6 +89,8 @@ def one(inputs: list[str], rules: list[str]) -> dict[str, object]:
         "peak_rss_mb_after_compile": round(rss_after_compile, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "skipped_records": len(report.skipped),
+        "matches_digest": digest.hexdigest(),
+        "matches_per_rule": per_rule,
     }
 
 
@@ -102,6 +117,8 @@ def main() -> None:
     ap.add_argument("--evtx", default=str(SHARED / "windows"))
     ap.add_argument("--sizes", nargs="*", type=float, default=[0.5, 2.0], help="generated sizes in GB")
     ap.add_argument("--gen-dir", default=str(ROOT / "out" / "sigma-bench"))
+    ap.add_argument("--out", default=str(RESULTS / "sigma.json"), help="where the result JSON goes")
+    ap.add_argument("--no-evtx", action="store_true", help="skip (a), the EVTX folder")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--inputs", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -118,10 +135,11 @@ def main() -> None:
 
     load_before = os.getloadavg()
     runs: dict[str, object] = {}
-    evtx = sorted(str(p) for p in Path(args.evtx).rglob("*.evtx"))
-    print(f"(a) {len(evtx)} EVTX files under {shown(args.evtx)}", file=sys.stderr)
-    runs["evtx"] = run_child(evtx, args.rules)
-    print(json.dumps(runs["evtx"]), file=sys.stderr)
+    if not args.no_evtx:
+        evtx = sorted(str(p) for p in Path(args.evtx).rglob("*.evtx"))
+        print(f"(a) {len(evtx)} EVTX files under {shown(args.evtx)}", file=sys.stderr)
+        runs["evtx"] = run_child(evtx, args.rules)
+        print(json.dumps(runs["evtx"]), file=sys.stderr)
     for gb in args.sizes:
         path = Path(args.gen_dir) / f"sigma-{gb:g}gb.jsonl"
         if not path.exists():
@@ -144,8 +162,8 @@ def main() -> None:
         "rules": [shown(r) for r in args.rules],
         "runs": runs,
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "sigma.json"
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
 

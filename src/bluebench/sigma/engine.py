@@ -41,6 +41,14 @@ from bluebench.sigma.ir import KEYWORD_FIELD, And, Atom, Const, Node, Not, Or, a
 from bluebench.sigma.pipeline import FIELD_ALIASES, SYSTEM_FIELDS
 from bluebench.sigma.rules import CompiledRule, RuleSet
 
+# Rows evaluated together. Every rule has a fixed cost per batch and cell, so larger is faster;
+# peak memory grows with it, not with the input (bench/sigma.py measures both at two sizes).
+BATCH_ROWS = 16_000
+STREAM_ROWS = 8_192
+SCAN_ROWS = 2_048  # rows per chunk handed to DuckDB: one chunk is scanned by one thread  # rows per Arrow chunk from DuckDB
+_EMPTY_ROWS = np.zeros(0, dtype=np.int32)
+_ATOM, _NOT, _AND, _OR, _CONST = range(5)  # node kinds of a rule's compiled program
+
 BATCH_COLUMNS = ("code", "channel", "provider", "host", "ts", "ed", "file", "record", "event_id")
 
 
@@ -82,28 +90,54 @@ class RuleMatches:
         return [e for h in self.hosts.values() for e in h.events]
 
 
-@dataclass
 class _Column:
     """One field over a cell's rows, dictionary-encoded."""
 
-    values: pa.Array  # distinct values (original case)
-    lower_arr: pa.Array  # the same, lowercased
-    lower: list[str]  # the same, lowercased, as Python strings for the automaton
-    idx: np.ndarray[Any, Any]  # per row: index into values, len(values) where absent
+    __slots__ = ("_lower", "_order", "_starts", "idx", "lower_arr", "nd", "values")
+
+    def __init__(self, values: pa.Array, lower_arr: pa.Array, idx: np.ndarray[Any, Any]) -> None:
+        self.values = values  # distinct values (original case)
+        self.lower_arr = lower_arr  # the same, lowercased
+        self.idx = idx  # per row: index into values, nd where absent
+        self.nd = len(values)
+        self._lower: list[str] | None = None
+        self._order: np.ndarray[Any, Any] | None = None
+        self._starts: np.ndarray[Any, Any] | None = None
+
+    @property
+    def lower(self) -> list[str]:
+        """The lowercased distinct values as Python strings, made only where needed (automaton)."""
+        if self._lower is None:
+            self._lower = [s if s is not None else "" for s in self.lower_arr.to_pylist()]
+        return self._lower
+
+    def rows_of(self, pos: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The sorted rows whose value is one of ``pos`` (distinct-value positions), in O(hits)."""
+        if self._order is None:
+            self._order = np.argsort(self.idx, kind="stable").astype(np.int32)
+            self._starts = np.searchsorted(self.idx[self._order], np.arange(self.nd + 2))
+        assert self._starts is not None
+        lo = self._starts[pos]
+        lens = self._starts[pos + 1] - lo
+        total = int(lens.sum())
+        if total == 0:
+            return _EMPTY_ROWS
+        offs = np.repeat(lo - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+        return np.sort(self._order[offs + np.arange(total)])
 
 
 @dataclass
 class _FieldPlan:
     """The atoms of one field in one cell and the automaton for its literal patterns."""
 
-    literal: list[Atom]
-    other: list[Atom]
-    eq_keys: dict[str, list[Atom]]
+    other: list[tuple[int, Atom]]  # (atom id, atom) decided by Arrow kernels
+    eq_keys: dict[str, list[int]]  # value -> atom ids
     automaton: Any
-    key_atoms: list[list[Atom]]
+    keys: list[str]  # the automaton's patterns
+    key_atoms: list[list[tuple[int, str]]]  # per automaton key: (atom id, op)
     key_lens: list[int]
     key_lens_arr: np.ndarray[Any, Any]
-    like_pre: dict[Atom, Atom]
+    like_pre: dict[int, int]  # LIKE atom id -> the id of its longest literal piece
     eq_list: list[str]
     eq_set: pa.Array
 
@@ -134,6 +168,14 @@ class SigmaEngine:
         self.matches: dict[str, RuleMatches] = {r.id: RuleMatches(r) for r in self.rules}
         self.events_seen = 0
         self._cells: dict[tuple[str, str], _Cell] = {}
+        # Per rule, this batch's evidence candidates (row, host, event) and correlation keys.
+        self._new_hosts: dict[str, dict[str, list[Any]]] = {}  # rule -> host -> [first row, state]
+        self._host_idx: np.ndarray[Any, Any] = np.zeros(0, dtype=np.int64)
+        self._host_names: list[str | None] = []
+        self._ts_key: np.ndarray[Any, Any] = np.zeros(0, dtype=np.int64)
+        self._ts_col: pa.Array | None = None
+        self._ts_ranked: list[Any] = []  # time values by rank, for a time column not of timestamps
+        self._pending: dict[str, tuple[list[tuple[int, HostMatches, MatchEvent]], list[Any]]] = {}
         # Fields each rule must keep for its correlations: group-by and value fields.
         self._corr_fields: dict[str, tuple[list[str], str | None]] = {}
         for c in ruleset.correlations:
@@ -142,9 +184,17 @@ class SigmaEngine:
                     [c.field_for(g, rid) for g in c.group_by],
                     c.field_for(c.value_field, rid) if c.value_field else None,
                 )
-        self._atoms = [atoms(r.node) for r in self.rules]
-        self._clauses = [_clauses(r.node) for r in self.rules]
+        # Atoms are numbered once: the per-batch work handles ints, not dataclass hashes.
+        self._atom_ids: dict[Atom, int] = {}
+        self._atom_list: list[Atom] = []
+        self._atoms = [[self._aid(a) for a in atoms(r.node)] for r in self.rules]
+        self._progs = [self._program(r.node) for r in self.rules]
+        self._clauses = [[[self._aid(a) for a in cl] for cl in _clauses(r.node)] for r in self.rules]
         self._plans: dict[tuple[int, ...], tuple[list[str], dict[str, _FieldPlan]]] = {}
+        self._field_plans: dict[tuple[str, tuple[int, ...]], _FieldPlan] = {}  # shared by cells
+        self._by_source: dict[tuple[frozenset[str] | None, frozenset[str] | None], list[int]] = {}
+        for i, r in enumerate(self.rules):
+            self._by_source.setdefault((r.channels, r.codes), []).append(i)
         self._con = duckdb.connect()
         self._con.execute(f"SET threads = {int(threads)}")
         self._con.execute("SET memory_limit = '64MB'")
@@ -157,25 +207,37 @@ class SigmaEngine:
         key = (channel, code)
         cell = self._cells.get(key)
         if cell is None:
+            # Rules grouped by log source filter: each filter is tested once per cell.
             idx = tuple(
-                i
-                for i, r in enumerate(self.rules)
-                if (r.channels is None or channel in r.channels) and (r.codes is None or code in r.codes)
+                sorted(
+                    i
+                    for (chans, codes), members in self._by_source.items()
+                    if (chans is None or channel in chans) and (codes is None or code in codes)
+                    for i in members
+                )
             )
             shared = self._plans.get(idx)
             if shared is None:
                 flds: dict[str, None] = {}
-                by_field: dict[str, dict[Atom, None]] = {}
+                by_field: dict[str, dict[int, None]] = {}
                 for i in idx:
-                    for a in self._atoms[i]:
-                        by_field.setdefault(a.field, {})[a] = None
+                    for k in self._atoms[i]:
+                        a = self._atom_list[k]
+                        by_field.setdefault(a.field, {})[k] = None
                         flds[a.field] = None
                         if a.op.startswith("fieldref"):
                             flds[a.value] = None
                     extra, value = self._corr_fields.get(self.rules[i].id, ([], None))
                     for f in [*extra, *([value] if value else [])]:
                         flds[f] = None
-                shared = (list(flds), {f: _plan(list(a)) for f, a in by_field.items()})
+                plans: dict[str, _FieldPlan] = {}
+                for f, ids in by_field.items():
+                    pkey = (f, tuple(ids))
+                    plan = self._field_plans.get(pkey)
+                    if plan is None:
+                        plan = self._field_plans[pkey] = self._plan(list(ids))
+                    plans[f] = plan
+                shared = (list(flds), plans)
                 self._plans[idx] = shared
             cell = _Cell(list(idx), shared[0], shared[1])
             self._cells[key] = cell
@@ -189,11 +251,16 @@ class SigmaEngine:
         if n == 0:
             return
         self.events_seen += n
-        batch = batch.combine_chunks()
+        host = batch.column("host").combine_chunks().cast(pa.string())
+        enc = pc.dictionary_encode(host)
+        self._host_names = [*enc.dictionary.to_pylist(), None]
+        self._host_idx = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
+        self._ts_col = batch.column("ts").combine_chunks()
+        self._ts_key, self._ts_ranked = _time_key(self._ts_col)
         channel = _dict(pc.utf8_lower(batch.column("channel").combine_chunks().cast(pa.string())))
         code = _dict(batch.column("code").combine_chunks().cast(pa.string()))
         # One cell id per row from the two dictionaries.
-        cell_of = channel.idx.astype(np.int64) * (len(code.lower) + 1) + code.idx
+        cell_of = channel.idx.astype(np.int64) * (code.nd + 1) + code.idx
         order = np.argsort(cell_of, kind="stable")
         sorted_cells = cell_of[order]
         bounds = np.flatnonzero(np.diff(sorted_cells)) + 1
@@ -201,67 +268,119 @@ class SigmaEngine:
         ends = np.concatenate([bounds, [n]])
         for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
             cid = int(sorted_cells[s])
-            ci, ki = divmod(cid, len(code.lower) + 1)
-            ch = channel.lower[ci] if ci < len(channel.lower) else ""
-            cd = code.lower[ki] if ki < len(code.lower) else ""
+            ci, ki = divmod(cid, code.nd + 1)
+            ch = channel.lower[ci] if ci < channel.nd else ""
+            cd = code.lower[ki] if ki < code.nd else ""
             cell = self._cell(ch, cd)
             if not cell.rules:
                 continue
             rows = np.sort(order[s:e])
             self._run_cell(batch, rows, cell)
+        self._flush()
         # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
         pa.default_memory_pool().release_unused()
+
+    def _aid(self, a: Atom) -> int:
+        k = self._atom_ids.get(a)
+        if k is None:
+            k = self._atom_ids[a] = len(self._atom_list)
+            self._atom_list.append(a)
+        return k
+
+    def _program(self, node: Node) -> tuple[Any, ...]:
+        """The rule's condition with atoms as ids: (op, ...) tuples walked per candidate rows."""
+        if isinstance(node, Atom):
+            return (_ATOM, self._aid(node))
+        if isinstance(node, Not):
+            return (_NOT, self._program(node.arg))
+        if isinstance(node, Const):
+            return (_CONST, node.value)
+        return (_AND if isinstance(node, And) else _OR, tuple(self._program(x) for x in node.args))
+
+    def _plan(self, ids: list[int]) -> _FieldPlan:
+        return _plan([(k, self._atom_list[k]) for k in ids], self._aid)
 
     def _run_cell(self, batch: pa.Table, rows: np.ndarray[Any, Any], cell: _Cell) -> None:
         take = pa.array(rows)
         cols = self._extract(batch, take, cell.fields)
         m = len(rows)
-        dense: dict[Atom, np.ndarray[Any, Any]] = {}
-        positions: dict[Atom, np.ndarray[Any, Any] | None] = {}  # None: decided per row
+        positions: Positions = {}  # None: decided per row; _Lazy: computed when first needed
         for f, plan in cell.plans.items():
-            positions.update(_eval_field(plan, cols[f]))
+            _eval_field(plan, cols[f], positions)
+        atom_list = self._atom_list
+        row_sets: dict[int, np.ndarray[Any, Any]] = {}
+        full: dict[int, np.ndarray[Any, Any]] = {}  # atom values over all rows (rules with no clause)
 
-        def atom_rows(a: Atom) -> np.ndarray[Any, Any]:
-            got = dense.get(a)
+        def rows_of(k: int) -> np.ndarray[Any, Any]:
+            """The rows where atom ``k`` holds, sorted (sparse: most atoms hold nowhere)."""
+            got = row_sets.get(k)
             if got is None:
-                pos = positions[a]
+                pos = _resolve(positions, k)
                 if pos is None:
-                    got = _fieldref(a, cols[a.field], cols[a.value])
+                    a = atom_list[k]
+                    got = np.flatnonzero(_fieldref(a, cols[a.field], cols[a.value], None)).astype(np.int32)
                 else:
-                    column = cols[a.field]
-                    hits = np.zeros(len(column.lower) + 1, dtype=bool)
-                    hits[pos] = True
-                    got = hits[column.idx]
-                dense[a] = got
+                    got = cols[atom_list[k].field].rows_of(pos)
+                row_sets[k] = got
             return got
 
-        def value(node: Node) -> np.ndarray[Any, Any]:
-            if isinstance(node, Atom):
-                return atom_rows(node)
-            if isinstance(node, Not):
-                return ~value(node.arg)
-            if isinstance(node, Const):
-                return np.full(m, node.value)
-            if isinstance(node, And):
-                acc = value(node.args[0])
-                for x in node.args[1:]:
+        def atom_at(k: int, r: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
+            """Atom ``k`` over the rows ``r`` (None: all rows)."""
+            if r is None:
+                got = full.get(k)
+                if got is not None:
+                    return got
+            a = atom_list[k]
+            pos = _resolve(positions, k)
+            if pos is None:
+                got = _fieldref(a, cols[a.field], cols[a.value], r)
+            else:
+                col = cols[a.field]
+                vi = col.idx if r is None else col.idx[r]
+                got = np.isin(vi, pos)
+            if r is None:
+                full[k] = got
+            return got
+
+        def value(prog: tuple[Any, ...], r: np.ndarray[Any, Any] | None, n: int) -> np.ndarray[Any, Any]:
+            op = prog[0]
+            if op == _ATOM:
+                return atom_at(prog[1], r)
+            if op == _NOT:
+                return ~value(prog[1], r, n)
+            if op == _CONST:
+                return np.full(n, prog[1])
+            args = prog[1]
+            acc = value(args[0], r, n)
+            if op == _AND:
+                for x in args[1:]:
                     if not acc.any():
                         break
-                    acc = acc & value(x)
-                return acc
-            acc = value(node.args[0])
-            for x in node.args[1:]:
-                acc = acc | value(x)
+                    acc = acc & value(x, r, n)
+            else:
+                for x in args[1:]:
+                    acc = acc | value(x, r, n)
             return acc
 
         for i in cell.rules:
-            if not all(any(_possible(positions.get(a)) for a in clause) for clause in self._clauses[i]):
+            clauses = self._clauses[i]
+            if not all(any(_possible(positions.get(k)) for k in clause) for clause in clauses):
                 continue
-            rule = self.rules[i]
-            hit = value(rule.node)
-            where = np.flatnonzero(hit)
+            # Candidate rows: those where every clause has an atom that holds.
+            cand: np.ndarray[Any, Any] | None = None
+            for clause in clauses:
+                got = rows_of(clause[0]) if len(clause) == 1 else _union([rows_of(k) for k in clause])
+                cand = got if cand is None else np.intersect1d(cand, got, assume_unique=True)
+                if not len(cand):
+                    break
+            if cand is not None and not len(cand):
+                continue
+            hit = value(self._progs[i], cand, m if cand is None else len(cand))
+            where = np.flatnonzero(hit) if cand is None else cand[hit].astype(np.int64)
             if len(where):
-                self._record(rule, batch, rows, where, cols)
+                self._record(self.rules[i], batch, rows, where, cols)
+        # ``value`` refers to itself: without this the cell's columns would wait for the cyclic GC.
+        value = None  # type: ignore[assignment]
 
     def _extract(self, batch: pa.Table, take: pa.Array, names: list[str]) -> dict[str, _Column]:
         """The named fields for the given rows, dictionary-encoded."""
@@ -275,31 +394,65 @@ class SigmaEngine:
         where: np.ndarray[Any, Any],
         cols: dict[str, _Column],
     ) -> None:
+        """Count one cell's matches of a rule; its evidence and keys wait for ``_flush``.
+
+        Counts and times do not depend on order; evidence (the first events per host) and
+        correlation keys do, so each cell hands over its candidates with their batch row
+        and ``_flush`` takes them in input order: the result is the same for any batch size.
+        """
         rm = self.matches[rule.id]
         rm.count += len(where)
         global_rows = rows[where]
-        g_all = pa.array(global_rows)
-        hosts = batch.column("host").take(g_all).to_pylist()
-        times = batch.column("ts").take(g_all).to_pylist()
-        keep: list[int] = []  # positions in ``where`` kept as evidence
+        hc = self._host_idx[global_rows]
+        order = np.argsort(hc, kind="stable")
+        hs = hc[order]
+        starts = np.flatnonzero(np.concatenate([[True], hs[1:] != hs[:-1]])) if len(hs) else hs
+        ends = np.append(starts[1:], len(hs)).tolist()
+        # First and last time per host in one pass: rows without a time are left out of both.
+        t = self._ts_key[global_rows[order]]
+        has = t != _NO_TIME
+        lo_t = np.minimum.reduceat(np.where(has, t, _MAX_TIME), starts) if len(hs) else t
+        hi_t = np.maximum.reduceat(t, starts) if len(hs) else t
+        any_t = np.logical_or.reduceat(has, starts) if len(hs) else has
+        lo_v = self._ts_values(lo_t)
+        hi_v = self._ts_values(hi_t)
+        first_row = global_rows[order[starts]].tolist()
+        keep_parts: list[np.ndarray[Any, Any]] = []  # positions in ``where`` that may become evidence
         keep_host: list[HostMatches] = []
-        pending: dict[int, int] = {}  # id(host state) -> evidence taken in this batch
-        for j, (h, t) in enumerate(zip(hosts, times, strict=True)):
-            name = h or ""
+        first_of: list[bool] = []  # the host's first candidate in this cell
+        pending: dict[int, int] = {}  # id(host state) -> candidates taken in this cell
+        new_hosts = self._new_hosts.setdefault(rule.id, {})
+        names = self._host_names
+        cap = self.evidence_cap
+        for u, (s0, e0, code) in enumerate(zip(starts.tolist(), ends, hs[starts].tolist(), strict=True)):
+            name = names[code] or ""
             hm = rm.hosts.get(name)
             if hm is None:
-                hm = rm.hosts[self._intern(name)] = HostMatches()
-            hm.count += 1
-            if t is not None:
-                if hm.first is None or t < hm.first:
-                    hm.first = t
-                if hm.last is None or t > hm.last:
-                    hm.last = t
+                got = new_hosts.get(name)
+                if got is None:
+                    got = new_hosts[name] = [first_row[u], HostMatches()]
+                else:
+                    got[0] = min(got[0], first_row[u])
+                hm = got[1]
+            hm.count += e0 - s0
+            if any_t[u]:
+                lo, hi = lo_v[u], hi_v[u]
+                if hm.first is None or lo < hm.first:
+                    hm.first = lo
+                if hm.last is None or hi > hm.last:
+                    hm.last = hi
             taken = pending.get(id(hm), 0)
-            if len(hm.events) + taken < self.evidence_cap:
-                pending[id(hm)] = taken + 1
-                keep.append(j)
-                keep_host.append(hm)
+            room = cap - len(hm.events) - taken
+            if room > 0:
+                part = order[s0 : min(e0, s0 + room)]
+                pending[id(hm)] = taken + len(part)
+                keep_parts.append(part)
+                keep_host.extend([hm] * len(part))
+                first_of.extend([taken == 0] + [False] * (len(part) - 1))
+        keep = np.concatenate(keep_parts).tolist() if keep_parts else []
+        times = batch.column("ts").take(pa.array(global_rows[keep] if keep else [], pa.int64())).to_pylist()
+        hosts = [self._host_names[int(hc[j])] for j in keep]
+        out = self._pending.setdefault(rule.id, ([], []))
         if keep:
             sel = where[keep]
             g = pa.array(rows[sel])
@@ -307,25 +460,25 @@ class SigmaEngine:
             recs = batch.column("record").take(g).to_pylist()
             ids = batch.column("event_id").take(g).to_pylist()
             shown = [f for f in rule.fields if f not in ("Channel", "EventID") and f in cols]
-            for k, (j, r, hm) in enumerate(zip(keep, sel.tolist(), keep_host, strict=True)):
+            grow = rows[sel].tolist()
+            for k, (r, hm) in enumerate(zip(sel.tolist(), keep_host, strict=True)):
                 matched: dict[str, str] = {}
-                if not hm.events:  # the fields that matched are shown for a host's first event
+                if first_of[k] and not hm.events:  # the fields that matched: a host's first event
                     for f in shown:
                         c = cols[f]
                         vi = int(c.idx[r])
-                        if vi < len(c.lower):
+                        if vi < c.nd:
                             matched[f] = str(c.values[vi].as_py())
-                file, host = files[k], hosts[j]
-                hm.events.append(
-                    MatchEvent(
-                        times[j],
-                        self._intern(file) if file is not None else None,
-                        recs[k],
-                        ids[k],
-                        self._intern(host) if host is not None else None,
-                        matched,
-                    )
+                file, host = files[k], hosts[k]
+                ev = MatchEvent(
+                    times[k],
+                    self._intern(file) if file is not None else None,
+                    recs[k],
+                    ids[k],
+                    self._intern(host) if host is not None else None,
+                    matched,
                 )
+                out[0].append((grow[k], hm, ev))
         corr = self._corr_fields.get(rule.id)
         if corr is not None:
             group, value_field = corr
@@ -335,14 +488,52 @@ class SigmaEngine:
                 if c is None:
                     return None
                 vi = int(c.idx[r])
-                return c.lower[vi] if vi < len(c.lower) else None
+                return c.lower[vi] if vi < c.nd else None
 
-            for j, r in enumerate(where.tolist()):
-                t = times[j]
+            all_times = batch.column("ts").take(pa.array(global_rows)).to_pylist()
+            for j, (r, gr) in enumerate(zip(where.tolist(), global_rows.tolist(), strict=True)):
+                t = all_times[j]
                 epoch = t.replace(tzinfo=UTC).timestamp() if isinstance(t, datetime) else 0.0
-                rm.keys.append(
-                    (epoch, tuple(val(f, r) for f in group), val(value_field, r) if value_field else None)
+                out[1].append(
+                    (
+                        gr,
+                        (
+                            epoch,
+                            tuple(val(f, r) for f in group),
+                            val(value_field, r) if value_field else None,
+                        ),
+                    )
                 )
+
+    def _flush(self) -> None:
+        """Evidence and correlation keys of the batch's cells, in input order (see ``_record``)."""
+        for rid, new in self._new_hosts.items():
+            hosts = self.matches[rid].hosts
+            for name, (_, hm) in sorted(new.items(), key=lambda kv: kv[1][0]):
+                hosts[self._intern(name)] = hm
+        self._new_hosts.clear()
+        for rid, (cands, keys) in self._pending.items():
+            rm = self.matches[rid]
+            cands.sort(key=lambda c: c[0])
+            for _, hm, ev in cands:
+                if len(hm.events) < self.evidence_cap:
+                    if hm.events:
+                        ev.matched = {}
+                    hm.events.append(ev)
+            keys.sort(key=lambda c: c[0])
+            rm.keys.extend(k for _, k in keys)
+        self._pending.clear()
+
+    def _ts_values(self, keys: np.ndarray[Any, Any]) -> list[Any]:
+        """Time keys back to the batch's time values (datetimes as the column gives them)."""
+        assert self._ts_col is not None
+        if not len(keys):
+            return []
+        if pa.types.is_timestamp(self._ts_col.type):
+            ok = (keys != _NO_TIME) & (keys != _MAX_TIME)
+            arr = pa.array(np.where(ok, keys, 0), pa.int64()).cast(self._ts_col.type)
+            return [v if o else None for v, o in zip(arr.to_pylist(), ok.tolist(), strict=True)]
+        return [self._ts_ranked[k] if 0 <= k < len(self._ts_ranked) else None for k in keys.tolist()]
 
     def _intern(self, s: str) -> str:
         """One string object per distinct file or host name, however many events name it."""
@@ -352,23 +543,30 @@ class SigmaEngine:
         self,
         batches: Iterable[pa.Table],
         progress: Callable[[int], None] | None = None,
-        batch_rows: int = 4_000,
+        batch_rows: int = BATCH_ROWS,
     ) -> None:
-        """Process a stream of batches, small ones (many small files) gathered up to ``batch_rows``."""
+        """Process a stream of batches, gathered up to ``batch_rows`` rows (the results do not
+        depend on it: it trades the per-batch cost of every rule against peak memory)."""
         pending: list[pa.Table] = []
         size = 0
         for b in batches:
             pending.append(b)
             size += b.num_rows
             if size >= batch_rows:
-                self.process(pa.concat_tables(pending))
+                self._process_gathered(pending)
                 if progress:
                     progress(size)
-                pending, size = [], 0
+                size = 0
         if pending:
-            self.process(pa.concat_tables(pending))
+            self._process_gathered(pending)
             if progress:
                 progress(size)
+
+    def _process_gathered(self, pending: list[pa.Table]) -> None:
+        """One contiguous batch of the pending tables; the pieces are let go before it runs."""
+        table = pa.concat_tables(pending)
+        pending.clear()
+        self.process(table.combine_chunks() if table.num_rows and table.column(0).num_chunks > 1 else table)
 
 
 # ------------------------------------------------------------------ helpers ----
@@ -389,8 +587,11 @@ def extract_fields(
             out[f] = batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string())
         elif f != KEYWORD_FIELD:
             json_names.append(f)
+    ed: pa.Array | None = None
+    if KEYWORD_FIELD in names or json_names:
+        ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
     if KEYWORD_FIELD in names:
-        text = batch.column("ed").take(take).combine_chunks().cast(pa.string())
+        text = ed
         # JSON doubles backslashes; the text searched is the values as logged.
         out[KEYWORD_FIELD] = pc.replace_substring(text, "\\\\", "\\")
     if json_names:
@@ -398,15 +599,17 @@ def extract_fields(
         for f in json_names:
             paths.append(_path(f))
             paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
-        ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
         # Output columns are named by position: field names (rule text) stay bound data.
         select = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(paths)))
-        con.register("sigma_cell", pa.table({"ed": ed}))
+        # In chunks of DuckDB's vector size, so its threads share the scan (order is kept).
+        con.register("sigma_cell", pa.Table.from_batches(pa.table({"ed": ed}).to_batches(SCAN_ROWS)))
         try:
             res = con.sql(
                 f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)",
                 params={"p": paths},
-            ).to_arrow_table()
+            ).to_arrow_reader(STREAM_ROWS)
+            # Streamed: DuckDB never holds the whole result besides the Arrow copy.
+            res = res.read_all()
         finally:
             con.unregister("sigma_cell")
         j = 0
@@ -441,49 +644,51 @@ def _dict(arr: pa.Array) -> _Column:
     enc = pc.dictionary_encode(arr)
     values = enc.dictionary
     idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
-    lower_arr = pc.utf8_lower(values)
-    lower = lower_arr.to_pylist()
-    return _Column(values, lower_arr, [s if s is not None else "" for s in lower], idx)
+    return _Column(values, pc.utf8_lower(values), idx)
 
 
-def _plan(field_atoms: list[Atom]) -> _FieldPlan:
+def _plan(field_atoms: list[tuple[int, Atom]], aid: Callable[[Atom], int]) -> _FieldPlan:
     """Split a field's atoms: literal (one automaton pass, equality by hash) and the rest."""
     literal = [
-        a for a in field_atoms if a.op in ("contains", "startswith", "endswith") and not a.cased and a.value
+        (k, a)
+        for k, a in field_atoms
+        if a.op in ("contains", "startswith", "endswith") and not a.cased and a.value
     ]
-    eq_keys: dict[str, list[Atom]] = {}
-    for a in field_atoms:
+    eq_keys: dict[str, list[int]] = {}
+    for k, a in field_atoms:
         if a.op == "eq" and not a.cased:
-            eq_keys.setdefault(a.value, []).append(a)
-    lit = set(literal)
-    other = [a for a in field_atoms if a not in lit and not (a.op == "eq" and not a.cased)]
+            eq_keys.setdefault(a.value, []).append(k)
+    lit = {k for k, _ in literal}
+    other = [(k, a) for k, a in field_atoms if k not in lit and not (a.op == "eq" and not a.cased)]
     # A LIKE pattern's longest literal piece goes through the automaton: only the values
     # holding it are given to the LIKE kernel.
-    like_pre: dict[Atom, Atom] = {}
-    for a in other:
+    like_pre: dict[int, int] = {}
+    for k, a in other:
         if a.op == "like" and not a.cased:
             piece = _longest_piece(a.value)
             if len(piece) >= 3:
-                like_pre[a] = Atom(a.field, "contains", piece)
-                if like_pre[a] not in lit:
-                    lit.add(like_pre[a])
-                    literal.append(like_pre[a])
-    keys: dict[str, list[Atom]] = {}
-    for a in literal:
-        keys.setdefault(a.value, []).append(a)
+                pa_ = Atom(a.field, "contains", piece)
+                pk = aid(pa_)
+                like_pre[k] = pk
+                if pk not in lit:
+                    lit.add(pk)
+                    literal.append((pk, pa_))
+    keys: dict[str, list[tuple[int, str]]] = {}
+    for k, a in literal:
+        keys.setdefault(a.value, []).append((k, a.op))
     key_atoms = list(keys.values())
     automaton = None
     if keys:
         automaton = ahocorasick.Automaton()
-        for kid, k in enumerate(keys):
-            automaton.add_word(k, kid)
+        for kid, key in enumerate(keys):
+            automaton.add_word(key, kid)
         automaton.make_automaton()
-    lens = [len(k) for k in keys]
+    lens = [len(key) for key in keys]
     return _FieldPlan(
-        literal,
         other,
         eq_keys,
         automaton,
+        list(keys),
         key_atoms,
         lens,
         np.array(lens, dtype=np.int64),
@@ -512,8 +717,16 @@ def _longest_piece(pattern: str) -> str:
     return max(pieces, key=len)
 
 
-def _possible(pos: np.ndarray[Any, Any] | None) -> bool:
-    return pos is None or len(pos) > 0
+def _possible(pos: np.ndarray[Any, Any] | _Lazy | None) -> bool:
+    return pos is None or isinstance(pos, _Lazy) or len(pos) > 0
+
+
+def _resolve(positions: Positions, k: int) -> np.ndarray[Any, Any] | None:
+    """Atom ``k``'s positions, a lazy atom computed (once) on first use."""
+    pos = positions[k]
+    if isinstance(pos, _Lazy):
+        pos = positions[k] = pos.compute()
+    return pos
 
 
 def _clauses(node: Node) -> list[list[Atom]]:
@@ -553,57 +766,88 @@ def _positive_atoms(node: Node) -> list[Atom] | None:
     return None
 
 
-def _eval_field(plan: _FieldPlan, col: _Column) -> dict[Atom, np.ndarray[Any, Any] | None]:
-    """Each atom's hits as positions in the column's distinct values (len = absent).
+class _Lazy:
+    """A LIKE, regex or comparison atom over a field, computed only if a rule still needs it.
+
+    Most rules are ruled out by their literal patterns first; their costlier atoms never run.
+    """
+
+    __slots__ = ("atom", "col", "pre")
+
+    def __init__(self, atom: Atom, col: _Column, pre: np.ndarray[Any, Any] | None) -> None:
+        self.atom, self.col, self.pre = atom, col, pre
+
+    def compute(self) -> np.ndarray[Any, Any]:
+        """The distinct-value positions where the atom holds."""
+        a, col = self.atom, self.col
+        if self.pre is not None:  # only the values holding the LIKE's longest piece are tried
+            cand = np.unique(self.pre)
+            sub = pc.take(col.lower_arr, pa.array(cand))
+            res = pc.match_like(sub, a.value).fill_null(False).to_numpy(zero_copy_only=False)
+            return np.asarray(cand[res])
+        return np.flatnonzero(_eval_other(a, col))
+
+
+Positions = dict[int, "np.ndarray[Any, Any] | _Lazy | None"]
+
+
+def _eval_field(plan: _FieldPlan, col: _Column, out: Positions) -> None:
+    """Each atom's hits as positions in the column's distinct values (len = absent), into ``out``.
 
     None marks an atom decided per row (field references).
     """
-    out: dict[Atom, np.ndarray[Any, Any] | None] = {}
-    empty = np.zeros(0, dtype=np.int64)
+    empty = _EMPTY_ROWS
     if plan.eq_keys:
         # Equality: one vectorised lookup of every distinct value in the rules' value set.
         where = pc.index_in(col.lower_arr, value_set=plan.eq_set).to_numpy(zero_copy_only=False)
         hit_rows = np.flatnonzero(~np.isnan(where)) if where.dtype.kind == "f" else np.flatnonzero(where >= 0)
-        key_of = where[hit_rows].astype(np.int64)
-        order_eq = np.argsort(key_of, kind="stable")
-        key_of, hit_rows = key_of[order_eq], hit_rows[order_eq]
-        nk = len(plan.eq_list)
-        lo_eq = np.searchsorted(key_of, np.arange(nk), side="left")
-        hi_eq = np.searchsorted(key_of, np.arange(nk), side="right")
-        for j, key in enumerate(plan.eq_list):
-            hits = hit_rows[lo_eq[j] : hi_eq[j]] if hi_eq[j] > lo_eq[j] else empty
-            for a in plan.eq_keys[key]:
-                out[a] = hits
+        eq_ids = plan.eq_keys
+        if len(hit_rows):
+            key_of = where[hit_rows].astype(np.int64)
+            order_eq = np.argsort(key_of, kind="stable")
+            key_of, hit_rows = key_of[order_eq], hit_rows[order_eq]
+            nk = len(plan.eq_list)
+            lo_eq = np.searchsorted(key_of, np.arange(nk), side="left")
+            hi_eq = np.searchsorted(key_of, np.arange(nk), side="right")
+            for j in np.flatnonzero(hi_eq > lo_eq).tolist():
+                hits = hit_rows[lo_eq[j] : hi_eq[j]]
+                for k in eq_ids[plan.eq_list[j]]:
+                    out[k] = hits
+        for ids in eq_ids.values():
+            for k in ids:
+                if k not in out:
+                    out[k] = empty
     if plan.automaton is not None:
-        v, k, sa, ea = _automaton_hits(plan, col.lower)
-        order = np.argsort(k, kind="stable")
-        k, v, sa, ea = k[order], v[order], sa[order], ea[order]
-        lo = np.searchsorted(k, np.arange(len(plan.key_atoms)), side="left")
-        hi = np.searchsorted(k, np.arange(len(plan.key_atoms)), side="right")
-        for kid, ats in enumerate(plan.key_atoms):
-            a0, b0 = int(lo[kid]), int(hi[kid])
-            for a in ats:
-                if b0 == a0:
-                    out[a] = empty
-                elif a.op == "contains":
-                    out[a] = v[a0:b0]
-                elif a.op == "startswith":
-                    out[a] = v[a0:b0][sa[a0:b0]]
-                else:
-                    out[a] = v[a0:b0][ea[a0:b0]]
-    for a in plan.other:
-        pre = plan.like_pre.get(a)
-        if pre is not None:
-            cand = np.unique(out[pre])  # type: ignore[arg-type]
-            if len(cand):
-                sub = pa.array([col.lower[i] for i in cand.tolist()], pa.string())
-                res = pc.match_like(sub, a.value).fill_null(False).to_numpy(zero_copy_only=False)
-                out[a] = cand[res]
-            else:
-                out[a] = empty
-            continue
-        out[a] = None if a.op.startswith("fieldref") else np.flatnonzero(_eval_other(a, col))
-    return out
+        v, kk, sa, ea = _automaton_hits(plan, col.lower)
+        found = np.zeros(len(plan.key_atoms), dtype=bool)
+        if len(kk):
+            order = np.argsort(kk, kind="stable")
+            kk, v, sa, ea = kk[order], v[order], sa[order], ea[order]
+            lo = np.searchsorted(kk, np.arange(len(plan.key_atoms)), side="left")
+            hi = np.searchsorted(kk, np.arange(len(plan.key_atoms)), side="right")
+            found = hi > lo
+            for kid in np.flatnonzero(found).tolist():
+                a0, b0 = int(lo[kid]), int(hi[kid])
+                vv = v[a0:b0]
+                for k, op in plan.key_atoms[kid]:
+                    if op == "contains":
+                        out[k] = vv
+                    elif op == "startswith":
+                        out[k] = vv[sa[a0:b0]]
+                    else:
+                        out[k] = vv[ea[a0:b0]]
+        for kid in np.flatnonzero(~found).tolist():
+            for k, _ in plan.key_atoms[kid]:
+                out[k] = empty
+    for k, a in plan.other:
+        pre = plan.like_pre.get(k)
+        piece_hits = out.get(pre) if pre is not None else None
+        # A LIKE's literal piece is always an automaton key: its positions are known by now.
+        assert piece_hits is None or isinstance(piece_hits, np.ndarray)
+        if piece_hits is not None and not len(piece_hits):
+            out[k] = empty  # its longest literal piece occurs nowhere
+        else:
+            out[k] = None if a.op.startswith("fieldref") else _Lazy(a, col, piece_hits)
 
 
 AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
@@ -653,7 +897,7 @@ def _automaton_hits(
 
 def _eval_other(a: Atom, col: _Column) -> np.ndarray[Any, Any]:
     """Hits of a non-literal atom over the distinct values (plus one for 'absent')."""
-    nd = len(col.lower)
+    nd = col.nd
     hits = np.zeros(nd + 1, dtype=bool)
     if a.op == "exists":
         hits[:nd] = True
@@ -663,7 +907,7 @@ def _eval_other(a: Atom, col: _Column) -> np.ndarray[Any, Any]:
         return hits
     if nd == 0:
         return hits
-    subject = col.values if a.cased else pa.array(col.lower, pa.string())
+    subject = col.values if a.cased else col.lower_arr
     res: Any
     if a.op == "eq":
         res = pc.equal(subject, a.value)
@@ -700,10 +944,12 @@ def _float(s: str) -> float:
         return float("nan")
 
 
-def _fieldref(a: Atom, left: _Column, right: _Column) -> np.ndarray[Any, Any]:
-    """Row-wise comparison of two fields, case-insensitive."""
-    lv = np.array([*left.lower, None], dtype=object)[left.idx]
-    rv = np.array([*right.lower, None], dtype=object)[right.idx]
+def _fieldref(a: Atom, left: _Column, right: _Column, r: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
+    """Row-wise comparison of two fields, case-insensitive, over rows ``r`` (None: all)."""
+    li = left.idx if r is None else left.idx[r]
+    ri = right.idx if r is None else right.idx[r]
+    lv = np.array([*left.lower, None], dtype=object)[li]
+    rv = np.array([*right.lower, None], dtype=object)[ri]
     out = np.zeros(len(lv), dtype=bool)
     for i, (x, y) in enumerate(zip(lv, rv, strict=True)):
         if x is None or y is None:
@@ -717,3 +963,33 @@ def _fieldref(a: Atom, left: _Column, right: _Column) -> np.ndarray[Any, Any]:
         else:
             out[i] = y in x
     return out
+
+
+_NO_TIME = np.iinfo(np.int64).min
+_MAX_TIME = np.iinfo(np.int64).max
+
+
+def _time_key(ts: pa.Array) -> tuple[np.ndarray[Any, Any], list[Any]]:
+    """Sortable int64 per row (``_NO_TIME`` where null), for first/last per host without Python.
+
+    Timestamps are their integer value; any other type is ranked (the values by rank returned).
+    """
+    ranked: list[Any] = []
+    if pa.types.is_timestamp(ts.type):
+        key = ts.cast(pa.int64())
+    else:
+        vals = ts.to_pylist()
+        ranked = sorted({v for v in vals if v is not None})
+        rank = {v: i for i, v in enumerate(ranked)}
+        key = pa.array([rank.get(v) if v is not None else None for v in vals], pa.int64())
+    return np.asarray(key.fill_null(_NO_TIME).to_numpy(zero_copy_only=False), dtype=np.int64), ranked
+
+
+def _union(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
+    """Sorted union of sorted row arrays."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _EMPTY_ROWS
+    if len(parts) == 1:
+        return parts[0]
+    return np.unique(np.concatenate(parts))

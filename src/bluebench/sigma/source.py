@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
+from bluebench.sigma.engine import SCAN_ROWS
 from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
 from bluebench.sources.lines import iter_line_blocks, open_members, read_head
 from bluebench.sources.winjson import first_object
@@ -39,15 +40,32 @@ class ReadReport:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def file_batches(paths: list[str], report: ReadReport | None = None, threads: int = 2) -> Iterator[pa.Table]:
-    """Stream the Windows events of files/folders (EVTX, Winlogbeat/OTRF JSON lines)."""
+_RAW_SCHEMA = pa.schema([("record", pa.int64()), ("raw", pa.large_string())])
+# Raw input read and reduced at a time. Small: the raw text is dropped as soon as it is
+# reduced; the engine gathers reduced blocks into its own, larger batches (``BATCH_ROWS``).
+BATCH_BYTES = 4 * 1024 * 1024
+
+
+def file_batches(
+    paths: list[str], report: ReadReport | None = None, threads: int = 2, batch_bytes: int | None = None
+) -> Iterator[pa.Table]:
+    """Stream the Windows events of files/folders (EVTX, Winlogbeat/OTRF JSON lines).
+
+    ``batch_bytes`` of raw input per block (default ``BATCH_BYTES``); memory grows with the
+    block, not with the input.
+    """
     rep = report if report is not None else ReadReport()
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
     con.execute("SET memory_limit = '64MB'")
     con.execute("SET allocator_flush_threshold = '8MB'")
     con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
-    opts = ReadOptions(batch_bytes=4 * 1024 * 1024)
+    opts = ReadOptions(batch_bytes=batch_bytes or BATCH_BYTES)
+    # Raw blocks of consecutive files of one shape are reduced together: one DuckDB query per
+    # batch, not one per small file (a folder of EVTX holds hundreds of small files).
+    pending: list[tuple[pa.Table, str]] = []
+    pending_shape = ""
+    pending_bytes = 0
     for f in discover(paths):
         reader = detect_reader(f.path, opts)
         evtx_lines = reader is None and _evtx_json_lines(f.path)
@@ -57,15 +75,50 @@ def file_batches(paths: list[str], report: ReadReport | None = None, threads: in
         rep.files += 1
         try:
             if evtx_lines:
-                for name, stream in open_members(f.path, f.display, rep.skipped):
-                    for table in iter_line_blocks(stream, name, rep.skipped, opts.batch_bytes):
-                        yield _reduce(con, "evtx", table, name)
-                continue
-            assert reader is not None
-            for rb in reader.read(f.path, f.display, rep.skipped, opts):
-                yield _reduce(con, rb.shape, rb.table, rb.file)
+                blocks: Iterator[tuple[str, pa.Table, str]] = (
+                    ("evtx", table, name)
+                    for name, stream in open_members(f.path, f.display, rep.skipped)
+                    for table in iter_line_blocks(stream, name, rep.skipped, opts.batch_bytes)
+                )
+            else:
+                assert reader is not None
+                blocks = (
+                    (rb.shape, rb.table, rb.file) for rb in reader.read(f.path, f.display, rep.skipped, opts)
+                )
         except Exception as exc:  # one unreadable file is reported, the others are read
             rep.skipped.append(Skipped(f.display, None, f"file not read: {exc}"))
+            continue
+        it = iter(blocks)
+        while True:
+            try:
+                shape, table, name = next(it)
+                table = table.select(["record", "raw"]).cast(_RAW_SCHEMA)
+            except StopIteration:
+                break
+            except Exception as exc:  # one unreadable file is reported, the others are read
+                rep.skipped.append(Skipped(f.display, None, f"file not read: {exc}"))
+                break
+            if pending and (shape != pending_shape or pending_bytes >= opts.batch_bytes):
+                yield from _reduced(con, pending_shape, pending, rep)
+                pending, pending_bytes = [], 0
+            pending.append((table, name))
+            pending_shape = shape
+            pending_bytes += table.nbytes
+    if pending:
+        yield from _reduced(con, pending_shape, pending, rep)
+
+
+def _reduced(
+    con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Table, str]], rep: ReadReport
+) -> Iterator[pa.Table]:
+    """``_reduce``, a failure reported against the files of the batch instead of ending the stream."""
+    try:
+        out = _reduce(con, shape, parts)
+    except Exception as exc:
+        for name in dict.fromkeys(name for _, name in parts):
+            rep.skipped.append(Skipped(name, None, f"file not read: {exc}"))
+        return
+    yield out
 
 
 def _evtx_json_lines(path: Path) -> bool:
@@ -74,12 +127,15 @@ def _evtx_json_lines(path: Path) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("Event"), dict)
 
 
-def _reduce(con: duckdb.DuckDBPyConnection, shape: str, table: pa.Table, file: str) -> pa.Table:
-    n = table.num_rows
-    names = pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(n, dtype=np.int32)), pa.array([file], pa.string())
-    )
-    con.register("raw_batch", table.select(["record", "raw"]).append_column("file", names))
+def _reduce(con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Table, str]]) -> pa.Table:
+    """Raw (record, raw) tables of one shape, each with its file name, to the engine's columns."""
+    names = [name for _, name in parts]
+    file_idx = np.repeat(np.arange(len(parts), dtype=np.int32), [t.num_rows for t, _ in parts])
+    files = pa.DictionaryArray.from_arrays(pa.array(file_idx), pa.array(names, pa.string()))
+    raw = pa.concat_tables([t for t, _ in parts]) if len(parts) > 1 else parts[0][0]
+    table = raw.append_column("file", files)
+    # In chunks, so DuckDB's threads share the scan (order is kept).
+    con.register("raw_batch", pa.Table.from_batches(table.to_batches(SCAN_ROWS)))
     try:
         try:
             return con.sql(
