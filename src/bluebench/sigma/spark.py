@@ -20,9 +20,10 @@ DuckDB engine's own ``RuleMatches``/``HostMatches``; correlations and alerts are
 shared Python of ``bluebench.sigma`` (``engine_alerts``), unchanged.
 
 Evidence order: the first events of a (rule, host) in stored order, file then record. That is
-the DuckDB engine's stream order within a file and across files ingested in path order; where
+the DuckDB engine's input order within a file and across files ingested in path order; where
 a workspace was filled in another order, the two engines may keep different (equally exact)
-examples of a rule that matched more than ``evidence_cap`` times on one host.
+examples of a rule that matched more than ``evidence_cap`` times on one host, or list them in
+another order.
 """
 
 from __future__ import annotations
