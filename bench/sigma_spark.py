@@ -8,8 +8,8 @@ engines: the DuckDB SigmaEngine over the workspace (``detect_workspace``) and Sp
 Alerts are compared with ``parity_key`` and scores, and per rule: match count, and per host
 count, first/last time and evidence (file, record); and again without which events are kept
 as examples where a rule matched more than the evidence cap on a host, or in what order
-(the DuckDB engine keeps them in its batch and log-source processing order, Spark in file
-and record order). ``--subset matching`` runs on Spark only
+(the DuckDB engine keeps them in input order, Spark in file and record order: the same
+unless files were ingested in another order than by path). ``--subset matching`` runs on Spark only
 the rules that matched on DuckDB (all rules are still run on DuckDB); a rule that matches
 nothing on DuckDB and something on Spark is then not seen, so the full run is the one that
 shows parity. Writes ``bench/results/sigma_spark[-matching].json``; exits 1 when anything differs.
