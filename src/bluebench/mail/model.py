@@ -574,7 +574,8 @@ class MailModel:
         added (0 when the message lacks the feature or no split used it). The text score's
         contribution is shared among the words of this message that pushed the text score
         the same way, in proportion to their weight x TF-IDF in the text model; when no
-        word did (the push came from the score's level alone), it is one ``text_score`` reason.
+        word did (the push came from the score's level alone), it is one ``text_score`` reason;
+        a text without any word of the vocabulary gives none.
         """
         items: list[tuple[float, Reason]] = []
         words: Counter[str] | None = None
@@ -584,6 +585,10 @@ class MailModel:
                 continue
             if name == "text_score" and Zt is not None:
                 start, end = Zt.indptr[i], Zt.indptr[i + 1]
+                if start == end:
+                    # no word of the vocabulary: the push comes from an empty text, which is
+                    # no feature of the message (as for a feature it lacks), so it is not named
+                    continue
                 idx, vals = Zt.indices[start:end], Zt.data[start:end]
                 wc = vals * self._text_coef[idx]
                 same = wc * c > 0
