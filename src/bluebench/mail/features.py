@@ -943,19 +943,41 @@ def _drop_list_lines(t: str) -> str:
 
 
 # Corpus artefacts (see ``strip_corpus_artefacts``): forwarded-message header lines in
-# several languages, e-mail addresses, and reply/forward prefixes of the subject.
+# several languages, e-mail addresses, and reply/forward prefixes of the subject. Each
+# pattern starts with a literal ("\n", "@") so the engine jumps between candidates instead of
+# trying every character, and runs on lower-cased text (no IGNORECASE): scoring stays fast.
 _FORWARD_HEADER = re.compile(
-    r"^[ \t>*]*(?:from|de|von|van|da|sent|enviado|enviada|gesendet|verzonden|envoyé|inviato|to|para|an|"
-    r"aan|à|subject|assunto|betreff|asunto|onderwerp|objet|oggetto|date|data|datum|fecha|cc|"
-    r"reply-to)[ \t]*:.*$",
-    re.IGNORECASE | re.MULTILINE,
+    r"\n[ \t>*]*(?:from|de|von|van|da|sent|enviado|enviada|gesendet|verzonden|envoy\u00e9|inviato|to|para|"
+    r"an|aan|\u00e0|subject|assunto|betreff|asunto|onderwerp|objet|oggetto|date|data|datum|fecha|cc|"
+    r"reply-to)[ \t]*:[^\n]*"
 )
-_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*")
-_SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|tr|enc|rv|sv|vs|antw|res)\s*:\s*)+", re.IGNORECASE)
+_ADDRESS_DOMAIN = re.compile(r"@[\w-]+(?:\.[\w-]+)*")
+_LOCAL_PART_END = re.compile(r"[\w.+-]+$")
+_SUBJECT_PREFIX = re.compile(r"\s*(?:(?:re|fwd?|aw|wg|tr|enc|rv|sv|vs|antw|res)\s*:\s*)+")
+
+
+def _drop_addresses(t: str) -> str:
+    """``t`` with every ``local@domain`` replaced by a space (found from its ``@``)."""
+    if "@" not in t:
+        return t
+    out: list[str] = []
+    pos = 0
+    for m in _ADDRESS_DOMAIN.finditer(t):
+        if m.start() < pos:
+            continue
+        local = _LOCAL_PART_END.search(t, max(pos, m.start() - 64), m.start())
+        if local is None:  # "@name" with no local part is no address
+            continue
+        start = local.start()
+        out.append(t[pos:start])
+        out.append(" ")
+        pos = m.end()
+    out.append(t[pos:])
+    return "".join(out)
 
 
 def strip_corpus_artefacts(text: str) -> str:
-    """Text without what the corpora, not the senders, put there.
+    """Lower-cased text without what the corpora, not the senders, put there.
 
     The phishing-pot donors forwarded their mail (``Fw:`` subjects, Portuguese
     ``De: / Enviado: / Para: / Assunto:`` header blocks) and the honeypot's address was
@@ -963,9 +985,12 @@ def strip_corpus_artefacts(text: str) -> str:
     ``para`` become phishing words. Forwarded or quoted header lines, addresses and
     reply/forward prefixes go in every class alike (a reply in ham loses them too).
     """
-    t = _SUBJECT_PREFIX.sub("", text, count=1)
-    t = _FORWARD_HEADER.sub(" ", t)
-    return _ADDRESS.sub(" ", t)
+    t = text.lower()
+    m = _SUBJECT_PREFIX.match(t)
+    if m:
+        t = t[m.end() :]
+    t = _FORWARD_HEADER.sub("\n", "\n" + t)[1:]
+    return _drop_addresses(t)
 
 
 def strip_era_text(text: str) -> str:

@@ -281,14 +281,19 @@ def fit_once(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted
 # The stacked model: a text score, then a small monotonic gradient-boosted model
 
 
-def make_booster(spec: Spec) -> HistGradientBoostingClassifier:
-    """Gradient-boosted trees over [text score, named features]; risk indicators may only raise it."""
+def make_booster(spec: Spec, n_samples: int = 10_000) -> HistGradientBoostingClassifier:
+    """Gradient-boosted trees over [text score, named features]; risk indicators may only raise it.
+
+    A leaf holds at least 20 messages (scikit-learn's default) once there are 400 or more;
+    a tiny training set (the shipped sample) gets smaller leaves so that the trees can split.
+    """
     mono = [1] if spec.text_source != "none" else []
     mono += [1 if f in RISK_FEATURES else 0 for f in spec.features]
     return HistGradientBoostingClassifier(
         learning_rate=spec.rate,
         max_iter=spec.rounds,
         max_leaf_nodes=spec.leaves,
+        min_samples_leaf=min(20, max(2, n_samples // 20)),
         monotonic_cst=mono,
         class_weight="balanced",
         early_stopping=False,
@@ -317,9 +322,9 @@ def fit_stack(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitte
         parts["text"] = vec
         parts["text_model"] = make_classifier(spec).fit(Zt, y)
         H = np.column_stack([text_oof, H])
-    raw_oof = cross_val_predict(make_booster(spec), H, y, cv=_folds(k), method="decision_function")
+    raw_oof = cross_val_predict(make_booster(spec, len(y)), H, y, cv=_folds(k), method="decision_function")
     calibrator = _SigmoidCalibration().fit(raw_oof, y)
-    booster = make_booster(spec).fit(H, y)
+    booster = make_booster(spec, len(y)).fit(H, y)
     parts["booster"] = booster
     parts["calibrator"] = calibrator
     names = (["text_score"] if spec.text_source != "none" else []) + list(spec.features)
@@ -362,7 +367,7 @@ def tree_contributions(
                 break
             f = feat[nd]
             child = np.where(H[idx, f] <= thr[nd], left[nd], right[nd])
-            np.add.at(contrib, (idx, f), value[child] - value[nd])
+            contrib[idx, f] += value[child] - value[nd]  # each row once per step: no add.at needed
             node[idx] = child
     return contrib, bias
 
@@ -579,10 +584,8 @@ class MailModel:
         """
         items: list[tuple[float, Reason]] = []
         words: Counter[str] | None = None
-        for j, name in enumerate(self.names):
-            c = float(contrib[j])
-            if c == 0:
-                continue
+        for j in np.flatnonzero(contrib):
+            name, c = self.names[j], float(contrib[j])
             if name == "text_score" and Zt is not None:
                 start, end = Zt.indptr[i], Zt.indptr[i + 1]
                 if start == end:
