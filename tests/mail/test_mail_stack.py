@@ -186,3 +186,39 @@ def test_linear_and_stack_files_load_as_what_they_are(tmp_path: Path) -> None:
     bad.write_bytes(buf.getvalue())
     with pytest.raises(ModelError, match=r"claims-linear\.model.*not a fitted mail model|linear model"):
         load_model(bad)
+
+
+def test_a_format_2_linear_file_still_loads(tmp_path: Path) -> None:
+    """Files written before the stack (format 2: a linear model, no ``kind`` in the spec) load."""
+    import io
+    import json
+    import zipfile
+
+    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
+    fitted, meta = train_model(data, Spec(kind="linear"), folds=3)
+    new = tmp_path / "v3.model"
+    save_model(new, fitted.model, fitted.spec, meta)
+    with zipfile.ZipFile(new) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    old_meta = json.loads(parts["meta.json"])
+    old_meta["format_version"] = 2
+    old_meta["spec"] = {k: old_meta["spec"][k] for k in ("features", "text_source", "strip_era", "C")}
+    parts["meta.json"] = json.dumps(old_meta).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    old = tmp_path / "v2.model"
+    old.write_bytes(buf.getvalue())
+    m = load_model(old)
+    assert m.spec.kind == "linear" and not m.spec.clean
+    assert m.score_mails(read_mail([str(DATA / "synthetic-phishing")]).mails)[0].reasons
+    old_meta["format_version"] = 1
+    parts["meta.json"] = json.dumps(old_meta).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    old.write_bytes(buf.getvalue())
+    with pytest.raises(ModelError, match="format version 1 is not one of 2, 3"):
+        load_model(old)

@@ -59,6 +59,8 @@ from bluebench.mail.reader import Mail
 
 FORMAT = "bluebench-mail-model"
 FORMAT_VERSION = 3
+# Versions this bluebench reads: 2 held the linear model only (its spec has no ``kind``).
+READABLE_VERSIONS: frozenset[int] = frozenset({2, 3})
 TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"  # letters only: no years, versions or ids as words
 DEFAULT_TARGET_FPR = 0.001
 
@@ -784,8 +786,11 @@ def load_model(path: str | Path) -> MailModel:
         raise ModelError(f"{p}: not a bluebench mail model or damaged ({type(exc).__name__}: {exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{p}: not a bluebench mail model (format {meta.get('format')!r})")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"{p}: model format version {meta.get('format_version')} is not {FORMAT_VERSION}")
+    if meta.get("format_version") not in READABLE_VERSIONS:
+        raise ModelError(
+            f"{p}: model format version {meta.get('format_version')} is not one of "
+            f"{', '.join(map(str, sorted(READABLE_VERSIONS)))}"
+        )
     digest = hashlib.sha256(blob).hexdigest()
     if digest != meta.get("model_sha256"):
         raise ModelError(
