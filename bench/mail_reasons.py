@@ -2,8 +2,8 @@
 
 Reads ``../shared/data/email`` (see that folder's README). Trains the shipped model on it
 (or loads ``--model``), scores every message as ``bluebench mail score --json`` does, and
-checks each reason: a ``word:`` reason must be a word of the text the model read, any other
-reason a named feature whose value in that message is not 0. Prints the counts.
+checks each reason: a ``word:`` reason must be a word of the text the model read, ``text_score``
+needs a text with words, any other reason a named feature whose value in that message is not 0. Prints the counts.
 
     .venv/bin/python bench/mail_reasons.py [--model MODEL] [--out bench/out/mail_reasons.json]
 """
@@ -17,9 +17,9 @@ import re
 import tempfile
 from pathlib import Path
 
-from bluebench.mail.features import FEATURE_INDEX, extract, strip_era_text
+from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import TOKEN_PATTERN, load_model, save_model
+from bluebench.mail.model import TOKEN_PATTERN, load_model, model_text, save_model
 from bluebench.mail.reader import read_mail
 from bluebench.mail.train import attach_labels, train_model
 
@@ -47,15 +47,16 @@ def main() -> None:
         if not v.reasons:
             no_reasons += 1
         e = extract(mail)
-        text = strip_era_text(e.text) if model.spec.strip_era else e.text
+        text = model_text(e.text, model.spec)
         words = {w.lower() for w in re.findall(TOKEN_PATTERN, text)}
         for r in v.reasons:
             reasons += 1
-            real = (
-                r.feature[5:] in words
-                if r.feature.startswith("word:")
-                else e.values[FEATURE_INDEX[r.feature]] != 0
-            )
+            if r.feature.startswith("word:"):
+                real = r.feature[5:] in words
+            elif r.feature == "text_score":  # the stacked model's text score: every text has one
+                real = bool(words) and r.value != 0
+            else:
+                real = e.values[FEATURE_INDEX[r.feature]] != 0
             if not real or r.weight == 0:
                 wrong.append(f"{v.file}#{v.index}: {r.feature}")
     result = {

@@ -75,7 +75,7 @@ def test_thresholds_respect_the_target_fpr_and_the_budget() -> None:
 def test_choices_are_made_on_a_validation_split_inside_the_training_part() -> None:
     from pathlib import Path
 
-    from bluebench.mail.evaluate import CANDIDATE_C, CANDIDATE_TARGET_FPR, SELECTION_MAX_FPR, _select
+    from bluebench.mail.evaluate import CANDIDATE_TARGET_FPR, CANDIDATES, SELECTION_MAX_FPR, _select
     from bluebench.mail.features import extract
     from bluebench.mail.labels import load_labels
     from bluebench.mail.reader import read_mail
@@ -88,12 +88,12 @@ def test_choices_are_made_on_a_validation_split_inside_the_training_part() -> No
     sel = _select(ex, data, train, 0.7, 0)
     # development and validation are exactly the training part: the test part is never read
     assert sel["split"]["development"] + sel["split"]["validation"] == int(train.sum())
-    assert len(sel["candidates"]) == len(CANDIDATE_C) * len(CANDIDATE_TARGET_FPR)
+    assert len(sel["candidates"]) == len(CANDIDATES) * len(CANDIDATE_TARGET_FPR)
     ok = [c for c in sel["candidates"] if c["validation"]["fpr"]["value"] <= SELECTION_MAX_FPR]
     chosen = next(
         c
         for c in sel["candidates"]
-        if (c["C"], c["target_fpr"]) == (sel["chosen"]["C"], sel["chosen"]["target_fpr"])
+        if (c["name"], c["target_fpr"]) == (sel["chosen"]["name"], sel["chosen"]["target_fpr"])
     )
     if ok:
         assert chosen["validation"]["recall"]["value"] == max(c["validation"]["recall"]["value"] for c in ok)

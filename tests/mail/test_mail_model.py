@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from bluebench.cli import _load_optional, app
 from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import TOKEN_PATTERN, ModelError, load_model, save_model
+from bluebench.mail.model import TOKEN_PATTERN, ModelError, load_model, model_text, save_model
 from bluebench.mail.reader import read_mail
 from bluebench.mail.train import attach_labels, train_model
 
@@ -65,10 +65,13 @@ def test_scores_rank_phishing_above_ham_and_reasons_are_real(model_file: Path) -
         assert v.reasons, v.file
         assert v.verdict == ("phishing" if v.score >= v.threshold else "not phishing")
         e = extract(mail)
-        words = {w.lower() for w in re.findall(TOKEN_PATTERN, e.text)}
+        # the words of the text the model read (artefacts, numbers and URLs taken out)
+        words = {w.lower() for w in re.findall(TOKEN_PATTERN, model_text(e.text, m.spec))}
         for r in v.reasons:
             if r.feature.startswith("word:"):
                 assert r.feature[5:] in words, (v.file, r.feature)
+            elif r.feature == "text_score":
+                assert r.group == "text" and r.value != 0
             else:
                 assert e.values[FEATURE_INDEX[r.feature]] != 0, (v.file, r.feature)
             assert r.weight != 0

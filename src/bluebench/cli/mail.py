@@ -310,13 +310,19 @@ def print_evaluation(res: dict[str, Any]) -> None:
             "risk indicators dropped because training gave them a benign weight: "
             + ", ".join(res["dropped_risk_features"])
         )
+    stack = res.get("model_kind") == "stack"
     ht = Table(
-        title="20 heaviest features of the shipped model (log-odds per unit; + pushes to phishing)",
+        title="Heaviest features of the shipped model (+ pushes to phishing; "
+        + (
+            "named features: mean contribution in log-odds where present; words: weight in the text score)"
+            if stack
+            else "log-odds per unit)"
+        ),
         title_justify="left",
     )
     ht.add_column("feature")
     ht.add_column("weight", justify="right")
-    for h in res["heaviest"]:
+    for h in res["heaviest"] + (res.get("heaviest_words", []) if stack else []):
         ht.add_row(escape(h["feature"]), f"{h['weight']:+.2f}")
     out.print(ht)
     dr = res["drift"]

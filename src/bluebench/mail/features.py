@@ -94,7 +94,15 @@ FEATURES: tuple[Feature, ...] = (
     Feature("quoted_reply", "content", False, "quotes an earlier message ('> ' lines or 'wrote:')"),
     # attachments
     Feature("attach_html", "attachments", False, "an HTML or SVG attachment"),
-    Feature("attach_archive", "attachments", False, "an archive attachment (zip, rar, 7z, ...)"),
+    Feature(
+        "attach_archive", "attachments", False, "an archive attachment (zip, rar, 7z, ...), not report data"
+    ),
+    Feature(
+        "attach_report_data",
+        "attachments",
+        False,
+        "an archive of machine-made report data (DMARC aggregate or TLS-RPT report)",
+    ),
     Feature("attach_disk_image", "attachments", False, "a disk image attachment (iso, img, vhd)"),
     Feature("attach_office_macro", "attachments", False, "a macro-capable office attachment"),
     Feature("attach_executable", "attachments", False, "an executable or script attachment"),
@@ -764,7 +772,9 @@ def _attachments(mail: Mail, r: _Rec) -> None:
         ctype = a.content_type
         if ext in _EXT_HTML or ctype in ("text/html", "image/svg+xml"):
             r.set("attach_html", 1, label)
-        if ext in _EXT_ARCHIVE or ctype in (
+        if is_report_archive(a.name, ctype):
+            r.set("attach_report_data", 1, label)
+        elif ext in _EXT_ARCHIVE or ctype in (
             "application/zip",
             "application/x-rar-compressed",
             "application/x-7z-compressed",
@@ -785,6 +795,22 @@ def _attachments(mail: Mail, r: _Rec) -> None:
         disguise = _disguise(a.name, exts, a.head)
         if disguise:
             r.set("attach_disguised", 1, f"{a.name!r}: {disguise}")
+
+
+# RFC 7489 section 7.2.1.1: receiver "!" policy-domain "!" begin "!" end ["!" unique-id]
+# "." extension; RFC 8460 TLS reports travel as application/tlsrpt+gzip or +json.
+_REPORT_NAME = re.compile(
+    r"^[\w.-]+![\w.-]+!\d{9,11}!\d{9,11}(?:![\w.-]+)?\.(?:zip|xml|xml\.gz|gz|json|json\.gz)$"
+)
+
+
+def is_report_archive(name: str, content_type: str) -> bool:
+    """True for a DMARC aggregate or TLS-RPT report: machine-made XML/JSON data, not a payload.
+
+    Such archives are named by the standard (``google.com!example.com!1549756800!1549843199.zip``),
+    so a zip of report data is told from a zip an attacker sends without opening it.
+    """
+    return bool(_REPORT_NAME.match(name.strip().lower())) or content_type.startswith("application/tlsrpt")
 
 
 def _disguise(name: str, exts: list[str], head: bytes) -> str | None:
@@ -808,6 +834,56 @@ def _disguise(name: str, exts: list[str], head: bytes) -> str | None:
 
 # ---------------------------------------------------------------------------------------------
 # Era signals and text cleaning (evaluation only: the shipped model never reads these)
+
+
+# Function words (articles, pronouns, prepositions, auxiliaries) of the languages in the
+# corpus; ``Spec(stopwords=True)`` drops them so that a language is no phishing signal.
+_STOP_BY_LANGUAGE: dict[str, str] = {
+    "de": (
+        "der die das den dem des ein eine einen einem einer eines und oder aber ist sind war waren "
+        "wird werden wurde sein bin bist hat haben hatte ich du er sie es wir ihr ihre ihren ihrem "
+        "ihrer ihres sie ihnen mich mir dich dir uns euch sich mein meine dein deine sein seine "
+        "unser unsere euer eure zu zum zur im in an am auf aus bei mit nach von vom vor für fur "
+        "über uber unter durch gegen ohne um bis als wie wenn dass daß ob weil nicht kein keine "
+        "auch noch nur schon so sehr hier dort da dann mehr alle allen jetzt doch mal man wo was "
+        "wer wie dies diese dieser dieses diesen jede jeder jedes"
+    ),
+    "pt": (
+        "o a os as um uma uns umas de do da dos das no na nos nas ao aos à às em por para pelo pela "
+        "pelos pelas com sem sob sobre e ou mas que se não nao é são sao foi ser está esta estão "
+        "estao tem têm ter seu sua seus suas meu minha nosso nossa você voce vocês voces ele ela "
+        "eles elas eu nós nos lhe isso este esta esse essa aqui muito mais como quando já ja"
+    ),
+    "es": (
+        "el la los las un una unos unas de del al en por para con sin sobre y o pero que se no es "
+        "son fue ser está esta están tiene tienen su sus mi mis tu tus nuestro nuestra usted "
+        "ustedes él ella ellos ellas yo nosotros le les lo este esta estos estas ese esa aquí muy "
+        "más como cuando ya"
+    ),
+    "fr": (
+        "le la les un une des du de au aux en par pour avec sans sur sous et ou mais que qui se ne "
+        "pas est sont été être a ont avoir son sa ses mon ma mes ton ta tes notre nos votre vos "
+        "vous il elle ils elles je nous lui leur ce cette ces ici très plus comme quand déjà"
+    ),
+    "it": (
+        "il lo la i gli le un uno una di del della dei delle al alla in per con senza su e o ma che "
+        "si non è sono era essere ha hanno suo sua suoi sue mio mia tuo tua nostro vostro lei lui "
+        "loro io noi questo questa qui molto più come quando già"
+    ),
+    "nl": (
+        "de het een en of maar is zijn was waren wordt worden ik jij je hij zij wij jullie u uw "
+        "mijn ons onze van voor met op in aan bij naar door over uit om te dat die dit niet geen "
+        "ook nog al wel er"
+    ),
+    "en": (
+        "the a an and or but of to in on at by for with from as is are was were be been being am "
+        "has have had do does did i you he she it we they me him her us them my your his its our "
+        "their this that these those there here not no so if then than too very can will would "
+        "should could may might must shall what which who whom whose when where why how all any "
+        "both each few more most other some such own same just also"
+    ),
+}
+STOPWORDS: frozenset[str] = frozenset(w for ws in _STOP_BY_LANGUAGE.values() for w in ws.split())
 
 
 def era_tokens(mail: Mail) -> str:
@@ -864,6 +940,57 @@ def _drop_list_lines(t: str) -> str:
         pos = end
     out.append(t[pos:])
     return "".join(out)
+
+
+# Corpus artefacts (see ``strip_corpus_artefacts``): forwarded-message header lines in
+# several languages, e-mail addresses, and reply/forward prefixes of the subject. Each
+# pattern starts with a literal ("\n", "@") so the engine jumps between candidates instead of
+# trying every character, and runs on lower-cased text (no IGNORECASE): scoring stays fast.
+_FORWARD_HEADER = re.compile(
+    r"\n[ \t>*]*(?:from|de|von|van|da|sent|enviado|enviada|gesendet|verzonden|envoy\u00e9|inviato|to|para|"
+    r"an|aan|\u00e0|subject|assunto|betreff|asunto|onderwerp|objet|oggetto|date|data|datum|fecha|cc|"
+    r"reply-to)[ \t]*:[^\n]*"
+)
+_ADDRESS_DOMAIN = re.compile(r"@[\w-]+(?:\.[\w-]+)*")
+_LOCAL_PART_END = re.compile(r"[\w.+-]+$")
+_SUBJECT_PREFIX = re.compile(r"\s*(?:(?:re|fwd?|aw|wg|tr|enc|rv|sv|vs|antw|res)\s*:\s*)+")
+
+
+def _drop_addresses(t: str) -> str:
+    """``t`` with every ``local@domain`` replaced by a space (found from its ``@``)."""
+    if "@" not in t:
+        return t
+    out: list[str] = []
+    pos = 0
+    for m in _ADDRESS_DOMAIN.finditer(t):
+        if m.start() < pos:
+            continue
+        local = _LOCAL_PART_END.search(t, max(pos, m.start() - 64), m.start())
+        if local is None:  # "@name" with no local part is no address
+            continue
+        start = local.start()
+        out.append(t[pos:start])
+        out.append(" ")
+        pos = m.end()
+    out.append(t[pos:])
+    return "".join(out)
+
+
+def strip_corpus_artefacts(text: str) -> str:
+    """Lower-cased text without what the corpora, not the senders, put there.
+
+    The phishing-pot donors forwarded their mail (``Fw:`` subjects, Portuguese
+    ``De: / Enviado: / Para: / Assunto:`` header blocks) and the honeypot's address was
+    replaced by ``phishing@pot`` everywhere: left in, ``pot``, ``phishing``, ``de`` and
+    ``para`` become phishing words. Forwarded or quoted header lines, addresses and
+    reply/forward prefixes go in every class alike (a reply in ham loses them too).
+    """
+    t = text.lower()
+    m = _SUBJECT_PREFIX.match(t)
+    if m:
+        t = t[m.end() :]
+    t = _FORWARD_HEADER.sub("\n", "\n" + t)[1:]
+    return _drop_addresses(t)
 
 
 def strip_era_text(text: str) -> str:

@@ -25,8 +25,8 @@ import json
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 import sklearn
 from scipy import sparse
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -48,24 +49,30 @@ from bluebench.mail.features import (
     FEATURE_INDEX,
     FEATURES,
     RISK_FEATURES,
+    STOPWORDS,
     Extracted,
     extract,
+    strip_corpus_artefacts,
+    strip_era_text,
 )
 from bluebench.mail.reader import Mail
 
 FORMAT = "bluebench-mail-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# Versions this bluebench reads: 2 held the linear model only (its spec has no ``kind``).
+READABLE_VERSIONS: frozenset[int] = frozenset({2, 3})
 TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"  # letters only: no years, versions or ids as words
 DEFAULT_TARGET_FPR = 0.001
 
-# Types a bluebench mail model may contain beyond those skops trusts by default (these three
-# are plain scikit-learn classes without code hooks). Any other type a file asks for (a
+# Types a bluebench mail model may contain beyond those skops trusts by default (plain
+# scikit-learn classes without code hooks: a tree predictor is arrays of nodes). Any other type a file asks for (a
 # function, an unknown class, builtins such as eval) makes loading fail.
 ALLOWED_TYPES: frozenset[str] = frozenset(
     {
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
         "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     }
 )
 
@@ -76,22 +83,35 @@ class ModelError(BluebenchError):
 
 @dataclass(frozen=True)
 class Spec:
-    """What a model reads: TF-IDF over the text (or not), which named features, which text.
+    """What a model reads and how it combines it.
 
     ``text_source`` is ``body`` (subject and body), ``era`` (header names, mail software,
-    Received formats and year: the era probe of the evaluation) or ``none``. The default
-    is what ``mail train`` ships: no era-revealing feature, list footers and numbers taken
-    out of the text; on the time split it is both more honest and more accurate than the
-    same model with era signals (``bluebench mail evaluate`` shows both). C=4 and the
-    threshold target are what the evaluation's validation split (carved by time from the
-    training part, never the test part) chose among C 4, 16, 64 and targets 0.001, 0.003;
-    an earlier C=16 had been picked on the test part itself.
+    Received formats and year: the era probe of the evaluation) or ``none``. ``clean``
+    takes out what the corpora put in the text (forwarded header blocks, the honeypot's
+    substituted address: ``features.strip_corpus_artefacts``); ``stopwords`` drops
+    function words of seven languages so that a language alone is no signal.
+
+    ``kind`` is ``stack`` (shipped) or ``linear``. ``linear``: one class-balanced logistic
+    regression over TF-IDF words and the named features. ``stack``: the same TF-IDF words
+    make a text score (a logistic regression, its out-of-fold value in training), and a
+    small gradient-boosted model (``leaves`` leaves, ``rounds`` rounds at ``rate``) reads
+    that score with the named features; it may only rise with the text score and with
+    each risk indicator (monotonic constraints), and it learns that weak signals together
+    (an off-site link, a short body, a foreign Message-ID) differ from each alone. The
+    defaults are what the evaluation's validation split (carved by time from the training
+    part, never the test part) chose among the candidates listed in ``evaluate.py``.
     """
 
     features: tuple[str, ...] = ERA_FREE_FEATURES
     text_source: str = "body"
     strip_era: bool = True
     C: float = 4.0
+    kind: str = "stack"
+    clean: bool = True
+    stopwords: bool = False
+    leaves: int = 8
+    rounds: int = 100
+    rate: float = 0.05
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +119,12 @@ class Spec:
             "text_source": self.text_source,
             "strip_era": self.strip_era,
             "C": self.C,
+            "kind": self.kind,
+            "clean": self.clean,
+            "stopwords": self.stopwords,
+            "leaves": self.leaves,
+            "rounds": self.rounds,
+            "rate": self.rate,
         }
 
     @classmethod
@@ -106,7 +132,32 @@ class Spec:
         unknown = [f for f in d["features"] if f not in FEATURE_INDEX]
         if unknown:
             raise ModelError(f"model uses features this bluebench does not know: {', '.join(unknown)}")
-        return cls(tuple(d["features"]), str(d["text_source"]), bool(d["strip_era"]), float(d["C"]))
+        kind = str(d.get("kind", "linear"))
+        if kind not in ("linear", "stack"):
+            raise ModelError(f"model kind {kind!r} is not linear or stack")
+        return cls(
+            tuple(d["features"]),
+            str(d["text_source"]),
+            bool(d["strip_era"]),
+            float(d["C"]),
+            kind,
+            bool(d.get("clean", False)),
+            bool(d.get("stopwords", False)),
+            int(d.get("leaves", 8)),
+            int(d.get("rounds", 100)),
+            float(d.get("rate", 0.05)),
+        )
+
+    def with_features(self, features: Iterable[str]) -> Spec:
+        """The same spec reading other named features."""
+        return replace(self, features=tuple(features))
+
+
+def model_text(text: str, spec: Spec) -> str:
+    """The text a model with this spec reads (column 0 of :func:`design`)."""
+    if spec.clean:
+        text = strip_corpus_artefacts(text)
+    return strip_era_text(text) if spec.strip_era else text
 
 
 def design(extracted: Sequence[Extracted], mails: Sequence[Mail] | None, spec: Spec) -> np.ndarray:
@@ -114,7 +165,7 @@ def design(extracted: Sequence[Extracted], mails: Sequence[Mail] | None, spec: S
 
     ``mails`` is needed only for the era probe of the evaluation (``text_source="era"``).
     """
-    from bluebench.mail.features import era_tokens, strip_era_text
+    from bluebench.mail.features import era_tokens
 
     n = len(extracted)
     X = np.empty((n, 1 + len(spec.features)), dtype=object)
@@ -125,7 +176,7 @@ def design(extracted: Sequence[Extracted], mails: Sequence[Mail] | None, spec: S
                 raise ModelError("this model reads header names (an evaluation probe), not message text")
             X[i, 0] = era_tokens(mails[i])
         elif spec.text_source == "body":
-            X[i, 0] = strip_era_text(e.text) if spec.strip_era else e.text
+            X[i, 0] = model_text(e.text, spec)
         else:
             X[i, 0] = ""
         if cols:
@@ -133,19 +184,24 @@ def design(extracted: Sequence[Extracted], mails: Sequence[Mail] | None, spec: S
     return X
 
 
+def make_vectorizer(spec: Spec) -> TfidfVectorizer:
+    """TF-IDF over words (letters only), or over era tokens for the era probe."""
+    return TfidfVectorizer(
+        token_pattern=TOKEN_PATTERN if spec.text_source == "body" else r"\S+",
+        sublinear_tf=True,
+        min_df=2,
+        max_df=0.95,
+        max_features=50000,
+        stop_words=sorted(STOPWORDS) if spec.stopwords else None,
+        dtype=np.float64,
+    )
+
+
 def make_features(spec: Spec) -> ColumnTransformer:
     """TF-IDF over column 0 (unless the spec has no text) and max-abs scaled named features."""
     transformers: list[tuple[str, Any, Any]] = []
     if spec.text_source != "none":
-        vectorizer = TfidfVectorizer(
-            token_pattern=TOKEN_PATTERN if spec.text_source == "body" else r"\S+",
-            sublinear_tf=True,
-            min_df=2,
-            max_df=0.95,
-            max_features=50000,
-            dtype=np.float64,
-        )
-        transformers.append(("text", vectorizer, 0))
+        transformers.append(("text", make_vectorizer(spec), 0))
     if spec.features:
         transformers.append(("signals", MaxAbsScaler(), list(range(1, 1 + len(spec.features)))))
     return ColumnTransformer(transformers, sparse_threshold=1.0)
@@ -168,7 +224,7 @@ class Fitted:
     ``dropped`` names risk indicators left out because training gave them a benign weight.
     """
 
-    model: Pipeline
+    model: Any  # a Pipeline (linear) or a dict of fitted parts (stack, see fit_stack)
     spec: Spec
     oof: np.ndarray
     dropped: list[str] = field(default_factory=list)
@@ -181,6 +237,8 @@ def fit(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
     data is too thin to show that (three zipped DMARC reports and no zipped phish), the
     feature is removed and the model refitted, and the metadata says so.
     """
+    if spec.kind == "stack":
+        return fit_stack(X, y, spec, folds)
     dropped: list[str] = []
     for _ in range(3):
         fitted = fit_once(X, y, spec, folds)
@@ -192,7 +250,7 @@ def fit(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
         dropped.extend(bad)
         keep = [i for i, f in enumerate(spec.features) if f not in bad]
         X = np.concatenate([X[:, :1], X[:, [1 + i for i in keep]]], axis=1)
-        spec = Spec(tuple(spec.features[i] for i in keep), spec.text_source, spec.strip_era, spec.C)
+        spec = spec.with_features(spec.features[i] for i in keep)
     fitted.dropped = dropped
     return fitted
 
@@ -219,6 +277,124 @@ def fit_once(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted
     oof = calibrated.calibrated_classifiers_[0].calibrators[0].predict(decision)
     model = Pipeline([("features", features), ("classifier", calibrated)])
     return Fitted(model, spec, np.asarray(oof, dtype=np.float64))
+
+
+# ---------------------------------------------------------------------------------------------
+# The stacked model: a text score, then a small monotonic gradient-boosted model
+
+
+def make_booster(spec: Spec, n_samples: int = 10_000) -> HistGradientBoostingClassifier:
+    """Gradient-boosted trees over [text score, named features]; risk indicators may only raise it.
+
+    A leaf holds at least 20 messages (scikit-learn's default) once there are 400 or more;
+    a tiny training set (the shipped sample) gets smaller leaves so that the trees can split.
+    """
+    mono = [1] if spec.text_source != "none" else []
+    mono += [1 if f in RISK_FEATURES else 0 for f in spec.features]
+    return HistGradientBoostingClassifier(
+        learning_rate=spec.rate,
+        max_iter=spec.rounds,
+        max_leaf_nodes=spec.leaves,
+        min_samples_leaf=min(20, max(2, n_samples // 20)),
+        monotonic_cst=mono,
+        class_weight="balanced",
+        early_stopping=False,
+        random_state=0,
+    )
+
+
+def _named(X: np.ndarray) -> np.ndarray:
+    return np.asarray(X[:, 1:], dtype=np.float64).reshape(len(X), -1)
+
+
+def fit_stack(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
+    """Fit ``text -> text score``, then ``[text score, features] -> boosted trees -> sigmoid``.
+
+    The trees learn from the *out-of-fold* text score of each training message, as they
+    will see it on new mail; the sigmoid (Platt) is fitted on out-of-fold tree scores, and
+    those calibrated out-of-fold scores are returned to choose the threshold.
+    """
+    k = max(2, min(folds, int(np.bincount(y, minlength=2).min())))
+    parts: dict[str, Any] = {"kind": "stack", "text": None, "text_model": None}
+    H = _named(X)
+    if spec.text_source != "none":
+        vec = make_vectorizer(spec)
+        Zt = sparse.csr_matrix(vec.fit_transform(X[:, 0]))
+        text_oof = cross_val_predict(make_classifier(spec), Zt, y, cv=_folds(k), method="decision_function")
+        parts["text"] = vec
+        parts["text_model"] = make_classifier(spec).fit(Zt, y)
+        H = np.column_stack([text_oof, H])
+    raw_oof = cross_val_predict(make_booster(spec, len(y)), H, y, cv=_folds(k), method="decision_function")
+    calibrator = _SigmoidCalibration().fit(raw_oof, y)
+    booster = make_booster(spec, len(y)).fit(H, y)
+    parts["booster"] = booster
+    parts["calibrator"] = calibrator
+    names = (["text_score"] if spec.text_source != "none" else []) + list(spec.features)
+    contrib, _bias = tree_contributions(booster, H)
+    importance: list[list[Any]] = []
+    for j, name in enumerate(names):
+        present = H[:, j] != 0
+        if name == "text_score":  # every message has one: its mean push either way
+            importance.append([name, float(np.abs(contrib[:, j]).mean())])
+        elif present.any():
+            importance.append([name, float(contrib[present, j].mean())])
+    parts["importance"] = importance
+    oof = calibrator.predict(raw_oof)
+    return Fitted(parts, spec, np.asarray(oof, dtype=np.float64))
+
+
+def tree_contributions(
+    booster: HistGradientBoostingClassifier, H: np.ndarray, trees: list[Any] | None = None
+) -> tuple[np.ndarray, float]:
+    """Per-row, per-column contributions to the trees' log-odds, and the common bias.
+
+    Each tree is walked from its root; when a split on column j moves a message to a child,
+    the change in node value is that column's contribution (Saabas' decomposition). The
+    changes telescope, so bias + the row's contributions equal its raw score exactly, and
+    a column that no split on the message's path used contributes exactly 0.
+    """
+    n, m = H.shape
+    contrib = np.zeros((n, m), dtype=np.float64)
+    bias = float(np.ravel(booster._baseline_prediction)[0])
+    rows = np.arange(n)
+    for feat, thr, left, right, leaf, value in trees if trees is not None else _tree_arrays(booster):
+        bias += float(value[0])
+        node = np.zeros(n, dtype=np.int64)
+        idx = rows
+        while len(idx):
+            nd = node[idx]
+            inner = ~leaf[nd]
+            idx, nd = idx[inner], nd[inner]
+            if not len(idx):
+                break
+            f = feat[nd]
+            child = np.where(H[idx, f] <= thr[nd], left[nd], right[nd])
+            contrib[idx, f] += value[child] - value[nd]  # each row once per step: no add.at needed
+            node[idx] = child
+    return contrib, bias
+
+
+def _tree_arrays(
+    booster: HistGradientBoostingClassifier,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(feature, threshold, left, right, is leaf, value) of each tree; inner values shrunk like leaves."""
+    out = []
+    for per_class in booster._predictors:
+        nodes = per_class[0].nodes
+        leaf = nodes["is_leaf"].astype(bool)
+        value = nodes["value"].astype(np.float64).copy()
+        value[~leaf] *= booster.learning_rate  # the grower shrinks leaves only
+        out.append(
+            (
+                nodes["feature_idx"].astype(np.int64),
+                nodes["num_threshold"].astype(np.float64),
+                nodes["left"].astype(np.int64),
+                nodes["right"].astype(np.int64),
+                leaf,
+                value,
+            )
+        )
+    return out
 
 
 def threshold_for_fpr(scores: np.ndarray, negative: np.ndarray, target_fpr: float) -> float:
@@ -293,20 +469,34 @@ _ERA_FEATURES = frozenset(f.name for f in FEATURES if f.era)
 
 
 class MailModel:
-    """A loaded model: the fitted pipeline, its spec, threshold and metadata."""
+    """A loaded model: the fitted parts, its spec, threshold and metadata.
 
-    def __init__(self, fitted: Pipeline, spec: Spec, meta: dict[str, Any]) -> None:
+    ``model`` is a Pipeline for ``kind="linear"`` and a dict of parts for ``kind="stack"``
+    (``text``: the TF-IDF vectorizer, ``text_model``: the text score's logistic regression,
+    ``booster``, ``calibrator``, ``importance``); scores and reasons follow the kind.
+    """
+
+    def __init__(self, fitted: Any, spec: Spec, meta: dict[str, Any]) -> None:
         self.model = fitted
         self.spec = spec
         self.meta = meta
-        self._columns: ColumnTransformer = fitted.named_steps["features"]
-        self._coef = _coefficients(fitted)
         names: list[str] = []
-        for name, trans, _cols in self._columns.transformers_:
-            if name == "text":
-                names.extend(f"word:{w}" for w in trans.get_feature_names_out())
-            elif name == "signals":
-                names.extend(self.spec.features)
+        if spec.kind == "stack":
+            self._vec: TfidfVectorizer | None = fitted["text"]
+            tm: LogisticRegression | None = fitted["text_model"]
+            self._text_coef = np.asarray(tm.coef_).ravel() if tm is not None else np.zeros(0)
+            self._text_bias = float(np.ravel(tm.intercept_)[0]) if tm is not None else 0.0
+            self._words = [str(w) for w in self._vec.get_feature_names_out()] if self._vec is not None else []
+            self._trees = _tree_arrays(fitted["booster"])
+            names = (["text_score"] if self._vec is not None else []) + list(spec.features)
+        else:
+            self._columns: ColumnTransformer = fitted.named_steps["features"]
+            self._coef = _coefficients(fitted)
+            for name, trans, _cols in self._columns.transformers_:
+                if name == "text":
+                    names.extend(f"word:{w}" for w in trans.get_feature_names_out())
+                elif name == "signals":
+                    names.extend(self.spec.features)
         self.names = names
 
     @property
@@ -318,8 +508,23 @@ class MailModel:
         """True when the model reads an era-revealing feature (so extraction must compute them)."""
         return any(f in _ERA_FEATURES for f in self.spec.features)
 
+    def _stack_inputs(self, X: np.ndarray) -> tuple[np.ndarray, sparse.csr_matrix | None]:
+        """The trees' input [text score, named features] and the TF-IDF rows (stack only)."""
+        H = _named(X)
+        if self._vec is None:
+            return H, None
+        Zt = sparse.csr_matrix(self._vec.transform(X[:, 0]))
+        text_score = np.asarray(Zt @ self._text_coef).ravel() + self._text_bias
+        return np.column_stack([text_score, H]), Zt
+
+    def _stack_proba(self, H: np.ndarray) -> np.ndarray:
+        raw = self.model["booster"].decision_function(H)
+        return np.asarray(self.model["calibrator"].predict(raw), dtype=np.float64)
+
     def scores(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probability of phishing for each row of a design matrix."""
+        if self.spec.kind == "stack":
+            return self._stack_proba(self._stack_inputs(X)[0])
         return np.asarray(self.model.predict_proba(X)[:, 1], dtype=np.float64)
 
     def score_mails(
@@ -341,15 +546,89 @@ class MailModel:
         X = design(extracted, None, self.spec)
         if not len(X):
             return []
+        out: list[Verdict] = []
+        if self.spec.kind == "stack":
+            H, Zt = self._stack_inputs(X)
+            p = self._stack_proba(H)
+            contrib, _bias = tree_contributions(self.model["booster"], H, self._trees)
+            for i, (file, index) in enumerate(refs):
+                why = self.explain_stack(contrib[i], H[i], Zt, i, extracted[i], reasons, str(X[i, 0]))
+                verdict = "phishing" if p[i] >= t else "not phishing"
+                out.append(Verdict(file, index, float(p[i]), verdict, t, why))
+            return out
         # one transform serves both the score and the explanation
         Z = sparse.csr_matrix(self._columns.transform(X))
         p = np.asarray(self.model.named_steps["classifier"].predict_proba(Z)[:, 1], dtype=np.float64)
-        out: list[Verdict] = []
         for i, (file, index) in enumerate(refs):
             why = self.explain_row(Z, i, extracted[i], reasons, str(X[i, 0]))
             verdict = "phishing" if p[i] >= t else "not phishing"
             out.append(Verdict(file, index, float(p[i]), verdict, t, why))
         return out
+
+    def explain_stack(
+        self,
+        contrib: np.ndarray,
+        h: np.ndarray,
+        Zt: sparse.csr_matrix | None,
+        i: int,
+        ex: Extracted,
+        top: int,
+        text: str = "",
+    ) -> list[Reason]:
+        """The largest contributions of this message to the trees' log-odds.
+
+        A named feature's contribution is what the splits on it along the message's paths
+        added (0 when the message lacks the feature or no split used it). The text score's
+        contribution is shared among the words of this message that pushed the text score
+        the same way, in proportion to their weight x TF-IDF in the text model; when no
+        word did (the push came from the score's level alone), it is one ``text_score`` reason;
+        a text without any word of the vocabulary gives none.
+        """
+        items: list[tuple[float, Reason]] = []
+        words: Counter[str] | None = None
+        for j in np.flatnonzero(contrib):
+            name, c = self.names[j], float(contrib[j])
+            if name == "text_score" and Zt is not None:
+                start, end = Zt.indptr[i], Zt.indptr[i + 1]
+                if start == end:
+                    # no word of the vocabulary: the push comes from an empty text, which is
+                    # no feature of the message (as for a feature it lacks), so it is not named
+                    continue
+                idx, vals = Zt.indices[start:end], Zt.data[start:end]
+                wc = vals * self._text_coef[idx]
+                same = wc * c > 0
+                if same.any():
+                    idx, vals, wc = idx[same], vals[same], wc[same]
+                    total = float(wc.sum())
+                    for o in np.argsort(-np.abs(wc))[:top]:
+                        w = self._words[idx[o]]
+                        if words is None:
+                            words = word_counts(text)
+                        n = words[w]
+                        evidence = (
+                            f"{w!r} appears {n} time{'s' if n != 1 else ''}; "
+                            f"its share of the text score's push ({float(h[0]):+.2f} before the trees)"
+                        )
+                        share = c * float(wc[o]) / total
+                        items.append(
+                            (abs(share), Reason(f"word:{w}", "text", share, float(vals[o]), evidence))
+                        )
+                else:
+                    items.append(
+                        (
+                            abs(c),
+                            Reason("text_score", "text", c, float(h[0]), f"text score {float(h[0]):+.2f}"),
+                        )
+                    )
+                continue
+            raw = float(ex.values[FEATURE_INDEX[name]])
+            if raw == 0:
+                # a split on a feature the message lacks moved it (the tree's "absent" branch):
+                # that push belongs to no feature of this message, so it is not a reason
+                continue
+            items.append((abs(c), Reason(name, _GROUP_OF[name], c, raw, ex.evidence.get(name, ""))))
+        items.sort(key=lambda t: -t[0])
+        return [r for _, r in items[:top]]
 
     def explain_row(
         self, Z: sparse.csr_matrix, i: int, ex: Extracted, top: int, text: str = ""
@@ -384,9 +663,24 @@ class MailModel:
         return reasons
 
     def heaviest(self, n: int = 20) -> list[tuple[str, float]]:
-        """The n features and words with the largest absolute weight (log-odds per unit)."""
+        """The n features (and, for a linear model, words) that weigh most.
+
+        Linear: the weight in log-odds per unit. Stack: the mean contribution to the trees'
+        log-odds over the training messages that have the feature (the text score: the mean
+        absolute contribution); the words are in :meth:`heaviest_words`.
+        """
+        if self.spec.kind == "stack":
+            imp = [(str(k), float(v)) for k, v in self.model["importance"]]
+            return sorted(imp, key=lambda kv: -abs(kv[1]))[:n]
         order = np.argsort(-np.abs(self._coef))[:n]
         return [(self.names[j], float(self._coef[j])) for j in order]
+
+    def heaviest_words(self, n: int = 20) -> list[tuple[str, float]]:
+        """The n words of the text score with the largest weight (log-odds of the text model)."""
+        if self.spec.kind != "stack":
+            return [(k, w) for k, w in self.heaviest(10 * n) if k.startswith("word:")][:n]
+        order = np.argsort(-np.abs(self._text_coef))[:n]
+        return [(f"word:{self._words[j]}", float(self._text_coef[j])) for j in order]
 
 
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
@@ -435,7 +729,7 @@ def suffix_list_digest() -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def save_model(path: str | Path, model: Pipeline, spec: Spec, meta: dict[str, Any]) -> None:
+def save_model(path: str | Path, model: Any, spec: Spec, meta: dict[str, Any]) -> None:
     """Write the model and its metadata; the metadata carries the model part's SHA-256."""
     import skops.io as sio
 
@@ -492,8 +786,11 @@ def load_model(path: str | Path) -> MailModel:
         raise ModelError(f"{p}: not a bluebench mail model or damaged ({type(exc).__name__}: {exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{p}: not a bluebench mail model (format {meta.get('format')!r})")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"{p}: model format version {meta.get('format_version')} is not {FORMAT_VERSION}")
+    if meta.get("format_version") not in READABLE_VERSIONS:
+        raise ModelError(
+            f"{p}: model format version {meta.get('format_version')} is not one of "
+            f"{', '.join(map(str, sorted(READABLE_VERSIONS)))}"
+        )
     digest = hashlib.sha256(blob).hexdigest()
     if digest != meta.get("model_sha256"):
         raise ModelError(
@@ -519,16 +816,13 @@ def load_model(path: str | Path) -> MailModel:
         raise ModelError(
             f"{p}: refused: the model part cannot be loaded ({type(exc).__name__}: {exc})"
         ) from exc
-    if not (
-        isinstance(model, Pipeline)
-        and list(model.named_steps) == ["features", "classifier"]
-        and isinstance(model.named_steps["classifier"], CalibratedClassifierCV)
-        and hasattr(model.named_steps["classifier"], "calibrated_classifiers_")
-    ):
+    if not (_is_linear(model) or _is_stack(model)):
         raise ModelError(f"{p}: refused: the model part is a {type(model).__name__}, not a fitted mail model")
     try:
         _restore_vocabulary(model, json.loads(vocabulary))
         spec = Spec.from_json(meta["spec"])
+        if (spec.kind == "stack") != _is_stack(model):
+            raise ModelError(f"the metadata says a {spec.kind} model, the model part is not one")
         float(meta["threshold"]["value"])
         return MailModel(model, spec, meta)
     except ModelError:
@@ -539,12 +833,48 @@ def load_model(path: str | Path) -> MailModel:
         ) from exc
 
 
-def _text_vectorizer(model: Pipeline) -> TfidfVectorizer | None:
-    text = model.named_steps["features"].named_transformers_.get("text")
+def _is_linear(model: object) -> bool:
+    return (
+        isinstance(model, Pipeline)
+        and list(model.named_steps) == ["features", "classifier"]
+        and isinstance(model.named_steps["classifier"], CalibratedClassifierCV)
+        and hasattr(model.named_steps["classifier"], "calibrated_classifiers_")
+    )
+
+
+def _is_stack(model: object) -> bool:
+    """A dict of exactly the stack's parts, each of its expected fitted type."""
+    if not isinstance(model, dict) or set(model) != {
+        "kind",
+        "text",
+        "text_model",
+        "booster",
+        "calibrator",
+        "importance",
+    }:
+        return False
+    text, text_model = model["text"], model["text_model"]
+    return (
+        model["kind"] == "stack"
+        and (text is None) == (text_model is None)
+        and (text is None or isinstance(text, TfidfVectorizer))
+        and (text_model is None or isinstance(text_model, LogisticRegression))
+        and isinstance(model["booster"], HistGradientBoostingClassifier)
+        and hasattr(model["booster"], "_predictors")
+        and isinstance(model["calibrator"], _SigmoidCalibration)
+        and isinstance(model["importance"], list)
+    )
+
+
+def _text_vectorizer(model: Any) -> TfidfVectorizer | None:
+    if isinstance(model, dict):
+        text = model.get("text")
+    else:
+        text = model.named_steps["features"].named_transformers_.get("text")
     return text if isinstance(text, TfidfVectorizer) else None
 
 
-def _restore_vocabulary(model: Pipeline, words: object) -> None:
+def _restore_vocabulary(model: Any, words: object) -> None:
     """Put the stored vocabulary back; it must be unique strings, one per IDF weight."""
     vec = _text_vectorizer(model)
     if vec is None:

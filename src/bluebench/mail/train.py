@@ -98,8 +98,15 @@ def train_model(
         "training": training_meta(data.mails, data.labels),
         "feature_set": {
             "text": "TF-IDF over subject and body (letters-only words, sublinear tf)"
+            + ("; corpus artefacts removed" if spec.clean else "")
+            + ("; function words of seven languages removed" if spec.stopwords else "")
             if spec.text_source == "body"
             else spec.text_source,
+            "model": "text score (logistic regression over the words) and the named features in "
+            f"monotonic gradient-boosted trees ({spec.leaves} leaves x {spec.rounds} rounds at {spec.rate:g}), "
+            "Platt-calibrated"
+            if spec.kind == "stack"
+            else f"one class-balanced logistic regression (C={spec.C:g}), Platt-calibrated",
             "features": [
                 {"name": f.name, "group": f.group, "era": f.era, "description": f.description}
                 for f in FEATURES

@@ -1,0 +1,224 @@
+"""Report archives, corpus artefacts, stopwords and the stacked model's exact, real reasons."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bluebench.mail.features import (
+    FEATURE_INDEX,
+    STOPWORDS,
+    extract,
+    is_report_archive,
+    strip_corpus_artefacts,
+)
+from bluebench.mail.labels import load_labels
+from bluebench.mail.model import (
+    TOKEN_PATTERN,
+    MailModel,
+    ModelError,
+    Spec,
+    design,
+    fit,
+    load_model,
+    make_vectorizer,
+    model_text,
+    save_model,
+    tree_contributions,
+)
+from bluebench.mail.reader import parse_message, read_mail
+from bluebench.mail.train import attach_labels, train_model
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
+
+
+def _zip_mail(name: str, ctype: str = "application/zip") -> bytes:
+    return (
+        b"From: noreply-dmarc-support@google.com\nTo: dmarc@example.org\nSubject: Report domain: example.org\n"
+        b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nreport\n--B\n'
+        b"Content-Type: " + ctype.encode() + b'; name="' + name.encode() + b'"\n'
+        b"Content-Transfer-Encoding: base64\n\nUEsDBAoAAAAAAA==\n--B--\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "ctype"),
+    [
+        ("google.com!example.org!1549756800!1549843199.zip", "application/zip"),
+        ("mimecast.org!ab.id.au!1693353600!1693439999!157a5fe30ec7.xml.gz", "application/gzip"),
+        ("report.json.gz", "application/tlsrpt+gzip"),
+    ],
+)
+def test_a_dmarc_or_tls_report_archive_is_report_data_not_an_archive(name: str, ctype: str) -> None:
+    m = parse_message(_zip_mail(name, ctype), "r.eml", 1)
+    assert m is not None
+    e = extract(m)
+    assert e.values[FEATURE_INDEX["attach_report_data"]] == 1
+    assert e.values[FEATURE_INDEX["attach_archive"]] == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["invoice.zip", "google.com!example.org!report.zip", "google.com!example.org!1549756800!1549843199.exe"],
+)
+def test_other_archives_stay_archives(name: str) -> None:
+    assert not is_report_archive(name, "application/zip")
+    m = parse_message(_zip_mail(name), "r.eml", 1)
+    assert m is not None
+    e = extract(m)
+    assert e.values[FEATURE_INDEX["attach_report_data"]] == 0
+    if name.endswith(".zip"):
+        assert e.values[FEATURE_INDEX["attach_archive"]] == 1
+
+
+def test_corpus_artefacts_leave_the_text_and_the_message_stays() -> None:
+    text = (
+        "Fw: Your account phishing@pot\n"
+        "________________________________\n"
+        "De: Bank <alerts@bank.example>\n"
+        "Enviado: sexta-feira, 1 de setembro de 2023 12:59\n"
+        "Para: phishing@pot <phishing@pot>\n"
+        "Assunto: Your account\n"
+        "> From: someone@example.org\n"
+        "Dear phishing@pot, verify your account now.\n"
+    )
+    out = strip_corpus_artefacts(text)
+    words = set(re.findall(TOKEN_PATTERN, out.lower()))
+    assert not words & {"phishing", "pot", "enviado", "assunto", "para", "feira", "fw"}
+    assert {"dear", "verify", "your", "account", "now"} <= words
+    # the shipped spec reads the cleaned text; the era probe's raw text keeps it
+    assert "pot" not in model_text(text, Spec())
+    assert "pot" in model_text(text, Spec(clean=False, strip_era=False))
+
+
+def test_stopwords_of_several_languages_do_not_reach_the_vocabulary() -> None:
+    assert {"de", "para", "você", "sie", "und", "the", "le", "il"} <= STOPWORDS
+    text = "sie haben de para você conta senha bloqueada"
+    assert make_vectorizer(Spec(stopwords=True)).build_analyzer()(text) == ["conta", "senha", "bloqueada"]
+    assert "para" in make_vectorizer(Spec()).build_analyzer()(text)
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[MailModel, list[object], np.ndarray]:
+    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
+    spec = Spec()
+    assert spec.kind == "stack"
+    ex = [extract(m) for m in data.mails]
+    X = design(ex, data.mails, spec)
+    fitted = fit(X, data.y, spec, folds=3)
+    return MailModel(fitted.model, fitted.spec, {"threshold": {"value": 0.5}}), ex, X
+
+
+def test_tree_contributions_add_up_to_the_raw_score(
+    sample: tuple[MailModel, list[object], np.ndarray],
+) -> None:
+    model, _ex, X = sample
+    H, _ = model._stack_inputs(X)
+    contrib, bias = tree_contributions(model.model["booster"], H)
+    raw = model.model["booster"].decision_function(H)
+    assert np.allclose(bias + contrib.sum(axis=1), raw, atol=1e-9)
+    # a column no split used contributes nothing, for every message
+    used = {int(f) for tree in model._trees for f, leaf in zip(tree[0], tree[4], strict=True) if not leaf}
+    unused = [j for j in range(H.shape[1]) if j not in used]
+    assert np.all(contrib[:, unused] == 0)
+
+
+def test_stack_reasons_name_only_what_the_message_has(
+    sample: tuple[MailModel, list[object], np.ndarray],
+) -> None:
+    model, ex, X = sample
+    verdicts = model.score_extracted([(f"m{i}", i) for i in range(len(ex))], ex)  # type: ignore[arg-type]
+    assert all(v.reasons for v in verdicts)
+    for v, e, row in zip(verdicts, ex, X, strict=True):
+        words = set(re.findall(TOKEN_PATTERN, str(row[0])))
+        for r in v.reasons:
+            assert r.weight != 0
+            if r.feature.startswith("word:"):
+                assert r.feature[5:] in words
+            elif r.feature != "text_score":
+                assert e.values[FEATURE_INDEX[r.feature]] != 0  # type: ignore[attr-defined]
+    probs = model.scores(X)
+    assert np.allclose(probs, [v.score for v in verdicts])
+
+
+def test_risk_indicators_can_only_raise_the_stacked_score(
+    sample: tuple[MailModel, list[object], np.ndarray],
+) -> None:
+    model, _ex, X = sample
+    H, _ = model._stack_inputs(X)
+    j = 1 + list(model.spec.features).index("link_ip_host")
+    lo, hi = H.copy(), H.copy()
+    lo[:, j], hi[:, j] = 0.0, 1.0
+    booster = model.model["booster"]
+    assert np.all(booster.decision_function(hi) >= booster.decision_function(lo) - 1e-12)
+
+
+def test_linear_and_stack_files_load_as_what_they_are(tmp_path: Path) -> None:
+    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
+    for kind in ("linear", "stack"):
+        fitted, meta = train_model(data, Spec(kind=kind), folds=3)
+        path = tmp_path / f"{kind}.model"
+        save_model(path, fitted.model, fitted.spec, meta)
+        m = load_model(path)
+        assert m.spec.kind == kind
+        assert m.score_mails(read_mail([str(DATA / "synthetic-phishing")]).mails)[0].reasons
+    # metadata claiming the other kind is refused with the file's name
+    import hashlib
+    import io
+    import json
+    import zipfile
+
+    src = tmp_path / "stack.model"
+    with zipfile.ZipFile(src) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    meta = json.loads(parts["meta.json"])
+    meta["spec"]["kind"] = "linear"
+    parts["meta.json"] = json.dumps(meta).encode()
+    assert hashlib.sha256(parts["model.skops"]).hexdigest() == meta["model_sha256"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    bad = tmp_path / "claims-linear.model"
+    bad.write_bytes(buf.getvalue())
+    with pytest.raises(ModelError, match=r"claims-linear\.model.*not a fitted mail model|linear model"):
+        load_model(bad)
+
+
+def test_a_format_2_linear_file_still_loads(tmp_path: Path) -> None:
+    """Files written before the stack (format 2: a linear model, no ``kind`` in the spec) load."""
+    import io
+    import json
+    import zipfile
+
+    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
+    fitted, meta = train_model(data, Spec(kind="linear"), folds=3)
+    new = tmp_path / "v3.model"
+    save_model(new, fitted.model, fitted.spec, meta)
+    with zipfile.ZipFile(new) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    old_meta = json.loads(parts["meta.json"])
+    old_meta["format_version"] = 2
+    old_meta["spec"] = {k: old_meta["spec"][k] for k in ("features", "text_source", "strip_era", "C")}
+    parts["meta.json"] = json.dumps(old_meta).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    old = tmp_path / "v2.model"
+    old.write_bytes(buf.getvalue())
+    m = load_model(old)
+    assert m.spec.kind == "linear" and not m.spec.clean
+    assert m.score_mails(read_mail([str(DATA / "synthetic-phishing")]).mails)[0].reasons
+    old_meta["format_version"] = 1
+    parts["meta.json"] = json.dumps(old_meta).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    old.write_bytes(buf.getvalue())
+    with pytest.raises(ModelError, match="format version 1 is not one of 2, 3"):
+        load_model(old)
