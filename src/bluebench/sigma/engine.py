@@ -24,6 +24,7 @@ per match (time, group key, value), as the correlation's window needs.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -547,6 +548,18 @@ class SigmaEngine:
     ) -> None:
         """Process a stream of batches, gathered up to ``batch_rows`` rows (the results do not
         depend on it: it trades the per-batch cost of every rule against peak memory)."""
+        # The compiled rules are hundreds of thousands of long-lived objects: without freezing
+        # them, every full cyclic-GC pass triggered by the per-batch allocations walks them all
+        # (measured: about a third of the CPU time on a 0.05 GB input).
+        gc.freeze()
+        try:
+            self._run(batches, progress, batch_rows)
+        finally:
+            gc.unfreeze()
+
+    def _run(
+        self, batches: Iterable[pa.Table], progress: Callable[[int], None] | None, batch_rows: int
+    ) -> None:
         pending: list[pa.Table] = []
         size = 0
         for b in batches:
