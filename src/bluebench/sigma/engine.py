@@ -393,7 +393,7 @@ class SigmaEngine:
 
         # Which rules can match at all: each of their clauses has an atom true somewhere.
         possible = np.ones(len(atom_list), dtype=bool)
-        gone = [k for k, pos in positions.items() if not _possible(pos)]
+        gone = [k for k, pos in positions.items() if type(pos) is np.ndarray and not len(pos)]
         if gone:
             possible[gone] = False
         if len(cell.clausal):
