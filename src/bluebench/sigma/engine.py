@@ -24,6 +24,7 @@ per match (time, group key, value), as the correlation's window needs.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -149,6 +150,14 @@ class _Cell:
     rules: list[int]
     fields: list[str]
     plans: dict[str, _FieldPlan]
+    # The pruning clauses of the cell's rules, flattened so that one numpy pass tells which
+    # rules can match at all: atom ids clause by clause, each clause's start, each rule's
+    # first clause (rules with clauses only; ``free`` are the cell's rules without any).
+    clause_atoms: np.ndarray[Any, Any] = field(default_factory=lambda: _EMPTY_ROWS)
+    clause_starts: np.ndarray[Any, Any] = field(default_factory=lambda: _EMPTY_ROWS)
+    rule_starts: np.ndarray[Any, Any] = field(default_factory=lambda: _EMPTY_ROWS)
+    clausal: np.ndarray[Any, Any] = field(default_factory=lambda: _EMPTY_ROWS)
+    free: np.ndarray[Any, Any] = field(default_factory=lambda: _EMPTY_ROWS)
 
 
 class SigmaEngine:
@@ -240,6 +249,26 @@ class SigmaEngine:
                 shared = (list(flds), plans)
                 self._plans[idx] = shared
             cell = _Cell(list(idx), shared[0], shared[1])
+            flat: list[int] = []
+            cstarts: list[int] = []
+            rstarts: list[int] = []
+            clausal: list[int] = []
+            free: list[int] = []
+            for i in idx:
+                cls = self._clauses[i]
+                if not cls:
+                    free.append(i)
+                    continue
+                clausal.append(i)
+                rstarts.append(len(cstarts))
+                for cl in cls:
+                    cstarts.append(len(flat))
+                    flat.extend(cl)
+            cell.clause_atoms = np.array(flat, dtype=np.int64)
+            cell.clause_starts = np.array(cstarts, dtype=np.int64)
+            cell.rule_starts = np.array(rstarts, dtype=np.int64)
+            cell.clausal = np.array(clausal, dtype=np.int64)
+            cell.free = np.array(free, dtype=np.int64)
             self._cells[key] = cell
         return cell
 
@@ -362,10 +391,19 @@ class SigmaEngine:
                     acc = acc | value(x, r, n)
             return acc
 
-        for i in cell.rules:
+        # Which rules can match at all: each of their clauses has an atom true somewhere.
+        possible = np.ones(len(atom_list), dtype=bool)
+        gone = [k for k, pos in positions.items() if type(pos) is np.ndarray and not len(pos)]
+        if gone:
+            possible[gone] = False
+        if len(cell.clausal):
+            clause_ok = np.logical_or.reduceat(possible[cell.clause_atoms], cell.clause_starts)
+            rule_ok = np.logical_and.reduceat(clause_ok, cell.rule_starts)
+            alive = np.union1d(cell.free, cell.clausal[rule_ok])
+        else:
+            alive = cell.free
+        for i in alive.tolist():
             clauses = self._clauses[i]
-            if not all(any(_possible(positions.get(k)) for k in clause) for clause in clauses):
-                continue
             # Candidate rows: those where every clause has an atom that holds.
             cand: np.ndarray[Any, Any] | None = None
             for clause in clauses:
@@ -547,6 +585,20 @@ class SigmaEngine:
     ) -> None:
         """Process a stream of batches, gathered up to ``batch_rows`` rows (the results do not
         depend on it: it trades the per-batch cost of every rule against peak memory)."""
+        # The compiled rules are hundreds of thousands of long-lived objects: without freezing
+        # them, every full cyclic-GC pass triggered by the per-batch allocations walks them all
+        # (measured: about a third of the CPU time on a 0.05 GB input). Garbage is collected
+        # first: frozen garbage (compile leaves cycles behind) would never be freed.
+        gc.collect()
+        gc.freeze()
+        try:
+            self._run(batches, progress, batch_rows)
+        finally:
+            gc.unfreeze()
+
+    def _run(
+        self, batches: Iterable[pa.Table], progress: Callable[[int], None] | None, batch_rows: int
+    ) -> None:
         pending: list[pa.Table] = []
         size = 0
         for b in batches:
