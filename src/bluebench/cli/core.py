@@ -41,6 +41,11 @@ GroupingOpt = Annotated[
 AssetsOpt = Annotated[
     str | None, typer.Option("--assets", help="Asset list CSV/TOML: entity criticality for incident risk.")
 ]
+RulesOpt = Annotated[
+    list[str] | None, typer.Option("--rules", help="Also run these Sigma rule files or folders.")
+]
+RuleStatusOpt = Annotated[list[str] | None, typer.Option("--rule-status", help="Sigma: keep this status.")]
+RuleLevelOpt = Annotated[list[str] | None, typer.Option("--rule-level", help="Sigma: keep this level.")]
 DbOpt = Annotated[
     str | None,
     typer.Option(
@@ -302,15 +307,9 @@ def detect(
     master: Annotated[
         str, typer.Option("--master", help="Spark: master URL, e.g. local[4], spark://host:7077, yarn.")
     ] = "local[2]",
-    rules: Annotated[
-        list[str] | None, typer.Option("--rules", help="Also run these Sigma rule files or folders.")
-    ] = None,
-    rule_status: Annotated[
-        list[str] | None, typer.Option("--rule-status", help="Sigma: keep this status.")
-    ] = None,
-    rule_level: Annotated[
-        list[str] | None, typer.Option("--rule-level", help="Sigma: keep this level.")
-    ] = None,
+    rules: RulesOpt = None,
+    rule_status: RuleStatusOpt = None,
+    rule_level: RuleLevelOpt = None,
     grouping: GroupingOpt = None,
     assets: AssetsOpt = None,
     db: DbOpt = None,
@@ -347,15 +346,9 @@ def scan(
     year: YearOpt = None,
     as_json: JsonOpt = False,
     limit: Annotated[int, typer.Option(help="Rows in the table (0 = all).")] = 30,
-    rules: Annotated[
-        list[str] | None, typer.Option("--rules", help="Also run these Sigma rule files or folders.")
-    ] = None,
-    rule_status: Annotated[
-        list[str] | None, typer.Option("--rule-status", help="Sigma: keep this status.")
-    ] = None,
-    rule_level: Annotated[
-        list[str] | None, typer.Option("--rule-level", help="Sigma: keep this level.")
-    ] = None,
+    rules: RulesOpt = None,
+    rule_status: RuleStatusOpt = None,
+    rule_level: RuleLevelOpt = None,
     grouping: GroupingOpt = None,
     assets: AssetsOpt = None,
     db: DbOpt = None,
