@@ -29,7 +29,7 @@ from bluebench.detectors import build_detectors, load_config
 from bluebench.detectors.base import prepare_views
 from bluebench.events.quality import quality_report
 from bluebench.events.workspace import IngestSummary, Workspace
-from bluebench.sources import InputFile
+from bluebench.sources import InputFile, discover
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def shown(path: Path) -> str:
     """A path as stored in results: relative to the repository, never this machine's layout."""
     return os.path.relpath(Path(path).resolve(), ROOT)
+
+
+def evtx_files(data: Path) -> list[InputFile]:
+    """The EVTX files under a folder (none when it is missing: the caller says what to fetch)."""
+    if not data.is_dir():
+        return []
+    return [f for f in discover([str(data)]) if f.path.suffix.lower() == ".evtx"]
 
 
 def cpu_seconds() -> float:

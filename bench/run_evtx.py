@@ -16,10 +16,18 @@ import shutil
 import sys
 from pathlib import Path
 
-from bluebench.sources import discover
 from bluebench.sources.base import ReadOptions
 from bluebench.sources.evtx import EvtxReader
-from common import cpu_seconds, ingest_and_detect, machine, print_summary, shown, timed, write_result
+from common import (
+    cpu_seconds,
+    evtx_files,
+    ingest_and_detect,
+    machine,
+    print_summary,
+    shown,
+    timed,
+    write_result,
+)
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "windows" / "evtx-to-mitre-attack"
 OUT = Path(__file__).resolve().parent / "out"
@@ -34,7 +42,7 @@ def main() -> int:
     if not args.data.is_dir():
         print(f"no data at {args.data} (this benchmark reads ../shared/data)", file=sys.stderr)
         return 2
-    files = [f for f in discover([str(args.data)]) if f.path.suffix.lower() == ".evtx"]
+    files = evtx_files(args.data)
     shutil.rmtree(args.workspace, ignore_errors=True)
     info = machine()
     cpu0 = cpu_seconds()

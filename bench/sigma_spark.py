@@ -38,10 +38,9 @@ from bluebench.events.workspace import Workspace  # noqa: E402
 from bluebench.schema import Alert  # noqa: E402
 from bluebench.sigma import SigmaEngine, compile_rules, detect_workspace, engine_alerts  # noqa: E402
 from bluebench.sigma.spark import check_ruleset, run_rules  # noqa: E402
-from bluebench.sources import discover  # noqa: E402
 
 sys.path.append(str(HERE))
-from common import cpu_seconds, machine, shown, write_result  # noqa: E402
+from common import cpu_seconds, evtx_files, machine, shown, write_result  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared" / "data"
 OUT = HERE / "out"
@@ -88,11 +87,7 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=OUT / "sigma-spark")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    files = (
-        [f for f in discover([str(args.data)]) if f.path.suffix.lower() == ".evtx"]
-        if args.data.is_dir()
-        else []
-    )
+    files = evtx_files(args.data)
     if not files or not args.rules.is_dir():
         print(
             f"no EVTX under {args.data} or no rules under {args.rules} (reads ../shared/data)",

@@ -25,8 +25,7 @@ from bluebench.engines.parquet import export_parquet
 from bluebench.engines.spark import SparkEngine, start_session
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
-from bluebench.sources import discover
-from common import machine, shown, write_result
+from common import evtx_files, machine, shown, write_result
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "windows"
 OUT = Path(__file__).resolve().parent / "out"
@@ -46,11 +45,7 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=OUT / "spark-parity")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    files = (
-        [f for f in discover([str(args.data)]) if f.path.suffix.lower() == ".evtx"]
-        if args.data.is_dir()
-        else []
-    )
+    files = evtx_files(args.data)
     if not files:
         print(f"no EVTX files under {args.data} (this benchmark reads ../shared/data)", file=sys.stderr)
         return 2

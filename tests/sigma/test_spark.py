@@ -28,6 +28,7 @@ from bluebench.engines.parquet import export_parquet
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sigma import RuleSet, SigmaEngine, compile_rules, detect_workspace, engine_alerts
+from bluebench.sigma.source import EVENT_COLUMNS
 from bluebench.sigma.spark import check_ruleset, refused_field, run_rules
 from bluebench.sources import discover
 
@@ -238,18 +239,7 @@ def _events() -> list[dict[str, Any]]:
 
 def _as_parquet(table: pa.Table, path: Path) -> None:
     """Batch columns renamed to the events table's, as an export would write them."""
-    names = {
-        "code": "event.code",
-        "channel": "winlog.channel",
-        "provider": "event.provider",
-        "host": "host.name",
-        "ts": "@timestamp",
-        "ed": "winlog.event_data",
-        "file": "log.file.path",
-        "record": "log.record",
-        "event_id": "event.id",
-    }
-    out = table.rename_columns([names[c] for c in table.column_names])
+    out = table.rename_columns([EVENT_COLUMNS[c] for c in table.column_names])
     out = out.append_column("event.dataset", pa.array(["evtx"] * out.num_rows, pa.string()))
     pq.write_table(out, path)
 

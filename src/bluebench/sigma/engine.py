@@ -11,9 +11,10 @@ Per batch (Arrow: code, channel, provider, host, ts, ed, file, record, event_id)
 3. Per field, all literal patterns of all rules are found in one pass of an Aho-Corasick
    automaton over the lowercased distinct values (equality is a hash lookup); wildcards,
    regexes and numbers use Arrow's vectorised kernels on the same distinct values.
-4. A rule whose positive part cannot be true anywhere in the cell is skipped; the others are
-   evaluated as numpy boolean arrays over the cell's rows (an atom's row hits = its
-   distinct-value hits gathered by the dictionary indices), each atom once per cell.
+4. A rule whose pruning clauses cannot all hold anywhere in the cell is skipped (one numpy
+   pass for all of the cell's rules); the others are evaluated only on their candidate rows,
+   the rows where every clause has an atom that holds (an atom's rows = its distinct-value
+   hits gathered through the dictionary indices).
 
 Memory is bounded by the batch: nothing per event is kept. Per (rule, host) the engine keeps
 the exact match count, the first and last match time and the first ``evidence_cap`` matched
@@ -40,13 +41,13 @@ import pyarrow.compute as pc
 
 from bluebench.sigma.ir import KEYWORD_FIELD, And, Atom, Const, Node, Not, Or, atoms
 from bluebench.sigma.pipeline import FIELD_ALIASES, SYSTEM_FIELDS
-from bluebench.sigma.rules import CompiledRule, RuleSet
+from bluebench.sigma.rules import CompiledRule, RuleSet, admits
 
 # Rows evaluated together. Every rule has a fixed cost per batch and cell, so larger is faster;
 # peak memory grows with it, not with the input (bench/sigma.py measures both at two sizes).
 BATCH_ROWS = 16_000
-STREAM_ROWS = 8_192
-SCAN_ROWS = 2_048  # rows per chunk handed to DuckDB: one chunk is scanned by one thread  # rows per Arrow chunk from DuckDB
+STREAM_ROWS = 8_192  # rows per Arrow chunk streamed back from DuckDB
+SCAN_ROWS = 2_048  # rows per chunk handed to DuckDB: one chunk is scanned by one thread
 _EMPTY_ROWS = np.zeros(0, dtype=np.int32)
 _ATOM, _NOT, _AND, _OR, _CONST = range(5)  # node kinds of a rule's compiled program
 
@@ -186,13 +187,7 @@ class SigmaEngine:
         self._ts_ranked: list[Any] = []  # time values by rank, for a time column not of timestamps
         self._pending: dict[str, tuple[list[tuple[int, HostMatches, MatchEvent]], list[Any]]] = {}
         # Fields each rule must keep for its correlations: group-by and value fields.
-        self._corr_fields: dict[str, tuple[list[str], str | None]] = {}
-        for c in ruleset.correlations:
-            for rid in c.rules:
-                self._corr_fields[rid] = (
-                    [c.field_for(g, rid) for g in c.group_by],
-                    c.field_for(c.value_field, rid) if c.value_field else None,
-                )
+        self._corr_fields = ruleset.correlation_fields()
         # Atoms are numbered once: the per-batch work handles ints, not dataclass hashes.
         self._atom_ids: dict[Atom, int] = {}
         self._atom_list: list[Atom] = []
@@ -221,7 +216,7 @@ class SigmaEngine:
                 sorted(
                     i
                     for (chans, codes), members in self._by_source.items()
-                    if (chans is None or channel in chans) and (codes is None or code in codes)
+                    if admits(chans, codes, channel, code)
                     for i in members
                 )
             )
@@ -371,26 +366,6 @@ class SigmaEngine:
                 full[k] = got
             return got
 
-        def value(prog: tuple[Any, ...], r: np.ndarray[Any, Any] | None, n: int) -> np.ndarray[Any, Any]:
-            op = prog[0]
-            if op == _ATOM:
-                return atom_at(prog[1], r)
-            if op == _NOT:
-                return ~value(prog[1], r, n)
-            if op == _CONST:
-                return np.full(n, prog[1])
-            args = prog[1]
-            acc = value(args[0], r, n)
-            if op == _AND:
-                for x in args[1:]:
-                    if not acc.any():
-                        break
-                    acc = acc & value(x, r, n)
-            else:
-                for x in args[1:]:
-                    acc = acc | value(x, r, n)
-            return acc
-
         # Which rules can match at all: each of their clauses has an atom true somewhere.
         possible = np.ones(len(atom_list), dtype=bool)
         gone = [k for k, pos in positions.items() if type(pos) is np.ndarray and not len(pos)]
@@ -413,12 +388,10 @@ class SigmaEngine:
                     break
             if cand is not None and not len(cand):
                 continue
-            hit = value(self._progs[i], cand, m if cand is None else len(cand))
+            hit = _evaluate(self._progs[i], cand, m if cand is None else len(cand), atom_at)
             where = np.flatnonzero(hit) if cand is None else cand[hit].astype(np.int64)
             if len(where):
                 self._record(self.rules[i], batch, rows, where, cols)
-        # ``value`` refers to itself: without this the cell's columns would wait for the cyclic GC.
-        value = None  # type: ignore[assignment]
 
     def _extract(self, batch: pa.Table, take: pa.Array, names: list[str]) -> dict[str, _Column]:
         """The named fields for the given rows, dictionary-encoded."""
@@ -497,7 +470,7 @@ class SigmaEngine:
             files = batch.column("file").take(g).to_pylist()
             recs = batch.column("record").take(g).to_pylist()
             ids = batch.column("event_id").take(g).to_pylist()
-            shown = [f for f in rule.fields if f not in ("Channel", "EventID") and f in cols]
+            shown = [f for f in rule.shown_fields if f in cols]
             grow = rows[sel].tolist()
             for k, (r, hm) in enumerate(zip(sel.tolist(), keep_host, strict=True)):
                 matched: dict[str, str] = {}
@@ -530,13 +503,11 @@ class SigmaEngine:
 
             all_times = batch.column("ts").take(pa.array(global_rows)).to_pylist()
             for j, (r, gr) in enumerate(zip(where.tolist(), global_rows.tolist(), strict=True)):
-                t = all_times[j]
-                epoch = t.replace(tzinfo=UTC).timestamp() if isinstance(t, datetime) else 0.0
                 out[1].append(
                     (
                         gr,
                         (
-                            epoch,
+                            epoch_seconds(all_times[j]),
                             tuple(val(f, r) for f in group),
                             val(value_field, r) if value_field else None,
                         ),
@@ -622,6 +593,42 @@ class SigmaEngine:
 
 
 # ------------------------------------------------------------------ helpers ----
+
+
+AtomAt = Callable[[int, "np.ndarray[Any, Any] | None"], "np.ndarray[Any, Any]"]
+
+
+def _evaluate(
+    prog: tuple[Any, ...], r: np.ndarray[Any, Any] | None, n: int, atom_at: AtomAt
+) -> np.ndarray[Any, Any]:
+    """A rule's program over the rows ``r`` (None: all ``n`` rows); an AND stops once all false.
+
+    A module function, not a closure in ``_run_cell``: a closure that calls itself is a
+    reference cycle, and the cell's columns it holds would wait for the cyclic GC.
+    """
+    op = prog[0]
+    if op == _ATOM:
+        return atom_at(prog[1], r)
+    if op == _NOT:
+        return ~_evaluate(prog[1], r, n, atom_at)
+    if op == _CONST:
+        return np.full(n, prog[1])
+    args = prog[1]
+    acc = _evaluate(args[0], r, n, atom_at)
+    if op == _AND:
+        for x in args[1:]:
+            if not acc.any():
+                break
+            acc = acc & _evaluate(x, r, n, atom_at)
+    else:
+        for x in args[1:]:
+            acc = acc | _evaluate(x, r, n, atom_at)
+    return acc
+
+
+def epoch_seconds(t: object) -> float:
+    """A correlation key's time: naive times are UTC; an event without a time counts as 0."""
+    return t.replace(tzinfo=UTC).timestamp() if isinstance(t, datetime) else 0.0
 
 
 def extract_fields(

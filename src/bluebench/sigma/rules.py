@@ -104,6 +104,15 @@ class CompiledRule:
         return ir_fields(self.node)
 
     @property
+    def shown_fields(self) -> list[str]:
+        """The fields an alert shows for a match: the rule's own, not its log source's."""
+        return [f for f in self.fields if f not in ("Channel", "EventID")]
+
+    def admits(self, channel: str, code: str) -> bool:
+        """Whether events of this (lowercased channel, event id) can match the rule."""
+        return admits(self.channels, self.codes, channel, code)
+
+    @property
     def severity(self) -> str:
         return LEVEL_SEVERITY.get(self.level, "medium")
 
@@ -153,12 +162,28 @@ class RuleSet:
     failures: list[RuleFailure] = field(default_factory=list)
     filtered: int = 0  # loaded but left out by status/level/tag filters
 
+    def correlation_fields(self) -> dict[str, tuple[list[str], str | None]]:
+        """Per rule a correlation references: its group-by fields and its value field."""
+        out: dict[str, tuple[list[str], str | None]] = {}
+        for c in self.correlations:
+            for rid in c.rules:
+                out[rid] = (
+                    [c.field_for(g, rid) for g in c.group_by],
+                    c.field_for(c.value_field, rid) if c.value_field else None,
+                )
+        return out
+
     def failures_by_reason(self) -> dict[str, list[RuleFailure]]:
         """Failures grouped by reason, the largest group first."""
         groups: dict[str, list[RuleFailure]] = {}
         for f in self.failures:
             groups.setdefault(_reason_group(f.reason), []).append(f)
         return dict(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+
+
+def admits(channels: frozenset[str] | None, codes: frozenset[str] | None, channel: str, code: str) -> bool:
+    """Whether a log-source filter (None = any) lets a (channel, event id) through."""
+    return (channels is None or channel in channels) and (codes is None or code in codes)
 
 
 def _reason_group(reason: str) -> str:

@@ -25,10 +25,29 @@ from bluebench.sources.winjson import first_object
 _SELECT = """SELECT code, channel, provider, host, ts, ed::VARCHAR AS ed, file::VARCHAR AS file,
     record, NULL::VARCHAR AS event_id FROM ({inner})"""
 
-WORKSPACE_SQL = """SELECT "event.code" AS code, "winlog.channel" AS channel, "event.provider" AS provider,
-    "host.name" AS host, "@timestamp" AS ts, "winlog.event_data"::VARCHAR AS ed,
-    "log.file.path" AS file, "log.record" AS record, "event.id" AS event_id
-    FROM events WHERE "event.dataset" IN ('evtx', 'winlogbeat', 'otrf')"""
+#: The datasets whose events carry Windows EventData.
+WINDOWS_DATASETS = ("evtx", "winlogbeat", "otrf")
+#: Where each batch column (``engine.BATCH_COLUMNS``) lives in the stored events table.
+EVENT_COLUMNS = {
+    "code": "event.code",
+    "channel": "winlog.channel",
+    "provider": "event.provider",
+    "host": "host.name",
+    "ts": "@timestamp",
+    "ed": "winlog.event_data",
+    "file": "log.file.path",
+    "record": "log.record",
+    "event_id": "event.id",
+}
+WORKSPACE_SQL = (
+    "SELECT "
+    + ", ".join(
+        f'"{src}"{"::VARCHAR" if name == "ed" else ""} AS {name}' for name, src in EVENT_COLUMNS.items()
+    )
+    + ' FROM events WHERE "event.dataset" IN ('
+    + ", ".join(f"'{d}'" for d in WINDOWS_DATASETS)
+    + ")"
+)
 
 
 @dataclass

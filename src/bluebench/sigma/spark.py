@@ -32,23 +32,21 @@ import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bluebench.engines.spark import to_spark
 from bluebench.errors import BluebenchError
-from bluebench.sigma.engine import HostMatches, MatchEvent, SigmaEngine
+from bluebench.sigma.engine import HostMatches, MatchEvent, SigmaEngine, epoch_seconds
 from bluebench.sigma.ir import KEYWORD_FIELD, And, Atom, Const, Node, Not, Or, to_sql
 from bluebench.sigma.pipeline import FIELD_ALIASES, SYSTEM_FIELDS
 from bluebench.sigma.rules import CompiledCorrelation, CompiledRule, RuleFailure, RuleSet
+from bluebench.sigma.source import EVENT_COLUMNS, WINDOWS_DATASETS
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
 
 #: Field names a rule may use on Spark: Sigma's Windows fields are plain identifiers.
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
-#: The datasets whose events carry Windows EventData, as the DuckDB engine reads them.
-WINDOWS_DATASETS = ("evtx", "winlogbeat", "otrf")
 #: Rules evaluated by one SELECT: enough to share a scan of the fields, few enough to plan quickly.
 RULES_PER_SELECT = 128
 #: Set while the rules run (and restored after): a SELECT of many rules' predicates outgrows
@@ -58,18 +56,6 @@ RUN_CONF = {"spark.sql.codegen.wholeStage": "false"}
 _META = ("_host", "_ts", "_file", "_record", "_event_id")
 _ORDER = ("_file", "_record", "_event_id")  # stored order: which matches are kept as evidence
 _WHERE_PREFIX = "SELECT * FROM t WHERE "
-# Where the batch columns of the DuckDB engine live in the events table (same names there).
-_BATCH = {
-    "code": "event.code",
-    "channel": "winlog.channel",
-    "provider": "event.provider",
-    "host": "host.name",
-    "ts": "@timestamp",
-    "ed": "winlog.event_data",
-    "file": "log.file.path",
-    "record": "log.record",
-    "event_id": "event.id",
-}
 
 
 class SigmaSparkError(BluebenchError):
@@ -151,13 +137,7 @@ class _Plan:
 
 
 def _plan(ruleset: RuleSet) -> _Plan:
-    corr_fields: dict[str, tuple[list[str], str | None]] = {}
-    for c in ruleset.correlations:
-        for rid in c.rules:
-            corr_fields[rid] = (
-                [c.field_for(g, rid) for g in c.group_by],
-                c.field_for(c.value_field, rid) if c.value_field else None,
-            )
+    corr_fields = ruleset.correlation_fields()
     wanted: dict[str, None] = {}
     for r in ruleset.rules:
         wanted.update(dict.fromkeys(r.fields))
@@ -178,8 +158,7 @@ def _plan(ruleset: RuleSet) -> _Plan:
         fields=fields,
         names=names,
         predicates=[spark_predicate(r, names) for r in ruleset.rules],
-        # as the DuckDB engine shows them: the rule's fields but the log source's own
-        shown=[[f for f in r.fields if f not in ("Channel", "EventID")] for r in ruleset.rules],
+        shown=[r.shown_fields for r in ruleset.rules],
         corr=corr,
         corr_groups=corr_groups,
         corr_rules=corr_rules,
@@ -190,7 +169,7 @@ def _windows_events(events: DataFrame) -> DataFrame:
     """The Windows events with the DuckDB engine's batch columns (``_``-prefixed) and cell keys."""
     from pyspark.sql import functions as F
 
-    cols = [F.col(f"`{src}`").alias(f"_{name}") for name, src in _BATCH.items()]
+    cols = [F.col(f"`{src}`").alias(f"_{name}") for name, src in EVENT_COLUMNS.items()]
     return (
         events.where(F.col("`event.dataset`").isin(*WINDOWS_DATASETS))
         .select(*cols)
@@ -243,12 +222,7 @@ def _chunks(ruleset: RuleSet, cells: list[str]) -> list[tuple[list[int], list[st
     """
     admits: dict[int, list[str]] = {}
     for i, r in enumerate(ruleset.rules):
-        admits[i] = [
-            cell
-            for cell in cells
-            if (r.channels is None or cell.partition("\x00")[0] in r.channels)
-            and (r.codes is None or cell.partition("\x00")[2] in r.codes)
-        ]
+        admits[i] = [cell for cell in cells if r.admits(*cell.split("\x00", 1))]
     live = sorted((i for i in admits if admits[i]), key=lambda i: (admits[i], i))
     out: list[tuple[list[int], list[str]]] = []
     for lo in range(0, len(live), RULES_PER_SELECT):
@@ -399,12 +373,10 @@ def _fill(
     corr_keys: dict[int, list[tuple[float, tuple[str | None, ...], str | None]]] = {}
     for row in sorted(keys, key=_sort_key):
         i = row["rule"]
-        t = row["_ts"]
-        epoch = t.replace(tzinfo=UTC).timestamp() if isinstance(t, datetime) else 0.0
         values: list[str | None] = list(row["keys"])
         group_n = plan.corr_groups[i]
         value = values[group_n] if len(values) > group_n else None
-        corr_keys.setdefault(i, []).append((epoch, tuple(values[:group_n]), value))
+        corr_keys.setdefault(i, []).append((epoch_seconds(row["_ts"]), tuple(values[:group_n]), value))
     for i, ks in corr_keys.items():
         engine.matches[ruleset.rules[i].id].keys = ks
 
