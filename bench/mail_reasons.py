@@ -21,6 +21,7 @@ from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
 from bluebench.mail.model import TOKEN_PATTERN, load_model, model_text, save_model
 from bluebench.mail.reader import read_mail
+from bluebench.mail.subword import words as subword_words
 from bluebench.mail.train import attach_labels, train_model
 
 EMAIL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "email"
@@ -48,7 +49,9 @@ def main() -> None:
             no_reasons += 1
         e = extract(mail)
         text = model_text(e.text, model.spec)
-        words = {w.lower() for w in re.findall(TOKEN_PATTERN, text)}
+        # a word as the word model cuts it, or a maximal run of letters as the letter n-gram
+        # model (subword.words) does: both are words written in the message
+        words = {w.lower() for w in re.findall(TOKEN_PATTERN, text)} | set(subword_words(text))
         for r in v.reasons:
             reasons += 1
             if r.feature.startswith("word:"):

@@ -20,6 +20,11 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 TARGET_RECALL, TARGET_FPR, TARGET_MODERN_FPR, TARGET_SPEED = 0.95, 0.003, 0.01, 300
 
 
+
+def thresholds(t: float | list[float]) -> str:
+    """One threshold, or one per validation fold (older evaluations stored one)."""
+    return ", ".join(f"{x:.4f}" for x in (t if isinstance(t, list) else [t]))
+
 def load(name: str) -> dict[str, Any] | None:
     path = HERE / "results" / name
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
@@ -126,23 +131,28 @@ def evaluation(ev: dict[str, Any]) -> list[str]:
     val = next(c["validation"] for c in cands if is_chosen(c))
     out += [
         "",
-        "### Choices made on a validation split (never on the test part)",
+        "### Choices made on validation folds inside the training part (never on the test part)",
         "",
-        f"{sel['split']['kind']}: {sel['split']['development']:,} develop, {sel['split']['validation']:,} "
-        f"validate {sel['split']['validation_classes']}. Rule: {sel['rule']}.",
+        f"{sel['split']['kind']}: "
+        + "; ".join(
+            f"fold {i + 1} develops on {f['development']:,} and validates on {f['validation']:,}"
+            for i, f in enumerate(sel["split"]["folds"])
+        )
+        + f"; {sel['split']['validation']:,} validation messages in all {sel['split']['validation_classes']}. "
+        f"Rule: {sel['rule']}.",
         "",
         "Every candidate reads the text with the corpus artefacts taken out (a choice of principle, "
         "made before any figure: the `without_artefact_cleaning` row shows what it costs).",
         "",
-        "| candidate | threshold target (OOF ham FPR) | threshold | validation recall | validation FPR (ham) |",
-        "|---|---:|---:|---|---|",
+        "| candidate | threshold target (OOF ham FPR) | threshold per fold | validation recall | validation FPR (ham) | spam flagged |",
+        "|---|---:|---:|---|---|---|",
     ]
     for c in cands:
         v = c["validation"]
         mark = " **chosen**" if is_chosen(c) else ""
         out.append(
-            f"| {c['name']}{mark} | {c['target_fpr']:g} | {c['threshold']:.4f} | {rate(v['recall'])} | "
-            f"{rate(v['fpr'], 4)} |"
+            f"| {c['name']}{mark} | {c['target_fpr']:g} | {thresholds(c['threshold'])} | {rate(v['recall'])} | "
+            f"{rate(v['fpr'], 4)} | {v['spam_flagged']['k']}/{v['spam_flagged']['n']} |"
         )
     out += [
         "",
@@ -209,10 +219,11 @@ def evaluation(ev: dict[str, Any]) -> list[str]:
             "### What weighs most in the shipped model",
             "",
             "Named features: the mean contribution to the trees' log-odds over the training messages that "
-            "have the feature (+ pushes towards phishing; `text_score`: its mean push either way). Words: "
-            "their weight in the text score's logistic regression (log-odds per unit of TF-IDF).",
+            "have the feature (+ pushes towards phishing; `text_score`: its mean push either way). Words or "
+            "letter n-grams (`_` marks the edge of a word): their weight in the text score's logistic "
+            "regression (log-odds per unit of TF-IDF).",
             "",
-            "| named feature | mean contribution | word | weight in the text score |",
+            "| named feature | mean contribution | word or n-gram | weight in the text score |",
             "|---|---:|---|---:|",
         ]
         hw = ev.get("heaviest_words", [])

@@ -75,7 +75,13 @@ def test_thresholds_respect_the_target_fpr_and_the_budget() -> None:
 def test_choices_are_made_on_a_validation_split_inside_the_training_part() -> None:
     from pathlib import Path
 
-    from bluebench.mail.evaluate import CANDIDATE_TARGET_FPR, CANDIDATES, SELECTION_MAX_FPR, _select
+    from bluebench.mail.evaluate import (
+        CANDIDATE_TARGET_FPR,
+        CANDIDATES,
+        SELECTION_MAX_FPR,
+        VALIDATION_CUTS,
+        _select,
+    )
     from bluebench.mail.features import extract
     from bluebench.mail.labels import load_labels
     from bluebench.mail.reader import read_mail
@@ -85,9 +91,15 @@ def test_choices_are_made_on_a_validation_split_inside_the_training_part() -> No
     data = attach_labels(read_mail([str(folder)]), load_labels(folder / "labels.csv"))
     ex = [extract(m) for m in data.mails]
     train, _ = time_split(data, 0.7)
-    sel = _select(ex, data, train, 0.7, 0)
-    # development and validation are exactly the training part: the test part is never read
-    assert sel["split"]["development"] + sel["split"]["validation"] == int(train.sum())
+    sel = _select(ex, data, train, 0)
+    # every development and validation message is in the training part: the test part is
+    # never read; the folds validate on disjoint, ever newer mail
+    folds = sel["split"]["folds"]
+    assert [f["cut"] for f in folds] == list(VALIDATION_CUTS)
+    assert all(f["development"] + f["validation"] <= int(train.sum()) for f in folds)
+    assert sum(f["validation"] for f in folds) == sel["split"]["validation"]
+    assert folds[-1]["development"] + folds[-1]["validation"] == int(train.sum())
+    assert [f["development"] for f in folds] == sorted(f["development"] for f in folds)
     assert len(sel["candidates"]) == len(CANDIDATES) * len(CANDIDATE_TARGET_FPR)
     ok = [c for c in sel["candidates"] if c["validation"]["fpr"]["value"] <= SELECTION_MAX_FPR]
     chosen = next(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bluebench.mail.features import (
     FEATURE_INDEX,
@@ -31,6 +32,7 @@ from bluebench.mail.model import (
 )
 from bluebench.mail.reader import parse_message, read_mail
 from bluebench.mail.train import attach_labels, train_model
+from bluebench.mail.subword import SubwordVectorizer
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 
@@ -97,8 +99,15 @@ def test_corpus_artefacts_leave_the_text_and_the_message_stays() -> None:
 def test_stopwords_of_several_languages_do_not_reach_the_vocabulary() -> None:
     assert {"de", "para", "você", "sie", "und", "the", "le", "il"} <= STOPWORDS
     text = "sie haben de para você conta senha bloqueada"
-    assert make_vectorizer(Spec(stopwords=True)).build_analyzer()(text) == ["conta", "senha", "bloqueada"]
-    assert "para" in make_vectorizer(Spec()).build_analyzer()(text)
+    words = make_vectorizer(Spec(stopwords=True, text_units="words"))
+    assert isinstance(words, TfidfVectorizer)
+    assert words.build_analyzer()(text) == ["conta", "senha", "bloqueada"]
+    plain = make_vectorizer(Spec(text_units="words"))
+    assert isinstance(plain, TfidfVectorizer)
+    assert "para" in plain.build_analyzer()(text)
+    grams = make_vectorizer(Spec(stopwords=True, text_units="subwords"))
+    assert isinstance(grams, SubwordVectorizer)
+    assert list(grams.analyze(text)) == ["conta", "senha", "bloqueada"]
 
 
 @pytest.fixture(scope="module")
@@ -158,12 +167,12 @@ def test_risk_indicators_can_only_raise_the_stacked_score(
 
 def test_linear_and_stack_files_load_as_what_they_are(tmp_path: Path) -> None:
     data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
-    for kind in ("linear", "stack"):
-        fitted, meta = train_model(data, Spec(kind=kind), folds=3)
-        path = tmp_path / f"{kind}.model"
+    for kind, units in (("linear", "words"), ("stack", "words"), ("stack", "subwords")):
+        fitted, meta = train_model(data, Spec(kind=kind, text_units=units), folds=3)
+        path = tmp_path / f"{kind}-{units}.model"
         save_model(path, fitted.model, fitted.spec, meta)
         m = load_model(path)
-        assert m.spec.kind == kind
+        assert (m.spec.kind, m.spec.text_units) == (kind, units)
         assert m.score_mails(read_mail([str(DATA / "synthetic-phishing")]).mails)[0].reasons
     # metadata claiming the other kind is refused with the file's name
     import hashlib
@@ -171,7 +180,7 @@ def test_linear_and_stack_files_load_as_what_they_are(tmp_path: Path) -> None:
     import json
     import zipfile
 
-    src = tmp_path / "stack.model"
+    src = tmp_path / "stack-subwords.model"
     with zipfile.ZipFile(src) as z:
         parts = {n: z.read(n) for n in z.namelist()}
     meta = json.loads(parts["meta.json"])
@@ -184,7 +193,7 @@ def test_linear_and_stack_files_load_as_what_they_are(tmp_path: Path) -> None:
             z.writestr(n, b)
     bad = tmp_path / "claims-linear.model"
     bad.write_bytes(buf.getvalue())
-    with pytest.raises(ModelError, match=r"claims-linear\.model.*not a fitted mail model|linear model"):
+    with pytest.raises(ModelError, match=r"claims-linear\.model: refused: .*(not a fitted mail model|linear model|stacked model only)"):
         load_model(bad)
 
 
@@ -195,7 +204,7 @@ def test_a_format_2_linear_file_still_loads(tmp_path: Path) -> None:
     import zipfile
 
     data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
-    fitted, meta = train_model(data, Spec(kind="linear"), folds=3)
+    fitted, meta = train_model(data, Spec(kind="linear", text_units="words"), folds=3)
     new = tmp_path / "v3.model"
     save_model(new, fitted.model, fitted.spec, meta)
     with zipfile.ZipFile(new) as z:

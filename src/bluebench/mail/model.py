@@ -56,11 +56,15 @@ from bluebench.mail.features import (
     strip_era_text,
 )
 from bluebench.mail.reader import Mail
+from bluebench.mail.subword import SubwordVectorizer
+from bluebench.mail.subword import words as subword_words
 
 FORMAT = "bluebench-mail-model"
-FORMAT_VERSION = 3
-# Versions this bluebench reads: 2 held the linear model only (its spec has no ``kind``).
-READABLE_VERSIONS: frozenset[int] = frozenset({2, 3})
+FORMAT_VERSION = 4
+# Versions this bluebench reads: 2 held the linear model only (its spec has no ``kind``);
+# 3 added the stack; 4 the stack over letter n-grams (``text_units="subwords"``).
+READABLE_VERSIONS: frozenset[int] = frozenset({2, 3, 4})
+TEXT_UNITS: tuple[str, ...] = ("words", "subwords")
 TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"  # letters only: no years, versions or ids as words
 DEFAULT_TARGET_FPR = 0.001
 
@@ -73,6 +77,7 @@ ALLOWED_TYPES: frozenset[str] = frozenset(
         "sklearn.calibration._SigmoidCalibration",
         "sklearn.model_selection._split.StratifiedKFold",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "bluebench.mail.subword.SubwordVectorizer",
     }
 )
 
@@ -97,7 +102,12 @@ class Spec:
     small gradient-boosted model (``leaves`` leaves, ``rounds`` rounds at ``rate``) reads
     that score with the named features; it may only rise with the text score and with
     each risk indicator (monotonic constraints), and it learns that weak signals together
-    (an off-site link, a short body, a foreign Message-ID) differ from each alone. The
+    (an off-site link, a short body, a foreign Message-ID) differ from each alone.
+
+    ``text_units`` is what the text score reads: ``words`` (TF-IDF over words) or
+    ``subwords`` (TF-IDF over the letter n-grams of the same words, ``subword.py``: robust to
+    misspelt, look-alike and inflected words; stack only, and each n-gram's push is credited
+    to the words of the message that hold it, so reasons still name words). The
     defaults are what the evaluation's validation split (carved by time from the training
     part, never the test part) chose among the candidates listed in ``evaluate.py``.
     """
@@ -112,6 +122,13 @@ class Spec:
     leaves: int = 8
     rounds: int = 100
     rate: float = 0.05
+    text_units: str = "subwords"
+
+    def __post_init__(self) -> None:
+        if self.text_units not in TEXT_UNITS:
+            raise ModelError(f"text units {self.text_units!r} are not one of {', '.join(TEXT_UNITS)}")
+        if self.text_units == "subwords" and self.kind != "stack" and self.text_source == "body":
+            raise ModelError("letter n-grams (subwords) are read by the stacked model only: use text_units='words'")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,6 +142,7 @@ class Spec:
             "leaves": self.leaves,
             "rounds": self.rounds,
             "rate": self.rate,
+            "text_units": self.text_units,
         }
 
     @classmethod
@@ -146,6 +164,7 @@ class Spec:
             int(d.get("leaves", 8)),
             int(d.get("rounds", 100)),
             float(d.get("rate", 0.05)),
+            str(d.get("text_units", "words")),
         )
 
     def with_features(self, features: Iterable[str]) -> Spec:
@@ -184,8 +203,10 @@ def design(extracted: Sequence[Extracted], mails: Sequence[Mail] | None, spec: S
     return X
 
 
-def make_vectorizer(spec: Spec) -> TfidfVectorizer:
-    """TF-IDF over words (letters only), or over era tokens for the era probe."""
+def make_vectorizer(spec: Spec) -> TfidfVectorizer | SubwordVectorizer:
+    """TF-IDF over words (letters only) or their letter n-grams, or over era tokens for the era probe."""
+    if spec.text_units == "subwords" and spec.text_source == "body":
+        return SubwordVectorizer(stop_words=sorted(STOPWORDS) if spec.stopwords else None)
     return TfidfVectorizer(
         token_pattern=TOKEN_PATTERN if spec.text_source == "body" else r"\S+",
         sublinear_tf=True,
@@ -482,7 +503,7 @@ class MailModel:
         self.meta = meta
         names: list[str] = []
         if spec.kind == "stack":
-            self._vec: TfidfVectorizer | None = fitted["text"]
+            self._vec: TfidfVectorizer | SubwordVectorizer | None = fitted["text"]
             tm: LogisticRegression | None = fitted["text_model"]
             self._text_coef = np.asarray(tm.coef_).ravel() if tm is not None else np.zeros(0)
             self._text_bias = float(np.ravel(tm.intercept_)[0]) if tm is not None else 0.0
@@ -597,7 +618,9 @@ class MailModel:
                 idx, vals = Zt.indices[start:end], Zt.data[start:end]
                 wc = vals * self._text_coef[idx]
                 same = wc * c > 0
-                if same.any():
+                if same.any() and isinstance(self._vec, SubwordVectorizer):
+                    items.extend(self._subword_reasons(text, idx[same], wc[same], c, float(h[0]), top))
+                elif same.any():
                     idx, vals, wc = idx[same], vals[same], wc[same]
                     total = float(wc.sum())
                     for o in np.argsort(-np.abs(wc))[:top]:
@@ -629,6 +652,30 @@ class MailModel:
             items.append((abs(c), Reason(name, _GROUP_OF[name], c, raw, ex.evidence.get(name, ""))))
         items.sort(key=lambda t: -t[0])
         return [r for _, r in items[:top]]
+
+    def _subword_reasons(
+        self, text: str, idx: np.ndarray, wc: np.ndarray, c: float, score: float, top: int
+    ) -> list[tuple[float, Reason]]:
+        """The text score's push ``c`` shared among the words whose letter n-grams made it.
+
+        Each n-gram's weight x TF-IDF is split among the words of the message that hold it
+        (``SubwordVectorizer.word_shares``), so a reason names a word of this message and its
+        weight is its part of ``c``.
+        """
+        assert isinstance(self._vec, SubwordVectorizer)
+        shares = self._vec.word_shares(text, idx, wc)
+        total = float(wc.sum())
+        counts = subword_words(text)
+        out: list[tuple[float, Reason]] = []
+        for w, part in sorted(shares.items(), key=lambda kv: -abs(kv[1]))[:top]:
+            n = counts[w]
+            share = c * part / total
+            evidence = (
+                f"{w!r} appears {n} time{'s' if n != 1 else ''}; its letter n-grams' share of "
+                f"the text score's push ({score:+.2f} before the trees)"
+            )
+            out.append((abs(share), Reason(f"word:{w}", "text", share, part, evidence)))
+        return out
 
     def explain_row(
         self, Z: sparse.csr_matrix, i: int, ex: Extracted, top: int, text: str = ""
@@ -680,6 +727,8 @@ class MailModel:
         if self.spec.kind != "stack":
             return [(k, w) for k, w in self.heaviest(10 * n) if k.startswith("word:")][:n]
         order = np.argsort(-np.abs(self._text_coef))[:n]
+        if self.spec.text_units == "subwords":  # "_" marks the edge of a word
+            return [(f"ngram:{self._words[j].replace(' ', '_')}", float(self._text_coef[j])) for j in order]
         return [(f"word:{self._words[j]}", float(self._text_coef[j])) for j in order]
 
 
@@ -825,8 +874,8 @@ def load_model(path: str | Path) -> MailModel:
             raise ModelError(f"the metadata says a {spec.kind} model, the model part is not one")
         float(meta["threshold"]["value"])
         return MailModel(model, spec, meta)
-    except ModelError:
-        raise
+    except ModelError as exc:
+        raise ModelError(f"{p}: refused: {exc}") from exc
     except Exception as exc:
         raise ModelError(
             f"{p}: refused: metadata does not fit the model ({type(exc).__name__}: {exc})"
@@ -857,7 +906,7 @@ def _is_stack(model: object) -> bool:
     return (
         model["kind"] == "stack"
         and (text is None) == (text_model is None)
-        and (text is None or isinstance(text, TfidfVectorizer))
+        and (text is None or isinstance(text, TfidfVectorizer | SubwordVectorizer))
         and (text_model is None or isinstance(text_model, LogisticRegression))
         and isinstance(model["booster"], HistGradientBoostingClassifier)
         and hasattr(model["booster"], "_predictors")
@@ -866,12 +915,12 @@ def _is_stack(model: object) -> bool:
     )
 
 
-def _text_vectorizer(model: Any) -> TfidfVectorizer | None:
+def _text_vectorizer(model: Any) -> TfidfVectorizer | SubwordVectorizer | None:
     if isinstance(model, dict):
         text = model.get("text")
     else:
         text = model.named_steps["features"].named_transformers_.get("text")
-    return text if isinstance(text, TfidfVectorizer) else None
+    return text if isinstance(text, TfidfVectorizer | SubwordVectorizer) else None
 
 
 def _restore_vocabulary(model: Any, words: object) -> None:
@@ -884,6 +933,8 @@ def _restore_vocabulary(model: Any, words: object) -> None:
     if len(set(words)) != len(words) or len(words) != len(vec.idf_):
         raise ModelError(f"the vocabulary has {len(words)} words for {len(vec.idf_)} weights")
     vec.vocabulary_ = {w: i for i, w in enumerate(words)}
+    if isinstance(vec, SubwordVectorizer):
+        vec.clear_cache()
 
 
 def _version(dist: str) -> str:
