@@ -20,10 +20,10 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 TARGET_RECALL, TARGET_FPR, TARGET_MODERN_FPR, TARGET_SPEED = 0.95, 0.003, 0.01, 300
 
 
-
 def thresholds(t: float | list[float]) -> str:
     """One threshold, or one per validation fold (older evaluations stored one)."""
     return ", ".join(f"{x:.4f}" for x in (t if isinstance(t, list) else [t]))
+
 
 def load(name: str) -> dict[str, Any] | None:
     path = HERE / "results" / name
@@ -206,6 +206,19 @@ def evaluation(ev: dict[str, Any]) -> list[str]:
             f"| {t['rule']} | {t['threshold']:.4f} | {rate(t['recall'])} | {rate(t['fpr'], 4)} | "
             f"{t['flagged_per_1000']:.1f} |"
         )
+    sp = ev.get("threshold_spread")
+    if sp:
+        lo, hi = sp["test_at_low"], sp["test_at_high"]
+        out += [
+            "",
+            f"How firm the tuned threshold is: at a target of {sp['target_fpr']:g} with {sp['ham']:,} training ham, "
+            f"{sp['ham_allowed_above']} may score above it, so the highest out-of-fold ham scores "
+            f"({', '.join(f'{x:.3f}' for x in sp['top_ham_scores'])}) set it. Resampling the training ham "
+            f"{sp['resamples']:,} times puts it between {sp['ci90'][0]:.4f} and {sp['ci90'][1]:.4f} (90%; median "
+            f"{sp['median']:.4f}); on the test part that is recall {rate(lo['recall'])} and ham FPR "
+            f"{rate(lo['fpr'], 4)} at the low end, recall {rate(hi['recall'])} and ham FPR {rate(hi['fpr'], 4)} "
+            "at the high end.",
+        ]
     if ev.get("dropped_risk_features"):
         out += [
             "",

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import numpy as np
 
-from bluebench.mail.evaluate import measure, psi, time_split
+from bluebench.mail.evaluate import SCORE_BANDS, measure, psi, threshold_spread, time_split
 from bluebench.mail.model import threshold_for_budget, threshold_for_fpr
 from bluebench.mail.reader import Mail
 from bluebench.mail.train import Labelled
@@ -113,3 +113,32 @@ def test_choices_are_made_on_a_validation_split_inside_the_training_part() -> No
         assert chosen["validation"]["fpr"]["value"] == min(
             c["validation"]["fpr"]["value"] for c in sel["candidates"]
         )
+
+
+def test_score_psi_in_fixed_bands_ignores_moves_inside_a_band() -> None:
+    rng = np.random.default_rng(1)
+    ref = np.clip(0.990 + rng.normal(0, 0.002, 400), 0, 1)
+    surer = np.clip(ref + 0.004, 0, 1)  # every score a little higher, none leaves the top band
+    quantile = psi(ref, surer)
+    banded = psi(ref, surer, edges=SCORE_BANDS)
+    assert quantile is not None and quantile > 0.25
+    assert banded is not None and banded < 0.01
+    # a real move across bands still shows
+    lower = psi(ref, np.clip(ref - 0.4, 0, 1), edges=SCORE_BANDS)
+    assert lower is not None and lower > 0.25
+
+
+def test_threshold_spread_brackets_the_tuned_threshold() -> None:
+    rng = np.random.default_rng(2)
+    ham = rng.beta(1, 20, 1000)
+    scores = np.concatenate([ham, rng.beta(20, 1, 300)])
+    is_ham = np.arange(len(scores)) < 1000
+    sp = threshold_spread(scores, is_ham, 0.001, resamples=200)
+    t = threshold_for_fpr(scores, is_ham, 0.001)
+    assert sp["ham"] == 1000 and sp["ham_allowed_above"] == 1
+    assert sp["ci90"][0] <= sp["median"] <= sp["ci90"][1]
+    assert sp["ci90"][0] <= t <= np.nextafter(sp["ci90"][1], 1.0)
+    assert sp["top_ham_scores"] == sorted(sp["top_ham_scores"], reverse=True)
+    assert sp["top_ham_scores"][0] == ham.max()
+    # the same seed gives the same spread
+    assert threshold_spread(scores, is_ham, 0.001, resamples=200) == sp

@@ -31,8 +31,8 @@ from bluebench.mail.model import (
     tree_contributions,
 )
 from bluebench.mail.reader import parse_message, read_mail
-from bluebench.mail.train import attach_labels, train_model
 from bluebench.mail.subword import SubwordVectorizer
+from bluebench.mail.train import attach_labels, train_model
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 
@@ -193,7 +193,10 @@ def test_linear_and_stack_files_load_as_what_they_are(tmp_path: Path) -> None:
             z.writestr(n, b)
     bad = tmp_path / "claims-linear.model"
     bad.write_bytes(buf.getvalue())
-    with pytest.raises(ModelError, match=r"claims-linear\.model: refused: .*(not a fitted mail model|linear model|stacked model only)"):
+    with pytest.raises(
+        ModelError,
+        match=r"claims-linear\.model: refused: .*(not a fitted mail model|linear model|stacked model only)",
+    ):
         load_model(bad)
 
 

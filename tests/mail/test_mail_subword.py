@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +13,8 @@ from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bluebench.mail import subword
-from bluebench.mail.labels import load_labels
 from bluebench.mail.features import extract
+from bluebench.mail.labels import load_labels
 from bluebench.mail.model import MailModel, ModelError, Spec, load_model, model_text, save_model
 from bluebench.mail.reader import read_mail
 from bluebench.mail.subword import SubwordVectorizer, ngrams, words
@@ -23,9 +25,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 
 def _reference(texts: list[str], **kw: object) -> TfidfVectorizer:
     """scikit-learn's char_wb over the same words, written out one per occurrence."""
-    return TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=False, **kw
-    )
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=False, **kw)
 
 
 def _as_words(text: str) -> str:
@@ -57,7 +57,9 @@ def test_same_matrix_as_scikit_learn_char_wb() -> None:
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
-        st.text(alphabet=st.sampled_from("abcdeéßж xyz.,1\n"), min_size=0, max_size=60), min_size=2, max_size=8
+        st.text(alphabet=st.sampled_from("abcdeéßж xyz.,1\n"), min_size=0, max_size=60),
+        min_size=2,
+        max_size=8,
     )
 )
 def test_same_matrix_as_scikit_learn_on_any_text(texts: list[str]) -> None:
@@ -93,22 +95,27 @@ def test_word_shares_add_up_and_name_only_words_of_the_text() -> None:
     text = CORPUS[0]
     row = v.transform([text])
     cols, vals = row.indices, row.data
-    shares = v.word_shares(text, cols, vals)
-    assert set(shares) <= set(words(text))
+    held, parts = v.word_shares(v.gather([v.analyze(text)]), 0, cols, vals)
+    shares = dict(zip(held, parts, strict=True))
+    assert held == [w for w in words(text) if w in shares]  # the text's own words, in its order
     assert shares["account"] > shares["has"]  # two occurrences, more n-grams
-    assert sum(shares.values()) == pytest.approx(float(vals.sum()))
+    assert float(parts.sum()) == pytest.approx(float(vals.sum()))
 
 
 def test_the_word_cache_is_bounded_and_never_stored(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(subword, "CACHE_WORDS", 5)
     v = SubwordVectorizer(min_df=1, max_df=1.0).fit(CORPUS)
-    first = v.transform(CORPUS).toarray()
-    assert len(v._cache) <= 5
-    state = v.__getstate__()
-    assert "_cache" not in state
+    whole = v.transform(CORPUS).toarray()
+    monkeypatch.setattr(subword, "CACHE_WORDS", 5)
+    small = SubwordVectorizer(min_df=1, max_df=1.0).fit(CORPUS)
+    # one text at a time: the cache starts again whenever it would pass 5 words
+    rows = [small.transform([t]).toarray()[0] for t in CORPUS]
+    assert len(small._cache) <= max(5, max(len(words(t)) for t in CORPUS))
+    assert np.allclose(np.array(rows), whole)
+    state = small.__getstate__()
+    assert not {"_cache", "_buf", "_starts", "_lens", "_used"} & set(state)
     again = SubwordVectorizer.__new__(SubwordVectorizer)
     again.__setstate__(state)
-    assert np.allclose(again.transform(CORPUS).toarray(), first)
+    assert np.allclose(again.transform(CORPUS).toarray(), whole)
 
 
 def test_only_the_stack_reads_letter_ngrams() -> None:
@@ -139,3 +146,11 @@ def test_a_subword_model_file_round_trips_and_its_reasons_are_words_of_the_messa
                 assert r.feature[5:] in text_words
                 assert f"{r.feature[5:]!r} appears {text_words[r.feature[5:]]} time" in r.evidence
     assert named > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aBcĞжß1_ -.\u0307İ"), max_size=80), st.integers(0, 45))
+def test_words_are_the_maximal_letter_runs_of_two_to_forty(text: str, run: int) -> None:
+    text = text + " " + "q" * run
+    expected = Counter(w for w in re.findall(r"[^\W\d_]+", text.lower()) if 2 <= len(w) <= 40)
+    assert words(text) == expected

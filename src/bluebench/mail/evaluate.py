@@ -66,7 +66,10 @@ CANDIDATES: tuple[tuple[str, Spec], ...] = (
         "stack, words, 8 leaves, stopwords out",
         Spec(kind="stack", text_units="words", C=4.0, leaves=8, rate=0.05, stopwords=True),
     ),
-    ("stack, letter n-grams C=4, 8 leaves", Spec(kind="stack", text_units="subwords", C=4.0, leaves=8, rate=0.05)),
+    (
+        "stack, letter n-grams C=4, 8 leaves",
+        Spec(kind="stack", text_units="subwords", C=4.0, leaves=8, rate=0.05),
+    ),
     (
         "stack, letter n-grams C=16, 8 leaves",
         Spec(kind="stack", text_units="subwords", C=16.0, leaves=8, rate=0.05),
@@ -279,16 +282,32 @@ def _bootstrap(
     return f1_ci, auc_ci
 
 
-def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10, min_n: int = 30) -> float | None:
-    """Population stability index of ``actual`` against ``expected`` (quantile bins of expected).
+# The score's PSI uses fixed probability bands, not quantiles of the reference: the reference
+# is out-of-fold training scores, the month's scores come from the model fitted on all of
+# them, which is surer of itself; with quantile bins, phishing scores piled just below 1
+# that move a little higher all fall in the top bin, and the index reads as a large shift
+# although no message crossed a band that matters. Fixed bands count only such crossings.
+SCORE_BANDS: np.ndarray = np.linspace(0.0, 1.0, 11)
 
-    Rule of thumb: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 a shift worth retraining for.
-    Counts are smoothed by half a message per bin: with a few dozen messages, empty bins
-    would otherwise make the index explode without any shift. None below ``min_n``.
+
+def psi(
+    expected: np.ndarray,
+    actual: np.ndarray,
+    bins: int = 10,
+    min_n: int = 30,
+    edges: np.ndarray | None = None,
+) -> float | None:
+    """Population stability index of ``actual`` against ``expected``.
+
+    Bins are quantile bins of ``expected`` unless fixed ``edges`` are given. Rule of thumb:
+    < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 a shift worth retraining for. Counts are
+    smoothed by half a message per bin: with a few dozen messages, empty bins would
+    otherwise make the index explode without any shift. None below ``min_n``.
     """
     if len(expected) < min_n or len(actual) < min_n:
         return None
-    edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)))
+    if edges is None:
+        edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)))
     if len(edges) < 2:
         # a constant feature in training: one bin for that value, one for the rest
         ce = np.array([np.sum(expected == edges[0]), np.sum(expected != edges[0])], dtype=float)
@@ -420,6 +439,16 @@ def evaluate(
     main = next(r for r in runs if r.key == "all")
     assert main.model is not None
     result["thresholds"] = _threshold_table(main, lt, labels[train], review_budget)
+    assert main.oof is not None
+    spread = threshold_spread(main.oof, labels[train] == "ham", target_fpr)
+    for end, t in zip(("low", "high"), spread["ci90"], strict=True):
+        flag = main.scores >= t
+        spread[f"test_at_{end}"] = {
+            "threshold": t,
+            "recall": Rate(int((flag & (lt == "phishing")).sum()), int((lt == "phishing").sum())).to_json(),
+            "fpr": Rate(int((flag & (lt == "ham")).sum()), int((lt == "ham").sum())).to_json(),
+        }
+    result["threshold_spread"] = spread
     result["dropped_risk_features"] = main.model.meta.get("dropped", [])
     result["heaviest"] = [{"feature": n, "weight": w} for n, w in main.model.heaviest(20)]
     result["heaviest_words"] = [{"feature": n, "weight": w} for n, w in main.model.heaviest_words(20)]
@@ -472,6 +501,36 @@ def _gap(a: float | None, b: float | None) -> float | None:
 
 def _fpr(scores: np.ndarray, t: float) -> dict[str, Any]:
     return Rate(int((scores >= t).sum()), len(scores)).to_json()
+
+
+def threshold_spread(
+    oof: np.ndarray, ham: np.ndarray, target_fpr: float, resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """How far the tuned threshold moves when the training ham is resampled (bootstrap).
+
+    At a target of 0.1% with about a thousand ham, the threshold is set by the one or two
+    highest out-of-fold ham scores; the spread says how much that choice rests on them.
+    """
+    scores = oof[ham]
+    rng = np.random.default_rng(seed)
+    ts = np.array(
+        [
+            threshold_for_fpr(
+                scores[rng.integers(0, len(scores), len(scores))], np.ones(len(scores), bool), target_fpr
+            )
+            for _ in range(resamples)
+        ]
+    )
+    allowed = int(np.floor(target_fpr * len(scores)))
+    return {
+        "target_fpr": target_fpr,
+        "ham": len(scores),
+        "ham_allowed_above": allowed,
+        "resamples": resamples,
+        "median": float(np.median(ts)),
+        "ci90": [float(np.quantile(ts, 0.05)), float(np.quantile(ts, 0.95))],
+        "top_ham_scores": [float(x) for x in np.sort(scores)[::-1][:5]],
+    }
 
 
 def _threshold_table(
@@ -737,7 +796,7 @@ def _drift(
             # reference: training mail of the same class *and the same sources*, so that a
             # month of one stream is not compared with a pool mixing other streams
             ref_mask = train & (labels == cls) & np.isin(sources, sources[cur])
-            per = {"score": psi(train_scores[ref_mask[train]], s[lab == cls])}
+            per = {"score": psi(train_scores[ref_mask[train]], s[lab == cls], edges=SCORE_BANDS)}
             for n in named:
                 j = FEATURE_INDEX[n]
                 per[n] = psi(values[ref_mask, j], values[cur, j])
@@ -766,7 +825,8 @@ def _drift(
     return {
         "features": ["score", *named],
         "rule": "retrain when the score or a main feature shifts with PSI > 0.25 against training "
-        "mail of the same class and sources (months with >= 30 messages of the class), or when "
+        "mail of the same class and sources (months with >= 30 messages of the class; the score in "
+        "ten fixed probability bands, a feature in deciles of its training values), or when "
         "the 95% interval of recall lies below 0.90 or that of ham FPR above 0.01",
         "months": rows,
         "first_retrain_month": first_retrain,

@@ -1,9 +1,12 @@
 """The phishing model: a scikit-learn pipeline, its safe file format, and scores with reasons.
 
-Pipeline: a ColumnTransformer joins TF-IDF over subject and body with the named features
-of ``features.py`` (max-abs scaled, so an absent feature stays exactly 0), then a
-class-balanced logistic regression calibrated with Platt scaling on out-of-fold scores
-(``CalibratedClassifierCV(ensemble=False)``): one linear model, so every score splits
+Two kinds (``Spec.kind``). ``stack`` (shipped): a logistic regression over the TF-IDF of the
+text's words or of their letter n-grams (``subword.py``) gives an out-of-fold text score,
+and small monotonic gradient-boosted trees read it with the named features of
+``features.py``; a sigmoid calibrates them. ``linear``: a ColumnTransformer joins TF-IDF over
+subject and body with the named features (max-abs scaled, so an absent feature stays
+exactly 0), then a class-balanced logistic regression calibrated with Platt scaling on
+out-of-fold scores (``CalibratedClassifierCV(ensemble=False)``). Both split every score
 exactly into per-feature contributions. The score is the calibrated probability of
 phishing: higher = more likely phishing. The threshold that turns a score into a verdict
 is chosen from out-of-fold training scores and stored beside the model, never inside it.
@@ -13,8 +16,8 @@ not-phishing equally while fitting, and the threshold is tuned to a target false
 rate rather than left at 0.5. Spam is a negative class: it never counts as a phishing catch.
 
 The model file is a zip of ``meta.json`` (metadata and the SHA-256 of the other parts),
-``model.skops`` and ``vocabulary.json`` (the TF-IDF words, as a list). Loading checks the checksum, then asks skops which types the file would
-build and refuses any outside a fixed allow-list, so a tampered file cannot run code.
+``model.skops`` and ``vocabulary.json`` (the TF-IDF words or n-grams, as a list). Loading
+checks the checksums, then asks skops which types the file would build and refuses any outside a fixed allow-list, so a tampered file cannot run code.
 """
 
 from __future__ import annotations
@@ -56,8 +59,7 @@ from bluebench.mail.features import (
     strip_era_text,
 )
 from bluebench.mail.reader import Mail
-from bluebench.mail.subword import SubwordVectorizer
-from bluebench.mail.subword import words as subword_words
+from bluebench.mail.subword import Gathered, SubwordVectorizer
 
 FORMAT = "bluebench-mail-model"
 FORMAT_VERSION = 4
@@ -128,7 +130,9 @@ class Spec:
         if self.text_units not in TEXT_UNITS:
             raise ModelError(f"text units {self.text_units!r} are not one of {', '.join(TEXT_UNITS)}")
         if self.text_units == "subwords" and self.kind != "stack" and self.text_source == "body":
-            raise ModelError("letter n-grams (subwords) are read by the stacked model only: use text_units='words'")
+            raise ModelError(
+                "letter n-grams (subwords) are read by the stacked model only: use text_units='words'"
+            )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -529,12 +533,21 @@ class MailModel:
         """True when the model reads an era-revealing feature (so extraction must compute them)."""
         return any(f in _ERA_FEATURES for f in self.spec.features)
 
-    def _stack_inputs(self, X: np.ndarray) -> tuple[np.ndarray, sparse.csr_matrix | None]:
-        """The trees' input [text score, named features] and the TF-IDF rows (stack only)."""
+    def _stack_inputs(
+        self, X: np.ndarray, gathered: Gathered | None = None
+    ) -> tuple[np.ndarray, sparse.csr_matrix | None]:
+        """The trees' input [text score, named features] and the TF-IDF rows (stack only).
+
+        ``gathered``: the texts already cut into words and n-grams (letter n-gram models),
+        so that scoring and reasons do that once.
+        """
         H = _named(X)
         if self._vec is None:
             return H, None
-        Zt = sparse.csr_matrix(self._vec.transform(X[:, 0]))
+        if gathered is not None and isinstance(self._vec, SubwordVectorizer):
+            Zt = self._vec.transform_gathered(gathered)
+        else:
+            Zt = sparse.csr_matrix(self._vec.transform(X[:, 0]))
         text_score = np.asarray(Zt @ self._text_coef).ravel() + self._text_bias
         return np.column_stack([text_score, H]), Zt
 
@@ -569,11 +582,14 @@ class MailModel:
             return []
         out: list[Verdict] = []
         if self.spec.kind == "stack":
-            H, Zt = self._stack_inputs(X)
+            g = None
+            if isinstance(self._vec, SubwordVectorizer):
+                g = self._vec.gather([self._vec.analyze(str(x)) for x in X[:, 0]])
+            H, Zt = self._stack_inputs(X, g)
             p = self._stack_proba(H)
             contrib, _bias = tree_contributions(self.model["booster"], H, self._trees)
             for i, (file, index) in enumerate(refs):
-                why = self.explain_stack(contrib[i], H[i], Zt, i, extracted[i], reasons, str(X[i, 0]))
+                why = self.explain_stack(contrib[i], H[i], Zt, i, extracted[i], reasons, str(X[i, 0]), g)
                 verdict = "phishing" if p[i] >= t else "not phishing"
                 out.append(Verdict(file, index, float(p[i]), verdict, t, why))
             return out
@@ -595,6 +611,7 @@ class MailModel:
         ex: Extracted,
         top: int,
         text: str = "",
+        gathered: Gathered | None = None,
     ) -> list[Reason]:
         """The largest contributions of this message to the trees' log-odds.
 
@@ -619,7 +636,13 @@ class MailModel:
                 wc = vals * self._text_coef[idx]
                 same = wc * c > 0
                 if same.any() and isinstance(self._vec, SubwordVectorizer):
-                    items.extend(self._subword_reasons(text, idx[same], wc[same], c, float(h[0]), top))
+                    # row i of the gathered batch, or this message gathered on its own
+                    g, row = (
+                        (gathered, i)
+                        if gathered is not None
+                        else (self._vec.gather([self._vec.analyze(text)]), 0)
+                    )
+                    items.extend(self._subword_reasons(g, row, idx[same], wc[same], c, float(h[0]), top))
                 elif same.any():
                     idx, vals, wc = idx[same], vals[same], wc[same]
                     total = float(wc.sum())
@@ -654,7 +677,7 @@ class MailModel:
         return [r for _, r in items[:top]]
 
     def _subword_reasons(
-        self, text: str, idx: np.ndarray, wc: np.ndarray, c: float, score: float, top: int
+        self, g: Gathered, row: int, idx: np.ndarray, wc: np.ndarray, c: float, score: float, top: int
     ) -> list[tuple[float, Reason]]:
         """The text score's push ``c`` shared among the words whose letter n-grams made it.
 
@@ -663,12 +686,20 @@ class MailModel:
         weight is its part of ``c``.
         """
         assert isinstance(self._vec, SubwordVectorizer)
-        shares = self._vec.word_shares(text, idx, wc)
+        held, parts = self._vec.word_shares(g, row, idx, wc)
+        w0 = int(g.word_bounds[row])
+        count = dict(
+            zip(
+                g.words[w0 : int(g.word_bounds[row + 1])],
+                g.counts[w0 : int(g.word_bounds[row + 1])],
+                strict=True,
+            )
+        )
         total = float(wc.sum())
-        counts = subword_words(text)
         out: list[tuple[float, Reason]] = []
-        for w, part in sorted(shares.items(), key=lambda kv: -abs(kv[1]))[:top]:
-            n = counts[w]
+        for k in np.argsort(-np.abs(parts), kind="stable")[:top]:
+            w, part = held[k], float(parts[k])
+            n = int(count[w])
             share = c * part / total
             evidence = (
                 f"{w!r} appears {n} time{'s' if n != 1 else ''}; its letter n-grams' share of "

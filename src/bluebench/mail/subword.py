@@ -9,7 +9,7 @@ every n-gram belongs to exactly one word of the message and a reason can name th
 
 It is built for speed as well: a message is cut into words once (one regular expression),
 and each distinct word is turned into its n-gram columns once per vectorizer and then
-looked up (``_columns``), so scoring costs a dictionary lookup per distinct word instead of
+kept in one buffer (``gather``), so scoring costs a dictionary lookup per distinct word instead of
 a Python loop per character. The weighting is scikit-learn's ``TfidfVectorizer`` with
 ``sublinear_tf=True``, ``smooth_idf=True`` and ``norm="l2"`` (tested against it).
 """
@@ -19,25 +19,29 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 
-_LETTERS = re.compile(r"[^\W\d_]+")
+_LETTER = r"[^\W\d_]"
 # Longer runs of letters are no words (a base64 or hex run that survived cleaning) and would
 # add hundreds of one-off n-grams to the vocabulary; they are left out, as one-letter runs are
 # (the word model's ``TOKEN_PATTERN`` takes two letters or more).
 MIN_WORD, MAX_WORD = 2, 40
-# The per-word cache is emptied when it grows past this many words (bounded memory on a
-# stream of mail with ever new tokens).
+# a maximal run of MIN_WORD to MAX_WORD letters (a longer run matches nowhere in it)
+_WORD = re.compile(rf"(?<!{_LETTER}){_LETTER}{{{MIN_WORD},{MAX_WORD}}}(?!{_LETTER})")
+# The per-word cache starts again when it would grow past this many words (bounded memory on
+# a stream of mail with ever new tokens); it then holds the words of one batch.
 CACHE_WORDS = 200_000
 
 
 def words(text: str) -> Counter[str]:
     """Each word of the text (a maximal run of MIN_WORD to MAX_WORD letters, lower-cased) and its count."""
-    return Counter(w for w in _LETTERS.findall(text.lower()) if MIN_WORD <= len(w) <= MAX_WORD)
+    return Counter(_WORD.findall(text.lower()))
 
 
 def ngrams(word: str, low: int, high: int) -> list[str]:
@@ -51,7 +55,28 @@ def ngrams(word: str, low: int, high: int) -> list[str]:
     return [padded[i : i + n] for n in range(low, high + 1) for i in range(len(padded) - n + 1)]
 
 
-class SubwordVectorizer(BaseEstimator):
+# Working state that a model file never keeps (rebuilt on first use).
+_UNSTORED = frozenset({"_cache", "_starts", "_lens", "_buf", "_used", "_stop"})
+
+
+@dataclass
+class Gathered:
+    """A batch of texts as (word, n-gram column) pairs; each text's words and pairs are contiguous.
+
+    ``words``/``counts``: every text's distinct words and their counts, text after text;
+    ``columns``/``word_of``: one entry per n-gram of each word (its column, the word's index in
+    ``words``); ``word_bounds``/``pair_bounds``: where each text starts in each.
+    """
+
+    words: list[str]
+    columns: np.ndarray
+    word_of: np.ndarray
+    counts: np.ndarray
+    word_bounds: np.ndarray
+    pair_bounds: np.ndarray
+
+
+class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no stubs
     """TF-IDF over the letter n-grams of words; the parameters are scikit-learn's.
 
     ``vocabulary_`` (n-gram -> column) and ``idf_`` are learned in :meth:`fit`.
@@ -106,8 +131,9 @@ class SubwordVectorizer(BaseEstimator):
             if not doc:
                 continue
             cols = np.concatenate([word_ids[w] for w in doc])
-            counts = np.repeat(np.fromiter(doc.values(), dtype=np.int64, count=len(doc)),
-                               [len(word_ids[w]) for w in doc])
+            counts = np.repeat(
+                np.fromiter(doc.values(), dtype=np.int64, count=len(doc)), [len(word_ids[w]) for w in doc]
+            )
             np.add.at(tf, cols, counts)
             df[np.unique(cols)] += 1
         keep = (df >= self.min_df) & (df <= self.max_df * n_docs)
@@ -124,61 +150,107 @@ class SubwordVectorizer(BaseEstimator):
         self._reset_cache()
         return self
 
-    def fit_transform(self, texts: Sequence[str], y: Any = None) -> sparse.csr_matrix:
+    def fit_transform(self, texts: Iterable[str], y: Any = None) -> sparse.csr_matrix:
         """Fit, then transform the same texts."""
         texts = list(texts)
         return self.fit(texts).transform(texts)
 
     # ------------------------------------------------------------------------------------
-    # transforming
+    # transforming: each distinct word's columns are looked up once and kept in one buffer
+    # (``_buf[_starts[id] : _starts[id] + _lens[id]]`` for the word's id in ``_cache``), so
+    # a batch of texts becomes its columns by one numpy gather.
 
     def _reset_cache(self) -> None:
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, int] = {}
+        self._starts = np.zeros(1024, dtype=np.int64)
+        self._lens = np.zeros(1024, dtype=np.int64)
+        self._buf = np.zeros(1 << 16, dtype=np.int64)
+        self._used = 0
 
     def clear_cache(self) -> None:
         """Forget the per-word columns (after the vocabulary is replaced)."""
         self._reset_cache()
 
-    def _columns(self, word: str) -> np.ndarray:
-        """The vocabulary columns of a word's n-grams (repeats kept), computed once per word."""
-        cache = self.__dict__.get("_cache")
-        if cache is None:
+    def _add_words(self, new: list[str]) -> None:
+        """Look the n-grams of new words up in one pass and append their columns to the buffer."""
+        grams = [ngrams(w, self.low, self.high) for w in new]
+        per = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        found = np.fromiter(
+            map(self.vocabulary_.get, chain.from_iterable(grams), repeat(-1)),
+            dtype=np.int64,
+            count=int(per.sum()),
+        )
+        keep = found >= 0
+        lens = np.bincount(np.repeat(np.arange(len(new)), per)[keep], minlength=len(new))
+        kept = found[keep]
+        end = self._used + len(kept)
+        if end > len(self._buf):
+            self._buf = np.resize(self._buf, max(end, 2 * len(self._buf)))
+        self._buf[self._used : end] = kept
+        first = len(self._cache)
+        if first + len(new) > len(self._starts):
+            size = max(first + len(new), 2 * len(self._starts))
+            self._starts = np.resize(self._starts, size)
+            self._lens = np.resize(self._lens, size)
+        self._starts[first : first + len(new)] = self._used + np.cumsum(lens) - lens
+        self._lens[first : first + len(new)] = lens
+        self._cache.update(zip(new, range(first, first + len(new)), strict=True))
+        self._used = end
+
+    def _word_ids(self, flat: list[str]) -> np.ndarray:
+        """The cache id of each word (adding the words not seen yet)."""
+        if "_cache" not in self.__dict__:
             self._reset_cache()
-            cache = self._cache
-        cols = cache.get(word)
-        if cols is None:
-            vocab = self.vocabulary_
-            cols = np.array(
-                [c for g in ngrams(word, self.low, self.high) if (c := vocab.get(g)) is not None], dtype=np.int64
-            )
-            if len(cache) >= CACHE_WORDS:
-                cache.clear()
-            cache[word] = cols
-        return cols
+        get = self._cache.get
+        ids = [get(w) for w in flat]
+        if None in ids:
+            if len(self._cache) + len(flat) > CACHE_WORDS:
+                self._reset_cache()  # bounded memory: start again with this batch's words
+                new = list(dict.fromkeys(flat))
+            else:
+                new = list(dict.fromkeys(w for w, i in zip(flat, ids, strict=True) if i is None))
+            self._add_words(new)
+            ids = [self._cache[w] for w in flat]
+        return np.fromiter(ids, dtype=np.int64, count=len(ids))  # type: ignore[arg-type]
+
+    def gather(self, docs: Sequence[Counter[str]]) -> Gathered:
+        """Every (word, n-gram column) pair of a batch of texts cut into words, in one gather."""
+        flat: list[str] = []
+        counts: list[int] = []
+        words_per_doc = np.zeros(len(docs), dtype=np.int64)
+        for n, doc in enumerate(docs):
+            flat.extend(doc)
+            counts.extend(doc.values())
+            words_per_doc[n] = len(doc)
+        ids = self._word_ids(flat)
+        starts, lens = self._starts[ids], self._lens[ids]
+        total = int(lens.sum())
+        # position of each pair in the buffer: its word's start plus its place within the word
+        offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        word_bounds = np.concatenate(([0], np.cumsum(words_per_doc)))
+        pairs_before = np.concatenate(([0], np.cumsum(lens)))
+        return Gathered(
+            words=flat,
+            columns=self._buf[offsets],
+            word_of=np.repeat(np.arange(len(flat)), lens),
+            counts=np.asarray(counts, dtype=np.float64),
+            word_bounds=word_bounds,
+            pair_bounds=pairs_before[word_bounds],
+        )
 
     def transform(self, texts: Iterable[str]) -> sparse.csr_matrix:
         """Sublinear TF x IDF rows, L2-normalised: one row per text."""
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
-        n = 0
-        for n, text in enumerate(texts, start=1):  # noqa: B007 (n counts the rows after the loop)
-            doc = self.analyze(str(text))
-            if not doc:
-                continue
-            per_word = [self._columns(w) for w in doc]
-            c = np.concatenate(per_word)
-            if not len(c):
-                continue
-            lens = [len(p) for p in per_word]
-            cols.append(c)
-            vals.append(np.repeat(np.fromiter(doc.values(), dtype=np.float64, count=len(doc)), lens))
-            rows.append(np.full(len(c), n - 1, dtype=np.int64))
-        shape = (n, len(self.idf_))
-        if not cols:
+        return self.transform_gathered(self.gather([self.analyze(str(t)) for t in texts]))
+
+    def transform_gathered(self, g: Gathered) -> sparse.csr_matrix:
+        """:meth:`transform` of a batch already gathered (:meth:`gather`)."""
+        n_docs = len(g.word_bounds) - 1
+        shape = (n_docs, len(self.idf_))
+        if not len(g.columns):
             return sparse.csr_matrix(shape, dtype=np.float64)
+        doc_of_word = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))
         m = sparse.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape, dtype=np.float64
+            (g.counts[g.word_of], (doc_of_word[g.word_of], g.columns)), shape=shape, dtype=np.float64
         )
         m.sum_duplicates()
         m.data = (np.log(m.data) + 1.0) * self.idf_[m.indices]
@@ -194,31 +266,37 @@ class SubwordVectorizer(BaseEstimator):
             names[i] = g
         return names
 
-    def word_shares(self, text: str, columns: np.ndarray, weights: np.ndarray) -> dict[str, float]:
-        """Each word's share of the given columns' weights in this text.
+    def word_shares(
+        self, g: Gathered, doc: int, columns: np.ndarray, weights: np.ndarray
+    ) -> tuple[list[str], np.ndarray]:
+        """Each word's share of the given columns' weights in text ``doc`` of a gathered batch.
 
         A column (n-gram) that occurs in several words of the text is shared among them in
-        proportion to its occurrences in each; the shares add up to ``weights.sum()``.
+        proportion to its occurrences in each; the shares add up to ``weights.sum()``. Returns
+        the words that hold any of the columns and their shares, in the text's word order.
         """
-        wanted = {int(c): float(w) for c, w in zip(columns, weights, strict=True)}
-        doc = self.analyze(text)
-        occ: dict[int, float] = Counter()
-        per_word: list[tuple[str, int, np.ndarray]] = []
-        for w, k in doc.items():
-            cols = self._columns(w)
-            mine = cols[np.isin(cols, columns)]
-            if len(mine):
-                per_word.append((w, k, mine))
-                for c in mine.tolist():
-                    occ[c] += k
-        shares: dict[str, float] = {}
-        for w, k, mine in per_word:
-            shares[w] = sum(wanted[c] * k / occ[c] for c in mine.tolist())
-        return shares
+        w0, w1 = int(g.word_bounds[doc]), int(g.word_bounds[doc + 1])
+        p0, p1 = int(g.pair_bounds[doc]), int(g.pair_bounds[doc + 1])
+        if w0 == w1 or not len(columns):
+            return [], np.zeros(0)
+        cols = g.columns[p0:p1]
+        word_of = g.word_of[p0:p1] - w0
+        counts = g.counts[w0:w1][word_of]
+        order = np.argsort(columns, kind="stable")
+        sorted_cols = np.asarray(columns)[order]
+        sorted_weights = np.asarray(weights, dtype=np.float64)[order]
+        pos = np.minimum(np.searchsorted(sorted_cols, cols), len(sorted_cols) - 1)
+        hit = sorted_cols[pos] == cols
+        pos, counts, word_of = pos[hit], counts[hit], word_of[hit]
+        occurrences = np.bincount(pos, weights=counts, minlength=len(sorted_cols))
+        share = sorted_weights[pos] * counts / occurrences[pos]
+        per_word = np.bincount(word_of, weights=share, minlength=w1 - w0)
+        held = np.flatnonzero(np.bincount(word_of, minlength=w1 - w0))
+        return [g.words[w0 + k] for k in held], per_word[held]
 
     def __getstate__(self) -> dict[str, Any]:
         """What a model file keeps: the parameters and learned state, never the word cache."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_cache", "_stop")}
+        return {k: v for k, v in self.__dict__.items() if k not in _UNSTORED}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

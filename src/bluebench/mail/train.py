@@ -97,7 +97,11 @@ def train_model(
         },
         "training": training_meta(data.mails, data.labels),
         "feature_set": {
-            "text": "TF-IDF over subject and body (letters-only words, sublinear tf)"
+            "text": (
+                "TF-IDF over the letter n-grams (3-5) of the words of subject and body, sublinear tf"
+                if spec.text_units == "subwords" and spec.kind == "stack"
+                else "TF-IDF over subject and body (letters-only words, sublinear tf)"
+            )
             + ("; corpus artefacts removed" if spec.clean else "")
             + ("; function words of seven languages removed" if spec.stopwords else "")
             if spec.text_source == "body"
