@@ -154,3 +154,16 @@ def test_words_are_the_maximal_letter_runs_of_two_to_forty(text: str, run: int) 
     text = text + " " + "q" * run
     expected = Counter(w for w in re.findall(r"[^\W\d_]+", text.lower()) if 2 <= len(w) <= 40)
     assert words(text) == expected
+
+
+def test_reasons_are_the_same_for_a_batch_and_for_each_message_alone() -> None:
+    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
+    fitted, meta = train_model(data, Spec(text_units="subwords"), folds=3)
+    model = MailModel(fitted.model, fitted.spec, meta)
+    batch = model.score_mails(data.mails)
+    for v, m in zip(batch, data.mails, strict=True):
+        (alone,) = model.score_mails([m])
+        assert alone.score == pytest.approx(v.score, abs=1e-12)
+        assert [r.feature for r in alone.reasons] == [r.feature for r in v.reasons]
+        assert [r.weight for r in alone.reasons] == pytest.approx([r.weight for r in v.reasons], abs=1e-9)
+        assert [r.evidence for r in alone.reasons] == [r.evidence for r in v.reasons]

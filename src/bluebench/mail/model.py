@@ -493,6 +493,36 @@ _GROUP_OF = {f.name: f.group for f in FEATURES}
 _ERA_FEATURES = frozenset(f.name for f in FEATURES if f.era)
 
 
+@dataclass
+class TextShares:
+    """Each word's share of its text's push, for a batch (``SubwordVectorizer.batch_word_shares``)."""
+
+    g: Gathered
+    per_word: np.ndarray
+    held: np.ndarray
+    total: np.ndarray
+
+
+def _subword_reasons(
+    words: list[str], parts: np.ndarray, counts: np.ndarray, total: float, c: float, score: float, top: int
+) -> list[tuple[float, Reason]]:
+    """The text score's push ``c`` shared among the words whose letter n-grams made it.
+
+    Each n-gram's weight x TF-IDF is split among the words of the message that hold it, so a
+    reason names a word of this message and its weight is its part of ``c``.
+    """
+    out: list[tuple[float, Reason]] = []
+    for k in np.argsort(-np.abs(parts), kind="stable")[:top]:
+        w, part, n = words[k], float(parts[k]), int(counts[k])
+        share = c * part / total
+        evidence = (
+            f"{w!r} appears {n} time{'s' if n != 1 else ''}; its letter n-grams' share of "
+            f"the text score's push ({score:+.2f} before the trees)"
+        )
+        out.append((abs(share), Reason(f"word:{w}", "text", share, part, evidence)))
+    return out
+
+
 class MailModel:
     """A loaded model: the fitted parts, its spec, threshold and metadata.
 
@@ -588,8 +618,11 @@ class MailModel:
             H, Zt = self._stack_inputs(X, g)
             p = self._stack_proba(H)
             contrib, _bias = tree_contributions(self.model["booster"], H, self._trees)
+            shares = None
+            if g is not None and Zt is not None and isinstance(self._vec, SubwordVectorizer):
+                shares = TextShares(g, *self._vec.batch_word_shares(g, Zt, self._text_coef, contrib[:, 0]))
             for i, (file, index) in enumerate(refs):
-                why = self.explain_stack(contrib[i], H[i], Zt, i, extracted[i], reasons, str(X[i, 0]), g)
+                why = self.explain_stack(contrib[i], H[i], Zt, i, extracted[i], reasons, str(X[i, 0]), shares)
                 verdict = "phishing" if p[i] >= t else "not phishing"
                 out.append(Verdict(file, index, float(p[i]), verdict, t, why))
             return out
@@ -611,7 +644,7 @@ class MailModel:
         ex: Extracted,
         top: int,
         text: str = "",
-        gathered: Gathered | None = None,
+        shares: TextShares | None = None,
     ) -> list[Reason]:
         """The largest contributions of this message to the trees' log-odds.
 
@@ -636,13 +669,19 @@ class MailModel:
                 wc = vals * self._text_coef[idx]
                 same = wc * c > 0
                 if same.any() and isinstance(self._vec, SubwordVectorizer):
-                    # row i of the gathered batch, or this message gathered on its own
-                    g, row = (
-                        (gathered, i)
-                        if gathered is not None
-                        else (self._vec.gather([self._vec.analyze(text)]), 0)
-                    )
-                    items.extend(self._subword_reasons(g, row, idx[same], wc[same], c, float(h[0]), top))
+                    if shares is not None:  # row i of a batch, shared out beforehand
+                        w0, w1 = int(shares.g.word_bounds[i]), int(shares.g.word_bounds[i + 1])
+                        held = np.flatnonzero(shares.held[w0:w1])
+                        words_of = [shares.g.words[w0 + k] for k in held]
+                        parts, counts = shares.per_word[w0:w1][held], shares.g.counts[w0:w1][held]
+                        total = float(shares.total[i])
+                    else:  # one message on its own
+                        g = self._vec.gather([self._vec.analyze(text)])
+                        words_of, parts = self._vec.word_shares(g, 0, idx[same], wc[same])
+                        lookup = dict(zip(g.words, g.counts, strict=True))
+                        counts = np.array([lookup[w] for w in words_of])
+                        total = float(wc[same].sum())
+                    items.extend(_subword_reasons(words_of, parts, counts, total, c, float(h[0]), top))
                 elif same.any():
                     idx, vals, wc = idx[same], vals[same], wc[same]
                     total = float(wc.sum())
@@ -675,38 +714,6 @@ class MailModel:
             items.append((abs(c), Reason(name, _GROUP_OF[name], c, raw, ex.evidence.get(name, ""))))
         items.sort(key=lambda t: -t[0])
         return [r for _, r in items[:top]]
-
-    def _subword_reasons(
-        self, g: Gathered, row: int, idx: np.ndarray, wc: np.ndarray, c: float, score: float, top: int
-    ) -> list[tuple[float, Reason]]:
-        """The text score's push ``c`` shared among the words whose letter n-grams made it.
-
-        Each n-gram's weight x TF-IDF is split among the words of the message that hold it
-        (``SubwordVectorizer.word_shares``), so a reason names a word of this message and its
-        weight is its part of ``c``.
-        """
-        assert isinstance(self._vec, SubwordVectorizer)
-        held, parts = self._vec.word_shares(g, row, idx, wc)
-        w0 = int(g.word_bounds[row])
-        count = dict(
-            zip(
-                g.words[w0 : int(g.word_bounds[row + 1])],
-                g.counts[w0 : int(g.word_bounds[row + 1])],
-                strict=True,
-            )
-        )
-        total = float(wc.sum())
-        out: list[tuple[float, Reason]] = []
-        for k in np.argsort(-np.abs(parts), kind="stable")[:top]:
-            w, part = held[k], float(parts[k])
-            n = int(count[w])
-            share = c * part / total
-            evidence = (
-                f"{w!r} appears {n} time{'s' if n != 1 else ''}; its letter n-grams' share of "
-                f"the text score's push ({score:+.2f} before the trees)"
-            )
-            out.append((abs(share), Reason(f"word:{w}", "text", share, part, evidence)))
-        return out
 
     def explain_row(
         self, Z: sparse.csr_matrix, i: int, ex: Extracted, top: int, text: str = ""

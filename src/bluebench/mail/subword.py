@@ -74,6 +74,10 @@ class Gathered:
     counts: np.ndarray
     word_bounds: np.ndarray
     pair_bounds: np.ndarray
+    # set by ``transform_gathered``: each pair's entry in the matrix's data, and each entry's
+    # term frequency (occurrences of that n-gram in that text)
+    entry_of_pair: np.ndarray | None = None
+    tf: np.ndarray | None = None
 
 
 class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no stubs
@@ -248,16 +252,40 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         shape = (n_docs, len(self.idf_))
         if not len(g.columns):
             return sparse.csr_matrix(shape, dtype=np.float64)
+        n_cols = len(self.idf_)
         doc_of_word = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))
-        m = sparse.csr_matrix(
-            (g.counts[g.word_of], (doc_of_word[g.word_of], g.columns)), shape=shape, dtype=np.float64
-        )
-        m.sum_duplicates()
-        m.data = (np.log(m.data) + 1.0) * self.idf_[m.indices]
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        # one entry per (text, column): the pairs' keys sorted give the rows in order
+        keys = doc_of_word[g.word_of] * n_cols + g.columns
+        entries, g.entry_of_pair = np.unique(keys, return_inverse=True)
+        g.tf = np.bincount(g.entry_of_pair, weights=g.counts[g.word_of], minlength=len(entries))
+        rows, cols = entries // n_cols, entries % n_cols
+        data = (np.log(g.tf) + 1.0) * self.idf_[cols]
+        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n_docs))
         norms[norms == 0] = 1.0
-        m.data /= np.repeat(norms, np.diff(m.indptr))
-        return m
+        data /= norms[rows]
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n_docs))))
+        return sparse.csr_matrix((data, cols, indptr), shape=shape)
+
+    def batch_word_shares(
+        self, g: Gathered, m: sparse.csr_matrix, coef: np.ndarray, push: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`word_shares` for every text of a batch at once (``m``: its transform).
+
+        Only the columns whose weight x TF-IDF has the sign of the text's ``push`` count.
+        Returns, per word of ``g.words``, its share and whether it holds such a column, and
+        per text the sum of those columns' weights.
+        """
+        assert g.entry_of_pair is not None and g.tf is not None, "transform_gathered(g) first"
+        n_docs = len(g.word_bounds) - 1
+        doc = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))[g.word_of]
+        weight = m.data[g.entry_of_pair] * coef[g.columns]
+        same = weight * push[doc] > 0
+        share = (weight * g.counts[g.word_of] / g.tf[g.entry_of_pair])[same]
+        word = g.word_of[same]
+        per_word = np.bincount(word, weights=share, minlength=len(g.words))
+        held = np.bincount(word, minlength=len(g.words)) > 0
+        total = np.bincount(doc[same], weights=share, minlength=n_docs)
+        return per_word, held, total
 
     def get_feature_names_out(self) -> np.ndarray:
         """The n-grams, in column order."""
