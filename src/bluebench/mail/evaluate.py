@@ -442,12 +442,7 @@ def evaluate(
     assert main.oof is not None
     spread = threshold_spread(main.oof, labels[train] == "ham", target_fpr)
     for end, t in zip(("low", "high"), spread["ci90"], strict=True):
-        flag = main.scores >= t
-        spread[f"test_at_{end}"] = {
-            "threshold": t,
-            "recall": Rate(int((flag & (lt == "phishing")).sum()), int((lt == "phishing").sum())).to_json(),
-            "fpr": Rate(int((flag & (lt == "ham")).sum()), int((lt == "ham").sum())).to_json(),
-        }
+        spread[f"test_at_{end}"] = _at_threshold(main.scores, lt, t)
     result["threshold_spread"] = spread
     result["dropped_risk_features"] = main.model.meta.get("dropped", [])
     result["heaviest"] = [{"feature": n, "weight": w} for n, w in main.model.heaviest(20)]
@@ -541,7 +536,6 @@ def _threshold_table(
     Tuned thresholds come from out-of-fold training scores; the review budget is applied to
     the test scores themselves (a budget is a capacity, not something to learn).
     """
-    phish, ham = lt == "phishing", lt == "ham"
     rows = []
     tb = threshold_for_budget(run.scores, budget)
     assert run.oof is not None
@@ -558,13 +552,22 @@ def _threshold_table(
         rows.append(
             {
                 "rule": name,
-                "threshold": t,
-                "recall": Rate(int((flag & phish).sum()), int(phish.sum())).to_json(),
-                "fpr": Rate(int((flag & ham).sum()), int(ham.sum())).to_json(),
+                **_at_threshold(run.scores, lt, t),
                 "flagged_per_1000": 1000 * float(flag.mean()) if len(flag) else None,
             }
         )
     return rows
+
+
+def _at_threshold(scores: np.ndarray, lt: np.ndarray, t: float) -> dict[str, Any]:
+    """Recall (phishing) and FPR (ham) with their counts when scores >= t are flagged."""
+    flag = scores >= t
+    phish, ham = lt == "phishing", lt == "ham"
+    return {
+        "threshold": t,
+        "recall": Rate(int((flag & phish).sum()), int(phish.sum())).to_json(),
+        "fpr": Rate(int((flag & ham).sum()), int(ham.sum())).to_json(),
+    }
 
 
 def _kfold(

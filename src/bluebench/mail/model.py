@@ -17,7 +17,8 @@ rate rather than left at 0.5. Spam is a negative class: it never counts as a phi
 
 The model file is a zip of ``meta.json`` (metadata and the SHA-256 of the other parts),
 ``model.skops`` and ``vocabulary.json`` (the TF-IDF words or n-grams, as a list). Loading
-checks the checksums, then asks skops which types the file would build and refuses any outside a fixed allow-list, so a tampered file cannot run code.
+checks the checksums, then asks skops which types the file would build and refuses any
+outside a fixed allow-list, so a tampered file cannot run code.
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ class Spec:
     ``subwords`` (TF-IDF over the letter n-grams of the same words, ``subword.py``: robust to
     misspelt, look-alike and inflected words; stack only, and each n-gram's push is credited
     to the words of the message that hold it, so reasons still name words). The
-    defaults are what the evaluation's validation split (carved by time from the training
-    part, never the test part) chose among the candidates listed in ``evaluate.py``.
+    defaults are what the evaluation's forward-chaining validation folds (carved by time
+    from the training part, never the test part) chose among the candidates listed in
+    ``evaluate.py``.
     """
 
     features: tuple[str, ...] = ERA_FREE_FEATURES
