@@ -93,13 +93,17 @@ def test_words_are_letter_runs_of_two_to_forty_letters() -> None:
 def test_word_shares_add_up_and_name_only_words_of_the_text() -> None:
     v = SubwordVectorizer(min_df=1, max_df=1.0).fit(CORPUS)
     text = CORPUS[0]
-    row = v.transform([text])
-    cols, vals = row.indices, row.data
-    held, parts = v.word_shares(v.gather([v.analyze(text)]), 0, cols, vals)
-    shares = dict(zip(held, parts, strict=True))
-    assert held == [w for w in words(text) if w in shares]  # the text's own words, in its order
+    g = v.gather([v.analyze(text)])
+    m = v.transform_gathered(g)
+    coef = np.ones(len(v.idf_))
+    per_word, held, total = v.batch_word_shares(g, m, coef, np.array([1.0]))
+    shares = dict(zip(g.words, per_word, strict=True))
+    assert held.all() and set(g.words) == set(words(text))  # the text's own words
     assert shares["account"] > shares["has"]  # two occurrences, more n-grams
-    assert float(parts.sum()) == pytest.approx(float(vals.sum()))
+    assert float(per_word.sum()) == pytest.approx(float(m.data.sum())) == pytest.approx(float(total[0]))
+    # a push of the other sign counts none of these (all positive) columns
+    none, held_none, total_none = v.batch_word_shares(g, m, coef, np.array([-1.0]))
+    assert not held_none.any() and total_none[0] == 0 and not none.any()
 
 
 def test_the_word_cache_is_bounded_and_never_stored(monkeypatch: pytest.MonkeyPatch) -> None:

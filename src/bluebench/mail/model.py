@@ -671,19 +671,21 @@ class MailModel:
                 wc = vals * self._text_coef[idx]
                 same = wc * c > 0
                 if same.any() and isinstance(self._vec, SubwordVectorizer):
-                    if shares is not None:  # row i of a batch, shared out beforehand
-                        w0, w1 = int(shares.g.word_bounds[i]), int(shares.g.word_bounds[i + 1])
-                        held = np.flatnonzero(shares.held[w0:w1])
-                        words_of = [shares.g.words[w0 + k] for k in held]
-                        parts, counts = shares.per_word[w0:w1][held], shares.g.counts[w0:w1][held]
-                        total = float(shares.total[i])
-                    else:  # one message on its own
-                        g = self._vec.gather([self._vec.analyze(text)])
-                        words_of, parts = self._vec.word_shares(g, 0, idx[same], wc[same])
-                        lookup = dict(zip(g.words, g.counts, strict=True))
-                        counts = np.array([lookup[w] for w in words_of])
-                        total = float(wc[same].sum())
-                    items.extend(_subword_reasons(words_of, parts, counts, total, c, float(h[0]), top))
+                    # the batch's shares (score_extracted computes them for every message)
+                    assert shares is not None, "letter n-gram reasons need the batch's TextShares"
+                    w0, w1 = int(shares.g.word_bounds[i]), int(shares.g.word_bounds[i + 1])
+                    held = np.flatnonzero(shares.held[w0:w1])
+                    items.extend(
+                        _subword_reasons(
+                            [shares.g.words[w0 + k] for k in held],
+                            shares.per_word[w0:w1][held],
+                            shares.g.counts[w0:w1][held],
+                            float(shares.total[i]),
+                            c,
+                            float(h[0]),
+                            top,
+                        )
+                    )
                 elif same.any():
                     idx, vals, wc = idx[same], vals[same], wc[same]
                     total = float(wc.sum())

@@ -269,11 +269,13 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
     def batch_word_shares(
         self, g: Gathered, m: sparse.csr_matrix, coef: np.ndarray, push: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`word_shares` for every text of a batch at once (``m``: its transform).
+        """Each word's share of its text's n-gram weights, for every text of a batch at once.
 
-        Only the columns whose weight x TF-IDF has the sign of the text's ``push`` count.
-        Returns, per word of ``g.words``, its share and whether it holds such a column, and
-        per text the sum of those columns' weights.
+        ``m`` is the batch's transform and ``coef`` the weight of each column. Only the
+        columns whose weight x TF-IDF has the sign of the text's ``push`` count. A column
+        that occurs in several words of a text is shared among them in proportion to its
+        occurrences in each, so a text's word shares add up to its total. Returns, per word
+        of ``g.words``, its share and whether it holds such a column, and per text the total.
         """
         assert g.entry_of_pair is not None and g.tf is not None, "transform_gathered(g) first"
         n_docs = len(g.word_bounds) - 1
@@ -293,34 +295,6 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         for g, i in self.vocabulary_.items():
             names[i] = g
         return names
-
-    def word_shares(
-        self, g: Gathered, doc: int, columns: np.ndarray, weights: np.ndarray
-    ) -> tuple[list[str], np.ndarray]:
-        """Each word's share of the given columns' weights in text ``doc`` of a gathered batch.
-
-        A column (n-gram) that occurs in several words of the text is shared among them in
-        proportion to its occurrences in each; the shares add up to ``weights.sum()``. Returns
-        the words that hold any of the columns and their shares, in the text's word order.
-        """
-        w0, w1 = int(g.word_bounds[doc]), int(g.word_bounds[doc + 1])
-        p0, p1 = int(g.pair_bounds[doc]), int(g.pair_bounds[doc + 1])
-        if w0 == w1 or not len(columns):
-            return [], np.zeros(0)
-        cols = g.columns[p0:p1]
-        word_of = g.word_of[p0:p1] - w0
-        counts = g.counts[w0:w1][word_of]
-        order = np.argsort(columns, kind="stable")
-        sorted_cols = np.asarray(columns)[order]
-        sorted_weights = np.asarray(weights, dtype=np.float64)[order]
-        pos = np.minimum(np.searchsorted(sorted_cols, cols), len(sorted_cols) - 1)
-        hit = sorted_cols[pos] == cols
-        pos, counts, word_of = pos[hit], counts[hit], word_of[hit]
-        occurrences = np.bincount(pos, weights=counts, minlength=len(sorted_cols))
-        share = sorted_weights[pos] * counts / occurrences[pos]
-        per_word = np.bincount(word_of, weights=share, minlength=w1 - w0)
-        held = np.flatnonzero(np.bincount(word_of, minlength=w1 - w0))
-        return [g.words[w0 + k] for k in held], per_word[held]
 
     def __getstate__(self) -> dict[str, Any]:
         """What a model file keeps: the parameters and learned state, never the word cache."""
