@@ -119,34 +119,27 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
     def fit(self, texts: Iterable[str], y: Any = None) -> SubwordVectorizer:
         """Learn the n-gram vocabulary (document frequency bounds, most frequent first) and IDF."""
         docs = [self.analyze(str(t)) for t in texts]
-        ids: dict[str, int] = {}
-        word_ids: dict[str, np.ndarray] = {}
-        for doc in docs:
-            for w in doc:
-                if w not in word_ids:
-                    grams = ngrams(w, self.low, self.high)
-                    word_ids[w] = np.fromiter(
-                        (ids.setdefault(g, len(ids)) for g in grams), dtype=np.int64, count=len(grams)
-                    )
-        n_docs, n_grams = len(docs), len(ids)
-        df = np.zeros(n_grams, dtype=np.int64)
-        tf = np.zeros(n_grams, dtype=np.int64)
-        for doc in docs:
-            if not doc:
-                continue
-            cols = np.concatenate([word_ids[w] for w in doc])
-            counts = np.repeat(
-                np.fromiter(doc.values(), dtype=np.int64, count=len(doc)), [len(word_ids[w]) for w in doc]
+        # every n-gram of every word, numbered in order of first appearance; the batch is then
+        # gathered against that full vocabulary, as transform gathers against the kept one
+        all_grams = dict.fromkeys(
+            chain.from_iterable(
+                ngrams(w, self.low, self.high) for w in dict.fromkeys(chain.from_iterable(docs))
             )
-            np.add.at(tf, cols, counts)
-            df[np.unique(cols)] += 1
+        )
+        self.vocabulary_ = {g: i for i, g in enumerate(all_grams)}
+        self._reset_cache()
+        g = self.gather(docs)
+        n_docs, n_grams = len(docs), len(all_grams)
+        tf = np.bincount(g.columns, weights=g.counts[g.word_of], minlength=n_grams)
+        doc_of_pair = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))[g.word_of]
+        df = np.bincount(np.unique(doc_of_pair * n_grams + g.columns) % n_grams, minlength=n_grams)
         keep = (df >= self.min_df) & (df <= self.max_df * n_docs)
         kept = np.flatnonzero(keep)
         if self.max_features is not None and len(kept) > self.max_features:
             # the most frequent over the corpus, ties broken by column: deterministic
             order = np.lexsort((kept, -tf[kept]))[: self.max_features]
             kept = np.sort(kept[order])
-        names = np.array(list(ids), dtype=object)[kept]
+        names = np.array(list(all_grams), dtype=object)[kept]
         order = np.argsort(names.astype(str), kind="stable")  # alphabetical columns, as scikit-learn
         self.vocabulary_ = {str(g): i for i, g in enumerate(names[order])}
         df_kept = df[kept][order]
