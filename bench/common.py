@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ import duckdb
 from bluebench.alerts.store import save_alerts
 from bluebench.detectors import build_detectors, load_config
 from bluebench.detectors.base import prepare_views
+from bluebench.engines.parquet import ExportSummary, export_parquet
 from bluebench.events.quality import quality_report
 from bluebench.events.workspace import IngestSummary, Workspace
 from bluebench.sources import InputFile, discover
@@ -212,6 +214,24 @@ def ingest_and_detect(folder: Path, files: list[InputFile], events_hint: int | N
         }
     )
     return out
+
+
+def ingest_and_export(
+    work: Path, files: list[InputFile]
+) -> tuple[Workspace, ExportSummary, dict[str, float]]:
+    """A fresh workspace of these files under ``work`` and its Parquet export, each step timed.
+
+    What the engine-parity benchmarks start from: the same events for DuckDB and for Spark.
+    """
+    shutil.rmtree(work, ignore_errors=True)
+    ws = Workspace(work / "ws")
+    t = time.perf_counter()
+    ws.ingest(files)
+    ingest_s = time.perf_counter() - t
+    t = time.perf_counter()
+    export = export_parquet(ws.con, work / "parquet")
+    export_s = time.perf_counter() - t
+    return ws, export, {"ingest_s": round(ingest_s, 2), "export_parquet_s": round(export_s, 2)}
 
 
 def rate(events: int, seconds: float) -> float:

@@ -32,15 +32,13 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from bluebench.engines import parity_key  # noqa: E402
-from bluebench.engines.parquet import export_parquet  # noqa: E402
 from bluebench.engines.spark import SparkEngine, start_session  # noqa: E402
-from bluebench.events.workspace import Workspace  # noqa: E402
 from bluebench.schema import Alert  # noqa: E402
 from bluebench.sigma import SigmaEngine, compile_rules, detect_workspace, engine_alerts  # noqa: E402
 from bluebench.sigma.spark import check_ruleset, run_rules  # noqa: E402
 
 sys.path.append(str(HERE))
-from common import cpu_seconds, evtx_files, machine, shown, write_result  # noqa: E402
+from common import cpu_seconds, evtx_files, ingest_and_export, machine, shown, write_result  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared" / "data"
 OUT = HERE / "out"
@@ -95,18 +93,11 @@ def main() -> int:
         )
         return 2
     info = machine()
-    shutil.rmtree(args.work, ignore_errors=True)
     t = time.perf_counter()
     loaded = compile_rules([args.rules])
     rs = check_ruleset(loaded)  # the rules both engines run: those Spark accepts
     load_s = time.perf_counter() - t
-    ws = Workspace(args.work / "ws")
-    t = time.perf_counter()
-    ws.ingest(files)
-    ingest_s = time.perf_counter() - t
-    t = time.perf_counter()
-    export = export_parquet(ws.con, args.work / "parquet")
-    export_s = time.perf_counter() - t
+    ws, export, prep_s = ingest_and_export(args.work, files)
 
     t, c = time.perf_counter(), cpu_seconds()
     duck, duck_alerts = detect_workspace(ws.con, rs)
@@ -165,8 +156,7 @@ def main() -> int:
         "rules_run_on_spark": len(on_spark.rules),
         "rules_matching": len(matching),
         "rule_load_s": round(load_s, 2),
-        "ingest_s": round(ingest_s, 2),
-        "export_parquet_s": round(export_s, 2),
+        **prep_s,
         "duckdb_sigma_s": round(duck_s, 2),  # all rules Spark accepts, whatever the subset
         "duckdb_sigma_cpu_s": round(duck_cpu, 2),
         "spark_session_start_s": round(start_s, 2),

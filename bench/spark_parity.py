@@ -21,11 +21,9 @@ from typing import Any
 from bluebench.detectors import build_detectors, load_config
 from bluebench.detectors.base import prepare_views
 from bluebench.engines import parity_key
-from bluebench.engines.parquet import export_parquet
 from bluebench.engines.spark import SparkEngine, start_session
-from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
-from common import evtx_files, machine, shown, write_result
+from common import evtx_files, ingest_and_export, machine, shown, write_result
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "windows"
 OUT = Path(__file__).resolve().parent / "out"
@@ -50,14 +48,7 @@ def main() -> int:
         print(f"no EVTX files under {args.data} (this benchmark reads ../shared/data)", file=sys.stderr)
         return 2
     info = machine()
-    shutil.rmtree(args.work, ignore_errors=True)
-    ws = Workspace(args.work / "ws")
-    t = time.perf_counter()
-    ws.ingest(files)
-    ingest_s = time.perf_counter() - t
-    t = time.perf_counter()
-    export = export_parquet(ws.con, args.work / "parquet")
-    export_s = time.perf_counter() - t
+    ws, export, prep_s = ingest_and_export(args.work, files)
     t = time.perf_counter()
     spark = start_session(args.master)
     engine = SparkEngine(spark, args.work / "parquet")
@@ -93,8 +84,7 @@ def main() -> int:
         "events": export.events,
         "parquet_files": export.files,
         "spark_master": args.master,
-        "ingest_s": round(ingest_s, 2),
-        "export_parquet_s": round(export_s, 2),
+        **prep_s,
         "spark_session_start_s": round(start_s, 2),
         "duckdb_detect_s": round(sum(d["duckdb_s"] for d in per.values()), 2),
         "spark_detect_s": round(sum(d["spark_s"] for d in per.values()), 2),

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -22,6 +22,9 @@ from bluebench.events.workspace import IngestSummary, Workspace, workspace_from_
 from bluebench.incidents import GroupingReport, group_alerts, load_assets, load_grouping_params
 from bluebench.schema import SEVERITIES, Alert
 from bluebench.sources import ReadOptions, discover, load_mapping
+
+if TYPE_CHECKING:
+    from bluebench.sigma.rules import RuleSet
 
 SEVERITY_STYLE = {
     "critical": "bold red",
@@ -144,15 +147,24 @@ def do_sigma(
 ) -> list[Alert]:
     """Run Sigma rules over the stored events beside the built-in detectors; store their alerts."""
     from bluebench.cli.sigma import load_ruleset, print_failures
-    from bluebench.sigma import DETECTOR_ID, detect_workspace
+    from bluebench.sigma import detect_workspace
 
     rs = load_ruleset(rules, status, levels, None)
     print_failures(rs)
     engine, alerts = detect_workspace(ws.con, rs)
+    return _store_sigma(ws, rs, engine.events_seen, alerts, "sigma", quiet)
+
+
+def _store_sigma(
+    ws: Workspace, rs: RuleSet, events: int, alerts: list[Alert], label: str, quiet: bool
+) -> list[Alert]:
+    """Store Sigma alerts (either engine) and say what ran."""
+    from bluebench.sigma import DETECTOR_ID
+
     save_alerts(ws.con, alerts, [DETECTOR_ID])
     if not quiet:
         err.print(
-            f"sigma: {len(rs.rules)} rules over {engine.events_seen:,} events, {len(alerts)} alerts; "
+            f"{label}: {len(rs.rules)} rules over {events:,} events, {len(alerts)} alerts; "
             f"{len(rs.failures)} rules not loaded"
         )
     return alerts
@@ -168,20 +180,13 @@ def do_sigma_spark(
 ) -> list[Alert]:
     """Sigma rules on Spark over the ``events`` view a SparkEngine registered; store their alerts."""
     from bluebench.cli.sigma import load_ruleset, print_failures
-    from bluebench.sigma import DETECTOR_ID, engine_alerts
+    from bluebench.sigma import engine_alerts
     from bluebench.sigma.spark import check_ruleset, run_rules
 
     rs = check_ruleset(load_ruleset(rules, status, levels, None))
     print_failures(rs)
     engine = run_rules(spark, rs)
-    alerts = engine_alerts(engine)
-    save_alerts(ws.con, alerts, [DETECTOR_ID])
-    if not quiet:
-        err.print(
-            f"sigma on spark: {len(rs.rules)} rules over {engine.events_seen:,} events, {len(alerts)} alerts; "
-            f"{len(rs.failures)} rules not loaded"
-        )
-    return alerts
+    return _store_sigma(ws, rs, engine.events_seen, engine_alerts(engine), "sigma on spark", quiet)
 
 
 def lead_thresholds(ws: Workspace, db: str | None) -> dict[str, float]:
