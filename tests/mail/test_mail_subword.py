@@ -116,10 +116,53 @@ def test_the_word_cache_is_bounded_and_never_stored(monkeypatch: pytest.MonkeyPa
     assert len(small._cache) <= max(5, max(len(words(t)) for t in CORPUS))
     assert np.allclose(np.array(rows), whole)
     state = small.__getstate__()
-    assert not {"_cache", "_buf", "_starts", "_lens", "_used"} & set(state)
+    assert not {"_cache", "_buf", "_starts", "_lens", "_used", "_table"} & set(state)
     again = SubwordVectorizer.__new__(SubwordVectorizer)
     again.__setstate__(state)
     assert np.allclose(again.transform(CORPUS).toarray(), whole)
+
+
+def _one_at_a_time(v: SubwordVectorizer, new: list[str]) -> tuple[list[int], list[int]]:
+    """(word, column) of each n-gram the vocabulary holds, looked up one n-gram at a time."""
+    pairs = [
+        (k, v.vocabulary_[g])
+        for k, w in enumerate(new)
+        for g in ngrams(w, v.low, v.high)
+        if g in v.vocabulary_
+    ]
+    return [k for k, _ in pairs], [c for _, c in pairs]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from("abcéßж\U0001d400\ud800"), min_size=2, max_size=12), max_size=8
+    ),
+    st.lists(
+        st.text(alphabet=st.sampled_from("abcéßжqz\U0001d400\ud800"), min_size=1, max_size=12), max_size=10
+    ),
+)
+def test_the_numeric_ngram_table_finds_what_the_vocabulary_holds(seen: list[str], new: list[str]) -> None:
+    # letters outside the vocabulary (q, z), astral letters and a lone surrogate included
+    v = SubwordVectorizer(min_df=1, max_df=1.0, max_features=None).fit([" ".join(seen)])
+    table = subword._NgramTable.build(v.vocabulary_, v.high)
+    new = [w for w in new if len(w) + 2 >= v.low]
+    if table is None:
+        assert not v.vocabulary_
+        return
+    word_of, cols = table.lookup(new, v.low, v.high)
+    assert (word_of.tolist(), cols.tolist()) == _one_at_a_time(v, new)
+
+
+def test_a_vocabulary_too_wide_for_the_table_is_looked_up_one_ngram_at_a_time() -> None:
+    wide = "".join(chr(0x4E00 + i) for i in range(7000))  # 7,000 letters: 7001**5 > 2**63
+    v = SubwordVectorizer(min_df=1, max_df=1.0, max_features=None).fit(
+        [wide[i : i + 30] for i in range(0, 7000, 30)]
+    )
+    assert subword._NgramTable.build(v.vocabulary_, v.high) is None
+    text = wide[:30] + " account"
+    g = v.gather([v.analyze(text)])
+    assert g.columns.tolist() == _one_at_a_time(v, list(v.analyze(text)))[1]
 
 
 def test_only_the_stack_reads_letter_ngrams() -> None:

@@ -56,7 +56,83 @@ def ngrams(word: str, low: int, high: int) -> list[str]:
 
 
 # Working state that a model file never keeps (rebuilt on first use).
-_UNSTORED = frozenset({"_cache", "_starts", "_lens", "_buf", "_used", "_stop"})
+_UNSTORED = frozenset({"_cache", "_starts", "_lens", "_buf", "_used", "_stop", "_table"})
+
+
+@dataclass(frozen=True)
+class _NgramTable:
+    """The vocabulary as numbers, so new words' n-grams are looked up in numpy, not per n-gram.
+
+    Each letter is its place in ``alphabet`` (the vocabulary's code points, sorted) plus one,
+    and an n-gram is the number ``sum(place * base ** position)``: no place is 0, so n-grams
+    of different lengths never share a number. ``codes`` holds the vocabulary's numbers,
+    sorted, and ``columns`` their columns.
+    """
+
+    alphabet: np.ndarray
+    base: int
+    codes: np.ndarray
+    columns: np.ndarray
+
+    @staticmethod
+    def build(vocabulary: dict[str, int], high: int) -> _NgramTable | None:
+        """The table, or None when it is empty or an n-gram's number would not fit in 63 bits."""
+        grams = list(vocabulary)
+        if not grams:
+            return None
+        points = _code_points("".join(grams))
+        alphabet = np.unique(points)
+        base = len(alphabet) + 1
+        if base**high >= 2**63:
+            return None
+        lens = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        places = np.searchsorted(alphabet, points).astype(np.int64) + 1
+        codes = np.zeros(len(grams), dtype=np.int64)
+        starts = np.cumsum(lens) - lens
+        for k in range(int(lens.max(initial=0))):
+            more = lens > k
+            codes[more] = codes[more] * base + places[starts[more] + k]
+        order = np.argsort(codes, kind="stable")
+        columns = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(grams))
+        return _NgramTable(alphabet, base, codes[order], columns[order])
+
+    def lookup(self, words: list[str], low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+        """(word, column) of every n-gram of the padded words found in the vocabulary.
+
+        Ordered as :func:`ngrams` lists them: word after word, shorter n-grams first, then
+        left to right. Every padded word must be at least ``low`` letters long.
+        """
+        padded = np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 2
+        points = _code_points("".join(f" {w} " for w in words))
+        at = np.searchsorted(self.alphabet, points)
+        known = self.alphabet[np.minimum(at, len(self.alphabet) - 1)] == points
+        places = np.where(known, at + 1, 0).astype(np.int64)
+        word_start = np.cumsum(padded) - padded
+        found_word: list[np.ndarray] = []
+        found_col: list[np.ndarray] = []
+        for n in range(low, high + 1):
+            per = np.maximum(padded - n + 1, 0)
+            total = int(per.sum())
+            word = np.repeat(np.arange(len(words)), per)
+            start = np.repeat(word_start - (np.cumsum(per) - per), per) + np.arange(total)
+            code = np.zeros(total, dtype=np.int64)
+            unknown = np.zeros(total, dtype=bool)
+            for k in range(n):
+                place = places[start + k]
+                code = code * self.base + place
+                unknown |= place == 0
+            at_code = np.minimum(np.searchsorted(self.codes, code), len(self.codes) - 1)
+            hit = (self.codes[at_code] == code) & ~unknown
+            found_word.append(word[hit])
+            found_col.append(self.columns[at_code[hit]])
+        word_of = np.concatenate(found_word)
+        order = np.argsort(word_of, kind="stable")  # word after word; n, then place, kept
+        return word_of[order], np.concatenate(found_col)[order]
+
+
+def _code_points(text: str) -> np.ndarray:
+    """One unsigned integer per character (a lone surrogate included)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 @dataclass
@@ -127,7 +203,7 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
             )
         )
         self.vocabulary_ = {g: i for i, g in enumerate(all_grams)}
-        self._reset_cache()
+        self.clear_cache()
         g = self.gather(docs)
         n_docs, n_grams = len(docs), len(all_grams)
         tf = np.bincount(g.columns, weights=g.counts[g.word_of], minlength=n_grams)
@@ -144,7 +220,7 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         self.vocabulary_ = {str(g): i for i, g in enumerate(names[order])}
         df_kept = df[kept][order]
         self.idf_ = np.log((1.0 + n_docs) / (1.0 + df_kept)) + 1.0
-        self._reset_cache()
+        self.clear_cache()
         return self
 
     def fit_transform(self, texts: Iterable[str], y: Any = None) -> sparse.csr_matrix:
@@ -165,11 +241,18 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         self._used = 0
 
     def clear_cache(self) -> None:
-        """Forget the per-word columns (after the vocabulary is replaced)."""
+        """Forget the per-word columns and the n-gram table (after the vocabulary is replaced)."""
         self._reset_cache()
+        self.__dict__.pop("_table", None)
 
-    def _add_words(self, new: list[str]) -> None:
-        """Look the n-grams of new words up in one pass and append their columns to the buffer."""
+    def _found_ngrams(self, new: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(word, column) of each n-gram of the new words that the vocabulary holds, in order."""
+        if "_table" not in self.__dict__:
+            self._table = _NgramTable.build(self.vocabulary_, self.high)
+        if self._table is not None and all(len(w) + 2 >= self.low for w in new):
+            return self._table.lookup(new, self.low, self.high)
+        # one n-gram at a time: a vocabulary too wide for the table, or words shorter than
+        # the shortest n-gram (their padded form is their one n-gram)
         grams = [ngrams(w, self.low, self.high) for w in new]
         per = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
         found = np.fromiter(
@@ -178,8 +261,12 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
             count=int(per.sum()),
         )
         keep = found >= 0
-        lens = np.bincount(np.repeat(np.arange(len(new)), per)[keep], minlength=len(new))
-        kept = found[keep]
+        return np.repeat(np.arange(len(new)), per)[keep], found[keep]
+
+    def _add_words(self, new: list[str]) -> None:
+        """Look the n-grams of new words up in one pass and append their columns to the buffer."""
+        word_of, kept = self._found_ngrams(new)
+        lens = np.bincount(word_of, minlength=len(new))
         end = self._used + len(kept)
         if end > len(self._buf):
             self._buf = np.resize(self._buf, max(end, 2 * len(self._buf)))
@@ -199,16 +286,16 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         if "_cache" not in self.__dict__:
             self._reset_cache()
         get = self._cache.get
-        ids = [get(w) for w in flat]
-        if None in ids:
+        ids = [get(w, -1) for w in flat]
+        if -1 in ids:
             if len(self._cache) + len(flat) > CACHE_WORDS:
                 self._reset_cache()  # bounded memory: start again with this batch's words
                 new = list(dict.fromkeys(flat))
             else:
-                new = list(dict.fromkeys(w for w, i in zip(flat, ids, strict=True) if i is None))
+                new = list(dict.fromkeys(w for w, i in zip(flat, ids, strict=True) if i < 0))
             self._add_words(new)
             ids = [self._cache[w] for w in flat]
-        return np.fromiter(ids, dtype=np.int64, count=len(ids))  # type: ignore[arg-type]
+        return np.fromiter(ids, dtype=np.int64, count=len(ids))
 
     def gather(self, docs: Sequence[Counter[str]]) -> Gathered:
         """Every (word, n-gram column) pair of a batch of texts cut into words, in one gather."""
@@ -295,4 +382,4 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._reset_cache()
+        self.clear_cache()
