@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bluebench.mail.evaluate import SCORE_BANDS, measure, psi, threshold_spread, time_split
+from bluebench.mail.evaluate import SCORE_BANDS, hindsight, measure, psi, threshold_spread, time_split
 from bluebench.mail.model import threshold_for_budget, threshold_for_fpr
 from bluebench.mail.reader import Mail
 from bluebench.mail.train import Labelled
@@ -142,3 +144,30 @@ def test_threshold_spread_brackets_the_tuned_threshold() -> None:
     assert sp["top_ham_scores"][0] == ham.max()
     # the same seed gives the same spread
     assert threshold_spread(scores, is_ham, 0.001, resamples=200) == sp
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0, 1), min_size=1, max_size=60),
+    st.lists(st.floats(0, 1), min_size=1, max_size=30),
+    st.floats(0, 0.2),
+)
+def test_hindsight_is_the_best_recall_any_threshold_reaches_within_the_ham_fpr(
+    ham: list[float], phish: list[float], max_fpr: float
+) -> None:
+    scores = np.array(ham + phish)
+    lt = np.array(["ham"] * len(ham) + ["phishing"] * len(phish))
+    h = hindsight(scores, lt, max_fpr)
+    assert h["max_fpr"] == max_fpr and h["fpr"]["k"] <= max_fpr * len(ham)
+    # no threshold (every score, and just above it) keeps the ham FPR within max_fpr and catches more
+    for t in np.concatenate([scores, np.nextafter(scores, 2.0)]):
+        flag = scores >= t
+        if flag[: len(ham)].sum() <= max_fpr * len(ham):
+            assert flag[len(ham) :].sum() <= h["recall"]["k"]
+
+
+def test_a_ham_scored_exactly_one_stays_below_a_zero_fpr_threshold() -> None:
+    # a saturated calibrated score is exactly 1.0: the threshold must lie above it, not on it
+    t = threshold_for_fpr(np.array([1.0, 0.2, 0.9]), np.array([True, True, False]), 0.0)
+    assert t > 1.0
+    assert threshold_for_budget(np.array([1.0, 0.5]), 0.0) > 1.0

@@ -433,7 +433,7 @@ def threshold_for_fpr(scores: np.ndarray, negative: np.ndarray, target_fpr: floa
     # flag score >= t; allowing `allowed` negatives above t: t just above the next one
     if allowed >= len(neg):
         return float(neg[-1])
-    return float(np.nextafter(neg[allowed], 1.0))
+    return float(np.nextafter(neg[allowed], np.inf))
 
 
 def threshold_for_budget(scores: np.ndarray, per_thousand: float) -> float:
@@ -441,7 +441,7 @@ def threshold_for_budget(scores: np.ndarray, per_thousand: float) -> float:
     s = np.sort(scores)[::-1]
     k = int(np.floor(per_thousand / 1000 * len(s)))
     if k <= 0:
-        return float(np.nextafter(s[0], 1.0)) if len(s) else 0.5
+        return float(np.nextafter(s[0], np.inf)) if len(s) else 0.5
     return float(s[min(k, len(s)) - 1])
 
 
