@@ -321,6 +321,13 @@ def speed(sp: dict[str, Any]) -> list[str]:
             f"| {key[5:]} | {j['runs'][0]['messages']} | {s['median']:.0f} | {s['best']:.0f} | {s['worst']:.0f} | "
             f"{s['per_cpu_second']:.0f} | {loads} |"
         )
+    if "peak_rss_mb" in sp:
+        out += [
+            "",
+            f"Each run loads the model afresh (cold word cache, as every `mail score` command) and scores "
+            f"batch after batch (`BATCH_MESSAGES` in `bluebench/mail/batch.py`); the benchmark process's "
+            f"peak memory: {sp['peak_rss_mb']:.0f} MB.",
+        ]
     return out
 
 

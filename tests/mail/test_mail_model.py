@@ -203,6 +203,29 @@ def test_cli_score_exit_1_when_a_message_is_unreadable(tmp_path: Path, model_fil
     assert sum(1 for line in r.stdout.splitlines() if line.startswith("{")) == 1
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batches_are_bounded_in_file_order_and_score_as_the_whole(
+    model_file: Path, tmp_path: Path, jobs: int
+) -> None:
+    from bluebench.mail.batch import iter_batches, read_and_extract
+
+    (tmp_path / "empty.eml").write_bytes(b"")
+    (tmp_path / "README.md").write_text("not mail")
+    paths = [str(DATA), str(tmp_path)]
+    m = load_model(model_file)
+    whole = read_and_extract(paths, jobs=1)
+    batches = list(iter_batches(paths, jobs=jobs, chunk=3, batch_messages=10))
+    # a batch closes once it holds 10 messages; a chunk (3 files) is never split
+    assert all(10 <= len(b.refs) < 10 + 3 for b in batches[:-1]) and len(batches) >= 4
+    assert [r for b in batches for r in b.refs] == whole.refs
+    assert [str(s) for b in batches for s in b.skipped] == [str(s) for s in whole.skipped]
+    assert sum(b.files for b in batches) == whole.files
+    assert batches[-1].ignored_files == whole.ignored_files
+    assert str(tmp_path) + "/README.md" in whole.ignored_files
+    scored = [v.to_json() for b in batches for v in m.score_extracted(b.refs, b.extracted)]
+    assert scored == [v.to_json() for v in m.score_extracted(whole.refs, whole.extracted)]
+
+
 def test_evaluate_runs_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
     from bluebench.mail.evaluate import evaluate
 

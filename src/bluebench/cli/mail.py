@@ -105,17 +105,26 @@ def score_cmd(
     ] = 0,
 ) -> None:
     """Score messages: higher = more likely phishing; each verdict with the features behind it."""
-    from bluebench.mail.batch import read_and_extract
-    from bluebench.mail.model import load_model
+    from bluebench.mail.batch import Batch, iter_batches
+    from bluebench.mail.model import Verdict, load_model
 
     mm = load_model(model)
-    batch = read_and_extract(paths, jobs, era=mm.reads_era)
-    ms = _report(batch.as_mailset(), len(batch.refs), paths, quiet=as_json)
-    verdicts = mm.score_extracted(batch.refs, batch.extracted, threshold, reasons)
-    if as_json:
-        for v in verdicts:
-            sys.stdout.write(json.dumps(v.to_json(), ensure_ascii=False) + "\n")
-    else:
+    # batch after batch: --json writes each verdict as soon as its batch is scored, and only
+    # verdicts are kept (for the table), never the messages' texts and features
+    read = Batch()
+    verdicts: list[Verdict] = []
+    messages = 0
+    for batch in iter_batches(paths, jobs, era=mm.reads_era):
+        scored = mm.score_extracted(batch.refs, batch.extracted, threshold, reasons)
+        messages += len(batch.refs)
+        read.add(Batch(skipped=batch.skipped, files=batch.files, ignored_files=batch.ignored_files))
+        if as_json:
+            sys.stdout.write("".join(json.dumps(v.to_json(), ensure_ascii=False) + "\n" for v in scored))
+            sys.stdout.flush()
+        else:
+            verdicts.extend(scored)
+    ms = _report(read.as_mailset(), messages, paths, quiet=as_json)
+    if not as_json:
         t = Table(
             title=f"{len(verdicts)} messages, threshold {mm.threshold if threshold is None else threshold:.4f}"
         )

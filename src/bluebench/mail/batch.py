@@ -2,20 +2,35 @@
 
 Parsing and feature extraction are pure Python and per message, so they split across
 processes by file; workers send back only what scoring needs (provenance, feature values
-with evidence, text), never whole messages. The model itself then runs once, vectorised.
+with evidence, text), never whole messages. The messages come back in file order, in
+batches of about ``BATCH_MESSAGES``: each is scored at once (vectorised) and then dropped,
+so memory stays bounded however large the mailbox.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from bluebench.mail.features import Extracted, extract
 from bluebench.mail.reader import MailSet, discover_mail, read_files
 from bluebench.sources.base import Skipped
+
+# Messages scored together: enough for the model's numpy passes to pay, few enough that a
+# batch's texts and features stay small. Measured on the 2,714 messages of the shared mail
+# corpus (one process): peak memory 338 MB at 500 against 602 MB for all in one batch, 204 MB
+# of it the loaded model and libraries; the speed was the same within the machine's noise
+# from 250 to 2,000.
+BATCH_MESSAGES = 500
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass
@@ -27,6 +42,14 @@ class Batch:
     skipped: list[Skipped] = field(default_factory=list)
     files: int = 0
     ignored_files: list[str] = field(default_factory=list)
+
+    def add(self, other: Batch) -> None:
+        """Append another batch's messages and reading summary to this one."""
+        self.refs.extend(other.refs)
+        self.extracted.extend(other.extracted)
+        self.skipped.extend(other.skipped)
+        self.files += other.files
+        self.ignored_files.extend(other.ignored_files)
 
     def as_mailset(self) -> MailSet:
         """The reading summary in the shape the CLI reports (messages themselves not kept)."""
@@ -42,24 +65,56 @@ def _work(files: list[tuple[str, str]], era: bool = True) -> Batch:
     return out
 
 
-def read_and_extract(paths: list[str], jobs: int = 1, chunk: int = 64, era: bool = True) -> Batch:
+def _ordered_map(
+    pool: ProcessPoolExecutor, fn: Callable[[_T], _R], items: Iterable[_T], window: int
+) -> Iterator[_R]:
+    """``pool.map`` in order, with at most ``window`` tasks in flight, so results cannot pile up."""
+    pending: deque[Future[_R]] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def iter_batches(
+    paths: list[str],
+    jobs: int = 1,
+    chunk: int = 64,
+    era: bool = True,
+    batch_messages: int = BATCH_MESSAGES,
+) -> Iterator[Batch]:
     """Read and extract everything under ``paths`` with ``jobs`` processes (0 = one per CPU).
 
+    Yields batches of about ``batch_messages`` messages in file order (a file's messages are
+    never split); the last batch, possibly empty, carries the files passed over as non-mail.
     ``era=False`` skips the era-revealing header features, for a model that does not read them.
     """
     ignored: list[str] = []
     files = [(str(p), d) for p, d in discover_mail(paths, ignored)]
+    parts = [files[i : i + chunk] for i in range(0, len(files), chunk)]
+    work = partial(_work, era=era)
     jobs = jobs or (os.cpu_count() or 1)
-    if jobs <= 1 or len(files) < 2 * chunk:
-        result = _work(files, era)
-    else:
-        parts = [files[i : i + chunk] for i in range(0, len(files), chunk)]
-        result = Batch()
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for b in pool.map(partial(_work, era=era), parts):  # map keeps file order
-                result.refs.extend(b.refs)
-                result.extracted.extend(b.extracted)
-                result.skipped.extend(b.skipped)
-                result.files += b.files
-    result.ignored_files = ignored
-    return result
+    pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and len(files) >= 2 * chunk else None
+    try:
+        done = _ordered_map(pool, work, parts, 2 * jobs) if pool else map(work, parts)
+        pending = Batch()
+        for b in done:
+            pending.add(b)
+            if len(pending.refs) >= batch_messages:
+                yield pending
+                pending = Batch()
+        pending.ignored_files = ignored
+        yield pending
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def read_and_extract(paths: list[str], jobs: int = 1, chunk: int = 64, era: bool = True) -> Batch:
+    """Every message under ``paths`` read and extracted, as one batch (see :func:`iter_batches`)."""
+    whole = Batch()
+    for b in iter_batches(paths, jobs, chunk, era):
+        whole.add(b)
+    return whole
