@@ -658,10 +658,11 @@ def _lookalike(dom: str) -> str | None:
     """The brand a registered domain imitates, or None."""
     label = dom.split(".", 1)[0]
     norm = label.translate(_LOOKALIKE_MAP).replace("rn", "m").replace("vv", "w")
+    joined = norm.replace("-", "")
     for brand, legit in BRANDS.items():
         if dom in legit or len(brand) < 4:
             continue
-        if brand in norm.replace("-", "") and label != brand:
+        if brand in joined and label != brand:
             return brand
         if norm != label and norm == brand:
             return brand

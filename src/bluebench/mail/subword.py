@@ -249,7 +249,7 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         """(word, column) of each n-gram of the new words that the vocabulary holds, in order."""
         if "_table" not in self.__dict__:
             self._table = _NgramTable.build(self.vocabulary_, self.high)
-        if self._table is not None and all(len(w) + 2 >= self.low for w in new):
+        if self._table is not None and min(map(len, new), default=self.low) + 2 >= self.low:
             return self._table.lookup(new, self.low, self.high)
         # one n-gram at a time: a vocabulary too wide for the table, or words shorter than
         # the shortest n-gram (their padded form is their one n-gram)

@@ -182,7 +182,7 @@ def discover_mail(paths: list[str], ignored: list[str] | None = None) -> Iterato
     for given in paths:
         p = Path(given)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
+            for f in sorted(p.rglob("*"), key=lambda f: f.parts):  # Path order, compared once
                 if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
                     continue
                 display = given.rstrip("/") + "/" + f.relative_to(p).as_posix()
