@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import io
 import json
@@ -10,14 +12,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bluebench.cli import _load_optional, app
 from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import TOKEN_PATTERN, ModelError, load_model, model_text, save_model
-from bluebench.mail.reader import read_mail
+from bluebench.mail.model import TOKEN_PATTERN, MailModel, ModelError, load_model, model_text, save_model
+from bluebench.mail.reader import parse_message, read_mail
 from bluebench.mail.train import attach_labels, train_model
+from bluebench.sources.base import Skipped
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 LABELS = DATA / "labels.csv"
@@ -259,3 +264,63 @@ def test_parallel_reading_gives_the_same_verdicts(model_file: Path, tmp_path: Pa
     assert [v.to_json() for v in v1[:46]] == [
         v.to_json() for v in m.score_mails(read_mail([str(DATA)]).mails)
     ]
+
+
+@functools.cache
+def _model(path: Path) -> MailModel:
+    return load_model(path)
+
+
+_MESSY = (
+    b"From: =?utf-8?B?UGF5UGFs?= <service@paypa1-secure.example>\n"
+    b"To: victim@example.org\n"
+    b"Subject: =?iso-8859-1?Q?Konto_gesperrt_=E4?=\n"
+    b"Date: Tue, 4 Sep 2024 10:01:00 +0000\n"
+    b"MIME-Version: 1.0\n"
+    b'Content-Type: multipart/mixed; boundary="b1"\n\n'
+    b"--b1\n"
+    b'Content-Type: multipart/alternative; boundary="b2"\n\n'
+    b"--b2\n"
+    b"Content-Type: text/plain; charset=latin-1\n"
+    b"Content-Transfer-Encoding: quoted-printable\n\n"
+    b"Verify your account within 24 hours: http://198.51.100.7/login =E4\n"
+    b"--b2\n"
+    b"Content-Type: text/html; charset=utf-8\n\n"
+    b'<a href="http://paypa1.example/x">www.paypal.com</a><form><input type="password"></form>\n'
+    b"--b2--\n"
+    b"--b1\n"
+    b'Content-Type: application/octet-stream; name="invoice.pdf.exe"\n'
+    b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(b"MZ" + bytes(range(256)) * 4) + b"--b1--\n"
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(_MESSY)), st.integers(0, 60), st.binary(max_size=16)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_mangled_mail_is_read_or_reported_and_every_verdict_has_reasons(
+    model_file: Path, edits: list[tuple[int, int, bytes]]
+) -> None:
+    # cuts, insertions and overwrites anywhere: headers, boundaries, base64, charsets
+    raw = bytearray(_MESSY)
+    for at, cut, put in edits:
+        raw[min(at, len(raw)) : min(at, len(raw)) + cut] = put
+    skipped: list[Skipped] = []
+    mail = parse_message(bytes(raw), "mangled.eml", 1, skipped)
+    if mail is None:
+        assert len(skipped) >= 1 and not skipped[-1].kept and skipped[-1].reason
+        return
+    assert all(s.kept and s.file == "mangled.eml" and s.record == 1 for s in skipped)
+    (v,) = _model(model_file).score_mails([mail])
+    assert 0.0 <= v.score <= 1.0 and v.reasons
+    ex = extract(mail)
+    text = model_text(ex.text, _model(model_file).spec)
+    for r in v.reasons:  # each names a word of this message or a feature it has
+        if r.feature.startswith("word:"):
+            assert r.feature[5:] in text
+        else:
+            assert r.feature == "text_score" or ex.values[FEATURE_INDEX[r.feature]] != 0
