@@ -123,6 +123,18 @@ def evaluation(ev: dict[str, Any]) -> list[str]:
             f"| {r['key']} | {rate(t['recall'])}, {rate(t['fpr'], 4)} | {h['threshold']:.3f} | "
             f"{rate(h['recall'])} | {rate(h['fpr'], 4)} |"
         )
+    mp = ev.get("missed_phishing")
+    if mp:
+        out += [
+            "",
+            f"What the shipped model's {mp['missed']} missed and {mp['caught']} caught test phishing carry "
+            "(from the named features; a message can carry several, and one with none of them can only "
+            "ask for a reply):",
+            "",
+            "| carries | missed | caught |",
+            "|---|---:|---:|",
+            *(f"| {r['carries']} | {r['missed']} | {r['caught']} |" for r in mp["rows"]),
+        ]
     out += [
         "",
         "Modern ham by source, shipped model, test part: "

@@ -8,7 +8,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bluebench.mail.evaluate import SCORE_BANDS, hindsight, measure, psi, threshold_spread, time_split
+from bluebench.mail.evaluate import (
+    SCORE_BANDS,
+    hindsight,
+    measure,
+    psi,
+    threshold_spread,
+    time_split,
+    what_phishing_carries,
+)
+from bluebench.mail.features import FEATURE_INDEX, Extracted
 from bluebench.mail.model import threshold_for_budget, threshold_for_fpr
 from bluebench.mail.reader import Mail
 from bluebench.mail.train import Labelled
@@ -171,3 +180,27 @@ def test_a_ham_scored_exactly_one_stays_below_a_zero_fpr_threshold() -> None:
     t = threshold_for_fpr(np.array([1.0, 0.2, 0.9]), np.array([True, True, False]), 0.0)
     assert t > 1.0
     assert threshold_for_budget(np.array([1.0, 0.5]), 0.0) > 1.0
+
+
+def test_misses_are_counted_by_what_the_phishing_carries() -> None:
+    def ex(*names: str) -> Extracted:
+        v = np.zeros(len(FEATURE_INDEX))
+        for n in names:
+            v[FEATURE_INDEX[n]] = 1.0
+        return Extracted(v)
+
+    extracted = [
+        ex("link_count", "credential_terms"),  # caught lure
+        ex("attach_executable"),  # missed lure with a file
+        ex(),  # missed: asks only for a reply
+        ex(),  # caught, nothing to carry
+        ex("link_count"),  # ham: never counted
+    ]
+    scores = np.array([0.9, 0.1, 0.2, 0.8, 0.95])
+    lt = np.array(["phishing", "phishing", "phishing", "phishing", "ham"])
+    got = what_phishing_carries(scores, 0.5, extracted, lt)
+    rows = {r["carries"]: (r["missed"], r["caught"]) for r in got["rows"]}
+    assert (got["missed"], got["caught"]) == (2, 2)
+    assert rows["a link"] == (0, 1) and rows["a risky attachment"] == (1, 0)
+    assert rows["credential or account language, a form or a password field"] == (0, 1)
+    assert rows["none of these"] == (1, 1)

@@ -448,6 +448,9 @@ def evaluate(
     for end, t in zip(("low", "high"), spread["ci90"], strict=True):
         spread[f"test_at_{end}"] = _at_threshold(main.scores, lt, t)
     result["threshold_spread"] = spread
+    result["missed_phishing"] = what_phishing_carries(
+        main.scores, main.threshold, [ex[i] for i in np.flatnonzero(test)], lt
+    )
     result["dropped_risk_features"] = main.model.meta.get("dropped", [])
     result["heaviest"] = [{"feature": n, "weight": w} for n, w in main.model.heaviest(20)]
     result["heaviest_words"] = [{"feature": n, "weight": w} for n, w in main.model.heaviest_words(20)]
@@ -507,6 +510,62 @@ def hindsight(scores: np.ndarray, lt: np.ndarray, max_fpr: float = SELECTION_MAX
     rank the test mail well enough; above it, the shipped threshold did not carry over.
     """
     return {"max_fpr": max_fpr, **_at_threshold(scores, lt, threshold_for_fpr(scores, lt == "ham", max_fpr))}
+
+
+# What a phishing message asks of its reader, read from the named features: a message with
+# none of these can only ask for a reply (advance-fee, romance and job scams, sextortion).
+MECHANISMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "credential or account language, a form or a password field",
+        ("credential_terms", "html_form", "password_field"),
+    ),
+    ("a link", ("link_count",)),
+    (
+        "a risky attachment",
+        (
+            "attach_html",
+            "attach_archive",
+            "attach_disk_image",
+            "attach_office_macro",
+            "attach_executable",
+            "attach_disguised",
+        ),
+    ),
+)
+
+
+def what_phishing_carries(
+    scores: np.ndarray, t: float, extracted: Sequence[Extracted], lt: np.ndarray
+) -> dict[str, Any]:
+    """The caught and the missed phishing counted by what each carries (``MECHANISMS``).
+
+    Says what kind of mail the misses are: a miss with no credential language, link or risky
+    attachment is a scam that asks for a reply, not a lure to a page or a file.
+    """
+    phish = np.flatnonzero(lt == "phishing")
+    caught = scores[phish] >= t
+    has = np.zeros((len(phish), len(MECHANISMS)), dtype=np.bool_)
+    for row, i in enumerate(phish.tolist()):
+        values = extracted[i].values
+        for j, (_, names) in enumerate(MECHANISMS):
+            has[row, j] = any(values[FEATURE_INDEX[f]] != 0 for f in names)
+    rows = [
+        {
+            "carries": name,
+            "missed": int((has[:, j] & ~caught).sum()),
+            "caught": int((has[:, j] & caught).sum()),
+        }
+        for j, (name, _) in enumerate(MECHANISMS)
+    ]
+    none = ~has.any(axis=1)
+    rows.append(
+        {
+            "carries": "none of these",
+            "missed": int((none & ~caught).sum()),
+            "caught": int((none & caught).sum()),
+        }
+    )
+    return {"threshold": t, "missed": int((~caught).sum()), "caught": int(caught.sum()), "rows": rows}
 
 
 def _fpr(scores: np.ndarray, t: float) -> dict[str, Any]:
