@@ -37,6 +37,7 @@ from bluebench.mail.features import (
     FEATURE_INDEX,
     FEATURE_NAMES,
     FEATURES,
+    RISK_FEATURES,
     Extracted,
     extract,
 )
@@ -520,16 +521,10 @@ MECHANISMS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("credential_terms", "html_form", "password_field"),
     ),
     ("a link", ("link_count",)),
+    # the attachment features that are risk indicators (a PDF or report data is not one)
     (
         "a risky attachment",
-        (
-            "attach_html",
-            "attach_archive",
-            "attach_disk_image",
-            "attach_office_macro",
-            "attach_executable",
-            "attach_disguised",
-        ),
+        tuple(f.name for f in FEATURES if f.group == "attachments" and f.name in RISK_FEATURES),
     ),
 )
 
