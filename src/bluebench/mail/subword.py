@@ -27,6 +27,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 
+from bluebench.arrays import unique
+
 _LETTER = r"[^\W\d_]"
 # Longer runs of letters are no words (a base64 or hex run that survived cleaning) and would
 # add hundreds of one-off n-grams to the vocabulary; they are left out, as one-letter runs are
@@ -81,7 +83,7 @@ class _NgramTable:
         if not grams:
             return None
         points = _code_points("".join(grams))
-        alphabet = np.unique(points)
+        alphabet = unique(points)
         base = len(alphabet) + 1
         if base**high >= 2**63:
             return None
@@ -208,7 +210,7 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         n_docs, n_grams = len(docs), len(all_grams)
         tf = np.bincount(g.columns, weights=g.counts[g.word_of], minlength=n_grams)
         doc_of_pair = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))[g.word_of]
-        df = np.bincount(np.unique(doc_of_pair * n_grams + g.columns) % n_grams, minlength=n_grams)
+        df = np.bincount(unique(doc_of_pair * n_grams + g.columns) % n_grams, minlength=n_grams)
         keep = (df >= self.min_df) & (df <= self.max_df * n_docs)
         kept = np.flatnonzero(keep)
         if self.max_features is not None and len(kept) > self.max_features:

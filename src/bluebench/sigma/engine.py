@@ -39,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bluebench.arrays import unique
 from bluebench.sigma.ir import KEYWORD_FIELD, And, Atom, Const, Node, Not, Or, atoms
 from bluebench.sigma.pipeline import FIELD_ALIASES, SYSTEM_FIELDS
 from bluebench.sigma.rules import CompiledRule, RuleSet, admits
@@ -374,7 +375,7 @@ class SigmaEngine:
         if len(cell.clausal):
             clause_ok = np.logical_or.reduceat(possible[cell.clause_atoms], cell.clause_starts)
             rule_ok = np.logical_and.reduceat(clause_ok, cell.rule_starts)
-            alive = np.union1d(cell.free, cell.clausal[rule_ok])
+            alive = unique(np.concatenate((cell.free, cell.clausal[rule_ok])))
         else:
             alive = cell.free
         for i in alive.tolist():
@@ -840,7 +841,7 @@ class _Lazy:
         """The distinct-value positions where the atom holds."""
         a, col = self.atom, self.col
         if self.pre is not None:  # only the values holding the LIKE's longest piece are tried
-            cand = np.unique(self.pre)
+            cand = unique(self.pre)
             sub = pc.take(col.lower_arr, pa.array(cand))
             res = pc.match_like(sub, a.value).fill_null(False).to_numpy(zero_copy_only=False)
             return np.asarray(cand[res])
@@ -1051,4 +1052,4 @@ def _union(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
         return _EMPTY_ROWS
     if len(parts) == 1:
         return parts[0]
-    return np.unique(np.concatenate(parts))
+    return unique(np.concatenate(parts))
