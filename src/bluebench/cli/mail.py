@@ -117,7 +117,7 @@ def score_cmd(
     for batch in iter_batches(paths, jobs, era=mm.reads_era):
         scored = mm.score_extracted(batch.refs, batch.extracted, threshold, reasons)
         messages += len(batch.refs)
-        read.add(Batch(skipped=batch.skipped, files=batch.files, ignored_files=batch.ignored_files))
+        read.add(batch, messages=False)
         if as_json:
             sys.stdout.write("".join(json.dumps(v.to_json(), ensure_ascii=False) + "\n" for v in scored))
             sys.stdout.flush()

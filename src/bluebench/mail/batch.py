@@ -43,10 +43,11 @@ class Batch:
     files: int = 0
     ignored_files: list[str] = field(default_factory=list)
 
-    def add(self, other: Batch) -> None:
-        """Append another batch's messages and reading summary to this one."""
-        self.refs.extend(other.refs)
-        self.extracted.extend(other.extracted)
+    def add(self, other: Batch, messages: bool = True) -> None:
+        """Append another batch's reading summary to this one, and its messages unless told not to."""
+        if messages:
+            self.refs.extend(other.refs)
+            self.extracted.extend(other.extracted)
         self.skipped.extend(other.skipped)
         self.files += other.files
         self.ignored_files.extend(other.ignored_files)

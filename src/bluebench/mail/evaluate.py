@@ -539,11 +539,10 @@ def what_phishing_carries(
     """
     phish = np.flatnonzero(lt == "phishing")
     caught = scores[phish] >= t
-    has = np.zeros((len(phish), len(MECHANISMS)), dtype=np.bool_)
-    for row, i in enumerate(phish.tolist()):
-        values = extracted[i].values
-        for j, (_, names) in enumerate(MECHANISMS):
-            has[row, j] = any(values[FEATURE_INDEX[f]] != 0 for f in names)
+    values = np.array([extracted[i].values for i in phish.tolist()]).reshape(len(phish), len(FEATURE_INDEX))
+    has = np.column_stack(
+        [(values[:, [FEATURE_INDEX[f] for f in names]] != 0).any(axis=1) for _, names in MECHANISMS]
+    )
     rows = [
         {
             "carries": name,
