@@ -214,3 +214,13 @@ def test_reasons_are_the_same_for_a_batch_and_for_each_message_alone() -> None:
         assert [r.feature for r in alone.reasons] == [r.feature for r in v.reasons]
         assert [r.weight for r in alone.reasons] == pytest.approx([r.weight for r in v.reasons], abs=1e-9)
         assert [r.evidence for r in alone.reasons] == [r.evidence for r in v.reasons]
+
+
+def test_a_batch_without_any_known_ngram_scores_and_shares_nothing() -> None:
+    # found by the mangled-mail fuzz test: such a batch crashed the reasons step
+    v = SubwordVectorizer(min_df=1, max_df=1.0).fit(CORPUS)
+    g = v.gather([v.analyze("zzqx qqzz"), v.analyze("1234")])
+    m = v.transform_gathered(g)
+    assert m.shape == (2, len(v.idf_)) and m.nnz == 0
+    per_word, held, total = v.batch_word_shares(g, m, np.ones(len(v.idf_)), np.array([1.0, -1.0]))
+    assert not per_word.any() and not held.any() and not total.any()

@@ -716,6 +716,16 @@ class MailModel:
                 # that push belongs to no feature of this message, so it is not a reason
                 continue
             items.append((abs(c), Reason(name, _GROUP_OF[name], c, raw, ex.evidence.get(name, ""))))
+        if not items and Zt is not None:
+            # nothing the message has moved the score (no word of the vocabulary, no feature the
+            # trees split on): say so through the one thing every text has, its text score,
+            # rather than return a verdict without a reason
+            c = float(contrib[0])
+            evidence = (
+                f"text score {float(h[0]):+.2f} with no word of the model's vocabulary; no feature of "
+                "this message moved the score, which rests on what the message lacks"
+            )
+            items.append((abs(c), Reason("text_score", "text", c, float(h[0]), evidence)))
         items.sort(key=lambda t: -t[0])
         return [r for _, r in items[:top]]
 

@@ -333,6 +333,8 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         n_docs = len(g.word_bounds) - 1
         shape = (n_docs, len(self.idf_))
         if not len(g.columns):
+            # no n-gram of the vocabulary in the whole batch: all rows empty, nothing to share
+            g.entry_of_pair, g.tf = np.zeros(0, dtype=np.int64), np.zeros(0)
             return sparse.csr_matrix(shape, dtype=np.float64)
         n_cols = len(self.idf_)
         doc_of_word = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))
