@@ -204,3 +204,51 @@ def test_misses_are_counted_by_what_the_phishing_carries() -> None:
     assert rows["a link"] == (0, 1) and rows["a risky attachment"] == (1, 0)
     assert rows["credential or account language, a form or a password field"] == (0, 1)
     assert rows["none of these"] == (1, 1)
+
+
+def test_retraining_learns_each_month_only_after_scoring_it() -> None:
+    from pathlib import Path
+
+    import pytest
+
+    from bluebench.mail.evaluate import retraining
+    from bluebench.mail.features import extract
+    from bluebench.mail.labels import load_labels
+    from bluebench.mail.model import Spec
+    from bluebench.mail.reader import read_mail
+    from bluebench.mail.train import attach_labels
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "mail"
+    data = attach_labels(read_mail([str(folder)]), load_labels(folder / "labels.csv"))
+    ex = [extract(m) for m in data.mails]
+    train, _ = time_split(data, 0.7)
+    test_idx = np.flatnonzero(~train)
+    # spread the test part over months, two messages a month, so that refits have room
+    for k, i in enumerate(test_idx):
+        data.mails[i].date = datetime(2030 + k // 24, 1 + (k // 2) % 12, 1)
+    month_of = {int(i): data.mails[i].month for i in test_idx}
+    runs = {
+        fb: retraining(ex, data, train, Spec(), 0.001, fb, min_new=1) for fb in ("none", "reviewed", "all")
+    }
+
+    assert len(runs["none"]["fits"]) == 1 and runs["none"]["fits"][0]["messages"] == int(train.sum())
+    every = runs["all"]["fits"]
+    # every label comes back: a refit before each month after the first, on exactly the
+    # training part and the test months before it
+    assert len(every) == len(set(month_of.values()))
+    for f in every:
+        assert f["messages"] == int(train.sum()) + sum(m < f["before"] for m in month_of.values())
+    # reviewed: only flagged messages come back, so never more than every message
+    reviewed = runs["reviewed"]["fits"]
+    assert len(reviewed) > 1  # the sample model flags some test mail, so reviews come back
+    assert all(f["new"] >= 1 for f in reviewed[1:])
+    for f in reviewed:
+        assert f["messages"] <= int(train.sum()) + sum(m < f["before"] for m in month_of.values())
+    flagged_by_review = runs["reviewed"]["recall"]["k"] + runs["reviewed"]["fpr"]["k"]
+    flagged_by_review += runs["reviewed"]["spam_flagged"]["k"]
+    assert reviewed[-1]["messages"] <= int(train.sum()) + flagged_by_review
+    for r in runs.values():
+        assert r["recall"]["n"] == int((np.asarray(data.labels)[test_idx] == "phishing").sum())
+        assert sum(s["recall"]["n"] for s in r["by_source"]) == r["recall"]["n"]
+    with pytest.raises(ValueError, match="feedback"):
+        retraining(ex, data, train, Spec(), 0.001, "sometimes")

@@ -245,6 +245,7 @@ def test_evaluate_runs_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
         )
     assert len(res["heaviest"]) == 20
     assert "months" in res["drift"]
+    assert [r["feedback"] for r in res["retraining"]] == ["reviewed", "all"]
     json.dumps(res)  # storable as it is
 
 

@@ -357,3 +357,21 @@ def print_evaluation(res: dict[str, Any]) -> None:
     out.print(
         f"first month that would have needed retraining: [bold]{dr['first_retrain_month'] or 'none'}[/bold]"
     )
+    runs = res.get("retraining") or []
+    if runs:
+        rt = Table(
+            title="Retraining month by month over the test part (refit once "
+            f"{runs[0]['min_new']} new messages are labelled)",
+            title_justify="left",
+        )
+        for c in ("labels that come back", "refits", "recall", "ham FPR", "modern ham FPR"):
+            rt.add_column(c)
+        for r in runs:
+            rt.add_row(
+                f"{r['feedback']}: {r['means']}",
+                str(len(r["fits"]) - 1),
+                _r(r["recall"]),
+                _r(r["fpr"], 4),
+                _r(r["modern_ham_fpr"], 3),
+            )
+        out.print(rt)
