@@ -435,8 +435,7 @@ def evaluate(
         say(f"training {key}")
         runs.append(_fit_spec(key, desc, spec, ex, data, train, test, target_fpr))
     rows: list[dict[str, Any]] = []
-    modern = np.char.startswith(st.astype(str), "modern")
-    matched = (st == "nazario") | np.char.startswith(st.astype(str), "spamassassin") & (lt == "ham")
+    modern, matched = _era_masks(st, lt)
     for r in runs:
         row = {
             "key": r.key,
@@ -508,6 +507,14 @@ def evaluate(
         say(f"retraining month by month ({feedback} labelled)")
         result.setdefault("retraining", []).append(retraining(ex, data, train, Spec(), target_fpr, feedback))
     return result
+
+
+def _era_masks(sources: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of modern legitimate mail's sources and of the era-matched pair (Nazario, SA ham)."""
+    src = sources.astype(str)
+    modern = np.char.startswith(src, "modern")
+    matched = (src == "nazario") | (np.char.startswith(src, "spamassassin") & (labels == "ham"))
+    return modern, matched
 
 
 def _gap(a: float | None, b: float | None) -> float | None:
@@ -986,8 +993,7 @@ def retraining(
     flag = scores >= thresholds
     lt, st = labels[test], sources[test]
     ft = flag[test]
-    modern = np.char.startswith(st, "modern")
-    matched = (st == "nazario") | (np.char.startswith(st, "spamassassin") & (lt == "ham"))
+    modern, matched = _era_masks(st, lt)
 
     def rates(mask: np.ndarray) -> dict[str, Any]:
         phish, ham = mask & (lt == "phishing"), mask & (lt == "ham")
