@@ -72,3 +72,40 @@ def test_security_4688_fields_alias_sysmon_names(tmp_path: Path) -> None:
     )
     eng = run(rs, [{"NewProcessName": r"C:\a.exe", "_channel": "Security", "_code": "4688"}])
     assert eng.matches[rs.rules[0].id].count == 1
+
+
+def test_smb_server_connectivity_maps_to_its_channel_and_etw_categories_say_why_not(
+    tmp_path: Path,
+) -> None:
+    from sigma_helpers import matched
+
+    write_rule(
+        tmp_path,
+        "title: smb\nid: 00000000-0000-0000-0000-000000000010\nlogsource:\n    product: windows\n"
+        "    service: smbserver-connectivity\ndetection:\n    sel:\n        EventID: 4000\n"
+        "        ShareName|contains: 'ADMIN$'\n    condition: sel\n",
+        "smb.yml",
+    )
+    for n, category in enumerate(("file_access", "file_rename")):
+        write_rule(
+            tmp_path,
+            f"title: {category}\nid: 00000000-0000-0000-0000-00000000002{n}\nlogsource:\n"
+            f"    product: windows\n    category: {category}\ndetection:\n    sel:\n"
+            "        FileName|endswith: '.kdbx'\n    condition: sel\n",
+            f"{category}.yml",
+        )
+    rs = compile_rules([tmp_path])
+    failed = {Path(f.file).name: f.reason for f in rs.failures}
+    assert set(failed) == {"file_access.yml", "file_rename.yml"}
+    for name in failed:
+        assert "ETW provider Microsoft-Windows-Kernel-File, which writes no event log" in failed[name]
+    smb = "Microsoft-Windows-SMBServer/Connectivity"
+    eng = run(
+        rs,
+        [
+            {"_channel": smb, "_code": "4000", "ShareName": "\\\\*\\ADMIN$"},
+            {"_channel": "Security", "_code": "4000", "ShareName": "\\\\*\\ADMIN$"},  # other channel
+            {"_channel": smb, "_code": "4000", "ShareName": "\\\\*\\data"},
+        ],
+    )
+    assert matched(eng, "00000000-0000-0000-0000-000000000010") == [1]

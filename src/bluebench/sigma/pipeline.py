@@ -11,6 +11,8 @@ Field names: Sigma's Windows fields are the EventData names the records already 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sigma.pipelines.common import windows_logsource_mapping
 from sigma.processing.conditions import LogsourceCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
@@ -59,6 +61,23 @@ WINDOWS_CATEGORIES: dict[str, tuple[list[str], list[int]]] = {
     "ps_classic_script": ([PS_CLASSIC], [800]),
 }
 
+# Services of the SigmaHQ taxonomy appendix that pySigma's mapping (2.0.1) lacks.
+EXTRA_SERVICES: dict[str, str] = {
+    "smbserver-connectivity": "Microsoft-Windows-SMBServer/Connectivity",
+}
+# Categories the taxonomy reads from an ETW provider, which writes no event log: no stored
+# event can match them, and a rule on them is refused with this reason instead of running.
+ETW_CATEGORIES: dict[str, str] = {
+    "file_access": "Microsoft-Windows-Kernel-File",
+    "file_rename": "Microsoft-Windows-Kernel-File",
+}
+
+
+def service_channels() -> dict[str, str | Sequence[str]]:
+    """Every Windows service we map, to its channel or channels."""
+    return {**windows_logsource_mapping, **EXTRA_SERVICES}
+
+
 # Sigma field -> other EventData names that carry it in another event (Security 4688).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "Image": ("NewProcessName",),
@@ -87,7 +106,7 @@ def windows_pipeline() -> ProcessingPipeline:
                 rule_conditions=[LogsourceCondition(category=category, product="windows")],
             )
         )
-    for service, channel in windows_logsource_mapping.items():
+    for service, channel in service_channels().items():
         items.append(
             ProcessingItem(
                 identifier=f"bluebench_windows_service_{service}",
@@ -104,8 +123,13 @@ def supported(product: str | None, category: str | None, service: str | None) ->
     """None when the pipeline maps this log source, else the reason it does not."""
     if product != "windows":
         return f"log source not mapped: product={product}"
+    if category in ETW_CATEGORIES:
+        return (
+            f"log source not mapped: windows category={category} is read from the ETW provider "
+            f"{ETW_CATEGORIES[category]}, which writes no event log"
+        )
     if category is not None and category not in WINDOWS_CATEGORIES:
         return f"log source not mapped: windows category={category}"
-    if service is not None and service not in windows_logsource_mapping:
+    if service is not None and service not in service_channels():
         return f"log source not mapped: windows service={service}"
     return None  # windows with neither: every Windows event (keyword rules)
