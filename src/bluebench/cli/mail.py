@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from bluebench.cli.app import JsonOpt, app, err, out
+from bluebench.cli.app import JsonOpt, WorkspaceOpt, app, err, out
 from bluebench.cli.app import out as _out
 from bluebench.errors import ConfigError
 from bluebench.mail.reader import MailSet, read_mail
@@ -65,18 +65,36 @@ def _report(ms: MailSet, messages: int, paths: list[str], quiet: bool = False) -
 @mail_app.command("train")
 def train_cmd(
     paths: PathsArg,
-    labels: LabelsOpt,
+    labels: Annotated[
+        list[str],
+        typer.Option(
+            "--labels",
+            help="CSV with path,label[,source] (paths relative to the CSV) or sha1,label rows such as "
+            "`mail verdict-labels` writes; repeat to add files: where two label the same path or "
+            "message the later wins, and a sha1 row wins over its message's file and folders.",
+        ),
+    ],
     out_path: Annotated[str, typer.Option("--out", help="Model file to write.")],
     target_fpr: TargetFprOpt = 0.001,
 ) -> None:
     """Train on labelled mail and write the model with its metadata and threshold."""
-    from bluebench.mail.labels import load_labels
+    from bluebench.mail.labels import load_label_files
     from bluebench.mail.model import save_model
     from bluebench.mail.train import attach_labels, train_model
 
-    lab = load_labels(labels)
+    lab = load_label_files(labels)
     ms = _read(paths)
     data = attach_labels(ms, lab)
+    if lab.by_digest:
+        by_digest = [m for m in data.mails if m.digest in lab.by_digest]
+        changed = 0
+        for m in by_digest:
+            own, other = lab.by_digest[m.digest], lab.lookup_path(m)
+            changed += other is not None and other.label != own.label
+        err.print(
+            f"{len(by_digest)} of {len(lab.by_digest)} messages labelled by sha1 were found; "
+            f"{changed} of them changed the label their file or folder gave"
+        )
     if data.unlabelled:
         err.print(f"[yellow]{len(data.unlabelled)} messages have no label and were not used[/yellow]")
     fitted, meta = train_model(data, target_fpr=target_fpr)
@@ -89,6 +107,67 @@ def train_cmd(
         f"out-of-fold recall {m['recall']['k']}/{m['recall']['n']}, ham FPR {m['fpr_ham']['k']}/{m['fpr_ham']['n']}"
     )
     raise typer.Exit(1 if ms.unreadable else 0)
+
+
+@mail_app.command("verdict-labels")
+def verdict_labels_cmd(
+    out_path: Annotated[str, typer.Option("--out", help="Labels CSV to write (sha1,label,...).")],
+    workspace: WorkspaceOpt = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", envvar="BLUEBENCH_DB", help="Review database URL (default: review.db in the workspace)."
+        ),
+    ] = None,
+    dismissed_as: Annotated[
+        str, typer.Option("--dismissed-as", help="Label of a dismissed phishing alert: ham or spam.")
+    ] = "ham",
+) -> None:
+    """Reviewers' verdicts on phishing_mail alerts as labels for `mail train --labels`.
+
+    Each reviewed alert's message is named by its SHA-1, so the label finds it wherever the
+    file is when training reads it; unreviewed alerts and "needs more information" label nothing.
+    """
+    from bluebench.alerts.store import load_alerts
+    from bluebench.cli.triage import open_store
+    from bluebench.detectors.mail import PhishingMail, stored_message
+    from bluebench.events.workspace import workspace_from_env
+    from bluebench.mail.labels import verdict_rows, write_labels
+
+    with open_store(workspace, db) as store:
+        decided = store.alert_labels()
+    reviewed: list[tuple[str, str, str, int, bool | None]] = []
+    unreviewed = 0
+    with workspace_from_env(workspace) as ws:
+        for alert in load_alerts(ws.con, PhishingMail.id):
+            if alert.id not in decided:
+                unreviewed += 1
+                continue
+            for event_id in alert.event_ids:
+                row = ws.con.execute(
+                    'SELECT "event.original", "winlog.event_data", "log.file.path", "log.record" '
+                    'FROM events WHERE "event.id" = ?',
+                    [event_id],
+                ).fetchone()
+                mail = (
+                    None
+                    if row is None
+                    else stored_message(row[0], json.loads(row[1] or "{}"), row[2], row[3])
+                )
+                if mail is None:
+                    err.print(
+                        f"[yellow]alert {escape(alert.id)}: its event {escape(event_id)} is not stored[/yellow]"
+                    )
+                    continue
+                reviewed.append((alert.id, mail.digest, mail.file, mail.index, decided[alert.id]))
+    rows, undecided = verdict_rows(reviewed, dismissed_as)
+    write_labels(out_path, rows)
+    phish = sum(r["label"] == "phishing" for r in rows)
+    err.print(
+        f"{len(rows)} labels written to {escape(out_path)}: {phish} confirmed phishing, "
+        f"{len(rows) - phish} dismissed as {dismissed_as}; {undecided} alerts need more information "
+        f"and {unreviewed} are not reviewed (no label for either)"
+    )
 
 
 @mail_app.command("score")

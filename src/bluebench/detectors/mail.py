@@ -23,11 +23,19 @@ from bluebench.sources.mailparse import parse_message
 
 if TYPE_CHECKING:
     from bluebench.mail.model import MailModel, Verdict
+    from bluebench.sources.mailparse import Mail
 
 # Messages without a readable date are placed here, so their alert ids stay stable.
 UNDATED = datetime(1970, 1, 1)
 # Reason groups that name the delivery of a phish: attachment (T1566.001) or link (T1566.002).
 SUB_TECHNIQUES = {"attachments": "T1566.001", "links": "T1566.002"}
+
+
+def stored_message(original: object, event_data: dict[str, Any], file: str, record: int) -> Mail | None:
+    """A stored mail event read again from the bytes it arrived as (what ``mail score`` reads)."""
+    extra = event_data.get("bluebench", {})
+    raw = str(original).encode(extra.get("raw_encoding", "utf-8"), "surrogateescape")
+    return parse_message(raw, file, record, None, extra.get("from_line", ""))
 
 
 class PhishingMail(Detector):
@@ -99,10 +107,8 @@ class PhishingMail(Detector):
         kept: list[tuple[Any, ...]] = []
         mails = []
         for row in rows:
-            original, data = row[6], json.loads(row[7] or "{}")
-            extra = data.get("bluebench", {})
-            raw = str(original).encode(extra.get("raw_encoding", "utf-8"), "surrogateescape")
-            mail = parse_message(raw, str(row[4]), int(row[5]), None, extra.get("from_line", ""))
+            data = json.loads(row[7] or "{}")
+            mail = stored_message(row[6], data, str(row[4]), int(row[5]))
             if mail is not None:  # stored messages were readable when ingested
                 kept.append((*row, data))
                 mails.append(mail)
