@@ -125,6 +125,15 @@ def test_mail_evaluation_facts(demo_run: DemoRun, tmp_path: Path) -> None:
                 },
             }
         ],
+        "retraining": [
+            {
+                "key": "reviewed",
+                "recall": {"k": 8, "n": 12, "value": 0.5, "ci95": [0.1, 0.2]},
+                "fpr": {"k": 2, "n": 30, "value": 2 / 30, "ci95": [0.0, 0.2]},
+                "modern_ham_fpr": {"k": 0, "n": 10, "value": 0.0, "ci95": [0.0, 0.3]},
+                "spam_flagged": {"k": 1, "n": 4, "value": 0.25, "ci95": [0.0, 0.7]},
+            }
+        ],
     }
     path = tmp_path / "mail.json"
     path.write_text(json.dumps(mail))
@@ -134,6 +143,9 @@ def test_mail_evaluation_facts(demo_run: DemoRun, tmp_path: Path) -> None:
     assert (p.low, p.high) == Rate(9, 10).interval
     assert facts.get("mail/data/classes/phishing").value == 20  # type: ignore[union-attr]
     assert facts.get("mail/rows/all/test/threshold").value == 0.7  # type: ignore[union-attr]
+    r = facts.get("mail/retraining/reviewed/recall")
+    assert r is not None and r.value == 8 / 12  # from k/n
+    assert facts.get("mail/retraining/reviewed/modern_ham_fpr").value == 0.0  # type: ignore[union-attr]
     assert json.loads(json.dumps(facts.to_json()))["mail_evaluation"] == "mail.json"
 
 

@@ -1004,6 +1004,7 @@ def retraining(
 
     everything = np.ones(len(lt), dtype=bool)
     return {
+        "key": feedback,  # report facts name list items by key: mail/retraining/all/recall
         "feedback": feedback,
         "means": FEEDBACK[feedback],
         "min_new": min_new,

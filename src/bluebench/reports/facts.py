@@ -708,7 +708,7 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
 
 
 def _mail_sources(mail: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """The headline numbers of a mail evaluation: data sizes, the main model, k-fold, baselines."""
+    """The headline numbers of a mail evaluation: data sizes, the main model, k-fold, baselines, retraining."""
     yield "mail/data/messages", "mail/data/messages"
     for cls in sorted(mail.get("data", {}).get("classes", {})):
         yield f"mail/data/classes/{cls}", f"mail/data/classes/{cls}"
@@ -723,6 +723,12 @@ def _mail_sources(mail: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield f"mail/rows/{key}/test/{metric}", f"mail/rows/{key}/test/{metric}"
     for metric in ("precision", "recall", "f1", "fpr", "pr_auc"):
         yield f"mail/kfold/metrics/{metric}", f"mail/kfold/metrics/{metric}"
+    for run in mail.get("retraining", []):
+        key = str(run.get("key", ""))
+        if not key or "/" in key:
+            continue
+        for metric in ("recall", "fpr", "modern_ham_fpr", "spam_flagged"):
+            yield f"mail/retraining/{key}/{metric}", f"mail/retraining/{key}/{metric}"
 
 
 def collect_facts(
