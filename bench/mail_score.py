@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bluebench.heap import frozen
 from bluebench.mail.batch import iter_batches
 from bluebench.mail.labels import load_labels
 from bluebench.mail.model import load_model, save_model
@@ -73,12 +74,13 @@ def main() -> None:
             start = mark = time.perf_counter()
             read_s = score_s = 0.0
             verdicts = []
-            for batch in iter_batches([args.data], jobs, era=model.reads_era):
-                got = time.perf_counter()
-                read_s += got - mark
-                verdicts.extend(model.score_extracted(batch.refs, batch.extracted))
-                mark = time.perf_counter()
-                score_s += mark - got
+            with frozen():  # as `mail score` runs
+                for batch in iter_batches([args.data], jobs, era=model.reads_era):
+                    got = time.perf_counter()
+                    read_s += got - mark
+                    verdicts.extend(model.score_extracted(batch.refs, batch.extracted))
+                    mark = time.perf_counter()
+                    score_s += mark - got
             end = time.perf_counter()
             read_s += end - mark
             cpu = _cpu() - c0
