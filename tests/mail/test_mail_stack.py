@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bluebench.mail.features import (
@@ -225,3 +227,16 @@ def test_a_format_2_linear_file_still_loads(tmp_path: Path) -> None:
     _with_meta(new, old, old_meta)
     with pytest.raises(ModelError, match="format version 1 is not one of 2, 3"):
         load_model(old)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([0.0, 0.5, -0.5, 1.0, -1.0, 2.5, -3.0, 1e-9]), max_size=40),
+    st.integers(min_value=0, max_value=45),
+)
+def test_top_by_size_is_the_stable_sort_by_size(values: list[float], k: int) -> None:
+    from bluebench.mail.model import top_by_size
+
+    a = np.array(values, dtype=np.float64)
+    expected = np.argsort(-np.abs(a), kind="stable")[:k]
+    assert top_by_size(a, k).tolist() == expected.tolist()  # ties (many here) in position order

@@ -505,16 +505,31 @@ class TextShares:
     total: np.ndarray
 
 
+def top_by_size(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` values largest in size, largest first, ties in position order.
+
+    The same as ``np.argsort(-np.abs(values), kind="stable")[:k]``, without sorting them all:
+    a message has hundreds of words and a reason names a few.
+    """
+    key = -np.abs(values)
+    if len(key) > k > 0:
+        kth = np.partition(key, k - 1)[k - 1]
+        near = np.flatnonzero(key <= kth)  # the k largest and any tied with the k-th
+        return near[np.argsort(key[near], kind="stable")][:k]
+    return np.argsort(key, kind="stable")[: max(k, 0)]
+
+
 def _subword_reasons(
-    words: list[str], parts: np.ndarray, counts: np.ndarray, total: float, c: float, score: float, top: int
+    words: list[str], parts: np.ndarray, counts: np.ndarray, total: float, c: float, score: float
 ) -> list[tuple[float, Reason]]:
     """The text score's push ``c`` shared among the words whose letter n-grams made it.
 
     Each n-gram's weight x TF-IDF is split among the words of the message that hold it, so a
-    reason names a word of this message and its weight is its part of ``c``.
+    reason names a word of this message and its weight is its part of ``c``; the words come
+    largest share first.
     """
     out: list[tuple[float, Reason]] = []
-    for k in np.argsort(-np.abs(parts), kind="stable")[:top]:
+    for k in range(len(words)):
         w, part, n = words[k], float(parts[k]), int(counts[k])
         share = c * part / total
         evidence = (
@@ -674,16 +689,16 @@ class MailModel:
                     # the batch's shares (score_extracted computes them for every message)
                     assert shares is not None, "letter n-gram reasons need the batch's TextShares"
                     w0, w1 = int(shares.g.word_bounds[i]), int(shares.g.word_bounds[i + 1])
-                    held = np.flatnonzero(shares.held[w0:w1])
+                    held = w0 + np.flatnonzero(shares.held[w0:w1])
+                    held = held[top_by_size(shares.per_word[held], top)]
                     items.extend(
                         _subword_reasons(
-                            [shares.g.words[w0 + k] for k in held],
-                            shares.per_word[w0:w1][held],
-                            shares.g.counts[w0:w1][held],
+                            [shares.g.words[k] for k in held],
+                            shares.per_word[held],
+                            shares.g.counts[held],
                             float(shares.total[i]),
                             c,
                             float(h[0]),
-                            top,
                         )
                     )
                 elif same.any():

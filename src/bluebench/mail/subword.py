@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from typing import Any
 
 import numpy as np
@@ -287,17 +287,17 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         """The cache id of each word (adding the words not seen yet)."""
         if "_cache" not in self.__dict__:
             self._reset_cache()
-        get = self._cache.get
-        ids = [get(w, -1) for w in flat]
-        if -1 in ids:
-            if len(self._cache) + len(flat) > CACHE_WORDS:
-                self._reset_cache()  # bounded memory: start again with this batch's words
-                new = list(dict.fromkeys(flat))
-            else:
-                new = list(dict.fromkeys(w for w, i in zip(flat, ids, strict=True) if i < 0))
-            self._add_words(new)
-            ids = [self._cache[w] for w in flat]
-        return np.fromiter(ids, dtype=np.int64, count=len(ids))
+        ids = np.fromiter(map(self._cache.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+        missing = ids < 0
+        if not missing.any():
+            return ids
+        if len(self._cache) + len(flat) > CACHE_WORDS:
+            self._reset_cache()  # bounded memory: start again with this batch's words
+            missing[:] = True
+        unseen = list(compress(flat, missing.tolist()))
+        self._add_words(list(dict.fromkeys(unseen)))
+        ids[missing] = np.fromiter(map(self._cache.__getitem__, unseen), dtype=np.int64, count=len(unseen))
+        return ids
 
     def gather(self, docs: Sequence[Counter[str]]) -> Gathered:
         """Every (word, n-gram column) pair of a batch of texts cut into words, in one gather."""
@@ -340,6 +340,8 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         doc_of_word = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))
         # one entry per (text, column): the pairs' keys sorted give the rows in order
         keys = doc_of_word[g.word_of] * n_cols + g.columns
+        if n_docs * n_cols < 2**31:
+            keys = keys.astype(np.int32)  # half the bytes to sort: np.unique about twice as fast
         entries, g.entry_of_pair = np.unique(keys, return_inverse=True)
         g.tf = np.bincount(g.entry_of_pair, weights=g.counts[g.word_of], minlength=len(entries))
         rows, cols = entries // n_cols, entries % n_cols
