@@ -130,36 +130,28 @@ def verdict_labels_cmd(
     """
     from bluebench.alerts.store import load_alerts
     from bluebench.cli.triage import open_store
-    from bluebench.detectors.mail import PhishingMail, stored_message
+    from bluebench.detectors.mail import PhishingMail, stored_messages
     from bluebench.events.workspace import workspace_from_env
     from bluebench.mail.labels import verdict_rows, write_labels
 
     with open_store(workspace, db) as store:
         decided = store.alert_labels()
-    reviewed: list[tuple[str, str, str, int, bool | None]] = []
-    unreviewed = 0
     with workspace_from_env(workspace) as ws:
-        for alert in load_alerts(ws.con, PhishingMail.id):
-            if alert.id not in decided:
-                unreviewed += 1
-                continue
-            for event_id in alert.event_ids:
-                row = ws.con.execute(
-                    'SELECT "event.original", "winlog.event_data", "log.file.path", "log.record" '
-                    'FROM events WHERE "event.id" = ?',
-                    [event_id],
-                ).fetchone()
-                mail = (
-                    None
-                    if row is None
-                    else stored_message(row[0], json.loads(row[1] or "{}"), row[2], row[3])
-                )
-                if mail is None:
-                    err.print(
-                        f"[yellow]alert {escape(alert.id)}: its event {escape(event_id)} is not stored[/yellow]"
-                    )
-                    continue
-                reviewed.append((alert.id, mail.digest, mail.file, mail.index, decided[alert.id]))
+        alerts = load_alerts(ws.con, PhishingMail.id)
+        messages = stored_messages(ws.con, (e for a in alerts if a.id in decided for e in a.event_ids))
+    unreviewed = sum(a.id not in decided for a in alerts)
+    reviewed = [
+        (a.id, messages[e].digest, messages[e].file, messages[e].index, decided[a.id])
+        for a in alerts
+        if a.id in decided
+        for e in a.event_ids
+        if e in messages
+    ]
+    lost = sum(e not in messages for a in alerts if a.id in decided for e in a.event_ids)
+    if lost:
+        err.print(
+            f"[yellow]{lost} reviewed alerts' messages are no longer stored: no label for them[/yellow]"
+        )
     rows, undecided = verdict_rows(reviewed, dismissed_as)
     write_labels(out_path, rows)
     phish = sum(r["label"] == "phishing" for r in rows)

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import duckdb
+
 from bluebench.detectors.base import Detector, Finding
 from bluebench.engines import Db, DuckDBEngine, as_engine
 from bluebench.errors import ConfigError
@@ -36,6 +38,24 @@ def stored_message(original: object, event_data: dict[str, Any], file: str, reco
     extra = event_data.get("bluebench", {})
     raw = str(original).encode(extra.get("raw_encoding", "utf-8"), "surrogateescape")
     return parse_message(raw, file, record, None, extra.get("from_line", ""))
+
+
+def stored_messages(con: duckdb.DuckDBPyConnection, event_ids: Iterable[str]) -> dict[str, Mail]:
+    """event id -> its stored message read again, for the given mail events, in one query."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return {}
+    rows = con.execute(
+        'SELECT "event.id", "event.original", "winlog.event_data", "log.file.path", "log.record" '
+        'FROM events WHERE "event.dataset" = \'mail\' AND list_contains(?, "event.id")',
+        [ids],
+    ).fetchall()
+    out: dict[str, Mail] = {}
+    for event_id, original, data, file, record in rows:
+        mail = stored_message(original, json.loads(data or "{}"), str(file), int(record))
+        if mail is not None:
+            out[str(event_id)] = mail
+    return out
 
 
 class PhishingMail(Detector):
