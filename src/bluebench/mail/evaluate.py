@@ -355,16 +355,28 @@ def _fit_spec(
     test: np.ndarray,
     target_fpr: float,
 ) -> Run:
-    mails = data.mails
-    X = design(ex, mails, spec)
-    y = data.y
-    labels = np.asarray(data.labels)
-    fitted = fit(X[train], y[train], spec)
-    t = threshold_for_fpr(fitted.oof, labels[train] == "ham", target_fpr)
+    model, X, oof = _fit_model(design(ex, data.mails, spec), ex, data, train, spec, target_fpr)
+    return Run(key, desc, model.scores(X[test]), model.threshold, model, oof)
+
+
+def _fit_model(
+    X: np.ndarray,
+    ex: Sequence[Extracted],
+    data: Labelled,
+    rows: np.ndarray,
+    spec: Spec,
+    target_fpr: float,
+) -> tuple[MailModel, np.ndarray, np.ndarray]:
+    """Fit on ``rows`` of ``X``, the threshold from out-of-fold ham scores.
+
+    Returns the model, the design matrix it reads (another when training dropped a feature)
+    and the out-of-fold training scores.
+    """
+    fitted = fit(X[rows], data.y[rows], spec)
+    t = threshold_for_fpr(fitted.oof, np.asarray(data.labels)[rows] == "ham", target_fpr)
     model = MailModel(fitted.model, fitted.spec, {"threshold": {"value": t}, "dropped": fitted.dropped})
-    if fitted.spec != spec:
-        X = design(ex, mails, fitted.spec)
-    return Run(key, desc, model.scores(X[test]), t, model, fitted.oof)
+    reads = X if fitted.spec == spec else design(ex, data.mails, fitted.spec)
+    return model, reads, fitted.oof
 
 
 def _keyword_run(
@@ -647,10 +659,13 @@ def _threshold_table(
 
 def _at_threshold(scores: np.ndarray, lt: np.ndarray, t: float) -> dict[str, Any]:
     """Recall (phishing) and FPR (ham) with their counts when scores >= t are flagged."""
-    flag = scores >= t
+    return {"threshold": t, **_flag_rates(scores >= t, lt)}
+
+
+def _flag_rates(flag: np.ndarray, lt: np.ndarray) -> dict[str, Any]:
+    """Recall (phishing) and FPR (ham) with their counts, of messages flagged by any rule."""
     phish, ham = lt == "phishing", lt == "ham"
     return {
-        "threshold": t,
         "recall": Rate(int((flag & phish).sum()), int(phish.sum())).to_json(),
         "fpr": Rate(int((flag & ham).sum()), int(ham.sum())).to_json(),
     }
@@ -668,11 +683,9 @@ def _kfold(
     scores = np.zeros(len(y))
     flags = np.zeros(len(y), dtype=bool)
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=1).split(X, y):
-        fitted = fit(X[tr], y[tr], spec)
-        t = threshold_for_fpr(fitted.oof, labels[tr] == "ham", target_fpr)
-        model = MailModel(fitted.model, fitted.spec, {"threshold": {"value": t}})
-        scores[te] = model.scores(design(ex, data.mails, fitted.spec)[te])
-        flags[te] = scores[te] >= t
+        model, reads, _oof = _fit_model(X, ex, data, tr, spec, target_fpr)
+        scores[te] = model.scores(reads[te])
+        flags[te] = scores[te] >= model.threshold
     # each fold has its own threshold: measure on the pooled verdicts (score 1/0 by flag)
     m = measure(np.where(flags, 1.0, 0.0), labels, 0.5, bootstrap)
     m["pr_auc"] = measure(scores, labels, 0.5, bootstrap)["pr_auc"]
@@ -958,7 +971,6 @@ def retraining(
         raise ValueError(f"feedback must be one of {sorted(FEEDBACK)}, not {feedback!r}")
     labels = np.asarray(data.labels)
     sources = np.asarray(data.sources).astype(str)
-    y = data.y
     X = design(ex, data.mails, spec)
     months: dict[str, list[int]] = defaultdict(list)
     for i in np.flatnonzero(~train):
@@ -970,22 +982,23 @@ def retraining(
     fits: list[dict[str, Any]] = []
     model: MailModel | None = None
     Xs = X
-    t = 0.5
     pending = 0
     for month in sorted(months):
         if model is None or (feedback != "none" and pending >= min_new):
-            fitted = fit(X[known], y[known], spec)
-            t = threshold_for_fpr(fitted.oof, labels[known] == "ham", target_fpr)
-            model = MailModel(fitted.model, fitted.spec, {"threshold": {"value": t}})
-            Xs = X if fitted.spec == spec else design(ex, data.mails, fitted.spec)
+            model, Xs, _oof = _fit_model(X, ex, data, known, spec, target_fpr)
             fits.append(
-                {"before": month or None, "messages": int(known.sum()), "new": pending, "threshold": t}
+                {
+                    "before": month or None,
+                    "messages": int(known.sum()),
+                    "new": pending,
+                    "threshold": model.threshold,
+                }
             )
             pending = 0
         idx = np.array(months[month])
         scores[idx] = model.scores(Xs[idx])
-        thresholds[idx] = t
-        flag = scores[idx] >= t
+        thresholds[idx] = model.threshold
+        flag = scores[idx] >= model.threshold
         learnt = idx if feedback == "all" else idx[flag] if feedback == "reviewed" else idx[:0]
         known[learnt] = True
         pending += len(learnt)
@@ -996,11 +1009,7 @@ def retraining(
     modern, matched = _era_masks(st, lt)
 
     def rates(mask: np.ndarray) -> dict[str, Any]:
-        phish, ham = mask & (lt == "phishing"), mask & (lt == "ham")
-        return {
-            "recall": Rate(int((ft & phish).sum()), int(phish.sum())).to_json(),
-            "fpr": Rate(int((ft & ham).sum()), int(ham.sum())).to_json(),
-        }
+        return _flag_rates(ft[mask], lt[mask])
 
     everything = np.ones(len(lt), dtype=bool)
     return {

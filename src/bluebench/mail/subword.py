@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain, compress, repeat
 from typing import Any
 
@@ -157,6 +158,12 @@ class Gathered:
     entry_of_pair: np.ndarray | None = None
     tf: np.ndarray | None = None
 
+    @cached_property
+    def doc_of_pair(self) -> np.ndarray:
+        """The text each pair belongs to (the matrix row, and whose push its weight shares)."""
+        n_docs = len(self.word_bounds) - 1
+        return np.asarray(np.repeat(np.arange(n_docs), np.diff(self.word_bounds))[self.word_of])
+
 
 class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no stubs
     """TF-IDF over the letter n-grams of words; the parameters are scikit-learn's.
@@ -209,8 +216,7 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         g = self.gather(docs)
         n_docs, n_grams = len(docs), len(all_grams)
         tf = np.bincount(g.columns, weights=g.counts[g.word_of], minlength=n_grams)
-        doc_of_pair = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))[g.word_of]
-        df = np.bincount(unique(doc_of_pair * n_grams + g.columns) % n_grams, minlength=n_grams)
+        df = np.bincount(unique(g.doc_of_pair * n_grams + g.columns) % n_grams, minlength=n_grams)
         keep = (df >= self.min_df) & (df <= self.max_df * n_docs)
         kept = np.flatnonzero(keep)
         if self.max_features is not None and len(kept) > self.max_features:
@@ -337,9 +343,8 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
             g.entry_of_pair, g.tf = np.zeros(0, dtype=np.int64), np.zeros(0)
             return sparse.csr_matrix(shape, dtype=np.float64)
         n_cols = len(self.idf_)
-        doc_of_word = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))
         # one entry per (text, column): the pairs' keys sorted give the rows in order
-        keys = doc_of_word[g.word_of] * n_cols + g.columns
+        keys = g.doc_of_pair * n_cols + g.columns
         if n_docs * n_cols < 2**31:
             keys = keys.astype(np.int32)  # half the bytes to sort: np.unique about twice as fast
         entries, g.entry_of_pair = np.unique(keys, return_inverse=True)
@@ -365,7 +370,7 @@ class SubwordVectorizer(BaseEstimator):  # type: ignore[misc]  # scikit-learn sh
         """
         assert g.entry_of_pair is not None and g.tf is not None, "transform_gathered(g) first"
         n_docs = len(g.word_bounds) - 1
-        doc = np.repeat(np.arange(n_docs), np.diff(g.word_bounds))[g.word_of]
+        doc = g.doc_of_pair
         weight = m.data[g.entry_of_pair] * coef[g.columns]
         same = weight * push[doc] > 0
         share = (weight * g.counts[g.word_of] / g.tf[g.entry_of_pair])[same]
