@@ -24,6 +24,7 @@ TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 def test_identity_is_declared(cls: type) -> None:
     assert re.fullmatch(r"[a-z][a-z0-9_]*", cls.id)
     assert cls.title and cls.severity in SEVERITIES
+    assert cls.phrase and cls.phrase == cls.phrase.strip(), "incident titles and timelines name the step"
     assert cls.tactics and all(TACTIC.match(t) for t in cls.tactics)
     assert cls.techniques and all(TECHNIQUE.match(t) for t in cls.techniques)
     assert cls.__doc__, "a detector says why it exists"

@@ -38,6 +38,7 @@ class AccountCreated(Detector):
     """New user, computer or database accounts, and built-in accounts switched on (T1136)."""
 
     id: ClassVar[str] = "account_created"
+    phrase: ClassVar[str] = "an account created"
     title: ClassVar[str] = "New account created"
     tactics: ClassVar[tuple[str, ...]] = ("TA0003",)
     techniques: ClassVar[tuple[str, ...]] = ("T1136",)
@@ -227,6 +228,7 @@ class GroupMembershipChange(Detector):
     """Accounts added to privileged groups, to many groups, or by themselves (T1098.007)."""
 
     id: ClassVar[str] = "group_membership_change"
+    phrase: ClassVar[str] = "a privileged group change"
     title: ClassVar[str] = "Account added to a privileged group"
     tactics: ClassVar[tuple[str, ...]] = ("TA0003", "TA0004")
     techniques: ClassVar[tuple[str, ...]] = ("T1098.007",)
@@ -398,6 +400,7 @@ class AccountManipulation(Detector):
     """Account settings that weaken authentication, delegation, SPNs, renames, resets (T1098)."""
 
     id: ClassVar[str] = "account_manipulation"
+    phrase: ClassVar[str] = "account manipulation"
     title: ClassVar[str] = "Account manipulated"
     tactics: ClassVar[tuple[str, ...]] = ("TA0003", "TA0004")
     techniques: ClassVar[tuple[str, ...]] = ("T1098",)
@@ -696,6 +699,7 @@ class LogCleared(Detector):
     """Event logs cleared (1102, System 104) or clearing commands (T1070.001)."""
 
     id: ClassVar[str] = "log_cleared"
+    phrase: ClassVar[str] = "a cleared log"
     title: ClassVar[str] = "Event log cleared"
     tactics: ClassVar[tuple[str, ...]] = ("TA0005",)
     techniques: ClassVar[tuple[str, ...]] = ("T1070.001",)

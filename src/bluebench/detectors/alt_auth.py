@@ -29,6 +29,7 @@ class PassTheHash(Detector):
     """New-credentials logons (type 9, seclogo) and key-less NTLM network logons (T1550.002)."""
 
     id: ClassVar[str] = "pass_the_hash"
+    phrase: ClassVar[str] = "pass-the-hash"
     title: ClassVar[str] = "Pass-the-hash / overpass-the-hash logon"
     tactics: ClassVar[tuple[str, ...]] = ("TA0008", "TA0005")
     techniques: ClassVar[tuple[str, ...]] = ("T1550.002",)

@@ -53,6 +53,7 @@ class BruteForce(Detector):
     """Many failed logons against one account in a short burst (T1110.001)."""
 
     id: ClassVar[str] = "brute_force"
+    phrase: ClassVar[str] = "brute force"
     title: ClassVar[str] = "Brute force against one account"
     tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
     techniques: ClassVar[tuple[str, ...]] = ("T1110.001",)
@@ -109,6 +110,7 @@ class PasswordSpray(Detector):
     """One source failing against many accounts, few tries each (T1110.003)."""
 
     id: ClassVar[str] = "password_spray"
+    phrase: ClassVar[str] = "password spraying"
     title: ClassVar[str] = "Password spraying from one source"
     tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
     techniques: ClassVar[tuple[str, ...]] = ("T1110.003",)
@@ -161,6 +163,7 @@ class CredentialStuffing(Detector):
     """Many sources and many accounts failing against one host, with a low success rate (T1110.004)."""
 
     id: ClassVar[str] = "credential_stuffing"
+    phrase: ClassVar[str] = "credential stuffing"
     title: ClassVar[str] = "Credential stuffing from many sources"
     tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
     techniques: ClassVar[tuple[str, ...]] = ("T1110.004",)
@@ -216,6 +219,7 @@ class SuccessAfterFailures(Detector):
     """A successful logon right after many failures for the same account: likely compromise."""
 
     id: ClassVar[str] = "success_after_failures"
+    phrase: ClassVar[str] = "a logon success after failures"
     title: ClassVar[str] = "Successful logon after repeated failures"
     tactics: ClassVar[tuple[str, ...]] = ("TA0006", "TA0001")
     techniques: ClassVar[tuple[str, ...]] = ("T1110", "T1078")
@@ -270,6 +274,7 @@ class UserEnumeration(Detector):
     """One source trying many account names that do not exist (T1087, T1110)."""
 
     id: ClassVar[str] = "user_enumeration"
+    phrase: ClassVar[str] = "username enumeration"
     title: ClassVar[str] = "Username enumeration"
     tactics: ClassVar[tuple[str, ...]] = ("TA0007", "TA0006")
     techniques: ClassVar[tuple[str, ...]] = ("T1087", "T1110")

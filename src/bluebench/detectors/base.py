@@ -80,6 +80,9 @@ class Detector(ABC):
     #: Stable identity: stored alerts and verdicts refer to it; renaming orphans them.
     id: ClassVar[str]
     title: ClassVar[str]
+    #: How a sentence names this detector's step ("password spraying", "a cleared log"):
+    #: incident titles, timelines and the drill's subject binding read it.
+    phrase: ClassVar[str]
     tactics: ClassVar[tuple[str, ...]]
     techniques: ClassVar[tuple[str, ...]]
     severity: ClassVar[str]

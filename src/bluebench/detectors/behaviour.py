@@ -222,6 +222,7 @@ class UnusualLogonHour(BehaviourDetector):
     """
 
     id: ClassVar[str] = "unusual_logon_hour"
+    phrase: ClassVar[str] = "a logon at an unusual hour"
     title: ClassVar[str] = "Logon at an unusual hour for the account"
     tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0005")
     techniques: ClassVar[tuple[str, ...]] = ("T1078",)
@@ -401,6 +402,7 @@ class NewSourceOrHost(BehaviourDetector):
     """
 
     id: ClassVar[str] = "new_source_or_host"
+    phrase: ClassVar[str] = "a logon from a new source"
     title: ClassVar[str] = "Logon from a new source or to a new host for the account"
     tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0008")
     techniques: ClassVar[tuple[str, ...]] = ("T1078", "T1021")
@@ -462,6 +464,7 @@ class NewLogonType(BehaviourDetector):
     """
 
     id: ClassVar[str] = "new_logon_type"
+    phrase: ClassVar[str] = "a new logon type"
     title: ClassVar[str] = "First use of a logon type by the account"
     tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0005", "TA0008")
     techniques: ClassVar[tuple[str, ...]] = ("T1078",)
@@ -691,6 +694,7 @@ class UserDayAnomaly(BehaviourDetector):
     """
 
     id: ClassVar[str] = "user_day_anomaly"
+    phrase: ClassVar[str] = "an unusual user-day"
     title: ClassVar[str] = "Unusual day of authentication for an account"
     tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0006")
     techniques: ClassVar[tuple[str, ...]] = ("T1078",)

@@ -50,6 +50,7 @@ class Kerberoasting(Detector):
     """Service tickets with RC4/DES encryption for user service accounts (T1558.003)."""
 
     id: ClassVar[str] = "kerberoasting"
+    phrase: ClassVar[str] = "Kerberoasting"
     title: ClassVar[str] = "Kerberoasting: crackable service tickets requested"
     tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
     techniques: ClassVar[tuple[str, ...]] = ("T1558.003",)
@@ -118,6 +119,7 @@ class AsRepRoasting(Detector):
     """TGTs issued without Kerberos pre-authentication (T1558.004)."""
 
     id: ClassVar[str] = "asrep_roasting"
+    phrase: ClassVar[str] = "AS-REP roasting"
     title: ClassVar[str] = "AS-REP roasting: TGT issued without pre-authentication"
     tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
     techniques: ClassVar[tuple[str, ...]] = ("T1558.004",)
@@ -185,6 +187,7 @@ class ForgedTicket(Detector):
     """Kerberos tickets whose names, realm or SID do not fit the domain (T1558.001, CVE-2021-42287)."""
 
     id: ClassVar[str] = "kerberos_ticket_anomaly"
+    phrase: ClassVar[str] = "a forged Kerberos ticket"
     title: ClassVar[str] = "Forged or spoofed Kerberos ticket"
     tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
     techniques: ClassVar[tuple[str, ...]] = ("T1558.001",)

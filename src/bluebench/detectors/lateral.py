@@ -39,6 +39,7 @@ class AdminShareAccess(Detector):
     """Remote use of ADMIN$/C$ and remote-execution pipes, or ``net use`` to them (T1021.002)."""
 
     id: ClassVar[str] = "admin_share_access"
+    phrase: ClassVar[str] = "admin shares"
     title: ClassVar[str] = "Administrative share used from another host"
     tactics: ClassVar[tuple[str, ...]] = ("TA0008",)
     techniques: ClassVar[tuple[str, ...]] = ("T1021.002",)
@@ -195,6 +196,7 @@ class ExplicitCredentials(Detector):
     """Explicit credentials (4648) of another account, or to many hosts (T1021, T1078)."""
 
     id: ClassVar[str] = "explicit_credentials"
+    phrase: ClassVar[str] = "explicit credentials"
     title: ClassVar[str] = "Explicit credentials used against other hosts"
     tactics: ClassVar[tuple[str, ...]] = ("TA0008",)
     techniques: ClassVar[tuple[str, ...]] = ("T1021",)
@@ -299,6 +301,7 @@ class RemoteServiceInstall(Detector):
     """Services installed with remote-execution names or command lines (T1543.003, T1569.002)."""
 
     id: ClassVar[str] = "service_install"
+    phrase: ClassVar[str] = "a remote service install"
     title: ClassVar[str] = "Suspicious service installed"
     tactics: ClassVar[tuple[str, ...]] = ("TA0003", "TA0002", "TA0008")
     techniques: ClassVar[tuple[str, ...]] = ("T1543.003", "T1569.002")
@@ -409,6 +412,7 @@ class ShareCreated(Detector):
     """A new file share (5142, ``net share name=path``) or share listing on the command line."""
 
     id: ClassVar[str] = "share_created"
+    phrase: ClassVar[str] = "a new share"
     title: ClassVar[str] = "New network share or share manipulation"
     tactics: ClassVar[tuple[str, ...]] = ("TA0008",)
     techniques: ClassVar[tuple[str, ...]] = ("T1021.002",)

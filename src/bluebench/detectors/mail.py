@@ -62,6 +62,7 @@ class PhishingMail(Detector):
     """Mail that a trained phishing model scores at or above its threshold, with the model's reasons."""
 
     id: ClassVar[str] = "phishing_mail"
+    phrase: ClassVar[str] = "phishing mail"
     title: ClassVar[str] = "Phishing mail"
     tactics: ClassVar[tuple[str, ...]] = ("TA0001",)
     techniques: ClassVar[tuple[str, ...]] = ("T1566",)

@@ -14,13 +14,12 @@ from bluebench.incidents.config import (
     load_assets,
     load_grouping_params,
 )
-from bluebench.incidents.grouping import STAGE_OF_TACTIC, GroupingReport, group_alerts, incident_id
+from bluebench.incidents.grouping import GroupingReport, group_alerts, incident_id
 from bluebench.incidents.store import Incident, ensure_schema, incident_count, load_incident, load_incidents
 
 __all__ = [
     "ENTITY_KINDS",
     "RISK_PARTS",
-    "STAGE_OF_TACTIC",
     "Asset",
     "AssetList",
     "GroupingParams",

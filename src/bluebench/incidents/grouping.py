@@ -34,54 +34,12 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from bluebench.attack import N_STAGES, STAGE_OF_TACTIC
+from bluebench.detectors import DETECTORS
 from bluebench.incidents.config import ENTITY_KINDS, AssetList, GroupingParams, load_grouping_params
 from bluebench.incidents.store import ensure_schema
 from bluebench.schema import SEVERITIES
 
-# Kill-chain order of ATT&CK tactics, as far as linking needs it: an alert of a later stage
-# may follow an earlier one on the same entity. Tactics not listed count as stage 0.
-STAGE_OF_TACTIC: dict[str, int] = {
-    "TA0043": 0,  # reconnaissance
-    "TA0042": 0,  # resource development
-    "TA0007": 0,  # discovery (username enumeration comes before any access)
-    "TA0006": 1,  # credential access
-    "TA0001": 2,  # initial access (a success after failures)
-    "TA0002": 3,  # execution
-    "TA0003": 3,  # persistence
-    "TA0004": 3,  # privilege escalation
-    "TA0005": 3,  # defense evasion
-    "TA0008": 4,  # lateral movement
-    "TA0009": 5,  # collection
-    "TA0011": 5,  # command and control
-    "TA0010": 5,  # exfiltration
-    "TA0040": 5,  # impact
-}
-N_STAGES = max(STAGE_OF_TACTIC.values()) + 1
-
-# How a title names each built-in detector's step; other detectors use their alert title.
-PHRASES: dict[str, str] = {
-    "brute_force": "brute force",
-    "password_spray": "password spraying",
-    "credential_stuffing": "credential stuffing",
-    "success_after_failures": "a logon success after failures",
-    "user_enumeration": "username enumeration",
-    "kerberoasting": "Kerberoasting",
-    "asrep_roasting": "AS-REP roasting",
-    "kerberos_ticket_anomaly": "a forged Kerberos ticket",
-    "pass_the_hash": "pass-the-hash",
-    "admin_share_access": "admin shares",
-    "explicit_credentials": "explicit credentials",
-    "service_install": "a remote service install",
-    "share_created": "a new share",
-    "account_created": "an account created",
-    "group_membership_change": "a privileged group change",
-    "account_manipulation": "account manipulation",
-    "log_cleared": "a cleared log",
-    "unusual_logon_hour": "a logon at an unusual hour",
-    "new_source_or_host": "a logon from a new source",
-    "new_logon_type": "a new logon type",
-    "user_day_anomaly": "an unusual user-day",
-}
 # Steps whose place is best said by where they came from, and those by where they landed.
 _FROM_SOURCE = {"password_spray", "credential_stuffing", "user_enumeration", "brute_force"}
 
@@ -203,7 +161,9 @@ def _title(steps: list[dict[str, Any]]) -> str:
     """'Password spraying from 203.0.113.7 then admin shares on 3 hosts' from the ordered steps."""
 
     def phrase(s: dict[str, Any]) -> str:
-        return PHRASES.get(s["detector"]) or (s["title"][:1].lower() + s["title"][1:])
+        if s["detector"] in DETECTORS:
+            return DETECTORS.get(s["detector"]).phrase
+        return s["title"][:1].lower() + s["title"][1:]
 
     def where(s: dict[str, Any], first: bool) -> str:
         if first and s["detector"] in _FROM_SOURCE:

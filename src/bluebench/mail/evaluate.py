@@ -34,7 +34,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
-from bluebench.evaluation.metrics import Rate
 from bluebench.mail.features import (
     ERA_FREE_FEATURES,
     FEATURE_INDEX,
@@ -55,6 +54,7 @@ from bluebench.mail.model import (
     threshold_for_fpr,
 )
 from bluebench.mail.train import Labelled
+from bluebench.stats import Rate
 
 Progress = Callable[[str], None]
 

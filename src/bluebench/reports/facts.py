@@ -63,9 +63,10 @@ import duckdb
 
 from bluebench.errors import BluebenchError
 from bluebench.evaluation.evaluate import EVALUATIONS_SQL
-from bluebench.evaluation.metrics import Z95, Measure, Rate
+from bluebench.evaluation.metrics import Measure
 from bluebench.events.quality import QualityReport, quality_report
 from bluebench.events.workspace import DB_NAME
+from bluebench.stats import Z95, Rate
 
 Value = float | int | str
 

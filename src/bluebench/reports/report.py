@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from bluebench.attack import technique_text
 from bluebench.detectors import DETECTORS, load_config
 from bluebench.errors import BluebenchError
 from bluebench.reports.facts import (
@@ -33,7 +34,7 @@ from bluebench.reports.facts import (
     load_mail_evaluation,
     open_workspace,
 )
-from bluebench.reports.timeline import code, page, technique_text
+from bluebench.reports.timeline import code, page
 
 PSI_SHIFT = 0.25
 

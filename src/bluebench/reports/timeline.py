@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from bluebench.attack import technique_text
 from bluebench.errors import BluebenchError
 from bluebench.reports.evidence import AlertInfo, Ev, Selector, alerts_by_id, events_of
 
@@ -63,29 +64,6 @@ ACTION_PHRASES: dict[str, tuple[str, str]] = {
     "share-modified": ("network share change", "network share changes"),
     "session-reconnected": ("session reconnect", "session reconnects"),
     "session-disconnected": ("session disconnect", "session disconnects"),
-}
-# Names a person would use for the techniques the built-in detectors report.
-TECHNIQUE_NAMES: dict[str, str] = {
-    "T1110": "brute force",
-    "T1110.001": "password guessing",
-    "T1110.003": "password spraying",
-    "T1110.004": "credential stuffing",
-    "T1087": "account discovery",
-    "T1078": "valid accounts",
-    "T1558": "Kerberos ticket abuse",
-    "T1558.003": "Kerberoasting",
-    "T1558.004": "AS-REP roasting",
-    "T1550": "alternate authentication material",
-    "T1550.002": "pass the hash",
-    "T1021.002": "admin shares",
-    "T1569.002": "service execution",
-    "T1543.003": "Windows service",
-    "T1136": "account creation",
-    "T1136.001": "local account creation",
-    "T1136.002": "domain account creation",
-    "T1098": "account manipulation",
-    "T1098.007": "added to a privileged group",
-    "T1070.001": "clearing event logs",
 }
 SHOWN = 3  # entity values named in a sentence before "among them"
 
@@ -131,12 +109,6 @@ def _name_list(values: list[str], lead: str, singular: str, plural: str) -> str:
     if len(values) <= SHOWN:
         return f"{lead}{len(values)} {plural} ({shown})"
     return f"{lead}{len(values)} {plural}, among them {shown}"
-
-
-def technique_text(techniques: Sequence[str]) -> str:
-    """'Kerberoasting, T1558.003' or 'T1110, T1078': the names people use, then the ids."""
-    names = [TECHNIQUE_NAMES[t] for t in techniques if t in TECHNIQUE_NAMES]
-    return ", ".join([*dict.fromkeys(names), *techniques])
 
 
 @dataclass

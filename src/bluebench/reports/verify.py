@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from bluebench.evaluation.metrics import technique_matches
+from bluebench.attack import TECHNIQUE_NAMES, technique_matches
 from bluebench.reports.evidence import (
     AlertInfo,
     Ev,
@@ -46,7 +46,7 @@ from bluebench.reports.evidence import (
     select,
 )
 from bluebench.reports.facts import FactError, FactResolver, Value
-from bluebench.reports.timeline import ACTION_PHRASES, TECHNIQUE_NAMES
+from bluebench.reports.timeline import ACTION_PHRASES
 
 
 @dataclass

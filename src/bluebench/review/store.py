@@ -35,7 +35,6 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bluebench.errors import BluebenchError
-from bluebench.evaluation.metrics import Rate
 from bluebench.review.models import (
     AuditRow,
     CommentRow,
@@ -48,6 +47,7 @@ from bluebench.review.models import (
     VerdictAlertRow,
     VerdictRow,
 )
+from bluebench.stats import Rate
 
 VERDICTS: tuple[str, ...] = ("true_positive", "false_positive", "benign_true_positive", "needs_info")
 # detect-secrets-style labels: was the detection right? (None: not decided yet)

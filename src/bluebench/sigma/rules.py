@@ -21,6 +21,7 @@ from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 from sigma.rule.base import SigmaYAMLLoader
 
+from bluebench.attack import TACTIC_TAGS
 from bluebench.schema import SEVERITIES
 from bluebench.sigma.ir import And, Atom, CompileError, Node, Or, compile_condition, to_sql
 from bluebench.sigma.ir import fields as ir_fields
@@ -32,29 +33,6 @@ LEVEL_SEVERITY = {
     "medium": "medium",
     "high": "high",
     "critical": "critical",
-}
-TACTICS = {
-    "reconnaissance": "TA0043",
-    "resource-development": "TA0042",
-    "resource_development": "TA0042",
-    "initial-access": "TA0001",
-    "initial_access": "TA0001",
-    "execution": "TA0002",
-    "persistence": "TA0003",
-    "privilege-escalation": "TA0004",
-    "privilege_escalation": "TA0004",
-    "defense-evasion": "TA0005",
-    "defense_evasion": "TA0005",
-    "credential-access": "TA0006",
-    "credential_access": "TA0006",
-    "discovery": "TA0007",
-    "lateral-movement": "TA0008",
-    "lateral_movement": "TA0008",
-    "collection": "TA0009",
-    "command-and-control": "TA0011",
-    "command_and_control": "TA0011",
-    "exfiltration": "TA0010",
-    "impact": "TA0040",
 }
 TECHNIQUE = re.compile(r"^t\d{4}(\.\d{3})?$")
 
@@ -201,8 +179,8 @@ def attack_ids(tags: Iterable[str]) -> tuple[list[str], list[str]]:
             continue
         if TECHNIQUE.match(name):
             techniques.append(name.upper())
-        elif name in TACTICS and TACTICS[name] not in tactics:
-            tactics.append(TACTICS[name])
+        elif name in TACTIC_TAGS and TACTIC_TAGS[name] not in tactics:
+            tactics.append(TACTIC_TAGS[name])
     return tactics, techniques
 
 
