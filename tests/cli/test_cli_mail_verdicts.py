@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-import bluebench.cli
 from bluebench.alerts.store import load_alerts
 from bluebench.cli.app import app
 from bluebench.events.workspace import Workspace
@@ -19,7 +18,6 @@ from bluebench.mail.reader import read_mail
 from bluebench.mail.train import attach_labels, train_model
 from bluebench.review import ReviewStore
 
-bluebench.cli._load_optional()
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 
 

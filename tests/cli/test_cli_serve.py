@@ -9,11 +9,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bluebench.cli import _load_optional, app
+from bluebench.cli import app
 from bluebench.events.workspace import Workspace
 from bluebench.review import ReviewStore
-
-_load_optional()
 
 
 @pytest.fixture

@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-import bluebench.cli
-import bluebench.cli.triage
 from bluebench.cli.app import app
 from bluebench.review import ReviewStore
 from logtext import sshd_lines, write_lines
-
-bluebench.cli._load_optional()
 
 
 def run(*args: str, stdin: str | None = None) -> Result:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zipfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from eval_helpers import AUTH_DETECTORS, Labelled, benign, brute_force, counts, detect
@@ -101,21 +102,53 @@ def test_technique_filter(per_file: Labelled) -> None:
 
 
 def test_paths_resolve_from_another_folder(per_file: Labelled, monkeypatch: Any) -> None:
-    """Stored paths are relative to where the user ran; labels relative to their CSV."""
+    """Stored files are found where ingest read them, whatever folder evaluate runs in."""
     monkeypatch.chdir(per_file.root / "data")
     elsewhere = evaluate_alerts(
+        per_file.ws.con, load_labels("labels.csv"), load_alerts(per_file.ws.con), detectors=AUTH_DETECTORS
+    )
+    assert counts(elsewhere.overall.measure) == (4, 0, 0, 1, 0)
+    assert elsewhere.scope["files_evaluated"] == 5
+
+
+def test_workspaces_without_locations_use_the_folder_given(per_file: Labelled, monkeypatch: Any) -> None:
+    """A workspace made before locations were kept resolves stored paths from ``cwd``."""
+    per_file.ws.con.execute("UPDATE files SET location = NULL")
+    monkeypatch.chdir(per_file.root / "data")
+    found = evaluate_alerts(
         per_file.ws.con,
         load_labels("labels.csv"),
         load_alerts(per_file.ws.con),
         detectors=AUTH_DETECTORS,
         cwd=per_file.root,
     )
-    assert counts(elsewhere.overall.measure) == (4, 0, 0, 1, 0)
-    # Without saying where ingest ran, nothing matches, and the note says why.
+    assert counts(found.overall.measure) == (4, 0, 0, 1, 0)
     lost = evaluate_alerts(
         per_file.ws.con, load_labels("labels.csv"), load_alerts(per_file.ws.con), detectors=AUTH_DETECTORS
     )
     assert lost.scope["files_evaluated"] == 0 and HINT_CWD in lost.notes
+    # Where it looked is kept, so the command can name it.
+    assert str(per_file.root / "data" / "bf.log") in lost.scope["paths_tried"]
+
+
+def test_labels_moved_away_from_the_data_are_found_under_root(per_file: Labelled, tmp_path: Path) -> None:
+    """Labels copied elsewhere: their relative paths are tried under ``roots`` (``--root``)."""
+    moved = tmp_path / "elsewhere" / "labels.csv"
+    moved.parent.mkdir()
+    moved.write_text(per_file.labels.read_text(encoding="utf-8"), encoding="utf-8")
+    lost = evaluate_alerts(
+        per_file.ws.con, load_labels(moved), load_alerts(per_file.ws.con), None, AUTH_DETECTORS
+    )
+    assert lost.scope["files_evaluated"] == 0
+    found = evaluate_alerts(
+        per_file.ws.con,
+        load_labels(moved),
+        load_alerts(per_file.ws.con),
+        None,
+        AUTH_DETECTORS,
+        roots=[per_file.root / "data"],
+    )
+    assert counts(found.overall.measure) == (4, 0, 0, 1, 0)
 
 
 def test_stored_and_recomputable(per_file: Labelled) -> None:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from bluebench.cli import _load_optional, app
+from bluebench.cli import app
 from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
 from bluebench.mail.model import TOKEN_PATTERN, MailModel, ModelError, load_model, model_text, save_model
@@ -175,7 +175,6 @@ def test_truncated_model_file_is_refused(model_file: Path, tmp_path: Path) -> No
 
 
 def test_cli_train_score_json_and_refusal(tmp_path: Path, model_file: Path) -> None:
-    _load_optional()
     runner = CliRunner()
     out = tmp_path / "cli.model"
     r = runner.invoke(app, ["mail", "train", str(DATA), "--labels", str(LABELS), "--out", str(out)])
@@ -198,7 +197,6 @@ def test_cli_train_score_json_and_refusal(tmp_path: Path, model_file: Path) -> N
 
 
 def test_cli_score_exit_1_when_a_message_is_unreadable(tmp_path: Path, model_file: Path) -> None:
-    _load_optional()
     (tmp_path / "ok.eml").write_bytes((DATA / "synthetic-phishing" / "phish-01.eml").read_bytes())
     (tmp_path / "empty.eml").write_bytes(b"")
     r = CliRunner().invoke(app, ["mail", "score", str(tmp_path), "--model", str(model_file), "--json"])

@@ -267,10 +267,9 @@ def test_openai_compatible_endpoint_is_verified(
 def test_cli_timeline_and_verify(demo_run: DemoRun, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from bluebench.cli import _load_optional
+    import bluebench.cli  # noqa: F401  (registers the commands)
     from bluebench.cli.app import app
 
-    _load_optional()
     con = open_workspace(demo_run.workspace, read_only=True)
     inc = biggest_incident(con)
     con.close()
@@ -297,10 +296,9 @@ def test_cli_refuses_an_inventing_summariser(demo_run: DemoRun, fake_server: str
     deterministic timeline (which verifies) is written instead."""
     from typer.testing import CliRunner
 
-    from bluebench.cli import _load_optional
+    import bluebench.cli  # noqa: F401  (registers the commands)
     from bluebench.cli.app import app
 
-    _load_optional()
     con = open_workspace(demo_run.workspace, read_only=True)
     inc = biggest_incident(con)
     con.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bluebench.cli import _load_optional, app
+from bluebench.cli import app
 from bluebench.sigma.regress import run_regression
 
 DATA = Path(__file__).parents[1] / "data" / "sigma"
@@ -21,7 +21,6 @@ def test_shipped_regression_subset_matches() -> None:
 
 
 def test_regress_command_exit_codes(tmp_path: Path) -> None:
-    _load_optional()
     runner = CliRunner()
     res = runner.invoke(
         app, ["sigma", "regress", "--rules", str(DATA / "rules"), "--data", str(DATA / "regression")]
@@ -51,7 +50,6 @@ def test_regress_command_exit_codes(tmp_path: Path) -> None:
 
 
 def test_load_command_groups_failures(tmp_path: Path) -> None:
-    _load_optional()
     (tmp_path / "bad.yml").write_text(
         "title: x\nlogsource:\n    product: linux\ndetection:\n    s:\n        a: b\n    condition: s\n"
     )

@@ -8,28 +8,27 @@ from __future__ import annotations
 
 import sys
 
-from bluebench.cli import core  # noqa: F401  (registers commands)
+# Importing a command module registers its commands on ``app``.
+from bluebench.cli import (  # noqa: F401
+    core,
+    drill,
+    evaluate,
+    generate,
+    mail,
+    reports,
+    serve,
+    sigma,
+    spark,
+    triage,
+)
 from bluebench.cli.app import app
 from bluebench.errors import BluebenchError
 
 __all__ = ["app", "main"]
 
 
-def _load_optional() -> None:
-    """Import command modules that may not exist in every build (added by later stages)."""
-    import importlib
-
-    for name in ("evaluate", "generate", "mail", "triage", "serve", "reports", "drill", "sigma", "spark"):
-        try:
-            importlib.import_module(f"bluebench.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"bluebench.cli.{name}":
-                raise
-
-
 def main() -> None:
     """Console entry point; bluebench errors become a one-line message and exit code 2."""
-    _load_optional()
     try:
         app()
     except BluebenchError as exc:

@@ -49,3 +49,18 @@ ConfigOpt = Annotated[
     typer.Option("--config", "-c", help="Detector config TOML (see `bluebench config`)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (one object per line) instead of tables.")]
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="BLUEBENCH_DB",
+        help="Review database URL, e.g. postgresql://user@host/db (default: review.db in the workspace).",
+        show_envvar=True,
+    ),
+]
+RulesOpt = Annotated[
+    list[str] | None, typer.Option("--rules", help="Also run these Sigma rule files or folders.")
+]
+RuleStatusOpt = Annotated[list[str] | None, typer.Option("--rule-status", help="Sigma: keep this status.")]
+RuleLevelOpt = Annotated[list[str] | None, typer.Option("--rule-level", help="Sigma: keep this level.")]

@@ -12,14 +12,27 @@ from rich.markup import escape
 from rich.table import Table
 
 from bluebench.alerts.store import load_alerts
-from bluebench.cli.app import ConfigOpt, JsonOpt, WorkspaceOpt, app, err, out
-from bluebench.cli.triage import DbOpt, open_store, verdict_counts
+from bluebench.cli.app import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    RuleLevelOpt,
+    RulesOpt,
+    RuleStatusOpt,
+    WorkspaceOpt,
+    app,
+    err,
+    out,
+)
+from bluebench.cli.render import pct, rate_cell, table, wide
+from bluebench.cli.triage import open_store, verdict_counts
 from bluebench.errors import ConfigError
 from bluebench.evaluation.evaluate import Evaluation, Row, evaluate_alerts, parse_filter, save_evaluation
 from bluebench.evaluation.labels import load_labels
-from bluebench.evaluation.metrics import Rate, VerdictPrecision, verdict_precision
+from bluebench.evaluation.metrics import Measure, Rate, VerdictPrecision, verdict_precision
 from bluebench.evaluation.tune import TuneResult, tune, tune_from_verdicts
 from bluebench.events.workspace import workspace_from_env
+from bluebench.pipeline import RuleOptions
 
 LabelsOpt = Annotated[
     str,
@@ -37,6 +50,38 @@ TechniquesOpt = Annotated[
         "sub-techniques match).",
     ),
 ]
+
+
+RootOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--root",
+        help="Folder the labels' relative paths may be under, tried after the labels file's own "
+        "folder and the working folder (repeatable).",
+    ),
+]
+
+
+def _roots(root: list[str] | None) -> list[Path]:
+    for r in root or []:
+        if not Path(r).is_dir():
+            raise ConfigError(f"--root {r}: no such folder")
+    return [Path(r).resolve() for r in root or []]
+
+
+def _nothing_matched(tried: list[str], labels: str) -> None:
+    """No label named a stored file: say where each was looked for, and stop with exit 2."""
+    if not tried:
+        return
+    err.print(f"[red]error:[/red] no file labelled in {escape(labels)} is in the workspace; tried:")
+    for path in tried:
+        err.print(f"  {escape(path)}")
+    err.print(
+        "Labels are read relative to the labels file's folder, then the working folder, then "
+        "--root DIR. A workspace made before ingest kept where each file was read matches its "
+        "files only from the folder ingest ran in."
+    )
+    raise typer.Exit(2)
 
 
 def _filter(text: str | None) -> list[str]:
@@ -57,106 +102,110 @@ def _f1(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}"
 
 
+def _counts_header() -> tuple[str, ...]:
+    """TP, FP, FN, TN side by side when the terminal has room, else in one column."""
+    return ("TP", "FP", "FN", "TN") if wide() else ("TP/FP/FN/TN",)
+
+
+def _counts(m: Measure) -> tuple[str, ...]:
+    cells = (str(m.tp), str(m.fp), str(m.fn), str(m.tn))
+    return cells if wide() else ("/".join(cells),)
+
+
 def _detector_table(result: Evaluation) -> Table:
     u = result.units
-    t = Table(
-        title=f"Per detector (precision per {u['precision']}, recall per {u['recall']}, "
-        f"FPR per {u['fpr']}; 95% Wilson intervals)",
-        title_justify="left",
+    techniques = ("Techniques",) if wide() else ()
+    t = table(
+        f"Per detector: precision per {u['precision']}, recall per {u['recall']}, "
+        f"FPR per {u['fpr']}; under each rate its 95% Wilson interval, in %",
+        "Detector",
+        *techniques,
+        "Alerts",
+        *_counts_header(),
+        "Precision",
+        "Recall",
+        "F1",
+        "FPR",
+        left=("Detector", "Techniques"),
     )
-    for name in ("Detector", "Techniques", "Alerts", "TP", "FP", "FN", "TN"):
-        t.add_column(name, justify="left" if name in ("Detector", "Techniques") else "right")
-    for name in ("Precision", "Recall", "F1", "FPR"):
-        t.add_column(name, justify="right")
+    for col in t.columns:  # ids and counts are copied, never folded; only prose wraps
+        col.no_wrap = col.header != "Techniques"
 
-    def add(r: Row, style: str | None = None) -> None:
+    def add(r: Row, style: str | None = None, techs: str = "") -> None:
         m = r.measure
         t.add_row(
             escape(r.name),
-            ", ".join(r.techniques) or "-",
+            *((techs or ", ".join(r.techniques) or "-",) if techniques else ()),
             str(r.alerts),
-            str(m.tp),
-            str(m.fp),
-            str(m.fn),
-            str(m.tn),
-            _rate(m.precision),
-            _rate(m.recall),
+            *_counts(m),
+            rate_cell(m.precision),
+            rate_cell(m.recall),
             _f1(m.f1),
-            _rate(m.fpr),
+            rate_cell(m.fpr),
             style=style,
         )
 
     for r in result.detectors:
         add(r)
     t.add_section()
-    add(result.overall, "bold")
+    n = len(result.overall.techniques)
+    add(result.overall, "bold", f"{n} techniques (below)")
     return t
+
+
+def _technique_columns(result: Evaluation) -> tuple[str, ...]:
+    u = result.units
+    cols: tuple[str, ...]
+    if result.kind == "file":
+        cols = ("Technique", "Files", "Alerted", "TP", "FN", "Recall", "FP", "FPR", "Precision")
+    else:
+        cols = ("Technique", f"{u['recall'].capitalize()}s", "Detected", "FN", "Recall", "Alerts", "TP")
+        cols += ("FP", "Precision", f"{u['fpr'].capitalize()}s alerted", "FPR")
+    if not wide():  # what the rates' own counts already say gives way to the rates
+        cols = tuple(c for c in cols if c not in ("FN", "TP") and not c.endswith(" alerted"))
+    return (*cols, "Detectors") if wide() else cols
+
+
+def _technique_cells(result: Evaluation, r: Row) -> dict[str, str]:
+    m = r.measure
+    cells = {
+        "Technique": r.name if r.details.get("in_labels", True) else f"{r.name}*",
+        "Files": str(r.details.get("labelled_files", "")),
+        "Alerted": str(r.details.get("alerted_files", "")),
+        "TP": str(m.tp),
+        "FN": str(m.fn),
+        "Recall": rate_cell(m.recall),
+        "FP": str(m.fp_negative if result.kind == "file" else m.fp),
+        "FPR": rate_cell(m.fpr),
+        "Precision": rate_cell(m.precision),
+        "Detected": str(m.detected),
+        "Alerts": str(r.alerts),
+        f"{result.units['recall'].capitalize()}s": str(m.detected + m.fn),
+        f"{result.units['fpr'].capitalize()}s alerted": str(m.fp_negative),
+        "Detectors": ", ".join(r.details.get("detectors", [])) or "-",
+    }
+    return {k: (v if k in ("Recall", "FPR", "Precision") else escape(v)) for k, v in cells.items()}
 
 
 def _technique_table(result: Evaluation) -> Table:
-    u = result.units
-    t = Table(title="Per technique", title_justify="left")
-    if result.kind == "file":
-        cols = [
-            "Technique",
-            "Labelled files",
-            "Alerted files",
-            "TP",
-            "FN",
-            "Recall",
-            "FP",
-            "FPR",
-            "Precision",
-        ]
-    else:
-        cols = [
-            "Technique",
-            f"{u['recall'].capitalize()}s",
-            "Detected",
-            "FN",
-            "Recall",
-            "Alerts",
-            "TP",
-            "FP",
-            "Precision",
-            f"{u['fpr'].capitalize()}s alerted",
-            "FPR",
-        ]
-    for c in cols:
-        t.add_column(c, justify="left" if c == "Technique" else "right")
-    t.add_column("Detectors")
+    cols = _technique_columns(result)
+    t = table(
+        "Per technique (* = only alerts carry it, no label does)", *cols, left=("Technique", "Detectors")
+    )
+    t.columns[0].no_wrap = True
     for r in result.techniques:
-        m = r.measure
-        name = r.name if r.details.get("in_labels", True) else f"{r.name} (not in labels)"
-        dets = ", ".join(r.details.get("detectors", [])) or "-"
-        if result.kind == "file":
-            cells = [
-                name,
-                str(r.details["labelled_files"]),
-                str(r.details["alerted_files"]),
-                str(m.tp),
-                str(m.fn),
-                _rate(m.recall),
-                str(m.fp_negative),
-                _rate(m.fpr),
-                _rate(m.precision),
-            ]
-        else:
-            cells = [
-                name,
-                str(m.detected + m.fn),
-                str(m.detected),
-                str(m.fn),
-                _rate(m.recall),
-                str(r.alerts),
-                str(m.tp),
-                str(m.fp),
-                _rate(m.precision),
-                str(m.fp_negative),
-                _rate(m.fpr),
-            ]
-        t.add_row(*[escape(c) for c in cells], escape(dets))
+        cells = _technique_cells(result, r)
+        t.add_row(*[cells[c] for c in cols])
     return t
+
+
+def _detectors_below(result: Evaluation) -> None:
+    """Each technique's detectors, once, when the table had no room for them."""
+    if wide():
+        return
+    for r in result.techniques:
+        dets = ", ".join(r.details.get("detectors", [])) or "none"
+        out.print(f"  {escape(r.name)}: {escape(dets)}")
 
 
 def print_evaluation(result: Evaluation) -> None:
@@ -172,6 +221,9 @@ def print_evaluation(result: Evaluation) -> None:
     out.print(f"[dim]{escape(scope)}[/dim]")
     out.print(_detector_table(result))
     out.print(_technique_table(result))
+    if not wide():
+        out.print("[bold]detectors per technique[/bold]")
+        _detectors_below(result)
     out.print("[bold]what the counts mean[/bold]")
     for line in result.definitions:
         out.print(f"  - {escape(line)}")
@@ -210,17 +262,21 @@ def evaluate(
     as_json: JsonOpt = False,
     techniques: TechniquesOpt = None,
     db: DbOpt = None,
+    root: RootOpt = None,
 ) -> None:
     """Measure stored alerts against labels: precision, recall, F1, FPR with counts and intervals.
 
     Each detector's precision from reviewers' verdicts is added, flagged below the lead's floor.
+    Exit 2 when no labelled file is in the workspace, naming the paths tried.
     """
     flt = _filter(techniques)
     label_set = load_labels(labels)
+    roots = _roots(root)
     with open_store(workspace, db) as store:
         counts, floor = verdict_counts(store), store.precision_floor()
     with workspace_from_env(workspace) as ws:
-        result = evaluate_alerts(ws.con, label_set, load_alerts(ws.con), flt)
+        result = evaluate_alerts(ws.con, label_set, load_alerts(ws.con), flt, roots=roots)
+        _nothing_matched(result.scope.get("paths_tried", []), labels)
         result.from_verdicts = verdict_precision(counts, floor)
         save_evaluation(ws.con, result)
     if as_json:
@@ -230,44 +286,46 @@ def evaluate(
         print_verdict_precision(result.from_verdicts)
 
 
+def _tune_table(result: TuneResult) -> Table:
+    """Per detector the threshold and its cost; narrow terminals stack 'at 0' under 'kept'."""
+    u = result.units
+    title = f"Thresholds (recall per {u['recall']}, precision per {u['precision']})"
+    days = result.span.days
+    if wide():
+        t = table(title, "Detector", "min_score", "Alerts at 0", "Per day at 0", "Alerts kept",
+                  "Per day kept", "Recall at 0", "Recall kept", "Precision at 0", "Precision kept",
+                  left=("Detector",))  # fmt: skip
+    else:
+        title += "; kept, and under it at 0"
+        t = table(
+            title, "Detector", "min_score", "Alerts", "Per day", "Recall", "Precision", left=("Detector",)
+        )
+    t.columns[0].no_wrap = True
+    for r in result.rows:
+        z, k = r.at_zero.measure, r.at_threshold.measure
+        if wide():
+            t.add_row(r.detector, f"{r.threshold:g}", str(r.candidates), f"{r.candidates / days:.3g}",
+                      str(r.kept), f"{r.kept / days:.3g}", _rate(z.recall), _rate(k.recall),
+                      _rate(z.precision), _rate(k.precision))  # fmt: skip
+            continue
+        t.add_row(
+            r.detector,
+            f"{r.threshold:g}",
+            f"{r.kept}\n[dim]{r.candidates}[/dim]",
+            f"{r.kept / days:.3g}\n[dim]{r.candidates / days:.3g}[/dim]",
+            f"{pct(k.recall)}\n[dim]{pct(z.recall)}[/dim]",
+            f"{pct(k.precision)}\n[dim]{pct(z.precision)}[/dim]",
+        )
+    return t
+
+
 def print_tune(result: TuneResult) -> None:
     """Threshold per detector with alerts a day and recall/precision at 0 and at it."""
-    u = result.units
     out.print(
         f"[bold]budget[/bold] {result.budget:g} alerts a day per detector over "
         f"{result.span.days:.2f} days (span of stored events: {escape(result.span.text())})"
     )
-    t = Table(
-        title=f"Thresholds (recall per {u['recall']}, precision per {u['precision']})",
-        title_justify="left",
-    )
-    for c in (
-        "Detector",
-        "min_score",
-        "Alerts at 0",
-        "Per day at 0",
-        "Alerts kept",
-        "Per day kept",
-        "Recall at 0",
-        "Recall kept",
-        "Precision at 0",
-        "Precision kept",
-    ):
-        t.add_column(c, justify="left" if c == "Detector" else "right")
-    days = result.span.days
-    for r in result.rows:
-        t.add_row(
-            r.detector,
-            f"{r.threshold:g}",
-            str(r.candidates),
-            f"{r.candidates / days:.3g}",
-            str(r.kept),
-            f"{r.kept / days:.3g}",
-            _rate(r.at_zero.measure.recall),
-            _rate(r.at_threshold.measure.recall),
-            _rate(r.at_zero.measure.precision),
-            _rate(r.at_threshold.measure.precision),
-        )
+    t = _tune_table(result)
     out.print(t)
     for r in result.rows:
         if r.note:
@@ -293,23 +351,32 @@ def tune_cmd(
     ] = None,
     techniques: TechniquesOpt = None,
     as_json: JsonOpt = False,
+    rules: RulesOpt = None,
+    rule_status: RuleStatusOpt = None,
+    rule_level: RuleLevelOpt = None,
+    root: RootOpt = None,
 ) -> None:
-    """Pick each detector's min_score for an alert budget; show recall and precision it costs."""
+    """Pick each detector's min_score for an alert budget; show recall and precision it costs.
+
+    With ``--rules`` Sigma is tuned like any detector, and the written config names the rules.
+    """
     if (labels is None) == (not from_verdicts):
         raise ConfigError("give either --labels FILE or --from-verdicts")
     flt = _filter(techniques)
+    overrides = RuleOptions(tuple(rules or ()), tuple(rule_status or ()), tuple(rule_level or ())).overrides()
     if from_verdicts:
         if flt:
             raise ConfigError("--techniques applies to --labels only")
         with open_store(workspace, db) as store:
             verdict_labels = store.alert_labels()
         with workspace_from_env(workspace) as ws:
-            result = tune_from_verdicts(ws.con, verdict_labels, budget, config)
+            result = tune_from_verdicts(ws.con, verdict_labels, budget, config, overrides)
     else:
         assert labels is not None
         label_set = load_labels(labels)
         with workspace_from_env(workspace) as ws:
-            result = tune(ws.con, label_set, budget, config, flt)
+            result = tune(ws.con, label_set, budget, config, flt, overrides=overrides, roots=_roots(root))
+        _nothing_matched(result.paths_tried, labels)
     if out_path:
         Path(out_path).write_text(result.config_toml(), encoding="utf-8")
     if as_json:

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from bluebench.cli.app import JsonOpt, app, err, out
+from bluebench.cli.render import print_alerts, print_failures
 from bluebench.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -36,24 +37,9 @@ def load_ruleset(
     rules: list[str], status: list[str] | None, levels: list[str] | None, tags: list[str] | None
 ) -> RuleSet:
     """Compile rules; a missing path is a usage error, a bad rule is reported and skipped."""
-    from pathlib import Path
+    from bluebench.sigma.rules import load_rules
 
-    from bluebench.sigma import compile_rules
-
-    for r in rules:
-        if not Path(r).exists():
-            raise ConfigError(f"{r}: no such rule file or folder")
-    return compile_rules(rules, status=status, levels=levels, tags=tags)
-
-
-def print_failures(rs: RuleSet, limit: int = 5) -> None:
-    """Failures grouped by reason on stderr, with a few files of each group."""
-    for reason, group in rs.failures_by_reason().items():
-        err.print(f"[yellow]{len(group)} not loaded[/yellow]: {escape(reason)}")
-        for f in group[:limit]:
-            err.print(f"    {escape(str(f))}")
-        if len(group) > limit:
-            err.print(f"    ... and {len(group) - limit} more")
+    return load_rules(rules, status, levels, tags)
 
 
 @sigma_app.command("load")
@@ -142,7 +128,6 @@ def run_cmd(
     limit: Annotated[int, typer.Option(help="Alerts shown (0 = all).")] = 30,
 ) -> None:
     """Run rules over files streamed once, without a workspace; print the alerts."""
-    from bluebench.cli.core import print_alerts
     from bluebench.schema import severity_rank
     from bluebench.sigma import ReadReport, detect_files
 

@@ -23,21 +23,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from bluebench.alerts.store import load_alerts
-from bluebench.cli.app import JsonOpt, WorkspaceOpt, app, out
+from bluebench.cli.app import DbOpt, JsonOpt, WorkspaceOpt, app, out
+from bluebench.cli.render import table, wide
 from bluebench.errors import ConfigError
 from bluebench.events.workspace import DEFAULT_WORKSPACE, workspace_from_env
 from bluebench.incidents import Incident, default_grouping_text, load_incident, load_incidents
 from bluebench.review import ROLES, VERDICTS, IncidentState, ReviewStore
 
-DbOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        envvar="BLUEBENCH_DB",
-        help="Review database URL, e.g. postgresql://user@host/db (default: review.db in the workspace).",
-        show_envvar=True,
-    ),
-]
 AsOpt = Annotated[
     str | None,
     typer.Option("--as", help="Act as this registered user (default $BLUEBENCH_USER, else your login name)."),
@@ -57,11 +49,6 @@ def open_store(workspace: str | None, db: str | None) -> ReviewStore:
 def verdict_counts(store: ReviewStore) -> dict[str, tuple[int, int]]:
     """Per detector, (alerts reviewers confirmed, alerts they decided on) for evaluation, as plain data."""
     return {d: (c.tp + c.btp, c.tp + c.btp + c.fp) for d, c in store.detector_verdicts().items()}
-
-
-def lead_thresholds(store: ReviewStore) -> dict[str, float]:
-    """min_score per detector as a lead set it in the review store (detect/scan apply them)."""
-    return {d: s.threshold for d, s in store.detector_settings().items() if s.threshold is not None}
 
 
 def acting_user(as_user: str | None) -> str:
@@ -158,12 +145,19 @@ def incidents(
     if not found:
         out.print(f"no {'' if status == 'all' else status + ' '}incidents")
         return
-    table = Table(
-        title=f"{len(found)} {'' if status == 'all' else status + ' '}incidents, highest risk first"
+    title = f"{len(found)} {'' if status == 'all' else status + ' '}incidents, highest risk first"
+    out.print(_incident_table(title, found, states))
+
+
+def _incident_table(title: str, found: list[Incident], states: dict[str, IncidentState]) -> Table:
+    """Incidents one per row; on a narrow terminal the title wraps above its facts, the id beside."""
+    default = IncidentState("open", None, "", None, None)
+    cols = ("#", "risk", "severity", "status", "title", "alerts", "first seen (UTC)", "id")
+    t = table(
+        title, *(cols if wide() else ("#", "risk", "incident", "id")), left=("status", "title", "incident")
     )
-    for col in ("#", "risk", "severity", "status", "title", "alerts", "first seen (UTC)", "id"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("#", "risk", "alerts", "id"),
-                         ratio=4 if col == "title" else None)  # fmt: skip
+    for col in t.columns:
+        col.no_wrap = col.header in ("#", "risk", "alerts", "id", "first seen (UTC)")
     for i, inc in enumerate(found, 1):
         st = states.get(inc.id, default)
         label = (
@@ -171,17 +165,23 @@ def incidents(
             + (f" ({st.verdict})" if st.verdict else "")
             + (f" @{st.assignee}" if st.assignee else "")
         )
-        table.add_row(
-            str(i),
-            f"{inc.risk:.0f}",
-            inc.severity,
-            f"[{STATUS_STYLE.get(st.status, '')}]{escape(label)}[/]",
-            escape(inc.title),
-            str(inc.alert_count),
-            f"{inc.first_seen:%Y-%m-%d %H:%M}",
-            inc.id,
-        )
-    out.print(table)
+        status = f"[{STATUS_STYLE.get(st.status, '')}]{escape(label)}[/]"
+        when = f"{inc.first_seen:%Y-%m-%d %H:%M}"
+        if wide():
+            t.add_row(
+                str(i),
+                f"{inc.risk:.0f}",
+                inc.severity,
+                status,
+                escape(inc.title),
+                str(inc.alert_count),
+                when,
+                inc.id,
+            )
+        else:
+            facts = f"[dim]{inc.severity} · [/dim]{status}[dim] · {inc.alert_count} alerts · {when} UTC[/dim]"
+            t.add_row(str(i), f"{inc.risk:.0f}", f"{escape(inc.title)}\n{facts}", inc.id)
+    return t
 
 
 def _incident_or_fail(workspace: str | None, incident_id: str) -> tuple[Incident, list[tuple[str, str]]]:

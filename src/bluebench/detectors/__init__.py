@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from bluebench.detectors.lateral import (
     ShareCreated,
 )
 from bluebench.detectors.mail import PhishingMail
+from bluebench.detectors.sigma_rules import SigmaRules
 from bluebench.engines import Db
 from bluebench.errors import ConfigError
 from bluebench.registry import Registry
@@ -57,6 +59,7 @@ for _cls in (AccountCreated, GroupMembershipChange, AccountManipulation, LogClea
 for _cls in (UnusualLogonHour, NewSourceOrHost, NewLogonType, UserDayAnomaly):
     register(_cls)
 register(PhishingMail)
+register(SigmaRules)
 
 __all__ = [
     "DETECTORS",
@@ -75,21 +78,33 @@ def default_config_text() -> str:
     return resources.files("bluebench.detectors").joinpath("default.toml").read_text(encoding="utf-8")
 
 
-def load_config(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
-    """Defaults, overlaid with the user's TOML file where given; unknown keys are errors."""
+def load_config(
+    path: str | Path | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Defaults, overlaid with the user's TOML file, then with ``overrides`` (command-line options).
+
+    Unknown detectors are errors in both, naming where they came from.
+    """
     config: dict[str, dict[str, Any]] = tomllib.loads(default_config_text())
     if path is not None:
         try:
             user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read detector config: {exc}") from exc
-        for name, params in user.items():
-            if name not in DETECTORS:
-                raise ConfigError(f"{path}: unknown detector [{name}]; known: {', '.join(DETECTORS.names())}")
-            if not isinstance(params, dict):
-                raise ConfigError(f"{path}: [{name}] must be a table of parameters")
-            config.setdefault(name, {}).update(params)
+        _overlay(config, user, str(path))
+    if overrides:
+        _overlay(config, overrides, "options")
     return config
+
+
+def _overlay(config: dict[str, dict[str, Any]], user: Mapping[str, Any], where: str) -> None:
+    """Merge one layer of parameters into ``config``; a section must name a registered detector."""
+    for name, params in user.items():
+        if name not in DETECTORS:
+            raise ConfigError(f"{where}: unknown detector [{name}]; known: {', '.join(DETECTORS.names())}")
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"{where}: [{name}] must be a table of parameters")
+        config.setdefault(name, {}).update(params)
 
 
 def build_detectors(config: dict[str, dict[str, Any]], only: list[str] | None = None) -> list[Detector]:
@@ -102,7 +117,7 @@ def build_detectors(config: dict[str, dict[str, Any]], only: list[str] | None = 
             det = cls(**config.get(cls.id, {}))
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        if det.params.get("enabled", True):
+        if det.params.get("enabled", True) and det.configured:
             out.append(det)
     return out
 

@@ -72,6 +72,11 @@ class Finding:
     severity: str | None = None
     techniques: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: A rule-driven detector (Sigma) names each finding after its rule and its tactics.
+    title: str | None = None
+    tactics: list[str] | None = None
+    #: Events matched, when more matched than are cited (Sigma keeps the first few as evidence).
+    matched: int | None = None
 
 
 class Detector(ABC):
@@ -87,6 +92,9 @@ class Detector(ABC):
     techniques: ClassVar[tuple[str, ...]]
     severity: ClassVar[str]
     description: ClassVar[str] = ""
+    #: Each finding carries its own rule's title, level and ATT&CK ids (Sigma): the class
+    #: declares none, and evaluation shows it only where it alerted.
+    rule_driven: ClassVar[bool] = False
     #: Defaults for every parameter; the config file may override any of them.
     defaults: ClassVar[Mapping[str, Any]] = {}
 
@@ -95,6 +103,13 @@ class Detector(ABC):
         if unknown:
             raise ValueError(f"{self.id}: unknown parameters {sorted(unknown)}")
         self.params: dict[str, Any] = {"min_score": 0.0, "enabled": True, **self.defaults, **params}
+        #: What a user should know about the last run (a model missing, rules not loaded).
+        self.notes: list[str] = []
+
+    @property
+    def configured(self) -> bool:
+        """Whether the detector has what it needs to run; one that has not keeps its stored alerts."""
+        return True
 
     @property
     def min_score(self) -> float:
@@ -116,15 +131,15 @@ class Detector(ABC):
             alerts.append(
                 Alert(
                     detector=self.id,
-                    title=self.title,
+                    title=f.title or self.title,
                     severity=f.severity or self.severity,
                     score=score,
-                    tactics=list(self.tactics),
+                    tactics=list(self.tactics if f.tactics is None else f.tactics),
                     techniques=list(f.techniques or self.techniques),
                     entities={k: v for k, v in f.entities.items() if v},
                     first_seen=f.first_seen,
                     last_seen=f.last_seen,
-                    event_count=len(f.event_ids),
+                    event_count=len(f.event_ids) if f.matched is None else f.matched,
                     reasons=f.reasons,
                     event_ids=f.event_ids,
                 )

@@ -74,10 +74,6 @@ class PhishingMail(Detector):
         "batch": 1000,  # messages read from the workspace and scored at a time
     }
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.notes: list[str] = []  # what a user should know about this run (e.g. skipped)
-
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per message scored at or above the threshold; reads events, changes nothing."""
         self.notes = []

@@ -81,8 +81,8 @@ DEFINITIONS: dict[str, list[str]] = {
 
 
 HINT_CWD = (
-    "no labelled file was found: stored paths are as typed at ingest, relative to the folder "
-    "ingest ran in, so run evaluate from that same folder"
+    "no labelled file was found in the workspace: a label's path is tried under the labels "
+    "file's folder, the working folder and --root DIR (where the labelled data lies)"
 )
 
 
@@ -161,9 +161,34 @@ class FileIndex:
     canonical: dict[str, str]  # absolute path (or 'abs!member') -> stored path holding its events
     container: dict[str, str]  # stored event path ("log.file.path") -> canonical stored file
     events: dict[str, int]  # canonical stored file -> events stored
+    #: Folders a label's relative path is tried against after the labels file's own folder
+    #: (the working folder, then ``--root``): label files are published relative to themselves.
+    roots: tuple[Path, ...] = ()
+    #: Absolute paths tried for labels that matched nothing, so a miss can say where it looked.
+    tried: list[str] = field(default_factory=list)
+    hits: int = 0
+    #: Stored file path -> its absolute path (where ingest read it, or as typed from the cwd).
+    located: dict[str, str] = field(default_factory=dict)
+
+    def absolute(self, stored: str) -> str:
+        """Where a stored file lies on disk, for scoping files under the labels' folder."""
+        return self.located.get(stored) or str(Path(stored).resolve())
 
     def lookup(self, path: Path, given: str) -> str | None:
         """The stored file a label's path refers to, or None when it was never ingested."""
+        candidates = [path]
+        if not Path(given).is_absolute():
+            candidates += [(root / given).resolve() for root in self.roots]
+        for candidate in dict.fromkeys(candidates):
+            found = self._one(candidate, given)
+            if found is not None:
+                self.hits += 1
+                return found
+        if len(self.tried) < 9:  # the first few labels' candidates say enough
+            self.tried.extend(str(c) for c in dict.fromkeys(candidates))
+        return None
+
+    def _one(self, path: Path, given: str) -> str | None:
         key = str(path)
         if key in self.canonical:
             return self.canonical[key]
@@ -177,13 +202,33 @@ def _abs(path: str, cwd: Path) -> str:
     return str((cwd / path).resolve())
 
 
-def build_index(con: duckdb.DuckDBPyConnection, cwd: Path | None = None) -> FileIndex:
-    """Resolve stored paths (relative to ``cwd``, as the user typed them) to absolute paths."""
+def _stored_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, str | None]]:
+    """(path as typed, original when a duplicate, absolute location at ingest) of every stored file."""
+    has_location = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'files' AND column_name = 'location'"
+    ).fetchall()[0][0]
+    location = "location" if has_location else "NULL"  # read-only workspaces made before it
+    rows: list[tuple[str, str | None, str | None]] = con.execute(
+        f"SELECT path, duplicate_of, {location} FROM files"
+    ).fetchall()
+    return rows
+
+
+def build_index(
+    con: duckdb.DuckDBPyConnection, cwd: Path | None = None, roots: Sequence[Path] = ()
+) -> FileIndex:
+    """Stored paths to absolute ones: where ingest read them, else relative to ``cwd`` as typed."""
     cwd = cwd or Path.cwd()
     canonical: dict[str, str] = {}
     stored: set[str] = set()
-    for path, duplicate_of in con.execute("SELECT path, duplicate_of FROM files").fetchall():
-        canonical.setdefault(_abs(path, cwd), duplicate_of or path)
+    located: dict[str, str] = {}
+    for path, duplicate_of, location in _stored_files(con):
+        absolute = location or _abs(path, cwd)
+        located[path] = absolute
+        # Where ingest read it, and where its typed path points from here (a folder moved
+        # with its workspace): a label naming either finds it.
+        for key in (absolute, _abs(path, cwd)):
+            canonical.setdefault(key, duplicate_of or path)
         if duplicate_of is None:
             stored.add(path)
     container: dict[str, str] = {}
@@ -198,10 +243,11 @@ def build_index(con: duckdb.DuckDBPyConnection, cwd: Path | None = None) -> File
                 cut = ev_path.rfind("!", 0, cut)
             if cut > 0:
                 owner = ev_path[:cut]
-                canonical.setdefault(_abs(owner, cwd) + ev_path[cut:], ev_path)
+                for key in (located.get(owner, _abs(owner, cwd)), _abs(owner, cwd)):
+                    canonical.setdefault(key + ev_path[cut:], ev_path)
         container[ev_path] = owner
         events[owner] += int(n)
-    return FileIndex(canonical, container, dict(events))
+    return FileIndex(canonical, container, dict(events), roots=(cwd, *roots), located=located)
 
 
 def attach_evidence(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> None:
@@ -262,7 +308,8 @@ def _groups(
     by_det: dict[str, list[_Alert]] = defaultdict(list)
     for a in alerts:
         by_det[a.alert.detector].append(a)
-    names = list(detectors) if detectors is not None else DETECTORS.names()
+    # A rule-driven detector (Sigma) claims no technique of its own: a row only when it alerted.
+    names = list(detectors) if detectors is not None else [c.id for c in DETECTORS if not c.rule_driven]
     names += sorted(set(by_det) - set(names))
     out = []
     for name in names:
@@ -464,7 +511,7 @@ def _evaluate_events(
     base = str(labels.source.resolve().parent) + os.sep
     scope_files = {k[0] for k in labelled}
     for ev_path, owner in index.container.items():
-        if _abs(owner, cwd).startswith(base):
+        if index.absolute(owner).startswith(base):
             scope_files.add(ev_path)
     scope_list = sorted(scope_files)
     keys = pa.table(
@@ -738,17 +785,20 @@ def evaluate_alerts(
     detectors: Sequence[str] | None = None,
     cwd: Path | None = None,
     curve_points: int = 15,
+    roots: Sequence[Path] = (),
 ) -> Evaluation:
     """Compare ``alerts`` (with evidence) with ``labels``; stores nothing.
 
     ``detectors`` names the detector rows (default: every registered detector, plus any
     other detector that has alerts), so a detector with no alert still shows its misses.
     ``curve_points`` overall measurements at raised score thresholds feed the PR curve and
-    the alerts-a-day-against-recall chart (0: none).
+    the alerts-a-day-against-recall chart (0: none). A label's relative path is looked for
+    under the labels file's folder, then ``cwd``, then each of ``roots``; when no label
+    matches a stored file, ``scope['paths_tried']`` says where it looked.
     """
     cwd = cwd or Path.cwd()
     flt = sorted(set(techniques or []))
-    index = build_index(con, cwd)
+    index = build_index(con, cwd, roots)
     kept = _filtered_alerts(alerts, flt)
     notes = list(labels.notes)
     thresholds = curve_thresholds([a.alert.score for a in kept], curve_points)
@@ -766,6 +816,8 @@ def evaluate_alerts(
         )
     scope["alerts"] = len(alerts)
     scope["alerts_outside_filter"] = len(alerts) - len(kept)
+    if index.tried and not index.hits:
+        scope["paths_tried"] = index.tried
     outside = overall.alerts_outside
     if outside:
         more.append(f"{outside} alerts have no evidence in the labelled data and are left out")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,9 @@ from bluebench.evaluation.evaluate import Row, attach_evidence, evaluate_alerts
 from bluebench.evaluation.labels import LabelSet
 from bluebench.evaluation.metrics import Measure
 from bluebench.schema import Alert
+
+#: Parameters given as options, overlaid on the config file (e.g. Sigma's rules).
+Overrides = Mapping[str, Mapping[str, Any]] | None
 
 
 @dataclass
@@ -113,6 +116,8 @@ class TuneResult:
     units: dict[str, str]
     rows: list[TuneRow] = field(default_factory=list)
     user_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Where labels were looked for when none matched a stored file (see evaluate_alerts).
+    paths_tried: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -151,14 +156,19 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, str):
         return json.dumps(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     raise ConfigError(f"cannot write parameter value {v!r} to TOML")
 
 
-def _user_config(path: str | Path | None) -> dict[str, dict[str, Any]]:
-    if path is None:
-        return {}
-    load_config(path)  # validates, with the error naming the file
-    data: dict[str, dict[str, Any]] = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+def _user_config(path: str | Path | None, overrides: Overrides = None) -> dict[str, dict[str, Any]]:
+    """The parameters the user chose (file, then options), so the written config reproduces the run."""
+    load_config(path, overrides)  # validates, with the error naming the file
+    data: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    for name, params in (overrides or {}).items():
+        data.setdefault(name, {}).update(params)
     return {k: {p: v for p, v in t.items() if p != "min_score"} for k, t in data.items()}
 
 
@@ -171,7 +181,7 @@ def _unique(alerts: list[Alert]) -> list[Alert]:
 
 
 def _runs(
-    con: duckdb.DuckDBPyConnection, budget: float, config: str | Path | None
+    con: duckdb.DuckDBPyConnection, budget: float, config: str | Path | None, overrides: Overrides = None
 ) -> tuple[
     list[Detector],
     Span,
@@ -180,7 +190,7 @@ def _runs(
     dict[str, list[Alert]],
 ]:
     """Detect at threshold 0, choose each threshold for the budget, detect again at it."""
-    cfg = load_config(config)
+    cfg = load_config(config, overrides)
     for name in DETECTORS.names():
         cfg.setdefault(name, {})["min_score"] = 0.0
     detectors = build_detectors(cfg)
@@ -204,19 +214,30 @@ def tune(
     config: str | Path | None = None,
     techniques: list[str] | None = None,
     cwd: Path | None = None,
+    overrides: Overrides = None,
+    roots: Sequence[Path] = (),
 ) -> TuneResult:
-    """Thresholds keeping each detector within ``budget`` alerts a day; stores no alert."""
+    """Thresholds keeping each detector within ``budget`` alerts a day; stores no alert.
+
+    ``overrides`` are parameters from options (Sigma's rules); ``roots`` where labels' paths may lie.
+    """
     if budget < 0:
         raise ConfigError(f"--budget must be at least 0, got {budget}")
-    detectors, span, at_zero, chosen, at_thr = _runs(con, budget, config)
+    detectors, span, at_zero, chosen, at_thr = _runs(con, budget, config, overrides)
     ids = [d.id for d in detectors]
     zero_all = [a for d in ids for a in at_zero[d]]
     thr_all = [a for d in ids for a in at_thr[d]]
     attach_evidence(con, zero_all + thr_all)
-    ev0 = evaluate_alerts(con, labels, zero_all, techniques, ids, cwd)
-    ev1 = evaluate_alerts(con, labels, thr_all, techniques, ids, cwd)
+    ev0 = evaluate_alerts(con, labels, zero_all, techniques, ids, cwd, roots=roots)
+    ev1 = evaluate_alerts(con, labels, thr_all, techniques, ids, cwd, roots=roots)
     result = TuneResult(
-        budget, span, str(labels.source), labels.fingerprint, ev0.units, user_config=_user_config(config)
+        budget,
+        span,
+        str(labels.source),
+        labels.fingerprint,
+        ev0.units,
+        user_config=_user_config(config, overrides),
+        paths_tried=list(ev0.scope.get("paths_tried", [])),
     )
     for d, r0, r1 in zip(detectors, ev0.detectors, ev1.detectors, strict=True):
         threshold, predicted = chosen[d.id]
@@ -265,6 +286,7 @@ def tune_from_verdicts(
     labels: Mapping[str, bool | None],
     budget: float,
     config: str | Path | None = None,
+    overrides: Overrides = None,
 ) -> TuneResult:
     """Like :func:`tune`, measured on reviewers' verdicts (alert id -> label) instead of a labels file.
 
@@ -273,14 +295,14 @@ def tune_from_verdicts(
     """
     if budget < 0:
         raise ConfigError(f"--budget must be at least 0, got {budget}")
-    detectors, span, at_zero, chosen, at_thr = _runs(con, budget, config)
+    detectors, span, at_zero, chosen, at_thr = _runs(con, budget, config, overrides)
     result = TuneResult(
         budget,
         span,
         "reviewer verdicts",
         labels_fingerprint(labels),
         dict(VERDICT_UNITS),
-        user_config=_user_config(config),
+        user_config=_user_config(config, overrides),
     )
     for d in detectors:
         threshold, predicted = chosen[d.id]

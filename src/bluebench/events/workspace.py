@@ -44,7 +44,10 @@ SCHEMA_SQL = [
     """CREATE TABLE IF NOT EXISTS files (
         fingerprint VARCHAR, path VARCHAR, reader VARCHAR, size BIGINT,
         events BIGINT, skipped BIGINT, ingested_at TIMESTAMP, duplicate_of VARCHAR,
-        PRIMARY KEY (fingerprint, path))""",
+        location VARCHAR, PRIMARY KEY (fingerprint, path))""",
+    # Where each file was read (its absolute path), so labels can find it from any folder;
+    # workspaces made before it was kept gain the column empty.
+    "ALTER TABLE files ADD COLUMN IF NOT EXISTS location VARCHAR",
     """CREATE TABLE IF NOT EXISTS skipped (
         file VARCHAR, record BIGINT, reason VARCHAR, kept BOOLEAN, logged_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS alerts (
@@ -231,8 +234,8 @@ class Workspace:
                 self._files_cache = None
                 self._in_transaction(
                     lambda: self.con.execute(
-                        "INSERT OR IGNORE INTO files VALUES (?, ?, 'duplicate', ?, 0, 0, ?, ?)",
-                        [digest, f.display, size, _now(), known],
+                        "INSERT OR IGNORE INTO files VALUES (?, ?, 'duplicate', ?, 0, 0, ?, ?, ?)",
+                        [digest, f.display, size, _now(), known, _location(f)],
                     )
                 )
             return _Pending(f, res, None, digest, size)
@@ -276,12 +279,16 @@ class Workspace:
                     [sum(1 for s in p.result.skipped if not s.kept) for p in done], pa.int64()
                 ),
                 "ingested_at": pa.array([now] * len(done), pa.timestamp("us")),
+                "location": pa.array([_location(p.file) for p in done], pa.string()),
             }
         )
         self._files_cache = None
         self.con.register("done_files", rows)
         try:
-            self.con.execute("INSERT INTO files SELECT *, NULL FROM done_files")
+            self.con.execute(
+                "INSERT INTO files SELECT fingerprint, path, reader, size, events, skipped, ingested_at, NULL, "
+                "location FROM done_files"
+            )
         finally:
             self._unregister("done_files")
         self._log_skipped([s for p in done for s in p.result.skipped])
@@ -588,6 +595,11 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, InputError):
         return exc.reason
     return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
+def _location(f: InputFile) -> str:
+    """The file's absolute path: stored paths are as typed, relative to where ingest ran."""
+    return str(f.path.resolve())
 
 
 def _now() -> datetime:

@@ -161,9 +161,11 @@ def _title(steps: list[dict[str, Any]]) -> str:
     """'Password spraying from 203.0.113.7 then admin shares on 3 hosts' from the ordered steps."""
 
     def phrase(s: dict[str, Any]) -> str:
-        if s["detector"] in DETECTORS:
-            return DETECTORS.get(s["detector"]).phrase
-        return s["title"][:1].lower() + s["title"][1:]
+        cls = DETECTORS.get(s["detector"]) if s["detector"] in DETECTORS else None
+        if cls is not None and not cls.rule_driven:  # a Sigma alert is named by its rule's title
+            return cls.phrase
+        title = str(s["title"])
+        return title[:1].lower() + title[1:]
 
     def where(s: dict[str, Any], first: bool) -> str:
         if first and s["detector"] in _FROM_SOURCE:

@@ -22,6 +22,7 @@ from sigma.rule import SigmaRule
 from sigma.rule.base import SigmaYAMLLoader
 
 from bluebench.attack import TACTIC_TAGS
+from bluebench.errors import ConfigError
 from bluebench.schema import SEVERITIES
 from bluebench.sigma.ir import And, Atom, CompileError, Node, Or, compile_condition, to_sql
 from bluebench.sigma.ir import fields as ir_fields
@@ -376,3 +377,17 @@ def severities() -> tuple[str, ...]:
 def describe(rule: CompiledRule) -> dict[str, Any]:
     """What a listing shows of one rule."""
     return {"id": rule.id, "title": rule.title, "level": rule.level, "file": rule.file}
+
+
+def load_rules(
+    paths: Iterable[str | Path],
+    status: Iterable[str] | None = None,
+    levels: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+) -> RuleSet:
+    """Compile rules the user named; a missing path is a usage error, a bad rule a failure."""
+    paths = list(paths)
+    for p in paths:
+        if not Path(p).exists():
+            raise ConfigError(f"{p}: no such rule file or folder")
+    return compile_rules(paths, status=status, levels=levels, tags=tags)

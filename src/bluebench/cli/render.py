@@ -1,0 +1,181 @@
+"""What the core commands print: alert cards, ingest and detection summaries, data quality.
+
+Rendering only: these functions take what the pipeline returned and write it to the
+terminal (stdout for results, stderr for progress and notes, so ``--json`` stays clean).
+Every value that came from input is escaped, so log content is shown, never read as markup.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+from rich.markup import escape
+from rich.table import Table
+
+from bluebench.cli.app import err, out
+from bluebench.events.quality import quality_report
+from bluebench.events.workspace import IngestSummary, Workspace
+from bluebench.incidents import GroupingReport
+from bluebench.pipeline import DetectReport
+from bluebench.schema import Alert
+from bluebench.sigma import RuleSet
+from bluebench.stats import Rate
+
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "informational": "dim",
+}
+#: Below this many columns tables take their narrow form (fewer, stacked columns).
+WIDE = 110
+
+
+def wide() -> bool:
+    """Whether the terminal has room for every column side by side."""
+    return out.width >= WIDE
+
+
+def pct(r: Rate) -> str:
+    """'67%' or 'n/a': a rate as people read it, its counts are in the table beside it."""
+    return "n/a" if r.value is None else f"{100 * r.value:.0f}%"
+
+
+def interval(r: Rate) -> str:
+    """The 95% interval in percent, '21-94', short enough to sit under its rate."""
+    ci = r.interval
+    return "" if ci is None else f"{100 * ci[0]:.0f}-{100 * ci[1]:.0f}"
+
+
+def rate_cell(r: Rate) -> str:
+    """A rate with its interval on the line below, so both fit an 80-column table."""
+    ci = interval(r)
+    return pct(r) + (f"\n[dim]{ci}[/dim]" if ci else "")
+
+
+def table(title: str, *columns: str, left: Sequence[str] = ()) -> Table:
+    """A borderless table with a rule under the header, the shape every CLI table shares."""
+    from rich import box
+
+    t = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    for c in columns:
+        t.add_column(c, justify="left" if c in left else "right", overflow="fold")
+    return t
+
+
+def print_alerts(alerts: list[Alert], as_json: bool, limit: int | None = None) -> None:
+    """Alerts as one JSON object per line, or ranked cards: header, entities, reasons, evidence.
+
+    Cards rather than a wide table, because reasons are sentences and terminals are narrow.
+    """
+    if as_json:
+        for a in alerts:
+            sys.stdout.write(json.dumps(a.to_json(), default=str) + "\n")
+        return
+    if not alerts:
+        out.print("no alerts")
+        return
+    out.print(f"[bold]{len(alerts)} alerts[/bold], most severe and highest score first")
+    shown = alerts[:limit] if limit else alerts
+    for i, a in enumerate(shown, 1):
+        style = SEVERITY_STYLE[a.severity]
+        out.print(
+            f"\n[bold]{i:>3}[/bold] [{style}]{a.severity.upper():<8}[/] score {a.score:.2f}  "
+            f"[bold]{escape(a.title)}[/bold] ({a.detector}, {', '.join(a.techniques)})"
+        )
+        ent = "  ".join(f"{k}={escape(v)}" for k, v in sorted(a.entities.items()))
+        out.print(f"      {a.first_seen:%Y-%m-%d %H:%M:%S} to {a.last_seen:%H:%M:%S} UTC  {ent}")
+        for r in a.reasons:
+            out.print(f"      - {escape(r)}")
+        if a.evidence:
+            first = a.evidence[0]
+            more = f" and {a.event_count - 1} more" if a.event_count > 1 else ""
+            out.print(f"      [dim]evidence: {escape(first.file)} record {first.record}{more}[/dim]")
+    if limit and len(alerts) > limit:
+        out.print(f"\n... {len(alerts) - limit} more (use --limit 0 or --json)")
+
+
+def print_ingest(summary: IngestSummary, quiet: bool) -> None:
+    """Each file not read and each skipped or repaired record (up to 20), then the totals."""
+    for f in summary.files:
+        if f.status in ("failed", "unrecognised"):
+            err.print(f"[red]skipped file[/red] {escape(f.file)}: {escape(f.error or '')}")
+        elif f.status == "duplicate":
+            err.print(f"[dim]already ingested[/dim] {escape(f.file)}: {escape(f.error or '')}")
+    # Every entry counted in "records skipped" is shown (up to 20), then the repaired ones.
+    problems = [s for f in summary.files for s in f.skipped if not s.kept]
+    for s in problems[:20]:
+        err.print(f"[yellow]skipped record[/yellow] {escape(str(s))}")
+    if len(problems) > 20:
+        err.print(f"[yellow]... and {len(problems) - 20} more skipped records[/yellow]")
+    repaired = [s for f in summary.files for s in f.skipped if s.kept]
+    for s in repaired[:20]:
+        err.print(f"[dim]repaired record[/dim] {escape(str(s))}")
+    if len(repaired) > 20:
+        err.print(f"[dim]... and {len(repaired) - 20} more repaired records[/dim]")
+    if not quiet:
+        ingested = sum(1 for f in summary.files if f.status == "ingested")
+        err.print(
+            f"ingested {summary.events:,} events from {ingested} files; "
+            f"{summary.skipped_records} records skipped, {summary.repaired_records} repaired, "
+            f"{sum(1 for f in summary.files if f.status == 'duplicate')} files already present, "
+            f"{sum(1 for f in summary.files if f.status in ('failed', 'unrecognised'))} files not read"
+        )
+
+
+def print_failures(rs: RuleSet, limit: int = 5) -> None:
+    """Sigma rules not loaded, grouped by reason on stderr, with a few files of each group."""
+    for reason, group in rs.failures_by_reason().items():
+        err.print(f"[yellow]{len(group)} not loaded[/yellow]: {escape(reason)}")
+        for f in group[:limit]:
+            err.print(f"    {escape(str(f))}")
+        if len(group) > limit:
+            err.print(f"    ... and {len(group) - limit} more")
+
+
+def print_detect(report: DetectReport, quiet: bool) -> None:
+    """On stderr: the thresholds a lead set, what detectors said of themselves, what Sigma ran."""
+    for det, value in report.thresholds.items():
+        err.print(f"[dim]{det}: min_score {value:g} as set by a lead in the review store[/dim]")
+    for run in report.runs:
+        for note in run.notes:  # e.g. phishing_mail without a model
+            err.print(f"[dim]{escape(note)}[/dim]")
+    sigma = report.sigma
+    if sigma is None:
+        return
+    print_failures(sigma.ruleset)
+    if not quiet:
+        label = "sigma" if sigma.engine == "duckdb" else f"sigma on {sigma.engine}"
+        kept = next((r.alerts for r in report.runs if r.id == "sigma"), 0)
+        err.print(
+            f"{label}: {len(sigma.ruleset.rules)} rules over {sigma.events_seen:,} events, {kept} alerts; "
+            f"{len(sigma.ruleset.failures)} rules not loaded"
+        )
+
+
+def print_grouping(report: GroupingReport) -> None:
+    """How much noise grouping spared, on stderr."""
+    err.print(f"[bold]{report.text()}[/bold] (`bluebench incidents` lists them)")
+
+
+def print_quality(ws: Workspace) -> None:
+    """Data quality findings on stderr, so --json output stays clean."""
+    rep = quality_report(ws.con)
+    span = (
+        f"{rep.first:%Y-%m-%d %H:%M} to {rep.last:%Y-%m-%d %H:%M} UTC"
+        if rep.first and rep.last
+        else "no timestamps"
+    )
+    err.print(f"[bold]data quality[/bold]: {rep.events:,} events, {span}")
+    for line in rep.findings():
+        err.print(f"  - {escape(line)}")
