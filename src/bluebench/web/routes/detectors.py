@@ -18,7 +18,7 @@ router = APIRouter()
 
 
 def _known_or_404(con: duckdb.DuckDBPyConnection, detector_id: str) -> None:
-    """A name that is neither registered nor in the alerts answers 404, not an empty page."""
+    """Not registered and no stored alerts: 404 on every detector URL, the chart included."""
     if not views.detector_known(con, detector_id):
         raise HTTPException(404, "no such detector")
 
@@ -69,6 +69,7 @@ def set_owner(
 def detector_chart(request: Request, detector_id: str, viewer: ViewerDep) -> Response:
     """Reviewer verdicts per week, so a detector's drift in precision shows at a glance."""
     con = deps.cursor(request)
+    _known_or_404(con, detector_id)
     weeks = views.verdicts_by_week(con, detector_id, deps.store(request).alert_labels())
     png = charts.verdicts_over_time_png(
         [w for w, _, _ in weeks],
