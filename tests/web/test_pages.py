@@ -126,6 +126,16 @@ def test_detector_budget_answer_uses_stored_scores_and_verdicts(site: Site) -> N
     assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
 
 
+def test_unknown_detector_is_404_on_its_page_and_its_chart(site: Site) -> None:
+    site.login(*ANALYST)
+    page = site.client.get("/detectors/no_such_detector")
+    chart = site.client.get("/detectors/no_such_detector/verdicts.png")
+    assert (page.status_code, chart.status_code) == (404, 404)
+    assert "no such detector" in chart.text and not chart.content.startswith(b"\x89PNG")
+    known = site.client.get("/detectors/brute_force/verdicts.png")
+    assert known.status_code == 200 and known.content.startswith(b"\x89PNG")
+
+
 def test_charts_render_without_mail_results(site: Site) -> None:
     site.login(*ANALYST)
     r = site.client.get("/metrics")

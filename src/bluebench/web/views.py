@@ -1,4 +1,4 @@
-"""What each page shows, gathered from the stages; the routes in ``app`` only render it.
+"""What each page shows, gathered from the stages; the routes in ``web.routes`` only render it.
 
 Read-only with respect to the workspace (DuckDB is opened read-only by the app); every
 decision a person makes goes to the review store. Values from the request reach SQL only as
