@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bluebench.datagen import generate
+from bluebench.datagen.registry import KINDS
 from bluebench.detectors import build_detectors, load_config, run_detectors
 from bluebench.evaluation.labels import load_labels
 from bluebench.events.workspace import Workspace
@@ -88,6 +89,12 @@ def test_exactly_the_events_asked_for(generated: Path, lines: dict[str, list[str
     assert sum(len(v) for v in lines.values()) == EVENTS == manifest["events"]
     assert manifest["files"] == {k: len(v) for k, v in sorted(lines.items())}
     assert sum(1 for k in lines if k.startswith("linux/")) > 0 and manifest["hard_negatives"]
+
+
+def test_manifest_lists_every_registered_hard_negative(generated: Path) -> None:
+    manifest = json.loads((generated / "manifest.json").read_text(encoding="utf-8"))
+    expected = [{"kind": k.name, "what": k.hard_negative} for k in KINDS if k.hard_negative]
+    assert manifest["hard_negatives"] == expected and len(expected) > 10
 
 
 def test_windows_lines_are_winlogbeat_records_in_time_order(lines: dict[str, list[str]]) -> None:
