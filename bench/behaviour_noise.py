@@ -22,15 +22,13 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bluebench import pipeline
 from bluebench.datagen import generate
-from bluebench.detectors import build_detectors, load_config
 from bluebench.events.workspace import Workspace
-from bluebench.sources import discover
 
 OTRF = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "windows" / "otrf"
 BEHAVIOUR = ["unusual_logon_hour", "new_source_or_host", "new_logon_type", "user_day_anomaly"]
@@ -40,13 +38,13 @@ def run(ws: Workspace) -> dict[str, Any]:
     """Alerts of each behaviour detector on one workspace, with timings."""
     events = ws.event_count()
     out: dict[str, Any] = {"events": events, "detectors": {}}
-    for det in build_detectors(load_config(), BEHAVIOUR):
-        t0 = time.perf_counter()
-        alerts = det.detect(ws.con)
-        out["detectors"][det.id] = {
+    report = pipeline.detect(ws.con, pipeline.DetectOptions(only=tuple(BEHAVIOUR)))
+    for run in report.runs:
+        alerts = [a for a in report.alerts if a.detector == run.id]
+        out["detectors"][run.id] = {
             "alerts": len(alerts),
             "alerts_per_1000": round(1000 * len(alerts) / events, 4) if events else None,
-            "seconds": round(time.perf_counter() - t0, 2),
+            "seconds": round(run.timing.wall_s, 2),
             "_alerts": alerts,
         }
     return out
@@ -68,14 +66,14 @@ def otrf(data: Path, tmp: Path) -> dict[str, Any]:
     per = []
     for z in zips:
         with Workspace(tmp / z.stem) as ws:
-            ws.ingest(discover([str(z)]))
+            pipeline.ingest(ws, pipeline.input_files([str(z)]))
             r = run(ws)
         per.append({"dataset": str(z.relative_to(data)), **strip(r)})
         shutil.rmtree(tmp / z.stem, ignore_errors=True)
     events = sum(p["events"] for p in per)
     alerts = sum(d["alerts"] for p in per for d in p["detectors"].values())
     with Workspace(tmp / "all") as ws:
-        ws.ingest(discover([str(z) for z in zips]))
+        pipeline.ingest(ws, pipeline.input_files([str(z) for z in zips]))
         combined = strip(run(ws))
     return {
         "separately": {"datasets": len(per), "events": events, "alerts": alerts, "per_dataset": per},
@@ -91,7 +89,7 @@ def generated(tmp: Path, events: int, days: int, seed: int) -> dict[str, Any]:
         for row in csv.DictReader(fh):
             labels[(row["file"], int(row["record"]))] = row["attack_id"]
     with Workspace(tmp / "gen-ws") as ws:
-        ws.ingest(discover([str(folder)]))
+        pipeline.ingest(ws, pipeline.input_files([str(folder)]))
         rows = ws.con.execute('SELECT "event.id", "log.file.path", "log.record" FROM events').fetchall()
         attack_of = {}
         for eid, path, record in rows:

@@ -25,9 +25,7 @@ from typing import Any
 
 import duckdb
 
-from bluebench.alerts.store import save_alerts
-from bluebench.detectors import build_detectors, load_config
-from bluebench.detectors.base import prepare_views
+from bluebench import pipeline
 from bluebench.engines.parquet import ExportSummary, export_parquet
 from bluebench.events.quality import quality_report
 from bluebench.events.workspace import IngestSummary, Workspace
@@ -146,6 +144,8 @@ def machine() -> dict[str, Any]:
 def ingest_and_detect(folder: Path, files: list[InputFile], events_hint: int | None = None) -> dict[str, Any]:
     """The main job, timed stage by stage in a fresh workspace: ingest, detect, save, close.
 
+    Ingest and detection are the pipeline's own (``bluebench.pipeline``), as ``scan`` runs
+    them; a detector whose query fails at this scale is recorded and the others still run.
     The data quality report that ``scan`` prints is timed too, apart, since it is not part
     of ingest or detection.
     """
@@ -155,33 +155,21 @@ def ingest_and_detect(folder: Path, files: list[InputFile], events_hint: int | N
         threads = ws.scalar("SELECT current_setting('threads')")
         limit = ws.scalar("SELECT current_setting('memory_limit')")
         with timed() as t_ingest:
-            summary: IngestSummary = ws.ingest(files)
+            summary: IngestSummary = pipeline.ingest(ws, files)
         events = summary.events
         rss_after_ingest = peak_rss_mb()
-        detectors = build_detectors(load_config())
-        per_detector: dict[str, dict[str, Any]] = {}
-        alerts = []
-        with timed() as t_detect:
-            with timed() as t_views:
-                prepare_views(ws.con)
-            for det in detectors:
-                error = None
-                with timed() as t:
-                    try:
-                        found = det.detect(ws.con)
-                    except duckdb.Error as exc:  # e.g. a query spilling past the temp limit
-                        found, error = [], " ".join(str(exc).split())[:300]
-                alerts.extend(found)
-                per_detector[det.id] = {**t.to_json(), "alerts": len(found)}
-                if error:
-                    per_detector[det.id]["error"] = error
-            with timed() as t_save:
-                save_alerts(ws.con, alerts, [d.id for d in detectors])
+        report = pipeline.detect(ws.con, pipeline.DetectOptions(keep_going=True))
         with timed() as t_quality:
             quality_report(ws.con)
     with timed() as t_close:  # the checkpoint: part of the job a user waits for
         ws.close()
+    t_detect = Timer(report.timing.wall_s, report.timing.cpu_s)
     total = Timer(t_ingest.wall + t_detect.wall + t_close.wall, t_ingest.cpu + t_detect.cpu + t_close.cpu)
+    per_detector: dict[str, dict[str, Any]] = {}
+    for run in report.runs:
+        per_detector[run.id] = {**run.timing.to_json(), "alerts": run.alerts}
+        if run.error:
+            per_detector[run.id]["error"] = run.error
     out.update(
         {
             "events": events,
@@ -192,10 +180,10 @@ def ingest_and_detect(folder: Path, files: list[InputFile], events_hint: int | N
             "ingest": {**t_ingest.to_json(), "events_per_s": rate(events, t_ingest.wall)},
             "detect": {
                 **t_detect.to_json(),
-                "views": t_views.to_json(),
-                "save_alerts": t_save.to_json(),
+                "views": report.views.to_json(),
+                "save_alerts": report.save.to_json(),
                 "detectors": per_detector,
-                "alerts": len(alerts),
+                "alerts": len(report.alerts),
             },
             "close": t_close.to_json(),
             "ingest_plus_detect": {**total.to_json(), "events_per_s": rate(events, total.wall)},
@@ -226,7 +214,7 @@ def ingest_and_export(
     shutil.rmtree(work, ignore_errors=True)
     ws = Workspace(work / "ws")
     t = time.perf_counter()
-    ws.ingest(files)
+    pipeline.ingest(ws, files)
     ingest_s = time.perf_counter() - t
     t = time.perf_counter()
     export = export_parquet(ws.con, work / "parquet")

@@ -28,18 +28,15 @@ import numpy as np
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bluebench.alerts.store import save_alerts
-from bluebench.detectors import build_detectors, load_config, run_detectors
+from bluebench import pipeline
 from bluebench.events.workspace import SCHEMA_SQL, Workspace
-from bluebench.incidents import group_alerts, load_incidents
-from bluebench.sources import discover
+from bluebench.incidents import GroupingReport, group_alerts, load_incidents
 from common import machine, shown, write_result
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "windows"
 
 
-def _grouped(ws: Workspace) -> dict[str, Any]:
-    report = group_alerts(ws.con)
+def _grouped(report: GroupingReport, ws: Workspace) -> dict[str, Any]:
     top = load_incidents(ws.con, limit=3)
     return {
         **report.to_json(),
@@ -52,11 +49,8 @@ def real(paths: list[Path]) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bb-inc-"))
     try:
         with Workspace(tmp / "ws") as ws:
-            summary = ws.ingest(discover([str(p) for p in paths]))
-            detectors = build_detectors(load_config())
-            alerts = run_detectors(ws.con, detectors)
-            save_alerts(ws.con, alerts, [d.id for d in detectors])
-            return {"events": summary.events, "files": len(summary.files), **_grouped(ws)}
+            run = pipeline.scan(ws, pipeline.input_files([str(p) for p in paths]))
+            return {"events": run.ingest.events, "files": len(run.ingest.files), **_grouped(run.grouping, ws)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

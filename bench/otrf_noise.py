@@ -19,10 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bluebench.alerts.store import load_alerts, save_alerts
-from bluebench.detectors import build_detectors, load_config, run_detectors
+from bluebench import pipeline
+from bluebench.alerts.store import load_alerts
 from bluebench.events.workspace import Workspace
-from bluebench.sources import discover
 
 OTRF = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "windows" / "otrf"
 # Techniques the built-in detectors are meant to see (credential access, lateral
@@ -41,7 +40,6 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("bench/results/otrf_noise.json"))
     args = ap.parse_args()
     labels = list(csv.DictReader((args.data / "labels.csv").open(encoding="utf-8")))
-    detectors = build_detectors(load_config())
     rows = []
     for lab in labels:
         path = args.data / lab["path"]
@@ -49,9 +47,8 @@ def main() -> int:
         try:
             with Workspace(tmp) as ws:
                 t0 = time.perf_counter()
-                summary = ws.ingest(discover([str(path)]))
-                alerts = run_detectors(ws.con, detectors)
-                save_alerts(ws.con, alerts, [d.id for d in detectors])
+                summary = pipeline.ingest(ws, pipeline.input_files([str(path)]))
+                pipeline.detect(ws.con)
                 stored = load_alerts(ws.con)
                 seconds = time.perf_counter() - t0
         finally:

@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from bluebench import pipeline
 from bluebench.datagen import DEFAULT_DAYS
 from bluebench.events.normalize import _windows_intermediate, normalize_sql
 from bluebench.events.workspace import Workspace, _with_file, fingerprint
@@ -105,7 +106,7 @@ def split(sample: Path) -> dict[str, Any]:
     folder = OUT / "ws-split"
     shutil.rmtree(folder, ignore_errors=True)
     with timed() as t, Workspace(folder) as ws:  # closing (the checkpoint) is timed too
-        ws.ingest([InputFile(sample, sample.name)])
+        pipeline.ingest(ws, [InputFile(sample, sample.name)])
     shutil.rmtree(folder, ignore_errors=True)
     stages["ingest (all)"] = t
 

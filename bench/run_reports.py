@@ -17,16 +17,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from bluebench.alerts.store import load_alerts, save_alerts
-from bluebench.detectors import build_detectors, load_config, run_detectors
+from bluebench import pipeline
+from bluebench.alerts.store import load_alerts
 from bluebench.evaluation import evaluate_alerts, load_labels, save_evaluation
 from bluebench.events.workspace import Workspace
-from bluebench.incidents import group_alerts
 from bluebench.reports.facts import collect_facts, open_workspace
 from bluebench.reports.report import ReportOptions, write_report
 from bluebench.reports.timeline import build_timeline
 from bluebench.reports.verify import Verifier
-from bluebench.sources import discover
 from common import ROOT, machine, shown, timed, write_result
 
 DATA = ROOT.parent / "shared" / "data" / "windows"
@@ -51,10 +49,10 @@ def main() -> int:
     os.chdir(ROOT)  # stored paths relative to the repository, as a user running from it stores them
     try:
         with Workspace(ws_dir) as ws:
-            ws.ingest(f for f in discover([os.path.relpath(evtx)]) if f.path.suffix.lower() == ".evtx")
-            detectors = build_detectors(load_config(None))
-            save_alerts(ws.con, run_detectors(ws.con, detectors), [d.id for d in detectors])
-            grouping = group_alerts(ws.con)
+            files = [
+                f for f in pipeline.input_files([os.path.relpath(evtx)]) if f.path.suffix.lower() == ".evtx"
+            ]
+            grouping = pipeline.scan(ws, files).grouping
             save_evaluation(
                 ws.con, evaluate_alerts(ws.con, load_labels(os.path.relpath(labels)), load_alerts(ws.con))
             )

@@ -27,19 +27,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bluebench.engines import parity_key
+from bluebench.engines.spark import SparkEngine, start_session
+from bluebench.schema import Alert
+from bluebench.sigma import SigmaEngine, compile_rules, detect_workspace, engine_alerts
+from bluebench.sigma.spark import check_ruleset, run_rules
+from common import cpu_seconds, evtx_files, ingest_and_export, machine, shown, write_result
+
 HERE = Path(__file__).resolve().parent
-# bench/sigma.py would hide pySigma's ``sigma`` package: import it with this folder off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-from bluebench.engines import parity_key  # noqa: E402
-from bluebench.engines.spark import SparkEngine, start_session  # noqa: E402
-from bluebench.schema import Alert  # noqa: E402
-from bluebench.sigma import SigmaEngine, compile_rules, detect_workspace, engine_alerts  # noqa: E402
-from bluebench.sigma.spark import check_ruleset, run_rules  # noqa: E402
-
-sys.path.append(str(HERE))
-from common import cpu_seconds, evtx_files, ingest_and_export, machine, shown, write_result  # noqa: E402
-
 SHARED = HERE.parent.parent / "shared" / "data"
 OUT = HERE / "out"
 

@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bluebench.detectors import build_detectors, load_config
-from bluebench.detectors.base import prepare_views
+from bluebench import pipeline
 from bluebench.engines import parity_key
 from bluebench.engines.spark import SparkEngine, start_session
 from bluebench.schema import Alert
@@ -53,17 +52,17 @@ def main() -> int:
     spark = start_session(args.master)
     engine = SparkEngine(spark, args.work / "parquet")
     start_s = time.perf_counter() - t
-    prepare_views(ws.con)
-    prepare_views(engine)
+    # The pipeline's own detection run on each engine (each run replaces the stored alerts).
+    on_duck = pipeline.detect(ws.con)
+    on_spark_run = pipeline.detect(ws.con, engine=engine)
+    times = {
+        r.id: (r.timing.wall_s, s.timing.wall_s) for r, s in zip(on_duck.runs, on_spark_run.runs, strict=True)
+    }
     per: dict[str, dict[str, Any]] = {}
-    for det in build_detectors(load_config()):
-        t = time.perf_counter()
-        duck = det.detect(ws.con)
-        duck_s = time.perf_counter() - t
-        t = time.perf_counter()
-        on_spark = det.detect(engine)
-        spark_s = time.perf_counter() - t
-        per[det.id] = {
+    for det_id, (duck_s, spark_s) in times.items():
+        duck = [a for a in on_duck.alerts if a.detector == det_id]
+        on_spark = [a for a in on_spark_run.alerts if a.detector == det_id]
+        per[det_id] = {
             "duckdb_alerts": len(duck),
             "spark_alerts": len(on_spark),
             "identical": _same(duck, on_spark),
@@ -71,8 +70,8 @@ def main() -> int:
             "spark_s": round(spark_s, 3),
         }
         print(
-            f"{det.id:28} duckdb {len(duck):4} ({duck_s:6.2f} s)  spark {len(on_spark):4} ({spark_s:6.2f} s)"
-            f"  {'identical' if per[det.id]['identical'] else 'DIFFERENT'}"
+            f"{det_id:28} duckdb {len(duck):4} ({duck_s:6.2f} s)  spark {len(on_spark):4} ({spark_s:6.2f} s)"
+            f"  {'identical' if per[det_id]['identical'] else 'DIFFERENT'}"
         )
     spark.stop()
     ws.close()

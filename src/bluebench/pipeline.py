@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -29,8 +29,10 @@ from bluebench.errors import ConfigError
 from bluebench.events.workspace import FileResult, IngestSummary, Workspace
 from bluebench.incidents import GroupingReport, group_alerts, load_assets, load_grouping_params
 from bluebench.schema import Alert
-from bluebench.sigma import RuleSet
 from bluebench.sources import InputFile, ReadOptions, discover
+
+if TYPE_CHECKING:  # pySigma loads only when rules run
+    from bluebench.sigma import RuleSet
 
 
 @dataclass(frozen=True)

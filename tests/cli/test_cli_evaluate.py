@@ -128,3 +128,49 @@ def test_tune_json(scanned: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["budget_alerts_per_day"] == 10 and doc["days"] == 1.0
     assert {d["detector"] for d in doc["detectors"]} >= {"brute_force"}
+
+
+def _evaluated(result: object) -> int:
+    doc = json.loads(result.stdout)  # type: ignore[attr-defined]
+    return int(doc["scope"]["files_evaluated"])
+
+
+def test_evaluate_from_another_folder_finds_the_same_files(
+    scanned: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The labels by absolute path, the workspace by absolute path, run from anywhere else."""
+    here = CliRunner().invoke(app, ["evaluate", "--labels", "logs/labels.csv", "-w", "ws", "--json"])
+    assert here.exit_code == 0, here.output
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    args = ["evaluate", "--labels", str(scanned / "logs" / "labels.csv"), "-w", str(scanned / "ws"), "--json"]
+    there = CliRunner().invoke(app, args)
+    assert there.exit_code == 0, there.output
+    assert _evaluated(there) == _evaluated(here) == 2
+    assert json.loads(there.stdout)["overall"]["counts"] == json.loads(here.stdout)["overall"]["counts"]
+
+
+def test_labels_copied_elsewhere_are_found_with_root(scanned: Path) -> None:
+    moved = scanned / "copied-labels.csv"
+    moved.write_text((scanned / "logs" / "labels.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    found = CliRunner().invoke(
+        app, ["evaluate", "--labels", str(moved), "-w", "ws", "--root", "logs", "--json"]
+    )
+    assert found.exit_code == 0, found.output
+    assert _evaluated(found) == 2
+
+
+def test_labels_that_match_nothing_exit_2_naming_the_paths_tried(scanned: Path) -> None:
+    moved = scanned / "copied-labels.csv"
+    moved.write_text((scanned / "logs" / "labels.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["evaluate", "--labels", str(moved), "-w", "ws", "--json"])
+    assert result.exit_code == 2
+    said = " ".join(result.stderr.split())
+    assert "no file labelled in" in said and "tried:" in said
+    assert str(scanned / "auth.log") in said  # next to the labels file, and from the working folder
+    assert result.stdout == ""  # no evaluation printed, none stored
+    con = duckdb.connect(str(scanned / "ws" / "bluebench.duckdb"), read_only=True)
+    stored = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'evaluations'").fetchall()
+    assert stored == [(0,)]
+    con.close()
+    tune = CliRunner().invoke(app, ["tune", "--budget", "5", "--labels", str(moved), "-w", "ws"])
+    assert tune.exit_code == 2 and "tried:" in tune.stderr

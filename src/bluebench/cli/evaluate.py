@@ -75,7 +75,7 @@ def _nothing_matched(tried: list[str], labels: str) -> None:
         return
     err.print(f"[red]error:[/red] no file labelled in {escape(labels)} is in the workspace; tried:")
     for path in tried:
-        err.print(f"  {escape(path)}")
+        err.print(f"  {escape(path)}", soft_wrap=True)  # a path to copy, never broken across lines
     err.print(
         "Labels are read relative to the labels file's folder, then the working folder, then "
         "--root DIR. A workspace made before ingest kept where each file was read matches its "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.table import Table
@@ -20,8 +21,10 @@ from bluebench.events.workspace import IngestSummary, Workspace
 from bluebench.incidents import GroupingReport
 from bluebench.pipeline import DetectReport
 from bluebench.schema import Alert
-from bluebench.sigma import RuleSet
 from bluebench.stats import Rate
+
+if TYPE_CHECKING:  # pySigma loads only when rules run
+    from bluebench.sigma import RuleSet
 
 SEVERITY_STYLE = {
     "critical": "bold red",

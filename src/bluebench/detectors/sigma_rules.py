@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 
 from bluebench.detectors.base import Detector, Finding
 from bluebench.engines import Db, DuckDBEngine
 from bluebench.schema import Alert
-from bluebench.sigma import DETECTOR_ID, RuleSet, engine_alerts
-from bluebench.sigma.rules import load_rules
+
+if TYPE_CHECKING:  # pySigma loads only when rules run: detectors are imported by every command
+    from bluebench.sigma import RuleSet
 
 
 @lru_cache(maxsize=4)
@@ -26,6 +27,8 @@ def _compiled(
     rules: tuple[str, ...], status: tuple[str, ...], levels: tuple[str, ...], tags: tuple[str, ...]
 ) -> RuleSet:
     """Rules compiled once per process for the same selection (tune runs the detector twice)."""
+    from bluebench.sigma.rules import load_rules
+
     return load_rules(rules, status or None, levels or None, tags or None)
 
 
@@ -49,7 +52,7 @@ def _finding(a: Alert) -> Finding:
 class SigmaRules(Detector):
     """Matches of Sigma rules (SigmaHQ's or a team's own), one alert per rule and host."""
 
-    id: ClassVar[str] = DETECTOR_ID
+    id: ClassVar[str] = "sigma"  # bluebench.sigma.DETECTOR_ID, the id its alerts carry
     phrase: ClassVar[str] = "a Sigma rule match"
     title: ClassVar[str] = "Sigma rule match"
     #: Each alert carries the tactics and techniques of the rule that matched, not the class's.
@@ -95,6 +98,7 @@ class SigmaRules(Detector):
 
             engine, alerts = detect_workspace(con, ruleset)
         else:  # the same rules as Spark SQL over the Parquet the SparkEngine registered
+            from bluebench.sigma import engine_alerts
             from bluebench.sigma.spark import check_ruleset, run_rules
 
             ruleset = check_ruleset(ruleset)

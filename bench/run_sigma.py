@@ -6,8 +6,8 @@ the compiled rules together) is its own; two sizes show whether memory grows wit
 Events/s is end to end: files read, parsed, every rule evaluated, alerts built; compiling
 the rules is timed apart. The machine's load is recorded beside the figures.
 
-    python bench/sigma.py                       # (a), and (b) at 0.5 and 2 GB (generated once)
-    python bench/sigma.py --sizes 0.5 1         # other sizes, in GB
+    python bench/run_sigma.py                       # (a), and (b) at 0.5 and 2 GB (generated once)
+    python bench/run_sigma.py --sizes 0.5 1         # other sizes, in GB
 """
 
 from __future__ import annotations
@@ -26,9 +26,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# This file is named sigma.py: its folder on sys.path would hide pySigma's ``sigma`` package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.modules.pop("sigma", None)
 RESULTS = HERE / "results"
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -150,7 +147,7 @@ def main() -> None:
         print(json.dumps(runs[f"generated_{gb:g}gb"]), file=sys.stderr)
     result = {
         "benchmark": "sigma",
-        "command": "python bench/sigma.py " + " ".join(a for a in sys.argv[1:]),
+        "command": "python bench/run_sigma.py " + " ".join(a for a in sys.argv[1:]),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
