@@ -49,10 +49,12 @@ examples: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+## lint: ruff, mypy --strict, and the import contracts (the layers of docs/design.md, no cycles).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_evtx.py

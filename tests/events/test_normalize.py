@@ -8,6 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bluebench.events.normalize import NORMALIZERS, normalize_sql
 from bluebench.events.workspace import Workspace
 from bluebench.sources import ReadOptions, discover
 
@@ -135,3 +138,12 @@ def test_session_opened_by_uid_only_names_no_acting_user(workspace: Workspace, t
     assert first["event.action"] == "session-opened"
     assert first["user.name"] is None and first["user.target.name"] == "root"
     assert second["user.name"] == "alice" and second["user.target.name"] == "root"
+
+
+def test_every_reader_has_a_normalizer() -> None:
+    """The contract a new source keeps: its batches' shape names a registered normalizer."""
+    from bluebench.sources import READERS
+
+    assert {r.name for r in READERS} <= set(NORMALIZERS.names())
+    with pytest.raises(ValueError, match="no normalizer"):
+        normalize_sql("no-such-shape", {})

@@ -91,21 +91,41 @@ def print_alerts(alerts: list[Alert], as_json: bool, limit: int | None = None) -
     out.print(f"[bold]{len(alerts)} alerts[/bold], most severe and highest score first")
     shown = alerts[:limit] if limit else alerts
     for i, a in enumerate(shown, 1):
-        style = SEVERITY_STYLE[a.severity]
-        out.print(
-            f"\n[bold]{i:>3}[/bold] [{style}]{a.severity.upper():<8}[/] score {a.score:.2f}  "
-            f"[bold]{escape(a.title)}[/bold] ({a.detector}, {', '.join(a.techniques)})"
-        )
-        ent = "  ".join(f"{k}={escape(v)}" for k, v in sorted(a.entities.items()))
-        out.print(f"      {a.first_seen:%Y-%m-%d %H:%M:%S} to {a.last_seen:%H:%M:%S} UTC  {ent}")
-        for r in a.reasons:
-            out.print(f"      - {escape(r)}")
-        if a.evidence:
-            first = a.evidence[0]
-            more = f" and {a.event_count - 1} more" if a.event_count > 1 else ""
-            out.print(f"      [dim]evidence: {escape(first.file)} record {first.record}{more}[/dim]")
+        out.print()
+        out.print(_card(i, a))
     if limit and len(alerts) > limit:
         out.print(f"\n... {len(alerts) - limit} more (use --limit 0 or --json)")
+
+
+def _card(i: int, a: Alert) -> Table:
+    """One alert: wrapped lines stay under their own column, so a narrow terminal still reads."""
+    style = SEVERITY_STYLE[a.severity]
+    card = Table.grid(padding=(0, 1))
+    card.add_column(justify="right", width=3, no_wrap=True)
+    card.add_column(ratio=1)
+    card.add_row(
+        f"[bold]{i}[/bold]",
+        f"[{style}]{a.severity.upper()}[/] score {a.score:.2f}  [bold]{escape(a.title)}[/bold] "
+        f"({a.detector}, {', '.join(a.techniques)})",
+    )
+    ent = "  ".join(f"{k}={escape(v)}" for k, v in sorted(a.entities.items()))
+    card.add_row("", f"{a.first_seen:%Y-%m-%d %H:%M:%S} to {a.last_seen:%H:%M:%S} UTC  {ent}")
+    for r in a.reasons:
+        card.add_row("", _bullet(escape(r)))
+    if a.evidence:
+        first = a.evidence[0]
+        more = f" and {a.event_count - 1} more" if a.event_count > 1 else ""
+        card.add_row("", f"[dim]evidence: {escape(first.file)} record {first.record}{more}[/dim]")
+    return card
+
+
+def _bullet(text: str) -> Table:
+    """'- text' with the text's wrapped lines indented under its first word."""
+    row = Table.grid(padding=(0, 1))
+    row.add_column(width=1, no_wrap=True)
+    row.add_column(ratio=1)
+    row.add_row("-", text)
+    return row
 
 
 def print_ingest(summary: IngestSummary, quiet: bool) -> None:

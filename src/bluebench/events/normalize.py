@@ -8,8 +8,9 @@ Windows shapes (EVTX, Winlogbeat, OTRF) first reduce to one intermediate relatio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from bluebench.registry import Registry
 from bluebench.schema import EVENT_COLUMNS, q
 
 # ---------------------------------------------------------------- Windows ----
@@ -690,23 +691,42 @@ def _final_select(cols: Mapping[str, str], inner: str, dataset: str) -> str:
     return f"SELECT {', '.join(select)} FROM ({inner})"
 
 
+#: How a batch of each shape (a reader's ``RawBatch.shape``) becomes event rows: the SQL for
+#: its parameters and whether to keep the JSON validity check. A new source registers its shape here.
+Normalizer = Callable[[Mapping[str, object], bool], str]
+NORMALIZERS: Registry[Normalizer] = Registry("normalizer")
+
+
+def _mapped(fmt: str) -> Normalizer:
+    def sql(params: Mapping[str, object], checked: bool) -> str:
+        mapping = params["mapping"]
+        assert isinstance(mapping, Mapping)
+        return mapped_sql(mapping, fmt)
+
+    return sql
+
+
+def _windows(shape: str) -> Normalizer:
+    return lambda _params, checked: windows_sql(shape, checked)
+
+
+for _shape in WINDOWS_PATHS:
+    NORMALIZERS.register(_shape, _windows(_shape))
+NORMALIZERS.register("authlog", lambda params, _checked: authlog_sql(str(params["ref"])))
+NORMALIZERS.register("mail", lambda _params, _checked: mail_sql())
+NORMALIZERS.register("mapped-csv", _mapped("csv"))
+NORMALIZERS.register("mapped-jsonl", _mapped("jsonl"))
+
+
 def normalize_sql(shape: str, params: Mapping[str, object], checked: bool = True) -> str:
     """The normalization query for a batch of ``shape``.
 
     ``checked=False`` skips the JSON validity filter of the Windows shapes: faster, but the
     query fails on a line that is not JSON (see ``_windows_intermediate``).
     """
-    if shape in WINDOWS_PATHS:
-        return windows_sql(shape, checked)
-    if shape == "authlog":
-        return authlog_sql(str(params["ref"]))
-    if shape == "mail":
-        return mail_sql()
-    if shape in ("mapped-csv", "mapped-jsonl"):
-        mapping = params["mapping"]
-        assert isinstance(mapping, Mapping)
-        return mapped_sql(mapping, shape.removeprefix("mapped-"))
-    raise ValueError(f"no normalizer for shape {shape!r}")
+    if shape not in NORMALIZERS:
+        raise ValueError(f"no normalizer for shape {shape!r}")
+    return NORMALIZERS.get(shape)(params, checked)
 
 
 def windows_intermediate_sql(shape: str, checked: bool = True) -> str:

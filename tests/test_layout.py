@@ -1,0 +1,62 @@
+"""The shape of the code base: modules and functions a reader can hold, imports that flow one way.
+
+Module size counts lines; function size counts from ``def`` to its last line, nested functions
+included. A table of constants may be exempted by name below, with the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "bluebench"
+MAX_MODULE_LINES = 900
+MAX_FUNCTION_LINES = 100
+#: "path relative to src/bluebench[:function]" -> why it may be longer (tables of constants only).
+EXEMPT: dict[str, str] = {}
+MODULES = sorted(SRC.rglob("*.py"))
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(SRC).as_posix()
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_module_size(path: Path) -> None:
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES or _name(path) in EXEMPT, f"{_name(path)}: {lines} lines"
+
+
+def _long_functions(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            key = f"{_name(path)}:{node.name}"
+            if length > MAX_FUNCTION_LINES and key not in EXEMPT:
+                out.append(f"{key} (line {node.lineno}): {length} lines")
+    return out
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_function_size(path: Path) -> None:
+    assert _long_functions(path) == []
+
+
+def test_the_size_checks_see_a_long_function(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check itself: a 101-line function is found, nested or not."""
+    body = "\n".join(f"        x{i} = {i}" for i in range(100))
+    (tmp_path / "m.py").write_text(f"def outer():\n    def inner():\n{body}\n    return inner\n")
+    monkeypatch.setattr("test_layout.SRC", tmp_path)
+    found = _long_functions(tmp_path / "m.py")
+    assert [f.split(" ")[0] for f in found] == ["m.py:outer", "m.py:inner"]
+
+
+def test_import_contracts_are_kept() -> None:
+    """The layers and no-cycle contracts of pyproject.toml ([tool.importlinter])."""
+    from importlinter.application.use_cases import lint_imports
+
+    assert lint_imports(config_filename=str(SRC.parent.parent / "pyproject.toml")) is True
