@@ -111,7 +111,7 @@ def _card(i: int, a: Alert) -> Table:
     ent = "  ".join(f"{k}={escape(v)}" for k, v in sorted(a.entities.items()))
     card.add_row("", f"{a.first_seen:%Y-%m-%d %H:%M:%S} to {a.last_seen:%H:%M:%S} UTC  {ent}")
     for r in a.reasons:
-        card.add_row("", _bullet(escape(r)))
+        card.add_row("", bullet(escape(r)))
     if a.evidence:
         first = a.evidence[0]
         more = f" and {a.event_count - 1} more" if a.event_count > 1 else ""
@@ -119,7 +119,7 @@ def _card(i: int, a: Alert) -> Table:
     return card
 
 
-def _bullet(text: str) -> Table:
+def bullet(text: str) -> Table:
     """'- text' with the text's wrapped lines indented under its first word."""
     row = Table.grid(padding=(0, 1))
     row.add_column(width=1, no_wrap=True)

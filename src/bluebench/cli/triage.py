@@ -20,11 +20,12 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 from bluebench.alerts.store import load_alerts
 from bluebench.cli.app import DbOpt, JsonOpt, WorkspaceOpt, app, out
-from bluebench.cli.render import table, wide
+from bluebench.cli.render import bullet, table, wide
 from bluebench.errors import ConfigError
 from bluebench.events.workspace import DEFAULT_WORKSPACE, workspace_from_env
 from bluebench.incidents import Incident, default_grouping_text, load_incident, load_incidents
@@ -236,7 +237,7 @@ def incident(
             f"\n  [bold]{a.first_seen:%Y-%m-%d %H:%M:%S}[/bold] {escape(a.title)} ({a.detector}, score {a.score:.2f})"
         )
         for r in a.reasons:
-            out.print(f"    - {escape(r)}")
+            out.print(Padding(bullet(escape(r)), (0, 0, 0, 4)))
         for e in a.evidence[:5]:
             out.print(f"    [dim]{escape(e.file)} record {e.record}[/dim]")
         if len(a.evidence) > 5:
