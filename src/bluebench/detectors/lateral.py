@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from bluebench.detectors.base import Detector, Finding, plural
 from bluebench.detectors.winsql import (
+    PROCESS_EVENTS,
     combine,
     ed,
     grouped,
@@ -25,8 +26,6 @@ from bluebench.detectors.winsql import (
 )
 from bluebench.engines import Db
 
-# Process-creation events with a command line (Security 4688, Sysmon 1).
-PROCESS_EVENTS = """"event.action" = 'process-created' AND "process.command_line" IS NOT NULL"""
 # An administrative share: ADMIN$ or a drive letter share such as C$.
 ADMIN_SHARE_RE = r"(?i)\\(admin|[a-z])\$$"
 # Named pipes of remote execution: the service manager, the task scheduler, PsExec and clones.

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+# Process-creation events with a command line (Security 4688, Sysmon 1).
+PROCESS_EVENTS = """"event.action" = 'process-created' AND "process.command_line" IS NOT NULL"""
 # Prefixes and suffixes that make a person's separate admin account (adm-alice, alice_adm, ...).
 ADMIN_AFFIX_RE = re.compile(r"^(adm|admin|a|da|sa|t[0-2])[-_.]|[-_.](adm|admin|a|da|t[0-2])$", re.IGNORECASE)
 
