@@ -8,12 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bluebench.detectors.accounts import (
-    AccountCreated,
-    AccountManipulation,
-    GroupMembershipChange,
-    LogCleared,
-)
+from bluebench.detectors.accounts import AccountCreated, AccountManipulation, GroupMembershipChange
 from bluebench.detectors.alt_auth import PassTheHash
 from bluebench.detectors.auth import (
     BruteForce,
@@ -31,6 +26,7 @@ from bluebench.detectors.lateral import (
     RemoteServiceInstall,
     ShareCreated,
 )
+from bluebench.detectors.logs import LogCleared
 from bluebench.detectors.mail import PhishingMail
 from bluebench.detectors.sigma_rules import SigmaRules
 from bluebench.engines import Db

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from bluebench.detectors.base import Detector, Finding, duration, plural
 from bluebench.detectors.winsql import (
+    Tally,
     combine,
     ed,
     grouped,
@@ -183,33 +184,15 @@ class AsRepRoasting(Detector):
             )
 
 
-class ForgedTicket(Detector):
-    """Kerberos tickets whose names, realm or SID do not fit the domain (T1558.001, CVE-2021-42287)."""
-
-    id: ClassVar[str] = "kerberos_ticket_anomaly"
-    phrase: ClassVar[str] = "a forged Kerberos ticket"
-    title: ClassVar[str] = "Forged or spoofed Kerberos ticket"
-    tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
-    techniques: ClassVar[tuple[str, ...]] = ("T1558.001",)
-    severity: ClassVar[str] = "high"
-    defaults: ClassVar[dict[str, Any]] = {
-        "gap_minutes": 60,
-        "machine_name_score": 0.85,  # a ticket for a computer's name without its trailing $
-        "lowercase_realm_score": 0.6,  # a service ticket whose client realm is not upper case
-        "no_tgt_score": 0.4,  # ... and the DC logged TGTs, but none for that account
-        "rid500_score": 0.55,  # a network logon with RID 500 under another name
-        "sid_mismatch_score": 0.8,  # ... and the same SID is logged elsewhere under another name
-    }
-
-    def score(self, con: Db) -> Iterable[Finding]:
-        """One finding per account, host and burst, with every sign that fits it."""
-        p = self.params
-        account = short_name('"user.name"')
-        realm = (
-            f"""coalesce(nullif(regexp_extract("user.name", '@(.+)$', 1), ''), {ed("TargetDomainName")})"""
-        )
-        admin_names = sql_list(ADMINISTRATOR_NAMES)
-        signals = f"""
+_ACCOUNT = short_name('"user.name"')
+# The client realm: from user@REALM, else the logged domain.
+_REALM = f"""coalesce(nullif(regexp_extract("user.name", '@(.+)$', 1), ''), {ed("TargetDomainName")})"""
+_ADMINISTRATOR_NAMES = sql_list(ADMINISTRATOR_NAMES)
+# Signs of forged or spoofed tickets, one row each: tickets for a computer's name without its $
+# ('machine-name'), service tickets with a realm not in upper case ('lowercase-realm', with the
+# DC's TGT count when none was for that account) and Kerberos logons with the RID 500 SID under
+# another name ('rid500', with the names other events give that SID).
+FORGED_TICKET_SIGNALS_SQL = f"""
             WITH computers AS (
                 SELECT DISTINCT lower(rtrim(name, '$')) AS name FROM (
                     SELECT "service.name" AS name FROM events
@@ -220,16 +203,16 @@ class ForgedTicket(Detector):
             ), tgt_hosts AS (
                 SELECT "host.name" AS host, count(*) AS tgts FROM events WHERE "event.code" = '4768' GROUP BY 1
             ), tgt_accounts AS (
-                SELECT DISTINCT "host.name" AS host, {account} AS account FROM events WHERE "event.code" = '4768'
+                SELECT DISTINCT "host.name" AS host, {_ACCOUNT} AS account FROM events WHERE "event.code" = '4768'
             ), sid_names AS (
-                SELECT "user.id" AS sid, list(DISTINCT {account} ORDER BY {account}) AS seen
+                SELECT "user.id" AS sid, list(DISTINCT {_ACCOUNT} ORDER BY {_ACCOUNT}) AS seen
                 FROM events WHERE "user.id" LIKE 'S-1-5-21-%' AND "user.name" IS NOT NULL
                   AND "event.code" NOT IN ('4781') GROUP BY 1
             ), renamed AS (
                 SELECT DISTINCT {ed("TargetSid")} AS sid FROM events WHERE "event.code" = '4781'
             ), k AS (
-                SELECT "@timestamp" AS ts, "event.id" AS eid, "event.code" AS code, {account} AS account,
-                       "user.name" AS raw_user, {realm} AS realm, "host.name" AS host, "user.id" AS sid,
+                SELECT "@timestamp" AS ts, "event.id" AS eid, "event.code" AS code, {_ACCOUNT} AS account,
+                       "user.name" AS raw_user, {_REALM} AS realm, "host.name" AS host, "user.id" AS sid,
                        coalesce("source.ip", "source.address") AS src, "service.name" AS svc,
                        "winlog.logon.type" AS logon_type, {ed("AuthenticationPackageName")} AS package
                 FROM events
@@ -252,12 +235,13 @@ class ForgedTicket(Detector):
                    (SELECT array_to_string(list_filter(seen, lambda x: x <> k.account), ', ')
                     FROM sid_names n WHERE n.sid = k.sid)
             FROM k WHERE code = '4624' AND logon_type = 3 AND package = 'Kerberos'
-              AND NOT list_contains({admin_names}, account)
+              AND NOT list_contains({_ADMINISTRATOR_NAMES}, account)
               AND sid NOT IN (SELECT sid FROM renamed WHERE sid IS NOT NULL)
         """
-        sql = (
-            grouped(signals, "concat_ws('|', account, host)")
-            + """
+# One row per account, host and burst with the signs found and what each names (gap in minutes bound first).
+FORGED_TICKETS_SQL = (
+    grouped(FORGED_TICKET_SIGNALS_SQL, "concat_ws('|', account, host)")
+    + """
             SELECT min(account) AS account, min(host) AS host, list(DISTINCT src ORDER BY src) AS sources,
                    list(DISTINCT kind ORDER BY kind) AS kinds, list(DISTINCT detail ORDER BY detail) AS details,
                    list(DISTINCT extra ORDER BY extra) FILTER (WHERE extra IS NOT NULL AND extra <> '') AS extras,
@@ -269,60 +253,86 @@ class ForgedTicket(Detector):
                    list(DISTINCT detail ORDER BY detail) FILTER (WHERE kind = 'machine-name') AS machine_events
             FROM g GROUP BY gk, grp ORDER BY first
             """
+)
+
+
+class ForgedTicket(Detector):
+    """Kerberos tickets whose names, realm or SID do not fit the domain (T1558.001, CVE-2021-42287)."""
+
+    id: ClassVar[str] = "kerberos_ticket_anomaly"
+    phrase: ClassVar[str] = "a forged Kerberos ticket"
+    title: ClassVar[str] = "Forged or spoofed Kerberos ticket"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0006",)
+    techniques: ClassVar[tuple[str, ...]] = ("T1558.001",)
+    severity: ClassVar[str] = "high"
+    defaults: ClassVar[dict[str, Any]] = {
+        "gap_minutes": 60,
+        "machine_name_score": 0.85,  # a ticket for a computer's name without its trailing $
+        "lowercase_realm_score": 0.6,  # a service ticket whose client realm is not upper case
+        "no_tgt_score": 0.4,  # ... and the DC logged TGTs, but none for that account
+        "rid500_score": 0.55,  # a network logon with RID 500 under another name
+        "sid_mismatch_score": 0.8,  # ... and the same SID is logged elsewhere under another name
+    }
+
+    def score(self, con: Db) -> Iterable[Finding]:
+        """One finding per account, host and burst, with every sign that fits it."""
+        for r in self.rows(con, FORGED_TICKETS_SQL, [self.params["gap_minutes"]]):
+            yield self._finding(r)
+
+    def _finding(self, r: dict[str, Any]) -> Finding:
+        """Scores and reasons for one burst, sign by sign."""
+        kinds = set(r["kinds"])
+        t = Tally()
+        if "machine-name" in kinds:
+            t.add(
+                float(self.params["machine_name_score"]),
+                f"Kerberos tickets issued for '{r['account']}', the name of a computer account without "
+                f"its trailing $ ({names(r['machine_events'])}): a renamed account impersonating the "
+                "computer to get a ticket as it (sAMAccountName spoofing, CVE-2021-42287/noPac)",
+                "T1558",
+            )
+        if "lowercase-realm" in kinds:
+            self._lowercase_realm(t, r)
+        if "rid500" in kinds:
+            self._rid500(t, r)
+        src = uniq(r["sources"])
+        entities = {"user": r["account"], "host": r["host"], "source": src[0] if src else ""}
+        return t.finding(r, entities, r["eids"])
+
+    def _lowercase_realm(self, t: Tally, r: dict[str, Any]) -> None:
+        """A realm as the attacker typed it, worse when this DC issued no TGT for the account."""
+        t.add(
+            float(self.params["lowercase_realm_score"]),
+            f"service tickets for '{r['account']}' carry the realm '{names(r['realms'])}' in lower "
+            "case; Windows writes the realm of tickets it issued in upper case, forged tickets "
+            "(Mimikatz golden/silver) carry it as the attacker typed it",
+            "T1558.001",
         )
-        for r in self.rows(con, sql, [p["gap_minutes"]]):
-            kinds = set(r["kinds"])
-            scores: list[float] = []
-            reasons: list[str] = []
-            techniques: list[str] = []
-            src = uniq(r["sources"])
-            if "machine-name" in kinds:
-                scores.append(float(p["machine_name_score"]))
-                techniques.append("T1558")
-                reasons.append(
-                    f"Kerberos tickets issued for '{r['account']}', the name of a computer account without "
-                    f"its trailing $ ({names(r['machine_events'])}): a renamed account impersonating the "
-                    "computer to get a ticket as it (sAMAccountName spoofing, CVE-2021-42287/noPac)"
-                )
-            if "lowercase-realm" in kinds:
-                scores.append(float(p["lowercase_realm_score"]))
-                techniques.append("T1558.001")
-                reasons.append(
-                    f"service tickets for '{r['account']}' carry the realm '{names(r['realms'])}' in lower "
-                    "case; Windows writes the realm of tickets it issued in upper case, forged tickets "
-                    "(Mimikatz golden/silver) carry it as the attacker typed it"
-                )
-                if r["tgts"]:
-                    scores.append(float(p["no_tgt_score"]))
-                    reasons.append(
-                        f"{r['host']} logged {r['tgts'][0]} TGT requests (4768) but none for "
-                        f"'{r['account']}': its TGT did not come from this DC"
-                    )
-            if "rid500" in kinds:
-                techniques.append("T1558.001")
-                other = uniq(r["other_names"] or [])
-                if other:
-                    scores.append(float(p["sid_mismatch_score"]))
-                    reasons.append(
-                        f"Kerberos network logon as '{r['account']}' with the SID {names(r['sids'])} of the "
-                        f"built-in Administrator (RID 500), which other events name {names(other)}: the "
-                        "name in the ticket does not match the account (golden ticket)"
-                    )
-                else:
-                    scores.append(float(p["rid500_score"]))
-                    reasons.append(
-                        f"Kerberos network logon as '{r['account']}' with the SID {names(r['sids'])} of the "
-                        "built-in Administrator (RID 500); Mimikatz puts RID 500 into golden tickets by "
-                        "default, so check that this name really is the renamed Administrator"
-                    )
-            score = combine(scores)
-            yield Finding(
-                score=score,
-                entities={"user": r["account"], "host": r["host"], "source": src[0] if src else ""},
-                first_seen=r["first"],
-                last_seen=r["last"],
-                event_ids=r["eids"],
-                reasons=reasons,
-                severity=severity_for(score),
-                techniques=uniq(techniques),
+        if r["tgts"]:
+            t.add(
+                float(self.params["no_tgt_score"]),
+                f"{r['host']} logged {r['tgts'][0]} TGT requests (4768) but none for "
+                f"'{r['account']}': its TGT did not come from this DC",
+            )
+
+    def _rid500(self, t: Tally, r: dict[str, Any]) -> None:
+        """The built-in Administrator's SID under another name: proven when other events name it otherwise."""
+        other = uniq(r["other_names"] or [])
+        said = (
+            f"Kerberos network logon as '{r['account']}' with the SID {names(r['sids'])} of the "
+            "built-in Administrator (RID 500)"
+        )
+        if other:
+            t.add(
+                float(self.params["sid_mismatch_score"]),
+                f"{said}, which other events name {names(other)}: the name in the ticket does not match "
+                "the account (golden ticket)",
+                "T1558.001",
+            )
+        else:
+            t.add(
+                float(self.params["rid500_score"]),
+                f"{said}; Mimikatz puts RID 500 into golden tickets by default, so check that this name "
+                "really is the renamed Administrator",
+                "T1558.001",
             )

@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 from bluebench.detectors.base import Detector, Finding, plural
 from bluebench.detectors.winsql import (
+    PROCESS_EVENTS,
+    Tally,
     combine,
     ed,
     grouped,
@@ -25,14 +27,66 @@ from bluebench.detectors.winsql import (
 )
 from bluebench.engines import Db
 
-# Process-creation events with a command line (Security 4688, Sysmon 1).
-PROCESS_EVENTS = """"event.action" = 'process-created' AND "process.command_line" IS NOT NULL"""
 # An administrative share: ADMIN$ or a drive letter share such as C$.
 ADMIN_SHARE_RE = r"(?i)\\(admin|[a-z])\$$"
 # Named pipes of remote execution: the service manager, the task scheduler, PsExec and clones.
 EXEC_PIPES_RE = r"(?i)^\\?(svcctl|atsvc|psexesvc.*|remcom.*|paexec.*|csexec.*)$"
 EXECUTABLE_RE = r"(?i)\.(exe|dll|sys|bat|cmd|ps1|vbs|js|hta|scr|msi)$"
 UNC_ADMIN_SHARE_RE = r'(?i)\\\\([^\\\s"]+)\\(admin\$|[a-z]\$)'
+_SHARE, _RELATIVE_TARGET = ed("ShareName"), ed("RelativeTargetName")
+_CMD = '"process.command_line"'
+# Admin shares and remote-execution pipes opened from another address by a user account, and
+# command lines that use \\host\X$; 'kind' is share, pipe or command.
+ADMIN_SHARE_SIGNALS_SQL = f"""
+            SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS actor,
+                   "source.ip" AS src, lower("user.name") || '|' || "source.ip" AS akey,
+                   CASE WHEN regexp_matches({_SHARE}, '{ADMIN_SHARE_RE}') THEN 'share' ELSE 'pipe' END AS kind,
+                   regexp_extract({_SHARE}, '([^\\\\]+)$', 1) AS share, {_RELATIVE_TARGET} AS target,
+                   coalesce({ed("AccessList")}, '') LIKE '%%%4417%' AS write, NULL AS unc
+            FROM events
+            WHERE "event.code" IN ('5140', '5145') AND {remote_source()}
+              AND "user.name" IS NOT NULL AND NOT ends_with("user.name", '$')
+              AND (regexp_matches({_SHARE}, '{ADMIN_SHARE_RE}')
+                   OR (upper({_SHARE}) LIKE '%\\IPC$' AND regexp_matches({_RELATIVE_TARGET}, '{EXEC_PIPES_RE}')))
+            UNION ALL
+            SELECT "@timestamp", "event.id", "host.name", "user.name", NULL,
+                   lower(coalesce("user.name", '')) || '|', 'command', NULL, {_CMD},
+                   regexp_matches({_CMD}, '(?i)/u(ser)?:'),
+                   '\\\\' || regexp_extract({_CMD}, '{UNC_ADMIN_SHARE_RE}', 1) || '\\'
+                       || upper(regexp_extract({_CMD}, '{UNC_ADMIN_SHARE_RE}', 2))
+            FROM events
+            WHERE {PROCESS_EVENTS} AND regexp_matches({_CMD}, '{UNC_ADMIN_SHARE_RE}')
+        """
+# One row per host, account, source and burst, with the days the account and source used admin
+# shares and the services installed on the host right after (gap, then service window, in minutes).
+ADMIN_SHARE_BURSTS_SQL = (
+    grouped(with_days(ADMIN_SHARE_SIGNALS_SQL, "akey"), "concat_ws('|', host, akey)")
+    + f"""
+            , b AS (
+                SELECT min(host) AS host, min(actor) AS actor, min(src) AS src, min(days) AS days,
+                       list(DISTINCT kind ORDER BY kind) AS kinds,
+                       list(DISTINCT upper(share) ORDER BY upper(share)) FILTER (WHERE kind = 'share') AS shares,
+                       list(DISTINCT target ORDER BY target)
+                           FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}')) AS executables,
+                       bool_or(write) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
+                           AS exec_written,
+                       list(DISTINCT lower(target) ORDER BY lower(target)) FILTER (WHERE kind = 'pipe') AS pipes,
+                       list(DISTINCT unc ORDER BY unc) FILTER (WHERE kind = 'command') AS uncs,
+                       bool_or(write) FILTER (WHERE kind = 'command') AS other_creds,
+                       count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+                FROM g GROUP BY gk, grp
+            )
+            SELECT b.*, (
+                SELECT list(struct_pack(svc := s."service.name", eid := s."event.id")
+                            ORDER BY s."@timestamp", s."event.id")
+                FROM events s
+                WHERE s."event.action" = 'service-installed' AND s."host.name" = b.host AND b.src IS NOT NULL
+                  AND s."@timestamp" BETWEEN b.first - INTERVAL 1 MINUTE
+                                         AND b.last + to_minutes(CAST(? AS BIGINT))
+            ) AS services
+            FROM b ORDER BY first
+            """
+)
 
 
 class AdminShareAccess(Detector):
@@ -60,135 +114,91 @@ class AdminShareAccess(Detector):
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, account, source and burst of share, pipe and command signals."""
         p = self.params
-        share, target = ed("ShareName"), ed("RelativeTargetName")
-        cmd = '"process.command_line"'
-        signals = f"""
-            SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, "user.name" AS actor,
-                   "source.ip" AS src, lower("user.name") || '|' || "source.ip" AS akey,
-                   CASE WHEN regexp_matches({share}, '{ADMIN_SHARE_RE}') THEN 'share' ELSE 'pipe' END AS kind,
-                   regexp_extract({share}, '([^\\\\]+)$', 1) AS share, {target} AS target,
-                   coalesce({ed("AccessList")}, '') LIKE '%%%4417%' AS write, NULL AS unc
-            FROM events
-            WHERE "event.code" IN ('5140', '5145') AND {remote_source()}
-              AND "user.name" IS NOT NULL AND NOT ends_with("user.name", '$')
-              AND (regexp_matches({share}, '{ADMIN_SHARE_RE}')
-                   OR (upper({share}) LIKE '%\\IPC$' AND regexp_matches({target}, '{EXEC_PIPES_RE}')))
-            UNION ALL
-            SELECT "@timestamp", "event.id", "host.name", "user.name", NULL,
-                   lower(coalesce("user.name", '')) || '|', 'command', NULL, {cmd},
-                   regexp_matches({cmd}, '(?i)/u(ser)?:'),
-                   '\\\\' || regexp_extract({cmd}, '{UNC_ADMIN_SHARE_RE}', 1) || '\\'
-                       || upper(regexp_extract({cmd}, '{UNC_ADMIN_SHARE_RE}', 2))
-            FROM events
-            WHERE {PROCESS_EVENTS} AND regexp_matches({cmd}, '{UNC_ADMIN_SHARE_RE}')
-        """
-        sql = (
-            grouped(with_days(signals, "akey"), "concat_ws('|', host, akey)")
-            + f"""
-            , b AS (
-                SELECT min(host) AS host, min(actor) AS actor, min(src) AS src, min(days) AS days,
-                       list(DISTINCT kind ORDER BY kind) AS kinds,
-                       list(DISTINCT upper(share) ORDER BY upper(share)) FILTER (WHERE kind = 'share') AS shares,
-                       list(DISTINCT target ORDER BY target)
-                           FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}')) AS executables,
-                       bool_or(write) FILTER (WHERE kind = 'share' AND regexp_matches(target, '{EXECUTABLE_RE}'))
-                           AS exec_written,
-                       list(DISTINCT lower(target) ORDER BY lower(target)) FILTER (WHERE kind = 'pipe') AS pipes,
-                       list(DISTINCT unc ORDER BY unc) FILTER (WHERE kind = 'command') AS uncs,
-                       bool_or(write) FILTER (WHERE kind = 'command') AS other_creds,
-                       count(*) AS n, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
-                FROM g GROUP BY gk, grp
-            )
-            SELECT b.*, (
-                SELECT list(struct_pack(svc := s."service.name", eid := s."event.id")
-                            ORDER BY s."@timestamp", s."event.id")
-                FROM events s
-                WHERE s."event.action" = 'service-installed' AND s."host.name" = b.host AND b.src IS NOT NULL
-                  AND s."@timestamp" BETWEEN b.first - INTERVAL 1 MINUTE
-                                         AND b.last + to_minutes(CAST(? AS BIGINT))
-            ) AS services
-            FROM b ORDER BY first
-            """
-        )
         params = [p["gap_minutes"], p["service_window_minutes"]]
-        for r in self.rows(con, sql, params):
-            kinds = set(r["kinds"])
-            scores: list[float] = []
-            reasons: list[str] = []
-            techniques = ["T1021.002"]
-            eids = list(r["eids"])
-            pipes = uniq(r["pipes"])
-            executables = uniq(r["executables"])
-            services = r["services"] or []
-            psexec = [x for x in [*pipes, *executables] if x and "psexesvc" in x.lower()]
-            if kinds == {"share"} and not executables and r["days"] >= int(p["routine_days"]):
+        for r in self.rows(con, ADMIN_SHARE_BURSTS_SQL, params):
+            routine = r["days"] >= int(p["routine_days"])
+            if set(r["kinds"]) == {"share"} and not uniq(r["executables"]) and routine:
                 continue  # this account opens admin shares from this address on other days too: routine
-            if "share" in kinds:
-                scores.append(float(p["share_score"]))
-                reasons.append(
-                    f"'{r['actor']}' opened the administrative share {names(uniq(r['shares']))} on {r['host']} "
-                    f"from {r['src']}: admin shares expose the whole disk and are how PsExec-like tools copy "
-                    "their payload"
-                )
-                if executables:
-                    scores.append(float(p["executable_score"]))
-                    verb = "wrote" if r["exec_written"] else "accessed"
-                    reasons.append(f"it {verb} executable files there: {names(executables)}")
-            if psexec:
-                scores.append(float(p["psexec_score"]))
-                techniques.append("T1569.002")
-                reasons.append(f"PsExec's service binary or pipes were used: {names(psexec)}")
-            exec_pipes = [x for x in pipes if "psexesvc" not in x]
-            if exec_pipes:
-                scores.append(float(p["pipe_score"]))
-                what = {
-                    "svcctl": "the service manager (remote service creation)",
-                    "atsvc": "the task scheduler",
-                }
-                reasons.append(
-                    f"'{r['actor']}' opened the remote-execution pipe {names(exec_pipes)} on {r['host']} from "
-                    f"{r['src']}: {', '.join(what.get(x, x) for x in exec_pipes)}"
-                )
-                if "svcctl" in exec_pipes:
-                    techniques.append("T1569.002")
-                if "atsvc" in exec_pipes:
-                    techniques.append("T1053.005")
-            if services:
-                scores.append(float(p["service_score"]))
-                techniques.append("T1569.002")
-                eids.extend(x["eid"] for x in services)
-                reasons.append(
-                    f"the service {names(uniq(x['svc'] for x in services))} was installed on {r['host']} right "
-                    "after: a binary copied through the share and started as a service (PsExec's way)"
-                )
-            if "command" in kinds:
-                scores.append(float(p["command_score"]))
-                uncs = uniq(r["uncs"])
-                local = all(
-                    u.lower().startswith(("\\\\127.0.0.1\\", "\\\\localhost\\", "\\\\::1\\")) for u in uncs
-                )
-                reasons.append(
-                    f"'{r['actor']}' ran a command on {r['host']} that uses {names(uncs)}: "
-                    + (
-                        "its own admin share through the loopback, where Impacket wmiexec/smbexec write "
-                        "command output"
-                        if local
-                        else "an administrative share of another host"
-                    )
-                )
-                if r["other_creds"]:
-                    scores.append(float(p["other_credentials_score"]))
-                    reasons.append("the command passes other credentials (/user:)")
-            score = combine(scores)
-            yield Finding(
-                score=score,
-                entities={"user": r["actor"], "host": r["host"], "source": r["src"] or ""},
-                first_seen=r["first"],
-                last_seen=r["last"],
-                event_ids=uniq(eids),
-                reasons=reasons,
-                severity=severity_for(score),
-                techniques=uniq(techniques),
+            yield self._finding(r)
+
+    def _finding(self, r: dict[str, Any]) -> Finding:
+        """Scores and reasons for one burst, signal by signal."""
+        kinds = set(r["kinds"])
+        t = Tally(techniques=["T1021.002"])
+        eids = list(r["eids"])
+        pipes = uniq(r["pipes"])
+        executables = uniq(r["executables"])
+        if "share" in kinds:
+            self._share(t, r, executables)
+        psexec = [x for x in [*pipes, *executables] if x and "psexesvc" in x.lower()]
+        if psexec:
+            t.add(
+                float(self.params["psexec_score"]),
+                f"PsExec's service binary or pipes were used: {names(psexec)}",
+                "T1569.002",
+            )
+        exec_pipes = [x for x in pipes if "psexesvc" not in x]
+        if exec_pipes:
+            self._pipes(t, r, exec_pipes)
+        services = r["services"] or []
+        if services:
+            eids.extend(x["eid"] for x in services)
+            t.add(
+                float(self.params["service_score"]),
+                f"the service {names(uniq(x['svc'] for x in services))} was installed on {r['host']} right "
+                "after: a binary copied through the share and started as a service (PsExec's way)",
+                "T1569.002",
+            )
+        if "command" in kinds:
+            self._command(t, r)
+        entities = {"user": r["actor"], "host": r["host"], "source": r["src"] or ""}
+        return t.finding(r, entities, uniq(eids))
+
+    def _share(self, t: Tally, r: dict[str, Any], executables: list[str]) -> None:
+        """An admin share opened remotely, and executables written or read there."""
+        t.add(
+            float(self.params["share_score"]),
+            f"'{r['actor']}' opened the administrative share {names(uniq(r['shares']))} on {r['host']} "
+            f"from {r['src']}: admin shares expose the whole disk and are how PsExec-like tools copy "
+            "their payload",
+        )
+        if executables:
+            verb = "wrote" if r["exec_written"] else "accessed"
+            t.add(
+                float(self.params["executable_score"]),
+                f"it {verb} executable files there: {names(executables)}",
+            )
+
+    def _pipes(self, t: Tally, r: dict[str, Any], exec_pipes: list[str]) -> None:
+        """Remote-execution pipes opened: the service manager (T1569.002) or task scheduler (T1053.005)."""
+        what = {"svcctl": "the service manager (remote service creation)", "atsvc": "the task scheduler"}
+        techniques = [
+            tech for pipe, tech in (("svcctl", "T1569.002"), ("atsvc", "T1053.005")) if pipe in exec_pipes
+        ]
+        t.add(
+            float(self.params["pipe_score"]),
+            f"'{r['actor']}' opened the remote-execution pipe {names(exec_pipes)} on {r['host']} from "
+            f"{r['src']}: {', '.join(what.get(x, x) for x in exec_pipes)}",
+            *techniques,
+        )
+
+    def _command(self, t: Tally, r: dict[str, Any]) -> None:
+        """A command line using an admin share, its own through the loopback or another host's."""
+        uncs = uniq(r["uncs"])
+        local = all(u.lower().startswith(("\\\\127.0.0.1\\", "\\\\localhost\\", "\\\\::1\\")) for u in uncs)
+        t.add(
+            float(self.params["command_score"]),
+            f"'{r['actor']}' ran a command on {r['host']} that uses {names(uncs)}: "
+            + (
+                "its own admin share through the loopback, where Impacket wmiexec/smbexec write "
+                "command output"
+                if local
+                else "an administrative share of another host"
+            ),
+        )
+        if r["other_creds"]:
+            t.add(
+                float(self.params["other_credentials_score"]), "the command passes other credentials (/user:)"
             )
 
 

@@ -7,10 +7,15 @@ from events never become SQL text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bluebench.detectors.base import Finding
+
+# Process-creation events with a command line (Security 4688, Sysmon 1).
+PROCESS_EVENTS = """"event.action" = 'process-created' AND "process.command_line" IS NOT NULL"""
 # Prefixes and suffixes that make a person's separate admin account (adm-alice, alice_adm, ...).
 ADMIN_AFFIX_RE = re.compile(r"^(adm|admin|a|da|sa|t[0-2])[-_.]|[-_.](adm|admin|a|da|t[0-2])$", re.IGNORECASE)
 
@@ -97,6 +102,37 @@ def uniq(values: Iterable[Any] | None) -> list[Any]:
         if v not in (None, "") and v not in out:
             out.append(v)
     return out
+
+
+@dataclass
+class Tally:
+    """What one finding collects signal by signal, so each reason can live in its own helper."""
+
+    scores: list[float] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    techniques: list[str] = field(default_factory=list)
+
+    def add(self, score: float | None, reason: str | None, *techniques: str) -> None:
+        """Record a signal; a reason without a score explains, a score without one adds weight."""
+        if score is not None:
+            self.scores.append(score)
+        if reason is not None:
+            self.reasons.append(reason)
+        self.techniques.extend(techniques)
+
+    def finding(self, row: Mapping[str, Any], entities: dict[str, str], event_ids: list[str]) -> Finding:
+        """The finding over a grouped row's span (``first``, ``last``); no technique keeps the detector's."""
+        score = combine(self.scores)
+        return Finding(
+            score=score,
+            entities=entities,
+            first_seen=row["first"],
+            last_seen=row["last"],
+            event_ids=event_ids,
+            reasons=self.reasons,
+            severity=severity_for(score),
+            techniques=uniq(self.techniques) if self.techniques else None,
+        )
 
 
 def when(ts: datetime) -> str:

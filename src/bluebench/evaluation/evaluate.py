@@ -19,9 +19,10 @@ import json
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,10 @@ import duckdb
 import pyarrow as pa
 
 from bluebench.detectors import DETECTORS
+from bluebench.evaluation.files import FileIndex, build_index
 from bluebench.evaluation.labels import FileLabel, LabelSet, normalize_technique
 from bluebench.evaluation.metrics import Measure, VerdictPrecision, any_match, technique_matches
-from bluebench.schema import Alert, Evidence
+from bluebench.schema import Alert
 
 EVALUATIONS_SQL = """CREATE TABLE IF NOT EXISTS evaluations (
     id VARCHAR PRIMARY KEY, run_at TIMESTAMP, labels_path VARCHAR, labels_fingerprint VARCHAR,
@@ -151,124 +153,6 @@ class Evaluation:
         }
 
 
-# ------------------------------------------------------------------ workspace files
-
-
-@dataclass
-class FileIndex:
-    """Stored files by absolute path, and the file each stored event path belongs to."""
-
-    canonical: dict[str, str]  # absolute path (or 'abs!member') -> stored path holding its events
-    container: dict[str, str]  # stored event path ("log.file.path") -> canonical stored file
-    events: dict[str, int]  # canonical stored file -> events stored
-    #: Folders a label's relative path is tried against after the labels file's own folder
-    #: (the working folder, then ``--root``): label files are published relative to themselves.
-    roots: tuple[Path, ...] = ()
-    #: Absolute paths tried for labels that matched nothing, so a miss can say where it looked.
-    tried: list[str] = field(default_factory=list)
-    hits: int = 0
-    #: Stored file path -> its absolute path (where ingest read it, or as typed from the cwd).
-    located: dict[str, str] = field(default_factory=dict)
-
-    def absolute(self, stored: str) -> str:
-        """Where a stored file lies on disk, for scoping files under the labels' folder."""
-        return self.located.get(stored) or str(Path(stored).resolve())
-
-    def lookup(self, path: Path, given: str) -> str | None:
-        """The stored file a label's path refers to, or None when it was never ingested."""
-        candidates = [path]
-        if not Path(given).is_absolute():
-            candidates += [(root / given).resolve() for root in self.roots]
-        for candidate in dict.fromkeys(candidates):
-            found = self._one(candidate, given)
-            if found is not None:
-                self.hits += 1
-                return found
-        if len(self.tried) < 9:  # the first few labels' candidates say enough
-            self.tried.extend(str(c) for c in dict.fromkeys(candidates))
-        return None
-
-    def _one(self, path: Path, given: str) -> str | None:
-        key = str(path)
-        if key in self.canonical:
-            return self.canonical[key]
-        if "!" in given:  # a zip member named as 'x.zip!member'
-            outer, _, member = given.partition("!")
-            return self.canonical.get(str(path.parent / Path(outer).name) + "!" + member)
-        return None
-
-
-def _abs(path: str, cwd: Path) -> str:
-    return str((cwd / path).resolve())
-
-
-def _stored_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None, str | None]]:
-    """(path as typed, original when a duplicate, absolute location at ingest) of every stored file."""
-    has_location = con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'files' AND column_name = 'location'"
-    ).fetchall()[0][0]
-    location = "location" if has_location else "NULL"  # read-only workspaces made before it
-    rows: list[tuple[str, str | None, str | None]] = con.execute(
-        f"SELECT path, duplicate_of, {location} FROM files"
-    ).fetchall()
-    return rows
-
-
-def build_index(
-    con: duckdb.DuckDBPyConnection, cwd: Path | None = None, roots: Sequence[Path] = ()
-) -> FileIndex:
-    """Stored paths to absolute ones: where ingest read them, else relative to ``cwd`` as typed."""
-    cwd = cwd or Path.cwd()
-    canonical: dict[str, str] = {}
-    stored: set[str] = set()
-    located: dict[str, str] = {}
-    for path, duplicate_of, location in _stored_files(con):
-        absolute = location or _abs(path, cwd)
-        located[path] = absolute
-        # Where ingest read it, and where its typed path points from here (a folder moved
-        # with its workspace): a label naming either finds it.
-        for key in (absolute, _abs(path, cwd)):
-            canonical.setdefault(key, duplicate_of or path)
-        if duplicate_of is None:
-            stored.add(path)
-    container: dict[str, str] = {}
-    events: dict[str, int] = defaultdict(int)
-    rows = con.execute('SELECT "log.file.path", count(*) FROM events GROUP BY 1').fetchall()
-    for ev_path, n in rows:
-        owner = ev_path
-        if ev_path not in stored:
-            # 'x.zip!member' belongs to the stored file x.zip; try each '!' from the right.
-            cut = ev_path.rfind("!")
-            while cut > 0 and ev_path[:cut] not in stored:
-                cut = ev_path.rfind("!", 0, cut)
-            if cut > 0:
-                owner = ev_path[:cut]
-                for key in (located.get(owner, _abs(owner, cwd)), _abs(owner, cwd)):
-                    canonical.setdefault(key + ev_path[cut:], ev_path)
-        container[ev_path] = owner
-        events[owner] += int(n)
-    return FileIndex(canonical, container, dict(events), roots=(cwd, *roots), located=located)
-
-
-def attach_evidence(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> None:
-    """Fill ``evidence`` of alerts made in memory (not read from the store) from their event ids."""
-    ids = sorted({e for a in alerts if not a.evidence for e in a.event_ids})
-    if not ids:
-        return
-    con.register("eval_ids", pa.table({"id": pa.array(ids, pa.string())}))
-    try:
-        rows = con.execute(
-            'SELECT e."event.id", e."log.file.path", e."log.record" FROM events e '
-            'JOIN eval_ids i ON i.id = e."event.id"'
-        ).fetchall()
-    finally:
-        con.unregister("eval_ids")
-    where = {r[0]: Evidence(r[1], int(r[2])) for r in rows}
-    for a in alerts:
-        if not a.evidence:
-            a.evidence = [where[e] for e in a.event_ids if e in where]
-
-
 # ------------------------------------------------------------------ shared helpers
 
 
@@ -326,6 +210,42 @@ def _sample(items: Iterable[str], limit: int = 50) -> list[str]:
     return sorted(items)[:limit]
 
 
+# ------------------------------------------------------------------ measuring, any label kind
+
+# Measures a group of alerts as one row: (row name, techniques it claims, alerts) -> Row.
+_Measure = Callable[[str, list[str], list[_Alert]], Row]
+
+
+@dataclass
+class _Measured:
+    """The detector rows, the overall row over every claimed technique, and the curve's rows."""
+
+    rows: list[Row]
+    overall: Row
+    curve: list[Row]
+    claimed: list[str]
+
+
+def _measure_all(
+    measure: _Measure,
+    alerts: list[_Alert],
+    flt: list[str],
+    detectors: Sequence[str] | None,
+    thresholds: Sequence[float],
+) -> _Measured:
+    """One row per detector, then overall, then overall again at each raised score threshold."""
+    rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
+    claimed = sorted({t for r in rows for t in r.techniques})
+    overall = measure("overall", claimed, alerts)
+    curve = [measure("overall", claimed, [a for a in alerts if a.alert.score >= t]) for t in thresholds]
+    return _Measured(rows, overall, curve, claimed)
+
+
+def _alert_only(alerts: list[_Alert], label_techs: list[str]) -> list[str]:
+    """Alert techniques that match no label technique: the '(not in labels)' rows."""
+    return sorted({t for a in alerts for t in a.techniques if not any_match([t], label_techs)})
+
+
 # ------------------------------------------------------------------ per-file labels
 
 
@@ -336,14 +256,21 @@ class _Unit:
     techniques: list[str]
 
 
-def _evaluate_files(
-    labels: LabelSet,
-    alerts: list[_Alert],
-    index: FileIndex,
-    flt: list[str],
-    detectors: Sequence[str] | None,
-    thresholds: Sequence[float] = (),
-) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+@dataclass
+class _FileMatch:
+    """The labelled files found in the workspace, those missing, and the files each alert touches."""
+
+    units: list[_Unit]
+    missing: list[str]  # label paths never ingested
+    touches: dict[int, set[int]]  # id(alert) -> indices of the units its evidence comes from
+
+    def hit(self, a: _Alert) -> set[int]:
+        """The units an alert touches (empty: its evidence lies outside the labelled files)."""
+        return self.touches[id(a)]
+
+
+def _match_files(labels: LabelSet, alerts: list[_Alert], index: FileIndex, flt: list[str]) -> _FileMatch:
+    """Labelled files as units, and which units each alert touches through its evidence events."""
     units: list[_Unit] = []
     missing: list[str] = []
     for lab in labels.files:
@@ -355,141 +282,159 @@ def _evaluate_files(
     by_stored: dict[str, list[int]] = defaultdict(list)
     for i, u in enumerate(units):
         by_stored[u.stored].append(i)
-    # Which units each alert touches, through the files of its evidence events.
-    touches: list[set[int]] = []
+    touches: dict[int, set[int]] = {}
     for a in alerts:
         hit: set[int] = set()
         for ev in a.alert.evidence:
             hit.update(by_stored.get(index.container.get(ev.file, ev.file), ()))
             hit.update(by_stored.get(ev.file, ()))  # a label naming one member of a zip
-        touches.append(hit)
-    alert_ix = {id(a): i for i, a in enumerate(alerts)}
+        touches[id(a)] = hit
+    return _FileMatch(units, missing, touches)
 
-    def measure(name: str, claimed: list[str], group: list[_Alert]) -> Row:
-        touching: dict[int, list[_Alert]] = defaultdict(list)
-        outside = 0
-        for a in group:
-            hit = touches[alert_ix[id(a)]]
-            if not hit:
-                outside += 1
-            for ix in hit:
-                touching[ix].append(a)
-        tp = fp = fn = fpn = tn = 0
-        missed, false_alarms = [], []
-        for i, u in enumerate(units):
-            positive = any_match(u.techniques, claimed)
-            alerted = i in touching
-            matched = any(any_match(a.techniques, u.techniques) for a in touching.get(i, []))
-            if matched:
-                tp += 1
-            elif alerted:
-                fp += 1
-                false_alarms.append(u.label.given)
-            if positive and not matched:
-                fn += 1
-                missed.append(u.label.given)
-            if not positive:
-                if alerted:
-                    fpn += 1
-                else:
-                    tn += 1
-        return Row(
-            name,
-            claimed,
-            len(group) - outside,
-            Measure(tp, fp, tp, fn, fpn, tn, UNITS["file"]),
-            outside,
-            {"false_positive_files": _sample(false_alarms), "missed_files": _sample(missed)},
+
+def _measure_files(m: _FileMatch, name: str, claimed: list[str], group: list[_Alert]) -> Row:
+    """A group of alerts against the labelled files, counting files."""
+    touching: dict[int, list[_Alert]] = defaultdict(list)
+    outside = 0
+    for a in group:
+        hit = m.hit(a)
+        if not hit:
+            outside += 1
+        for ix in hit:
+            touching[ix].append(a)
+    tp = fp = fn = fpn = tn = 0
+    missed, false_alarms = [], []
+    for i, u in enumerate(m.units):
+        positive = any_match(u.techniques, claimed)
+        alerted = i in touching
+        matched = any(any_match(a.techniques, u.techniques) for a in touching.get(i, []))
+        if matched:
+            tp += 1
+        elif alerted:
+            fp += 1
+            false_alarms.append(u.label.given)
+        if positive and not matched:
+            fn += 1
+            missed.append(u.label.given)
+        if not positive:
+            if alerted:
+                fpn += 1
+            else:
+                tn += 1
+    return Row(
+        name,
+        claimed,
+        len(group) - outside,
+        Measure(tp, fp, tp, fn, fpn, tn, UNITS["file"]),
+        outside,
+        {"false_positive_files": _sample(false_alarms), "missed_files": _sample(missed)},
+    )
+
+
+def _file_technique_row(m: _FileMatch, alerts: list[_Alert], t: str, label_techs: list[str]) -> Row:
+    """One technique's row: files labelled with it against files its alerts touch."""
+    pos = {i for i, u in enumerate(m.units) if any_match(u.techniques, [t])}
+    alerted: set[int] = set()
+    dets: set[str] = set()
+    for a in alerts:
+        if any_match(a.techniques, [t]):
+            hit = m.hit(a)
+            alerted |= hit
+            if hit:
+                dets.add(a.alert.detector)
+    # A labelled file counts as found only through an alert matching its own label.
+    found = {
+        i
+        for i in pos & alerted
+        if any(
+            any_match(a.techniques, [t]) and any_match(a.techniques, m.units[i].techniques)
+            for a in alerts
+            if i in m.hit(a)
         )
+    }
+    n_found, fpn, n_neg = len(found), len(alerted - pos), len(m.units) - len(pos)
+    return Row(
+        t,
+        [t],
+        sum(1 for a in alerts if any_match(a.techniques, [t]) and m.hit(a)),
+        Measure(n_found, len(alerted - found), n_found, len(pos) - n_found, fpn, n_neg - fpn, UNITS["file"]),
+        details={
+            "labelled_files": len(pos),
+            "alerted_files": len(alerted),
+            "detectors": sorted(dets),
+            "in_labels": t in label_techs,
+        },
+    )
 
-    rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
-    all_claimed = sorted({t for r in rows for t in r.techniques})
-    overall = measure("overall", all_claimed, alerts)
-    curve = [measure("overall", all_claimed, [a for a in alerts if a.alert.score >= t]) for t in thresholds]
 
-    # Per technique: every label technique, then alert techniques that match no label at all.
-    label_techs = sorted({t for u in units for t in u.techniques})
-    alert_only = sorted({t for a in alerts for t in a.techniques if not any_match([t], label_techs)})
-    per_tech = []
-    for t in label_techs + alert_only:
-        pos = {i for i, u in enumerate(units) if any_match(u.techniques, [t])}
-        alerted: set[int] = set()
-        dets: set[str] = set()
-        for a in alerts:
-            if any_match(a.techniques, [t]):
-                hit = touches[alert_ix[id(a)]]
-                alerted |= hit
-                if hit:
-                    dets.add(a.alert.detector)
-        # A labelled file counts as found only through an alert matching its own label.
-        found = {
-            i
-            for i in pos & alerted
-            if any(
-                any_match(a.techniques, [t]) and any_match(a.techniques, units[i].techniques)
-                for a in alerts
-                if i in touches[alert_ix[id(a)]]
-            )
-        }
-        fpn = len(alerted - pos)
-        n_neg = len(units) - len(pos)
-        per_tech.append(
-            Row(
-                t,
-                [t],
-                sum(1 for a in alerts if any_match(a.techniques, [t]) and touches[alert_ix[id(a)]]),
-                Measure(
-                    len(found),
-                    len(alerted - found),
-                    len(found),
-                    len(pos) - len(found),
-                    fpn,
-                    n_neg - fpn,
-                    UNITS["file"],
-                ),
-                details={
-                    "labelled_files": len(pos),
-                    "alerted_files": len(alerted),
-                    "detectors": sorted(dets),
-                    "in_labels": t in label_techs,
-                },
-            )
-        )
-    uncovered = sorted({t for t in label_techs if not any_match([t], all_claimed)})
+def _file_scope(
+    labels: LabelSet, m: _FileMatch, label_techs: list[str], claimed: list[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """What was evaluated and what was left out, with a note for each kind left out."""
+    uncovered = sorted({t for t in label_techs if not any_match([t], claimed)})
     scope = {
         "label_rows": len(labels.files) + len(labels.unlabelled),
-        "files_evaluated": len(units),
+        "files_evaluated": len(m.units),
         "files_without_technique": len(labels.unlabelled),
-        "files_not_in_workspace": len(missing),
-        "files_not_in_workspace_examples": _sample(missing, 10),
+        "files_not_in_workspace": len(m.missing),
+        "files_not_in_workspace_examples": _sample(m.missing, 10),
         "label_techniques_no_detector_claims": uncovered,
     }
     notes = []
-    if missing:
+    if m.missing:
         notes.append(
-            f"{len(missing)} labelled files are not in the workspace (never ingested, failed, or "
+            f"{len(m.missing)} labelled files are not in the workspace (never ingested, failed, or "
             "ingested from another folder) and are left out"
         )
-    if missing and not units:
+    if m.missing and not m.units:
         notes.append(HINT_CWD)
     if uncovered:
         notes.append(f"{len(uncovered)} labelled techniques are claimed by no detector: recall 0 by design")
-    return rows, overall, per_tech, scope, notes, curve
+    return scope, notes
 
 
-# ------------------------------------------------------------------ per-event labels
-
-
-def _evaluate_events(
-    con: duckdb.DuckDBPyConnection,
+def _evaluate_files(
     labels: LabelSet,
     alerts: list[_Alert],
     index: FileIndex,
     flt: list[str],
     detectors: Sequence[str] | None,
-    cwd: Path,
     thresholds: Sequence[float] = (),
 ) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+    m = _match_files(labels, alerts, index, flt)
+    measured = _measure_all(partial(_measure_files, m), alerts, flt, detectors, thresholds)
+    # Per technique: every label technique, then alert techniques that match no label at all.
+    label_techs = sorted({t for u in m.units for t in u.techniques})
+    per_tech = [
+        _file_technique_row(m, alerts, t, label_techs) for t in label_techs + _alert_only(alerts, label_techs)
+    ]
+    scope, notes = _file_scope(labels, m, label_techs, measured.claimed)
+    return measured.rows, measured.overall, per_tech, scope, notes, measured.curve
+
+
+# ------------------------------------------------------------------ per-event labels
+
+
+@dataclass
+class _EventLabels:
+    """Labelled records by (stored file, record), attack instances, and the files benign events come from."""
+
+    labelled: dict[tuple[str, int], list[tuple[str, str]]]  # -> (technique, attack_id) of each label row
+    instances: dict[tuple[str, str], set[tuple[str, int]]]  # (attack_id, technique) -> its records
+    missing_files: set[str]
+    filtered_out: int  # label rows outside the technique filter
+    scope_files: set[str] = field(default_factory=set)
+    total: int = 0  # stored events in scope
+    found: int = 0  # labelled records found among the stored events
+
+    @property
+    def benign_total(self) -> int:
+        """Events in scope that no label row lists."""
+        return self.total - self.found
+
+
+def _label_events(labels: LabelSet, index: FileIndex, flt: list[str]) -> _EventLabels:
+    """Label rows keyed by the stored file and record they name; rows outside the filter stay malicious."""
     labelled: dict[tuple[str, int], list[tuple[str, str]]] = defaultdict(list)
     instances: dict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)
     missing_files: set[str] = set()
@@ -499,21 +444,29 @@ def _evaluate_events(
         if stored is None:
             missing_files.add(lab.given)
             continue
+        key = (stored, lab.record)
         if flt and not any(technique_matches(lab.technique, f) for f in flt):
             filtered_out += 1
-            key = (stored, lab.record)
             labelled.setdefault(key, [])  # still malicious: neither benign nor counted
             continue
-        key = (stored, lab.record)
         labelled[key].append((lab.technique, lab.attack_id))
         instances[(lab.attack_id, lab.technique)].add(key)
-    # Scope: the labelled files, and every stored file under the labels file's folder.
+    return _EventLabels(labelled, instances, missing_files, filtered_out)
+
+
+def _event_scope(
+    con: duckdb.DuckDBPyConnection,
+    labels: LabelSet,
+    labelled: dict[tuple[str, int], list[tuple[str, str]]],
+    index: FileIndex,
+    cwd: Path,
+) -> tuple[set[str], int, int]:
+    """Files in scope (labelled, or under the labels file's folder), their events, labelled ones found."""
     base = str(labels.source.resolve().parent) + os.sep
     scope_files = {k[0] for k in labelled}
     for ev_path, owner in index.container.items():
         if index.absolute(owner).startswith(base):
             scope_files.add(ev_path)
-    scope_list = sorted(scope_files)
     keys = pa.table(
         {
             "path": pa.array([k[0] for k in labelled], pa.string()),
@@ -526,89 +479,99 @@ def _evaluate_events(
             """SELECT (SELECT count(*) FROM events WHERE list_contains(?, "log.file.path")),
                       (SELECT count(DISTINCT (l.path, l.record)) FROM eval_labelled l JOIN events e
                          ON e."log.file.path" = l.path AND e."log.record" = l.record)""",
-            [scope_list],
+            [sorted(scope_files)],
         ).fetchall()[0]
     finally:
         con.unregister("eval_labelled")
-    benign_total = int(total) - int(found)
-    not_found = len(labelled) - int(found)
+    return scope_files, int(total), int(found)
 
-    def in_scope(ev: Evidence) -> bool:
-        return ev.file in scope_files
 
-    def measure(name: str, claimed: list[str], group: list[_Alert]) -> Row:
-        tp = fp = outside = 0
-        benign_hit: set[tuple[str, int]] = set()
-        covered: set[tuple[str, str]] = set()
-        for a in group:
-            evs = [ev for ev in a.alert.evidence if in_scope(ev)]
-            if not evs:
-                outside += 1
+def _measure_events(ev: _EventLabels, name: str, claimed: list[str], group: list[_Alert]) -> Row:
+    """A group of alerts against the labelled events: alerts, attack instances and benign events."""
+    tp = fp = outside = 0
+    benign_hit: set[tuple[str, int]] = set()
+    covered: set[tuple[str, str]] = set()
+    for a in group:
+        evs = [e for e in a.alert.evidence if e.file in ev.scope_files]
+        if not evs:
+            outside += 1
+            continue
+        good = False
+        for e in evs:
+            key = (e.file, e.record)
+            if key not in ev.labelled:
+                benign_hit.add(key)
                 continue
-            good = False
-            for ev in evs:
-                key = (ev.file, ev.record)
-                if key not in labelled:
-                    benign_hit.add(key)
-                    continue
-                for tech, attack_id in labelled[key]:
-                    if any_match(a.techniques, [tech]):
-                        good = True
-                        covered.add((attack_id, tech))
-            tp, fp = (tp + 1, fp) if good else (tp, fp + 1)
-        positives = [i for i in instances if any_match([i[1]], claimed)]
-        detected = sum(1 for i in positives if i in covered)
-        return Row(
-            name,
-            claimed,
-            tp + fp,
-            Measure(
-                tp,
-                fp,
-                detected,
-                len(positives) - detected,
-                len(benign_hit),
-                benign_total - len(benign_hit),
-                UNITS["event"],
-            ),
-            outside,
-            {
-                "missed_instances": _sample(f"{i[0]} ({i[1]})" for i in positives if i not in covered),
-                "detectors": sorted({a.alert.detector for a in group}),
-            },
-        )
+            for tech, attack_id in ev.labelled[key]:
+                if any_match(a.techniques, [tech]):
+                    good = True
+                    covered.add((attack_id, tech))
+        tp, fp = (tp + 1, fp) if good else (tp, fp + 1)
+    positives = [i for i in ev.instances if any_match([i[1]], claimed)]
+    detected, benign = sum(1 for i in positives if i in covered), len(benign_hit)
+    return Row(
+        name,
+        claimed,
+        tp + fp,
+        Measure(
+            tp, fp, detected, len(positives) - detected, benign, ev.benign_total - benign, UNITS["event"]
+        ),
+        outside,
+        {
+            "missed_instances": _sample(f"{i[0]} ({i[1]})" for i in positives if i not in covered),
+            "detectors": sorted({a.alert.detector for a in group}),
+        },
+    )
 
-    rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
-    all_claimed = sorted({t for r in rows for t in r.techniques})
-    overall = measure("overall", all_claimed, alerts)
-    curve = [measure("overall", all_claimed, [a for a in alerts if a.alert.score >= t]) for t in thresholds]
-    label_techs = sorted({i[1] for i in instances})
-    alert_only = sorted({t for a in alerts for t in a.techniques if not any_match([t], label_techs)})
-    per_tech = []
-    for t in label_techs + alert_only:
-        group = [a for a in alerts if any_match(a.techniques, [t])]
-        r = measure(t, [t], group)
-        r.details["in_labels"] = t in label_techs
-        r.details["instances"] = sum(1 for i in instances if any_match([i[1]], [t]))
-        per_tech.append(r)
+
+def _event_notes(labels: LabelSet, ev: _EventLabels) -> tuple[dict[str, Any], list[str]]:
+    """What was evaluated and what was left out, with a note for each kind left out."""
+    not_found = len(ev.labelled) - ev.found
     scope = {
         "label_rows": len(labels.events),
-        "attack_instances": len(instances),
-        "files_in_scope": len(scope_files),
-        "events_in_scope": int(total),
-        "benign_events": benign_total,
+        "attack_instances": len(ev.instances),
+        "files_in_scope": len(ev.scope_files),
+        "events_in_scope": ev.total,
+        "benign_events": ev.benign_total,
         "labelled_records_not_found": not_found,
-        "label_files_not_in_workspace": _sample(missing_files, 10),
-        "label_rows_outside_filter": filtered_out,
+        "label_files_not_in_workspace": _sample(ev.missing_files, 10),
+        "label_rows_outside_filter": ev.filtered_out,
     }
     notes = []
-    if missing_files:
-        notes.append(f"{len(missing_files)} labelled files are not in the workspace; their rows are left out")
-    if missing_files and not labelled:
+    if ev.missing_files:
+        notes.append(
+            f"{len(ev.missing_files)} labelled files are not in the workspace; their rows are left out"
+        )
+    if ev.missing_files and not ev.labelled:
         notes.append(HINT_CWD)
     if not_found:
         notes.append(f"{not_found} labelled records are not among the stored events (skipped or blank?)")
-    return rows, overall, per_tech, scope, notes, curve
+    return scope, notes
+
+
+def _evaluate_events(
+    con: duckdb.DuckDBPyConnection,
+    labels: LabelSet,
+    alerts: list[_Alert],
+    index: FileIndex,
+    flt: list[str],
+    detectors: Sequence[str] | None,
+    cwd: Path,
+    thresholds: Sequence[float] = (),
+) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+    ev = _label_events(labels, index, flt)
+    ev.scope_files, ev.total, ev.found = _event_scope(con, labels, ev.labelled, index, cwd)
+    measure = partial(_measure_events, ev)
+    measured = _measure_all(measure, alerts, flt, detectors, thresholds)
+    label_techs = sorted({i[1] for i in ev.instances})
+    per_tech = []
+    for t in label_techs + _alert_only(alerts, label_techs):
+        r = measure(t, [t], [a for a in alerts if any_match(a.techniques, [t])])
+        r.details["in_labels"] = t in label_techs
+        r.details["instances"] = sum(1 for i in ev.instances if any_match([i[1]], [t]))
+        per_tech.append(r)
+    scope, notes = _event_notes(labels, ev)
+    return measured.rows, measured.overall, per_tech, scope, notes, measured.curve
 
 
 # ------------------------------------------------------------------ per-window labels
@@ -708,14 +671,10 @@ def _evaluate_windows(
             },
         )
 
-    rows = [measure(n, c, g) for n, c, g in _groups(alerts, flt, detectors)]
-    all_claimed = sorted({t for r in rows for t in r.techniques})
-    overall = measure("overall", all_claimed, alerts)
-    curve = [measure("overall", all_claimed, [a for a in alerts if a.alert.score >= t]) for t in thresholds]
+    measured = _measure_all(measure, alerts, flt, detectors, thresholds)
     label_techs = sorted({w.technique for w in windows})
-    alert_only = sorted({t for a in alerts for t in a.techniques if not any_match([t], label_techs)})
     per_tech = []
-    for t in label_techs + alert_only:
+    for t in label_techs + _alert_only(alerts, label_techs):
         r = measure(t, [t], [a for a in alerts if any_match(a.techniques, [t])])
         r.details["in_labels"] = t in label_techs
         per_tech.append(r)
@@ -724,7 +683,7 @@ def _evaluate_windows(
         "windows_evaluated": len(windows),
         "benign_entity_days": len(units),
     }
-    return rows, overall, per_tech, scope, [], curve
+    return measured.rows, measured.overall, per_tech, scope, [], measured.curve
 
 
 # ------------------------------------------------------------------ score curve

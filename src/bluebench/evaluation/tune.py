@@ -22,7 +22,8 @@ import duckdb
 from bluebench.detectors import DETECTORS, build_detectors, load_config
 from bluebench.detectors.base import Detector, prepare_views
 from bluebench.errors import ConfigError
-from bluebench.evaluation.evaluate import Row, attach_evidence, evaluate_alerts
+from bluebench.evaluation.evaluate import Row, evaluate_alerts
+from bluebench.evaluation.files import attach_evidence
 from bluebench.evaluation.labels import LabelSet
 from bluebench.evaluation.metrics import Measure
 from bluebench.schema import Alert

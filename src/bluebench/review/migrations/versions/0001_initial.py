@@ -21,6 +21,15 @@ _APPEND_ONLY = ("audit", "verdicts", "verdict_alerts")
 
 
 def upgrade() -> None:
+    """The first release's tables, group by group, then the triggers that guard history."""
+    _create_accounts()
+    _create_incident_review()
+    _create_settings_and_audit()
+    _protect_history(op.get_bind().dialect.name)
+
+
+def _create_accounts() -> None:
+    """Who may sign in: users, their sessions, and every login attempt for rate limiting."""
     op.create_table(
         "users",
         sa.Column("name", sa.String(64), primary_key=True),
@@ -44,6 +53,10 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_login_attempts_at", "login_attempts", ["at"])
+
+
+def _create_incident_review() -> None:
+    """What reviewers decided: incident states, verdicts with the alerts they cover, comments."""
     op.create_table(
         "incident_states",
         sa.Column("incident_id", sa.String(200), primary_key=True),
@@ -79,6 +92,10 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_comments_incident", "comments", ["incident_id"])
+
+
+def _create_settings_and_audit() -> None:
+    """Per-detector thresholds and owners, store-wide settings, and the audit trail."""
     op.create_table(
         "detector_settings",
         sa.Column("detector_id", sa.String(200), primary_key=True),
@@ -103,7 +120,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_object", "audit", ["object_id"])
 
-    dialect = op.get_bind().dialect.name
+
+def _protect_history(dialect: str) -> None:
+    """Triggers that make the history tables append-only, in the dialect's own syntax."""
     if dialect == "postgresql":
         op.execute(
             "CREATE FUNCTION bluebench_append_only() RETURNS trigger LANGUAGE plpgsql AS "
