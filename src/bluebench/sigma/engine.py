@@ -772,10 +772,6 @@ def _longest_piece(pattern: str) -> str:
     return max(pieces, key=len)
 
 
-def _possible(pos: np.ndarray[Any, Any] | _Lazy | None) -> bool:
-    return pos is None or isinstance(pos, _Lazy) or len(pos) > 0
-
-
 def _resolve(positions: Positions, k: int) -> np.ndarray[Any, Any] | None:
     """Atom ``k``'s positions, a lazy atom computed (once) on first use."""
     pos = positions[k]

@@ -173,7 +173,3 @@ def workspace_batches(con: duckdb.DuckDBPyConnection, rows: int = 100_000) -> It
     reader = con.sql(WORKSPACE_SQL).to_arrow_reader(rows)
     for rb in reader:
         yield pa.Table.from_batches([rb])
-
-
-def as_path(p: str | Path) -> str:
-    return str(p)
