@@ -12,7 +12,7 @@ from sigma.collection import SigmaCollection
 from sigma_helpers import batch, matched, run, write_rule
 
 from bluebench.sigma import SigmaEngine, compile_rules
-from bluebench.sigma.engine import fields_table
+from bluebench.sigma.extract import fields_table
 from bluebench.sigma.pipeline import windows_pipeline
 from bluebench.sigma.source import file_batches
 

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 from bluebench.schema import Alert, Evidence
 from bluebench.sigma.correlate import CorrelationHit, correlate
-from bluebench.sigma.engine import HostMatches, MatchEvent, SigmaEngine
+from bluebench.sigma.engine import SigmaEngine
+from bluebench.sigma.match import HostMatches, MatchEvent
 
 DETECTOR_ID = "sigma"
 LEVEL_SCORE = {"informational": 0.2, "low": 0.4, "medium": 0.6, "high": 0.8, "critical": 0.95}

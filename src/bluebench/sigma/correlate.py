@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bluebench.sigma.engine import RuleMatches
+from bluebench.sigma.match import RuleMatches
 from bluebench.sigma.rules import CompiledCorrelation
 
 OPS: dict[str, Callable[[float, float], bool]] = {

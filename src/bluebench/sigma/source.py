@@ -1,6 +1,6 @@
 """Batches of Windows events in the engine's columns, from files (streamed) or a workspace.
 
-Both paths give the same columns (``engine.BATCH_COLUMNS``): the System fields Sigma
+Both paths give the same columns (``extract.BATCH_COLUMNS``): the System fields Sigma
 needs (event id, channel, provider, computer, time), the EventData JSON, and provenance.
 Files are read by the project's own readers and reduced by the same SQL the workspace
 uses, one batch at a time, so memory does not grow with the input.
@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
-from bluebench.sigma.engine import SCAN_ROWS
+from bluebench.sigma.extract import SCAN_ROWS
 from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
 from bluebench.sources.lines import iter_line_blocks, open_members, read_head
 from bluebench.sources.winjson import first_object
@@ -27,7 +27,7 @@ _SELECT = """SELECT code, channel, provider, host, ts, ed::VARCHAR AS ed, file::
 
 #: The datasets whose events carry Windows EventData.
 WINDOWS_DATASETS = ("evtx", "winlogbeat", "otrf")
-#: Where each batch column (``engine.BATCH_COLUMNS``) lives in the stored events table.
+#: Where each batch column (``extract.BATCH_COLUMNS``) lives in the stored events table.
 EVENT_COLUMNS = {
     "code": "event.code",
     "channel": "winlog.channel",
@@ -173,7 +173,3 @@ def workspace_batches(con: duckdb.DuckDBPyConnection, rows: int = 100_000) -> It
     reader = con.sql(WORKSPACE_SQL).to_arrow_reader(rows)
     for rb in reader:
         yield pa.Table.from_batches([rb])
-
-
-def as_path(p: str | Path) -> str:
-    return str(p)

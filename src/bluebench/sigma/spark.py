@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 
 from bluebench.engines.spark import to_spark
 from bluebench.errors import BluebenchError
-from bluebench.sigma.engine import HostMatches, MatchEvent, SigmaEngine, epoch_seconds
+from bluebench.sigma.engine import SigmaEngine
 from bluebench.sigma.ir import KEYWORD_FIELD, And, Atom, Const, Node, Not, Or, to_sql
+from bluebench.sigma.match import HostMatches, MatchEvent, epoch_seconds
 from bluebench.sigma.pipeline import FIELD_ALIASES, SYSTEM_FIELDS
 from bluebench.sigma.rules import CompiledCorrelation, CompiledRule, RuleFailure, RuleSet
 from bluebench.sigma.source import EVENT_COLUMNS, WINDOWS_DATASETS

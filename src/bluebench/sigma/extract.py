@@ -1,0 +1,172 @@
+"""Sigma engine, stage 1: a batch's rows by (channel, event id) and the fields its rules read.
+
+A batch (Arrow, ``BATCH_COLUMNS``) is split into *cells*, one per (channel, event id)
+present, so each cell is shown only the rules whose log source admits it. The fields those
+rules read are pulled out of the EventData JSON once per row, in one DuckDB call per cell
+(field names are bound parameters), and dictionary-encoded: most values repeat (images,
+paths, users), so every later comparison runs on the distinct values only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bluebench.sigma.ir import KEYWORD_FIELD
+from bluebench.sigma.pipeline import FIELD_ALIASES, SYSTEM_FIELDS
+
+BATCH_COLUMNS = ("code", "channel", "provider", "host", "ts", "ed", "file", "record", "event_id")
+STREAM_ROWS = 8_192  # rows per Arrow chunk streamed back from DuckDB
+SCAN_ROWS = 2_048  # rows per chunk handed to DuckDB: one chunk is scanned by one thread
+EMPTY_ROWS = np.zeros(0, dtype=np.int32)
+
+
+class Column:
+    """One field over a cell's rows, dictionary-encoded."""
+
+    __slots__ = ("_lower", "_order", "_starts", "idx", "lower_arr", "nd", "values")
+
+    def __init__(self, values: pa.Array, lower_arr: pa.Array, idx: np.ndarray[Any, Any]) -> None:
+        self.values = values  # distinct values (original case)
+        self.lower_arr = lower_arr  # the same, lowercased
+        self.idx = idx  # per row: index into values, nd where absent
+        self.nd = len(values)
+        self._lower: list[str] | None = None
+        self._order: np.ndarray[Any, Any] | None = None
+        self._starts: np.ndarray[Any, Any] | None = None
+
+    @property
+    def lower(self) -> list[str]:
+        """The lowercased distinct values as Python strings, made only where needed (automaton)."""
+        if self._lower is None:
+            self._lower = [s if s is not None else "" for s in self.lower_arr.to_pylist()]
+        return self._lower
+
+    def rows_of(self, pos: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The sorted rows whose value is one of ``pos`` (distinct-value positions), in O(hits)."""
+        if self._order is None:
+            self._order = np.argsort(self.idx, kind="stable").astype(np.int32)
+            self._starts = np.searchsorted(self.idx[self._order], np.arange(self.nd + 2))
+        assert self._starts is not None
+        lo = self._starts[pos]
+        lens = self._starts[pos + 1] - lo
+        total = int(lens.sum())
+        if total == 0:
+            return EMPTY_ROWS
+        offs = np.repeat(lo - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+        return np.sort(self._order[offs + np.arange(total)])
+
+
+def encode(arr: pa.Array) -> Column:
+    """Dictionary-encode a string array; absent values index one past the dictionary."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    values = enc.dictionary
+    idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return Column(values, pc.utf8_lower(values), idx)
+
+
+def cells(batch: pa.Table) -> Iterator[tuple[str, str, np.ndarray[Any, Any]]]:
+    """(lowercased channel, event id, sorted rows) per (channel, event id) present in the batch."""
+    n = batch.num_rows
+    channel = encode(pc.utf8_lower(batch.column("channel").combine_chunks().cast(pa.string())))
+    code = encode(batch.column("code").combine_chunks().cast(pa.string()))
+    # One cell id per row from the two dictionaries.
+    cell_of = channel.idx.astype(np.int64) * (code.nd + 1) + code.idx
+    order = np.argsort(cell_of, kind="stable")
+    sorted_cells = cell_of[order]
+    bounds = np.flatnonzero(np.diff(sorted_cells)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [n]])
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        ci, ki = divmod(int(sorted_cells[s]), code.nd + 1)
+        ch = channel.lower[ci] if ci < channel.nd else ""
+        cd = code.lower[ki] if ki < code.nd else ""
+        yield ch, cd, np.sort(order[s:e])
+
+
+class FieldReader:
+    """Reads the fields of a cell's rows through one DuckDB connection kept for the whole run."""
+
+    def __init__(self, threads: int = 2) -> None:
+        self._con = duckdb.connect()
+        self._con.execute(f"SET threads = {int(threads)}")
+        self._con.execute("SET memory_limit = '64MB'")
+        self._con.execute("SET allocator_flush_threshold = '8MB'")
+        self._con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
+
+    def columns(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, Column]:
+        """The named fields of the given batch rows, dictionary-encoded."""
+        return {f: encode(a) for f, a in extract_fields(self._con, batch, pa.array(rows), names).items()}
+
+
+def extract_fields(
+    con: duckdb.DuckDBPyConnection, batch: pa.Table, take: pa.Array, names: list[str]
+) -> dict[str, pa.Array]:
+    """The named Sigma fields of the given rows, as the engine and the SQL form read them.
+
+    System fields come from the batch columns, the keyword text from the EventData JSON
+    (backslashes as logged), the rest from EventData (with FIELD_ALIASES coalesced in).
+    """
+    out: dict[str, pa.Array] = {}
+    json_names: list[str] = []
+    for f in names:
+        if f in SYSTEM_FIELDS:
+            out[f] = batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string())
+        elif f != KEYWORD_FIELD:
+            json_names.append(f)
+    ed: pa.Array | None = None
+    if KEYWORD_FIELD in names or json_names:
+        ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
+    if KEYWORD_FIELD in names:
+        text = ed
+        # JSON doubles backslashes; the text searched is the values as logged.
+        out[KEYWORD_FIELD] = pc.replace_substring(text, "\\\\", "\\")
+    if json_names:
+        paths: list[str] = []
+        for f in json_names:
+            paths.append(_path(f))
+            paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
+        # Output columns are named by position: field names (rule text) stay bound data.
+        select = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(paths)))
+        # In chunks of DuckDB's vector size, so its threads share the scan (order is kept).
+        con.register("sigma_cell", pa.Table.from_batches(pa.table({"ed": ed}).to_batches(SCAN_ROWS)))
+        try:
+            res = con.sql(
+                f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)",
+                params={"p": paths},
+            ).to_arrow_reader(STREAM_ROWS)
+            # Streamed: DuckDB never holds the whole result besides the Arrow copy.
+            res = res.read_all()
+        finally:
+            con.unregister("sigma_cell")
+        j = 0
+        for f in json_names:
+            arr = res.column(j).combine_chunks()
+            j += 1
+            for _alias in FIELD_ALIASES.get(f, ()):
+                arr = pc.coalesce(arr, res.column(j).combine_chunks())
+                j += 1
+            out[f] = arr
+    return out
+
+
+def fields_table(batch: pa.Table, names: list[str]) -> pa.Table:
+    """A wide table, one column per Sigma field, over which ``CompiledRule.where`` runs as SQL."""
+    con = duckdb.connect()
+    try:
+        cols = extract_fields(con, batch.combine_chunks(), pa.array(np.arange(batch.num_rows)), names)
+    finally:
+        con.close()
+    return pa.table({f: cols[f] for f in names})
+
+
+def _path(f: str) -> str:
+    """The JSON path of a field name, quoted: names hold dots, spaces and quotes."""
+    return '$."' + f.replace("\\", "\\\\").replace('"', '\\"') + '"'
