@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bluebench.reports.drill.lexicon import (
+from bluebench.drill.lexicon import (
     ABSOLUTES,
     BUZZWORDS,
     CHANGE_AFTER,
@@ -31,7 +31,7 @@ from bluebench.reports.drill.lexicon import (
     TOOLS,
     compile_words,
 )
-from bluebench.reports.drill.measured import (
+from bluebench.drill.measured import (
     HIGHER_IS_BETTER,
     METRIC_NAMES,
     FactLike,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bluebench.reports.drill.measured import METRIC_NAMES, FactLike, Measured, read_facts
+from bluebench.drill.measured import METRIC_NAMES, FactLike, Measured, read_facts
 
 __all__ = ["DEFAULT_VOLUME", "Question", "drill_questions"]
 
