@@ -9,7 +9,8 @@ reads the facts reports collect, and nothing in ``reports`` imports it.
 from __future__ import annotations
 
 from bluebench.drill.ask import ROLES, TeamQuestion, questions_to_ask
-from bluebench.drill.check import Claim, Finding, Scorecard, check_answer
+from bluebench.drill.check import Finding, Scorecard, check_answer
+from bluebench.drill.claims import Claim
 from bluebench.drill.measured import FactLike, Measured, read_facts
 from bluebench.drill.questions import DEFAULT_VOLUME, Question, drill_questions
 from bluebench.drill.render import questions_markdown, scorecard_markdown, team_questions_markdown

@@ -5,45 +5,38 @@ answer is never sent anywhere. Each finding quotes the exact words of the answer
 (``answer[start:end] == quote``) and says what would be stronger. A finding is *blocking*
 when an interviewer would stop trusting the answer (a claim the run does not support, an
 absolute claim, no validation, no human review, far too long); everything else is advice.
-``check_answer`` returns a :class:`Scorecard`; ``Scorecard.passed`` is what the CLI's exit
-code reports (0 passed, 1 a blocking finding).
+``check_answer`` reads the answer once (its numbers become claims in :mod:`.claims`), runs
+each rule of ``_RULES`` over it and assembles a :class:`Scorecard`; ``Scorecard.passed`` is
+what the CLI's exit code reports (0 passed, 1 a blocking finding).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bluebench.drill.claims import Claim, find_claims
 from bluebench.drill.lexicon import (
     ABSOLUTES,
     BUZZWORDS,
-    CHANGE_AFTER,
-    CHANGE_BEFORE,
     CONCRETE_VERBS,
-    CONFIDENCE_AFTER,
     COVERAGE,
     FILLERS,
-    METRIC_PHRASES,
     STRUCTURE,
     TOOLS,
     compile_words,
 )
-from bluebench.drill.measured import (
-    HIGHER_IS_BETTER,
-    METRIC_NAMES,
-    FactLike,
-    Measured,
-    read_facts,
-)
+from bluebench.drill.measured import METRIC_NAMES, FactLike, Measured, read_facts
+from bluebench.drill.text import blank_comments, sentence_of, sentences, spoken_words
 
 __all__ = [
     "BLOCKING",
     "SPEAKING_RATE",
-    "Claim",
     "Finding",
+    "Part",
     "Scorecard",
     "check_answer",
 ]
@@ -57,29 +50,6 @@ TARGET_SECONDS = 120
 RAMBLING_SECONDS = 150
 TOO_SHORT_WORDS = 60
 LONG_SENTENCE_WORDS = 40
-# Metrics that can be read from another one the run measured: (measured metric, transform).
-_DERIVED = {"fnr": "recall", "specificity": "fpr"}
-
-_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-# A number that is not part of a word, date, time, version or technique id (T1110.003).
-_NUMBER = re.compile(
-    rf"(?<![\w.,/:\-])({_NUM})(?!\.\d|,\d|[\w:/\-])(\s*(?:%|percent\b|per cent\b))?", re.IGNORECASE
-)
-_RATIO = re.compile(
-    rf"(?<![\w.,/:\-])({_NUM})\s*(?:/|\bout\s+of\b|\bin\s+every\b|\bin\b|\bof\b)\s*(?:the\s+)?({_NUM})(?![\w.:/\-]|,\d)",
-    re.IGNORECASE,
-)
-_RANGE = re.compile(
-    rf"(?<![\w.,/:\-])({_NUM})(\s*%)?\s*(?:-|–|—|to)\s*({_NUM})(\s*(?:%|percent\b))?(?![\w.:/\-]|,\d)",
-    re.IGNORECASE,
-)
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-# "(95% interval 0.71-0.90)", "CI 0.7 to 0.9", "[0.71-0.90]": the range qualifies the figure before it.
-_INTERVAL_BEFORE = re.compile(
-    r"(?:interval|\bci\b|confidence|credible|between|\[|±|\+/-)[^.;\d]{0,24}$", re.IGNORECASE
-)
-_HEDGE = re.compile(r"\b(?:about|around|roughly|approximately|nearly|almost|some|~)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -104,34 +74,6 @@ class Finding:
             "message": self.message,
             "stronger": self.stronger,
             "facts": list(self.facts),
-        }
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A number in the answer, what it seems to measure, and how it compares with the run."""
-
-    quote: str
-    start: int
-    end: int
-    kind: str  # rate | count | change | level
-    metric: str | None
-    low: float
-    high: float
-    verdict: str  # supported | overclaim | never_computed | understated | unmatched | not_compared
-    fact: str | None = None
-    measured: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "quote": self.quote,
-            "span": [self.start, self.end],
-            "kind": self.kind,
-            "metric": self.metric,
-            "claimed": [self.low, self.high] if self.low != self.high else self.low,
-            "verdict": self.verdict,
-            "fact": self.fact,
-            "measured": self.measured,
         }
 
 
@@ -187,422 +129,62 @@ class Scorecard:
         }
 
 
-# ------------------------------------------------------------------ text helpers
+@dataclass(frozen=True)
+class _Answer:
+    """An answer as every rule reads it: text (comments blanked), sentences, words, claims, the run."""
+
+    text: str
+    spans: list[tuple[int, int]]
+    words: list[re.Match[str]]
+    claims: list[Claim]
+    facts: list[Measured]
+    structure: list[Part]
+    coverage: list[Part]
 
 
-def _blank_comments(text: str) -> str:
-    """HTML comments (the test answers' headers) become spaces, so offsets stay the same."""
-    return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+def _read(answer: str, facts: list[Measured]) -> _Answer:
+    """Read the answer once, so every rule quotes the same spans, words and claims."""
+    text = blank_comments(answer)
+    spans = sentences(text)
+    return _Answer(
+        text,
+        spans,
+        spoken_words(text),
+        find_claims(text, spans, facts),
+        facts,
+        [_part(name, pats, text) for name, pats in STRUCTURE.items()],
+        [_part(name, pats, text) for name, pats in COVERAGE.items()],
+    )
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans: ends at . ! ? before space, at blank lines and at list items."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    boundary = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)|\n(?=#)")
-    for m in boundary.finditer(text):
-        spans.append((start, m.start()))
-        start = m.end()
-    spans.append((start, len(text)))
-    out = []
-    for a, b in spans:
-        seg = text[a:b]
-        lead = len(seg) - len(seg.lstrip())
-        seg = seg.strip()
-        # Leading list markers and Markdown heading marks are not part of what is said.
-        mark = re.match(r"(?:#+|[-*+]|\d+[.)])\s+", seg)
-        if mark:
-            lead += mark.end()
-            seg = seg[mark.end() :]
-        if _WORD.search(seg):
-            out.append((a + lead, a + lead + len(seg)))
-    return out
-
-
-def _sentence_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
-    for a, b in spans:
-        if a <= pos < b:
-            return a, b
-    return spans[-1] if spans else (0, 0)
-
-
-def _num(s: str) -> float:
-    return float(s.replace(",", ""))
-
-
-def _decimals(s: str) -> int:
-    return len(s.split(".", 1)[1]) if "." in s else 0
-
-
-def _spoken_words(text: str) -> list[re.Match[str]]:
-    return list(_WORD.finditer(text))
+def check_answer(answer: str, facts: Iterable[FactLike]) -> Scorecard:
+    """Read an answer and compare it with the run's facts; pure, offline and deterministic."""
+    ans = _read(answer, read_facts(facts))
+    findings = [f for rule in _RULES for f in rule(ans)]
+    findings.sort(key=lambda f: (f.severity != BLOCKING, f.start, f.kind))
+    n = len(ans.words)
+    seconds = (round(n / SPEAKING_RATE[1] * 60), round(n / SPEAKING_RATE[0] * 60))
+    return Scorecard(n, seconds, ans.claims, ans.structure, ans.coverage, findings)
 
 
 # ------------------------------------------------------------------ claims
 
 
-@dataclass(frozen=True)
-class _Mention:
-    metric: str
-    start: int
-    end: int
-
-
-def _metric_mentions(text: str) -> list[_Mention]:
-    """Every metric phrase; a longer phrase hides the words inside it."""
-    taken = [False] * len(text)
-    out: list[_Mention] = []
-    for pattern, metric in METRIC_PHRASES:
-        for m in compile_words([pattern]).finditer(text):
-            if any(taken[m.start() : m.end()]):
-                continue
-            for i in range(m.start(), m.end()):
-                taken[i] = True
-            out.append(_Mention(metric, m.start(), m.end()))
-    return sorted(out, key=lambda x: x.start)
-
-
-def _nearest(mentions: list[_Mention], sent: tuple[int, int], start: int, end: int) -> _Mention | None:
-    """The metric phrase a number belongs to: nearest in its sentence, earlier ones preferred."""
-    best: tuple[int, _Mention] | None = None
-    for m in mentions:
-        if not (sent[0] <= m.start < sent[1]):
-            continue
-        if m.end <= start:
-            d = start - m.end
-        elif m.start >= end:
-            d = m.start - end + 12
-        else:
-            d = 0
-        if d <= 60 and (best is None or d < best[0]):
-            best = (d, m)
-    return best[1] if best else None
-
-
-def _tolerance(texts: Iterable[str], percent: bool) -> float:
-    """Half the last digit the claim was written with: '94%' allows 0.5 points, '0.9' 0.05."""
-    d = max(_decimals(t) for t in texts)
-    step = 10.0**-d
-    return (step / 100 if percent else step) / 2
-
-
-def _name_pattern(name: str) -> re.Pattern[str]:
-    """How an answer names a subject: 'password_spray' as 'password spray', 'password-spraying'.
-
-    The first two words of an id are enough ('admin share' for admin_share_access), and the
-    last word may carry an ending ('spraying').
-    """
-    words = [w for w in re.split(r"[_\s]+", name) if w][:2]
-    if len(words) == 1 and re.fullmatch(r"t\d{4}(?:\.\d{3})?", words[0]):
-        return re.compile(rf"(?<![\w.-]){re.escape(words[0])}(?![\w.]|-\w)", re.IGNORECASE)
-    body = r"[\s_-]".join(re.escape(w) for w in words)
-    return re.compile(rf"(?<![\w-]){body}\w*", re.IGNORECASE)
-
-
-def _subject_facts(cands: list[Measured], sentence: str, at: int) -> list[Measured]:
-    """The candidates whose subject the sentence names nearest to the claim (at ``at``), else all.
-
-    Comparison rows (a baseline, an ablation) count only when the sentence names them; the run's
-    own figures are the ones a claim is about otherwise.
-    """
-    distance: dict[int, int] = {}
-    for i, m in enumerate(cands):
-        spots = [mt.start() for n in m.names for mt in _name_pattern(n).finditer(sentence)]
-        if spots:
-            # A subject is usually named before its figure; one named after it is further away.
-            distance[i] = min(at - s if s <= at else 3 * (s - at) + 20 for s in spots)
-    if distance:
-        best = min(distance.values())
-        return [m for i, m in enumerate(cands) if distance.get(i) == best]
-    return [m for m in cands if m.kind != "comparison"] or cands
-
-
-def _judge(
-    metric: str, low: float, high: float, tol: float, facts: list[Measured], sentence: str, at: int
-) -> tuple[str, Measured | None]:
-    """supported / overclaim / understated, and the fact it was judged against."""
-    base = _DERIVED.get(metric)
-    cands = [m for m in facts if m.metric is not None and m.metric in (metric, base) and m.value is not None]
-    if not cands:
-        return "never_computed", None
-    cands = _subject_facts(cands, sentence, at)
-
-    def on_scale(m: Measured) -> tuple[float, float, float]:
-        v = m.value if m.value is not None else 0.0
-        lo = m.low if m.low is not None else v
-        hi = m.high if m.high is not None else v
-        if m.metric != metric:  # derived: fnr = 1 - recall, specificity = 1 - fpr
-            return 1 - v, 1 - hi, 1 - lo
-        return v, lo, hi
-
-    higher = HIGHER_IS_BETTER.get(metric, True)
-    within = [m for m in cands if low <= on_scale(m)[2] + tol and high >= on_scale(m)[1] - tol]
-    if within:
-        mid = (low + high) / 2
-        return "supported", min(within, key=lambda m: (abs(on_scale(m)[0] - mid), m.key))
-    # Judge against the most generous measurement: the claim is beyond even that one.
-    if higher:
-        best = max(cands, key=lambda m: (on_scale(m)[2], m.key))
-        return ("overclaim" if low > on_scale(best)[2] + tol else "understated"), best
-    best = min(cands, key=lambda m: (on_scale(m)[1], m.key))
-    return ("overclaim" if high < on_scale(best)[1] - tol else "understated"), best
-
-
-def _count_nouns(facts: list[Measured]) -> dict[str, list[Measured]]:
-    """Count facts by the thing they count; daily rates ('alerts/per_day') under 'alert/day'."""
-    out: dict[str, list[Measured]] = {}
-    for m in facts:
-        if m.metric is not None or m.value is None or not m.tokens:
-            continue
-        daily = [t for t in m.tokens if t.startswith("per_")]
-        if daily:
-            noun = next((t for t in m.tokens if not t.startswith("per_")), "").rstrip("s")
-            out.setdefault(noun + "/day", []).append(m)
-        else:
-            out.setdefault(m.noun, []).append(m)
-    return out
-
-
-def _find_claims(text: str, spans: list[tuple[int, int]], facts: list[Measured]) -> list[Claim]:
-    mentions = _metric_mentions(text)
-    used = [False] * (len(text) + 1)
-    claims: list[Claim] = []
-    nouns = _count_nouns(facts)
-
-    def free(a: int, b: int) -> bool:
-        return not any(used[a:b])
-
-    def take(a: int, b: int) -> None:
-        for i in range(a, b):
-            used[i] = True
-
-    def rate_claim(a: int, b: int, low: float, high: float, tol: float) -> None:
-        sent = _sentence_of(spans, a)
-        ment = _nearest(mentions, sent, a, b)
-        before, after = text[max(sent[0], a - 40) : a], text[b : min(sent[1], b + 30)]
-        # The quote joins the number and its metric words unless another number sits between.
-        if ment is not None and not re.search(r"\d", text[min(ment.end, b) : max(ment.start, a)]):
-            quote_a, quote_b = min(a, ment.start), max(b, ment.end)
-        else:
-            quote_a, quote_b = a, b
-        if CONFIDENCE_AFTER.match(after) or _INTERVAL_BEFORE.search(text[max(sent[0], a - 40) : a]):
-            return  # a confidence level, or a bound of the interval of a figure just given
-        change = CHANGE_BEFORE.search(before)
-        if change or CHANGE_AFTER.match(after):
-            if change:
-                quote_a = min(quote_a, a - len(before) + change.start())
-            claims.append(
-                Claim(
-                    text[quote_a:quote_b],
-                    quote_a,
-                    quote_b,
-                    "change",
-                    ment.metric if ment else None,
-                    low,
-                    high,
-                    "not_compared",
-                )
-            )
-            return
-        if ment is None:
-            claims.append(Claim(text[a:b], a, b, "rate", None, low, high, "unmatched"))
-            return
-        if ment.metric in ("mttd", "mttr"):
-            claims.append(
-                Claim(
-                    text[quote_a:quote_b], quote_a, quote_b, "level", ment.metric, low, high, "never_computed"
-                )
-            )
-            return
-        verdict, fact = _judge(ment.metric, low, high, tol, facts, text[sent[0] : sent[1]], a - sent[0])
-        claims.append(
-            Claim(
-                text[quote_a:quote_b],
-                quote_a,
-                quote_b,
-                "rate",
-                ment.metric,
-                low,
-                high,
-                verdict,
-                fact.key if fact else None,
-                fact.text() if fact else None,
-            )
-        )
-
-    # Ranges first ("0.80-0.92", "80 to 92%"), then ratios ("9 in 10", "286/303"), then numbers.
-    for m in _RANGE.finditer(text):
-        a, b = m.span()
-        pct = bool(m.group(2) or m.group(4))
-        x, y = _num(m.group(1)), _num(m.group(3))
-        if pct:
-            x, y = x / 100, y / 100
-        if not (0 <= x <= 1 and 0 <= y <= 1) or x > y:
-            continue
-        take(a, b)
-        if _INTERVAL_BEFORE.search(text[max(0, a - 40) : a]):
-            continue  # the interval of a figure just given, which is judged on its own
-        if re.search(r"\bfrom\s+$", text[max(0, a - 8) : a], re.IGNORECASE):
-            x = y  # "went from 0.6 to 0.9": the claim about the run is the level it reached
-        rate_claim(a, b, x, y, _tolerance([m.group(1), m.group(3)], pct))
-    for m in _RATIO.finditer(text):
-        a, b = m.span()
-        if not free(a, b):
-            continue
-        k, n = _num(m.group(1)), _num(m.group(2))
-        if n <= 0 or k > n:
-            continue
-        take(a, b)
-        rate_claim(a, b, k / n, k / n, 0.005)
-    for m in _NUMBER.finditer(text):
-        a, b = m.span()
-        if not free(a, b):
-            continue
-        take(a, b)
-        raw, pct = m.group(1), bool(m.group(2))
-        x = _num(raw)
-        if pct:
-            if x <= 100:
-                rate_claim(a, b, x / 100, x / 100, _tolerance([raw], True))
-            continue
-        if "." in raw and 0 <= x <= 1:
-            rate_claim(a, b, x, x, _tolerance([raw], False))
-            continue
-        sent = _sentence_of(spans, a)
-        ment = _nearest(mentions, sent, a, b)
-        if ment is not None and ment.metric in ("mttd", "mttr"):
-            qa, qb = min(a, ment.start), max(b, ment.end)
-            claims.append(Claim(text[qa:qb], qa, qb, "level", ment.metric, x, x, "never_computed"))
-            continue
-        noun = re.match(r"\s+([a-z][a-z\-]+)", text[b : b + 30], re.IGNORECASE)
-        if noun is None:
-            continue
-        word = noun.group(1).lower().rstrip("s")
-        qb = b + noun.end()
-        day = re.match(r"\s*(?:a|per|each|every)\s+day\b|\s*daily\b", text[qb : qb + 20], re.IGNORECASE)
-        if day:
-            word += "/day"
-            qb += day.end()
-        known = nouns.get(word, [])
-        if not known:
-            claims.append(Claim(text[a:qb], a, qb, "count", None, x, x, "not_compared"))
-            continue
-        hedged = bool(_HEDGE.search(text[max(0, a - 15) : a]))
-        tol = 0.1 if hedged else 0.01
-        hit = next(
-            (k for k in known if k.value is not None and abs(k.value - x) <= tol * max(abs(k.value), 1)), None
-        )
-        ref = hit or min(known, key=lambda k: (len(k.tokens), k.key))  # the run's total before a part
-        claims.append(
-            Claim(
-                text[a:qb],
-                a,
-                qb,
-                "count",
-                None,
-                x,
-                x,
-                "supported" if hit else "unmatched",
-                ref.key,
-                ref.text(),
-            )
-        )
-    return sorted(claims, key=lambda c: c.start)
-
-
-def _claim_findings(claims: list[Claim], facts: list[Measured]) -> list[Finding]:
-    by_key = {m.key: m for m in facts}
+def _claim_findings(ans: _Answer) -> list[Finding]:
+    """What each claim's comparison with the run calls for; a supported one may still be too vague."""
+    by_key = {m.key: m for m in ans.facts}
     out: list[Finding] = []
-    for c in claims:
-        name = METRIC_NAMES.get(c.metric or "", c.metric or "")
+    for c in ans.claims:
         fact = by_key.get(c.fact) if c.fact else None
-        src = f" (source: {fact.fact.source})" if fact else ""
-        if c.verdict == "overclaim" and fact is not None:
-            out.append(
-                Finding(
-                    "overclaim",
-                    BLOCKING,
-                    c.quote,
-                    c.start,
-                    c.end,
-                    f"claims more than the run measured: {fact.describe()} is {fact.text()}{src}",
-                    f"say the measured figure with its interval: {fact.describe()} {fact.text()}",
-                    (fact.key,),
-                )
-            )
-        elif c.verdict == "never_computed" and c.metric == "accuracy":
-            continue  # reported once below as the accuracy finding
-        elif c.verdict == "never_computed":
-            measured = sorted({METRIC_NAMES[m.metric] for m in facts if m.metric and m.value is not None})
-            out.append(
-                Finding(
-                    "never_computed",
-                    BLOCKING,
-                    c.quote,
-                    c.start,
-                    c.end,
-                    f"the run never computed {name}; it measured: {', '.join(measured) or 'nothing'}",
-                    "claim only what was measured, or say how you measured this and where the number is stored",
-                )
-            )
-        elif c.verdict == "understated" and fact is not None:
-            out.append(
-                Finding(
-                    "mismatch",
-                    "advice",
-                    c.quote,
-                    c.start,
-                    c.end,
-                    f"does not match the run: {fact.describe()} is {fact.text()}{src}",
-                    "use the measured figure so the answer can be checked",
-                    (fact.key,),
-                )
-            )
-        elif c.verdict == "unmatched" and c.kind == "count" and fact is not None:
-            out.append(
-                Finding(
-                    "mismatch",
-                    "advice",
-                    c.quote,
-                    c.start,
-                    c.end,
-                    f"no count of the run matches this; {fact.describe()} is {fact.text()}{src}",
-                    "quote the stored count, or say where this number comes from",
-                    (fact.key,),
-                )
-            )
-        elif c.verdict == "unmatched" and c.kind == "rate":
-            out.append(
-                Finding(
-                    "unattributed_number",
-                    "advice",
-                    c.quote,
-                    c.start,
-                    c.end,
-                    "a rate without the metric it measures",
-                    "name the metric (precision, recall, false-positive rate) and what it was measured on",
-                )
-            )
-        elif c.verdict == "not_compared" and c.kind == "change":
-            out.append(
-                Finding(
-                    "change_without_baseline",
-                    "advice",
-                    c.quote,
-                    c.start,
-                    c.end,
-                    "a change is claimed, but the run stores no before/after to check it against",
-                    "give both levels (from X to Y, on what data) instead of the relative change",
-                )
-            )
+        found = _verdict_finding(c, fact, ans.facts)
+        if found is not None:
+            out.append(found)
         if c.verdict == "supported" and fact is not None and fact.width is not None and fact.width > 0.3:
             out.append(
-                Finding(
+                _about(
+                    c,
                     "wide_interval",
-                    "advice",
-                    c.quote,
-                    c.start,
-                    c.end,
+                    ADVICE,
                     f"matches the run, but its interval is wide: {fact.describe()} is {fact.text()}",
                     "say the interval and how many examples it rests on",
                     (fact.key,),
@@ -611,7 +193,122 @@ def _claim_findings(claims: list[Claim], facts: list[Measured]) -> list[Finding]
     return out
 
 
+def _about(
+    c: Claim, kind: str, severity: str, message: str, stronger: str, facts: tuple[str, ...] = ()
+) -> Finding:
+    """A finding that quotes the claim's own words."""
+    return Finding(kind, severity, c.quote, c.start, c.end, message, stronger, facts)
+
+
+def _verdict_finding(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding | None:
+    """An overclaim or a metric never computed blocks; a mismatch, a bare rate or a change advises."""
+    src = f" (source: {fact.fact.source})" if fact else ""
+    if c.verdict == "overclaim" and fact is not None:
+        return _about(
+            c,
+            "overclaim",
+            BLOCKING,
+            f"claims more than the run measured: {fact.describe()} is {fact.text()}{src}",
+            f"say the measured figure with its interval: {fact.describe()} {fact.text()}",
+            (fact.key,),
+        )
+    if c.verdict == "never_computed" and c.metric == "accuracy":
+        return None  # reported once, by the accuracy rule
+    if c.verdict == "never_computed":
+        name = METRIC_NAMES.get(c.metric or "", c.metric or "")
+        measured = sorted({METRIC_NAMES[m.metric] for m in facts if m.metric and m.value is not None})
+        return _about(
+            c,
+            "never_computed",
+            BLOCKING,
+            f"the run never computed {name}; it measured: {', '.join(measured) or 'nothing'}",
+            "claim only what was measured, or say how you measured this and where the number is stored",
+        )
+    if c.verdict == "understated" and fact is not None:
+        return _about(
+            c,
+            "mismatch",
+            ADVICE,
+            f"does not match the run: {fact.describe()} is {fact.text()}{src}",
+            "use the measured figure so the answer can be checked",
+            (fact.key,),
+        )
+    if c.verdict == "unmatched" and c.kind == "count" and fact is not None:
+        return _about(
+            c,
+            "mismatch",
+            ADVICE,
+            f"no count of the run matches this; {fact.describe()} is {fact.text()}{src}",
+            "quote the stored count, or say where this number comes from",
+            (fact.key,),
+        )
+    if c.verdict == "unmatched" and c.kind == "rate":
+        return _about(
+            c,
+            "unattributed_number",
+            ADVICE,
+            "a rate without the metric it measures",
+            "name the metric (precision, recall, false-positive rate) and what it was measured on",
+        )
+    if c.verdict == "not_compared" and c.kind == "change":
+        return _about(
+            c,
+            "change_without_baseline",
+            ADVICE,
+            "a change is claimed, but the run stores no before/after to check it against",
+            "give both levels (from X to Y, on what data) instead of the relative change",
+        )
+    return None
+
+
 # ------------------------------------------------------------------ words and structure
+
+
+def _accuracy(ans: _Answer) -> list[Finding]:
+    """'accuracy' hides the rare class; offered as a figure, it blocks."""
+    out: list[Finding] = []
+    for q, s, e in _matches(compile_words(["accuracy"]), ans.text):
+        numeric = any(c.metric == "accuracy" and c.start <= s < c.end for c in ans.claims)
+        has_pr = any(m.metric in ("precision", "recall") for m in ans.facts)
+        out.append(
+            Finding(
+                "accuracy",
+                BLOCKING if numeric else ADVICE,
+                q,
+                s,
+                e,
+                "accuracy hides the rare class: with few attacks among many benign events a model that flags "
+                "nothing is 'accurate'"
+                + ("; the run measured precision and recall instead" if has_pr else ""),
+                "give precision (how many alerts were real) and recall (how many attacks were caught) with intervals",
+            )
+        )
+    return out
+
+
+def _absolutes(ans: _Answer) -> list[Finding]:
+    """'never misses', 'fully automated': claims no measurement can support."""
+    return [
+        Finding("absolute", BLOCKING, q, s, e, "an absolute claim no measurement supports", advice)
+        for pattern, advice in ABSOLUTES
+        for q, s, e in _matches(compile_words([pattern]), ans.text)
+    ]
+
+
+def _buzzwords(ans: _Answer) -> list[Finding]:
+    """Words that sound like results and say nothing checkable."""
+    return [
+        Finding(
+            "buzzword",
+            ADVICE,
+            q,
+            s,
+            e,
+            "a buzzword that says nothing checkable",
+            "say what was built and what it measured",
+        )
+        for q, s, e in _matches(compile_words(BUZZWORDS), ans.text)
+    ]
 
 
 def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[str, int, int]]:
@@ -659,7 +356,9 @@ _AUTOMATION_ANCHOR = (
 )
 
 
-def _tools(text: str, spans: list[tuple[int, int]]) -> list[Finding]:
+def _tools(ans: _Answer) -> list[Finding]:
+    """Tools named without what they did, or several in one breath; three or more such block."""
+    text, spans = ans.text, ans.spans
     tool_re, verb_re = compile_words(TOOLS), compile_words(CONCRETE_VERBS)
     out: list[Finding] = []
     for a, b in spans:
@@ -693,7 +392,88 @@ def _tools(text: str, spans: list[tuple[int, int]]) -> list[Finding]:
     return out
 
 
-def _length(text: str, spans: list[tuple[int, int]], words: list[re.Match[str]]) -> list[Finding]:
+# What an answer must speak to, and the sentence a missing one is quoted at:
+# (coverage topic, finding kind, severity, anchor, message, stronger).
+_MISSING_COVERAGE: tuple[tuple[str, str, str, tuple[re.Pattern[str], ...], str, str], ...] = (
+    (
+        "validation",
+        "missing_validation",
+        BLOCKING,
+        _RESULT_ANCHOR,
+        "nothing says how the result was validated (labels, held-out data, time split, intervals)",
+        "say what it was measured against: which labels, which split, and the interval",
+    ),
+    (
+        "human_oversight",
+        "missing_human_review",
+        BLOCKING,
+        _AUTOMATION_ANCHOR,
+        "nothing says what a person reviews or decides",
+        "say who reviews the output, what they decide, and how their verdicts feed back",
+    ),
+    (
+        "trade_offs",
+        "missing_trade_offs",
+        ADVICE,
+        _RESULT_ANCHOR,
+        "no trade-off is named (threshold, alert budget, precision against recall)",
+        "say what you gave up for the result, e.g. the threshold and the recall it cost",
+    ),
+    (
+        "limits",
+        "missing_limits",
+        ADVICE,
+        _RESULT_ANCHOR,
+        "no limit or blind spot is named",
+        "name what it misses or was not measured on (drift, unseen techniques)",
+    ),
+)
+_STRUCTURE_ADVICE = {
+    "situation": "open with the problem and its size (who, how many alerts, what was at stake)",
+    "action": "say what you did yourself, in the first person",
+    "result": "give the measured outcome with its interval",
+    "lesson": "close with what you would change next, from the weakest measured point",
+}
+
+
+def _missing_coverage(ans: _Answer) -> list[Finding]:
+    """No validation or no human review blocks; no trade-off or limit advises."""
+    if not ans.spans:
+        return []
+    cov = {p.name: p for p in ans.coverage}
+    return [
+        _absence(kind, severity, ans.text, ans.spans, anchor, message, stronger)
+        for topic, kind, severity, anchor, message, stronger in _MISSING_COVERAGE
+        if not cov[topic].present
+    ]
+
+
+def _missing_structure(ans: _Answer) -> list[Finding]:
+    """A story part not found: quoted at the first sentence (situation, action) or the last."""
+    out: list[Finding] = []
+    for p in ans.structure:
+        if ans.spans and not p.present:
+            a, b = ans.spans[0] if p.name in ("situation", "action") else ans.spans[-1]
+            out.append(
+                Finding(
+                    f"missing_{p.name}",
+                    ADVICE,
+                    ans.text[a:b],
+                    a,
+                    b,
+                    f"no {p.name} part found in the story",
+                    _STRUCTURE_ADVICE[p.name],
+                )
+            )
+    return out
+
+
+# ------------------------------------------------------------------ length
+
+
+def _length(ans: _Answer) -> list[Finding]:
+    """Too long to say in two minutes (far too long blocks), too short, long sentences, fillers, repeats."""
+    text, spans, words = ans.text, ans.spans, ans.words
     n = len(words)
     out: list[Finding] = []
     fast = n / SPEAKING_RATE[1] * 60
@@ -702,7 +482,7 @@ def _length(text: str, spans: list[tuple[int, int]], words: list[re.Match[str]])
         # Quote the sentence during which two minutes run out, at the middle speaking rate.
         cut = int(TARGET_SECONDS / 60 * sum(SPEAKING_RATE) / 2)
         pos = words[min(cut, n - 1)].start()
-        a, b = _sentence_of(spans, pos)
+        a, b = sentence_of(spans, pos)
         severity = BLOCKING if fast > RAMBLING_SECONDS else "advice"
         out.append(
             Finding(
@@ -729,7 +509,7 @@ def _length(text: str, spans: list[tuple[int, int]], words: list[re.Match[str]])
             )
         )
     for a, b in spans:
-        sw = _spoken_words(text[a:b])
+        sw = spoken_words(text[a:b])
         if len(sw) > LONG_SENTENCE_WORDS:
             end = a + sw[11].end()
             out.append(
@@ -813,125 +593,14 @@ def _repeats(text: str, words: list[re.Match[str]]) -> list[Finding]:
     return out[:3]
 
 
-# ------------------------------------------------------------------ the check
-
-
-def check_answer(answer: str, facts: Iterable[FactLike]) -> Scorecard:
-    """Read an answer and compare it with the run's facts; pure, offline and deterministic."""
-    measured = read_facts(facts)
-    text = _blank_comments(answer)
-    spans = _sentences(text)
-    words = _spoken_words(text)
-    n = len(words)
-    seconds = (round(n / SPEAKING_RATE[1] * 60), round(n / SPEAKING_RATE[0] * 60))
-    claims = _find_claims(text, spans, measured)
-    structure = [_part(name, pats, text) for name, pats in STRUCTURE.items()]
-    coverage = [_part(name, pats, text) for name, pats in COVERAGE.items()]
-    findings = _claim_findings(claims, measured)
-
-    for q, s, e in _matches(compile_words(["accuracy"]), text):
-        numeric = any(c.metric == "accuracy" and c.start <= s < c.end for c in claims)
-        has_pr = any(m.metric in ("precision", "recall") for m in measured)
-        findings.append(
-            Finding(
-                "accuracy",
-                BLOCKING if numeric else "advice",
-                q,
-                s,
-                e,
-                "accuracy hides the rare class: with few attacks among many benign events a model that flags "
-                "nothing is 'accurate'"
-                + ("; the run measured precision and recall instead" if has_pr else ""),
-                "give precision (how many alerts were real) and recall (how many attacks were caught) with intervals",
-            )
-        )
-    for pattern, advice in ABSOLUTES:
-        for q, s, e in _matches(compile_words([pattern]), text):
-            findings.append(
-                Finding("absolute", BLOCKING, q, s, e, "an absolute claim no measurement supports", advice)
-            )
-    for q, s, e in _matches(compile_words(BUZZWORDS), text):
-        findings.append(
-            Finding(
-                "buzzword",
-                "advice",
-                q,
-                s,
-                e,
-                "a buzzword that says nothing checkable",
-                "say what was built and what it measured",
-            )
-        )
-    findings.extend(_tools(text, spans))
-
-    cov = {p.name: p for p in coverage}
-    if spans and not cov["validation"].present:
-        findings.append(
-            _absence(
-                "missing_validation",
-                BLOCKING,
-                text,
-                spans,
-                _RESULT_ANCHOR,
-                "nothing says how the result was validated (labels, held-out data, time split, intervals)",
-                "say what it was measured against: which labels, which split, and the interval",
-            )
-        )
-    if spans and not cov["human_oversight"].present:
-        findings.append(
-            _absence(
-                "missing_human_review",
-                BLOCKING,
-                text,
-                spans,
-                _AUTOMATION_ANCHOR,
-                "nothing says what a person reviews or decides",
-                "say who reviews the output, what they decide, and how their verdicts feed back",
-            )
-        )
-    if spans and not cov["trade_offs"].present:
-        findings.append(
-            _absence(
-                "missing_trade_offs",
-                "advice",
-                text,
-                spans,
-                _RESULT_ANCHOR,
-                "no trade-off is named (threshold, alert budget, precision against recall)",
-                "say what you gave up for the result, e.g. the threshold and the recall it cost",
-            )
-        )
-    if spans and not cov["limits"].present:
-        findings.append(
-            _absence(
-                "missing_limits",
-                "advice",
-                text,
-                spans,
-                _RESULT_ANCHOR,
-                "no limit or blind spot is named",
-                "name what it misses or was not measured on (drift, unseen techniques)",
-            )
-        )
-    for p in structure:
-        if spans and not p.present:
-            a, b = spans[0] if p.name in ("situation", "action") else spans[-1]
-            findings.append(
-                Finding(
-                    f"missing_{p.name}",
-                    "advice",
-                    text[a:b],
-                    a,
-                    b,
-                    f"no {p.name} part found in the story",
-                    {
-                        "situation": "open with the problem and its size (who, how many alerts, what was at stake)",
-                        "action": "say what you did yourself, in the first person",
-                        "result": "give the measured outcome with its interval",
-                        "lesson": "close with what you would change next, from the weakest measured point",
-                    }[p.name],
-                )
-            )
-    findings.extend(_length(text, spans, words))
-    findings.sort(key=lambda f: (f.severity != BLOCKING, f.start, f.kind))
-    return Scorecard(n, seconds, claims, structure, coverage, findings)
+# The rules of the scorecard, in the order their findings are listed (before sorting by severity).
+_RULES: tuple[Callable[[_Answer], list[Finding]], ...] = (
+    _claim_findings,
+    _accuracy,
+    _absolutes,
+    _buzzwords,
+    _tools,
+    _missing_coverage,
+    _missing_structure,
+    _length,
+)
