@@ -17,8 +17,8 @@ from bluebench.reports.verify_checks import (
     Checker,
     Problem,
     Sentence,
-    _table,
     check_claims,
+    checker_table,
 )
 
 AT = datetime(2024, 3, 3, 8, 0, 0, tzinfo=UTC)
@@ -106,7 +106,7 @@ def test_the_table_has_one_checker_per_name_and_refuses_a_second() -> None:
     names = [c.name for c in CHECKERS]
     assert len(names) == len(set(names))
     with pytest.raises(KeyError, match="already registered: time"):
-        _table(*CHECKERS, Checker("time", lambda s: []))
+        checker_table(*CHECKERS, Checker("time", lambda s: []))
 
 
 def test_a_new_checker_is_one_entry_and_takes_its_place_in_reading_order() -> None:

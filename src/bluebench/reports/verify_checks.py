@@ -404,7 +404,7 @@ def _host_words(s: Sentence) -> Iterator[Problem]:
                 yield Problem(len(s.text), f"names host {w!r}, which is not in the cited events")
 
 
-def _table(*checkers: Checker) -> tuple[Checker, ...]:
+def checker_table(*checkers: Checker) -> tuple[Checker, ...]:
     """The checkers in order; a name registered twice is a mistake, so it raises."""
     seen: set[str] = set()
     for c in checkers:
@@ -415,7 +415,7 @@ def _table(*checkers: Checker) -> tuple[Checker, ...]:
 
 
 # The claims a sentence is checked for, in order: one line per kind of claim.
-CHECKERS: tuple[Checker, ...] = _table(
+CHECKERS: tuple[Checker, ...] = checker_table(
     Checker("fact", _facts),
     Checker("footnote", _stray_footnotes),
     Checker("code-name", _code_names),
