@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
 
 # Fixture modules shared by several test folders, registered here so pytest rewrites their asserts.
-pytest_plugins = ("review_fixtures", "web_fixtures")
+pytest_plugins = ("review_fixtures", "web_fixtures", "report_fixtures")
 
 
 def sshd_attack_log() -> str:

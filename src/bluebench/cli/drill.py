@@ -17,9 +17,7 @@ from typing import Annotated
 import typer
 
 from bluebench.cli.app import JsonOpt, WorkspaceOpt, app
-from bluebench.errors import ConfigError
-from bluebench.events.workspace import DEFAULT_WORKSPACE
-from bluebench.reports.drill import (
+from bluebench.drill import (
     DEFAULT_VOLUME,
     ROLES,
     check_answer,
@@ -29,6 +27,8 @@ from bluebench.reports.drill import (
     scorecard_markdown,
     team_questions_markdown,
 )
+from bluebench.errors import ConfigError
+from bluebench.events.workspace import DEFAULT_WORKSPACE
 from bluebench.reports.facts import FactSet, collect_facts
 
 drill_app = typer.Typer(

@@ -16,24 +16,25 @@ Every sentence is read for the claims it makes, and each claim is recomputed:
   whose event is not stored, or whose file and record differ from the stored ones.
 
 Documents are Markdown, HTML (read back to the same text) or a timeline's JSON. Headings
-``## YYYY-MM-DD`` set the day for times written without a date.
+``## YYYY-MM-DD`` set the day for times written without a date. This module reads documents,
+their definitions and citations; each kind of claim has its checker in
+:mod:`bluebench.reports.verify_checks`.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from bluebench.attack import TECHNIQUE_NAMES, technique_matches
+from bluebench.attack import technique_matches
 from bluebench.reports.evidence import (
     AlertInfo,
     Ev,
@@ -45,8 +46,8 @@ from bluebench.reports.evidence import (
     events_of_alerts,
     select,
 )
-from bluebench.reports.facts import FactError, FactResolver, Value
-from bluebench.reports.timeline import ACTION_PHRASES
+from bluebench.reports.facts import FactError, FactResolver
+from bluebench.reports.verify_checks import DATE, TOKEN, Sentence, check_claims
 
 
 @dataclass
@@ -212,33 +213,8 @@ def timeline_json_lines(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-# ------------------------------------------------------------------ claims in a sentence
+# ------------------------------------------------------------------ definitions and sentences
 
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_DATE = r"\d{4}-\d{2}-\d{2}"
-_FACT_MARK = r"(?:\{fact:(?P<fsrc>[^}\s]+)\}|\[\^(?P<fnote>f\d+)\])"
-_TOKEN = re.compile(
-    "|".join(
-        [
-            rf"(?P<fact>(?P<fval>{_DATE}|\d{{4}}-\d{{2}}|{_NUM}){_FACT_MARK})",
-            r"(?P<code>(?P<fence>`+)(?P<ctext>.+?)(?P=fence))",
-            r"(?P<cite>\[(?P<label>[ES]\d+)\])",
-            r"(?P<inline>\[(?P<ikind>ev|alert):(?P<ids>[0-9A-Za-z,\-]+)\])",
-            r"(?P<badnote>\[\^(?P<bnote>[^\]]+)\])",
-            r'(?P<title>raised "(?P<ttext>(?:[^"\\]|\\.)*)")',
-            r'(?P<named>titled "(?P<ntext>(?:[^"\\]|\\.)*)")',
-            rf"(?P<dt>(?P<dtd>{_DATE})[ T](?P<dtt>\d{{2}}:\d{{2}}(?::\d{{2}})?))",
-            rf"(?P<date>{_DATE})",
-            r"(?P<time>\b\d{2}:\d{2}(?::\d{2})?\b)",
-            r"(?P<ip>\b\d{1,3}(?:\.\d{1,3}){3}\b)",
-            r"(?P<tech>\bT\d{4}(?:\.\d{3})?\b)",
-            r"(?P<evcode>\bevent (?P<ecode>\d{1,6})\b)",
-            r"(?P<score>\bscore (?P<sval>\d+(?:\.\d+)?))",
-            rf"(?P<num>(?<![\w.]){_NUM}(?![\w]))",
-            r"(?P<ident>\b[A-Za-z0-9][A-Za-z0-9_\-]*(?:[.\\@$/][A-Za-z0-9_\-]+)+\b|\b[A-Za-z_\-]*\d[A-Za-z0-9_\-]*\b)",
-        ]
-    )
-)
 _DEF_EVENT = re.compile(
     r'^\s*(?:- )?\[(E\d+)\]: event ("(?:[^"\\]|\\.)*") in ("(?:[^"\\]|\\.)*") record (\d+)\s*$'
 )
@@ -253,108 +229,8 @@ _LABEL = re.compile(r"\[([ES]\d+)\]")
 _NOTE = re.compile(r"\[\^(f\d+)\]")
 _MD_ESCAPE = re.compile(r"\\([\\*_<>|#\[\]])")  # Markdown escapes of plain text (never of backticks)
 _IMAGE = re.compile(r"^!\[([^\]]*)\]\([^)\s]*\)$")
-_DAY_HEADING = re.compile(rf"^#+ ({_DATE})\s*$")
+_DAY_HEADING = re.compile(rf"^#+ ({DATE})\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\d])")
-
-# Nouns after a count, and which distinct values of the cited events they count.
-_NOUNS: dict[str, tuple[str, ...]] = {
-    "account": ("user.name", "user.target.name", "accounts"),
-    "user": ("user.name", "user.target.name", "accounts"),
-    "host": ("host.name", "destination.address"),
-    "computer": ("host.name", "destination.address"),
-    "machine": ("host.name", "destination.address"),
-    "server": ("host.name", "destination.address"),
-    "address": ("source",),
-    "source": ("source",),
-    "ip": ("source",),
-    "service": ("service.name",),
-    "group": ("group.name",),
-    "alert": ("alerts",),
-    "detector": ("detectors",),
-}
-_STOP = {
-    "for",
-    "from",
-    "on",
-    "by",
-    "in",
-    "to",
-    "targeting",
-    "among",
-    "with",
-    "over",
-    "and",
-    "of",
-    "at",
-    "against",
-    "involving",
-    "between",
-    "during",
-    "within",
-    "behind",
-}
-# Words with digits or dots that are vocabulary, not names.
-_WORDS_OK = {"n/a", "f1", "i.e", "e.g", "utf-8", "utf8", "ipv4", "ipv6"}
-_HOST_WORDS = {"host", "server", "workstation", "computer", "machine"}
-_COMMON = {
-    "the",
-    "a",
-    "an",
-    "its",
-    "their",
-    "this",
-    "that",
-    "same",
-    "one",
-    "each",
-    "several",
-    "named",
-    "called",
-}
-
-
-def _template_words() -> set[str]:
-    words: set[str] = set()
-    for pair in ACTION_PHRASES.values():
-        for text in pair:
-            words.update(text.lower().split())
-    for name in TECHNIQUE_NAMES.values():
-        words.update(name.lower().split())
-    return words
-
-
-_TEMPLATE = _template_words()
-
-
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
-
-
-def _agrees(shown: str, value: Value | None) -> bool:
-    """The number as shown equals the value at the precision shown (strings must be equal)."""
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return shown == value
-    decimals = len(shown.split(".")[1]) if "." in shown else 0
-    tolerance: float = 0.5 * 10.0**-decimals + 1e-9
-    return abs(_number(shown) - float(value)) <= tolerance
-
-
-def _noun_key(words: list[str]) -> str:
-    """The counted noun after a number: the head (last word) of the noun phrase that follows,
-    which ends before a preposition, a parenthesis or code, or at punctuation."""
-    head = ""
-    for raw in words:
-        if raw[:1] in "(`[" or raw[:1].isdigit() or raw.lower() in _STOP:
-            break
-        head = raw.lower().strip(",;:()")
-        if raw[-1:] in ",;:()":
-            break
-    for stem in (head, head[:-1], head[:-2]):
-        if stem in _NOUNS:
-            return stem
-    return ""
 
 
 # ------------------------------------------------------------------ the checker
@@ -509,6 +385,7 @@ class Verifier:
         return result
 
     def verify_lines(self, lines: list[str], result: VerifyResult) -> None:
+        """Check a document's lines: its definitions, then every sentence of its body."""
         defs_ev: dict[str, tuple[int, str, str, int]] = {}
         defs_sel: dict[str, tuple[int, Selector]] = {}
         defs_fact: dict[str, tuple[int, str]] = {}
@@ -532,35 +409,7 @@ class Verifier:
             + [x for line in lines for m in _INLINE_EV.finditer(line) for x in m.group(1).split(",")],
             [d[1].alert_id for d in defs_sel.values()],
         )
-        # Each definition must name what is stored.
-        for label, (i, eid, file, record) in defs_ev.items():
-            result.citations += 1
-            ev = self.event(eid)
-            if ev is None:
-                result.failures.append(
-                    Failure(i, lines[i - 1], f"[{label}] cites event {eid}, which is not stored")
-                )
-            elif (ev.file, ev.record) != (file, record):
-                result.failures.append(
-                    Failure(
-                        i,
-                        lines[i - 1],
-                        f"[{label}]: event {eid} is {ev.file} record {ev.record}, not {file} record {record}",
-                    )
-                )
-        for label, (i, sel) in defs_sel.items():
-            result.citations += 1
-            if self.alert(sel.alert_id) is None:
-                result.failures.append(
-                    Failure(i, lines[i - 1], f"[{label}] cites alert {sel.alert_id}, which is not stored")
-                )
-            elif not self.selector(sel):
-                result.failures.append(Failure(i, lines[i - 1], f"[{label}] selects no stored event"))
-        for label, (i, src) in defs_fact.items():
-            try:
-                self.resolver.resolve(src)
-            except FactError as exc:
-                result.failures.append(Failure(i, lines[i - 1], f"[^{label}] cites {src}: {exc}"))
+        self._check_definitions(lines, defs_ev, defs_sel, defs_fact, result)
         day: date | None = None
         for i, line in body:
             if m := _DAY_HEADING.match(line):
@@ -596,6 +445,44 @@ class Verifier:
                 result.facts += facts
                 result.failures.extend(Failure(i, sentence, reason) for reason in reasons)
 
+    def _check_definitions(
+        self,
+        lines: list[str],
+        defs_ev: dict[str, tuple[int, str, str, int]],
+        defs_sel: dict[str, tuple[int, Selector]],
+        defs_fact: dict[str, tuple[int, str]],
+        result: VerifyResult,
+    ) -> None:
+        """Each definition at the end of a document must name what is stored, where it is stored."""
+        for label, (i, eid, file, record) in defs_ev.items():
+            result.citations += 1
+            ev = self.event(eid)
+            if ev is None:
+                result.failures.append(
+                    Failure(i, lines[i - 1], f"[{label}] cites event {eid}, which is not stored")
+                )
+            elif (ev.file, ev.record) != (file, record):
+                result.failures.append(
+                    Failure(
+                        i,
+                        lines[i - 1],
+                        f"[{label}]: event {eid} is {ev.file} record {ev.record}, not {file} record {record}",
+                    )
+                )
+        for label, (i, sel) in defs_sel.items():
+            result.citations += 1
+            if self.alert(sel.alert_id) is None:
+                result.failures.append(
+                    Failure(i, lines[i - 1], f"[{label}] cites alert {sel.alert_id}, which is not stored")
+                )
+            elif not self.selector(sel):
+                result.failures.append(Failure(i, lines[i - 1], f"[{label}] selects no stored event"))
+        for label, (i, src) in defs_fact.items():
+            try:
+                self.resolver.resolve(src)
+            except FactError as exc:
+                result.failures.append(Failure(i, lines[i - 1], f"[^{label}] cites {src}: {exc}"))
+
     # -------------------------------------------------------------- one sentence
 
     def check_sentence(
@@ -608,9 +495,23 @@ class Verifier:
         result: VerifyResult,
     ) -> list[str]:
         """Reasons the sentence fails (empty when every claim agrees with what it cites)."""
-        problems: list[str] = []
-        tokens = list(_TOKEN.finditer(sentence))
+        tokens = list(TOKEN.finditer(sentence))
         # Citations first: what the sentence rests on.
+        evs, alert_ids, cited, problems = self._citations(tokens, defs_ev, defs_sel)
+        notes = {note: src for note, (_, src) in defs_fact.items()}
+        s = Sentence(sentence, day, tokens, cited, list(evs.values()), alert_ids, notes, self.resolver, self)
+        result.facts += len(s.claims("fact"))
+        return problems + check_claims(s)
+
+    def _citations(
+        self,
+        tokens: list[re.Match[str]],
+        defs_ev: dict[str, tuple[int, str, str, int]],
+        defs_sel: dict[str, tuple[int, Selector]],
+    ) -> tuple[dict[str, Ev], set[str], bool, list[str]]:
+        """The cited events (by id), the alerts cited as a whole, whether anything is cited, and
+        the citations that resolve to nothing."""
+        problems: list[str] = []
         evs: dict[str, Ev] = {}
         sel_alerts: set[str] = set()
         cited = False
@@ -643,152 +544,10 @@ class Verifier:
                             problems.append(f"cites alert {ident}, which is not stored or has no events")
                         sel_alerts.add(ident)
                         evs.update((e.id, e) for e in found)
-        alerts: dict[str, AlertInfo] | None = None
+        return evs, sel_alerts, cited, problems
 
-        def linked_alerts() -> dict[str, AlertInfo]:
-            nonlocal alerts
-            if alerts is None:
-                alerts = self.alerts_named(sel_alerts) if sel_alerts else dict(self.alerts_of(evs))
-            return alerts
-
-        ev_list = list(evs.values())
-        times = sorted(e.at for e in ev_list if e.at)
-        values = _entity_values(ev_list)
-
-        def need_evidence(what: str) -> bool:
-            if not cited:
-                problems.append(f"{what} without citing evidence")
-                return False
-            return bool(ev_list)
-
-        words = sentence.split()
-        for m in tokens:
-            kind = m.lastgroup
-            text = m.group(0)
-            if m.group("fact"):
-                result.facts += 1
-                src = m.group("fsrc")
-                if src is None:
-                    note = m.group("fnote")
-                    if note not in defs_fact:
-                        problems.append(f"{m.group('fval')} cites footnote [^{note}], which is never defined")
-                        continue
-                    src = defs_fact[note][1]
-                try:
-                    value = self.resolver.value(src)
-                except FactError as exc:
-                    problems.append(f"{m.group('fval')} cites {src}: {exc}")
-                    continue
-                if not _agrees(m.group("fval"), value):
-                    problems.append(f"says {m.group('fval')}, but {src} recomputes to {_show(value)}")
-            elif kind in ("cite", "inline"):
-                continue
-            elif m.group("badnote"):
-                problems.append(f"footnote [^{m.group('bnote')}] does not follow a number")
-            elif m.group("code"):
-                val = m.group("ctext").strip()
-                if self.known_id(val):
-                    continue
-                if not cited:
-                    if re.search(r"\d|\.[A-Za-z]", val):
-                        problems.append(f"names {val!r} without citing evidence")
-                    continue
-                if ev_list and val.lower() not in values:
-                    problems.append(f"names {val!r}, which is not in the cited events")
-            elif m.group("title"):
-                if need_evidence("names an alert title"):
-                    title = json.loads('"' + m.group("ttext") + '"')
-                    if title not in {a.title for a in linked_alerts().values()}:
-                        problems.append(f"alert title {title!r} is not that of a cited alert")
-            elif m.group("named"):
-                title = json.loads('"' + m.group("ntext") + '"')
-                named = [t.group("ctext").strip() for t in tokens if t.group("code")]
-                if title not in {self.title_of(x) for x in named}:
-                    problems.append(
-                        f"the title {title!r} is not the stored title of {', '.join(named) or 'anything named'}"
-                    )
-            elif m.group("dt") or m.group("time"):
-                if not need_evidence(f"states the time {text}"):
-                    continue
-                if m.group("dt"):
-                    d, t = date.fromisoformat(m.group("dtd")), m.group("dtt")
-                else:
-                    if day is None:
-                        problems.append(f"states the time {text} with no day heading before it")
-                        continue
-                    d, t = day, text
-                if not _time_matches(d, t, times):
-                    problems.append(
-                        f"states {d} {t}, but the cited events run from {_fmt(times[0])} to {_fmt(times[-1])}"
-                    )
-            elif m.group("date"):
-                if not need_evidence(f"states the date {text}"):
-                    continue
-                if date.fromisoformat(text) not in {t.date() for t in times}:
-                    problems.append(f"states the date {text}, but no cited event is on that day")
-            elif m.group("ip"):
-                if need_evidence(f"names the address {text}") and text.lower() not in values:
-                    problems.append(f"names the address {text}, which is not in the cited events")
-            elif m.group("tech"):
-                if not cited:
-                    if not self._technique_known(text):
-                        problems.append(f"names technique {text}, which no stored result has")
-                    continue
-                techs = {t for a in linked_alerts().values() for t in a.techniques}
-                if not any(technique_matches(text, t) for t in techs):
-                    problems.append(f"names technique {text}, which no cited alert reports")
-            elif m.group("evcode"):
-                if need_evidence(f"names {text}") and m.group("ecode") not in {e.code for e in ev_list}:
-                    problems.append(f"names {text}, which is not the code of a cited event")
-            elif m.group("score"):
-                if need_evidence("states a score"):
-                    scores = {a.score for a in linked_alerts().values()}
-                    if not any(_agrees(m.group("sval"), s) for s in scores):
-                        problems.append(
-                            f"says score {m.group('sval')}, but the cited alerts score {_scores(scores)}"
-                        )
-            elif m.group("num"):
-                if not need_evidence(f"the number {text}"):
-                    continue
-                after = sentence[m.end() :].split()[:6]
-                counts = self._counts(_noun_key(after), ev_list, linked_alerts)
-                if not any(_agrees(text, c) for c in counts):
-                    problems.append(
-                        f"says {text} {' '.join(after[:2])}, but the cited events give {_counts_text(counts)}"
-                    )
-            elif m.group("ident"):
-                if text.lower() in _WORDS_OK or self.known_id(text) or text.lower() in _TEMPLATE:
-                    continue
-                if not cited:
-                    problems.append(f"names {text!r} without citing evidence")
-                elif ev_list and text.lower() not in values:
-                    problems.append(f"names {text!r}, which is not in the cited events")
-        # Outcomes: 'failed' / 'successful' must be true of every cited event.
-        low_words = {w.lower().strip(",.;:()") for w in words}
-        outcomes = {e.outcome for e in ev_list}
-        says_failed = bool(low_words & {"failed", "failure", "failures", "unsuccessful"})
-        says_success = bool(low_words & {"successful", "success", "succeeded"})
-        if ev_list and says_failed and not says_success and "success" in outcomes:
-            problems.append("says the events failed, but some cited events succeeded")
-        if (
-            ev_list
-            and says_success
-            and not says_failed
-            and "after" not in low_words
-            and "failure" in outcomes
-        ):
-            problems.append("says the events succeeded, but some cited events failed")
-        # A bare word after 'host'/'server' (a summariser's invention need not look like a host name).
-        for a, b in itertools.pairwise(words):
-            w = b.strip(",.;:()'\"")
-            if a.lower() in _HOST_WORDS and w and "`" not in b and w.lower() not in _COMMON | _TEMPLATE:
-                if not re.fullmatch(r"[A-Za-z][\w.\-]*", w) or w.lower() in _STOP:
-                    continue
-                if w.lower() not in values and not self.known_id(w):
-                    problems.append(f"names host {w!r}, which is not in the cited events")
-        return problems
-
-    def _technique_known(self, tech: str) -> bool:
+    def technique_known(self, tech: str) -> bool:
+        """A technique some detector claims, some stored evaluation names, or some alert reports."""
         from bluebench.detectors import DETECTORS
 
         if any(technique_matches(tech, t) for d in DETECTORS for t in d.techniques):
@@ -805,94 +564,3 @@ class Verifier:
                         return True
         rows = self.con.execute("SELECT DISTINCT unnest(techniques) FROM alerts").fetchall()
         return any(technique_matches(tech, str(r[0])) for r in rows)
-
-    def _counts(self, noun: str, evs: list[Ev], linked: Any) -> list[int]:
-        """The counts a number followed by ``noun`` may stand for, from the cited events."""
-        if not noun:
-            return [len(evs)]
-        out = []
-        for what in _NOUNS[noun]:
-            if what == "alerts":
-                out.append(len(linked()))
-            elif what == "detectors":
-                out.append(len({a.detector for a in linked().values()}))
-            elif what == "accounts":
-                out.append(
-                    len(
-                        {
-                            v
-                            for e in evs
-                            for c in ("user.name", "user.target.name")
-                            if (v := e.entities.get(c))
-                        }
-                    )
-                )
-            elif what == "source":
-                out.append(len({e.source for e in evs if e.source}))
-            elif what == "service.name":  # timelines leave out krbtgt, which every TGT names
-                names = {e.entities[what] for e in evs if e.entities.get(what)}
-                out += [len(names), len({n for n in names if not n.lower().startswith("krbtgt")})]
-            else:
-                out.append(len({e.entities[what] for e in evs if e.entities.get(what)}))
-        return out
-
-
-def _entity_values(evs: Iterable[Ev]) -> set[str]:
-    """Every entity value of the events, lower-cased, with domain-qualified forms split too."""
-    out: set[str] = set()
-    for e in evs:
-        for v in e.entities.values():
-            low = v.lower()
-            out.add(low)
-            if "\\" in low:
-                out.add(low.split("\\", 1)[1])
-            if "@" in low:
-                out.add(low.split("@", 1)[0])
-            out.add(low.split(".", 1)[0] if not re.fullmatch(r"[\d.]+", low) else low)
-    return out
-
-
-def _time_matches(d: date, t: str, times: list[datetime]) -> bool:
-    if not times:
-        return False
-    fmt = "%H:%M:%S" if t.count(":") == 2 else "%H:%M"
-    ends = {times[0], times[-1]}
-    return any(x.date() == d and x.strftime(fmt) == t for x in ends)
-
-
-def _fmt(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _show(v: Value | None) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-def _scores(scores: set[float]) -> str:
-    return ", ".join(f"{s:.2f}" for s in sorted(scores)) or "nothing"
-
-
-def _counts_text(counts: list[int]) -> str:
-    return " or ".join(str(c) for c in counts)
-
-
-def verify_path(
-    path: Path,
-    workspace: Path,
-    *,
-    mail_evaluation: Path | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
-) -> VerifyResult:
-    """Open the workspace read-only and check one document."""
-    from bluebench.reports.facts import load_mail_evaluation, open_workspace
-
-    mail = load_mail_evaluation(mail_evaluation) if mail_evaluation else None
-    own = con is None
-    con = con or open_workspace(workspace, read_only=True)
-    try:
-        return Verifier(con, workspace, mail).verify_file(path)
-    finally:
-        if own:
-            con.close()

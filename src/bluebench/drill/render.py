@@ -6,10 +6,10 @@ interpreted, and newlines inside a quote are folded so a quote cannot start a ne
 
 from __future__ import annotations
 
-from bluebench.reports.drill.ask import TeamQuestion
-from bluebench.reports.drill.check import BLOCKING, SPEAKING_RATE, TARGET_SECONDS, Scorecard
-from bluebench.reports.drill.measured import read_fact
-from bluebench.reports.drill.questions import Question
+from bluebench.drill.ask import TeamQuestion
+from bluebench.drill.check import BLOCKING, SPEAKING_RATE, TARGET_SECONDS, Scorecard
+from bluebench.drill.measured import read_fact
+from bluebench.drill.questions import Question
 
 __all__ = ["questions_markdown", "scorecard_markdown", "team_questions_markdown"]
 

@@ -1,4 +1,4 @@
-"""A demo-like run (helpers; the fixtures are in conftest.py), built once per session: the shipped EVTX samples plus a small generated log.
+"""A demo-like run (helpers; the fixtures are in report_fixtures.py), built once per session: the shipped EVTX samples plus a small generated log.
 
 Built the way ``make demo`` builds it (generate, scan, evaluate against both label files, group
 into incidents when that stage exists), only smaller, so every report test reads a real run.
@@ -21,7 +21,7 @@ from bluebench.incidents import group_alerts
 from bluebench.review import ReviewStore
 from bluebench.sources import discover
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import bluebench.cli.drill as drill_cli
 from bluebench.cli.app import app
-from bluebench.reports.drill.measured import Measured, read_facts
+from bluebench.drill.measured import Measured, read_facts
 from bluebench.reports.facts import collect_facts
 
 ANSWERS = Path(__file__).resolve().parent.parent / "data" / "drill"

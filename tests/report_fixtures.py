@@ -1,4 +1,7 @@
-"""Fixtures of the report tests: one demo-like run per session (see ``report_runs.py``)."""
+"""Fixtures of the report and drill tests: one demo-like run per session (see ``report_runs.py``).
+
+Registered in tests/conftest.py, so every folder that reads a real run shares the one build.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from report_runs import DemoRun, build_demo
 
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """One demo-like run shared by the report tests (read-only: copy it before changing it)."""
+    """One demo-like run shared by the report and drill tests (read-only: copy it before changing it)."""
     return build_demo(tmp_path_factory.mktemp("demo"))
 
 

@@ -1,18 +1,15 @@
-"""drill questions and drill ask: aimed at the run's weakest measured points, deterministic, and
-carrying the facts (with sources) an answer would use; questions for the team per role."""
+"""drill questions: aimed at the run's weakest measured points, deterministic, and carrying the
+facts (with sources) an answer would use."""
 
 from __future__ import annotations
 
 import random
 
-import pytest
 from drill_facts import rate, run_facts
 
-from bluebench.errors import ConfigError
-from bluebench.reports.drill import ROLES, drill_questions, questions_markdown, questions_to_ask, read_facts
-from bluebench.reports.drill.ask import TOPICS
-from bluebench.reports.drill.measured import read_fact
-from bluebench.reports.drill.questions import MIN_MONTH_EVENTS
+from bluebench.drill import drill_questions, questions_markdown, read_facts
+from bluebench.drill.measured import read_fact
+from bluebench.drill.questions import MIN_MONTH_EVENTS
 from bluebench.reports.facts import Fact, FactSet
 
 GENERAL = ["training-data", "leakage", "drift", "human-review", "limits"]
@@ -118,24 +115,3 @@ def test_comparison_rows_are_not_the_runs_weak_points() -> None:
     assert ms["mail/rows/keyword_rules/test/precision"].kind == "comparison"
     q = _by_id(facts)["weakest-precision"]
     assert "keyword_rules" not in q.text  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_each_role_gets_every_topic_in_its_own_words(role: str) -> None:
-    qs = questions_to_ask(role)
-    assert [q.topic for q in qs[: len(TOPICS)]] == list(TOPICS)
-    assert len(qs) > len(TOPICS)
-    others = {q.text for r in ROLES if r != role for q in questions_to_ask(r)}
-    assert not {q.text for q in qs} & others
-    assert all(q.text.endswith("?") and q.listen_for for q in qs)
-
-
-def test_ask_covers_validation_of_ai_detections_and_genai_boundaries() -> None:
-    texts = " ".join(q.text.lower() for r in ROLES for q in questions_to_ask(r))
-    for words in ("ai-generated detection", "generative ai", "threshold", "false positive", "owner"):
-        assert words in texts
-
-
-def test_unknown_role_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="soc-analyst"):
-        questions_to_ask("ciso")

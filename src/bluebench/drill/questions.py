@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bluebench.reports.drill.measured import METRIC_NAMES, FactLike, Measured, read_facts
+from bluebench.drill.measured import METRIC_NAMES, FactLike, Measured, read_facts
 
 __all__ = ["DEFAULT_VOLUME", "Question", "drill_questions"]
 
@@ -112,95 +112,127 @@ def _by_tokens(ms: list[Measured], words: set[str]) -> list[Measured]:
 
 
 def _weak_points(ms: list[Measured], volume: int, budget: float | None) -> list[Question]:
-    out: list[Question] = []
+    """The weak-point questions this run calls for, in a fixed order; one it has no facts for is left out."""
+    found = [
+        _weakest_precision(ms),
+        _weakest_recall(ms),
+        _widest_interval(ms),
+        _fpr_at_volume(ms, volume, budget),
+        _drift_month(ms),
+        _unmeasured(ms),
+    ]
+    return [q for q in found if q is not None]
+
+
+def _weakest_precision(ms: list[Measured]) -> Question | None:
+    """Where an analyst's time goes: the lowest precision by the top of its interval."""
     p = _lowest(ms, "precision")
-    if p is not None:
-        out.append(
-            Question(
-                "weakest-precision",
-                "weak point",
-                f"Your weakest precision is {_subject(p)}: {p.text()}. What were its false positives, "
-                "and what would you change first - the threshold, a feature, or the data?",
-                "the lowest precision (by the top of its interval) is where an analyst's time goes",
-                tuple(m.fact for m in _related(ms, p, ("recall", "fpr", "f1"))),
-            )
-        )
+    if p is None:
+        return None
+    return Question(
+        "weakest-precision",
+        "weak point",
+        f"Your weakest precision is {_subject(p)}: {p.text()}. What were its false positives, "
+        "and what would you change first - the threshold, a feature, or the data?",
+        "the lowest precision (by the top of its interval) is where an analyst's time goes",
+        tuple(m.fact for m in _related(ms, p, ("recall", "fpr", "f1"))),
+    )
+
+
+def _weakest_recall(ms: list[Measured]) -> Question | None:
+    """The attacks that walk past: the lowest recall by the top of its interval."""
     r = _lowest(ms, "recall")
-    if r is not None:
-        out.append(
-            Question(
-                "weakest-recall",
-                "weak point",
-                f"Recall of {_subject(r)} is {r.text()}. What did it miss, why, and how would you know "
-                "in production that it is missing things?",
-                "the lowest recall (by the top of its interval) is the attacks that walk past",
-                tuple(m.fact for m in _related(ms, r, ("precision", "fpr", "f1"))),
-            )
-        )
+    if r is None:
+        return None
+    return Question(
+        "weakest-recall",
+        "weak point",
+        f"Recall of {_subject(r)} is {r.text()}. What did it miss, why, and how would you know "
+        "in production that it is missing things?",
+        "the lowest recall (by the top of its interval) is the attacks that walk past",
+        tuple(m.fact for m in _related(ms, r, ("precision", "fpr", "f1"))),
+    )
+
+
+def _widest_interval(ms: list[Measured]) -> Question | None:
+    """The number that says least: the widest interval of any precision, recall or FPR."""
     wide = [m for k in ("precision", "recall", "fpr") for m in _rates(ms, k) if m.width is not None]
-    if wide:
-        w = max(wide, key=lambda m: (m.width or 0.0, m.key))
-        out.append(
-            Question(
-                "widest-interval",
-                "weak point",
-                f"The {w.describe()} is {w.text()}. That interval is wide: how many labelled examples "
-                "is it based on, and how many more would you need before you relied on it?",
-                "the widest interval is the number that says least",
-                (w.fact,),
-            )
-        )
+    if not wide:
+        return None
+    w = max(wide, key=lambda m: (m.width or 0.0, m.key))
+    return Question(
+        "widest-interval",
+        "weak point",
+        f"The {w.describe()} is {w.text()}. That interval is wide: how many labelled examples "
+        "is it based on, and how many more would you need before you relied on it?",
+        "the widest interval is the number that says least",
+        (w.fact,),
+    )
+
+
+def _fpr_at_volume(ms: list[Measured], volume: int, budget: float | None) -> Question | None:
+    """The highest false-positive rate as a daily load: the formula and its facts are shown."""
     fprs = _rates(ms, "fpr")
     # A daily volume is counted in mails or events, not in labelled files: prefer those units.
     fprs = [m for m in fprs if _unit_word(m) != "file"] or fprs
     f = max(fprs, key=lambda m: (m.value or 0.0, m.key), default=None)
-    if f is not None and f.value is not None:
-        unit = _unit_word(f)
-        lo = f.low if f.low is not None else f.value
-        hi = f.high if f.high is not None else f.value
-        load = f"{f.value * volume:,.0f} a day ({lo * volume:,.0f}-{hi * volume:,.0f})"
-        derived = [
-            f"{volume:,} {_plural(unit)} a day x {f.describe()} {f.text()} = {load} false alarms "
-            f"(the volume is an example; change it with --volume-per-day)"
-        ]
-        against = ""
-        if budget is not None:
-            days = f.value * volume / budget if budget > 0 else float("inf")
-            derived.append(f"against a budget of {budget:g} alerts a day: {days:.1f} times the budget")
-            against = f" Your analysts can take {budget:g} alerts a day."
-        out.append(
-            Question(
-                "fpr-at-volume",
-                "weak point",
-                f"At your threshold the false-positive rate of {_subject(f)} is {f.text()}. On {volume:,} "
-                f"{_plural(unit)} a day, how many would an analyst see?{against} Why is that acceptable?",
-                "the highest false-positive rate, turned into the load a team would carry",
-                tuple(m.fact for m in _related(ms, f, ("precision", "recall"))),
-                tuple(derived),
-            )
-        )
-    # Drift is a PSI: per month when the run has months, else any PSI it stored.
+    if f is None or f.value is None:
+        return None
+    unit = _unit_word(f)
+    lo = f.low if f.low is not None else f.value
+    hi = f.high if f.high is not None else f.value
+    load = f"{f.value * volume:,.0f} a day ({lo * volume:,.0f}-{hi * volume:,.0f})"
+    derived = [
+        f"{volume:,} {_plural(unit)} a day x {f.describe()} {f.text()} = {load} false alarms "
+        f"(the volume is an example; change it with --volume-per-day)"
+    ]
+    against = ""
+    if budget is not None:
+        days = f.value * volume / budget if budget > 0 else float("inf")
+        derived.append(f"against a budget of {budget:g} alerts a day: {days:.1f} times the budget")
+        against = f" Your analysts can take {budget:g} alerts a day."
+    return Question(
+        "fpr-at-volume",
+        "weak point",
+        f"At your threshold the false-positive rate of {_subject(f)} is {f.text()}. On {volume:,} "
+        f"{_plural(unit)} a day, how many would an analyst see?{against} Why is that acceptable?",
+        "the highest false-positive rate, turned into the load a team would carry",
+        tuple(m.fact for m in _related(ms, f, ("precision", "recall"))),
+        tuple(derived),
+    )
+
+
+def _drift(ms: list[Measured]) -> list[Measured]:
+    """Drift is a PSI: per month when the run has months, else any PSI it stored."""
     drift = [m for m in ms if m.value is not None and m.metric == "psi" and m.month]
     drift = drift or [m for m in ms if m.value is not None and m.metric == "psi"]
     # A month of a handful of events has a huge PSI by chance: prefer months with enough of them.
     sizes = {m.month: m.value for m in ms if m.month and m.metric is None and m.noun == "event"}
     settled = [m for m in drift if m.month and (sizes.get(m.month) or 0) >= MIN_MONTH_EVENTS]
-    drift = settled or drift
-    if drift:
-        d = max(drift, key=lambda m: (m.value or 0.0, m.key))
-        same_month = [m for m in ms if m is not d and d.month and d.month in m.tokens and m.metric is None]
-        context = [m for m in ms if "drift" in m.tokens and {"threshold", "shifted_months"} & set(m.tokens)]
-        era = [m for m in _by_tokens(ms, {"cross_era", "era", "modern_ham_unseen"}) if m is not d][:3]
-        out.append(
-            Question(
-                "drift-month",
-                "weak point",
-                f"The largest drift is {d.describe()}: {d.text()}. How did you notice it, what "
-                "did it do to precision and recall, and what triggers a retrain?",
-                "the month where the data moved most is where the validation stops applying",
-                tuple(m.fact for m in [d, *same_month, *context, *era][:_MAX_FACTS]),
-            )
-        )
+    return settled or drift
+
+
+def _drift_month(ms: list[Measured]) -> Question | None:
+    """Where the validation stops applying: the month (or PSI) where the data moved most."""
+    drift = _drift(ms)
+    if not drift:
+        return None
+    d = max(drift, key=lambda m: (m.value or 0.0, m.key))
+    same_month = [m for m in ms if m is not d and d.month and d.month in m.tokens and m.metric is None]
+    context = [m for m in ms if "drift" in m.tokens and {"threshold", "shifted_months"} & set(m.tokens)]
+    era = [m for m in _by_tokens(ms, {"cross_era", "era", "modern_ham_unseen"}) if m is not d][:3]
+    return Question(
+        "drift-month",
+        "weak point",
+        f"The largest drift is {d.describe()}: {d.text()}. How did you notice it, what "
+        "did it do to precision and recall, and what triggers a retrain?",
+        "the month where the data moved most is where the validation stops applying",
+        tuple(m.fact for m in [d, *same_month, *context, *era][:_MAX_FACTS]),
+    )
+
+
+def _unmeasured(ms: list[Measured]) -> Question | None:
+    """What the run never measured: facts that say so, and the usual measurements it lacks."""
     unmeasured = [
         m
         for m in ms
@@ -209,23 +241,21 @@ def _weak_points(ms: list[Measured], volume: int, budget: float | None) -> list[
         & set(m.tokens)
     ]
     missing = [METRIC_NAMES[k] for k in ("precision", "recall", "fpr") if not _rates(ms, k)]
-    if not drift and not _by_tokens(ms, {"cross_era", "era", "month", "modern_ham_unseen"}):
+    if not _drift(ms) and not _by_tokens(ms, {"cross_era", "era", "month", "modern_ham_unseen"}):
         missing.append("performance over time (drift)")
     if not _by_tokens(ms, {"review", "verdicts", "reviewed"}):
         missing.append("reviewer verdicts (what analysts confirmed or rejected)")
-    if unmeasured or missing:
-        parts = missing + [m.describe() for m in unmeasured]
-        out.append(
-            Question(
-                "unmeasured",
-                "weak point",
-                f"This run does not measure: {'; '.join(parts)}. How would you answer for it without "
-                "that number, and how would you measure it?",
-                "what was never measured is where claims outrun evidence",
-                tuple(m.fact for m in unmeasured[:_MAX_FACTS]),
-            )
-        )
-    return out
+    if not (unmeasured or missing):
+        return None
+    parts = missing + [m.describe() for m in unmeasured]
+    return Question(
+        "unmeasured",
+        "weak point",
+        f"This run does not measure: {'; '.join(parts)}. How would you answer for it without "
+        "that number, and how would you measure it?",
+        "what was never measured is where claims outrun evidence",
+        tuple(m.fact for m in unmeasured[:_MAX_FACTS]),
+    )
 
 
 _GENERAL: list[tuple[str, str, str, set[str]]] = [

@@ -2,16 +2,18 @@
 answers checked against the run's facts, and questions to ask the team.
 
 Everything runs offline from the run's facts (``bluebench.reports.facts``); answers are
-read as data and never sent anywhere.
+read as data and never sent anywhere. The drill sits above ``reports`` in the layers: it
+reads the facts reports collect, and nothing in ``reports`` imports it.
 """
 
 from __future__ import annotations
 
-from bluebench.reports.drill.ask import ROLES, TeamQuestion, questions_to_ask
-from bluebench.reports.drill.check import Claim, Finding, Scorecard, check_answer
-from bluebench.reports.drill.measured import FactLike, Measured, read_facts
-from bluebench.reports.drill.questions import DEFAULT_VOLUME, Question, drill_questions
-from bluebench.reports.drill.render import questions_markdown, scorecard_markdown, team_questions_markdown
+from bluebench.drill.ask import ROLES, TeamQuestion, questions_to_ask
+from bluebench.drill.check import Finding, Scorecard, check_answer
+from bluebench.drill.claims import Claim
+from bluebench.drill.measured import FactLike, Measured, read_facts
+from bluebench.drill.questions import DEFAULT_VOLUME, Question, drill_questions
+from bluebench.drill.render import questions_markdown, scorecard_markdown, team_questions_markdown
 
 __all__ = [
     "DEFAULT_VOLUME",

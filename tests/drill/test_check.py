@@ -11,9 +11,9 @@ from drill_facts import rate, run_facts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bluebench.reports.drill import check_answer, read_facts, scorecard_markdown
-from bluebench.reports.drill.check import BLOCKING, SPEAKING_RATE, Scorecard
-from bluebench.reports.drill.measured import read_fact
+from bluebench.drill import check_answer, read_facts, scorecard_markdown
+from bluebench.drill.check import BLOCKING, SPEAKING_RATE, Scorecard
+from bluebench.drill.measured import read_fact
 from bluebench.reports.facts import Fact, FactSet
 
 ANSWERS = Path(__file__).resolve().parent.parent / "data" / "drill"
