@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from report_runs import ROOT, DemoRun
 
 from bluebench.errors import BluebenchError
 from bluebench.reports.facts import open_workspace
 from bluebench.reports.report import ReportOptions, write_report
 from bluebench.reports.verify import Verifier
+from report_runs import ROOT, DemoRun
 
 MARK = re.compile(r"(\d{4}-\d{2}-\d{2}|\d{4}-\d{2}|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\[\^(f\d+)\]")
 SPAN = re.compile(r'<span data-fact="([^"]+)">([^<]+)</span>')
@@ -186,10 +186,9 @@ def test_report_with_mail_evaluation(demo_run: DemoRun, tmp_path: Path) -> None:
 def test_cli_report_and_verify(demo_run: DemoRun, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from bluebench.cli import _load_optional
+    import bluebench.cli  # noqa: F401  (registers the commands)
     from bluebench.cli.app import app
 
-    _load_optional()
     runner = CliRunner()
     out = tmp_path / "r.html"
     res = runner.invoke(
