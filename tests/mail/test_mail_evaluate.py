@@ -19,8 +19,8 @@ from bluebench.mail.evaluate import (
 )
 from bluebench.mail.features import FEATURE_INDEX, Extracted
 from bluebench.mail.model import threshold_for_budget, threshold_for_fpr
-from bluebench.mail.reader import Mail
 from bluebench.mail.train import Labelled
+from bluebench.sources.mailparse import Mail
 
 
 def _mail(i: int, day: int) -> Mail:
@@ -95,8 +95,8 @@ def test_choices_are_made_on_a_validation_split_inside_the_training_part() -> No
     )
     from bluebench.mail.features import extract
     from bluebench.mail.labels import load_labels
-    from bluebench.mail.reader import read_mail
     from bluebench.mail.train import attach_labels
+    from bluebench.sources.mailparse import read_mail
 
     folder = Path(__file__).resolve().parents[1] / "data" / "mail"
     data = attach_labels(read_mail([str(folder)]), load_labels(folder / "labels.csv"))
@@ -215,8 +215,8 @@ def test_retraining_learns_each_month_only_after_scoring_it() -> None:
     from bluebench.mail.features import extract
     from bluebench.mail.labels import load_labels
     from bluebench.mail.model import Spec
-    from bluebench.mail.reader import read_mail
     from bluebench.mail.train import attach_labels
+    from bluebench.sources.mailparse import read_mail
 
     folder = Path(__file__).resolve().parents[1] / "data" / "mail"
     data = attach_labels(read_mail([str(folder)]), load_labels(folder / "labels.csv"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bluebench.mail.features import FEATURE_INDEX, FEATURES, extract, registered_domain, split_address
-from bluebench.mail.reader import parse_message, read_mail
+from bluebench.sources.mailparse import parse_message, read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 

@@ -20,9 +20,9 @@ from bluebench.cli import _load_optional, app
 from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
 from bluebench.mail.model import TOKEN_PATTERN, MailModel, ModelError, load_model, model_text, save_model
-from bluebench.mail.reader import parse_message, read_mail
 from bluebench.mail.train import attach_labels, train_model
 from bluebench.sources.base import Skipped
+from bluebench.sources.mailparse import parse_message, read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 LABELS = DATA / "labels.csv"

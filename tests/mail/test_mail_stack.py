@@ -36,9 +36,9 @@ from bluebench.mail.model import (
     save_model,
     tree_contributions,
 )
-from bluebench.mail.reader import parse_message, read_mail
 from bluebench.mail.subword import SubwordVectorizer
 from bluebench.mail.train import attach_labels, train_model
+from bluebench.sources.mailparse import parse_message, read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 

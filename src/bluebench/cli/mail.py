@@ -19,7 +19,7 @@ from rich.table import Table
 from bluebench.cli.app import JsonOpt, WorkspaceOpt, app, err, out
 from bluebench.cli.app import out as _out
 from bluebench.errors import ConfigError
-from bluebench.mail.reader import MailSet, read_mail
+from bluebench.sources.mailparse import MailSet, read_mail
 
 mail_app = typer.Typer(
     name="mail",

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import tldextract
 
-from bluebench.mail.reader import Link, Mail, parse_date
+from bluebench.sources.mailparse import Link, Mail, parse_date
 
 
 @dataclass(frozen=True)

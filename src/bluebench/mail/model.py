@@ -59,8 +59,8 @@ from bluebench.mail.features import (
     strip_corpus_artefacts,
     strip_era_text,
 )
-from bluebench.mail.reader import Mail
 from bluebench.mail.subword import Gathered, SubwordVectorizer
+from bluebench.sources.mailparse import Mail
 
 FORMAT = "bluebench-mail-model"
 FORMAT_VERSION = 4

@@ -22,7 +22,7 @@ from bluebench.mail.model import (
     training_meta,
     utc_now,
 )
-from bluebench.mail.reader import Mail, MailSet
+from bluebench.sources.mailparse import Mail, MailSet
 
 
 @dataclass
