@@ -13,15 +13,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bluebench.mail.features import (
-    FEATURE_INDEX,
-    STOPWORDS,
-    extract,
-    is_report_archive,
-    strip_corpus_artefacts,
-)
+from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
 from bluebench.mail.model import (
     TOKEN_PATTERN,
@@ -31,89 +24,13 @@ from bluebench.mail.model import (
     design,
     fit,
     load_model,
-    make_vectorizer,
-    model_text,
     save_model,
     tree_contributions,
 )
-from bluebench.mail.subword import SubwordVectorizer
 from bluebench.mail.train import attach_labels, train_model
-from bluebench.sources.mailparse import parse_message, read_mail
+from bluebench.sources.mailparse import read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
-
-
-def _zip_mail(name: str, ctype: str = "application/zip") -> bytes:
-    return (
-        b"From: noreply-dmarc-support@google.com\nTo: dmarc@example.org\nSubject: Report domain: example.org\n"
-        b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nreport\n--B\n'
-        b"Content-Type: " + ctype.encode() + b'; name="' + name.encode() + b'"\n'
-        b"Content-Transfer-Encoding: base64\n\nUEsDBAoAAAAAAA==\n--B--\n"
-    )
-
-
-@pytest.mark.parametrize(
-    ("name", "ctype"),
-    [
-        ("google.com!example.org!1549756800!1549843199.zip", "application/zip"),
-        ("mimecast.org!ab.id.au!1693353600!1693439999!157a5fe30ec7.xml.gz", "application/gzip"),
-        ("report.json.gz", "application/tlsrpt+gzip"),
-    ],
-)
-def test_a_dmarc_or_tls_report_archive_is_report_data_not_an_archive(name: str, ctype: str) -> None:
-    m = parse_message(_zip_mail(name, ctype), "r.eml", 1)
-    assert m is not None
-    e = extract(m)
-    assert e.values[FEATURE_INDEX["attach_report_data"]] == 1
-    assert e.values[FEATURE_INDEX["attach_archive"]] == 0
-
-
-@pytest.mark.parametrize(
-    "name",
-    ["invoice.zip", "google.com!example.org!report.zip", "google.com!example.org!1549756800!1549843199.exe"],
-)
-def test_other_archives_stay_archives(name: str) -> None:
-    assert not is_report_archive(name, "application/zip")
-    m = parse_message(_zip_mail(name), "r.eml", 1)
-    assert m is not None
-    e = extract(m)
-    assert e.values[FEATURE_INDEX["attach_report_data"]] == 0
-    if name.endswith(".zip"):
-        assert e.values[FEATURE_INDEX["attach_archive"]] == 1
-
-
-def test_corpus_artefacts_leave_the_text_and_the_message_stays() -> None:
-    text = (
-        "Fw: Your account phishing@pot\n"
-        "________________________________\n"
-        "De: Bank <alerts@bank.example>\n"
-        "Enviado: sexta-feira, 1 de setembro de 2023 12:59\n"
-        "Para: phishing@pot <phishing@pot>\n"
-        "Assunto: Your account\n"
-        "> From: someone@example.org\n"
-        "Dear phishing@pot, verify your account now.\n"
-    )
-    out = strip_corpus_artefacts(text)
-    words = set(re.findall(TOKEN_PATTERN, out.lower()))
-    assert not words & {"phishing", "pot", "enviado", "assunto", "para", "feira", "fw"}
-    assert {"dear", "verify", "your", "account", "now"} <= words
-    # the shipped spec reads the cleaned text; the era probe's raw text keeps it
-    assert "pot" not in model_text(text, Spec())
-    assert "pot" in model_text(text, Spec(clean=False, strip_era=False))
-
-
-def test_stopwords_of_several_languages_do_not_reach_the_vocabulary() -> None:
-    assert {"de", "para", "você", "sie", "und", "the", "le", "il"} <= STOPWORDS
-    text = "sie haben de para você conta senha bloqueada"
-    words = make_vectorizer(Spec(stopwords=True, text_units="words"))
-    assert isinstance(words, TfidfVectorizer)
-    assert words.build_analyzer()(text) == ["conta", "senha", "bloqueada"]
-    plain = make_vectorizer(Spec(text_units="words"))
-    assert isinstance(plain, TfidfVectorizer)
-    assert "para" in plain.build_analyzer()(text)
-    grams = make_vectorizer(Spec(stopwords=True, text_units="subwords"))
-    assert isinstance(grams, SubwordVectorizer)
-    assert list(grams.analyze(text)) == ["conta", "senha", "bloqueada"]
 
 
 @pytest.fixture(scope="module")

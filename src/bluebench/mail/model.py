@@ -53,13 +53,11 @@ from bluebench.mail.features import (
     FEATURE_INDEX,
     FEATURES,
     RISK_FEATURES,
-    STOPWORDS,
     Extracted,
     extract,
-    strip_corpus_artefacts,
-    strip_era_text,
 )
 from bluebench.mail.subword import Gathered, SubwordVectorizer
+from bluebench.mail.text import STOPWORDS, era_tokens, strip_corpus_artefacts, strip_era_text
 from bluebench.sources.mailparse import Mail
 
 FORMAT = "bluebench-mail-model"
@@ -96,7 +94,7 @@ class Spec:
     ``text_source`` is ``body`` (subject and body), ``era`` (header names, mail software,
     Received formats and year: the era probe of the evaluation) or ``none``. ``clean``
     takes out what the corpora put in the text (forwarded header blocks, the honeypot's
-    substituted address: ``features.strip_corpus_artefacts``); ``stopwords`` drops
+    substituted address: ``text.strip_corpus_artefacts``); ``stopwords`` drops
     function words of seven languages so that a language alone is no signal.
 
     ``kind`` is ``stack`` (shipped) or ``linear``. ``linear``: one class-balanced logistic
@@ -190,8 +188,6 @@ def design(extracted: Sequence[Extracted], mails: Sequence[Mail] | None, spec: S
 
     ``mails`` is needed only for the era probe of the evaluation (``text_source="era"``).
     """
-    from bluebench.mail.features import era_tokens
-
     n = len(extracted)
     X = np.empty((n, 1 + len(spec.features)), dtype=object)
     cols = [FEATURE_INDEX[f] for f in spec.features]
