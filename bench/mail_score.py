@@ -26,7 +26,7 @@ from pathlib import Path
 from bluebench.heap import frozen
 from bluebench.mail.batch import iter_batches
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import load_model, save_model
+from bluebench.mail.modelfile import load_model, save_model
 from bluebench.mail.train import attach_labels, train_model
 from bluebench.sources.mailparse import read_mail
 

@@ -13,7 +13,7 @@ from bluebench.detectors.mail import PhishingMail
 from bluebench.errors import ConfigError
 from bluebench.events.workspace import Workspace
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import load_model, save_model
+from bluebench.mail.modelfile import load_model, save_model
 from bluebench.mail.train import attach_labels, train_model
 from bluebench.sources import discover
 from bluebench.sources.mailparse import read_mail

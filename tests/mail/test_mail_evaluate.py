@@ -214,7 +214,7 @@ def test_retraining_learns_each_month_only_after_scoring_it() -> None:
     from bluebench.mail.evaluate import retraining
     from bluebench.mail.features import extract
     from bluebench.mail.labels import load_labels
-    from bluebench.mail.model import Spec
+    from bluebench.mail.spec import Spec
     from bluebench.mail.train import attach_labels
     from bluebench.sources.mailparse import read_mail
 

@@ -1,13 +1,9 @@
-"""Report archives, corpus artefacts, stopwords and the stacked model's exact, real reasons."""
+"""The stacked model: contributions that add up exactly, reasons that are real, risk that only rises."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -16,18 +12,10 @@ from hypothesis import strategies as st
 
 from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import (
-    TOKEN_PATTERN,
-    MailModel,
-    ModelError,
-    Spec,
-    design,
-    fit,
-    load_model,
-    save_model,
-    tree_contributions,
-)
-from bluebench.mail.train import attach_labels, train_model
+from bluebench.mail.model import MailModel, fit
+from bluebench.mail.spec import TOKEN_PATTERN, Spec, design
+from bluebench.mail.stack import tree_contributions
+from bluebench.mail.train import attach_labels
 from bluebench.sources.mailparse import read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
@@ -86,64 +74,6 @@ def test_risk_indicators_can_only_raise_the_stacked_score(
     lo[:, j], hi[:, j] = 0.0, 1.0
     booster = model.model["booster"]
     assert np.all(booster.decision_function(hi) >= booster.decision_function(lo) - 1e-12)
-
-
-def _read_meta(path: Path) -> dict[str, Any]:
-    with zipfile.ZipFile(path) as z:
-        meta: dict[str, Any] = json.loads(z.read("meta.json"))
-    return meta
-
-
-def _with_meta(src: Path, dst: Path, meta: dict[str, Any]) -> Path:
-    """A copy of a model file with other metadata (the model part and its checksum untouched)."""
-    with zipfile.ZipFile(src) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    parts["meta.json"] = json.dumps(meta).encode()
-    with zipfile.ZipFile(dst, "w") as z:
-        for n, b in parts.items():
-            z.writestr(n, b)
-    return dst
-
-
-def test_linear_and_stack_files_load_as_what_they_are(tmp_path: Path) -> None:
-    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
-    for kind, units in (("linear", "words"), ("stack", "words"), ("stack", "subwords")):
-        fitted, meta = train_model(data, Spec(kind=kind, text_units=units), folds=3)
-        path = tmp_path / f"{kind}-{units}.model"
-        save_model(path, fitted.model, fitted.spec, meta)
-        m = load_model(path)
-        assert (m.spec.kind, m.spec.text_units) == (kind, units)
-        assert m.score_mails(read_mail([str(DATA / "synthetic-phishing")]).mails)[0].reasons
-    # metadata claiming the other kind is refused with the file's name
-    meta = _read_meta(tmp_path / "stack-subwords.model")
-    meta["spec"]["kind"] = "linear"
-    bad = _with_meta(tmp_path / "stack-subwords.model", tmp_path / "claims-linear.model", meta)
-    with zipfile.ZipFile(bad) as z:  # the model part's checksum still holds: only the kind lies
-        assert hashlib.sha256(z.read("model.skops")).hexdigest() == meta["model_sha256"]
-    with pytest.raises(
-        ModelError,
-        match=r"claims-linear\.model: refused: .*(not a fitted mail model|linear model|stacked model only)",
-    ):
-        load_model(bad)
-
-
-def test_a_format_2_linear_file_still_loads(tmp_path: Path) -> None:
-    """Files written before the stack (format 2: a linear model, no ``kind`` in the spec) load."""
-    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
-    fitted, meta = train_model(data, Spec(kind="linear", text_units="words"), folds=3)
-    new = tmp_path / "v3.model"
-    save_model(new, fitted.model, fitted.spec, meta)
-    old_meta = _read_meta(new)
-    old_meta["format_version"] = 2
-    old_meta["spec"] = {k: old_meta["spec"][k] for k in ("features", "text_source", "strip_era", "C")}
-    old = _with_meta(new, tmp_path / "v2.model", old_meta)
-    m = load_model(old)
-    assert m.spec.kind == "linear" and not m.spec.clean
-    assert m.score_mails(read_mail([str(DATA / "synthetic-phishing")]).mails)[0].reasons
-    old_meta["format_version"] = 1
-    _with_meta(new, old, old_meta)
-    with pytest.raises(ModelError, match="format version 1 is not one of 2, 3"):
-        load_model(old)
 
 
 @settings(max_examples=200, deadline=None)

@@ -6,7 +6,7 @@ import re
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bluebench.mail.model import TOKEN_PATTERN, Spec, make_vectorizer, model_text
+from bluebench.mail.spec import TOKEN_PATTERN, Spec, make_vectorizer, model_text
 from bluebench.mail.subword import SubwordVectorizer
 from bluebench.mail.text import STOPWORDS, strip_corpus_artefacts
 

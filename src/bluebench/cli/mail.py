@@ -79,7 +79,7 @@ def train_cmd(
 ) -> None:
     """Train on labelled mail and write the model with its metadata and threshold."""
     from bluebench.mail.labels import load_label_files
-    from bluebench.mail.model import save_model
+    from bluebench.mail.modelfile import save_model
     from bluebench.mail.train import attach_labels, train_model
 
     lab = load_label_files(labels)
@@ -178,7 +178,8 @@ def score_cmd(
     """Score messages: higher = more likely phishing; each verdict with the features behind it."""
     from bluebench.heap import frozen
     from bluebench.mail.batch import Batch, iter_batches
-    from bluebench.mail.model import Verdict, load_model
+    from bluebench.mail.model import Verdict
+    from bluebench.mail.modelfile import load_model
 
     mm = load_model(model)
     # batch after batch: --json writes each verdict as soon as its batch is scored, and only

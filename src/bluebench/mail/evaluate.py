@@ -43,16 +43,8 @@ from bluebench.mail.features import (
     Extracted,
     extract,
 )
-from bluebench.mail.model import (
-    DEFAULT_TARGET_FPR,
-    TOKEN_PATTERN,
-    MailModel,
-    Spec,
-    design,
-    fit,
-    threshold_for_budget,
-    threshold_for_fpr,
-)
+from bluebench.mail.model import DEFAULT_TARGET_FPR, MailModel, fit, threshold_for_budget, threshold_for_fpr
+from bluebench.mail.spec import TOKEN_PATTERN, Spec, design
 from bluebench.mail.train import Labelled
 from bluebench.stats import Rate
 
