@@ -131,24 +131,6 @@ def test_batches_are_bounded_in_file_order_and_score_as_the_whole(
     assert scored == [v.to_json() for v in m.score_extracted(whole.refs, whole.extracted)]
 
 
-def test_evaluate_runs_end_to_end_on_the_shipped_sample(tmp_path: Path) -> None:
-    from bluebench.mail.evaluate import evaluate
-
-    data = attach_labels(read_mail([str(DATA)]), load_labels(LABELS))
-    res = evaluate(data, folds=3, bootstrap=20)
-    keys = [r["key"] for r in res["rows"]]
-    assert keys[:2] == ["keyword_rules", "tfidf_lr"] and "all" in keys and "all_with_era" in keys
-    for r in res["rows"]:
-        c = r["test"]["counts"]
-        assert c["TP"] + c["FN"] == sum(
-            s["test"] for s in res["data"]["split"]["sources"] if s["label"] == "phishing"
-        )
-    assert len(res["heaviest"]) == 20
-    assert "months" in res["drift"]
-    assert [r["feedback"] for r in res["retraining"]] == ["reviewed", "all"]
-    json.dumps(res)  # storable as it is
-
-
 def test_parallel_reading_gives_the_same_verdicts(model_file: Path, tmp_path: Path) -> None:
     from bluebench.mail.batch import read_and_extract
 
