@@ -2,7 +2,7 @@
 
 Measures, on ``../shared/data/email`` (every message; see that folder's README) and on
 crafted broken messages: messages per second, messages that raise, and messages whose body
-text was recovered. bluebench's reader uses the winner (see ``bluebench/mail/reader.py``).
+text was recovered. bluebench's reader uses the winner (see ``bluebench/sources/mailparse.py``).
 
     .venv/bin/python bench/mail_parsers.py [--out bench/out/mail_parsers.json]
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import mailparser
 
-from bluebench.mail.reader import discover_mail, looks_like_mail, parse_message, split_mbox
+from bluebench.sources.mailparse import discover_mail, looks_like_mail, parse_message, split_mbox
 
 EMAIL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "email"
 NEEDLE = "needle-text-7"

@@ -19,10 +19,11 @@ from pathlib import Path
 
 from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import TOKEN_PATTERN, load_model, model_text, save_model
-from bluebench.mail.reader import read_mail
+from bluebench.mail.modelfile import load_model, save_model
+from bluebench.mail.spec import TOKEN_PATTERN, model_text
 from bluebench.mail.subword import words as subword_words
 from bluebench.mail.train import attach_labels, train_model
+from bluebench.sources.mailparse import read_mail
 
 EMAIL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "email"
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from bluebench.heap import frozen
 from bluebench.mail.batch import iter_batches
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import load_model, save_model
-from bluebench.mail.reader import read_mail
+from bluebench.mail.modelfile import load_model, save_model
 from bluebench.mail.train import attach_labels, train_model
+from bluebench.sources.mailparse import read_mail
 
 EMAIL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "email"
 

@@ -13,10 +13,10 @@ from bluebench.alerts.store import load_alerts
 from bluebench.cli.app import app
 from bluebench.events.workspace import Workspace
 from bluebench.mail.labels import load_label_files, load_labels
-from bluebench.mail.model import save_model
-from bluebench.mail.reader import read_mail
+from bluebench.mail.modelfile import save_model
 from bluebench.mail.train import attach_labels, train_model
 from bluebench.review import ReviewStore
+from bluebench.sources.mailparse import read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 

@@ -13,10 +13,10 @@ from bluebench.detectors.mail import PhishingMail
 from bluebench.errors import ConfigError
 from bluebench.events.workspace import Workspace
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import load_model, save_model
-from bluebench.mail.reader import read_mail
+from bluebench.mail.modelfile import load_model, save_model
 from bluebench.mail.train import attach_labels, train_model
 from bluebench.sources import discover
+from bluebench.sources.mailparse import read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 

@@ -8,7 +8,7 @@ import pytest
 
 from bluebench.errors import ConfigError
 from bluebench.mail.labels import load_label_files, load_labels, verdict_rows, write_labels
-from bluebench.mail.reader import Mail
+from bluebench.sources.mailparse import Mail
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

@@ -1,119 +1,24 @@
-"""Report archives, corpus artefacts, stopwords and the stacked model's exact, real reasons."""
+"""The stacked model: contributions that add up exactly, reasons that are real, risk that only rises."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bluebench.mail.features import (
-    FEATURE_INDEX,
-    STOPWORDS,
-    extract,
-    is_report_archive,
-    strip_corpus_artefacts,
-)
+from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import (
-    TOKEN_PATTERN,
-    MailModel,
-    ModelError,
-    Spec,
-    design,
-    fit,
-    load_model,
-    make_vectorizer,
-    model_text,
-    save_model,
-    tree_contributions,
-)
-from bluebench.mail.reader import parse_message, read_mail
-from bluebench.mail.subword import SubwordVectorizer
-from bluebench.mail.train import attach_labels, train_model
+from bluebench.mail.model import MailModel, fit
+from bluebench.mail.spec import TOKEN_PATTERN, Spec, design
+from bluebench.mail.stack import tree_contributions
+from bluebench.mail.train import attach_labels
+from bluebench.sources.mailparse import read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
-
-
-def _zip_mail(name: str, ctype: str = "application/zip") -> bytes:
-    return (
-        b"From: noreply-dmarc-support@google.com\nTo: dmarc@example.org\nSubject: Report domain: example.org\n"
-        b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nreport\n--B\n'
-        b"Content-Type: " + ctype.encode() + b'; name="' + name.encode() + b'"\n'
-        b"Content-Transfer-Encoding: base64\n\nUEsDBAoAAAAAAA==\n--B--\n"
-    )
-
-
-@pytest.mark.parametrize(
-    ("name", "ctype"),
-    [
-        ("google.com!example.org!1549756800!1549843199.zip", "application/zip"),
-        ("mimecast.org!ab.id.au!1693353600!1693439999!157a5fe30ec7.xml.gz", "application/gzip"),
-        ("report.json.gz", "application/tlsrpt+gzip"),
-    ],
-)
-def test_a_dmarc_or_tls_report_archive_is_report_data_not_an_archive(name: str, ctype: str) -> None:
-    m = parse_message(_zip_mail(name, ctype), "r.eml", 1)
-    assert m is not None
-    e = extract(m)
-    assert e.values[FEATURE_INDEX["attach_report_data"]] == 1
-    assert e.values[FEATURE_INDEX["attach_archive"]] == 0
-
-
-@pytest.mark.parametrize(
-    "name",
-    ["invoice.zip", "google.com!example.org!report.zip", "google.com!example.org!1549756800!1549843199.exe"],
-)
-def test_other_archives_stay_archives(name: str) -> None:
-    assert not is_report_archive(name, "application/zip")
-    m = parse_message(_zip_mail(name), "r.eml", 1)
-    assert m is not None
-    e = extract(m)
-    assert e.values[FEATURE_INDEX["attach_report_data"]] == 0
-    if name.endswith(".zip"):
-        assert e.values[FEATURE_INDEX["attach_archive"]] == 1
-
-
-def test_corpus_artefacts_leave_the_text_and_the_message_stays() -> None:
-    text = (
-        "Fw: Your account phishing@pot\n"
-        "________________________________\n"
-        "De: Bank <alerts@bank.example>\n"
-        "Enviado: sexta-feira, 1 de setembro de 2023 12:59\n"
-        "Para: phishing@pot <phishing@pot>\n"
-        "Assunto: Your account\n"
-        "> From: someone@example.org\n"
-        "Dear phishing@pot, verify your account now.\n"
-    )
-    out = strip_corpus_artefacts(text)
-    words = set(re.findall(TOKEN_PATTERN, out.lower()))
-    assert not words & {"phishing", "pot", "enviado", "assunto", "para", "feira", "fw"}
-    assert {"dear", "verify", "your", "account", "now"} <= words
-    # the shipped spec reads the cleaned text; the era probe's raw text keeps it
-    assert "pot" not in model_text(text, Spec())
-    assert "pot" in model_text(text, Spec(clean=False, strip_era=False))
-
-
-def test_stopwords_of_several_languages_do_not_reach_the_vocabulary() -> None:
-    assert {"de", "para", "você", "sie", "und", "the", "le", "il"} <= STOPWORDS
-    text = "sie haben de para você conta senha bloqueada"
-    words = make_vectorizer(Spec(stopwords=True, text_units="words"))
-    assert isinstance(words, TfidfVectorizer)
-    assert words.build_analyzer()(text) == ["conta", "senha", "bloqueada"]
-    plain = make_vectorizer(Spec(text_units="words"))
-    assert isinstance(plain, TfidfVectorizer)
-    assert "para" in plain.build_analyzer()(text)
-    grams = make_vectorizer(Spec(stopwords=True, text_units="subwords"))
-    assert isinstance(grams, SubwordVectorizer)
-    assert list(grams.analyze(text)) == ["conta", "senha", "bloqueada"]
 
 
 @pytest.fixture(scope="module")
@@ -169,64 +74,6 @@ def test_risk_indicators_can_only_raise_the_stacked_score(
     lo[:, j], hi[:, j] = 0.0, 1.0
     booster = model.model["booster"]
     assert np.all(booster.decision_function(hi) >= booster.decision_function(lo) - 1e-12)
-
-
-def _read_meta(path: Path) -> dict[str, Any]:
-    with zipfile.ZipFile(path) as z:
-        meta: dict[str, Any] = json.loads(z.read("meta.json"))
-    return meta
-
-
-def _with_meta(src: Path, dst: Path, meta: dict[str, Any]) -> Path:
-    """A copy of a model file with other metadata (the model part and its checksum untouched)."""
-    with zipfile.ZipFile(src) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    parts["meta.json"] = json.dumps(meta).encode()
-    with zipfile.ZipFile(dst, "w") as z:
-        for n, b in parts.items():
-            z.writestr(n, b)
-    return dst
-
-
-def test_linear_and_stack_files_load_as_what_they_are(tmp_path: Path) -> None:
-    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
-    for kind, units in (("linear", "words"), ("stack", "words"), ("stack", "subwords")):
-        fitted, meta = train_model(data, Spec(kind=kind, text_units=units), folds=3)
-        path = tmp_path / f"{kind}-{units}.model"
-        save_model(path, fitted.model, fitted.spec, meta)
-        m = load_model(path)
-        assert (m.spec.kind, m.spec.text_units) == (kind, units)
-        assert m.score_mails(read_mail([str(DATA / "synthetic-phishing")]).mails)[0].reasons
-    # metadata claiming the other kind is refused with the file's name
-    meta = _read_meta(tmp_path / "stack-subwords.model")
-    meta["spec"]["kind"] = "linear"
-    bad = _with_meta(tmp_path / "stack-subwords.model", tmp_path / "claims-linear.model", meta)
-    with zipfile.ZipFile(bad) as z:  # the model part's checksum still holds: only the kind lies
-        assert hashlib.sha256(z.read("model.skops")).hexdigest() == meta["model_sha256"]
-    with pytest.raises(
-        ModelError,
-        match=r"claims-linear\.model: refused: .*(not a fitted mail model|linear model|stacked model only)",
-    ):
-        load_model(bad)
-
-
-def test_a_format_2_linear_file_still_loads(tmp_path: Path) -> None:
-    """Files written before the stack (format 2: a linear model, no ``kind`` in the spec) load."""
-    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
-    fitted, meta = train_model(data, Spec(kind="linear", text_units="words"), folds=3)
-    new = tmp_path / "v3.model"
-    save_model(new, fitted.model, fitted.spec, meta)
-    old_meta = _read_meta(new)
-    old_meta["format_version"] = 2
-    old_meta["spec"] = {k: old_meta["spec"][k] for k in ("features", "text_source", "strip_era", "C")}
-    old = _with_meta(new, tmp_path / "v2.model", old_meta)
-    m = load_model(old)
-    assert m.spec.kind == "linear" and not m.spec.clean
-    assert m.score_mails(read_mail([str(DATA / "synthetic-phishing")]).mails)[0].reasons
-    old_meta["format_version"] = 1
-    _with_meta(new, old, old_meta)
-    with pytest.raises(ModelError, match="format version 1 is not one of 2, 3"):
-        load_model(old)
 
 
 @settings(max_examples=200, deadline=None)

@@ -15,10 +15,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from bluebench.mail import subword
 from bluebench.mail.features import extract
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import MailModel, ModelError, Spec, load_model, model_text, save_model
-from bluebench.mail.reader import read_mail
+from bluebench.mail.model import MailModel
+from bluebench.mail.modelfile import load_model, save_model
+from bluebench.mail.spec import ModelError, Spec, model_text
 from bluebench.mail.subword import SubwordVectorizer, ngrams, words
 from bluebench.mail.train import attach_labels, train_model
+from bluebench.sources.mailparse import read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from bluebench.cli.app import JsonOpt, WorkspaceOpt, app, err, out
-from bluebench.cli.app import out as _out
 from bluebench.errors import ConfigError
-from bluebench.mail.reader import MailSet, read_mail
+from bluebench.mail.tables import table
+from bluebench.sources.mailparse import MailSet, read_mail
+
+if TYPE_CHECKING:
+    from bluebench.mail.evaluation.results import MailEvaluation
+    from bluebench.mail.model import Verdict
 
 mail_app = typer.Typer(
     name="mail",
@@ -79,7 +82,7 @@ def train_cmd(
 ) -> None:
     """Train on labelled mail and write the model with its metadata and threshold."""
     from bluebench.mail.labels import load_label_files
-    from bluebench.mail.model import save_model
+    from bluebench.mail.modelfile import save_model
     from bluebench.mail.train import attach_labels, train_model
 
     lab = load_label_files(labels)
@@ -178,7 +181,7 @@ def score_cmd(
     """Score messages: higher = more likely phishing; each verdict with the features behind it."""
     from bluebench.heap import frozen
     from bluebench.mail.batch import Batch, iter_batches
-    from bluebench.mail.model import Verdict, load_model
+    from bluebench.mail.modelfile import load_model
 
     mm = load_model(model)
     # batch after batch: --json writes each verdict as soon as its batch is scored, and only
@@ -199,16 +202,7 @@ def score_cmd(
                 verdicts.extend(scored)
     ms = _report(read.as_mailset(), messages, paths, quiet=as_json)
     if not as_json:
-        t = Table(
-            title=f"{len(verdicts)} messages, threshold {mm.threshold if threshold is None else threshold:.4f}"
-        )
-        for c in ("file", "#", "score", "verdict", "reasons"):
-            t.add_column(c, justify="right" if c in ("#", "score") else "left")
-        for v in sorted(verdicts, key=lambda v: -v.score):
-            why = "; ".join(f"{r.feature} {r.weight:+.2f}" for r in v.reasons[:4])
-            style = "red" if v.verdict == "phishing" else None
-            t.add_row(escape(v.file), str(v.index), f"{v.score:.3f}", v.verdict, escape(why), style=style)
-        out.print(t)
+        out.print(verdicts_table(verdicts, mm.threshold if threshold is None else threshold))
     raise typer.Exit(1 if ms.unreadable else 0)
 
 
@@ -234,7 +228,7 @@ def evaluate_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Time split, k-fold, ablations, baselines, era checks, thresholds and drift, with 95% intervals."""
-    from bluebench.mail.evaluate import evaluate
+    from bluebench.mail.evaluation.run import evaluate
     from bluebench.mail.labels import load_labels
     from bluebench.mail.train import attach_labels
 
@@ -248,204 +242,38 @@ def evaluate_cmd(
         share=share,
         folds=folds,
         progress=lambda m: err.print(f"[dim]{escape(m)}[/dim]"),
-    )
-    result["data"]["paths"] = paths
-    result["data"]["labels"] = labels
-    result["data"]["unreadable"] = [str(s) for s in ms.unreadable]
+    ).with_inputs(paths, labels, [str(s) for s in ms.unreadable])
+    stored = result.to_json()
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_path).write_text(json.dumps(result, indent=2, default=str))
+    Path(out_path).write_text(json.dumps(stored, indent=2, default=str))
     if as_json:
-        sys.stdout.write(json.dumps(result, default=str) + "\n")
+        sys.stdout.write(json.dumps(stored, default=str) + "\n")
     else:
         print_evaluation(result)
         err.print(f"stored in {escape(out_path)}")
     raise typer.Exit(1 if ms.unreadable else 0)
 
 
-def _r(d: dict[str, Any] | None, digits: int = 3) -> str:
-    """A rate as 'value [low-high] (k/n)'."""
-    if not d or d.get("value") is None:
-        return "n/a" if not d else f"n/a ({d.get('k', 0)}/{d.get('n', 0)})"
-    ci = d.get("ci95")
-    ci_s = f" [{ci[0]:.{digits}f}-{ci[1]:.{digits}f}]" if ci else ""
-    kn = f" ({d['k']}/{d['n']})" if "k" in d else ""
-    return f"{d['value']:.{digits}f}{ci_s}{kn}"
+def verdicts_table(verdicts: list[Verdict], threshold: float) -> Table:
+    """Verdicts, most suspicious first; a file name too long for the terminal folds, never cut."""
+    t = table(
+        f"{len(verdicts)} messages, threshold {threshold:.4f}",
+        "file",
+        "#",
+        "score",
+        "verdict",
+        "reasons",
+        wrap=(0, 4),
+        right=("#", "score"),
+    )
+    for v in sorted(verdicts, key=lambda v: -v.score):
+        why = "\n".join(f"{r.feature} {r.weight:+.2f}" for r in v.reasons[:4])
+        style = "red" if v.verdict == "phishing" else None
+        t.add_row(escape(v.file), str(v.index), f"{v.score:.3f}", v.verdict, escape(why), style=style)
+    return t
 
 
-def _c(d: dict[str, Any] | None, digits: int = 3) -> str:
-    """A rate as 'value [low-high]' (the counts are in their own columns)."""
-    if not d or d.get("value") is None:
-        return "n/a"
-    ci = d.get("ci95")
-    return f"{d['value']:.{digits}f}" + (f" [{ci[0]:.{digits}f}-{ci[1]:.{digits}f}]" if ci else "")
-
-
-def print_evaluation(res: dict[str, Any]) -> None:
-    """The evaluation as tables: split, main table, era lines, thresholds, weights, drift.
-
-    Printed at least 200 columns wide: the main table has twelve columns of intervals, and
-    a wrapped table is unreadable (a narrow terminal wraps whole lines instead).
-    """
-    out = Console(width=max(_out.width, 200), soft_wrap=False, file=_out.file)
-    d = res["data"]
-    out.print(f"[bold]Data[/bold]: {d['messages']} messages {d['classes']}; {d['split']['kind']}")
-    st = Table(title="Time split per source", title_justify="left")
-    for c in ("source", "label", "train", "train dates", "test", "test dates"):
-        st.add_column(c)
-    for s in d["split"]["sources"]:
-        st.add_row(
-            escape(s["source"]),
-            s["label"],
-            str(s["train"]),
-            " to ".join(s["train_dates"] or ["-"]),
-            str(s["test"]),
-            " to ".join(s["test_dates"] or ["-"]),
-        )
-    out.print(st)
-    for row in res["rows"]:
-        out.print(f"  [bold]{row['key']}[/bold]: {escape(row['description'])}")
-    t = Table(
-        title=f"Trained on the older part, tested on the newer part. Threshold: ham FPR <= {res['target_fpr']} "
-        "on out-of-fold training scores. Recall counts phishing only, FPR ham only; spam flagged counts "
-        "against precision. 95% intervals (Wilson; bootstrap for F1 and PR-AUC)",
-        title_justify="left",
-    )
-    for c in (
-        "model",
-        "thr",
-        "TP",
-        "FN",
-        "FP ham",
-        "TN ham",
-        "spam flagged",
-        "precision",
-        "recall",
-        "F1",
-        "FPR",
-        "PR-AUC",
-    ):
-        t.add_column(c, justify="left" if c == "model" else "right")
-    for row in res["rows"]:
-        m = row["test"]
-        c = m["counts"]
-        t.add_row(
-            row["key"],
-            f"{m['threshold']:.3f}",
-            str(c["TP"]),
-            str(c["FN"]),
-            str(c["FP_ham"]),
-            str(c["TN_ham"]),
-            f"{c['FP_spam']}/{c['spam']}",
-            _c(m["precision"]),
-            _c(m["recall"]),
-            _c(m["f1"]),
-            _c(m["fpr"], 4),
-            _c(m["pr_auc"]),
-        )
-    out.print(t)
-    e = Table(
-        title="Era checks, same models and thresholds: era-matched pair (Nazario 2004-05 phishing vs "
-        "SpamAssassin 2002 ham, test part) and modern legitimate mail (modern-ham, test part)",
-        title_justify="left",
-    )
-    for c in ("model", "era-matched recall", "era-matched FPR", "modern ham FPR"):
-        e.add_column(c, justify="left" if c == "model" else "right")
-    for row in res["rows"]:
-        em = row["era_matched"]
-        e.add_row(row["key"], _r(em["recall"]), _r(em["fpr"], 4), _r(row["modern_ham_fpr"], 4))
-    out.print(e)
-    k = res["kfold"]
-    km = k["metrics"]
-    out.print(
-        f"[bold]Stratified {k['folds']}-fold (ignores time)[/bold]: recall {_r(km['recall'])}, FPR {_r(km['fpr'], 4)}, "
-        f"precision {_r(km['precision'])}, PR-AUC {_r(km['pr_auc'])}"
-    )
-    out.print(
-        "  gap k-fold minus time split: "
-        + ", ".join(f"{n} {v:+.3f}" if v is not None else f"{n} n/a" for n, v in k["gap"].items())
-    )
-    u = res["modern_ham_unseen"]
-    if "fpr" in u:
-        out.print(
-            f"[bold]Modern ham never seen in training[/bold] (trained without it): FPR {_r(u['fpr'], 4)}"
-        )
-    ce = res["cross_era"]
-    if "test_metrics" in ce:
-        cm = ce["test_metrics"]
-        out.print(
-            f"[bold]One global cut at {ce['cut']}[/bold] ({ce['spec']}; train {ce['train']}, test {ce['test']}): "
-            f"recall {_r(cm['recall'])}, FPR {_r(cm['fpr'], 4)}"
-        )
-    tt = Table(title="Threshold choices for the shipped model (test part)", title_justify="left")
-    for c in ("rule", "threshold", "recall", "ham FPR", "flagged per 1,000"):
-        tt.add_column(c)
-    for r in res["thresholds"]:
-        tt.add_row(
-            r["rule"],
-            f"{r['threshold']:.4f}",
-            _r(r["recall"]),
-            _r(r["fpr"], 4),
-            f"{r['flagged_per_1000']:.1f}",
-        )
-    out.print(tt)
-    if res.get("dropped_risk_features"):
-        out.print(
-            "risk indicators dropped because training gave them a benign weight: "
-            + ", ".join(res["dropped_risk_features"])
-        )
-    stack = res.get("model_kind") == "stack"
-    ht = Table(
-        title="Heaviest features of the shipped model (+ pushes to phishing; "
-        + (
-            "named features: mean contribution in log-odds where present; words: weight in the text score)"
-            if stack
-            else "log-odds per unit)"
-        ),
-        title_justify="left",
-    )
-    ht.add_column("feature")
-    ht.add_column("weight", justify="right")
-    for h in res["heaviest"] + (res.get("heaviest_words", []) if stack else []):
-        ht.add_row(escape(h["feature"]), f"{h['weight']:+.2f}")
-    out.print(ht)
-    dr = res["drift"]
-    dt = Table(title=f"Drift, month by month over the test part. {dr['rule']}", title_justify="left")
-    for c in ("month", "counts", "recall", "ham FPR", "max PSI", "retrain?"):
-        dt.add_column(c)
-    small = [r for r in dr["months"] if sum(r["counts"].values()) < 10 and not r["retrain"]]
-    for r in dr["months"]:
-        if r in small:
-            continue
-        mp = r["max_psi"]
-        dt.add_row(
-            r["month"],
-            ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items())),
-            _r(r.get("recall"), 2),
-            _r(r.get("fpr"), 3),
-            "-" if mp["value"] is None else f"{mp['value']:.2f} {mp['what']}",
-            "; ".join(r["retrain"]) or "-",
-        )
-    out.print(dt)
-    if small:
-        out.print(f"({len(small)} months with fewer than 10 messages and no alarm are in the JSON only)")
-    out.print(
-        f"first month that would have needed retraining: [bold]{dr['first_retrain_month'] or 'none'}[/bold]"
-    )
-    runs = res.get("retraining") or []
-    if runs:
-        rt = Table(
-            title="Retraining month by month over the test part (refit once "
-            f"{runs[0]['min_new']} new messages are labelled)",
-            title_justify="left",
-        )
-        for c in ("labels that come back", "refits", "recall", "ham FPR", "modern ham FPR"):
-            rt.add_column(c)
-        for r in runs:
-            rt.add_row(
-                f"{r['feedback']}: {r['means']}",
-                str(len(r["fits"]) - 1),
-                _r(r["recall"]),
-                _r(r["fpr"], 4),
-                _r(r["modern_ham_fpr"], 3),
-            )
-        out.print(rt)
+def print_evaluation(res: MailEvaluation) -> None:
+    """The evaluation as its parts draw themselves: tables that fit an 80-column terminal."""
+    for part in res.render():
+        out.print(part)

@@ -91,7 +91,8 @@ class PhishingMail(Detector):
                 "in a --config file)"
             )
             return []
-        from bluebench.mail.model import ModelError, load_model
+        from bluebench.mail.modelfile import load_model
+        from bluebench.mail.spec import ModelError
 
         try:
             model = load_model(Path(path))

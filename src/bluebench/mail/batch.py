@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from bluebench.mail.features import Extracted, extract
-from bluebench.mail.reader import MailSet, discover_mail, read_files
 from bluebench.sources.base import Skipped
+from bluebench.sources.mailparse import MailSet, discover_mail, read_files
 
 # Messages scored together: enough for the model's numpy passes to pay, few enough that a
 # batch's texts and features stay small. Measured on the 2,714 messages of the shared mail

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bluebench.errors import ConfigError
-from bluebench.mail.reader import Mail
+from bluebench.sources.mailparse import Mail
 
 LABELS: tuple[str, ...] = ("ham", "spam", "phishing")
 _SHA1 = re.compile(r"[0-9a-f]{40}")

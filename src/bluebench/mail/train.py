@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -11,18 +14,9 @@ import numpy as np
 from bluebench.errors import ConfigError
 from bluebench.mail.features import FEATURES, extract
 from bluebench.mail.labels import Labels
-from bluebench.mail.model import (
-    DEFAULT_TARGET_FPR,
-    Fitted,
-    Spec,
-    design,
-    fit,
-    suffix_list_digest,
-    threshold_for_fpr,
-    training_meta,
-    utc_now,
-)
-from bluebench.mail.reader import Mail, MailSet
+from bluebench.mail.model import DEFAULT_TARGET_FPR, fit, threshold_for_fpr
+from bluebench.mail.spec import Fitted, Spec, design
+from bluebench.sources.mailparse import Mail, MailSet
 
 
 @dataclass
@@ -127,3 +121,43 @@ def train_model(
         },
     }
     return fitted, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# What a model records about the data it learnt from
+
+
+def fingerprint(mails: Sequence[Mail], labels: Sequence[str]) -> str:
+    """SHA-256 over the sorted (message digest, label) pairs: same data, same fingerprint."""
+    h = hashlib.sha256()
+    for d, lab in sorted(zip((m.digest for m in mails), labels, strict=True)):
+        h.update(f"{d}:{lab}\n".encode())
+    return h.hexdigest()
+
+
+def training_meta(mails: Sequence[Mail], labels: Sequence[str]) -> dict[str, Any]:
+    """Fingerprint, dates covered and class counts of a training set."""
+    dates = sorted(m.date for m in mails if m.date is not None)
+    months = Counter(f"{d:%Y-%m}" for d in dates)
+    return {
+        "fingerprint": fingerprint(mails, labels),
+        "messages": len(mails),
+        "class_counts": dict(sorted(Counter(labels).items())),
+        "first_date": dates[0].isoformat() if dates else None,
+        "last_date": dates[-1].isoformat() if dates else None,
+        "undated": len(mails) - len(dates),
+        "months": dict(sorted(months.items())),
+    }
+
+
+def suffix_list_digest() -> str:
+    """SHA-256 of the public-suffix snapshot bundled with tldextract (recorded in the model)."""
+    import pkgutil
+
+    data = pkgutil.get_data("tldextract", ".tld_set_snapshot") or b""
+    return hashlib.sha256(data).hexdigest()
+
+
+def utc_now() -> str:
+    """Now in UTC to the second: when a model was trained, as its metadata says."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

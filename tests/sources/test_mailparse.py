@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bluebench.mail.reader import parse_message, read_mail
-from bluebench.sources import mailparse as reader
+from bluebench.sources import mailparse
+from bluebench.sources.mailparse import parse_message, read_mail
 
 GOOD = b"""From: Alice <alice@example.org>
 To: bob@example.org
@@ -132,12 +132,12 @@ def test_huge_attachment_is_not_decoded_whole() -> None:
     [a] = m.attachments
     assert a.name == "report.pdf"
     assert a.head[:2] == b"MZ"
-    assert len(a.head) <= reader.ATTACHMENT_HEAD_BYTES
+    assert len(a.head) <= mailparse.ATTACHMENT_HEAD_BYTES
     assert a.size > 3_000_000
 
 
 def test_oversized_message_is_cut_and_the_cut_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reader, "MAX_MESSAGE_BYTES", 200)
+    monkeypatch.setattr(mailparse, "MAX_MESSAGE_BYTES", 200)
     skipped: list = []
     m = parse_message(GOOD + b"x" * 1000, "long.eml", 1, skipped)
     assert m is not None and m.subject == "hello"

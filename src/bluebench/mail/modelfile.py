@@ -1,0 +1,214 @@
+"""The mail model file: written with its metadata, checked before anything in it is built.
+
+The file is a zip of ``meta.json`` (metadata and the SHA-256 of the other parts),
+``model.skops`` and ``vocabulary.json`` (the TF-IDF words or n-grams, as a list). Loading
+checks the checksums, then asks skops which types the file would build and refuses any
+outside a fixed allow-list, so a tampered file cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from bluebench.mail.model import MailModel
+from bluebench.mail.spec import ModelError, Spec
+from bluebench.mail.subword import SubwordVectorizer
+
+FORMAT = "bluebench-mail-model"
+FORMAT_VERSION = 4
+# Versions this bluebench reads: 2 held the linear model only (its spec has no ``kind``);
+# 3 added the stack; 4 the stack over letter n-grams (``text_units="subwords"``).
+READABLE_VERSIONS: frozenset[int] = frozenset({2, 3, 4})
+
+# Types a bluebench mail model may contain beyond those skops trusts by default (plain
+# scikit-learn classes without code hooks: a tree predictor is arrays of nodes). Any other type a file asks for (a
+# function, an unknown class, builtins such as eval) makes loading fail.
+ALLOWED_TYPES: frozenset[str] = frozenset(
+    {
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "bluebench.mail.subword.SubwordVectorizer",
+    }
+)
+
+
+def save_model(path: str | Path, model: Any, spec: Spec, meta: dict[str, Any]) -> None:
+    """Write the model and its metadata; the metadata carries the model part's SHA-256."""
+    import skops.io as sio
+
+    # The TF-IDF vocabulary travels as a plain JSON list: skops rebuilds a dict entry by
+    # entry, which made loading take seconds; a list of strings loads in milliseconds.
+    vec = _text_vectorizer(model)
+    words: list[str] = []
+    if vec is not None:
+        vocab: dict[str, int] = vec.vocabulary_
+        words = sorted(vocab, key=vocab.__getitem__)
+        del vec.vocabulary_
+    try:
+        blob = sio.dumps(model)
+    finally:
+        if vec is not None:
+            vec.vocabulary_ = vocab
+    vocabulary = json.dumps(words, ensure_ascii=False).encode()
+    full = dict(meta)
+    full.update(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "spec": spec.to_json(),
+            "model_sha256": hashlib.sha256(blob).hexdigest(),
+            "vocabulary_sha256": hashlib.sha256(vocabulary).hexdigest(),
+            "versions": {"scikit-learn": sklearn.__version__, "skops": _version("skops")},
+        }
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("meta.json", json.dumps(full, indent=2, default=str))
+        z.writestr("model.skops", blob)
+        z.writestr("vocabulary.json", vocabulary)
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(path)
+
+
+def load_model(path: str | Path) -> MailModel:
+    """Load a model file, refusing anything damaged, altered or able to build unknown types."""
+    import skops.io as sio
+
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot read model: {exc.strerror or exc}") from exc
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            meta = json.loads(z.read("meta.json"))
+            blob = z.read("model.skops")
+            vocabulary = z.read("vocabulary.json")
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ModelError(f"{p}: not a bluebench mail model or damaged ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelError(f"{p}: not a bluebench mail model (format {meta.get('format')!r})")
+    if meta.get("format_version") not in READABLE_VERSIONS:
+        raise ModelError(
+            f"{p}: model format version {meta.get('format_version')} is not one of "
+            f"{', '.join(map(str, sorted(READABLE_VERSIONS)))}"
+        )
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != meta.get("model_sha256"):
+        raise ModelError(
+            f"{p}: refused: the model part was changed after it was written (SHA-256 {digest[:12]}... "
+            f"does not match the recorded {str(meta.get('model_sha256'))[:12]}...)"
+        )
+    if hashlib.sha256(vocabulary).hexdigest() != meta.get("vocabulary_sha256"):
+        raise ModelError(f"{p}: refused: the vocabulary was changed after it was written (SHA-256 mismatch)")
+    try:
+        untrusted = sio.get_untrusted_types(data=blob)
+    except Exception as exc:
+        raise ModelError(
+            f"{p}: refused: the model part cannot be inspected ({type(exc).__name__}: {exc})"
+        ) from exc
+    refused = sorted(set(untrusted) - ALLOWED_TYPES)
+    if refused:
+        raise ModelError(
+            f"{p}: refused: the model would build types bluebench does not trust: {', '.join(refused)}"
+        )
+    try:
+        model = sio.loads(blob, trusted=list(untrusted))
+    except Exception as exc:
+        raise ModelError(
+            f"{p}: refused: the model part cannot be loaded ({type(exc).__name__}: {exc})"
+        ) from exc
+    if not (_is_linear(model) or _is_stack(model)):
+        raise ModelError(f"{p}: refused: the model part is a {type(model).__name__}, not a fitted mail model")
+    try:
+        _restore_vocabulary(model, json.loads(vocabulary))
+        spec = Spec.from_json(meta["spec"])
+        if (spec.kind == "stack") != _is_stack(model):
+            raise ModelError(f"the metadata says a {spec.kind} model, the model part is not one")
+        float(meta["threshold"]["value"])
+        return MailModel(model, spec, meta)
+    except ModelError as exc:
+        raise ModelError(f"{p}: refused: {exc}") from exc
+    except Exception as exc:
+        raise ModelError(
+            f"{p}: refused: metadata does not fit the model ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _is_linear(model: object) -> bool:
+    return (
+        isinstance(model, Pipeline)
+        and list(model.named_steps) == ["features", "classifier"]
+        and isinstance(model.named_steps["classifier"], CalibratedClassifierCV)
+        and hasattr(model.named_steps["classifier"], "calibrated_classifiers_")
+    )
+
+
+def _is_stack(model: object) -> bool:
+    """A dict of exactly the stack's parts, each of its expected fitted type."""
+    if not isinstance(model, dict) or set(model) != {
+        "kind",
+        "text",
+        "text_model",
+        "booster",
+        "calibrator",
+        "importance",
+    }:
+        return False
+    text, text_model = model["text"], model["text_model"]
+    return (
+        model["kind"] == "stack"
+        and (text is None) == (text_model is None)
+        and (text is None or isinstance(text, TfidfVectorizer | SubwordVectorizer))
+        and (text_model is None or isinstance(text_model, LogisticRegression))
+        and isinstance(model["booster"], HistGradientBoostingClassifier)
+        and hasattr(model["booster"], "_predictors")
+        and isinstance(model["calibrator"], _SigmoidCalibration)
+        and isinstance(model["importance"], list)
+    )
+
+
+def _text_vectorizer(model: Any) -> TfidfVectorizer | SubwordVectorizer | None:
+    if isinstance(model, dict):
+        text = model.get("text")
+    else:
+        text = model.named_steps["features"].named_transformers_.get("text")
+    return text if isinstance(text, TfidfVectorizer | SubwordVectorizer) else None
+
+
+def _restore_vocabulary(model: Any, words: object) -> None:
+    """Put the stored vocabulary back; it must be unique strings, one per IDF weight."""
+    vec = _text_vectorizer(model)
+    if vec is None:
+        return
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ModelError("the vocabulary is not a list of words")
+    if len(set(words)) != len(words) or len(words) != len(vec.idf_):
+        raise ModelError(f"the vocabulary has {len(words)} words for {len(vec.idf_)} weights")
+    vec.vocabulary_ = {w: i for i, w in enumerate(words)}
+    if isinstance(vec, SubwordVectorizer):
+        vec.clear_cache()
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
