@@ -28,3 +28,14 @@ def run_detector(ws: Workspace, detector: str, **params: Any) -> list[Alert]:
     config = load_config()
     config[detector].update(params)
     return run_detectors(ws.con, build_detectors(config, [detector]))
+
+
+def evidence_codes(ws: Workspace, alert: Alert) -> dict[str, int]:
+    """Event codes of an alert's evidence with their counts; every id must be a stored event."""
+    rows = ws.con.execute(
+        """SELECT "event.code", count(DISTINCT "event.id") FROM events
+           WHERE list_contains(?, "event.id") GROUP BY 1""",
+        [alert.event_ids],
+    ).fetchall()
+    assert sum(n for _, n in rows) == len(set(alert.event_ids)) > 0
+    return dict(rows)

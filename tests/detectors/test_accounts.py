@@ -14,7 +14,7 @@ import pytest
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sources import discover
-from detector_runs import run_detector, unpack
+from detector_runs import evidence_codes, run_detector, unpack
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "evtx"
@@ -66,17 +66,6 @@ def _by_target(ws: Workspace, detector: str) -> dict[str, Alert]:
     return by
 
 
-def _codes(ws: Workspace, alert: Alert) -> dict[str, int]:
-    """Event codes of an alert's evidence with their counts; every id must be a stored event."""
-    rows = ws.con.execute(
-        """SELECT "event.code", count(DISTINCT "event.id") FROM events
-           WHERE list_contains(?, "event.id") GROUP BY 1""",
-        [alert.event_ids],
-    ).fetchall()
-    assert sum(n for _, n in rows) == len(set(alert.event_ids)) > 0
-    return dict(rows)
-
-
 def test_account_created_on_the_command_line(ws: Workspace) -> None:
     a = _by_target(ws, "account_created")["toto3"]
     assert a.entities == {"host": "FS03.offsec.lan", "target": "toto3", "user": "admmig"}
@@ -84,18 +73,18 @@ def test_account_created_on_the_command_line(ws: Workspace) -> None:
     assert "new account 'toto3' on FS03.offsec.lan by admmig" in a.reasons[0]
     assert "created on the command line (net user /add or useradd)" in a.reasons[0]
     # net.exe and net1.exe, the 4720 and the 4722 that enabled it; the password is never repeated.
-    assert _codes(ws, a) == {"4688": 2, "4720": 1, "4722": 1}
+    assert evidence_codes(ws, a) == {"4688": 2, "4720": 1, "4722": 1}
     assert not any("kjh" in r for r in a.reasons)
 
 
 def test_quickly_deleted_and_hidden_accounts(ws: Workspace) -> None:
     alerts = _by_target(ws, "account_created")
     kriss = alerts["admin-kriss"]
-    assert kriss.techniques == ["T1136.002"] and _codes(ws, kriss) == {"4720": 1, "4726": 1}
+    assert kriss.techniques == ["T1136.002"] and evidence_codes(ws, kriss) == {"4720": 1, "4726": 1}
     assert "the name 'admin-kriss' passes for an administrator or service account" in kriss.reasons
     assert "'admin-kriss' was deleted 78 s after it was created" in kriss.reasons[2]
     hidden = alerts["HIDDEN-PC$"]
-    assert _codes(ws, hidden) == {"4742": 1, "4743": 1}
+    assert evidence_codes(ws, hidden) == {"4742": 1, "4743": 1}
     assert "'HIDDEN-PC$' was deleted 2 s after it was given a password" in hidden.reasons[1]
     assert kriss.score > alerts["hacking-local-acct"].score == 0.35
 
@@ -103,7 +92,9 @@ def test_quickly_deleted_and_hidden_accounts(ws: Workspace) -> None:
 def test_builtin_account_enabled_and_sql_login_created(ws: Workspace) -> None:
     alerts = _by_target(ws, "account_created")
     guest = alerts["Guest"]
-    assert guest.techniques == ["T1078.001"] and guest.score == 0.7 and _codes(ws, guest) == {"4722": 1}
+    assert (
+        guest.techniques == ["T1078.001"] and guest.score == 0.7 and evidence_codes(ws, guest) == {"4722": 1}
+    )
     assert "the built-in account 'Guest' was switched on on jump01.offsec.lan by admmig" in guest.reasons[0]
     sql = alerts["test-sql"]
     assert sql.entities == {"host": "mssql01.offsec.lan", "target": "test-sql", "user": "admmig"}
@@ -111,7 +102,7 @@ def test_builtin_account_enabled_and_sql_login_created(ws: Workspace) -> None:
         "new SQL Server login 'test-sql' on mssql01.offsec.lan by admmig (logged as created)",
         "the login was created with CHECK_POLICY=OFF: no password policy applies",
     ]
-    assert _codes(ws, sql) == {"33205": 1}
+    assert evidence_codes(ws, sql) == {"33205": 1}
 
 
 def test_privileged_group_membership(ws: Workspace) -> None:
@@ -122,11 +113,11 @@ def test_privileged_group_membership(ws: Workspace) -> None:
         "'lambda-user' added 'honey-pot1' to 4 groups on rootdc1.offsec.lan: Domain Admins, Enterprise Admins"
         in (honey.reasons[0])
     )
-    assert _codes(ws, honey) == {"4728": 1, "4756": 3}
+    assert evidence_codes(ws, honey) == {"4728": 1, "4756": 3}
     # A new local account put into Administrators and Backup Operators, named from its 4720.
     local = next(a for t, a in alerts.items() if t.startswith("hacking-local-acct"))
     assert "to 2 groups on jump01.offsec.lan: Administrators, Backup Operators in 106 s" in local.reasons[0]
-    assert _codes(ws, local) == {"4732": 4}  # two files log the same additions
+    assert evidence_codes(ws, local) == {"4732": 4}  # two files log the same additions
     sysadmin = alerts["test-sql"]
     assert sysadmin.entities["group"] == "sysadmin" and sysadmin.score == 0.8
 
@@ -146,13 +137,13 @@ def test_account_settings_that_weaken_authentication(ws: Workspace) -> None:
     assert preauth.reasons == [
         "'do not require Kerberos pre-authentication' (AS-REP roastable) was switched on for 'hack1' by admmig"
     ]
-    assert preauth.score == 0.75 and _codes(ws, preauth) == {"4738": 1}
+    assert preauth.score == 0.75 and evidence_codes(ws, preauth) == {"4738": 1}
     dcshadow = alerts["JUMP01$"]
     assert dcshadow.techniques == ["T1098", "T1207"] and dcshadow.severity == "high"
     assert "E3514235-4B06-11D1-AB04-00C04FC2DCD2" in dcshadow.reasons[0]
     rbcd = alerts["TARGET01"]
     assert "msDS-AllowedToActOnBehalfOfOtherIdentity of computer 'TARGET01'" in rbcd.reasons[0]
-    assert _codes(ws, rbcd) == {"5136": 1}
+    assert evidence_codes(ws, rbcd) == {"5136": 1}
 
 
 def test_password_reset_over_samr_and_computer_rename(ws: Workspace) -> None:
@@ -160,13 +151,13 @@ def test_password_reset_over_samr_and_computer_rename(ws: Workspace) -> None:
     reset = alerts["hacker2"]
     assert reset.reasons[0] == "the password of 'hacker2' was reset by admmig"
     assert "opened the SAMR pipe from 10.23.23.9" in reset.reasons[1]
-    assert _codes(ws, reset) == {"4724": 1, "5145": 1}
+    assert evidence_codes(ws, reset) == {"4724": 1, "5145": 1}
     rename = alerts["rootdc1"]
     assert (
         "computer account 'compnay-88$' was renamed to 'rootdc1' by hack1, without its trailing $"
         in (rename.reasons[0])
     )
-    assert rename.score == 0.9 and _codes(ws, rename) == {"4781": 1}
+    assert rename.score == 0.9 and evidence_codes(ws, rename) == {"4781": 1}
     zerologon = alerts["HIDDEN-PC$"]
     assert zerologon.techniques == ["T1098", "T1210"] and "ANONYMOUS LOGON" in zerologon.reasons[0]
 

@@ -11,7 +11,7 @@ import pytest
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sources import discover
-from detector_runs import run_detector, unpack
+from detector_runs import evidence_codes, run_detector, unpack
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "evtx"
@@ -45,17 +45,6 @@ def _alerts(ws: Workspace, detector: str, **params: Any) -> list[Alert]:
     return run_detector(ws, detector, **params)
 
 
-def _codes(ws: Workspace, alert: Alert) -> dict[str, int]:
-    """Event codes of an alert's evidence with their counts; every id must be a stored event."""
-    rows = ws.con.execute(
-        """SELECT "event.code", count(DISTINCT "event.id") FROM events
-           WHERE list_contains(?, "event.id") GROUP BY 1""",
-        [alert.event_ids],
-    ).fetchall()
-    assert sum(n for _, n in rows) == len(set(alert.event_ids)) > 0
-    return dict(rows)
-
-
 def test_psexec_over_admin_share(ws: Workspace) -> None:
     alerts = {a.entities["host"]: a for a in _alerts(ws, "admin_share_access")}
     a = alerts["srvdefender01.offsec.lan"]
@@ -68,7 +57,7 @@ def test_psexec_over_admin_share(ws: Workspace) -> None:
     assert "PsExec's service binary or pipes were used" in a.reasons[2]
     assert "the service PSEXESVC was installed on srvdefender01.offsec.lan right after" in a.reasons[3]
     # ADMIN$ and IPC$ pipe accesses and the service install; the IPC$ connect and logons are not evidence.
-    assert _codes(ws, a) == {"4697": 1, "5140": 1, "5145": 9}
+    assert evidence_codes(ws, a) == {"4697": 1, "5140": 1, "5145": 9}
     assert a.score == 0.8614
 
 
@@ -78,12 +67,12 @@ def test_net_use_to_an_admin_share_with_other_credentials(ws: Workspace) -> None
     assert a.entities == {"user": "admmig", "host": "FS03.offsec.lan"}
     assert "that uses \\\\fs03vuln\\C$: an administrative share of another host" in a.reasons[0]
     assert a.reasons[1] == "the command passes other credentials (/user:)"
-    assert _codes(ws, a) == {"4688": 1} and a.score == 0.65
+    assert evidence_codes(ws, a) == {"4688": 1} and a.score == 0.65
 
     explicit = _alerts(ws, "explicit_credentials")
     assert len(explicit) == 1
     e = explicit[0]
-    assert e.techniques == ["T1021.002"] and _codes(ws, e) == {"4648": 1}
+    assert e.techniques == ["T1021.002"] and evidence_codes(ws, e) == {"4648": 1}
     assert e.entities == {"user": "admmig", "host": "FS03.offsec.lan", "target": "fs03vuln.offsec.lan"}
     assert (
         "explicit credentials of hack1 to 1 remote host: fs03vuln.offsec.lan (cifs/fs03vuln.offsec.lan)"
@@ -114,9 +103,9 @@ def test_remote_execution_services(ws: Workspace) -> None:
     psexec = alerts["PSEXESVC"]
     assert psexec.techniques == ["T1543.003", "T1569.002", "T1021.002"] and psexec.severity == "high"
     assert "admmig installed it right after a network logon from 10.23.42.22" in psexec.reasons[2]
-    assert _codes(ws, psexec) == {"4697": 1}
+    assert evidence_codes(ws, psexec) == {"4697": 1}
     smbexec = alerts["BTOBTO"]
-    assert _codes(ws, smbexec) == {"4697": 1, "7045": 1}
+    assert evidence_codes(ws, smbexec) == {"4697": 1, "7045": 1}
     assert "runs a shell command (cmd /c); uses a network (UNC) path" in smbexec.reasons[2]
     assert smbexec.score > psexec.score
 
@@ -138,7 +127,7 @@ def test_hidden_share_created(ws: Workspace) -> None:
     assert len(alerts) == 1
     a = alerts[0]
     assert a.entities == {"user": "admmig", "host": "fs02.offsec.lan", "share": "hidden-share$"}
-    assert a.techniques == ["T1021.002"] and _codes(ws, a) == {"5142": 1}
+    assert a.techniques == ["T1021.002"] and evidence_codes(ws, a) == {"5142": 1}
     assert "created the share hidden-share$ on fs02.offsec.lan for C:\\TOOLS\\hidden-share$" in a.reasons[0]
     assert a.reasons[1] == "hidden-share$ ends with $, so it is hidden from share browsing"
     assert "temp/tools folder: C:\\TOOLS\\hidden-share$" in a.reasons[2]

@@ -14,7 +14,7 @@ import pytest
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sources import discover
-from detector_runs import run_detector, unpack
+from detector_runs import evidence_codes, run_detector, unpack
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "evtx"
@@ -47,17 +47,6 @@ def _alerts(ws: Workspace, detector: str, **params: Any) -> list[Alert]:
     return run_detector(ws, detector, **params)
 
 
-def _codes(ws: Workspace, alert: Alert) -> dict[str, int]:
-    """Event codes of an alert's evidence with their counts; every id must be a stored event."""
-    rows = ws.con.execute(
-        """SELECT "event.code", count(DISTINCT "event.id") FROM events
-           WHERE list_contains(?, "event.id") GROUP BY 1""",
-        [alert.event_ids],
-    ).fetchall()
-    assert sum(n for _, n in rows) == len(set(alert.event_ids)) > 0
-    return dict(rows)
-
-
 def test_logs_cleared_and_clearing_commands(ws: Workspace) -> None:
     alerts = sorted(_alerts(ws, "log_cleared"), key=lambda a: a.first_seen)
     assert len(alerts) == 2
@@ -66,9 +55,9 @@ def test_logs_cleared_and_clearing_commands(ws: Workspace) -> None:
     assert bulk.reasons[0] == "the Security log of FS03.offsec.lan was cleared by admmig (1102)"
     assert bulk.reasons[1].startswith("90 other logs cleared by admmig (104): ")
     assert "Clear-EventLog -LogName application, system -confirm" in bulk.reasons[2]
-    assert _codes(ws, bulk) == {"104": 90, "1102": 1, "4103": 1, "4104": 1, "800": 1}
+    assert evidence_codes(ws, bulk) == {"104": 90, "1102": 1, "4103": 1, "4104": 1, "800": 1}
     assert 'wmic  nteventlog where filename="security" cl' in wmic.reasons[1]
-    assert _codes(ws, wmic) == {"1102": 1, "4688": 1} and wmic.techniques == ["T1070.001"]
+    assert evidence_codes(ws, wmic) == {"1102": 1, "4688": 1} and wmic.techniques == ["T1070.001"]
 
 
 def test_module_manifests_listing_cmdlets_are_not_clearing(event_rows: Any, make_workspace: Any) -> None:
