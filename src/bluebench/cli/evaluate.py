@@ -103,13 +103,14 @@ def _f1(v: float | None) -> str:
 
 
 def _counts_header() -> tuple[str, ...]:
-    """TP, FP, FN, TN side by side when the terminal has room, else in one column."""
-    return ("TP", "FP", "FN", "TN") if wide() else ("TP/FP/FN/TN",)
+    """TP, FP, FN, TN side by side when the terminal has room, else stacked in one column."""
+    return ("TP", "FP", "FN", "TN") if wide() else ("TP/FP\nFN/TN",)
 
 
 def _counts(m: Measure) -> tuple[str, ...]:
-    cells = (str(m.tp), str(m.fp), str(m.fn), str(m.tn))
-    return cells if wide() else ("/".join(cells),)
+    if wide():
+        return (str(m.tp), str(m.fp), str(m.fn), str(m.tn))
+    return (f"{m.tp}/{m.fp}\n{m.fn}/{m.tn}",)
 
 
 def _detector_table(result: Evaluation) -> Table:

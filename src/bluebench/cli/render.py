@@ -8,6 +8,7 @@ Every value that came from input is escaped, so log content is shown, never read
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -42,15 +43,26 @@ def wide() -> bool:
     return out.width >= WIDE
 
 
+def _decimals(r: Rate) -> int:
+    """Enough decimals of a percent that a small rate (an FPR over 200,000 events) is not '0%'."""
+    ci = r.interval
+    top = ci[1] if ci is not None else (r.value or 0.0)
+    if top <= 0 or top >= 0.1:
+        return 0
+    return min(3, 1 - math.floor(math.log10(top * 100)))
+
+
 def pct(r: Rate) -> str:
-    """'67%' or 'n/a': a rate as people read it, its counts are in the table beside it."""
-    return "n/a" if r.value is None else f"{100 * r.value:.0f}%"
+    """'67%', '0.006%' or 'n/a': a rate as people read it; its counts are in the table beside it."""
+    if r.value is None:
+        return "n/a"
+    return "0%" if r.k == 0 else f"{100 * r.value:.{_decimals(r)}f}%"
 
 
 def interval(r: Rate) -> str:
     """The 95% interval in percent, '21-94', short enough to sit under its rate."""
-    ci = r.interval
-    return "" if ci is None else f"{100 * ci[0]:.0f}-{100 * ci[1]:.0f}"
+    ci, d = r.interval, _decimals(r)
+    return "" if ci is None else f"{100 * ci[0]:.{d}f}-{100 * ci[1]:.{d}f}"
 
 
 def rate_cell(r: Rate) -> str:
