@@ -7,11 +7,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from report_runs import DemoRun
 
 from bluebench.errors import BluebenchError
 from bluebench.evaluation.metrics import Rate
 from bluebench.reports.facts import FactError, FactResolver, collect_facts, open_workspace
+from report_runs import DemoRun
 
 
 def test_every_fact_resolves_again_to_its_value(demo_run: DemoRun) -> None:

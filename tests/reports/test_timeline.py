@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 
 import duckdb
 import pytest
-from report_runs import DemoRun
 
 from bluebench.reports.facts import open_workspace
 from bluebench.reports.summarise import OpenAICompatible, SummaryRefused, summarise
 from bluebench.reports.timeline import Timeline, build_timeline
 from bluebench.reports.verify import Verifier
+from report_runs import DemoRun
 
 TIME = re.compile(r"^- (\d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})")
 
