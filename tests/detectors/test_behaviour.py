@@ -16,15 +16,8 @@ import numpy as np
 import pytest
 
 from bluebench.detectors import DETECTORS, build_detectors, load_config
-from bluebench.detectors.behaviour import (
-    FEATURE_NAMES,
-    NewLogonType,
-    NewSourceOrHost,
-    UnusualLogonHour,
-    UserDayAnomaly,
-    UserDayForest,
-    _hour_ranges,
-)
+from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour, _hour_ranges
+from bluebench.detectors.user_day import FEATURE_NAMES, UserDayAnomaly, UserDayForest
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 

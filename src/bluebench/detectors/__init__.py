@@ -18,7 +18,7 @@ from bluebench.detectors.auth import (
     UserEnumeration,
 )
 from bluebench.detectors.base import Detector, Finding, prepare_views
-from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour, UserDayAnomaly
+from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour
 from bluebench.detectors.kerberos import AsRepRoasting, ForgedTicket, Kerberoasting
 from bluebench.detectors.lateral import (
     AdminShareAccess,
@@ -29,6 +29,7 @@ from bluebench.detectors.lateral import (
 from bluebench.detectors.logs import LogCleared
 from bluebench.detectors.mail import PhishingMail
 from bluebench.detectors.sigma_rules import SigmaRules
+from bluebench.detectors.user_day import UserDayAnomaly
 from bluebench.engines import Db
 from bluebench.errors import ConfigError
 from bluebench.registry import Registry
