@@ -102,6 +102,46 @@ logons AS (
 """
 PRIOR_DAYS = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
 
+# IPv4 /16 of an address ('10.200'), '' for anything else: the network a dynamic pool hands out.
+_NET16 = "regexp_extract(src, '^(\\d+\\.\\d+)\\.\\d+\\.\\d+$', 1)"
+# Shared infrastructure, learned per day from the days before it (no look-ahead): an address
+# that ``$shared_accounts`` accounts logged on from (a webmail proxy, an RD gateway, a jump
+# host), or a /16 network used by as many accounts where new addresses keep appearing, on
+# average ``$pool_rate`` per account and day over the ``$pool_window`` days before (after the
+# network's first ``$pool_learn`` days, when every address is new): a VPN pool or DHCP range
+# hands out addresses, a server LAN does not. A first use of such a source says nothing about
+# the account. Adds ``pooled``: ``logons`` with ``infra`` ('shared', 'pool' or NULL).
+POOLED_CTES = f"""
+, addr_first AS (SELECT src, u, min(day) AS d FROM logons WHERE src IS NOT NULL GROUP BY src, u)
+, addr_new AS (SELECT src, d, count(*) AS accounts FROM addr_first GROUP BY src, d)
+, net_accounts AS (
+    SELECT net, d, count(*) AS accounts
+    FROM (SELECT {_NET16} AS net, u, min(d) AS d FROM addr_first GROUP BY ALL) WHERE net <> '' GROUP BY net, d
+)
+, net_addresses AS (
+    SELECT net, d, count(*) AS addresses
+    FROM (SELECT {_NET16} AS net, src, min(d) AS d FROM addr_first GROUP BY ALL) WHERE net <> '' GROUP BY net, d
+)
+, net_start AS (SELECT net, min(d) AS d0 FROM net_addresses GROUP BY net)
+, src_days AS (SELECT DISTINCT src, day, {_NET16} AS net FROM logons WHERE src IS NOT NULL)
+, infra AS (
+    SELECT s.src, s.day,
+           coalesce((SELECT sum(a.accounts) FROM addr_new a WHERE a.src = s.src AND a.d < s.day), 0) AS src_accounts,
+           coalesce((SELECT sum(n.accounts) FROM net_accounts n WHERE n.net = s.net AND n.d < s.day), 0) AS net_accounts,
+           coalesce((SELECT sum(n.addresses) FROM net_addresses n JOIN net_start t USING (net)
+                     WHERE n.net = s.net AND n.d < s.day AND n.d >= s.day - CAST($pool_window AS INTEGER)
+                       AND n.d >= t.d0 + CAST($pool_learn AS INTEGER)), 0) / $pool_window AS new_per_day
+    FROM src_days s
+)
+, pooled AS (
+    SELECT l.*,
+           CASE WHEN i.src_accounts >= $shared_accounts THEN 'shared'
+                WHEN i.net_accounts >= $shared_accounts AND i.new_per_day >= $pool_rate * i.net_accounts THEN 'pool'
+           END AS infra
+    FROM logons l LEFT JOIN infra i ON i.src = l.src AND i.day = l.day
+)
+"""
+
 
 class BehaviourDetector(Detector):
     """A detector judging accounts against their own history; checks its zone and account filter."""
@@ -127,6 +167,24 @@ def _rows(con: Db, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _base_params(p: dict[str, Any]) -> dict[str, Any]:
     return {"tz": str(p["timezone"]), "ignore_users": str(p["ignore_users"])}
+
+
+def _infra_params(p: dict[str, Any]) -> dict[str, Any]:
+    """The shared-infrastructure thresholds of ``POOLED_CTES`` as query parameters."""
+    return {
+        "shared_accounts": int(p["shared_accounts"]),
+        "pool_rate": float(p["pool_rate"]),
+        "pool_window": max(int(p["pool_window_days"]), 1),
+        "pool_learn": int(p["pool_learn_days"]),
+    }
+
+
+INFRA_DEFAULTS: dict[str, Any] = {
+    "shared_accounts": 10,
+    "pool_rate": 0.01,
+    "pool_window_days": 14,
+    "pool_learn_days": 7,
+}
 
 
 def _surprise_score(probabilities: Iterable[float], half_bits: float) -> float:
@@ -184,7 +242,14 @@ _BAND_DAYS = (
 
 UNUSUAL_HOUR_SQL = f"""
 WITH {LOGONS_CTE}
-, hourly AS (SELECT *, hour(lt) AS hr FROM logons)
+{POOLED_CTES}
+, hourly AS (
+    -- fresh: from a source (or, for a local logon, at a host) the account did not use on an earlier
+    -- day, and not shared infrastructure; min(day) over the pair is never later than this day
+    SELECT *, hour(lt) AS hr,
+           infra IS NULL AND min(day) OVER (PARTITION BY u, coalesce(src, 'local|' || host)) = day AS fresh
+    FROM pooled
+)
 , daily AS (
     SELECT u, day, bit_or(1::BIGINT << hr) AS mask, count(*) AS logons FROM hourly GROUP BY u, day
 ), baseline AS (
@@ -193,7 +258,7 @@ WITH {LOGONS_CTE}
     FROM daily
     WINDOW prior AS (PARTITION BY u ORDER BY day {PRIOR_DAYS})
 ), judged AS (
-    SELECT h.u, h.eid, h.ts, h.lt, h.hr, h.host, h.src, b.days, b.n, b.since, b.hour_days,
+    SELECT h.u, h.eid, h.ts, h.lt, h.hr, h.host, h.src, h.fresh, b.days, b.n, b.since, b.hour_days,
            b.band_days[h.hr + 1] AS band,
            (b.band_days[h.hr + 1] + $alpha * (2 * $radius + 1)) / (b.days + 24 * $alpha) AS p
     FROM hourly h JOIN baseline b USING (u, day)
@@ -214,8 +279,12 @@ class UnusualLogonHour(BehaviourDetector):
     ``p <= max_probability`` and the account has ``min_logons`` earlier logons on
     ``min_days`` days; with the defaults an empty band needs 26 earlier days. Logons before
     that are not judged. Candidates of one account no more than ``gap_minutes`` apart form
-    one finding. Score: surprisal ``-log2 p`` through ``saturating(bits, score_half_bits)``;
-    higher = more suspicious.
+    one finding, reported (with ``require_new_source``) only when one of its logons comes from a
+    source the account did not use on an earlier day that is not shared infrastructure (see
+    ``POOLED_CTES``): a person working late at the usual desk, or travelling through the VPN
+    pool everyone uses, keeps the hours of a new time zone, not the habits of an intruder.
+    Score: surprisal ``-log2 p`` through ``saturating(bits, score_half_bits)``; higher = more
+    suspicious.
     """
 
     id: ClassVar[str] = "unusual_logon_hour"
@@ -232,6 +301,8 @@ class UnusualLogonHour(BehaviourDetector):
         "max_probability": 0.04,
         "gap_minutes": 120,
         "score_half_bits": 6.0,
+        "require_new_source": True,
+        **INFRA_DEFAULTS,
         "timezone": "UTC",
         "ignore_users": IGNORE_USERS,
     }
@@ -249,9 +320,13 @@ class UnusualLogonHour(BehaviourDetector):
             "min_logons": int(p["min_logons"]),
             "min_days": int(p["min_days"]),
             "max_probability": float(p["max_probability"]),
+            **_infra_params(p),
         }
         tz = str(p["timezone"])
         for g in _group(_rows(con, UNUSUAL_HOUR_SQL, params), float(p["gap_minutes"])):
+            fresh = [r for r in g if r["fresh"]]
+            if p["require_new_source"] and not fresh:
+                continue  # usual sources or shared infrastructure only: a shifted day, not an intruder
             first = g[0]
             lo, hi = (first["hr"] - r_h) % 24, (first["hr"] + r_h) % 24
             when = (
@@ -270,6 +345,12 @@ class UnusualLogonHour(BehaviourDetector):
                 f"{first['since']:%Y-%m-%d}); smoothed chance of that {tz} hour on a day: {first['p']:.1%}",
                 f"usual hours (used on 10% of days or more): {_hour_ranges(first['hour_days'], first['days'])} {tz}",
             ]
+            if fresh:
+                what = sorted({r["src"] or f"a local logon at {r['host']}" for r in fresh})
+                reasons.append(
+                    f"{plural(len(what), 'source')} new for '{first['u']}' and not shared infrastructure: "
+                    f"{top_list(what)}"
+                )
             yield Finding(
                 score=_surprise_score([min(r["p"] for r in g)], float(p["score_half_bits"])),
                 entities={
@@ -288,20 +369,26 @@ class UnusualLogonHour(BehaviourDetector):
 # ------------------------------------------------------------------ novelty ----
 
 
-def _novelty_sql(value: str, kind: str, where: str) -> str:
+def _novelty_sql(value: str, kind: str, where: str, base: str = "logons") -> str:
     """First uses of a value (``value``, a constant SQL expression) by an account, with the baseline.
 
     The chance that a day brings a value the account never used is estimated from its own
-    history: the share of its days on which a new value appeared, counted after its first
-    ``$learn_days`` days (when everything is new), with one added for the present day:
-    ``p_new = (days with a new value + 1) / (days after learning + 1)``.
+    history, the days on which a new value appeared counted after its first ``$learn_days``
+    days (when everything is new), with one added for the present day, and shrunk towards the
+    population's rate ``r0`` (all accounts' days with a new value over their settled days,
+    before this day) with the weight of ``$prior_days`` days: ``p_new = (days with a new value +
+    prior_days r0 + 1) / (days after learning + prior_days + 1)``. An account with a short
+    history is judged mostly by its peers, one with a long history by itself; ``prior_days`` 0
+    is the account alone. ``base`` is ``logons`` or ``pooled`` (logons with
+    shared infrastructure marked, see ``POOLED_CTES``).
     """
     return f"""
 WITH {LOGONS_CTE}
+{POOLED_CTES if base == "pooled" else ""}
 , aspect AS (
     SELECT *, {value} AS val, {kind} AS kind,
            row_number() OVER (PARTITION BY u, {kind}, {value} ORDER BY ts, eid) AS seq
-    FROM logons WHERE {value} IS NOT NULL AND ({where})
+    FROM {base} WHERE {value} IS NOT NULL AND ({where})
 ), daily AS (
     SELECT u, kind, day, count(*) AS logons, bool_or(seq = 1) AS had_new,
            row_number() OVER (PARTITION BY u, kind ORDER BY day) AS day_no
@@ -313,12 +400,21 @@ WITH {LOGONS_CTE}
            coalesce(sum((day_no > $learn_days AND had_new)::INTEGER) OVER prior, 0) AS new_days
     FROM daily
     WINDOW prior AS (PARTITION BY u, kind ORDER BY day {PRIOR_DAYS})
-), novel AS (
+), population AS (
+    -- every account's settled days and days with a new value, summed over the days before
+    SELECT kind, day,
+           (coalesce(sum(sum((day_no > $learn_days AND had_new)::INTEGER)) OVER pop, 0) + 1.0)
+             / (coalesce(sum(sum((day_no > $learn_days)::INTEGER)) OVER pop, 0) + 1.0) AS r0
+    FROM daily GROUP BY kind, day
+    WINDOW pop AS (PARTITION BY kind ORDER BY day {PRIOR_DAYS})
+), judged AS (
     SELECT a.u, a.eid, a.ts, a.lt, a.day, a.host, a.src, a.ltype, a.kind, a.val,
-           b.days, b.n, b.since, b.settled, b.new_days, (b.new_days + 1.0) / (b.settled + 1.0) AS p
-    FROM aspect a JOIN baseline b USING (u, kind, day)
+           b.days, b.n, b.since, b.settled, b.new_days, r.r0,
+           (b.new_days + $prior_days * r.r0 + 1.0) / (b.settled + $prior_days + 1.0) AS p
+    FROM aspect a JOIN baseline b USING (u, kind, day) JOIN population r USING (kind, day)
     WHERE a.seq = 1 AND b.days >= $min_days AND b.n >= $min_logons
-      AND (b.new_days + 1.0) / (b.settled + 1.0) <= $max_probability
+), novel AS (
+    SELECT * FROM judged WHERE p <= $max_probability
 )
 SELECT n.*,
        -- the account's values of this kind on earlier days, to show what was usual
@@ -333,7 +429,8 @@ def _sorted_hist(hist: dict[Any, int] | None) -> tuple[list[Any], list[int]]:
     return [k for k, _ in items], [v for _, v in items]
 
 
-NEW_SOURCE_SQL = _novelty_sql("src", "src_kind", "TRUE")
+# Shared infrastructure (proxies, gateways, VPN pools) is neither new nor counted in the baseline.
+NEW_SOURCE_SQL = _novelty_sql("src", "src_kind", "infra IS NULL", base="pooled")
 # Only logon events name the machine logged on to; NTLM validation is logged by the DC.
 NEW_HOST_SQL = _novelty_sql("host", "'host'", "action = 'logon'")
 NEW_TYPE_SQL = _novelty_sql("ltype", "'logon type'", "TRUE")
@@ -351,19 +448,22 @@ NOVELTY_DEFAULTS: dict[str, Any] = {
     "min_days": 14,
     "learn_days": 7,
     "max_probability": 0.05,
+    "prior_days": 0,
     "score_half_bits": 6.0,
     "timezone": "UTC",
     "ignore_users": IGNORE_USERS,
 }
 
 
-def _novelty_params(p: dict[str, Any]) -> dict[str, Any]:
+def _novelty_params(p: dict[str, Any], infra: bool = False) -> dict[str, Any]:
     return {
         **_base_params(p),
+        **(_infra_params(p) if infra else {}),
         "min_logons": int(p["min_logons"]),
         "min_days": int(p["min_days"]),
         "learn_days": int(p["learn_days"]),
         "max_probability": float(p["max_probability"]),
+        "prior_days": float(p["prior_days"]),
     }
 
 
@@ -374,8 +474,8 @@ def _novelty_reason(r: dict[str, Any], shown: str, learn_days: int) -> str:
         f"first logon of '{r['u']}' with {kind} {shown} at {r['lt']:%Y-%m-%d %H:%M}; before it, "
         f"{plural(r['n'], 'logon')} on {plural(r['days'], 'day')} since {r['since']:%Y-%m-%d} used "
         f"{plural(len(values), kind, kinds)}: {top_list(values, counts)}; after the first {learn_days} "
-        f"days a new one appeared on {r['new_days']} of {plural(r['settled'], 'day')}, "
-        f"so the chance of one today was {r['p']:.1%}"
+        f"days a new one appeared on {r['new_days']} of {plural(r['settled'], 'day')} (all accounts: "
+        f"{r['r0']:.1%} of days), so the chance of one today was {r['p']:.1%}"
     )
 
 
@@ -387,10 +487,13 @@ class NewSourceOrHost(BehaviourDetector):
     have no source. Hosts come from logon events only (4624, sshd), where ``host.name`` is
     the machine logged on to. A first use is a candidate when the account has ``min_logons``
     earlier logons of that kind on ``min_days`` days, and the chance of a new value on a day,
-    learned from the account's own days after its first ``learn_days``
-    (``p_new = (days with a new value + 1) / (days after learning + 1)``), is at most
-    ``max_probability``: an account that roams is not surprised by one more address. With
-    the defaults a steady account needs about 27 active days. First uses of one account on
+    learned from the account's own days after its first ``learn_days`` and shrunk towards all
+    accounts' rate with the weight of ``prior_days`` days (``_novelty_sql``), is at most
+    ``max_probability``: an account that roams is not surprised by one more address, a steady
+    one is, and a short history borrows its peers' habits. Shared infrastructure is
+    neither new nor part of the baseline: an address ``shared_accounts`` accounts came from, or
+    a /16 where new addresses keep appearing, ``pool_rate`` per account and day (a VPN pool),
+    learned from the days before (``POOLED_CTES``). First uses of one account on
     one day form one finding; new hosts reached from known sources need ``min_new_hosts`` of
     them that day (one more file server is everyday work; several is lateral movement).
     Score is the summed surprisal ``-log2 p_new`` through
@@ -404,13 +507,18 @@ class NewSourceOrHost(BehaviourDetector):
     tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0008")
     techniques: ClassVar[tuple[str, ...]] = ("T1078", "T1021")
     severity: ClassVar[str] = "low"
-    defaults: ClassVar[dict[str, Any]] = {**NOVELTY_DEFAULTS, "min_new_hosts": 2}
+    defaults: ClassVar[dict[str, Any]] = {
+        **NOVELTY_DEFAULTS,
+        "min_new_hosts": 2,
+        "prior_days": 20,
+        **INFRA_DEFAULTS,
+    }
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per account and day with first uses of a source or host."""
         p = self.params
         params = _novelty_params(p)
-        rows = _rows(con, NEW_SOURCE_SQL, params) + _rows(con, NEW_HOST_SQL, params)
+        rows = _rows(con, NEW_SOURCE_SQL, _novelty_params(p, infra=True)) + _rows(con, NEW_HOST_SQL, params)
         by_day: dict[tuple[str, Any], list[dict[str, Any]]] = {}
         for r in sorted(rows, key=lambda r: (r["u"], r["ts"], r["eid"], r["kind"])):
             by_day.setdefault((r["u"], r["day"]), []).append(r)

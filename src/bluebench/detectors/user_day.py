@@ -212,9 +212,10 @@ class UserDayAnomaly(BehaviourDetector):
     ``train_days``, above the median of its own days too (a legacy RC4 account is not news
     every day; the own baseline is read from the same matrix, only for such candidates); and
     the forest agrees, anomaly ``>= min_anomaly``, or that feature lies beyond every training
-    value, where a forest cannot see (such findings score at least ``min_anomaly``). Reasons
-    name those features with both baselines. Score: the forest's anomaly, 0..1, higher = more
-    suspicious.
+    value, where a forest cannot see (such findings score at least ``min_anomaly``). One of the
+    unusual features must be other than ``supporting_features`` (night logons by default: a
+    traveller's whole day moves into the night of the configured clock). Reasons name those
+    features with both baselines. Score: the forest's anomaly, 0..1, higher = more suspicious.
     """
 
     id: ClassVar[str] = "user_day_anomaly"
@@ -231,10 +232,13 @@ class UserDayAnomaly(BehaviourDetector):
         "train_days": 90,
         "min_train_rows": 100,
         "min_train_days": 14,
-        "min_own_days": 5,
+        "min_own_days": 3,
         "min_anomaly": 0.55,
         "min_z": 4.0,
         "max_reasons": 3,
+        # Features that support a finding but never make one alone: night is read on one clock
+        # for everyone, and travel or another time zone moves a person's whole day into it.
+        "supporting_features": ["night_logons"],
         "night_start": 22,
         "night_end": 6,
         "timezone": "UTC",
@@ -273,6 +277,7 @@ class UserDayAnomaly(BehaviourDetector):
         own = _OwnBaselines(np.asarray(cols["u"]), days, X, int(p["train_days"]))
         refit, min_z, min_anomaly = int(p["refit_days"]), float(p["min_z"]), float(p["min_anomaly"])
         min_own = int(p["min_own_days"])
+        leading = ~np.isin(np.asarray(FEATURE_NAMES), [str(f) for f in p["supporting_features"]])
         flagged: list[tuple[int, float, FloatArray, UserDayForest, int, _Own]] = []
         for b in np.unique(days // refit):
             start = int(b) * refit
@@ -291,7 +296,9 @@ class UserDayAnomaly(BehaviourDetector):
                 mine = own.of(int(row))
                 # Unusual for everyone, and for this account too when it has a history.
                 unusual = strong & ((mine.days < min_own) | (mine.z >= min_z))
-                if unusual.any() and (s >= min_anomaly or (unusual & (X[row] > model.max_)).any()):
+                if (unusual & leading).any() and (
+                    s >= min_anomaly or (unusual & (X[row] > model.max_)).any()
+                ):
                     flagged.append((int(row), float(s), zi, model, start, mine))
         if not flagged:
             return
