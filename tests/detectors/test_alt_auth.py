@@ -65,8 +65,13 @@ def test_new_credentials_logon_with_its_process(ws: Workspace) -> None:
     assert "logon type 9 (new credentials) through the seclogo logon process" in a.reasons[0]
     assert "logon id 0x266e045" in a.reasons[0]
     assert "the network identity it uses is not logged" in a.reasons[1]  # an older Windows
-    assert a.reasons[2] == "1 process started in that logon session: cmd.exe"
-    assert _rows(ws, a.event_ids) == [("4624", "svchost.exe", PTH.name), ("4688", "cmd.exe", PTH.name)]
+    # cmd.exe runs in the new session, and so does the console host it started (its subject's session)
+    assert a.reasons[2] == "2 processes started in that logon session: cmd.exe, conhost.exe"
+    assert _rows(ws, a.event_ids) == [
+        ("4624", "svchost.exe", PTH.name),
+        ("4688", "cmd.exe", PTH.name),
+        ("4688", "conhost.exe", PTH.name),
+    ]
     assert a.score == 0.79 and a.severity == "medium"
 
 

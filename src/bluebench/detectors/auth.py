@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from bluebench.detectors.base import Detector, Finding, duration, plural, saturating, top_list
-from bluebench.detectors.winsql import grouped
-from bluebench.engines import Db
+from bluebench.detectors.winsql import ed, grouped, names, sql_list
+from bluebench.engines import Db, as_engine
 
 # Failures that mean "no such account": sshd invalid user, Windows 4625 sub-status
 # 0xC0000064, Kerberos KDC_ERR_C_PRINCIPAL_UNKNOWN (0x6).
@@ -395,4 +395,119 @@ class UserEnumeration(Detector):
                 last_seen=r["last"],
                 event_ids=r["eids"],
                 reasons=reasons,
+            )
+
+
+# Logon processes Windows and its common components register (LogonProcessName of 4624/4625,
+# trimmed, lower case). A program that calls LsaLogonUser registers a name of its own.
+KNOWN_LOGON_PROCESSES = (
+    "user32", "advapi", "negotiat", "negotiate", "ntlmssp", "kerberos", "schannel", "seclogo", "credpro",
+    "authz", "iis", "winlogon", "sshd", "ias", "http.sys", "msv1_0", "secur32", "lsa", "c", "-",
+)  # fmt: skip
+_LOGON_PROCESS = f"""lower(trim({ed("LogonProcessName")}))"""
+# Logons and failed logons through a logon process that is not Windows' own and that this host
+# did not see on ``routine_days`` of the days before (parameters: lookback, routine days, gap).
+LOGON_PROCESS_SQL = f"""
+    WITH l AS (
+        SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host,
+               lower(split_part("host.name", '.', 1)) AS hkey, lower("user.name") AS account,
+               "event.outcome" AS outcome, "winlog.logon.type" AS ltype, {_LOGON_PROCESS} AS lp,
+               "process.name" AS proc
+        FROM events
+        WHERE "event.code" IN ('4624', '4625') AND {ed("LogonProcessName")} IS NOT NULL
+          AND "user.name" IS NOT NULL AND "@timestamp" IS NOT NULL
+          AND NOT list_contains({sql_list(KNOWN_LOGON_PROCESSES)}, {_LOGON_PROCESS})
+    ), days AS (SELECT DISTINCT hkey, lp, CAST(ts AS DATE) AS day FROM l)
+    , c AS (
+        SELECT l.*, (SELECT count(*) FROM days d WHERE d.hkey = l.hkey AND d.lp = l.lp
+                        AND d.day < CAST(l.ts AS DATE)
+                        AND d.day >= CAST(l.ts AS DATE) - CAST($lookback AS INTEGER)) AS earlier
+        FROM l
+    )
+    , s AS (SELECT ts, eid, host, hkey, account, outcome, ltype, lp, proc FROM c WHERE earlier < $routine_days)
+    , keyed AS (SELECT *, hkey || '|' || account AS gk FROM s)
+    , lagged AS (SELECT *, lag(ts) OVER (PARTITION BY gk ORDER BY ts, eid) AS prev FROM keyed)
+    , g AS (SELECT *, sum(CASE WHEN prev IS NULL OR ts - prev > to_minutes(CAST($gap AS BIGINT)) THEN 1 ELSE 0 END)
+                      OVER (PARTITION BY gk ORDER BY ts, eid) AS grp FROM lagged)
+    SELECT min(host) AS host, min(account) AS account, list(DISTINCT lp ORDER BY lp) AS processes,
+           list(DISTINCT proc ORDER BY proc) FILTER (WHERE proc IS NOT NULL) AS programs,
+           list(DISTINCT ltype ORDER BY ltype) AS types,
+           count(*) FILTER (WHERE outcome = 'failure') AS failures,
+           count(*) FILTER (WHERE outcome = 'success') AS successes,
+           max(ts) FILTER (WHERE outcome = 'success') AS success_at,
+           min(ts) FILTER (WHERE outcome = 'failure') AS first_failure,
+           min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+    FROM g GROUP BY gk, grp ORDER BY first
+"""
+
+
+class UnusualLogonProcess(Detector):
+    """Logons through a logon process Windows does not register, new on the host, after failures (T1110, T1078).
+
+    Windows' logon paths register a handful of logon process names (User32, Advapi, NtLmSsp,
+    Kerberos, seclogo, ...). A program that calls LsaLogonUser itself registers its own name:
+    tools that try harvested passwords (from a browser's store, a dump) through the local
+    logon API do, and a burst of failures followed by a success through such a name is a
+    password being guessed or checked, not a person typing. A name the host saw on
+    ``routine_days`` of the ``lookback_days`` before is that host's software (a kiosk or
+    terminal-server client). Score: ``unknown_score``, plus ``failures_score`` with failures,
+    ``success_score`` when one then succeeded and ``interactive_score`` for an interactive
+    (type 2) logon; higher = more suspicious.
+    """
+
+    id: ClassVar[str] = "unusual_logon_process"
+    phrase: ClassVar[str] = "an unusual logon process"
+    title: ClassVar[str] = "Logons through an unusual logon process"
+    tactics: ClassVar[tuple[str, ...]] = ("TA0006", "TA0001")
+    techniques: ClassVar[tuple[str, ...]] = ("T1110", "T1078")
+    severity: ClassVar[str] = "medium"
+    defaults: ClassVar[dict[str, Any]] = {
+        "gap_minutes": 30,
+        "unknown_score": 0.4,  # a logon process Windows does not register, new on this host
+        "failures_score": 0.3,  # ... with failed logons through it
+        "success_score": 0.2,  # ... and a success after them
+        "interactive_score": 0.1,  # ... as an interactive logon (type 2)
+        "routine_days": 2,  # earlier days the host saw the name that make it the host's own software
+        "lookback_days": 28,
+    }
+
+    def score(self, con: Db) -> Iterable[Finding]:
+        """One finding per host, account and burst of logons through such a logon process."""
+        p = self.params
+        params = {
+            "lookback": int(p["lookback_days"]),
+            "routine_days": int(p["routine_days"]),
+            "gap": p["gap_minutes"],
+        }
+        for r in as_engine(con).rows(LOGON_PROCESS_SQL, params):
+            scores = [float(p["unknown_score"])]
+            reasons = [
+                f"{plural(r['failures'] + r['successes'], 'logon')} of '{r['account']}' on {r['host']} through the logon "
+                f"process {names(r['processes'])}, which Windows does not register and this host did not see on the "
+                f"{p['lookback_days']} days before"
+                + (f" (by {names(r['programs'])})" if r["programs"] else "")
+            ]
+            if r["failures"]:
+                scores.append(float(p["failures_score"]))
+                reasons.append(f"{plural(r['failures'], 'failed logon')} through it")
+            if r["successes"] and r["failures"] and r["success_at"] > r["first_failure"]:
+                scores.append(float(p["success_score"]))
+                reasons.append(
+                    f"then a success at {r['success_at']:%H:%M:%S}: a password that was being tried worked "
+                    "(tools checking passwords harvested from a browser or a dump do this)"
+                )
+            if 2 in (r["types"] or []):
+                scores.append(float(p["interactive_score"]))
+                reasons.append("as interactive logons (type 2), which a person makes at the console")
+            score = 1.0
+            for x in scores:
+                score *= 1.0 - x
+            yield Finding(
+                score=1.0 - score,
+                entities={"user": r["account"], "host": r["host"]},
+                first_seen=r["first"],
+                last_seen=r["last"],
+                event_ids=r["eids"],
+                reasons=reasons,
+                techniques=["T1110", "T1078"] if r["successes"] else ["T1110"],
             )
