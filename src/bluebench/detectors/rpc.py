@@ -82,9 +82,12 @@ PIPE_OPENS_SQL = f"""
       AND "source.ip" IS NOT NULL AND "source.ip" NOT IN ('127.0.0.1', '::1')
       AND NOT ends_with(coalesce("user.name", ''), '$')
 """
-# One row per host, account, source and burst, with what the host and the account did before:
-# how many accounts opened each pipe on this host, and which pipes this account opened from
-# this source, on the ``$lookback`` days before the burst's day (parameters: gap, then lookback twice).
+# One row per host, account, source and burst, with what is ordinary around it (parameters:
+# gap, window hours, lookback, lookback, window hours twice): how many other accounts opened
+# each pipe on this host before (within the lookback days) or within the window after (the
+# day's print clients), which pipes this account opened from this source on this host
+# before, and on how many hosts it opened each pipe within the window either side (the
+# monitoring server reading every server's registry is one push, not one finding per server).
 PIPE_BURSTS_SQL = (
     grouped(PIPE_OPENS_SQL, "concat_ws('|', hkey, lower(account), src)")
     + f"""
@@ -98,13 +101,18 @@ PIPE_BURSTS_SQL = (
     SELECT b.*,
            (SELECT map(list(pipe), list(n)) FROM (
                SELECT o.pipe, count(DISTINCT lower(o.account)) AS n FROM opens o
-               WHERE o.hkey = b.hkey AND CAST(o.ts AS DATE) < CAST(b.first AS DATE)
+               WHERE o.hkey = b.hkey AND lower(o.account) <> lower(b.account)
+                 AND o.ts < b.first + to_hours(CAST(? AS BIGINT))
                  AND CAST(o.ts AS DATE) >= CAST(b.first AS DATE) - CAST(? AS INTEGER)
                GROUP BY o.pipe)) AS served,
            (SELECT list(DISTINCT o.pipe) FROM opens o
-            WHERE o.hkey = b.hkey AND lower(o.account) = lower(b.account) AND o.src = b.src
-              AND CAST(o.ts AS DATE) < CAST(b.first AS DATE)
-              AND CAST(o.ts AS DATE) >= CAST(b.first AS DATE) - CAST(? AS INTEGER)) AS known
+            WHERE o.hkey = b.hkey AND lower(o.account) = lower(b.account) AND o.src = b.src AND o.ts < b.first
+              AND CAST(o.ts AS DATE) >= CAST(b.first AS DATE) - CAST(? AS INTEGER)) AS known,
+           (SELECT map(list(pipe), list(n)) FROM (
+               SELECT o.pipe, count(DISTINCT o.hkey) AS n FROM opens o
+               WHERE lower(o.account) = lower(b.account) AND o.src = b.src
+                 AND o.ts BETWEEN b.first - to_hours(CAST(? AS BIGINT)) AND b.first + to_hours(CAST(? AS BIGINT))
+               GROUP BY o.pipe)) AS fleet
     FROM b ORDER BY first
     """
 )
@@ -115,9 +123,12 @@ class NamedPipeRpc(Detector):
 
     Each burst of 5145 pipe opens from one account and address on one host is weighed pipe by
     pipe (``PIPES``; ANONYMOUS LOGON weighs more, ``ANONYMOUS_WEIGHT``). A pipe counts only
-    when it is new for that account and source on the ``lookback_days`` before and the host
-    does not serve it to ``served_accounts`` accounts or more (a print server's ``spoolss``,
-    a domain controller's ``samr``). A finding needs one counting pipe outside ``SUPPORTING``
+    when that account did not open it on that host from that source earlier within the
+    ``lookback_days``, the host did not serve it to ``served_accounts`` other accounts before
+    or within ``window_hours`` after (a print server's ``spoolss``, a domain controller's
+    ``samr``: the day's other clients say so), and the account did not open it on
+    ``fleet_hosts`` hosts within ``window_hours`` either side (monitoring reading every
+    server's registry). A finding needs one counting pipe outside ``SUPPORTING``
     (the lookups every client makes), or a pipe Windows does not know (``unknown_score``:
     custom pipes of remote-execution tools). ``winreg`` together with ``samr`` or ``svcctl``
     is the remote SAM and secrets dump (``dump_score``). Score: the counting pipes' weights
@@ -132,8 +143,10 @@ class NamedPipeRpc(Detector):
     severity: ClassVar[str] = "high"
     defaults: ClassVar[dict[str, Any]] = {
         "gap_minutes": 10,
-        "served_accounts": 5,  # a host this many accounts opened a pipe on (the days before) serves it
+        "served_accounts": 3,  # a host this many other accounts opened a pipe on (before, or within
+        "window_hours": 12,  # ... this many hours after) serves it
         "lookback_days": 28,
+        "fleet_hosts": 5,  # an account opening a pipe on this many hosts within window_hours: a push
         "dump_score": 0.4,  # winreg with samr or svcctl in one burst: secretsdump's remote dump
         "unknown_score": 0.35,  # a pipe Windows does not name, new on this host
     }
@@ -141,8 +154,9 @@ class NamedPipeRpc(Detector):
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, account, source and burst with a counting pipe."""
         p = self.params
-        lookback = int(p["lookback_days"])
-        for r in self.rows(con, PIPE_BURSTS_SQL, [p["gap_minutes"], lookback, lookback]):
+        lookback, hours = int(p["lookback_days"]), int(p["window_hours"])
+        params = [p["gap_minutes"], hours, lookback, lookback, hours, hours]
+        for r in self.rows(con, PIPE_BURSTS_SQL, params):
             finding = self._finding(r)
             if finding is not None:
                 yield finding
@@ -151,12 +165,17 @@ class NamedPipeRpc(Detector):
         """Weights and reasons for one burst; None when nothing in it is new and unserved."""
         p = self.params
         served = dict(r["served"] or {})
+        fleet = dict(r["fleet"] or {})
         known = set(r["known"] or [])
         busy = int(p["served_accounts"])
+        pushed = [x for x in r["pipes"] if fleet.get(x, 0) >= int(p["fleet_hosts"])]
         counting = [
             x
             for x in r["pipes"]
-            if x not in known and served.get(x, 0) < busy and not x.startswith(EXEC_PIPE_PREFIXES)
+            if x not in known
+            and served.get(x, 0) < busy
+            and x not in pushed
+            and not x.startswith(EXEC_PIPE_PREFIXES)
         ]
         weights: list[float] = []
         techniques: list[str] = []
@@ -196,11 +215,15 @@ class NamedPipeRpc(Detector):
         busy_pipes = [x for x in r["pipes"] if served.get(x, 0) >= busy and x not in known]
         if busy_pipes:
             reasons.append(
-                f"{r['host']} serves {names(busy_pipes)} to {busy} or more accounts on earlier days: not counted"
+                f"{r['host']} served {names(busy_pipes)} to {busy} or more other accounts around then: not counted"
             )
         if routine:
             reasons.append(
-                f"'{r['account']}' opened {names(routine)} from {r['src']} on earlier days: not counted"
+                f"'{r['account']}' opened {names(routine)} here from {r['src']} before: not counted"
+            )
+        if pushed:
+            reasons.append(
+                f"'{r['account']}' opened {names(pushed)} on {p['fleet_hosts']} or more hosts around then: not counted"
             )
         score = combine(weights)
         return Finding(
