@@ -181,11 +181,13 @@ def _sessions(rows: Iterable[dict[str, Any]], gap_minutes: float) -> list[_Sessi
     return out
 
 
-# Successful logons (and TGT requests) from the sources of remote sessions: who works from there.
+# Kerberos TGTs issued to clients at the sources of remote sessions: who works at that machine
+# (a person's logon there asks the DC for a TGT from its address; a network logon from there
+# to another host says nothing about whose machine it is).
 SOURCE_LOGONS_SQL = """
     SELECT lower("user.name") AS account, "source.ip" AS src, min("@timestamp") AS first
     FROM events
-    WHERE "event.outcome" = 'success' AND "event.action" IN ('logon', 'kerberos-tgt-request')
+    WHERE "event.outcome" = 'success' AND "event.action" = 'kerberos-tgt-request'
       AND "user.name" IS NOT NULL AND list_contains(?, "source.ip")
     GROUP BY lower("user.name"), "source.ip", CAST("@timestamp" AS DATE)
 """
@@ -194,9 +196,10 @@ SOURCE_LOGONS_SQL = """
 class _Habits:
     """What is ordinary for a remote session, learned from the data before it (and its fleet that day).
 
-    * **owner**: the account, or the person it belongs to (``adm-alice`` is alice's), logged on
-      from the session's source before: an administrator working from the own workstation;
-    * **known tools**: the programs this account ran through these channels from this source before;
+    * **owner**: the account, or the person it belongs to (``adm-alice`` is alice's), got a
+      Kerberos TGT from the session's source before: an administrator at the own workstation;
+    * **known programs**: the programs this account ran through these channels from this source
+      before (on an earlier day, all of a session's programs: a management tool's daily run);
     * **fleet**: the same account, source and programs on many hosts within some hours either
       side: a management tool pushing to many machines at once.
     """
@@ -224,11 +227,16 @@ class _Habits:
                 return account
         return None
 
-    def known_tools(self, s: _Session, channels: list[str]) -> set[str]:
-        """Programs this account ran through these channels from this source before."""
+    def known_programs(self, s: _Session, channels: list[str], earlier_days: bool = False) -> set[str]:
+        """Programs this account ran through these channels from this source before (on earlier days only)."""
         out: set[str] = set()
         for o in self.sessions:
-            if o.account.lower() == s.account.lower() and o.src == s.src and self._recent(s, o.first):
+            if (
+                o.account.lower() == s.account.lower()
+                and (o.src == s.src or not s.src)
+                and self._recent(s, o.first)
+                and (not earlier_days or o.first.date() < s.first.date())
+            ):
                 out |= {_name(x[0]) for x, ch in zip(o.processes, o.channels, strict=True) if ch in channels}
         return out
 
@@ -256,9 +264,10 @@ class RemoteExecution(Detector):
     WMI or WinRM started as a person's account counts too, with a lower score. Sessions of one
     host, account and source within ``gap_minutes`` form one finding. What is ordinary is
     learned (``_Habits``) and not reported: an administrator working from the own workstation
-    (the account or its person logged on from that source within ``lookback_days``) through
-    ``owner_channels``, running no tool it did not run that way before; and a management tool
-    pushing the same programs to ``fleet_hosts`` hosts within ``fleet_hours``. Output read back
+    (the account or its person got a Kerberos TGT from that source within ``lookback_days``) through
+    ``owner_channels``, running no tool it did not run that way before; the same account,
+    source, channel and programs as on an earlier day; and a management tool pushing the same
+    programs to ``fleet_hosts`` hosts within ``fleet_hours``. Output read back
     through ADMIN$ (Impacket) is never routine. Score: the channel's base,
     plus ``tool_score`` when a shell, script host or discovery tool runs, plus
     ``output_score`` when output is read back through ADMIN$ (wmiexec); higher = more
@@ -309,11 +318,14 @@ class RemoteExecution(Detector):
         if habits.fleet(s) >= int(p["fleet_hosts"]):
             return None  # a management tool pushing the same programs to many hosts at once
         owner = habits.owner(s)
-        new_tools = [x for x in tools if x not in habits.known_tools(s, channels)]
+        new_tools = [x for x in tools if x not in habits.known_programs(s, channels)]
         redirect = any(re.search(OUTPUT_REDIRECT_RE, x[2]) for x in s.processes)
         habitual = set(channels) <= set(p["owner_channels"])
         if owner and habitual and not new_tools and not redirect:
             return None  # an administrator at the own workstation, running what it ran from there before
+        programs = {_name(x[0]) for x in s.processes}
+        if not redirect and programs <= habits.known_programs(s, channels, earlier_days=True):
+            return None  # the same account, source, channel and programs as on an earlier day: a habit
         if not s.logged and not (tools or redirect):
             return None  # a remoting host alone, with no logon to say where it came from
         main = channels[0]
@@ -342,8 +354,8 @@ class RemoteExecution(Detector):
             )
         elif s.src:
             reasons.append(
-                f"neither '{s.account}' nor its person logged on from {s.src} in the {p['lookback_days']} days "
-                "before: not the administrator's own workstation"
+                f"neither '{s.account}' nor its person got a Kerberos ticket at {s.src} in the {p['lookback_days']} "
+                "days before: not the administrator's own workstation"
             )
         score = min(1.0, 1.0 - _rest(scores))
         return Finding(
