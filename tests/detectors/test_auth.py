@@ -13,6 +13,7 @@ from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sources import ReadOptions, discover
 from detector_runs import run_detector
+from generated_org import GeneratedRun
 
 if TYPE_CHECKING:
     from conftest import EventRows
@@ -149,3 +150,27 @@ def test_a_service_failing_all_day_every_day_is_its_own_normal(
     alerts = run_detector(make_workspace(event_rows), "brute_force")
     assert [a.first_seen.day for a in alerts] == [3, 4, 7]
     assert "it had at most 48 failed attempts a day" in alerts[-1].reasons[1]
+
+
+def test_password_checks_through_an_odd_logon_process_are_found(generated_run: GeneratedRun) -> None:
+    for attack_id in generated_run.ids("logon_theft"):
+        found = generated_run.found_by(attack_id, "unusual_logon_process")
+        assert len(found) == 1, attack_id
+        a = found[0]
+        assert a.techniques == ["T1110", "T1078"] and a.score == pytest.approx(
+            1 - 0.6 * 0.7 * 0.8 * 0.9, abs=1e-4
+        )
+        assert any(r.startswith("then a success at") for r in a.reasons)
+    # the kiosk application's own logon process is the terminal server's software
+    assert generated_run.false("unusual_logon_process") == []
+
+
+def test_a_logon_process_the_host_uses_for_others_is_its_software(
+    event_rows: EventRows, make_workspace: MakeWorkspace
+) -> None:
+    kiosk = {"LogonProcessName": "KioskLgn", "LogonType": "2"}
+    for k, user in enumerate(("ann", "ben", "cat")):
+        event_rows.logon(f"2024-03-04T09:0{k}:00", user, host="ts01", logon_type=2, data=kiosk)
+    assert run_detector(make_workspace(event_rows), "unusual_logon_process") == []
+    alone = run_detector(make_workspace(event_rows), "unusual_logon_process", routine_accounts=5)
+    assert [a.entities["user"] for a in alone] == ["ann", "ben", "cat"]
