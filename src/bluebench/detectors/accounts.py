@@ -516,11 +516,6 @@ CHANGE_SIGNALS_SQL = f"""
             FROM events WHERE "event.code" = '4738' AND {ed("SidHistory")} IS NOT NULL
               AND NOT starts_with({ed("SidHistory")}, '%%')
             UNION ALL
-            SELECT "@timestamp", "event.id", "host.name", "user.name", "user.target.name", 'anonymous-password',
-                   {ed("PasswordLastSet")}
-            FROM events WHERE "event.code" = '4742' AND "user.name" = 'ANONYMOUS LOGON'
-              AND {ed("PasswordLastSet")} IS NOT NULL
-            UNION ALL
             SELECT "@timestamp", "event.id", "host.name", "user.name", {_cn(_OBJECT_DN)},
                    'ldap:' || lower({ed("AttributeLDAPDisplayName")}) || ':' || lower(coalesce({ed("ObjectClass")}, '')),
                    {ed("AttributeValue")}
@@ -623,7 +618,6 @@ class AccountManipulation(Detector):
         "dcshadow_score": 0.9,  # replication/GC SPNs added to a computer that is no DC
         "spn_change_score": 0.3,  # other SPN changes on a computer (4742)
         "delegation_list_score": 0.6,  # AllowedToDelegateTo set (4742/4738)
-        "anonymous_password_score": 0.7,  # a computer password set by ANONYMOUS LOGON (Zerologon)
         "owner_change_score": 0.55,  # the owner of a directory object changed (5136)
         "computer_rename_score": 0.9,  # a computer renamed without its trailing $ (CVE-2021-42278)
         "admin_rename_score": 0.5,  # an account renamed to an admin-like name
@@ -667,7 +661,6 @@ class AccountManipulation(Detector):
             "spn-change": self._spn_change,
             "delegate-to": self._delegate_to,
             "sid-history": self._sid_history,
-            "anonymous-password": self._anonymous_password,
             "ldap-delegation-uac": self._ldap_delegation_uac,
             "owner": self._owner,
             "rename": self._rename,
@@ -719,15 +712,6 @@ class AccountManipulation(Detector):
         """SID history added: the account gets other accounts' rights (T1134.005)."""
         c.tally.add(
             SID_HISTORY_SCORE, f"SID history {names(vals)} was added to '{c.account}'{c.by}", "T1134.005"
-        )
-
-    def _anonymous_password(self, c: _Changes, vals: list[Any]) -> None:
-        """A computer password set by ANONYMOUS LOGON: Zerologon (T1210)."""
-        c.tally.add(
-            float(self.params["anonymous_password_score"]),
-            f"the password of computer account '{c.account}' was set by ANONYMOUS LOGON: the pattern "
-            "of the Zerologon exploit (CVE-2020-1472)",
-            "T1210",
         )
 
     def _ldap_attribute(self, kind: str, c: _Changes, vals: list[Any]) -> None:
