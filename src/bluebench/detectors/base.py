@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from bluebench.detectors.calibration import Calibration, shipped_calibration
 from bluebench.engines import Db, as_engine
 from bluebench.schema import SEVERITIES, Alert
 
@@ -157,9 +158,14 @@ class Detector(ABC):
                     event_count=len(f.event_ids) if f.matched is None else f.matched,
                     reasons=f.reasons,
                     event_ids=f.event_ids,
+                    confidence=self.calibration().confidence(self.id, score),
                 )
             )
         return alerts
+
+    def calibration(self) -> Calibration:
+        """Where this detector's alerts get their confidence: the measured, shipped calibration."""
+        return shipped_calibration()
 
     def rows(self, con: Db, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a detector query on its engine and return rows as dicts (few rows: one per finding)."""
