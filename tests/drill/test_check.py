@@ -132,8 +132,10 @@ def test_count_claims_compare_with_stored_counts() -> None:
     card = check_answer(f"The detectors raised {alerts.value} alerts.", facts)
     assert [c.verdict for c in card.claims] == ["supported"]
     card = check_answer(f"The detectors raised {int(alerts.value) * 3} alerts.", facts)
-    assert [c.verdict for c in card.claims] == ["unmatched"]
-    assert any(f.kind == "mismatch" and str(alerts.value) in f.message for f in card.findings)
+    assert [c.verdict for c in card.claims] == ["contradicts"]
+    wrong = [f for f in card.findings if f.kind == "wrong_count"]
+    assert [f.severity for f in wrong] == [BLOCKING]
+    assert str(alerts.value) in wrong[0].message and alerts.source in wrong[0].message
 
 
 def test_ratios_ranges_and_derived_metrics() -> None:
@@ -209,8 +211,11 @@ def test_subject_named_in_the_sentence_selects_its_facts() -> None:
     card = check_answer(f"The password spray detector had precision of {claim}%.", facts)
     assert [c.verdict for c in card.claims] == ["overclaim"]
     assert card.claims[0].fact == spray.key
+    # "The detectors" together are the run as a whole: judged by the overall figure, not the best one.
+    overall = facts.get("eval/labels/overall/precision")
+    assert overall is not None and overall.high is not None and claim / 100 > overall.high
     card = check_answer(f"The detectors had precision of {claim}%.", facts)
-    assert [c.verdict for c in card.claims] == ["supported"]
+    assert [(c.verdict, c.fact) for c in card.claims] == [("overclaim", overall.key)]
 
 
 def test_facts_in_percent_are_read_on_the_same_scale() -> None:
