@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bluebench.drill.claims import Claim, find_claims
+from bluebench.drill.figures import INTERVAL_BEFORE
 from bluebench.drill.lexicon import (
     ABSOLUTES,
     BUZZWORDS,
@@ -372,6 +373,8 @@ def _absolutes(ans: _Answer) -> list[Finding]:
     out: list[Finding] = []
     for pattern, advice, _implied in ABSOLUTES:
         for s, e in affirmed(compile_words([pattern]), ans.text):
+            if _closes_interval(ans.text, s):
+                continue
             measured = [
                 f"{METRIC_NAMES[c.metric]} of {c.subject} is {c.measured}"
                 for c in ans.claims
@@ -390,6 +393,13 @@ def _absolutes(ans: _Answer) -> list[Finding]:
                 )
             )
     return out
+
+
+def _closes_interval(text: str, at: int) -> bool:
+    """'(95% interval 44-100%)': the top of an interval just given is its bound, not a perfect-rate claim."""
+    before = text[max(0, at - 60) : at]
+    low = re.search(r"\d[\d.,]*\s*%?\s*(?:-|–|—|to)\s*$", before)
+    return low is not None and bool(INTERVAL_BEFORE.search(before[: low.start()]))
 
 
 def _removed_human(ans: _Answer) -> list[Finding]:

@@ -44,6 +44,7 @@ from bluebench.drill.measured import HIGHER_IS_BETTER, Measured
 from bluebench.drill.subjects import Binder, Bound
 from bluebench.drill.text import affirmed, sentence_of
 from bluebench.reports.binding import OVERALL, Aliases, MetricMention, Subject, metric_mentions
+from bluebench.reports.cues import compile_phrase
 
 __all__ = ["Claim", "Judgement", "find_claims", "judge_rate"]
 
@@ -155,18 +156,34 @@ def _make(
 # ------------------------------------------------------------------ the metric
 
 
+# "recall was 94.4% (286/303)", "75%: they confirmed 9 of 12": the second figure restates the first.
+_RESTATED = re.compile(r"[^\d]*\d[\d.,]*\s*%?\s*(?:\(\s*|:[^\d(]{0,30})")
+
+
+_AFTER_FIGURE = re.compile(r"(?<![\w.])\d[\d.,]*\s*%?\s*$")
+
+
 def _nearest(
-    mentions: list[MetricMention], sent: tuple[int, int], start: int, end: int
+    text: str, mentions: list[MetricMention], sent: tuple[int, int], start: int, end: int
 ) -> MetricMention | None:
-    """The metric phrase a number belongs to: nearest in its sentence, earlier ones preferred."""
+    """The metric phrase a number belongs to: nearest in its sentence, earlier ones preferred, never
+    one with another number between them ('18%: 41 of its 50 alerts were real' has two)."""
     best: tuple[int, MetricMention] | None = None
     for m in mentions:
         if not (sent[0] <= m.start < sent[1]):
             continue
+        between = text[min(m.end, end) : max(m.start, start)]
+        if re.search(r"\d", between) and not (m.end <= start and _RESTATED.fullmatch(between)):
+            continue
+        owned = m.end <= start and _AFTER_FIGURE.search(text[max(0, m.start - 20) : m.start])
+        if owned and not re.fullmatch(r"\s*\(\s*", between):
+            continue  # the words right after another number belong to it ('10.6% of benign files')
         if m.end <= start:
             d = start - m.end
         elif m.start >= end:
-            d = m.start - end + 12
+            # A phrase right after the figure ('41 of 50 alerts were real') is its own; one further on
+            # more likely starts the next claim.
+            d = m.start - end + (0 if between.isspace() else 12)
         else:
             d = 0
         if d <= 60 and (best is None or d < best[0]):
@@ -186,7 +203,7 @@ def _rate_claim(r: _Reading, f: Figure) -> Claim | None:
     """A rate: its metric phrase, its subject, then the comparison with that subject's facts."""
     a, b, text = f.start, f.end, r.text
     sent = sentence_of(r.spans, a)
-    ment = _nearest(r.metrics, sent, a, b)
+    ment = _nearest(text, r.metrics, sent, a, b)
     before, after = text[max(sent[0], a - 40) : a], text[b : min(sent[1], b + 30)]
     if CONFIDENCE_AFTER.match(after) or INTERVAL_BEFORE.search(before):
         return None  # a confidence level, or a bound of the interval of a figure just given
@@ -209,7 +226,7 @@ def _rate_claim(r: _Reading, f: Figure) -> Claim | None:
 def _number_claim(r: _Reading, f: Figure) -> Claim | None:
     """A plain number: a level the run never measures (MTTD), else a count."""
     a, b = f.start, f.end
-    ment = _nearest(r.metrics, sentence_of(r.spans, a), a, b)
+    ment = _nearest(r.text, r.metrics, sentence_of(r.spans, a), a, b)
     if ment is not None and ment.metric in _LEVELS:
         qa, qb = min(a, ment.start), max(b, ment.end)
         return _make(r, qa, qb, "level", ment.metric, f, Judgement("never_computed"), Bound(()))
@@ -305,7 +322,7 @@ _AFTER_NUMBER = re.compile(
     rf"\s+((?:[A-Za-z][\w'-]*\s+){{0,2}}?)({_NOUN_WORDS})\b(\s*(?:a|per|each|every)\s+day\b|\s+daily\b)?",
     re.IGNORECASE,
 )
-_BOUNDS = [(re.compile(rf"(?:^|[\s(])(?:{p})\s*$", re.IGNORECASE), how) for p, how in COUNT_BOUNDS]
+_BOUNDS = [(compile_phrase(rf"(?:^|[\s(])(?:{p})\s*$"), how) for p, how in COUNT_BOUNDS]
 
 
 def _count_noun(text: str, end: int) -> tuple[str, int, list[str]] | None:

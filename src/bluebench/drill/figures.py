@@ -26,11 +26,11 @@ _NUMBER = re.compile(
 )
 _RATIO = re.compile(
     rf"(?<![\w.,/:\-])({_NUM})\s*(?:times\s+)?(?:/|\bout\s+of(?:\s+every)?\b|\bin\s+every\b|\bin\b|\bof\b)"
-    rf"\s*(?:the\s+)?({_NUM})(?![\w.:/\-]|,\d)",
+    rf"\s*(?:(?:the|its|their|our)\s+)?({_NUM})(?!\.\d|[\w:/\-]|,\d)",
     re.IGNORECASE,
 )
 _RANGE = re.compile(
-    rf"(?<![\w.,/:\-])({_NUM})(\s*%)?\s*(?:-|–|—|to)\s*({_NUM})(\s*(?:%|percent\b))?(?![\w.:/\-]|,\d)",
+    rf"(?<![\w.,/:\-])({_NUM})(\s*%)?\s*(?:-|–|—|to)\s*({_NUM})(\s*(?:%|percent\b))?(?!\.\d|[\w:/\-]|,\d)",
     re.IGNORECASE,
 )
 # "(95% interval 0.71-0.90)", "CI 0.7 to 0.9", "[0.71-0.90]": the range qualifies the figure before it.

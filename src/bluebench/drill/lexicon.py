@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bluebench.reports.cues import compile_words
+from bluebench.reports.cues import compile_phrase, compile_words
 
 __all__ = [
     "ABSOLUTES",
@@ -94,7 +94,7 @@ ABSOLUTES: list[tuple[str, str, tuple[tuple[str, float], ...]]] = [
 NO_HUMAN = [
     r"fully[- ]automated|fully[- ]autonomous|completely automated|lights[- ]out",
     r"no human (?:needed|involved|required|in the loop)|no (?:analyst|human|person|one) in the loop",
-    r"(?:closes|closed|close|resolves|resolved|dismisses|dismissed|suppresses|suppressed) (?:the |its |all |"
+    r"(?:closes|closed|close|resolves|resolved|dismisses|dismissed|suppresses|suppressed) (?:the |its |all |an? |"
     r"false )?(?:alerts?|incidents?|tickets?|cases?)? ?(?:by itself|on its own|automatically|without (?:a |any )?"
     r"(?:human|analyst|person|review|one looking))",
     r"auto[- ]?(?:close[sd]?|closing|dismiss(?:es|ed)?|resolve[sd]?|remediat(?:e|es|ed|ion))",
@@ -108,10 +108,9 @@ NO_HUMAN = [
 ]
 
 # Words before a cue that turn it around: "it does not catch every attack", "nothing closes itself".
-NEGATIONS = re.compile(
+NEGATIONS = compile_phrase(
     r"\b(?:not|no|never|nothing|nor|cannot|can't|won't|isn't|doesn't|didn't|wasn't|aren't|don't|"
-    r"far from|rather than|instead of|without)\b[^.;:!?]{0,40}$|n't\s+$",
-    re.IGNORECASE,
+    r"far from|rather than|instead of|without)\b[^.;:!?]{0,40}$|n't\s+$"
 )
 
 # What a plain number counts: the word after it (singular or plural) -> the counted noun of the facts.
@@ -128,11 +127,10 @@ COUNT_NOUNS: dict[str, str] = {
 }
 # Nouns an example often counts ("a spray against 47 accounts"): compared only in words about the run.
 CONTEXT_NOUNS = frozenset({"account", "host", "detector"})
-RUN_CONTEXT = re.compile(
+RUN_CONTEXT = compile_phrase(
     r"\b(?:in total|overall|altogether|across (?:the|all|our)|distinct|unique|the (?:whole |entire )?"
     r"(?:run|data ?set|data|workspace|environment|estate|logs|corpus)|we (?:ingested|stored|processed|"
-    r"collected|had|ran|built|wrote|monitored)|in (?:all|the run|the data))\b",
-    re.IGNORECASE,
+    r"collected|had|ran|built|wrote|monitored)|in (?:all|the run|the data))\b"
 )
 # Words between a number and its noun that keep it a count of the whole ("10,011 Windows events");
 # any other word makes it a part ("47 failed logon events"), which the run stores no count of.
@@ -174,24 +172,21 @@ NEUTRAL_MODIFIERS = frozenset(
 )
 # A count of one thing's parts ("an incident of 4 alerts", "47 events in one file"): not the run's.
 PART_OF_ONE = (
-    re.compile(
+    compile_phrase(
         r"\b(?:an?|one|each|every|per|that|this|the same|a single|its)\s+(?:[a-z-]+\s+){0,2}?"
         r"(?:incident|alert|account|host|file|case|attack|burst|spray|campaign|user|machine|server|day|"
-        r"hour|minute|window|message|mail|detector|example)\b[^.;:,]{0,30}$",
-        re.IGNORECASE,
+        r"hour|minute|window|message|mail|detector|example)\b[^.;:,]{0,30}$"
     ),
-    re.compile(
+    compile_phrase(
         r"^\s*(?:\w+\s+){0,2}?(?:in|on|from|for|against|of|per|within|at)\s+(?:an?|one|each|a single|the same|"
-        r"that|this|its)\b",
-        re.IGNORECASE,
+        r"that|this|its)\b"
     ),
 )
 # A number the person chose rather than measured: "a budget of 50 alerts a day", "aim for 10 incidents".
-NOT_MEASURED = re.compile(
+NOT_MEASURED = compile_phrase(
     r"\b(?:budget|target|goal|capacity|cap|limit|quota|sla|aim(?:ed)?|wanted|want|could handle|can handle|"
     r"can take|could take|threshold|expect(?:ed)?|planned|plan|allowed)\b"
-    r"[^.;:,]{0,20}$",
-    re.IGNORECASE,
+    r"[^.;:,]{0,20}$"
 )
 # Rounding the person makes explicit: (pattern right before the number, how the count is compared).
 COUNT_BOUNDS: list[tuple[str, str]] = [

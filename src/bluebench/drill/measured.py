@@ -77,6 +77,7 @@ HIGHER_IS_BETTER = {
     "specificity": True,
     "fpr": False,
     "fnr": False,
+    "fdr": False,
     "psi": False,
 }
 METRIC_NAMES = {
@@ -89,6 +90,7 @@ METRIC_NAMES = {
     "accuracy": "accuracy",
     "specificity": "specificity",
     "fnr": "false-negative rate",
+    "fdr": "share of alerts that were false alarms",
     "psi": "drift (PSI)",
     "mttd": "mean time to detect",
     "mttr": "mean time to respond",

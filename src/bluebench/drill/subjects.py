@@ -49,7 +49,7 @@ class Binder:
         """What each sentence inherits: the single subject of the sentence before (or what it inherited)."""
         out: list[Bound] = []
         before = _NONE
-        for i, span in enumerate(self.spans):
+        for span in self.spans:
             out.append(before)
             own = [m for m in self._own(span) if REVIEW not in m.subjects]
             firsts = {m.subjects[0] for m in own}

@@ -20,6 +20,7 @@ __all__ = [
     "STOPWORDS",
     "SUBJECT_FILLER",
     "WEAK_SUBJECT_WORDS",
+    "compile_phrase",
     "compile_words",
 ]
 
@@ -29,9 +30,28 @@ def _words(text: str) -> frozenset[str]:
 
 
 def compile_words(patterns: list[str] | tuple[str, ...]) -> re.Pattern[str]:
-    """One case-insensitive alternation, whole words only, longest alternatives first."""
+    """One case-insensitive alternation, whole words only, longest alternatives first; a space in a
+    pattern matches any run of white space, so a phrase still matches across a line break."""
     alts = sorted(patterns, key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(?:" + "|".join(alts) + r")(?![\w-])", re.IGNORECASE)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(_spaces(a) for a in alts) + r")(?![\w-])", re.IGNORECASE)
+
+
+def compile_phrase(pattern: str) -> re.Pattern[str]:
+    """A case-insensitive pattern whose spaces match any white space (lines wrap in an answer)."""
+    return re.compile(_spaces(pattern), re.IGNORECASE)
+
+
+def _spaces(pattern: str) -> str:
+    """Literal spaces outside character classes become ``\\s+``."""
+    out, depth = [], 0
+    for i, ch in enumerate(pattern):
+        escaped = i > 0 and pattern[i - 1] == "\\"
+        if ch == "[" and not escaped:
+            depth += 1
+        elif ch == "]" and not escaped and depth:
+            depth -= 1
+        out.append(r"\s+" if ch == " " and not depth else ch)
+    return "".join(out)
 
 
 # Phrase -> metric. Longer phrases win over the words inside them ("average precision"). The
@@ -52,7 +72,8 @@ METRIC_PHRASES: list[tuple[str, str]] = [
     ),
     (
         r"false[- ]positive rate|fpr|false[- ]alarm rate|false[- ]positive ratio|"
-        r"false (?:alarms|positives) on (?:benign|clean|normal|legitimate)",
+        r"false (?:alarms|positives) on (?:benign|clean|normal|legitimate)|"
+        r"of (?:the )?(?:benign|clean|normal|legitimate) (?:files|events|mail|messages|logons|hosts|traffic)",
         "fpr",
     ),
     (r"false[- ]negative rate|fnr|miss rate|missed|misses", "fnr"),
