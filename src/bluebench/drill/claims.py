@@ -391,7 +391,8 @@ def _judge_count(f: Figure, how: str, bound: Bound, pool: list[Measured]) -> Jud
     hit = next((m for m in cands if _count_agrees(f, how, float(m.value or 0))), None)
     if hit is not None:
         return Judgement("supported", hit, subject)
-    ref = min(cands, key=lambda k: (len(k.tokens), k.key))  # the run's total before a part of it
+    # The stored count nearest to the claim says best what it contradicts ('40 detectors': 23 registered).
+    ref = min(cands, key=lambda k: (abs(float(k.value or 0) - f.low), len(k.tokens), k.key))
     if not bound.named:
         also = next(
             (m for m in pool if m.about != subject and _count_agrees(f, how, float(m.value or 0))), None

@@ -128,7 +128,7 @@ COUNT_NOUNS: dict[str, str] = {
 # Nouns an example often counts ("a spray against 47 accounts"): compared only in words about the run.
 CONTEXT_NOUNS = frozenset({"account", "host", "detector"})
 RUN_CONTEXT = compile_phrase(
-    r"\b(?:in total|overall|altogether|across (?:the|all|our)|distinct|unique|the (?:whole |entire )?"
+    r"\b(?:in total|overall|altogether|across (?:the|all|our) (?:\w+ )?(?:run|data|detectors|environment|estate|logs|hosts|accounts|network|fleet)|distinct|unique|the (?:whole |entire )?"
     r"(?:run|data ?set|data|workspace|environment|estate|logs|corpus)|we (?:ingested|stored|processed|"
     r"collected|had|ran|built|wrote|monitored)|in (?:all|the run|the data))\b"
 )

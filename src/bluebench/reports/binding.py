@@ -346,7 +346,7 @@ class Aliases:
             hits = [a for a in self._aliases if a.alone and stems[0] in a.stems]
         else:
             hits = [a for a in self._aliases if all(any(same_stem(s, x) for x in a.stems) for s in stems)]
-        exact = [a for a in hits if a.alone and len(a.stems) == len(set(stems))]
+        exact = [a for a in hits if len(a.stems) == len(set(stems))]
         if all(_is_weak(s) for s in stems) and (len(stems) == 1 or not exact):
             return ()  # "log" or "new host" alone names nothing; "admin shares", a detector's phrase, does
         chosen = exact or hits

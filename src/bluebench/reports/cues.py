@@ -42,15 +42,22 @@ def compile_phrase(pattern: str) -> re.Pattern[str]:
 
 
 def _spaces(pattern: str) -> str:
-    """Literal spaces outside character classes become ``\\s+``."""
-    out, depth = [], 0
-    for i, ch in enumerate(pattern):
+    """Literal spaces outside character classes become ``\\s+`` (an optional one, ``' ?'``, ``\\s*``)."""
+    out, depth, i = [], 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
         escaped = i > 0 and pattern[i - 1] == "\\"
         if ch == "[" and not escaped:
             depth += 1
         elif ch == "]" and not escaped and depth:
             depth -= 1
-        out.append(r"\s+" if ch == " " and not depth else ch)
+        if ch == " " and not depth:
+            optional = pattern[i + 1 : i + 2] == "?"
+            out.append(r"\s*" if optional else r"\s+")
+            i += 2 if optional else 1
+            continue
+        out.append(ch)
+        i += 1
     return "".join(out)
 
 
@@ -65,7 +72,7 @@ METRIC_PHRASES: list[tuple[str, str]] = [
     (r"average precision|pr[- ]auc|auprc|area under the precision[- ]recall curve", "pr_auc"),
     (r"roc[- ]auc|auroc|auc|area under the (?:roc )?curve", "roc_auc"),
     (
-        r"false[- ]alarm rate (?:of|among|on) (?:the |its |our |all )?(?:alerts|flags|detections)|"
+        r"false[- ]alarm rate (?:of|among|on) (?:the |its |our |all )?(?:[\w-]+ ){0,3}?(?:alerts|flags|detections)|"
         r"(?:alerts|flags|detections)(?: it raised| that fired| raised)? (?:were|was|are|turned out to be) "
         r"(?:false (?:alarms|positives)|noise|benign|wrong)|false[- ]discovery rate",
         "fdr",
