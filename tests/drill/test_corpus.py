@@ -1,7 +1,9 @@
 """The corpus of written answers (tests/data/drill): honest ones pass with every figure supported, and
 every planted overclaim, invented metric, contradicting count, accuracy claim and removed human
-blocks. Each answer's header names its class; the table of classes is what bench/drill_corpus.py
-prints for the issue's note."""
+blocks. Each answer's header names its class. The table (class, answers, caught) is printed by
+
+    PYTHONPATH=src:tests/drill .venv/bin/python tests/drill/test_corpus.py
+"""
 
 from __future__ import annotations
 
@@ -70,3 +72,26 @@ def test_a_planted_claim_blocks_as_its_class_says(path: Path) -> None:
     for kind, quote in expected:
         hits = [f for f in card.findings if f.kind == kind and " ".join(f.quote.split()) == quote]
         assert hits and all(f.severity == BLOCKING for f in hits), (kind, quote)
+
+
+def corpus_table() -> list[tuple[str, int, int]]:
+    """(class, answers, caught): an honest answer is caught right when it passes, any other when it blocks."""
+    rows: dict[str, list[int]] = {}
+    for path in FILES:
+        cls = _class(path)
+        passed = check_answer(path.read_text(encoding="utf-8"), run_facts()).passed
+        row = rows.setdefault(cls, [0, 0])
+        row[0] += 1
+        row[1] += passed if cls == "honest" else not passed
+    return [(cls, n, caught) for cls, (n, caught) in sorted(rows.items())]
+
+
+def test_every_class_is_caught_in_full() -> None:
+    assert all(n == caught for _, n, caught in corpus_table())
+
+
+if __name__ == "__main__":
+    print("| class | answers | caught (honest: passed; others: blocked) |")
+    print("|---|---|---|")
+    for cls, n, caught in corpus_table():
+        print(f"| {cls} | {n} | {caught} |")

@@ -52,6 +52,8 @@ def _spaces(pattern: str) -> str:
         elif ch == "]" and not escaped and depth:
             depth -= 1
         if ch == " " and not depth:
+            if escaped:  # re.escape writes a space as "\\ "
+                out.pop()
             optional = pattern[i + 1 : i + 2] == "?"
             out.append(r"\s*" if optional else r"\s+")
             i += 2 if optional else 1
