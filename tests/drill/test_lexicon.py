@@ -29,14 +29,15 @@ ABSOLUTE_EXAMPLES = [
 ]
 NO_HUMAN_EXAMPLES = [
     "lights-out",
-    "no human in the loop",
+    "without manual triage",
     "closes alerts on its own",
     "auto-remediates",
     "automatically dismisses",
     "without any analyst having to look",
-    "without manual triage",
+    "nobody has to review",
     "replaces the analysts",
     "runs unattended",
+    "we let the model make the final call",
 ]
 COUNT_NOUN_EXAMPLES = {
     "event": "log records",

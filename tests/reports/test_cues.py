@@ -31,6 +31,7 @@ METRIC_EXAMPLES = [
 ]
 OVERALL_EXAMPLES = [
     "overall",
+    "all told",
     "in total",
     "in all",
     "all together",
@@ -42,6 +43,7 @@ OVERALL_EXAMPLES = [
     "each of the detectors",
     "our detectors",
     "the whole pipeline",
+    "across the entire estate",
     "the detection suite",
 ]
 REVIEW_EXAMPLES = [

@@ -22,6 +22,7 @@ from bluebench.drill.claims import Claim, find_claims
 from bluebench.drill.figures import INTERVAL_BEFORE
 from bluebench.drill.lexicon import (
     ABSOLUTES,
+    ACCURACY_PRAISED,
     BUZZWORDS,
     CONCRETE_VERBS,
     COVERAGE,
@@ -350,7 +351,8 @@ def _accuracy(ans: _Answer) -> list[Finding]:
             continue
         numeric = any(c.metric == "accuracy" and c.start <= m.start < c.end for c in ans.claims)
         word = ans.text[m.start : m.end]
-        claimed = numeric or (word.lower() != "accuracy" and not denied(ans.text, m.start))
+        praised = word.lower() != "accuracy" or bool(ACCURACY_PRAISED.match(ans.text, m.start))
+        claimed = numeric or (praised and not denied(ans.text, m.start))
         out.append(
             Finding(
                 "accuracy",

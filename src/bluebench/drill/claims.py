@@ -160,6 +160,8 @@ def _make(
 _RESTATED = re.compile(r"[^\d]*\d[\d.,]*\s*%?\s*(?:\(\s*|:[^\d(]{0,30})")
 
 
+# A number standing alone, not a digit inside a name or id ('T1110.003', 'ws01').
+_A_NUMBER = re.compile(r"(?<![\w.])\d")
 _AFTER_FIGURE = re.compile(r"(?<![\w.])\d[\d.,]*\s*%?\s*$")
 
 
@@ -173,17 +175,17 @@ def _nearest(
         if not (sent[0] <= m.start < sent[1]):
             continue
         between = text[min(m.end, end) : max(m.start, start)]
-        if re.search(r"\d", between) and not (m.end <= start and _RESTATED.fullmatch(between)):
+        if _A_NUMBER.search(between) and not (m.end <= start and _RESTATED.fullmatch(between)):
             continue
         owned = m.end <= start and _AFTER_FIGURE.search(text[max(0, m.start - 20) : m.start])
         if owned and not re.fullmatch(r"\s*\(\s*", between):
             continue  # the words right after another number belong to it ('10.6% of benign files')
         if m.end <= start:
-            d = start - m.end
+            d = start - m.end + (30 if m.weak else 0)
         elif m.start >= end:
             # A phrase right after the figure ('41 of 50 alerts were real') is its own; one further on
             # more likely starts the next claim.
-            d = m.start - end + (0 if between.isspace() else 12)
+            d = m.start - end + (0 if between.isspace() else 12) + (30 if m.weak else 0)
         else:
             d = 0
         if d <= 60 and (best is None or d < best[0]):

@@ -33,6 +33,47 @@ _RANGE = re.compile(
     rf"(?<![\w.,/:\-])({_NUM})(\s*%)?\s*(?:-|–|—|to)\s*({_NUM})(\s*(?:%|percent\b))?(?!\.\d|[\w:/\-]|,\d)",
     re.IGNORECASE,
 )
+# Numbers said in words, for rates said that way ("nine in ten") and "a dozen"; a number word alone
+# ("one detector") is too common in speech to read as a count.
+_ONE_TO_TWENTY = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty"
+)
+_NUMBER_WORDS = {w: i for i, w in enumerate(_ONE_TO_TWENTY.split())} | {
+    "a": 1,
+    "half": 1,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "a hundred": 100,
+    "a thousand": 1000,
+    "ten thousand": 10_000,
+}
+_WORDS = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+_WORD_RATIO = re.compile(
+    rf"(?<![\w.,/:\-])({_WORDS}|{_NUM})\s+(?:times\s+)?(?:out\s+of(?:\s+every)?|in(?:\s+every)?|of\s+every)\s+"
+    rf"({_WORDS}|{_NUM})\b(?!\.\d|,\d)",
+    re.IGNORECASE,
+)
+_SHARES = {
+    "half": 1 / 2,
+    "a third": 1 / 3,
+    "one third": 1 / 3,
+    "two thirds": 2 / 3,
+    "a quarter": 1 / 4,
+    "one quarter": 1 / 4,
+    "three quarters": 3 / 4,
+    "a fifth": 1 / 5,
+    "four fifths": 4 / 5,
+    "a tenth": 1 / 10,
+    "nine tenths": 9 / 10,
+}
+_SHARE = re.compile(
+    r"\b(" + "|".join(w.replace(" ", r"\s+") for w in sorted(_SHARES, key=len, reverse=True)) + r")\s+of\b",
+    re.IGNORECASE,
+)
+_DOZEN = re.compile(r"\b(a|two|three|four|five|six)\s+dozen\b", re.IGNORECASE)
 # "(95% interval 0.71-0.90)", "CI 0.7 to 0.9", "[0.71-0.90]": the range qualifies the figure before it.
 INTERVAL_BEFORE = re.compile(
     r"(?:interval|\bci\b|confidence|credible|between|\[|±|\+/-)[^.;\d]{0,24}$", re.IGNORECASE
@@ -57,7 +98,7 @@ def figures(text: str) -> list[Figure]:
     """Ranges first, then ratios, then numbers; characters read as one figure are not read again."""
     used = [False] * (len(text) + 1)
     out: list[Figure] = []
-    for read in (_ranges, _ratios, _numbers):
+    for read in (_ranges, _ratios, _word_ratios, _shares, _dozens, _numbers):
         out.extend(read(text, used))  # each reader marks what it reads in ``used``
     return sorted(out, key=lambda f: f.start)
 
@@ -95,7 +136,44 @@ def _ratios(text: str, used: list[bool]) -> Iterator[Figure]:
         if n <= 0 or k > n:
             continue
         _take(used, a, b)
-        yield Figure(a, b, k / n, k / n, 0.005, True, "ratio")
+        yield Figure(a, b, k / n, k / n, min(0.005, 0.5 / n), True, "ratio")  # "1 in 10,000" is exact
+
+
+def _word_ratios(text: str, used: list[bool]) -> Iterator[Figure]:
+    """ "nine in ten", "one out of every fifty", "19 in every twenty": a rate in words."""
+    for m in _WORD_RATIO.finditer(text):
+        a, b = m.span()
+        if any(used[a:b]):
+            continue
+        k, n = _value(m.group(1)), _value(m.group(2))
+        if n <= 0 or k > n:
+            continue
+        _take(used, a, b)
+        yield Figure(a, b, k / n, k / n, min(0.005, 0.5 / n), True, "ratio")  # "1 in 10,000" is exact
+
+
+def _shares(text: str, used: list[bool]) -> Iterator[Figure]:
+    """ "three quarters of our alerts", "half of the attacks": a rate in words."""
+    for m in _SHARE.finditer(text):
+        a, b = m.start(1), m.end(1)
+        if not any(used[a:b]):
+            _take(used, a, b)
+            x = _SHARES[" ".join(m.group(1).lower().split())]
+            yield Figure(a, b, x, x, 0.05, True, "ratio")
+
+
+def _dozens(text: str, used: list[bool]) -> Iterator[Figure]:
+    """ "a dozen incidents": a count the writer rounded."""
+    for m in _DOZEN.finditer(text):
+        a, b = m.span()
+        if not any(used[a:b]):
+            _take(used, a, b)
+            n = 12 * _NUMBER_WORDS.get(m.group(1).lower(), 1)
+            yield Figure(a, b, n, n, 0.0, False, "number", rounded=True)
+
+
+def _value(word: str) -> float:
+    return float(_NUMBER_WORDS[word.lower()]) if word.lower() in _NUMBER_WORDS else _num(word)
 
 
 def _numbers(text: str, used: list[bool]) -> Iterator[Figure]:

@@ -14,6 +14,7 @@ from bluebench.reports.cues import compile_phrase, compile_words
 
 __all__ = [
     "ABSOLUTES",
+    "ACCURACY_PRAISED",
     "BUZZWORDS",
     "CHANGE_AFTER",
     "CHANGE_BEFORE",
@@ -66,7 +67,8 @@ ABSOLUTES: list[tuple[str, str, tuple[tuple[str, float], ...]]] = [
     ),
     (
         r"zero false[- ]positives|no false[- ]positives|zero false alarms|no false alarms|"
-        r"never (?:raised|raises|fires|fired|gave|gives) (?:a |any )?false (?:alarms?|positives?)",
+        r"never (?:raised|raises|fires|fired|gave|gives|produced|produces|generated|generates|threw|throws|had|has) "
+        r"(?:a |any |a single )?false (?:alarms?|positives?)",
         "give the measured false-positive rate and the volume it applies to",
         (("precision", 1.0), ("fpr", 0.0)),
     ),
@@ -74,7 +76,8 @@ ABSOLUTES: list[tuple[str, str, tuple[tuple[str, float], ...]]] = [
         r"zero false[- ]negatives|no false[- ]negatives|never miss(?:es|ed)?(?: an? attack| anything)?|"
         r"misses nothing|missed nothing|catch(?:es)? (?:everything|every (?:single )?attack|all attacks|all of them)|"
         r"caught (?:everything|every (?:single )?attack|all attacks|all of them)|catch(?:es)? all|caught all|"
-        r"every single attack|(?:detect(?:s|ed)?|stop(?:s|ped)?|block(?:s|ed)?) (?:all|every) attacks?",
+        r"every single attack|(?:detect(?:s|ed)?|stop(?:s|ped)?|block(?:s|ed)?) (?:all|every) attacks?|"
+        r"every (?:single )?(?:attack|intrusion)(?: [\w-]+){0,6}? (?:was|were|got|is) (?:detected|caught|flagged|found)",
         "give the measured recall and name what it was not tested on",
         (("recall", 1.0),),
     ),
@@ -90,21 +93,35 @@ ABSOLUTES: list[tuple[str, str, tuple[tuple[str, float], ...]]] = [
     ),
 ]
 
+# The noun offered as the result ("its accuracy is excellent"), which claims it as much as a figure does.
+ACCURACY_PRAISED = compile_phrase(
+    r"accuracy (?:is|was|are|were|stays|stayed|remained|came out|looks|proved) (?:very |really |extremely |"
+    r"consistently |now )?(?:high|excellent|great|good|strong|outstanding|superb|near[- ]perfect|perfect|"
+    r"solid|impressive|top[- ]notch|unmatched)"
+)
+
 # Taking the person out of the decision: blocks, with the run's review facts in the message.
 NO_HUMAN = [
     r"fully[- ]automated|fully[- ]autonomous|completely automated|lights[- ]out",
-    r"no human (?:needed|involved|required|in the loop)|no (?:analyst|human|person|one) in the loop",
+    r"(?:no|without(?: any)?) (?:human|analyst|manual|person) (?:involvement|intervention|input|oversight|"
+    r"review|triage|in the loop|needed|involved|required)|no (?:analyst|person|one) in the loop",
     r"(?:closes|closed|close|resolves|resolved|dismisses|dismissed|suppresses|suppressed) (?:the |its |all |an? |"
-    r"false )?(?:alerts?|incidents?|tickets?|cases?)? ?(?:by itself|on its own|automatically|without (?:a |any )?"
-    r"(?:human|analyst|person|review|one looking))",
+    r"false )?(?:[\w-]+ ){0,2}?(?:alerts?|incidents?|tickets?|cases?)? ?(?:by itself|on its own|automatically|"
+    r"without (?:a |any )?(?:human|analyst|person|review|one looking|anyone|anybody))",
     r"auto[- ]?(?:close[sd]?|closing|dismiss(?:es|ed)?|resolve[sd]?|remediat(?:e|es|ed|ion))",
     r"automatically (?:closes|closed|close|dismiss(?:es|ed)?|resolves?|resolved|suppress(?:es|ed)?|remediat(?:es|ed|e))",
     r"(?:no|without (?:a|any)|never needs? (?:a|an)) (?:analyst|human|person|reviewer|one)s? "
     r"(?:needs? to|has to|have to|must|ever has to|having to)? ?(?:look|review|check|touch|see|read|"
     r"look at|sign off)",
-    r"without (?:any )?(?:human|analyst|manual) (?:review|involvement|oversight|intervention|input|triage)",
+    r"(?:nobody|no-one) (?:needs? to|has to|have to|must|ever has to) (?:look|review|check|touch|see|read)|"
+    r"no need for (?:an? |any )?(?:human|analyst|person|reviewer|people|analysts) to (?:look|review|check|touch|see|read)|"
+    r"(?:analysts?|humans?|people|reviewers?|the team) (?:no longer|never) (?:needs?|has|have) to "
+    r"(?:look|review|check|touch|see|read)",
     r"replac(?:e|es|ed|ing) (?:the |our )?analysts|removes? the need for (?:an? )?(?:analysts?|humans?|review)",
     r"(?:runs|works|operates) (?:entirely )?(?:on its own|unattended|hands[- ]off)",
+    r"(?:let|lets|letting) (?:the )?(?:model|system|pipeline|ai|classifier|llm|tool) (?:make|makes|take|takes|have) "
+    r"the (?:final )?(?:call|decision|say)|(?:the )?(?:model|system|pipeline|ai|classifier|llm) (?:makes|has|takes) "
+    r"the (?:final )?(?:call|decision|say)",
 ]
 
 # Words before a cue that turn it around: "it does not catch every attack", "nothing closes itself".

@@ -21,6 +21,7 @@ from bluebench.attack import TECHNIQUE_NAMES
 from bluebench.registry import Registry
 from bluebench.reports.cues import (
     FIRING_WORDS,
+    METRIC_OBJECTS,
     METRIC_PHRASES,
     OVERALL_WORDS,
     REVIEW_WORDS,
@@ -419,6 +420,7 @@ class MetricMention:
     metric: str
     start: int
     end: int
+    weak: bool = False  # what the rate is a share of ('of the labelled attacks'): a metric word nearer wins
 
 
 _FIRING = compile_words(FIRING_WORDS)
@@ -442,6 +444,10 @@ def metric_mentions(text: str) -> list[MetricMention]:
                 metric = "correctness"
                 continue
             out.append(MetricMention(metric, m.start(), m.end()))
+    for pattern, metric in METRIC_OBJECTS:
+        for m in compile_words([pattern]).finditer(text):
+            if not any(taken[m.start() : m.end()]):
+                out.append(MetricMention(metric, m.start(), m.end(), weak=True))
     return sorted(out, key=lambda x: x.start)
 
 

@@ -14,6 +14,7 @@ import re
 
 __all__ = [
     "FIRING_WORDS",
+    "METRIC_OBJECTS",
     "METRIC_PHRASES",
     "OVERALL_WORDS",
     "REVIEW_WORDS",
@@ -43,7 +44,8 @@ def compile_phrase(pattern: str) -> re.Pattern[str]:
 
 def _spaces(pattern: str) -> str:
     """Literal spaces outside character classes become ``\\s+`` (an optional one, ``' ?'``, ``\\s*``)."""
-    out, depth, i = [], 0, 0
+    out: list[str] = []
+    depth, i = 0, 0
     while i < len(pattern):
         ch = pattern[i]
         escaped = i > 0 and pattern[i - 1] == "\\"
@@ -67,44 +69,64 @@ def _spaces(pattern: str) -> str:
 # metric "correctness" is decided by its clause: precision when it speaks of alerts firing
 # (FIRING_WORDS), accuracy otherwise ("correct 95% of the time" names no class).
 _OF_THE_TIME = (
-    r"(?=\s+(?:in\s+)?(?:about\s+|around\s+|roughly\s+|nearly\s+)?[\d.,]+\s*(?:%|percent)?\s*"
-    r"(?:of the time|of cases|of its calls|times? (?:in|out of) \d))"
+    r"(?=\s+(?:in\s+)?(?:about\s+|around\s+|roughly\s+|nearly\s+)?(?:[\d.,]+|[a-z]+)\s*(?:%|percent)?\s*"
+    r"(?:of the time|of cases|of its calls|times? (?:in|out of) (?:\d|[a-z])))"
 )
 METRIC_PHRASES: list[tuple[str, str]] = [
     (r"average precision|pr[- ]auc|auprc|area under the precision[- ]recall curve", "pr_auc"),
     (r"roc[- ]auc|auroc|auc|area under the (?:roc )?curve", "roc_auc"),
     (
         r"false[- ]alarm rate (?:of|among|on) (?:the |its |our |all )?(?:[\w-]+ ){0,3}?(?:alerts|flags|detections)|"
-        r"(?:alerts|flags|detections)(?: it raised| that fired| raised)? (?:were|was|are|turned out to be) "
-        r"(?:false (?:alarms|positives)|noise|benign|wrong)|false[- ]discovery rate",
+        r"(?:alerts?|flags?|detections?)(?: it raised| that fired| raised)? (?:were|was|are|is|turned out to be) "
+        r"(?:an? )?(?:false (?:alarms?|positives?)|noise|benign|wrong)|false[- ]discovery rate",
         "fdr",
     ),
     (
         r"false[- ]positive rate|fpr|false[- ]alarm rate|false[- ]positive ratio|"
-        r"false (?:alarms|positives) on (?:benign|clean|normal|legitimate)|"
-        r"of (?:the )?(?:benign|clean|normal|legitimate) (?:files|events|mail|messages|logons|hosts|traffic)",
+        r"false (?:alarms|positives) on (?:benign|clean|normal|legitimate)",
         "fpr",
     ),
-    (r"false[- ]negative rate|fnr|miss rate|missed|misses", "fnr"),
+    (
+        r"false[- ]negative rate|fnr|miss rate|missed|misses|"
+        r"of (?:the |all )?(?:attacks|intrusions) (?:through|past|undetected)|"
+        r"(?:slipped|slip|slips|got|get|went|go|let) (?:through|past|undetected)",
+        "fnr",
+    ),
     (r"true[- ]negative rate|specificity", "specificity"),
     (
         r"true[- ]positive rate|tpr|detection rate|sensitivity|recall|hit rate|"
-        r"caught|catch(?:es)?|found|finds|detected|detects|picked up|identified",
+        r"caught|catch(?:es)?|found|finds|detected|detects|picked up|identified|spotted|surfaced|uncovered",
         "recall",
     ),
     (
         r"precision|positive predictive value|ppv|"
-        r"(?:alerts|flags|detections|alarms|hits)(?: it raised| that fired| raised)? "
-        r"(?:were|was|are|turned out to be) (?:real|genuine|true positives?|true|correct|right|actual attacks)",
+        r"(?:alerts?|flags?|detections?|alarms?|hits?)(?: it raised| that fired| raised)? "
+        r"(?:were|was|are|is|turned out to be|pointed (?:at|to)|matched) (?:an? )?"
+        r"(?:real|genuine|true positives?|true|correct|right|actual)(?: attacks?| intrusions?| incidents?)?|"
+        r"(?:was|were|is) genuine|precise",
         "precision",
     ),
     (r"f1(?:[- ]score)?|f[- ]score|f[- ]measure", "f1"),
-    (r"accuracy|accurate", "accuracy"),
-    (r"(?:right|correct)" + _OF_THE_TIME + r"|(?<=%\s)correct|(?<=percent\s)correct", "correctness"),
+    (r"accuracy|accurate|(?<=%\s)reliable|(?<=percent\s)reliable", "accuracy"),
+    (r"(?:right|correct|spot on)" + _OF_THE_TIME + r"|(?<=%\s)correct|(?<=percent\s)correct", "correctness"),
     (r"mttd|mean time to detect(?:ion)?|time to detect(?:ion)?|dwell time", "mttd"),
     (
         r"mttr|mean time to (?:respond|response|resolve|resolution|remediate|triage)|time to (?:respond|triage)",
         "mttr",
+    ),
+]
+
+# What a rate is a share of, said after it ("85% of the labelled intrusions", "2% of benign files"):
+# the metric when no metric word stands nearer ("let through 6% of phishing" is a miss rate).
+METRIC_OBJECTS: list[tuple[str, str]] = [
+    (
+        r"(?:of (?:the |all |our )?)?(?:benign|clean|normal|legitimate) (?:files|events|mail|messages|logons|hosts|traffic)",
+        "fpr",
+    ),
+    (
+        r"(?:of (?:the |all |our )?)?(?:labell?ed |known |real |simulated )?(?:[A-Za-z][\w-]* ){0,2}?"
+        r"(?:attacks|intrusions|attack instances|campaigns|attempts)|of (?:the )?phishing",
+        "recall",
     ),
 ]
 
@@ -125,6 +147,7 @@ FIRING_WORDS = [
 # A claim about the whole run: compared with the overall figures, never with one detector's.
 OVERALL_WORDS = [
     r"overall",
+    r"all told",
     r"in total",
     r"in all",
     r"all together",
@@ -135,7 +158,8 @@ OVERALL_WORDS = [
     r"across (?:all|every|the|our) (?:of (?:the|our) )?(?:\w+ )?detectors?",
     r"(?:all|every one of|each of) (?:the |our |of the |of our )?detectors",
     r"(?:the|our) detectors",
-    r"(?:the|our) (?:whole|entire|full) (?:run|system|pipeline|suite|set of detectors)",
+    r"(?:the|our) (?:whole|entire|full) (?:run|system|pipeline|suite|set of detectors|programme|program|stack)",
+    r"across the (?:whole|entire) \w+",
     r"(?:the|our) (?:detection )?(?:pipeline|suite|system)",
 ]
 

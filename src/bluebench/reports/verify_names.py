@@ -84,7 +84,7 @@ def check_fact_subjects(s: Sentence) -> Iterator[Problem]:
 
 def check_fact_metrics(s: Sentence) -> Iterator[Problem]:
     """A number cited as a fact measures the metric its sentence calls it ('recall 0.58' is a recall)."""
-    said = metric_mentions(s.plain())
+    said = [m for m in metric_mentions(s.plain()) if not m.weak]
     for m in s.claims("fact"):
         src = _fact_source(s, m)
         want = metric_of(src) if src else None
