@@ -110,6 +110,15 @@ def test_a_technique_named_alone_also_means_the_detectors_reporting_it() -> None
     )
 
 
+def test_a_comparison_row_is_named_by_its_name_never_by_a_short_word_of_it() -> None:
+    rows = Aliases.from_registries(rows=[Subject("row", "mail/stopwords_out"), Subject("row", "mail/all")])
+    assert rows.mentions("Brute force came out well for all of us.")[0].subjects[0] == Subject(
+        "detector", "brute_force"
+    )
+    assert len(rows.mentions("Brute force came out well for all of us.")) == 1
+    assert rows.mentions("the stopwords-out row")[0].subjects == (Subject("row", "mail/stopwords_out"),)
+
+
 def test_two_subjects_joined_by_and_are_two_mentions() -> None:
     found = _named("brute force and password spraying")
     assert [s[0] for _, s in found] == [

@@ -428,8 +428,12 @@ def _review_facts(facts: list[Measured]) -> str:
     reviewed, incidents = by_key.get("review/reviewed"), by_key.get("incidents/count")
     if reviewed is None:
         return "this run records no reviewer verdicts: nothing in it shows that automation decided safely"
-    of = f" of {incidents.text()} incidents (incidents/count)" if incidents is not None else ""
-    return f"in this run people recorded verdicts on {reviewed.text()}{of} (source: {reviewed.fact.source})"
+    if incidents is None:
+        return f"in this run people recorded {reviewed.text()} verdicts (source: {reviewed.fact.source})"
+    return (
+        f"in this run people recorded verdicts on {reviewed.text()} of {incidents.text()} incidents "
+        f"(sources: {reviewed.fact.source}, {incidents.fact.source})"
+    )
 
 
 def _buzzwords(ans: _Answer) -> list[Finding]:

@@ -344,6 +344,8 @@ class Aliases:
     def _match(self, stems: list[str]) -> tuple[Subject, ...]:
         """The subjects a run of words names: exact names first; a part of a name only when unambiguous."""
         if len(stems) == 1:  # one word names a subject only by exactly a word of a curated name
+            if len(stems[0]) < 4:
+                return ()  # 'out', 'all', 'lr': too short to be a name on its own
             hits = [a for a in self._aliases if a.alone and stems[0] in a.stems]
         else:
             hits = [a for a in self._aliases if all(any(same_stem(s, x) for x in a.stems) for s in stems)]
