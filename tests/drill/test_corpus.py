@@ -2,7 +2,7 @@
 every planted overclaim, invented metric, contradicting count, accuracy claim and removed human
 blocks. Each answer's header names its class. The table (class, answers, caught) is printed by
 
-    PYTHONPATH=src:tests/drill .venv/bin/python tests/drill/test_corpus.py
+    .venv/bin/python tests/drill/test_corpus.py
 """
 
 from __future__ import annotations
