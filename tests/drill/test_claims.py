@@ -218,6 +218,7 @@ def test_a_count_that_contradicts_the_run_blocks_with_the_stored_count(sentence:
         "We read nearly 280 files.",
         "The alerts became just over 40 incidents.",
         "The log-clearing detector raised 32 alerts.",
+        "The detectors raised 50 brute-force alerts.",
     ],
 )
 def test_a_count_as_stored_or_rounded_out_loud_is_supported(sentence: str) -> None:

@@ -327,14 +327,16 @@ _AFTER_NUMBER = re.compile(
 _BOUNDS = [(compile_phrase(rf"(?:^|[\s(])(?:{p})\s*$"), how) for p, how in COUNT_BOUNDS]
 
 
-def _count_noun(text: str, end: int) -> tuple[str, int, list[str]] | None:
+def _count_noun(text: str, end: int) -> tuple[str, int, list[re.Match[str]]] | None:
     """The counted noun after a number ('alert', 'alert/day'), where the quote ends, and the words between."""
     m = _AFTER_NUMBER.match(text, end)
     if m is None:
         return None
     word = m.group(2).lower()
     noun = next(n for pattern, n in COUNT_NOUNS.items() if re.fullmatch(pattern, word))
-    return noun + ("/day" if m.group(3) else ""), m.end(), m.group(1).lower().split()
+    between = list(re.finditer(r"[\w'-]+", text[: m.end(1)]))
+    between = [w for w in between if w.start() >= m.start(1)]
+    return noun + ("/day" if m.group(3) else ""), m.end(), between
 
 
 def _count_facts(facts: list[Measured]) -> dict[str, list[Measured]]:
@@ -346,22 +348,20 @@ def _count_facts(facts: list[Measured]) -> dict[str, list[Measured]]:
     return out
 
 
-def _a_part(r: _Reading, f: Figure, modifiers: list[str], noun: str, sent: tuple[int, int]) -> bool:
-    """The number counts a part of the run (an example, a budget, a subset), which it stores no count of."""
+def _a_part(r: _Reading, f: Figure, modifiers: list[re.Match[str]], noun: str, sent: tuple[int, int]) -> bool:
+    """The number counts a part of the run (an example, a budget, a subset), which it stores no count of.
+
+    A word between number and noun keeps it a count of the whole when it is neutral ('10,011 Windows
+    events') or names a subject ('11 brute-force alerts'); any other word makes it a part.
+    """
     before, after = r.text[max(sent[0], f.start - 60) : f.start], r.text[f.end : sent[1]]
     if NOT_MEASURED.search(before) or PART_OF_ONE[0].search(before) or PART_OF_ONE[1].match(after):
         return True
-    if any(w.strip("'") not in NEUTRAL_MODIFIERS and not _names_subject(r, w) for w in modifiers):
-        return True
+    named = [(m.start, m.end) for m in r.binder.mentions]
+    for w in modifiers:
+        if w.group(0).lower() not in NEUTRAL_MODIFIERS and not any(a <= w.start() < b for a, b in named):
+            return True
     return noun.split("/")[0] in CONTEXT_NOUNS and not RUN_CONTEXT.search(r.text[sent[0] : sent[1]])
-
-
-def _names_subject(r: _Reading, word: str) -> bool:
-    """A word between number and noun that names a subject ('11 brute-force alerts') keeps it a count."""
-    return any(
-        r.text[m.start : m.end].lower() in word or word in r.text[m.start : m.end].lower()
-        for m in r.binder.mentions
-    )
 
 
 def _count_claim(r: _Reading, f: Figure) -> Claim | None:
@@ -373,7 +373,13 @@ def _count_claim(r: _Reading, f: Figure) -> Claim | None:
     sent = sentence_of(r.spans, f.start)
     if _a_part(r, f, modifiers, noun, sent):
         return _make(r, f.start, qb, "count", None, f, Judgement("not_compared"), Bound(()))
-    bound = r.binder.at(f.start, f.end)
+    # A subject named between the number and its noun ('11 brute-force alerts') is what it counts.
+    inside = [m for m in r.binder.mentions if f.end <= m.start < qb]
+    bound = (
+        Bound(inside[0].subjects, r.text[inside[0].start : inside[0].end], "named")
+        if inside
+        else r.binder.at(f.start, f.end)
+    )
     how = next((h for p, h in _BOUNDS if p.search(r.text[max(sent[0], f.start - 24) : f.start])), "exact")
     judged = _judge_count(f, how, bound, r.counts.get(noun, []))
     return _make(r, f.start, qb, "count", None, f, judged, bound)
