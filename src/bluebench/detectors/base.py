@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from bluebench.engines import Db, as_engine
 from bluebench.schema import SEVERITIES, Alert
+from bluebench.sources.limits import DEFAULT_LIMITS, Limits
 
 # Failed authentications, once each: a PAM "authentication failure" line is dropped when
 # sshd logged its own "Failed password" line for the same host and process, since both
@@ -103,6 +104,8 @@ class Detector(ABC):
         if unknown:
             raise ValueError(f"{self.id}: unknown parameters {sorted(unknown)}")
         self.params: dict[str, Any] = {"min_score": 0.0, "enabled": True, **self.defaults, **params}
+        #: How much of a file the detector may read (a model): the config's ``[limits]``.
+        self.limits: Limits = DEFAULT_LIMITS
         #: What a user should know about the last run (a model missing, rules not loaded).
         self.notes: list[str] = []
 

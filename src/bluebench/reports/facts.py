@@ -68,7 +68,7 @@ from bluebench.errors import BluebenchError
 from bluebench.evaluation.evaluate import EVALUATIONS_SQL
 from bluebench.evaluation.metrics import Measure
 from bluebench.events.quality import QualityReport, quality_report
-from bluebench.events.workspace import DB_NAME
+from bluebench.events.workspace import DB_NAME, connect
 from bluebench.stats import Z95, Rate
 
 Value = float | int | str
@@ -82,6 +82,7 @@ QUALITY_FIELDS = (
     "unknown_codes",
     "skipped_records",
     "repaired_records",
+    "skipped_files",
 )
 METRICS = (
     "precision",
@@ -359,7 +360,8 @@ class FactResolver:
             raise FactError(f"unknown quality fact {p[0]!r}")
         if self._quality is None:
             self._quality = quality_report(self.con)
-        return Resolved(int(getattr(self._quality, p[0])), unit="record" if "records" in p[0] else "event")
+        unit = "record" if "records" in p[0] else "file" if "files" in p[0] else "event"
+        return Resolved(int(getattr(self._quality, p[0])), unit=unit)
 
     def _alerts(self, p: list[str]) -> Resolved:
         if p[0] == "count":
@@ -791,12 +793,14 @@ def collect_facts(
 
 
 def open_workspace(workspace: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Connect to an existing workspace (never creating one), with the UTC session it expects."""
+    """Connect to an existing workspace (never creating one), with the UTC session it expects.
+
+    A process holding the workspace (a scan) makes this a WorkspaceBusy naming it.
+    """
     db = Path(workspace) / DB_NAME
     if not db.is_file():
         raise BluebenchError(f"{workspace}: no bluebench workspace here (no {DB_NAME})")
-    con = duckdb.connect(str(db), read_only=read_only)
-    con.execute("SET TimeZone = 'UTC'")
+    con = connect(Path(workspace), read_only)
     if not read_only:
         con.execute(EVALUATIONS_SQL)
     return con
