@@ -114,7 +114,7 @@ def _card(i: int, a: Alert) -> Table:
     style = SEVERITY_STYLE[a.severity]
     card = Table.grid(padding=(0, 1))
     card.add_column(justify="right", width=3, no_wrap=True)
-    card.add_column(ratio=1)
+    card.add_column(ratio=1, overflow="fold")  # a long path folds, never cut to "…"
     card.add_row(
         f"[bold]{i}[/bold]",
         f"[{style}]{a.severity.upper()}[/] score {a.score:.2f}  [bold]{show(a.title)}[/bold] "
@@ -135,7 +135,7 @@ def bullet(text: str) -> Table:
     """'- text' with the text's wrapped lines indented under its first word."""
     row = Table.grid(padding=(0, 1))
     row.add_column(width=1, no_wrap=True)
-    row.add_column(ratio=1)
+    row.add_column(ratio=1, overflow="fold")
     row.add_row("-", text)
     return row
 
