@@ -11,6 +11,9 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bluebench.sources.base import ReadOptions, Skipped
+from bluebench.sources.evtx import EvtxReader
+
 ROOT = Path(__file__).resolve().parent
 EVTX_3_CHUNKS = ROOT / "data" / "evtx" / "ID33205-SQL Server failed login with non existing accounts.evtx.gz"
 EVTX_RECORDS = 72
@@ -86,3 +89,12 @@ def corrupt_second_chunk(path: Path) -> None:
     start = EVTX_HEADER + EVTX_CHUNK + 512
     data[start : start + 512] = b"\xff" * 512
     path.write_bytes(bytes(data))
+
+
+def read_evtx(path: Path, options: ReadOptions | None = None) -> tuple[list[int], list[Skipped]]:
+    """The record ids the EVTX reader yields for ``path``, and what it skipped."""
+    skipped: list[Skipped] = []
+    records: list[int] = []
+    for batch in EvtxReader().read(path, path.name, skipped, options or ReadOptions()):
+        records.extend(batch.table.column("record").to_pylist())
+    return records, skipped

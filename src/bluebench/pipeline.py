@@ -30,6 +30,7 @@ from bluebench.events.workspace import FileResult, IngestSummary, Workspace
 from bluebench.incidents import GroupingReport, group_alerts, load_assets, load_grouping_params
 from bluebench.schema import Alert
 from bluebench.sources import InputFile, ReadOptions, discover
+from bluebench.sources.limits import load_limits
 
 if TYPE_CHECKING:  # pySigma loads only when rules run
     from bluebench.sigma import RuleSet
@@ -177,7 +178,7 @@ def selected_detectors(options: DetectOptions) -> list[Detector]:
     only = list(options.only)
     if only and options.sigma.rules and SigmaRules.id not in only:
         only.append(SigmaRules.id)
-    return build_detectors(detector_config(options), only or None)
+    return build_detectors(detector_config(options), only or None, load_limits(options.config))
 
 
 def detect(

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import bluebench.cli  # noqa: F401  (registers the commands)
 from bluebench.cli.app import app
-from logtext import otrf_line, sshd_lines, write_lines
+from logtext import EVTX_RECORDS, evtx_copy, otrf_line, sshd_lines, write_lines
 
 ALERT_KEYS = {
     "id",
@@ -126,3 +126,15 @@ def test_every_counted_skip_is_shown(cwd: Path) -> None:
     assert "skipped record logs/mac.zip!__MACOSX/._auth.log: macOS metadata member ignored" in err
     assert "repaired record logs/auth.log, record 2: not UTF-8" in err
     assert "1 records skipped, 1 repaired" in err
+
+
+def test_a_truncated_evtx_exits_1_naming_the_records_it_lost(cwd: Path) -> None:
+    path = evtx_copy(cwd / "logs", "cut.evtx")
+    path.write_bytes(path.read_bytes()[:100_000])
+    result = CliRunner().invoke(app, ["ingest", "logs/cut.evtx", "-w", "ws"])
+    assert result.exit_code == 1, "records lost: never a clean exit"
+    said = " ".join(result.stderr.split())
+    assert (
+        f"logs/cut.evtx, records 28-{EVTX_RECORDS}: not in the file: the file ends at 100,000 bytes" in said
+    )
+    assert f"{EVTX_RECORDS - 27} records skipped" in said

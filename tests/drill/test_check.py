@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bluebench.drill import check_answer, read_facts, scorecard_markdown
 from bluebench.drill.check import BLOCKING, SPEAKING_RATE, Scorecard
-from bluebench.drill.measured import read_fact
+from bluebench.drill.measured import METRIC_NAMES, read_fact
 from bluebench.reports.facts import Fact, FactSet
 
 ANSWERS = Path(__file__).resolve().parent.parent / "data" / "drill"
@@ -112,8 +112,9 @@ def test_lower_false_positive_rate_is_the_bolder_claim() -> None:
 def test_never_computed_lists_what_the_run_did_measure() -> None:
     _, card = _check("never_computed.md")
     f = _finding(card, "never_computed", "ROC-AUC of 0.99")
-    assert "precision" in f.message and "recall" in f.message  # type: ignore[attr-defined]
-    assert "F1" not in f.message.split("measured:")[1]  # type: ignore[attr-defined]
+    listed = {m.strip() for m in f.message.split("measured:")[1].split(",")}  # type: ignore[attr-defined]
+    measured = {METRIC_NAMES[m.metric] for m in read_facts(run_facts()) if m.metric and m.value is not None}
+    assert listed == measured and "ROC-AUC" not in listed
 
 
 def test_accuracy_with_a_figure_blocks_and_the_word_alone_advises() -> None:
@@ -132,8 +133,10 @@ def test_count_claims_compare_with_stored_counts() -> None:
     card = check_answer(f"The detectors raised {alerts.value} alerts.", facts)
     assert [c.verdict for c in card.claims] == ["supported"]
     card = check_answer(f"The detectors raised {int(alerts.value) * 3} alerts.", facts)
-    assert [c.verdict for c in card.claims] == ["unmatched"]
-    assert any(f.kind == "mismatch" and str(alerts.value) in f.message for f in card.findings)
+    assert [c.verdict for c in card.claims] == ["contradicts"]
+    wrong = [f for f in card.findings if f.kind == "wrong_count"]
+    assert [f.severity for f in wrong] == [BLOCKING]
+    assert str(alerts.value) in wrong[0].message and alerts.source in wrong[0].message
 
 
 def test_ratios_ranges_and_derived_metrics() -> None:
@@ -209,8 +212,11 @@ def test_subject_named_in_the_sentence_selects_its_facts() -> None:
     card = check_answer(f"The password spray detector had precision of {claim}%.", facts)
     assert [c.verdict for c in card.claims] == ["overclaim"]
     assert card.claims[0].fact == spray.key
+    # "The detectors" together are the run as a whole: judged by the overall figure, not the best one.
+    overall = facts.get("eval/labels/overall/precision")
+    assert overall is not None and overall.high is not None and claim / 100 > overall.high
     card = check_answer(f"The detectors had precision of {claim}%.", facts)
-    assert [c.verdict for c in card.claims] == ["supported"]
+    assert [(c.verdict, c.fact) for c in card.claims] == [("overclaim", overall.key)]
 
 
 def test_facts_in_percent_are_read_on_the_same_scale() -> None:

@@ -34,7 +34,8 @@ def test_fpr_becomes_a_daily_load_at_the_given_volume_and_budget() -> None:
     facts = run_facts()
     volume, budget = 25_000, 20.0
     q = _by_id(facts, volume_per_day=volume, alerts_per_day=budget)["fpr-at-volume"]
-    fprs = [f for f in facts if f.key.endswith("/fpr") and "/overall/" not in f.key]
+    # A daily volume is counted in mails or events: rates per labelled file are not scaled by it.
+    fprs = [f for f in facts if f.key.endswith("/fpr") and "/overall/" not in f.key and f.unit != "file"]
     worst = max(fprs, key=lambda f: (f.value, f.key))
     assert q.facts[0] is worst  # type: ignore[attr-defined]
     assert f"On {volume:,} messages a day" in q.text  # type: ignore[attr-defined]
@@ -91,7 +92,8 @@ def test_drift_month_is_named() -> None:
     assert [f.key for f in q.facts] == [f"drift/month/{worst}/psi", f"drift/month/{worst}/events"]  # type: ignore[attr-defined]
     # The drift table is not training data, and the unmeasured question no longer asks for drift.
     assert not any("drift" in f.key for f in _by_id(facts)["training-data"].facts)  # type: ignore[attr-defined]
-    assert "drift" not in _by_id(facts)["unmeasured"].text  # type: ignore[attr-defined]
+    unmeasured = _by_id(facts).get("unmeasured")
+    assert unmeasured is None or "drift" not in unmeasured.text  # type: ignore[attr-defined]
 
 
 def test_empty_run_still_gets_the_general_questions() -> None:

@@ -4,6 +4,7 @@ the rest of the file and of the run stored, and what was stored before left unto
 from __future__ import annotations
 
 import gzip
+import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -251,3 +252,21 @@ def test_failure_mid_file_stores_nothing_of_it(
     monkeypatch.setattr(workspace_mod, "detect_reader", real)
     again = ws.ingest([InputFile(path, "mid.log")], opts)
     assert again.files[0].status == "ingested" and stored(ws, "mid.log") == 5 * len(sshd_lines())
+
+
+def test_json_line_without_a_winlog_object_is_named_not_stored_empty(
+    ws: Workspace, good: InputFile, tmp_path: Path
+) -> None:
+    event = {"@timestamp": "2024-03-01T10:00:00Z", "winlog": {"event_id": 4625, "channel": "Security"}}
+    lines = [json.dumps(event), json.dumps({"@timestamp": "2024-03-01T10:00:01Z", "message": "heartbeat"})]
+    lines.append(json.dumps(event | {"@timestamp": "2024-03-01T10:00:02Z"}))
+    path = tmp_path / "beat.json"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = run(ws, InputFile(path, "beat.json"), good)
+    res = summary.files[0]
+    assert res.reader == "winlogbeat" and res.events == 2 and records(ws, "beat.json") == [1, 3]
+    assert [str(s) for s in res.skipped] == [
+        "beat.json, record 2: no event id, channel or provider where a winlogbeat event has them: "
+        + repr(lines[1][:60])
+    ]
+    assert summary.had_problems

@@ -6,6 +6,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from bluebench.events.quality import quality_report
 from bluebench.events.workspace import Workspace
 from bluebench.sources import InputFile, ReadOptions, discover
 from logtext import evtx_copy, sshd_lines, syslog_time, write_lines
@@ -80,3 +81,41 @@ def test_grown_log_adds_only_new_lines(workspace: Workspace, tmp_path: Path) -> 
     # Ingesting the grown file once more adds nothing.
     assert workspace.ingest([InputFile(path, "auth.log")], OPTS).events == 0
     assert count(workspace) == len(lines) + len(more)
+
+
+def test_rescans_do_not_count_unreadable_files_again(workspace: Workspace, tmp_path: Path) -> None:
+    """Four files that are not logs, scanned three times: four files not read, no record skipped."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    write_lines(folder / "auth.log", sshd_lines())
+    for name, data in (
+        ("notes.txt", b"meeting at ten\n"),
+        ("blob.bin", bytes(range(256))),
+        ("empty.log", b""),
+    ):
+        (folder / name).write_bytes(data)
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(200))
+    for _ in range(3):
+        summary = workspace.ingest(list(discover([str(folder)])), OPTS)
+        assert sum(f.status in ("failed", "unrecognised") for f in summary.files) == 4, (
+            "each run still says so"
+        )
+    report = quality_report(workspace.con)
+    assert report.skipped_records == 0, "four files are not records, and not twelve"
+    assert workspace.scalar("SELECT count(*) FROM skipped") == 4
+    assert report.skipped_files == 4
+    assert "4 files could not be read" in " ".join(report.findings())
+    assert not any("records could not be read" in f for f in report.findings())
+
+
+def test_a_changed_unreadable_file_is_recorded_again_under_its_new_content(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("first\n")
+    workspace.ingest([InputFile(path, "notes.txt")], OPTS)
+    path.write_text("second\n")
+    workspace.ingest([InputFile(path, "notes.txt")], OPTS)
+    fingerprints = workspace.con.execute("SELECT DISTINCT fingerprint FROM skipped").fetchall()
+    assert len(fingerprints) == 2, "each content is its own skip"
+    assert quality_report(workspace.con).skipped_files == 1, "but it is one file"

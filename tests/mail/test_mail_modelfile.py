@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -172,3 +174,24 @@ def test_a_format_2_linear_file_still_loads(tmp_path: Path) -> None:
     _with_meta(new, old, old_meta)
     with pytest.raises(ModelError, match="format version 1 is not one of 2, 3"):
         load_model(old)
+
+
+def test_a_metadata_bomb_is_refused_before_it_is_unpacked(model_file: Path, tmp_path: Path) -> None:
+    """A small file whose meta.json unpacks to far more than any metadata: refused unread."""
+    bomb = tmp_path / "bomb.model"
+    with zipfile.ZipFile(model_file) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        with dst.open("meta.json", "w") as meta:
+            for _ in range(16):
+                meta.write(b" " * (1024 * 1024))  # 16 MiB of white space: still valid JSON around it
+        for part in ("model.skops", "vocabulary.json"):
+            dst.writestr(part, src.read(part))
+    assert bomb.stat().st_size < 1024 * 1024
+    tracemalloc.start()
+    with pytest.raises(ModelError) as refused:
+        load_model(bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, f"nothing was unpacked (peak {peak:,} bytes)"
+    assert re.search(
+        r"meta\.json unpacks to 16,777,216 bytes .*\[limits\] model_meta_bytes", str(refused.value)
+    )

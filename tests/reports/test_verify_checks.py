@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bluebench.reports.binding import Aliases
 from bluebench.reports.evidence import AlertInfo, Ev
 from bluebench.reports.facts import Value
 from bluebench.reports.verify_checks import (
@@ -33,6 +34,7 @@ EVENTS = [
     _ev("e1", 5, "failure", **{"user.name": "alice", "host.name": "ws1", "source.ip": "10.0.0.9"}),
     _ev("e2", 9, "failure", **{"user.name": "bob", "host.name": "ws1", "source.ip": "10.0.0.9"}),
 ]
+ALIASES = Aliases.from_registries(datasets=["evtx", "winlogbeat"])
 ALERT = AlertInfo("a1", "brute_force", "Brute force on ws1", ("T1110.001",), 0.82, AT, AT)
 
 
@@ -53,6 +55,12 @@ class _Store:
 
     def alerts_of(self, event_ids: Iterable[str]) -> dict[str, AlertInfo]:
         return {ALERT.id: ALERT} if set(event_ids) else {}
+
+    def aliases(self) -> Aliases:
+        return ALIASES
+
+    def detector_techniques(self, detector: str) -> tuple[str, ...] | None:
+        return {"brute_force": ("T1110.001",), "password_spray": ("T1110.003",)}.get(detector.strip())
 
 
 class _Facts:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
@@ -12,23 +14,46 @@ from bluebench.review import (
     ROLES,
     VERDICT_LABELS,
     VERDICTS,
+    LoginPolicy,
     PermissionDenied,
     ReviewStore,
     ValidationError,
 )
 
 ALERTS = [("a1", "brute_force"), ("a2", "brute_force"), ("a3", "password_spray")]
+HEAD = "0002"
 
 # The store fixtures (SQLite and PostgreSQL), shared without a second conftest module.
 
 
 def test_migrates_to_head_and_reopens(store_url: str) -> None:
     with ReviewStore(store_url) as s:
-        assert s.schema_revision() == "0001"
+        assert s.schema_revision() == HEAD
         s.add_user("lena", "lead-password", "lead")
     with ReviewStore(store_url) as s:  # a second open migrates nothing and keeps the data
-        assert s.schema_revision() == "0001"
+        assert s.schema_revision() == HEAD
         assert s.users()[0].name == "lena"
+
+
+def test_a_store_of_the_first_release_gains_the_audit_channel(store_url: str) -> None:
+    """A database at revision 0001 keeps its audit when opened; new records say how the actor was known."""
+    from alembic import command
+    from alembic.config import Config
+
+    with ReviewStore(store_url) as s:
+        s.add_user("lena", "lead-password", "lead")
+        cfg = Config()
+        cfg.set_main_option("script_location", "bluebench.review:migrations")
+        with s.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+        assert s.schema_revision() == "0001"
+    with ReviewStore(store_url, via="cli (test)") as s:
+        assert s.schema_revision() == HEAD
+        s.set_threshold("brute_force", 0.5, actor="lena")
+        old, new = s.audit()[-1], s.audit()[0]
+        assert (old.action, old.via) == ("user.add", None)
+        assert (new.action, new.via) == ("threshold", "cli (test)")
 
 
 def test_errors_are_bluebench_errors() -> None:
@@ -102,18 +127,51 @@ def test_session_for_unknown_user_is_refused(store: ReviewStore) -> None:
         store.create_session("ghost")
 
 
-def test_login_throttling_counts_failures_by_name_or_client(people: ReviewStore) -> None:
+def test_login_failures_count_per_account_and_client(people: ReviewStore) -> None:
     for _ in range(3):
         people.record_login("ann", "10.0.0.1", ok=False)
     people.record_login("bob", "10.0.0.9", ok=False)
-    assert people.recent_failures("ann", "10.0.0.1") == 3
-    assert people.recent_failures("ann", "10.0.0.2") == 3  # same name, another address
-    assert people.recent_failures("eve", "10.0.0.1") == 3  # same address, another name
-    assert people.recent_failures("bob", "10.0.0.9") == 1
-    assert people.recent_failures("ann", "10.0.0.1", window_s=0) == 0
+    assert people.login_wait("ann", "10.0.0.1").failures == 3
+    assert people.login_wait("ann", "10.0.0.2").failures == 0  # the owner elsewhere is not touched
+    assert people.login_wait("eve", "10.0.0.1").client_failures == 3  # one address, any name
+    assert people.login_wait("bob", "10.0.0.9").failures == 1
+    assert people.login_wait("ann", "10.0.0.1", LoginPolicy(window_s=0)).failures == 0
     people.record_login("ann", "10.0.0.1", ok=True)
-    assert people.recent_failures("ann", "10.0.0.1") == 0  # a success clears the pair's count
+    assert people.login_wait("ann", "10.0.0.1").failures == 0  # a success clears the pair's count
     assert [r.action for r in people.audit(limit=2)] == ["login.ok", "login.failed"]
+
+
+def test_login_delay_doubles_per_failure_up_to_its_cap(people: ReviewStore) -> None:
+    """Past the free failures each one doubles the wait; the owner's own address never waits."""
+    policy = LoginPolicy(free=3, base_s=10.0, max_s=60.0)
+    t0 = datetime(2026, 1, 1, 12, 0, 0)
+    waits = []
+    for i in range(7):
+        at = t0 + timedelta(minutes=i)
+        waits.append(people.record_login("lena", "203.0.113.9", ok=False, policy=policy, at=at).wait_s)
+    assert waits == [0.0, 0.0, 10.0, 20.0, 40.0, 60.0, 60.0]
+    last = t0 + timedelta(minutes=6)
+    assert people.login_wait("lena", "203.0.113.9", policy, now=last + timedelta(seconds=59)).wait_s == 1.0
+    assert not people.login_wait("lena", "203.0.113.9", policy, now=last + timedelta(seconds=60)).delayed
+    assert not people.login_wait("lena", "10.0.0.5", policy, now=last).delayed, "the owner is not locked out"
+    failed = people.audit(limit=1)[0]
+    assert failed.action == "login.failed"
+    assert failed.after == {"client": "203.0.113.9", "failures": 7, "delay_s": 60.0}
+
+
+def test_a_lead_clears_failed_logins_and_the_audit_says_so(people: ReviewStore) -> None:
+    policy = LoginPolicy(free=2, base_s=600.0)
+    for _ in range(4):
+        people.record_login("ann", "203.0.113.9", ok=False, policy=policy)
+    assert people.login_wait("ann", "203.0.113.9", policy).delayed
+    with pytest.raises(PermissionDenied):
+        people.clear_login_failures("ann", actor="ann")
+    assert people.clear_login_failures("ann", "203.0.113.9", actor="lena") == 4
+    assert not people.login_wait("ann", "203.0.113.9", policy).delayed
+    cleared = people.audit(limit=1)[0]
+    assert (cleared.actor, cleared.action, cleared.object_id) == ("lena", "login.clear", "ann")
+    assert (cleared.before, cleared.after) == ({"failures": 4}, {"client": "203.0.113.9"})
+    assert sum(r.action == "login.failed" for r in people.audit("ann")) == 4, "history stays"
 
 
 @pytest.mark.parametrize("verdict", ["false_positive", "benign_true_positive"])

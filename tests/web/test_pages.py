@@ -105,6 +105,16 @@ def test_lead_changes_threshold_and_owner(site: Site) -> None:
     assert site.store.detector_settings()["brute_force"].threshold == 0.42
 
 
+def test_sigma_has_a_detector_page_and_a_leads_threshold(site: Site) -> None:
+    """Sigma is a registered detector: its page answers and a lead sets its threshold there."""
+    csrf = site.login(*LEAD)
+    page = site.client.get("/detectors/sigma")
+    assert page.status_code == 200 and "Sigma rule match" in page.text
+    r = site.client.post("/detectors/sigma/threshold", data={"threshold": "0.7", "csrf_token": csrf})
+    assert r.status_code == 200 and "0.7 (set by a lead)" in r.text
+    assert site.store.detector_settings()["sigma"].threshold == 0.7
+
+
 def test_detector_budget_answer_uses_stored_scores_and_verdicts(site: Site) -> None:
     csrf = site.login(*ANALYST)
     r = site.client.get("/detectors/brute_force", params={"budget": "1000"})

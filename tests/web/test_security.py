@@ -169,7 +169,7 @@ def test_repeated_bad_logins_are_throttled(site: Site) -> None:
     codes = [attempt("wrong-password") for _ in range(5)]
     assert codes == [401] * 5
     assert attempt("wrong-password") == 429
-    assert attempt(ANALYST[1]) == 429, "even the right password waits out the window"
+    assert attempt(ANALYST[1]) == 429, "even the right password waits out the delay from this address"
     assert site.client.cookies.get("bb_session") is None
 
 

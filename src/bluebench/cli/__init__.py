@@ -32,7 +32,7 @@ def main() -> None:
     try:
         app()
     except BluebenchError as exc:
-        from bluebench.cli.app import err
+        from bluebench.cli.app import err, show
 
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {show(exc, lines=True)}")
         sys.exit(2)

@@ -1,15 +1,60 @@
-"""The Typer application and the options every command shares."""
+"""The Typer application, the options every command shares, and terminal-safe text.
+
+Log fields are attacker-controlled: a user name can hold ``ESC ]0;...BEL`` (retitle the
+terminal), colour codes, a carriage return that overwrites the line before, or Rich markup.
+Every field from input is printed through :func:`show`, and the consoles themselves escape
+any control character that reaches them anyway, so a log line can never drive the terminal.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 from typer.core import TyperGroup
 
 from bluebench.errors import BluebenchError
+
+# C0 controls, DEL, C1 controls (0x9B is CSI to some terminals) and the bidirectional
+# overrides that make text read differently from what it holds ("trojan source").
+_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_CONTROLS = [*range(0x20), 0x7F, *range(0x80, 0xA0)]
+_ESCAPES = {c: f"\\x{c:02x}" for c in _CONTROLS} | {c: f"\\u{c:04x}" for c in _BIDI}
+#: Kept by the consoles: the line breaks and tabs of bluebench's own layout.
+_LAYOUT = {c: e for c, e in _ESCAPES.items() if c not in (0x09, 0x0A)}
+#: What JSON written with ``ensure_ascii=False`` still carries raw (it escapes only C0).
+_JSON_UNSAFE = {c: f"\\u{c:04x}" for c in (0x7F, *range(0x80, 0xA0), *_BIDI)}
+
+
+def printable(text: str, lines: bool = False) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``); with ``lines``,
+    line breaks and tabs are kept (bluebench's own layout), otherwise escaped too."""
+    return text.translate(_LAYOUT if lines else _ESCAPES)
+
+
+def show(value: object, lines: bool = False) -> str:
+    """A field from input, ready for Rich markup: control characters and markup escaped."""
+    return escape(printable(str(value), lines))
+
+
+def json_line(obj: object) -> str:
+    """One JSON object per line, keeping non-ASCII text readable yet every control escaped."""
+    return json.dumps(obj, default=str, ensure_ascii=False).translate(_JSON_UNSAFE) + "\n"
+
+
+class SafeConsole(Console):
+    """A console that escapes every control character in the text it renders, layout aside.
+
+    The second line of defence: fields are already passed through :func:`show`, but a
+    string that was not (a message naming a file) still cannot reach the terminal raw.
+    """
+
+    def render_str(self, text: str, *args: Any, **kwargs: Any) -> Text:
+        return super().render_str(printable(text, lines=True), *args, **kwargs)
 
 
 class _Group(TyperGroup):
@@ -23,7 +68,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except BluebenchError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            err.print(f"[red]error:[/red] {show(exc, lines=True)}")
             raise typer.Exit(2) from exc
 
 
@@ -35,8 +80,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=False)
-err = Console(stderr=True)
+out = SafeConsole(soft_wrap=False)
+err = SafeConsole(stderr=True)
 
 WorkspaceOpt = Annotated[
     str | None,

@@ -31,6 +31,7 @@ from bluebench.events.quality import quality_report
 from bluebench.events.workspace import IngestSummary, Workspace, workspace_from_env
 from bluebench.schema import SEVERITIES
 from bluebench.sources import ReadOptions, load_mapping
+from bluebench.sources.limits import limits_toml, load_limits
 
 MappingOpt = Annotated[
     str | None, typer.Option("--mapping", help="TOML mapping for CSV/JSON lines of another layout.")
@@ -48,8 +49,9 @@ YearOpt = Annotated[
 ]
 
 
-def _options(mapping: str | None, year: int | None) -> ReadOptions:
-    opts = ReadOptions(year=year)
+def _options(mapping: str | None, year: int | None, config: str | None = None) -> ReadOptions:
+    """What readers are told: the mapping, the syslog year and the config's ``[limits]``."""
+    opts = ReadOptions(year=year, limits=load_limits(config))
     if mapping:
         opts.mapping_format, opts.mapping = load_mapping(Path(mapping))
     return opts
@@ -102,10 +104,13 @@ def ingest(
     mapping: MappingOpt = None,
     year: YearOpt = None,
     as_json: JsonOpt = False,
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", help="Config TOML whose [limits] bound what is read.")
+    ] = None,
 ) -> None:
     """Read logs into the workspace; the same file twice adds nothing."""
-    with workspace_from_env(workspace) as ws:
-        summary = do_ingest(ws, paths, _options(mapping, year), quiet=as_json)
+    with workspace_from_env(workspace, command="ingest") as ws:
+        summary = do_ingest(ws, paths, _options(mapping, year, config), quiet=as_json)
         if as_json:
             sys.stdout.write(
                 json.dumps(
@@ -161,7 +166,7 @@ def detect(
     """Run the detectors over every stored event, store their alerts and group them into incidents."""
     if engine not in ("duckdb", "spark"):
         raise ConfigError(f"unknown engine {engine!r}; use duckdb or spark")
-    with workspace_from_env(workspace) as ws:
+    with workspace_from_env(workspace, command="detect") as ws:
         runner: Engine | None = None
         if engine == "spark":
             from bluebench.engines.parquet import export_parquet
@@ -195,8 +200,8 @@ def scan(
     db: DbOpt = None,
 ) -> None:
     """Ingest, detect and group in one go; print the alerts ranked by severity and score."""
-    with workspace_from_env(workspace) as ws:
-        summary = do_ingest(ws, paths, _options(mapping, year), quiet=as_json)
+    with workspace_from_env(workspace, command="scan") as ws:
+        summary = do_ingest(ws, paths, _options(mapping, year, config), quiet=as_json)
         if not as_json:
             print_quality(ws)
         options = _detect_options(ws, config, db, rules, rule_status, rule_level)
@@ -217,14 +222,14 @@ def alerts(
     """Show stored alerts, most severe first."""
     if severity and severity not in SEVERITIES:
         raise ConfigError(f"unknown severity {severity!r}; use one of {', '.join(SEVERITIES)}")
-    with workspace_from_env(workspace) as ws:
+    with workspace_from_env(workspace, command="alerts", read_only=True) as ws:
         print_alerts(load_alerts(ws.con, detector, severity), as_json, limit=limit or None)
 
 
 @app.command()
 def quality(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Report what to know about the stored data before trusting results."""
-    with workspace_from_env(workspace) as ws:
+    with workspace_from_env(workspace, command="quality", read_only=True) as ws:
         if as_json:
             sys.stdout.write(json.dumps(quality_report(ws.con).to_json(), default=str) + "\n")
         else:
@@ -233,5 +238,5 @@ def quality(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def config() -> None:
-    """Print the default detector configuration, to copy and edit."""
-    sys.stdout.write(default_config_text())
+    """Print the default configuration (detectors and [limits]), to copy and edit."""
+    sys.stdout.write(default_config_text() + "\n" + limits_toml())

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from bluebench.cli.app import JsonOpt, WorkspaceOpt, app
+from bluebench.cli.app import JsonOpt, WorkspaceOpt, app, printable
 from bluebench.drill import (
     DEFAULT_VOLUME,
     ROLES,
@@ -85,7 +85,7 @@ def questions_cmd(
     if as_json:
         sys.stdout.write(json.dumps([q.to_json() for q in qs], default=str) + "\n")
     else:
-        sys.stdout.write(questions_markdown(qs))
+        sys.stdout.write(printable(questions_markdown(qs), lines=True))
 
 
 @drill_app.command("check")
@@ -107,7 +107,7 @@ def check_cmd(
         sys.stdout.write(json.dumps(card.to_json()) + "\n")
     else:
         name = "stdin" if answer_file == "-" else Path(answer_file).name
-        sys.stdout.write(scorecard_markdown(card, name))
+        sys.stdout.write(printable(scorecard_markdown(card, name), lines=True))
     if not card.passed:
         raise typer.Exit(1)
 

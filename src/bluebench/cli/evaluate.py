@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from bluebench.alerts.store import load_alerts
@@ -23,6 +22,7 @@ from bluebench.cli.app import (
     app,
     err,
     out,
+    show,
 )
 from bluebench.cli.render import pct, rate_cell, table, wide
 from bluebench.cli.triage import open_store, verdict_counts
@@ -73,9 +73,9 @@ def _nothing_matched(tried: list[str], labels: str) -> None:
     """No label named a stored file: say where each was looked for, and stop with exit 2."""
     if not tried:
         return
-    err.print(f"[red]error:[/red] no file labelled in {escape(labels)} is in the workspace; tried:")
+    err.print(f"[red]error:[/red] no file labelled in {show(labels)} is in the workspace; tried:")
     for path in tried:
-        err.print(f"  {escape(path)}", soft_wrap=True)  # a path to copy, never broken across lines
+        err.print(f"  {show(path)}", soft_wrap=True)  # a path to copy, never broken across lines
     err.print(
         "Labels are read relative to the labels file's folder, then the working folder, then "
         "--root DIR. A workspace made before ingest kept where each file was read matches its "
@@ -135,7 +135,7 @@ def _detector_table(result: Evaluation) -> Table:
     def add(r: Row, style: str | None = None, techs: str = "") -> None:
         m = r.measure
         t.add_row(
-            escape(r.name),
+            show(r.name),
             *((techs or ", ".join(r.techniques) or "-",) if techniques else ()),
             str(r.alerts),
             *_counts(m),
@@ -185,7 +185,7 @@ def _technique_cells(result: Evaluation, r: Row) -> dict[str, str]:
         f"{result.units['fpr'].capitalize()}s alerted": str(m.fp_negative),
         "Detectors": ", ".join(r.details.get("detectors", [])) or "-",
     }
-    return {k: (v if k in ("Recall", "FPR", "Precision") else escape(v)) for k, v in cells.items()}
+    return {k: (v if k in ("Recall", "FPR", "Precision") else show(v)) for k, v in cells.items()}
 
 
 def _technique_table(result: Evaluation) -> Table:
@@ -206,20 +206,20 @@ def _detectors_below(result: Evaluation) -> None:
         return
     for r in result.techniques:
         dets = ", ".join(r.details.get("detectors", [])) or "none"
-        out.print(f"  {escape(r.name)}: {escape(dets)}")
+        out.print(f"  {show(r.name)}: {show(dets)}")
 
 
 def print_evaluation(result: Evaluation) -> None:
     """Tables per detector, overall and per technique, then what each count means."""
     out.print(
-        f"[bold]evaluation[/bold] of stored alerts against {escape(result.labels_path)} "
+        f"[bold]evaluation[/bold] of stored alerts against {show(result.labels_path)} "
         f"({result.kind} labels)"
         + (f", techniques {', '.join(result.technique_filter)}" if result.technique_filter else "")
     )
     scope = ", ".join(
         f"{k.replace('_', ' ')}: {v}" for k, v in result.scope.items() if not isinstance(v, list)
     )
-    out.print(f"[dim]{escape(scope)}[/dim]")
+    out.print(f"[dim]{show(scope)}[/dim]")
     out.print(_detector_table(result))
     out.print(_technique_table(result))
     if not wide():
@@ -227,9 +227,9 @@ def print_evaluation(result: Evaluation) -> None:
         _detectors_below(result)
     out.print("[bold]what the counts mean[/bold]")
     for line in result.definitions:
-        out.print(f"  - {escape(line)}")
+        out.print(f"  - {show(line)}")
     for note in result.notes:
-        out.print(f"[yellow]note:[/yellow] {escape(note)}")
+        out.print(f"[yellow]note:[/yellow] {show(note)}")
 
 
 def print_verdict_precision(rows: list[VerdictPrecision]) -> None:
@@ -252,7 +252,7 @@ def print_verdict_precision(rows: list[VerdictPrecision]) -> None:
             flag = "[red]below floor (even its 95% interval)[/red]"
         elif r.below_floor:
             flag = "[yellow]below floor[/yellow]"
-        t.add_row(escape(r.detector), str(r.precision.k), str(r.precision.n), _rate(r.precision), flag)
+        t.add_row(show(r.detector), str(r.precision.k), str(r.precision.n), _rate(r.precision), flag)
     out.print(t)
 
 
@@ -275,7 +275,7 @@ def evaluate(
     roots = _roots(root)
     with open_store(workspace, db) as store:
         counts, floor = verdict_counts(store), store.precision_floor()
-    with workspace_from_env(workspace) as ws:
+    with workspace_from_env(workspace, command="evaluate") as ws:
         result = evaluate_alerts(ws.con, label_set, load_alerts(ws.con), flt, roots=roots)
         _nothing_matched(result.scope.get("paths_tried", []), labels)
         result.from_verdicts = verdict_precision(counts, floor)
@@ -324,13 +324,13 @@ def print_tune(result: TuneResult) -> None:
     """Threshold per detector with alerts a day and recall/precision at 0 and at it."""
     out.print(
         f"[bold]budget[/bold] {result.budget:g} alerts a day per detector over "
-        f"{result.span.days:.2f} days (span of stored events: {escape(result.span.text())})"
+        f"{result.span.days:.2f} days (span of stored events: {show(result.span.text())})"
     )
     t = _tune_table(result)
     out.print(t)
     for r in result.rows:
         if r.note:
-            out.print(f"[yellow]note:[/yellow] {r.detector}: {escape(r.note)}")
+            out.print(f"[yellow]note:[/yellow] {r.detector}: {show(r.note)}")
 
 
 @app.command(name="tune")
@@ -370,12 +370,12 @@ def tune_cmd(
             raise ConfigError("--techniques applies to --labels only")
         with open_store(workspace, db) as store:
             verdict_labels = store.alert_labels()
-        with workspace_from_env(workspace) as ws:
+        with workspace_from_env(workspace, command="tune") as ws:
             result = tune_from_verdicts(ws.con, verdict_labels, budget, config, overrides)
     else:
         assert labels is not None
         label_set = load_labels(labels)
-        with workspace_from_env(workspace) as ws:
+        with workspace_from_env(workspace, command="tune") as ws:
             result = tune(ws.con, label_set, budget, config, flt, overrides=overrides, roots=_roots(root))
         _nothing_matched(result.paths_tried, labels)
     if out_path:
@@ -385,6 +385,6 @@ def tune_cmd(
     else:
         print_tune(result)
         if out_path:
-            err.print(f"thresholds written to {escape(out_path)} (use with --config)")
+            err.print(f"thresholds written to {show(out_path)} (use with --config)")
         else:
             out.print(result.config_toml(), markup=False, highlight=False)

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from bluebench.cli.app import JsonOpt, WorkspaceOpt, app, err, out
+from bluebench.cli.app import JsonOpt, WorkspaceOpt, app, err, json_line, out, show
 from bluebench.errors import ConfigError
 from bluebench.mail.tables import table
 from bluebench.sources.mailparse import MailSet, read_mail
@@ -50,12 +49,12 @@ def _report(ms: MailSet, messages: int, paths: list[str], quiet: bool = False) -
     if ms.files == 0:
         raise ConfigError(f"no files found under {', '.join(paths)}")
     for s in ms.unreadable[:20]:
-        err.print(f"[yellow]skipped[/yellow] {escape(str(s))}")
+        err.print(f"[yellow]skipped[/yellow] {show(str(s))}")
     if len(ms.unreadable) > 20:
         err.print(f"[yellow]... and {len(ms.unreadable) - 20} more unreadable[/yellow]")
     if not quiet:
         for s in ms.repaired[:10]:
-            err.print(f"[dim]repaired {escape(str(s))}[/dim]")
+            err.print(f"[dim]repaired {show(str(s))}[/dim]")
         if len(ms.repaired) > 10:
             err.print(f"[dim]... and {len(ms.repaired) - 10} more repairs[/dim]")
     err.print(
@@ -105,7 +104,7 @@ def train_cmd(
     m = meta["metrics"]["at_threshold"]
     t = meta["training"]
     err.print(
-        f"model written to {escape(out_path)}: {t['messages']} messages {t['class_counts']}, "
+        f"model written to {show(out_path)}: {t['messages']} messages {t['class_counts']}, "
         f"{t['first_date'] or '?'} to {t['last_date'] or '?'}; threshold {meta['threshold']['value']:.4f}; "
         f"out-of-fold recall {m['recall']['k']}/{m['recall']['n']}, ham FPR {m['fpr_ham']['k']}/{m['fpr_ham']['n']}"
     )
@@ -139,7 +138,7 @@ def verdict_labels_cmd(
 
     with open_store(workspace, db) as store:
         decided = store.alert_labels()
-    with workspace_from_env(workspace) as ws:
+    with workspace_from_env(workspace, command="mail verdict-labels", read_only=True) as ws:
         alerts = load_alerts(ws.con, PhishingMail.id)
         messages = stored_messages(ws.con, (e for a in alerts if a.id in decided for e in a.event_ids))
     unreviewed = sum(a.id not in decided for a in alerts)
@@ -159,7 +158,7 @@ def verdict_labels_cmd(
     write_labels(out_path, rows)
     phish = sum(r["label"] == "phishing" for r in rows)
     err.print(
-        f"{len(rows)} labels written to {escape(out_path)}: {phish} confirmed phishing, "
+        f"{len(rows)} labels written to {show(out_path)}: {phish} confirmed phishing, "
         f"{len(rows) - phish} dismissed as {dismissed_as}; {undecided} alerts need more information "
         f"and {unreviewed} are not reviewed (no label for either)"
     )
@@ -196,7 +195,7 @@ def score_cmd(
             messages += len(batch.refs)
             read.add(batch, messages=False)
             if as_json:
-                sys.stdout.write("".join(json.dumps(v.to_json(), ensure_ascii=False) + "\n" for v in scored))
+                sys.stdout.write("".join(json_line(v.to_json()) for v in scored))
                 sys.stdout.flush()
             else:
                 verdicts.extend(scored)
@@ -241,7 +240,7 @@ def evaluate_cmd(
         review_budget=budget,
         share=share,
         folds=folds,
-        progress=lambda m: err.print(f"[dim]{escape(m)}[/dim]"),
+        progress=lambda m: err.print(f"[dim]{show(m)}[/dim]"),
     ).with_inputs(paths, labels, [str(s) for s in ms.unreadable])
     stored = result.to_json()
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
@@ -250,7 +249,7 @@ def evaluate_cmd(
         sys.stdout.write(json.dumps(stored, default=str) + "\n")
     else:
         print_evaluation(result)
-        err.print(f"stored in {escape(out_path)}")
+        err.print(f"stored in {show(out_path)}")
     raise typer.Exit(1 if ms.unreadable else 0)
 
 
@@ -267,9 +266,9 @@ def verdicts_table(verdicts: list[Verdict], threshold: float) -> Table:
         right=("#", "score"),
     )
     for v in sorted(verdicts, key=lambda v: -v.score):
-        why = "\n".join(f"{r.feature} {r.weight:+.2f}" for r in v.reasons[:4])
+        why = "\n".join(show(f"{r.feature} {r.weight:+.2f}") for r in v.reasons[:4])
         style = "red" if v.verdict == "phishing" else None
-        t.add_row(escape(v.file), str(v.index), f"{v.score:.3f}", v.verdict, escape(why), style=style)
+        t.add_row(show(v.file), str(v.index), f"{v.score:.3f}", v.verdict, why, style=style)
     return t
 
 

@@ -13,15 +13,15 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.table import Table
 
-from bluebench.cli.app import err, out
+from bluebench.cli.app import err, out, show
 from bluebench.events.quality import quality_report
 from bluebench.events.workspace import IngestSummary, Workspace
 from bluebench.incidents import GroupingReport
 from bluebench.pipeline import DetectReport
 from bluebench.schema import Alert
+from bluebench.sources import Skipped
 from bluebench.stats import Rate
 
 if TYPE_CHECKING:  # pySigma loads only when rules run
@@ -114,20 +114,20 @@ def _card(i: int, a: Alert) -> Table:
     style = SEVERITY_STYLE[a.severity]
     card = Table.grid(padding=(0, 1))
     card.add_column(justify="right", width=3, no_wrap=True)
-    card.add_column(ratio=1)
+    card.add_column(ratio=1, overflow="fold")  # a long path folds, never cut to "…"
     card.add_row(
         f"[bold]{i}[/bold]",
-        f"[{style}]{a.severity.upper()}[/] score {a.score:.2f}  [bold]{escape(a.title)}[/bold] "
-        f"({a.detector}, {', '.join(a.techniques)})",
+        f"[{style}]{a.severity.upper()}[/] score {a.score:.2f}  [bold]{show(a.title)}[/bold] "
+        f"({show(a.detector)}, {show(', '.join(a.techniques))})",
     )
-    ent = "  ".join(f"{k}={escape(v)}" for k, v in sorted(a.entities.items()))
+    ent = "  ".join(f"{k}={show(v)}" for k, v in sorted(a.entities.items()))
     card.add_row("", f"{a.first_seen:%Y-%m-%d %H:%M:%S} to {a.last_seen:%H:%M:%S} UTC  {ent}")
     for r in a.reasons:
-        card.add_row("", bullet(escape(r)))
+        card.add_row("", bullet(show(r)))
     if a.evidence:
         first = a.evidence[0]
         more = f" and {a.event_count - 1} more" if a.event_count > 1 else ""
-        card.add_row("", f"[dim]evidence: {escape(first.file)} record {first.record}{more}[/dim]")
+        card.add_row("", f"[dim]evidence: {show(first.file)} record {first.record}{more}[/dim]")
     return card
 
 
@@ -135,7 +135,7 @@ def bullet(text: str) -> Table:
     """'- text' with the text's wrapped lines indented under its first word."""
     row = Table.grid(padding=(0, 1))
     row.add_column(width=1, no_wrap=True)
-    row.add_column(ratio=1)
+    row.add_column(ratio=1, overflow="fold")
     row.add_row("-", text)
     return row
 
@@ -144,18 +144,20 @@ def print_ingest(summary: IngestSummary, quiet: bool) -> None:
     """Each file not read and each skipped or repaired record (up to 20), then the totals."""
     for f in summary.files:
         if f.status in ("failed", "unrecognised"):
-            err.print(f"[red]skipped file[/red] {escape(f.file)}: {escape(f.error or '')}")
+            err.print(f"[red]skipped file[/red] {show(f.file)}: {show(f.error or '')}")
         elif f.status == "duplicate":
-            err.print(f"[dim]already ingested[/dim] {escape(f.file)}: {escape(f.error or '')}")
-    # Every entry counted in "records skipped" is shown (up to 20), then the repaired ones.
-    problems = [s for f in summary.files for s in f.skipped if not s.kept]
-    for s in problems[:20]:
-        err.print(f"[yellow]skipped record[/yellow] {escape(str(s))}")
+            err.print(f"[dim]already ingested[/dim] {show(f.file)}: {show(f.error or '')}")
+    # Every entry counted in "records skipped" is shown (up to 20 runs of consecutive records
+    # with one reason, as a truncated file loses them), then the repaired ones.
+    problems = record_runs([s for f in summary.files for s in f.skipped if not s.kept])
+    for text, _ in problems[:20]:
+        err.print(f"[yellow]skipped record[/yellow] {show(text)}")
     if len(problems) > 20:
-        err.print(f"[yellow]... and {len(problems) - 20} more skipped records[/yellow]")
+        more = sum(n for _, n in problems[20:])
+        err.print(f"[yellow]... and {more} more skipped records[/yellow]")
     repaired = [s for f in summary.files for s in f.skipped if s.kept]
     for s in repaired[:20]:
-        err.print(f"[dim]repaired record[/dim] {escape(str(s))}")
+        err.print(f"[dim]repaired record[/dim] {show(str(s))}")
     if len(repaired) > 20:
         err.print(f"[dim]... and {len(repaired) - 20} more repaired records[/dim]")
     if not quiet:
@@ -168,12 +170,33 @@ def print_ingest(summary: IngestSummary, quiet: bool) -> None:
         )
 
 
+def record_runs(skipped: list[Skipped]) -> list[tuple[str, int]]:
+    """(text, records) per run of consecutive records of one file skipped for one reason:
+    "sql.evtx, records 28-72: ..." rather than 45 lines that differ only in the number."""
+    runs: list[tuple[Skipped, int, int]] = []  # first entry, last record, count
+    for s in skipped:
+        if runs:
+            first, last, n = runs[-1]
+            if (
+                s.record is not None
+                and s.record == last + 1
+                and (s.file, s.reason) == (first.file, first.reason)
+            ):
+                runs[-1] = (first, s.record, n + 1)
+                continue
+        runs.append((s, s.record if s.record is not None else -2, 1))
+    return [
+        (str(first) if n == 1 else f"{first.file}, records {first.record}-{last}: {first.reason}", n)
+        for first, last, n in runs
+    ]
+
+
 def print_failures(rs: RuleSet, limit: int = 5) -> None:
     """Sigma rules not loaded, grouped by reason on stderr, with a few files of each group."""
     for reason, group in rs.failures_by_reason().items():
-        err.print(f"[yellow]{len(group)} not loaded[/yellow]: {escape(reason)}")
+        err.print(f"[yellow]{len(group)} not loaded[/yellow]: {show(reason)}")
         for f in group[:limit]:
-            err.print(f"    {escape(str(f))}")
+            err.print(f"    {show(str(f))}")
         if len(group) > limit:
             err.print(f"    ... and {len(group) - limit} more")
 
@@ -184,7 +207,7 @@ def print_detect(report: DetectReport, quiet: bool) -> None:
         err.print(f"[dim]{det}: min_score {value:g} as set by a lead in the review store[/dim]")
     for run in report.runs:
         for note in run.notes:  # e.g. phishing_mail without a model
-            err.print(f"[dim]{escape(note)}[/dim]")
+            err.print(f"[dim]{show(note)}[/dim]")
     sigma = report.sigma
     if sigma is None:
         return
@@ -213,4 +236,4 @@ def print_quality(ws: Workspace) -> None:
     )
     err.print(f"[bold]data quality[/bold]: {rep.events:,} events, {span}")
     for line in rep.findings():
-        err.print(f"  - {escape(line)}")
+        err.print(f"  - {show(line)}")

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from bluebench.cli.app import WorkspaceOpt, app, err, out
+from bluebench.cli.app import WorkspaceOpt, app, err, out, printable, show
 from bluebench.errors import ConfigError
 from bluebench.events.workspace import DEFAULT_WORKSPACE
 from bluebench.reports.facts import load_mail_evaluation, open_workspace
@@ -73,9 +72,9 @@ def timeline(
                 doc = summarise(tl, summariser, verifier)
                 text = doc if fmt == "md" else markdown_to_html(doc, f"Timeline {tl.id}")
             except SummaryRefused as exc:
-                err.print(f"[yellow]{escape(str(exc))}[/yellow]")
+                err.print(f"[yellow]{show(str(exc))}[/yellow]")
                 for f in exc.result.failures[:20]:
-                    err.print(f"  [red]x[/red] {escape(f.reason)}: {escape(f.sentence)}")
+                    err.print(f"  [red]x[/red] {show(f.reason)}: {show(f.sentence)}")
                 err.print("the deterministic timeline is written instead")
                 code = 1
             finally:
@@ -85,17 +84,17 @@ def timeline(
     if out_path:
         Path(out_path).parent.mkdir(parents=True, exist_ok=True)
         Path(out_path).write_text(text, encoding="utf-8")
-        err.print(f"timeline written to {escape(out_path)}")
+        err.print(f"timeline written to {show(out_path)}")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(printable(text, lines=True))  # it names users and hosts from the logs
     raise typer.Exit(code)
 
 
 def print_verify(path: str, result: VerifyResult) -> None:
     """Each failing sentence and why, then the totals."""
     for f in result.failures:
-        out.print(f"[red]FAIL[/red] {escape(path)} line {f.line}: {escape(f.reason)}", soft_wrap=True)
-        out.print(f"     {escape(f.sentence)}", highlight=False, soft_wrap=True)
+        out.print(f"[red]FAIL[/red] {show(path)} line {f.line}: {show(f.reason)}", soft_wrap=True)
+        out.print(f"     {show(f.sentence)}", highlight=False, soft_wrap=True)
     status = "[green]verified[/green]" if result.ok else f"[red]{len(result.failures)} failures[/red]"
     out.print(
         f"{status}: {result.sentences} sentences, {result.facts} numbers recomputed from facts, "
@@ -157,5 +156,5 @@ def report(
     )
     written = write_report(_ws(workspace), Path(out_path), opts)
     err.print(
-        f"report written to {escape(str(written))}; check it with `bluebench verify {escape(str(written))}`"
+        f"report written to {show(str(written))}; check it with `bluebench verify {show(str(written))}`"
     )

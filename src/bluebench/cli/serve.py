@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from bluebench.cli.app import WorkspaceOpt, app, err, out
+from bluebench.cli.app import WorkspaceOpt, app, err, out, show
 from bluebench.errors import ConfigError
 from bluebench.events.workspace import DB_NAME, DEFAULT_WORKSPACE
 
@@ -67,6 +66,14 @@ def serve_cmd(
         bool,
         typer.Option("--demo", help="Create a lead account with a one-time random password and print it."),
     ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxies (comma-separated addresses or networks) whose X-Forwarded-For to trust; "
+            "default none: the client is the address that connected.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the review UI: the incident queue, incidents, detectors, metrics and search."""
     import uvicorn
@@ -83,16 +90,17 @@ def serve_cmd(
         raise ConfigError(
             f"{folder}: no bluebench workspace here (run `bluebench scan PATH -w {folder}` first)"
         )
-    store = ReviewStore.for_workspace(folder, db)
+    proxies = _proxies(forwarded_allow_ips)
+    store = ReviewStore.for_workspace(folder, db, via="web")
     web = create_app(folder, db, mail_evaluation=mail_evaluation, secure_cookies=secure_cookies, store=store)
     shown = f"[{host}]" if ":" in host else host
-    out.print(f"bluebench review UI: http://{escape(shown)}:{port}/")
-    out.print(f"workspace: {escape(str(folder))}")
-    out.print(f"review store: {escape(store.display_url)}")
+    out.print(f"bluebench review UI: http://{show(shown)}:{port}/")
+    out.print(f"workspace: {show(str(folder))}")
+    out.print(f"review store: {show(store.display_url)}")
     if demo:
         name, password = demo_lead(store)
         out.print(
-            f"log in as [bold]{escape(name)}[/bold] with the one-time password [bold]{escape(password)}[/bold]"
+            f"log in as [bold]{show(name)}[/bold] with the one-time password [bold]{show(password)}[/bold]"
         )
     elif not store.users():
         err.print("[yellow]no accounts yet:[/yellow] add one with `bluebench users add NAME --role lead`")
@@ -101,4 +109,28 @@ def serve_cmd(
             "[yellow]warning:[/yellow] listening beyond this machine without TLS; put it behind an "
             "https proxy and pass --secure-cookies"
         )
-    uvicorn.run(web, host=host, port=port, log_level="info", server_header=False)
+    try:
+        # Forwarded headers rewrite the client address the login throttle counts by, so they
+        # are honoured only from proxies the user named (uvicorn's default trusts loopback).
+        uvicorn.run(
+            web,
+            host=host,
+            port=port,
+            log_level="info",
+            server_header=False,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
+    finally:
+        web.state.workspace_lock.release()
+
+
+def _proxies(text: str | None) -> list[str]:
+    """The trusted proxies, each checked to be an address or network, so a typo fails loudly."""
+    found = [p.strip() for p in (text or "").split(",") if p.strip()]
+    for p in found:
+        try:
+            ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            raise ConfigError(f"--forwarded-allow-ips: {p!r} is not an IP address or network") from None
+    return found

@@ -7,9 +7,8 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from bluebench.cli.app import JsonOpt, app, err, out
+from bluebench.cli.app import JsonOpt, app, err, out, show
 from bluebench.cli.render import print_alerts, print_failures
 from bluebench.errors import ConfigError
 
@@ -108,9 +107,10 @@ def regress_cmd(
         mark = "[green]PASS[/green]" if r.passed else "[red]FAIL[/red]"
         expected = "any" if r.expected is None else str(r.expected)
         actual = "-" if r.actual is None else str(r.actual)
-        note = f"  ({escape(r.error)})" if r.error else ""
+        note = f"  ({show(r.error)})" if r.error else ""
         out.print(
-            f"{mark} {r.rule_id} expected {expected} actual {actual}  {escape(r.title)}{note}", soft_wrap=True
+            f"{mark} {show(r.rule_id)} expected {expected} actual {actual}  {show(r.title)}{note}",
+            soft_wrap=True,
         )
     failed = sum(1 for r in results if not r.passed)
     err.print(f"{len(results) - failed} passed, {failed} failed")
@@ -136,9 +136,9 @@ def run_cmd(
     report = ReadReport()
     engine, alerts = detect_files(paths, rs, report)
     for f in report.not_windows:
-        err.print(f"[dim]not Windows events, skipped:[/dim] {escape(f)}")
+        err.print(f"[dim]not Windows events, skipped:[/dim] {show(f)}")
     for s in report.skipped[:20]:
-        err.print(f"[yellow]skipped record[/yellow] {escape(str(s))}")
+        err.print(f"[yellow]skipped record[/yellow] {show(str(s))}")
     err.print(f"{engine.events_seen:,} events, {len(rs.rules)} rules, {len(alerts)} alerts")
     alerts.sort(key=lambda a: (-severity_rank(a.severity), -a.score, a.first_seen))
     print_alerts(alerts, as_json, limit=limit or None)

@@ -18,7 +18,7 @@ def export_parquet_cmd(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export there.")] = False,
 ) -> None:
     """Export every stored event as Parquet partitioned by day: what `detect --engine spark` reads."""
-    with workspace_from_env(workspace) as ws:
+    with workspace_from_env(workspace, command="export-parquet", read_only=True) as ws:
         summary = export_parquet(ws.con, out_dir, overwrite=overwrite)
     out.print(
         f"wrote {summary.events:,} events in {summary.files} files ({summary.partitions} days) under "

@@ -3,8 +3,11 @@
 Thin: each command opens the workspace and the review store, calls one function and
 renders. The review store is SQLite in the workspace unless ``--db URL`` or
 ``$BLUEBENCH_DB`` names PostgreSQL. The CLI acts as the user named by ``--as`` (default
-``$BLUEBENCH_USER``, else the login name), which must be a registered user: whoever can
-run it can already write the database file, so it asks no password; the web UI does.
+``$BLUEBENCH_USER``, else the login name), which must be a registered user. It asks no
+password: whoever can run it can already write the database file, so a password would
+prove nothing. It is therefore a claim, not an identity, and every audit record it writes
+says so ("cli (--as is not verified; os user ...)"); the web UI checks a
+password. ``docs/security.md`` says what that means for a shared workspace.
 """
 
 from __future__ import annotations
@@ -19,12 +22,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
 from bluebench.alerts.store import load_alerts
-from bluebench.cli.app import DbOpt, JsonOpt, WorkspaceOpt, app, out
+from bluebench.cli.app import DbOpt, JsonOpt, WorkspaceOpt, app, out, show
 from bluebench.cli.render import bullet, table, wide
 from bluebench.errors import ConfigError
 from bluebench.events.workspace import DEFAULT_WORKSPACE, workspace_from_env
@@ -44,7 +46,17 @@ def ws_dir(workspace: str | None) -> Path:
 
 
 def open_store(workspace: str | None, db: str | None) -> ReviewStore:
-    return ReviewStore.for_workspace(ws_dir(workspace), db)
+    """The review store, its audit records marked as written by the CLI's unverified ``--as``."""
+    return ReviewStore.for_workspace(ws_dir(workspace), db, via=cli_via())
+
+
+def cli_via() -> str:
+    """How the CLI knows who acts: it does not (``--as`` is a claim); the OS user is what is known."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return f"cli (--as is not verified; os user {who})"[:200]
 
 
 def verdict_counts(store: ReviewStore) -> dict[str, tuple[int, int]]:
@@ -117,7 +129,10 @@ def incidents(
     if status not in ("open", "closed", "all"):
         raise ConfigError(f"--status must be open, closed or all, got {status!r}")
     t0, t1 = _parse_time(since, "--since"), _parse_time(until, "--until")
-    with open_store(workspace, db) as store, workspace_from_env(workspace) as ws:
+    with (
+        open_store(workspace, db) as store,
+        workspace_from_env(workspace, command="incidents", read_only=True) as ws,
+    ):
         states = store.states()
 
         def keep(incident_id: str) -> bool:
@@ -166,7 +181,7 @@ def _incident_table(title: str, found: list[Incident], states: dict[str, Inciden
             + (f" ({st.verdict})" if st.verdict else "")
             + (f" @{st.assignee}" if st.assignee else "")
         )
-        status = f"[{STATUS_STYLE.get(st.status, '')}]{escape(label)}[/]"
+        status = f"[{STATUS_STYLE.get(st.status, '')}]{show(label)}[/]"
         when = f"{inc.first_seen:%Y-%m-%d %H:%M}"
         if wide():
             t.add_row(
@@ -174,20 +189,20 @@ def _incident_table(title: str, found: list[Incident], states: dict[str, Inciden
                 f"{inc.risk:.0f}",
                 inc.severity,
                 status,
-                escape(inc.title),
+                show(inc.title),
                 str(inc.alert_count),
                 when,
                 inc.id,
             )
         else:
             facts = f"[dim]{inc.severity} · [/dim]{status}[dim] · {inc.alert_count} alerts · {when} UTC[/dim]"
-            t.add_row(str(i), f"{inc.risk:.0f}", f"{escape(inc.title)}\n{facts}", inc.id)
+            t.add_row(str(i), f"{inc.risk:.0f}", f"{show(inc.title)}\n{facts}", inc.id)
     return t
 
 
 def _incident_or_fail(workspace: str | None, incident_id: str) -> tuple[Incident, list[tuple[str, str]]]:
     """The incident and its (alert id, detector id) pairs, or a clear error."""
-    with workspace_from_env(workspace) as ws:
+    with workspace_from_env(workspace, command="review", read_only=True) as ws:
         inc = load_incident(ws.con, incident_id)
         if inc is None:
             raise ConfigError(f"no incident {incident_id!r} in this workspace (see `bluebench incidents`)")
@@ -206,7 +221,7 @@ def incident(
     as_json: JsonOpt = False,
 ) -> None:
     """One incident: risk and its parts, entities, each alert's reasons and evidence, and its history."""
-    with workspace_from_env(workspace) as ws:
+    with workspace_from_env(workspace, command="incident", read_only=True) as ws:
         inc = load_incident(ws.con, incident_id)
         if inc is None:
             raise ConfigError(f"no incident {incident_id!r} in this workspace (see `bluebench incidents`)")
@@ -222,28 +237,28 @@ def incident(
         d["comments"] = [{"actor": c.actor, "text": c.text, "at": c.at.isoformat()} for c in notes]
         sys.stdout.write(json.dumps(d, default=str) + "\n")
         return
-    out.print(f"[bold]{escape(inc.title)}[/bold]  ({inc.id})")
+    out.print(f"[bold]{show(inc.title)}[/bold]  ({inc.id})")
     parts = ", ".join(f"{k} {v:g}" for k, v in inc.risk_parts.items() if v)
     out.print(f"risk {inc.risk:.1f} = {parts or '0'}; severity {inc.severity}; status {st.status}"
-              + (f" ({st.verdict}: {escape(st.reason)})" if st.verdict else ""))  # fmt: skip
+              + (f" ({st.verdict}: {show(st.reason)})" if st.verdict else ""))  # fmt: skip
     out.print(f"{inc.first_seen:%Y-%m-%d %H:%M:%S} to {inc.last_seen:%Y-%m-%d %H:%M:%S} UTC; "
               f"{inc.alert_count} alerts, {inc.event_count} events")  # fmt: skip
     for kind, values in inc.entities.items():
         if values:
-            out.print(f"  {kind}: {escape(', '.join(values))}")
-    out.print(f"  techniques: {', '.join(inc.techniques)}; tactics: {', '.join(inc.tactics)}")
+            out.print(f"  {kind}: {show(', '.join(values))}")
+    out.print(f"  techniques: {show(', '.join(inc.techniques))}; tactics: {show(', '.join(inc.tactics))}")
     for a in alerts:
         out.print(
-            f"\n  [bold]{a.first_seen:%Y-%m-%d %H:%M:%S}[/bold] {escape(a.title)} ({a.detector}, score {a.score:.2f})"
+            f"\n  [bold]{a.first_seen:%Y-%m-%d %H:%M:%S}[/bold] {show(a.title)} ({show(a.detector)}, score {a.score:.2f})"
         )
         for r in a.reasons:
-            out.print(Padding(bullet(escape(r)), (0, 0, 0, 4)))
+            out.print(Padding(bullet(show(r)), (0, 0, 0, 4)))
         for e in a.evidence[:5]:
-            out.print(f"    [dim]{escape(e.file)} record {e.record}[/dim]")
+            out.print(f"    [dim]{show(e.file)} record {e.record}[/dim]")
         if len(a.evidence) > 5:
             out.print(f"    [dim]... and {len(a.evidence) - 5} more records[/dim]")
     for c in notes:
-        out.print(f"\n  [italic]{escape(c.actor)} {c.at:%Y-%m-%d %H:%M}[/italic]: {escape(c.text)}")
+        out.print(f"\n  [italic]{show(c.actor)} {c.at:%Y-%m-%d %H:%M}[/italic]: {show(c.text, lines=True)}")
 
 
 @app.command()
@@ -276,7 +291,7 @@ def assign(
     _incident_or_fail(workspace, incident_id)
     with open_store(workspace, db) as store:
         st = store.assign(incident_id, None if assignee == "-" else assignee, actor=acting_user(as_user))
-    out.print(f"{incident_id}: assigned to {escape(st.assignee or 'nobody')}")
+    out.print(f"{incident_id}: assigned to {show(st.assignee or 'nobody')}")
 
 
 @app.command()
@@ -317,10 +332,27 @@ def users_add(
         generated = True
     with open_store(workspace, db) as store:
         u = store.add_user(name, password, role)
-    out.print(f"added {escape(u.name)} ({u.role})")
+    out.print(f"added {show(u.name)} ({u.role})")
     if generated:
         # Printed once, never stored in clear: only its argon2id hash is kept.
         out.print(f"password: {password}", highlight=False)
+
+
+@users_app.command("unlock")
+def users_unlock(
+    name: Annotated[str, typer.Argument(help="The account whose failed logins to forget.")],
+    client: Annotated[
+        str | None, typer.Option("--client", help="Only failures from this address (default: all).")
+    ] = None,
+    as_user: AsOpt = None,
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Lift the login delay failed passwords put on an account (lead only; audited)."""
+    with open_store(workspace, db) as store:
+        n = store.clear_login_failures(name, client, actor=acting_user(as_user))
+    where = f" from {show(client)}" if client else ""
+    out.print(f"{show(name)}: {n} failed logins{where} forgotten; the next login is heard at once")
 
 
 @users_app.command("list")
@@ -328,7 +360,7 @@ def users_list(workspace: WorkspaceOpt = None, db: DbOpt = None) -> None:
     """List users and their roles."""
     with open_store(workspace, db) as store:
         for u in store.users():
-            out.print(f"{escape(u.name)}\t{u.role}", highlight=False)
+            out.print(f"{show(u.name)}\t{u.role}", highlight=False)
 
 
 settings_app = typer.Typer(help="Detector thresholds, owners and the precision floor (a lead's decisions).",
@@ -374,7 +406,7 @@ def settings_show(workspace: WorkspaceOpt = None, db: DbOpt = None, as_json: Jso
         table.add_row(
             str(r["detector"]),
             "-" if r["threshold"] is None else f"{r['threshold']:g}",
-            escape(str(r["owner"] or "-")),
+            show(str(r["owner"] or "-")),
             ptxt,
             "[red]below floor[/red]" if r["below_floor"] else "",
         )
@@ -419,7 +451,7 @@ def settings_owner(
     _known_detector(detector)
     with open_store(workspace, db) as store:
         store.set_owner(detector, None if owner == "-" else owner, actor=acting_user(as_user))
-    out.print(f"{detector}: owner {escape(owner)}")
+    out.print(f"{detector}: owner {show(owner)}")
 
 
 @settings_app.command("floor")
@@ -467,6 +499,7 @@ def audit(
                         "object_id": r.object_id,
                         "before": r.before,
                         "after": r.after,
+                        "via": r.via,
                     }
                 )
                 + "\n"
@@ -476,15 +509,16 @@ def audit(
         out.print("no audit records")
         return
     table = Table()
-    for col in ("at (UTC)", "actor", "action", "object", "before", "after"):
+    for col in ("at (UTC)", "actor", "action", "object", "before", "after", "via"):
         table.add_column(col, overflow="fold")
     for r in records:
         table.add_row(
             f"{r.at:%Y-%m-%d %H:%M:%S}",
-            escape(r.actor),
+            show(r.actor),
             r.action,
-            escape(r.object),
-            escape(json.dumps(r.before)) if r.before is not None else "",
-            escape(json.dumps(r.after)) if r.after is not None else "",
+            show(r.object),
+            show(json.dumps(r.before)) if r.before is not None else "",
+            show(json.dumps(r.after)) if r.after is not None else "",
+            show(r.via or ""),
         )
     out.print(table)

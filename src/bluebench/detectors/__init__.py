@@ -37,6 +37,8 @@ from bluebench.engines import Db
 from bluebench.errors import ConfigError
 from bluebench.registry import Registry
 from bluebench.schema import Alert
+from bluebench.sources.limits import SECTION as LIMITS_SECTION
+from bluebench.sources.limits import Limits
 
 DETECTORS: Registry[type[Detector]] = Registry("detector")
 
@@ -110,6 +112,8 @@ def load_config(
 def _overlay(config: dict[str, dict[str, Any]], user: Mapping[str, Any], where: str) -> None:
     """Merge one layer of parameters into ``config``; a section must name a registered detector."""
     for name, params in user.items():
+        if name == LIMITS_SECTION:  # read by the sources (``load_limits``), not a detector
+            continue
         if name not in DETECTORS:
             raise ConfigError(f"{where}: unknown detector [{name}]; known: {', '.join(DETECTORS.names())}")
         if not isinstance(params, Mapping):
@@ -117,8 +121,11 @@ def _overlay(config: dict[str, dict[str, Any]], user: Mapping[str, Any], where: 
         config.setdefault(name, {}).update(params)
 
 
-def build_detectors(config: dict[str, dict[str, Any]], only: list[str] | None = None) -> list[Detector]:
-    """Instantiate the enabled detectors with their parameters, in registration order."""
+def build_detectors(
+    config: dict[str, dict[str, Any]], only: list[str] | None = None, limits: Limits | None = None
+) -> list[Detector]:
+    """Instantiate the enabled detectors with their parameters (and the config's limits on what
+    they read), in registration order."""
     out = []
     for cls in DETECTORS:
         if only and cls.id not in only:
@@ -127,6 +134,8 @@ def build_detectors(config: dict[str, dict[str, Any]], only: list[str] | None = 
             det = cls(**config.get(cls.id, {}))
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
+        if limits is not None:
+            det.limits = limits
         if det.params.get("enabled", True) and det.configured:
             out.append(det)
     return out

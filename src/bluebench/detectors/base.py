@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from bluebench.detectors.calibration import Calibration, shipped_calibration
 from bluebench.engines import Db, as_engine
 from bluebench.schema import SEVERITIES, Alert
+from bluebench.sources.limits import DEFAULT_LIMITS, Limits
 
 # Actions a domain controller (or whatever validates the password) logs for an attempt; the
 # host the logon was tried on logs its own 4625 for the same attempt.
@@ -119,6 +120,8 @@ class Detector(ABC):
         if unknown:
             raise ValueError(f"{self.id}: unknown parameters {sorted(unknown)}")
         self.params: dict[str, Any] = {"min_score": 0.0, "enabled": True, **self.defaults, **params}
+        #: How much of a file the detector may read (a model): the config's ``[limits]``.
+        self.limits: Limits = DEFAULT_LIMITS
         #: What a user should know about the last run (a model missing, rules not loaded).
         self.notes: list[str] = []
 

@@ -95,7 +95,7 @@ class PhishingMail(Detector):
         from bluebench.mail.spec import ModelError
 
         try:
-            model = load_model(Path(path))
+            model = load_model(Path(path), self.limits)
         except ModelError as exc:
             raise ConfigError(f"[phishing_mail] model: {exc}") from exc
         threshold = float(self.params["threshold"])

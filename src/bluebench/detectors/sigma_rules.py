@@ -97,6 +97,12 @@ class SigmaRules(Detector):
             from bluebench.sigma import detect_workspace
 
             engine, alerts = detect_workspace(con, ruleset)
+            unread = engine.skipped
+            if unread:
+                self.notes.append(
+                    f"sigma: the fields of {len(unread)} events could not be read and no rule matched "
+                    f"them; first: {unread[0]}"
+                )
         else:  # the same rules as Spark SQL over the Parquet the SparkEngine registered
             from bluebench.sigma import engine_alerts
             from bluebench.sigma.spark import check_ruleset, run_rules

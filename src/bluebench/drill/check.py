@@ -19,18 +19,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bluebench.drill.claims import Claim, find_claims
+from bluebench.drill.figures import INTERVAL_BEFORE
 from bluebench.drill.lexicon import (
     ABSOLUTES,
+    ACCURACY_PRAISED,
     BUZZWORDS,
     CONCRETE_VERBS,
     COVERAGE,
     FILLERS,
+    NO_HUMAN,
     STRUCTURE,
     TOOLS,
     compile_words,
 )
 from bluebench.drill.measured import METRIC_NAMES, FactLike, Measured, read_facts
-from bluebench.drill.text import blank_comments, sentence_of, sentences, spoken_words
+from bluebench.drill.text import affirmed, blank_comments, denied, sentence_of, sentences, spoken_words
+from bluebench.reports.binding import metric_mentions
 
 __all__ = [
     "BLOCKING",
@@ -179,7 +183,8 @@ def _claim_findings(ans: _Answer) -> list[Finding]:
         found = _verdict_finding(c, fact, ans.facts)
         if found is not None:
             out.append(found)
-        if c.verdict == "supported" and fact is not None and fact.width is not None and fact.width > 0.3:
+        wide = fact is not None and fact.width is not None and fact.width > 0.3
+        if c.verdict == "supported" and c.kind != "absolute" and wide and fact is not None:
             out.append(
                 _about(
                     c,
@@ -201,82 +206,160 @@ def _about(
 
 
 def _verdict_finding(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding | None:
-    """An overclaim or a metric never computed blocks; a mismatch, a bare rate or a change advises."""
-    src = f" (source: {fact.fact.source})" if fact else ""
-    if c.verdict == "overclaim" and fact is not None:
-        return _about(
-            c,
-            "overclaim",
-            BLOCKING,
-            f"claims more than the run measured: {fact.describe()} is {fact.text()}{src}",
-            f"say the measured figure with its interval: {fact.describe()} {fact.text()}",
-            (fact.key,),
-        )
-    if c.verdict == "never_computed" and c.metric == "accuracy":
+    """What a verdict calls for: a claim the run does not bear out blocks; a mismatch or a vague figure advises."""
+    if c.kind == "absolute":
+        return None  # reported once per phrase, by the absolutes rule, with what the run measured
+    if c.metric == "accuracy" and c.verdict in ("never_computed", "not_measured"):
         return None  # reported once, by the accuracy rule
-    if c.verdict == "never_computed":
-        name = METRIC_NAMES.get(c.metric or "", c.metric or "")
-        measured = sorted({METRIC_NAMES[m.metric] for m in facts if m.metric and m.value is not None})
-        return _about(
-            c,
-            "never_computed",
-            BLOCKING,
-            f"the run never computed {name}; it measured: {', '.join(measured) or 'nothing'}",
-            "claim only what was measured, or say how you measured this and where the number is stored",
-        )
-    if c.verdict == "understated" and fact is not None:
-        return _about(
-            c,
-            "mismatch",
-            ADVICE,
-            f"does not match the run: {fact.describe()} is {fact.text()}{src}",
-            "use the measured figure so the answer can be checked",
-            (fact.key,),
-        )
-    if c.verdict == "unmatched" and c.kind == "count" and fact is not None:
-        return _about(
-            c,
-            "mismatch",
-            ADVICE,
-            f"no count of the run matches this; {fact.describe()} is {fact.text()}{src}",
-            "quote the stored count, or say where this number comes from",
-            (fact.key,),
-        )
-    if c.verdict == "unmatched" and c.kind == "rate":
-        return _about(
-            c,
-            "unattributed_number",
-            ADVICE,
-            "a rate without the metric it measures",
-            "name the metric (precision, recall, false-positive rate) and what it was measured on",
-        )
-    if c.verdict == "not_compared" and c.kind == "change":
-        return _about(
-            c,
-            "change_without_baseline",
-            ADVICE,
-            "a change is claimed, but the run stores no before/after to check it against",
-            "give both levels (from X to Y, on what data) instead of the relative change",
-        )
-    return None
+    build = _VERDICT_FINDINGS.get(c.verdict)
+    return build(c, fact, facts) if build is not None else None
+
+
+def _src(fact: Measured) -> str:
+    return f" (source: {fact.fact.source})"
+
+
+def _overclaim(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding | None:
+    if fact is None:
+        return None
+    return _about(
+        c,
+        "overclaim",
+        BLOCKING,
+        f"claims more than the run measured: {fact.describe()} is {fact.text()}{_src(fact)}",
+        f"say the measured figure with its interval: {fact.describe()} {fact.text()}",
+        (fact.key,),
+    )
+
+
+def _measured_names(facts: list[Measured]) -> str:
+    return ", ".join(sorted({METRIC_NAMES[m.metric] for m in facts if m.metric and m.value is not None}))
+
+
+def _never_computed(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding:
+    name = METRIC_NAMES.get(c.metric or "", c.metric or "")
+    return _about(
+        c,
+        "never_computed",
+        BLOCKING,
+        f"the run never computed {name}; it measured: {_measured_names(facts) or 'nothing'}",
+        "claim only what was measured, or say how you measured this and where the number is stored",
+    )
+
+
+def _not_measured(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding:
+    name = METRIC_NAMES.get(c.metric or "", c.metric or "")
+    for_whom = sorted({m.about.describe() for m in facts if m.metric == c.metric and m.value is not None})
+    shown = ", ".join(for_whom[:4]) + (f" and {len(for_whom) - 4} more" if len(for_whom) > 4 else "")
+    return _about(
+        c,
+        "never_computed",
+        BLOCKING,
+        f"the run did not measure {name} for {c.subject}; it measured it for: {shown or 'nothing'}",
+        f"claim only what was measured for {c.subject}, or name the subject the figure belongs to",
+    )
+
+
+def _which_subject(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding | None:
+    also = next((m for m in facts if m.key == c.also), None)
+    if fact is None or also is None:
+        return None
+    what = "a count" if c.kind == "count" else "a figure"
+    return _about(
+        c,
+        "which_subject",
+        BLOCKING if c.bolder else ADVICE,
+        f"{what} with no subject is about the whole run, where {fact.describe()} is {fact.text()}"
+        f"{_src(fact)}; it matches {also.describe()} ({also.text()}) instead",
+        f"say which one: '{also.about.describe()} had ...', or give the whole run's figure",
+        (fact.key, also.key),
+    )
+
+
+def _wrong_count(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding | None:
+    if fact is None:
+        return None
+    return _about(
+        c,
+        "wrong_count",
+        BLOCKING,
+        f"contradicts the run: {fact.describe()} is {fact.text()}{_src(fact)}",
+        "quote the stored count, or round it out loud ('about 10,000', 'over 10k')",
+        (fact.key,),
+    )
+
+
+def _understated(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding | None:
+    if fact is None:
+        return None
+    return _about(
+        c,
+        "mismatch",
+        ADVICE,
+        f"does not match the run: {fact.describe()} is {fact.text()}{_src(fact)}",
+        "use the measured figure so the answer can be checked",
+        (fact.key,),
+    )
+
+
+def _unmatched(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding | None:
+    if c.kind != "rate":
+        return None
+    return _about(
+        c,
+        "unattributed_number",
+        ADVICE,
+        "a rate without the metric it measures",
+        "name the metric (precision, recall, false-positive rate) and what it was measured on",
+    )
+
+
+def _not_compared(c: Claim, fact: Measured | None, facts: list[Measured]) -> Finding | None:
+    if c.kind != "change":
+        return None
+    return _about(
+        c,
+        "change_without_baseline",
+        ADVICE,
+        "a change is claimed, but the run stores no before/after to check it against",
+        "give both levels (from X to Y, on what data) instead of the relative change",
+    )
+
+
+_VERDICT_FINDINGS: dict[str, Callable[[Claim, Measured | None, list[Measured]], Finding | None]] = {
+    "overclaim": _overclaim,
+    "never_computed": _never_computed,
+    "not_measured": _not_measured,
+    "which_subject": _which_subject,
+    "contradicts": _wrong_count,
+    "understated": _understated,
+    "unmatched": _unmatched,
+    "not_compared": _not_compared,
+}
 
 
 # ------------------------------------------------------------------ words and structure
 
 
 def _accuracy(ans: _Answer) -> list[Finding]:
-    """'accuracy' hides the rare class; offered as a figure, it blocks."""
+    """Accuracy hides the rare class: offered as a figure or as the result ("it is accurate") it blocks;
+    the word in passing ("we avoided accuracy") advises."""
+    has_pr = any(m.metric in ("precision", "recall") for m in ans.facts)
     out: list[Finding] = []
-    for q, s, e in _matches(compile_words(["accuracy"]), ans.text):
-        numeric = any(c.metric == "accuracy" and c.start <= s < c.end for c in ans.claims)
-        has_pr = any(m.metric in ("precision", "recall") for m in ans.facts)
+    for m in metric_mentions(ans.text):
+        if m.metric != "accuracy":
+            continue
+        numeric = any(c.metric == "accuracy" and c.start <= m.start < c.end for c in ans.claims)
+        word = ans.text[m.start : m.end]
+        praised = word.lower() != "accuracy" or bool(ACCURACY_PRAISED.match(ans.text, m.start))
+        claimed = numeric or (praised and not denied(ans.text, m.start))
         out.append(
             Finding(
                 "accuracy",
-                BLOCKING if numeric else ADVICE,
-                q,
-                s,
-                e,
+                BLOCKING if claimed else ADVICE,
+                word,
+                m.start,
+                m.end,
                 "accuracy hides the rare class: with few attacks among many benign events a model that flags "
                 "nothing is 'accurate'"
                 + ("; the run measured precision and recall instead" if has_pr else ""),
@@ -287,12 +370,70 @@ def _accuracy(ans: _Answer) -> list[Finding]:
 
 
 def _absolutes(ans: _Answer) -> list[Finding]:
-    """'never misses', 'fully automated': claims no measurement can support."""
+    """'never misses', 'zero false positives': claims no measurement can support; when they claim a rate,
+    the message says what the run measured for that subject."""
+    out: list[Finding] = []
+    for pattern, advice, _implied in ABSOLUTES:
+        for s, e in affirmed(compile_words([pattern]), ans.text):
+            if _closes_interval(ans.text, s):
+                continue
+            measured = [
+                f"{METRIC_NAMES[c.metric]} of {c.subject} is {c.measured}"
+                for c in ans.claims
+                if c.kind == "absolute" and (c.start, c.end) == (s, e) and c.metric and c.measured
+            ]
+            said = "; the run measured " + " and ".join(measured) if measured else ""
+            out.append(
+                Finding(
+                    "absolute",
+                    BLOCKING,
+                    ans.text[s:e],
+                    s,
+                    e,
+                    f"an absolute claim no measurement supports{said}",
+                    advice,
+                )
+            )
+    return out
+
+
+def _closes_interval(text: str, at: int) -> bool:
+    """'(95% interval 44-100%)': the top of an interval just given is its bound, not a perfect-rate claim."""
+    before = text[max(0, at - 60) : at]
+    low = re.search(r"\d[\d.,]*\s*%?\s*(?:-|–|—|to)\s*$", before)
+    return low is not None and bool(INTERVAL_BEFORE.search(before[: low.start()]))
+
+
+def _removed_human(ans: _Answer) -> list[Finding]:
+    """Taking the person out of the decision ('closes alerts by itself') blocks: AI ranks, a person decides."""
+    review = _review_facts(ans.facts)
     return [
-        Finding("absolute", BLOCKING, q, s, e, "an absolute claim no measurement supports", advice)
-        for pattern, advice in ABSOLUTES
-        for q, s, e in _matches(compile_words([pattern]), ans.text)
+        Finding(
+            "removed_human",
+            BLOCKING,
+            ans.text[s:e],
+            s,
+            e,
+            "takes the person out of the decision; " + review,
+            "say what a person still decides (verdict before anything is closed) and where automation stops",
+            tuple(k for k in ("review/reviewed", "incidents/count") if any(m.key == k for m in ans.facts)),
+        )
+        for s, e in affirmed(compile_words(NO_HUMAN), ans.text)
     ]
+
+
+def _review_facts(facts: list[Measured]) -> str:
+    """What the run records of people's decisions, for the message of a removed-human finding."""
+    by_key = {m.key: m for m in facts}
+    reviewed, incidents = by_key.get("review/reviewed"), by_key.get("incidents/count")
+    if reviewed is None:
+        return "this run records no reviewer verdicts: nothing in it shows that automation decided safely"
+    if incidents is None:
+        return f"in this run people recorded {reviewed.text()} verdicts (source: {reviewed.fact.source})"
+    return (
+        f"in this run people recorded verdicts on {reviewed.text()} of {incidents.text()} incidents "
+        f"(sources: {reviewed.fact.source}, {incidents.fact.source})"
+    )
 
 
 def _buzzwords(ans: _Answer) -> list[Finding]:
@@ -598,6 +739,7 @@ _RULES: tuple[Callable[[_Answer], list[Finding]], ...] = (
     _claim_findings,
     _accuracy,
     _absolutes,
+    _removed_human,
     _buzzwords,
     _tools,
     _missing_coverage,

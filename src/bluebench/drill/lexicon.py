@@ -1,48 +1,39 @@
 """The word lists the answer checks use, kept in one place so a reviewer can read every rule.
 
 Each entry is a regular expression matched case-insensitively on word boundaries. They are
-deliberately small and explicit: a finding must be explainable by pointing at one entry.
+deliberately small and explicit: a finding must be explainable by pointing at one entry. The
+words that bind a number to its metric and its subject (shared with ``verify``) are in
+:mod:`bluebench.reports.cues`; ``tests/drill/test_lexicon.py`` holds an example for each entry.
 """
 
 from __future__ import annotations
 
 import re
 
+from bluebench.reports.cues import compile_phrase, compile_words
+
 __all__ = [
     "ABSOLUTES",
+    "ACCURACY_PRAISED",
     "BUZZWORDS",
     "CHANGE_AFTER",
     "CHANGE_BEFORE",
     "CONCRETE_VERBS",
     "CONFIDENCE_AFTER",
+    "CONTEXT_NOUNS",
+    "COUNT_BOUNDS",
+    "COUNT_NOUNS",
     "COVERAGE",
     "FILLERS",
-    "METRIC_PHRASES",
+    "NEGATIONS",
+    "NEUTRAL_MODIFIERS",
+    "NOT_MEASURED",
+    "NO_HUMAN",
+    "PART_OF_ONE",
+    "RUN_CONTEXT",
     "STRUCTURE",
     "TOOLS",
     "compile_words",
-]
-
-
-def compile_words(patterns: list[str] | tuple[str, ...]) -> re.Pattern[str]:
-    """One case-insensitive alternation, whole words only, longest alternatives first."""
-    alts = sorted(patterns, key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(?:" + "|".join(alts) + r")(?![\w-])", re.IGNORECASE)
-
-
-# Phrase -> metric. Longer phrases win over the words inside them ("average precision").
-METRIC_PHRASES: list[tuple[str, str]] = [
-    (r"average precision|pr[- ]auc|auprc|area under the precision[- ]recall curve", "pr_auc"),
-    (r"roc[- ]auc|auroc|auc|area under the (?:roc )?curve", "roc_auc"),
-    (r"false[- ]positive rate|fpr|false[- ]alarm rate|false[- ]positive ratio", "fpr"),
-    (r"false[- ]negative rate|fnr|miss rate", "fnr"),
-    (r"true[- ]negative rate|specificity", "specificity"),
-    (r"true[- ]positive rate|tpr|detection rate|sensitivity|recall|hit rate", "recall"),
-    (r"precision|positive predictive value|ppv", "precision"),
-    (r"f1(?:[- ]score)?|f[- ]score|f[- ]measure", "f1"),
-    (r"accuracy|accurate", "accuracy"),
-    (r"mttd|mean time to detect(?:ion)?|time to detect(?:ion)?", "mttd"),
-    (r"mttr|mean time to (?:respond|response|resolve|resolution|remediate)", "mttr"),
 ]
 
 # A number right after these words is a change ("cut false positives by 80%"), not a level.
@@ -53,7 +44,7 @@ CHANGE_BEFORE = re.compile(
 )
 CHANGE_AFTER = re.compile(
     r"^\s*(?:%|percent|per cent)?\s*(?:fewer|less|lower|reduction|drop|decrease|more|higher|increase|"
-    r"faster|slower|improvement|better|worse|of the time)\b",
+    r"faster|slower|improvement|better|worse)\b",
     re.IGNORECASE,
 )
 # "95% confidence", "95% interval", "95% CI": a confidence level, not a claim about the run.
@@ -61,39 +52,171 @@ CONFIDENCE_AFTER = re.compile(
     r"^\s*(?:%|percent)?\s*(?:confidence|ci|interval|credible|wilson)\b", re.IGNORECASE
 )
 
-ABSOLUTES: list[tuple[str, str]] = [
+# An absolute claim, the advice it gets, and what it claims as a measurement: "zero false positives"
+# is precision 100% and FPR 0, "never misses" recall 100% (compared with the subject's figures).
+ABSOLUTES: list[tuple[str, str, tuple[tuple[str, float], ...]]] = [
     (
         r"eliminat(?:ed|es|e|ing)",
         "nothing measured here removes a threat class; say what fell and by how much",
+        (),
     ),
     (
         r"100\s?%|100 percent|one hundred percent",
         "a perfect rate on a sample has an interval; give the count (k of n)",
+        (),
     ),
     (
-        r"fully[- ]automated|fully[- ]autonomous|completely automated|no human (?:needed|involved)",
-        "say what a person still decides and where automation stops",
-    ),
-    (
-        r"zero false[- ]positives|no false[- ]positives|zero false alarms|no false alarms",
+        r"zero false[- ]positives|no false[- ]positives|zero false alarms|no false alarms|"
+        r"never (?:raised|raises|fires|fired|gave|gives|produced|produces|generated|generates|threw|throws|had|has) "
+        r"(?:a |any |a single )?false (?:alarms?|positives?)",
         "give the measured false-positive rate and the volume it applies to",
+        (("precision", 1.0), ("fpr", 0.0)),
     ),
     (
-        r"zero false[- ]negatives|no false[- ]negatives",
-        "give the measured recall and what it was measured on",
-    ),
-    (
-        r"never miss(?:es|ed)?|misses nothing|missed nothing|catch(?:es)? everything|caught everything|catch(?:es)? all|caught all|every single attack|(?:detect(?:s|ed)?|stop(?:s|ped)?|block(?:s|ed)?) all attacks",
+        r"zero false[- ]negatives|no false[- ]negatives|never miss(?:es|ed)?(?: an? attack| anything)?|"
+        r"misses nothing|missed nothing|catch(?:es)? (?:everything|every (?:single )?attack|all attacks|all of them)|"
+        r"caught (?:everything|every (?:single )?attack|all attacks|all of them)|catch(?:es)? all|caught all|"
+        r"every single attack|(?:detect(?:s|ed)?|stop(?:s|ped)?|block(?:s|ed)?) (?:all|every) attacks?|"
+        r"every (?:single )?(?:attack|intrusion)(?: [\w-]+){0,6}? (?:was|were|got|is) (?:detected|caught|flagged|found)",
         "give the measured recall and name what it was not tested on",
+        (("recall", 1.0),),
     ),
     (
         r"perfect(?:ly)?|flawless(?:ly)?|bullet-?proof|foolproof|guarantee[sd]?|impossible to (?:evade|bypass)|unbeatable",
         "replace with a measured figure and its interval",
+        (),
     ),
     (
         r"solved|always detects|always catches|completely (?:stopped|solved|removed)",
         "say what remains and how you would know",
+        (),
     ),
+]
+
+# The noun offered as the result ("its accuracy is excellent"), which claims it as much as a figure does.
+ACCURACY_PRAISED = compile_phrase(
+    r"accuracy (?:is|was|are|were|stays|stayed|remained|came out|looks|proved) (?:very |really |extremely |"
+    r"consistently |now )?(?:high|excellent|great|good|strong|outstanding|superb|near[- ]perfect|perfect|"
+    r"solid|impressive|top[- ]notch|unmatched)"
+)
+
+# Taking the person out of the decision: blocks, with the run's review facts in the message.
+NO_HUMAN = [
+    r"fully[- ]automated|fully[- ]autonomous|completely automated|lights[- ]out",
+    r"(?:no|without(?: any)?) (?:human|analyst|manual|person) (?:involvement|intervention|input|oversight|"
+    r"review|triage|in the loop|needed|involved|required)|no (?:analyst|person|one) in the loop",
+    r"(?:closes|closed|close|resolves|resolved|dismisses|dismissed|suppresses|suppressed) (?:the |its |all |an? |"
+    r"false )?(?:[\w-]+ ){0,2}?(?:alerts?|incidents?|tickets?|cases?)? ?(?:by itself|on its own|automatically|"
+    r"without (?:a |any )?(?:human|analyst|person|review|one looking|anyone|anybody))",
+    r"auto[- ]?(?:close[sd]?|closing|dismiss(?:es|ed)?|resolve[sd]?|remediat(?:e|es|ed|ion))",
+    r"automatically (?:closes|closed|close|dismiss(?:es|ed)?|resolves?|resolved|suppress(?:es|ed)?|remediat(?:es|ed|e))",
+    r"(?:no|without (?:a|any)|never needs? (?:a|an)) (?:analyst|human|person|reviewer|one)s? "
+    r"(?:needs? to|has to|have to|must|ever has to|having to)? ?(?:look|review|check|touch|see|read|"
+    r"look at|sign off)",
+    r"(?:nobody|no-one) (?:needs? to|has to|have to|must|ever has to) (?:look|review|check|touch|see|read)|"
+    r"no need for (?:an? |any )?(?:human|analyst|person|reviewer|people|analysts) to (?:look|review|check|touch|see|read)|"
+    r"(?:analysts?|humans?|people|reviewers?|the team) (?:no longer|never) (?:needs?|has|have) to "
+    r"(?:look|review|check|touch|see|read)",
+    r"replac(?:e|es|ed|ing) (?:the |our )?analysts|removes? the need for (?:an? )?(?:analysts?|humans?|review)",
+    r"(?:runs|works|operates) (?:entirely )?(?:on its own|unattended|hands[- ]off)",
+    r"(?:let|lets|letting) (?:the )?(?:model|system|pipeline|ai|classifier|llm|tool) (?:make|makes|take|takes|have) "
+    r"the (?:final )?(?:call|decision|say)|(?:the )?(?:model|system|pipeline|ai|classifier|llm) (?:makes|has|takes) "
+    r"the (?:final )?(?:call|decision|say)",
+]
+
+# Words before a cue that turn it around: "it does not catch every attack", "nothing closes itself".
+NEGATIONS = compile_phrase(
+    r"\b(?:not|no|never|nothing|nor|cannot|can't|won't|isn't|doesn't|didn't|wasn't|aren't|don't|"
+    r"far from|rather than|instead of|without)\b[^.;:!?]{0,40}$|n't\s+$"
+)
+
+# What a plain number counts: the word after it (singular or plural) -> the counted noun of the facts.
+COUNT_NOUNS: dict[str, str] = {
+    "events?|log events?|log records?|records?|log lines?|lines": "event",
+    "files?|recordings?|log files?": "file",
+    "alerts?|detections?|alarms?": "alert",
+    "incidents?|cases?": "incident",
+    "accounts?|users?|identities|identity": "account",
+    "hosts?|machines?|computers?|servers?|workstations?|endpoints?|devices?": "host",
+    "messages?|mails?|e-?mails?": "message",
+    "detectors?": "detector",
+    "rules?": "detector",  # the run's detectors are its rules ("SQL rules, one detector per pattern")
+}
+# Nouns an example often counts ("a spray against 47 accounts"): compared only in words about the run.
+CONTEXT_NOUNS = frozenset({"account", "host", "detector"})
+RUN_CONTEXT = compile_phrase(
+    r"\b(?:in total|overall|altogether|across (?:the|all|our) (?:\w+ )?(?:run|data|detectors|environment|estate|logs|hosts|accounts|network|fleet)|distinct|unique|the (?:whole |entire )?"
+    r"(?:run|data ?set|data|workspace|environment|estate|logs|corpus)|we (?:ingested|stored|processed|"
+    r"collected|had|ran|built|wrote|monitored)|in (?:all|the run|the data))\b"
+)
+# Words between a number and its noun that keep it a count of the whole ("10,011 Windows events");
+# any other word makes it a part ("47 failed logon events"), which the run stores no count of.
+NEUTRAL_MODIFIERS = frozenset(
+    [
+        "raw",
+        "windows",
+        "evtx",
+        "log",
+        "logged",
+        "labelled",
+        "labeled",
+        "stored",
+        "security",
+        "sysmon",
+        "ingested",
+        "individual",
+        "distinct",
+        "unique",
+        "separate",
+        "total",
+        "recorded",
+        "audit",
+        "json",
+        "input",
+        "source",
+        "mail",
+        "email",
+        "e-mail",
+        "linux",
+        "auth",
+        "syslog",
+        "winlogbeat",
+        "separate",
+        "different",
+        "user",
+        "host",
+    ]
+)
+# A count of one thing's parts ("an incident of 4 alerts", "47 events in one file"): not the run's.
+PART_OF_ONE = (
+    compile_phrase(
+        r"\b(?:an?|one|each|every|per|that|this|the same|a single|its)\s+(?:[a-z-]+\s+){0,2}?"
+        r"(?:incident|alert|account|host|file|case|attack|burst|spray|campaign|user|machine|server|day|"
+        r"hour|minute|window|message|mail|detector|example)\b[^.;:,]{0,30}$"
+    ),
+    compile_phrase(
+        r"^\s*(?:\w+\s+){0,2}?(?:in|on|from|for|against|of|per|within|at)\s+(?:an?|one|each|a single|the same|"
+        r"that|this|its)\b"
+    ),
+)
+# A number the person chose rather than measured: "a budget of 50 alerts a day", "aim for 10 incidents".
+NOT_MEASURED = compile_phrase(
+    r"\b(?:budget|target|goal|capacity|cap|limit|quota|sla|aim(?:ed)?|wanted|want|could handle|can handle|"
+    r"can take|could take|threshold|expect(?:ed)?|planned|plan|allowed)\b"
+    r"[^.;:,]{0,20}$"
+)
+# Rounding the person makes explicit: (pattern right before the number, how the count is compared).
+COUNT_BOUNDS: list[tuple[str, str]] = [
+    (
+        r"about|around|roughly|approximately|approx\.?|some|circa|~|on the order of|close to|in the region of",
+        "about",
+    ),
+    (r"nearly|almost|just under|just shy of|a little under", "nearly"),
+    (
+        r"over|more than|above|at least|upwards of|north of|in excess of|beyond|well over|a little over",
+        "at_least",
+    ),
+    (r"under|fewer than|less than|below|at most|up to|no more than", "at_most"),
 ]
 
 BUZZWORDS = [

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bluebench.reports.binding import DOMAINS, OVERALL, Subject, subject_of
+
 __all__ = [
     "HIGHER_IS_BETTER",
     "METRIC_NAMES",
@@ -75,6 +77,7 @@ HIGHER_IS_BETTER = {
     "specificity": True,
     "fpr": False,
     "fnr": False,
+    "fdr": False,
     "psi": False,
 }
 METRIC_NAMES = {
@@ -87,6 +90,7 @@ METRIC_NAMES = {
     "accuracy": "accuracy",
     "specificity": "specificity",
     "fnr": "false-negative rate",
+    "fdr": "share of alerts that were false alarms",
     "psi": "drift (PSI)",
     "mttd": "mean time to detect",
     "mttr": "mean time to respond",
@@ -123,6 +127,22 @@ _RUN_ID = re.compile(r"^(?:[0-9a-f]{8,}|[0-9a-f]{8}-[0-9a-f\-]{27,})$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
+# Count facts whose last key part does not say what they count (``alerts/detector/brute_force``).
+_COUNT_NOUNS = {
+    "workspace/events": "event",
+    "workspace/dataset": "event",
+    "workspace/files": "file",
+    "workspace/accounts": "account",
+    "workspace/hosts": "host",
+    "alerts/count": "alert",
+    "alerts/detector": "alert",
+    "alerts/detectors": "detector",
+    "method/detectors": "detector",
+    "incidents/count": "incident",
+    "incidents/alerts": "alert",
+}
+
+
 def _tokens(key: str) -> list[str]:
     return [t for t in _TOKEN.findall(key.lower()) if not _RUN_ID.match(t)]
 
@@ -144,6 +164,7 @@ class Measured:
     low: float | None
     high: float | None
     context: str = ""  # the evaluation (labels file) an ``eval/NAME/...`` fact belongs to
+    about: Subject = OVERALL  # what the fact measures: the run, a detector, a technique, a model
 
     @property
     def key(self) -> str:
@@ -174,9 +195,18 @@ class Measured:
 
     @property
     def noun(self) -> str:
-        """What a count counts ('alert' for ``alerts/count``), to match '212 alerts' in an answer."""
-        tail = [t for t in self.tokens if t not in ("count", "total", "n")]
-        return (tail[-1] if tail else "").rstrip("s")
+        """What a count counts ('alert' for ``alerts/count``, 'alert/day' for ``alerts/per_day``), to
+        match '212 alerts' or '40 alerts a day' in an answer."""
+        parts = self.key.split("/")
+        named = _COUNT_NOUNS.get("/".join(parts[:2]))
+        if named:
+            return named
+        if self.about.kind == "domain" and parts[1:2] == ["data"]:
+            return DOMAINS.get(parts[0]).noun
+        daily = [t for t in self.tokens if t.startswith("per_")]
+        tail = [t for t in self.tokens if t not in ("count", "total", "n") and not t.startswith("per_")]
+        noun = (tail[-1] if tail else "").rstrip("s")
+        return noun + "/day" if daily else noun
 
     @property
     def month(self) -> str | None:
@@ -271,7 +301,8 @@ def read_fact(fact: FactLike) -> Measured:
         subject = f"mail model {parts[2]} ({parts[3]} split)"
     elif parts[:2] == ["mail", "kfold"]:
         subject = "mail model (k-fold)"
-    return Measured(fact, metric, subject, names, tuple(tokens), value, low, high, context)
+    about = subject_of(fact.key)
+    return Measured(fact, metric, subject, names, tuple(tokens), value, low, high, context, about)
 
 
 def read_facts(facts: Iterable[FactLike]) -> list[Measured]:

@@ -67,7 +67,13 @@ def scorecard_markdown(card: Scorecard, name: str = "answer") -> str:
     lines.append("")
     for c in card.claims:
         against = f" against `{c.fact}` = {c.measured}" if c.fact else ""
-        lines.append(f"- {_q(c.quote)}: {c.kind}, {c.metric or 'no metric'}; {c.verdict}{against}")
+        about = ""
+        if c.subject:
+            how = {"named": "named", "sentence before": "named in the sentence before"}.get(
+                c.bound, "no subject named"
+            )
+            about = f" of {c.subject} ({how})"
+        lines.append(f"- {_q(c.quote)}: {c.kind}, {c.metric or 'no metric'}{about}; {c.verdict}{against}")
     if not card.claims:
         lines.append("- none")
     lines.append("")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["WORD", "blank_comments", "sentence_of", "sentences", "spoken_words"]
+from bluebench.drill.lexicon import NEGATIONS
+
+__all__ = ["WORD", "affirmed", "blank_comments", "denied", "sentence_of", "sentences", "spoken_words"]
 
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -54,3 +56,15 @@ def sentence_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
 def spoken_words(text: str) -> list[re.Match[str]]:
     """The words a person would say, for length and repetition."""
     return list(WORD.finditer(text))
+
+
+def denied(text: str, at: int) -> bool:
+    """Whether a negation earlier in the same clause turns around what is said at ``at``."""
+    clause_start = max(text.rfind(c, 0, at) for c in ".,;:!?\n") + 1
+    return bool(NEGATIONS.search(text[clause_start:at]))
+
+
+def affirmed(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """Spans where ``pattern`` is said, not denied: "it never misses" counts, "it does not catch every
+    attack" does not."""
+    return [(m.start(), m.end()) for m in pattern.finditer(text) if not denied(text, m.start())]

@@ -195,6 +195,10 @@ def _json_scalar(x: str) -> str:
     )
 
 
+#: The fields of which a Windows record must have one to be an event (not just any JSON).
+EVENT_MARKS = ("code", "channel", "provider")
+
+
 def _windows_intermediate(shape: str, checked: bool = True) -> str:
     """SELECT producing (record, raw, file, code, ts, channel, provider, host, ed) for one shape.
 
@@ -222,10 +226,37 @@ def _windows_intermediate(shape: str, checked: bool = True) -> str:
         ed = f"""CASE WHEN starts_with({e}::VARCHAR, '{{') THEN {e}
             WHEN json_exists({u}, '$.xml_name') THEN {u} ELSE (json_extract({u}, '$.*'))[1] END"""
     where = "WHERE json_valid(raw)" if checked else ""
+    # A line that is JSON but names no event (no id, channel or provider of its own shape) is
+    # not stored as an empty event; ingest names it with ``unstored_sql``.
+    is_event = " OR ".join(f"{v[n]} IS NOT NULL" for n in EVENT_MARKS)
     return f"""
         SELECT record, raw, file, {code} AS code, {_utc(time)} AS ts, {scalar("channel")} AS channel,
                {scalar("provider")} AS provider, {host} AS host, {ed} AS ed
         FROM (SELECT record, raw, file, json_extract(raw, {arr}) AS v FROM raw_batch {where})
+        WHERE {is_event}
+    """
+
+
+def unstored_sql(shape: str) -> str | None:
+    """(record, why, first characters) of the lines of ``bad_batch`` that normalizing leaves out.
+
+    None for shapes whose query keeps every line. Only a batch that stored fewer events than
+    it had lines pays for this second look.
+    """
+    if shape not in WINDOWS_PATHS and shape != "mapped-jsonl":
+        return None
+    if shape == "mapped-jsonl":
+        missing = "false"
+    else:
+        paths = ", ".join(_sql_str(WINDOWS_PATHS[shape][n]) for n in EVENT_MARKS)
+        missing = f"list_count(json_extract(raw, [{paths}])) = 0"
+    not_event = f"no event id, channel or provider where a {shape} event has them"
+    return f"""
+        SELECT record, CASE WHEN NOT json_valid(raw) THEN 'not valid JSON (truncated?)'
+                            ELSE {_sql_str(not_event)} END, left(raw, 60)
+        FROM bad_batch
+        WHERE CASE WHEN json_valid(raw) THEN {missing} ELSE true END
+        ORDER BY record
     """
 
 

@@ -26,6 +26,7 @@ class QualityReport:
     unknown_codes: int
     skipped_records: int
     repaired_records: int
+    skipped_files: int = 0
     by_dataset: dict[str, int] = field(default_factory=dict)
     top_unknown_codes: list[tuple[str, int]] = field(default_factory=list)
 
@@ -51,6 +52,11 @@ class QualityReport:
             out.append(
                 f"{self.unknown_codes} events have codes no built-in detector reads; most common: {codes}"
             )
+        if self.skipped_files:
+            out.append(
+                f"{self.skipped_files} files could not be read at all and were skipped "
+                "(not a log format, empty, or failed; see `bluebench ingest` output)"
+            )
         if self.skipped_records:
             out.append(
                 f"{self.skipped_records} records could not be read and were skipped (see `bluebench ingest` output)"
@@ -68,6 +74,25 @@ class QualityReport:
         d["last"] = self.last.isoformat() + "Z" if self.last else None
         d["findings"] = self.findings()
         return d
+
+
+# A file not read at all counts once as a file, never as records; a skip seen again (a rescan
+# of the same folder in a workspace made before skips were kept once) counts once.
+SKIPPED_SQL = """SELECT count(DISTINCT (file, record, reason)) FILTER (WHERE unit <> 'file' AND NOT kept),
+                        count(DISTINCT (file, record, reason)) FILTER (WHERE unit <> 'file' AND kept),
+                        count(DISTINCT file) FILTER (WHERE unit = 'file')
+                 FROM skipped"""
+# A workspace made before skips had units, opened read-only (a writer adds them on opening).
+SKIPPED_SQL_BEFORE_UNITS = """SELECT count(DISTINCT (file, record, reason)) FILTER (WHERE NOT kept),
+                                     count(DISTINCT (file, record, reason)) FILTER (WHERE kept), 0
+                              FROM skipped"""
+
+
+def _has_units(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = con.execute(
+        "SELECT 1 FROM duckdb_columns() WHERE table_name = 'skipped' AND column_name = 'unit'"
+    ).fetchall()
+    return bool(rows)
 
 
 def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> QualityReport:
@@ -92,9 +117,7 @@ def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) 
         """SELECT coalesce(sum(n - 1), 0) FROM (
              SELECT count(*) AS n FROM events GROUP BY "log.file.path", hash("event.original") HAVING count(*) > 1)"""
     ).fetchall()[0][0]
-    skipped = con.execute(
-        "SELECT count(*) FILTER (WHERE NOT kept), count(*) FILTER (WHERE kept) FROM skipped"
-    ).fetchall()[0]
+    skipped = con.execute(SKIPPED_SQL if _has_units(con) else SKIPPED_SQL_BEFORE_UNITS).fetchall()[0]
     by_dataset = dict(
         con.execute('SELECT "event.dataset", count(*) FROM events GROUP BY 1 ORDER BY 2 DESC').fetchall()
     )
@@ -116,6 +139,7 @@ def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) 
         unknown_codes=row[6],
         skipped_records=int(skipped[0]),
         repaired_records=int(skipped[1]),
+        skipped_files=int(skipped[2]),
         by_dataset={str(k): int(v) for k, v in by_dataset.items()},
         top_unknown_codes=[(str(c), int(n)) for c, n in top_unknown],
     )

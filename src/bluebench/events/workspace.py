@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.errors import BluebenchError, InputError
-from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql
+from bluebench.events.lock import WorkspaceLock, busy_from_duckdb
+from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql, unstored_sql
 from bluebench.schema import EVENT_COLUMNS, q
 from bluebench.sources import InputFile, RawBatch, Reader, ReadOptions, Skipped, detect_reader
 
@@ -30,6 +31,7 @@ GROUP_ROWS = 100_000
 GROUP_FILES = 500
 JSON_SHAPES = ("evtx", "winlogbeat", "otrf", "mapped-jsonl")
 DEFAULT_WORKSPACE = ".bluebench"
+FILE_UNIT, RECORD_UNIT = "file", "record"  # what a row of ``skipped`` stands for
 
 # The raw record and the EventData are most of the bytes stored: zstd compresses them ~20x
 # and costs a third of what DuckDB's default string compression costs on insert.
@@ -49,7 +51,16 @@ SCHEMA_SQL = [
     # workspaces made before it was kept gain the column empty.
     "ALTER TABLE files ADD COLUMN IF NOT EXISTS location VARCHAR",
     """CREATE TABLE IF NOT EXISTS skipped (
-        file VARCHAR, record BIGINT, reason VARCHAR, kept BOOLEAN, logged_at TIMESTAMP)""",
+        file VARCHAR, record BIGINT, reason VARCHAR, kept BOOLEAN, logged_at TIMESTAMP,
+        fingerprint VARCHAR, unit VARCHAR)""",
+    # Skips are kept per file fingerprint (a rescan adds none again) and as a whole file or
+    # a record; workspaces made before gain the columns, their file skips told by the reasons
+    # ingest gave them.
+    "ALTER TABLE skipped ADD COLUMN IF NOT EXISTS fingerprint VARCHAR",
+    "ALTER TABLE skipped ADD COLUMN IF NOT EXISTS unit VARCHAR",
+    f"""UPDATE skipped SET unit = CASE WHEN record IS NULL AND (reason LIKE 'file not ingested:%'
+        OR reason LIKE 'not a recognised log format%' OR reason IN ('empty file', 'no such file'))
+        THEN '{FILE_UNIT}' ELSE '{RECORD_UNIT}' END WHERE unit IS NULL""",
     """CREATE TABLE IF NOT EXISTS alerts (
         id VARCHAR PRIMARY KEY, detector VARCHAR, title VARCHAR, severity VARCHAR, score DOUBLE,
         tactics VARCHAR[], techniques VARCHAR[], entities JSON, first_seen TIMESTAMP,
@@ -122,29 +133,59 @@ class Workspace:
     """A folder holding one DuckDB database; every stage reads and writes through it."""
 
     def __init__(
-        self, folder: str | Path = DEFAULT_WORKSPACE, memory_limit: str = "1GB", temp_limit: str = "10GB"
+        self,
+        folder: str | Path = DEFAULT_WORKSPACE,
+        memory_limit: str = "1GB",
+        temp_limit: str = "10GB",
+        *,
+        read_only: bool = False,
+        command: str = "bluebench",
     ) -> None:
+        """Open (a writer creates) the workspace; ``command`` names this user in a refusal to others.
+
+        A writer holds the workspace alone; readers share it. Either is refused at once, with
+        WorkspaceBusy naming the holder, when the other kind holds it.
+        """
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.folder / DB_NAME))
-        self.con.execute("SET TimeZone = 'UTC'")
+        self.read_only = read_only
+        if not read_only:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        elif not (self.folder / DB_NAME).is_file():
+            raise BluebenchError(
+                f"{self.folder}: no bluebench workspace here (run `bluebench scan PATH -w {self.folder}` first)"
+            )
+        self._lock = WorkspaceLock(self.folder, command, write=not read_only)
+        self._lock.acquire()
+        try:
+            self.con = connect(self.folder, read_only)
+            self._configure(memory_limit, temp_limit)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._files_cache: tuple[dict[str, str], set[str]] | None = None
+
+    def _configure(self, memory_limit: str, temp_limit: str) -> None:
         self.con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
         self.con.execute("SET temp_directory = ?", [str(self.folder / "tmp")])
         # A query that spills more than this fails with an error instead of filling the disk
         # (DuckDB's default is 90% of the free space).
         self.con.execute(f"SET max_temp_directory_size = '{_checked_size(temp_limit)}'")
         self.con.execute("SET preserve_insertion_order = false")
+        if self.read_only:
+            return
         # Parallel bulk inserts leave some row groups partly filled; DuckDB's checkpoint would
         # rewrite ("vacuum") them all again, single-threaded, which costs about as much as
         # storing them did. Events are never deleted, so there is nothing else to reclaim.
         self.con.execute("SET max_vacuum_tasks = 0")
         for stmt in SCHEMA_SQL:
             self.con.execute(stmt)
-        self._files_cache: tuple[dict[str, str], set[str]] | None = None
 
     def close(self) -> None:
-        """Checkpoint and close the database."""
-        self.con.close()
+        """Checkpoint and close the database, then let other processes in."""
+        try:
+            self.con.close()
+        finally:
+            self._lock.release()
 
     def __enter__(self) -> Workspace:
         return self
@@ -225,9 +266,7 @@ class Workspace:
                 raise InputError(f.display, "empty file")
             digest = fingerprint(f.path)
         except (OSError, InputError) as exc:
-            res = FileResult(f.display, None, status="failed", error=_reason(exc))
-            self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))
-            return _Pending(f, res, None, "", 0)
+            return self._not_read(f, "failed", _reason(exc))
         known = self._known()[0].get(digest)
         if known is not None:
             res = FileResult(f.display, None, status="duplicate", error=f"same content as {known}")
@@ -241,18 +280,19 @@ class Workspace:
                     )
                 )
             return _Pending(f, res, None, digest, size)
-        reader = detect_reader(f.path, options)
+        try:
+            reader = detect_reader(f.path, options)
+        except (OSError, InputError) as exc:
+            return self._not_read(f, "failed", _reason(exc), digest, size)
         if reader is None:
-            res = FileResult(
-                f.display,
-                None,
-                status="unrecognised",
-                error="not a recognised log format (EVTX, Windows JSON lines, syslog, .eml/mbox mail; "
-                "use --mapping for other CSV/JSON lines)",
-            )
-            self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, res.error or "")]))
-            return _Pending(f, res, None, digest, size)
+            return self._not_read(f, "unrecognised", UNRECOGNISED, digest, size)
         return _Pending(f, FileResult(f.display, reader.name), reader, digest, size)
+
+    def _not_read(self, f: InputFile, status: str, why: str, digest: str = "", size: int = 0) -> _Pending:
+        """A file that cannot be read at all: one skip for the file, kept once per content."""
+        res = FileResult(f.display, None, status=status, error=why)
+        self._in_transaction(lambda: self._log_skipped([Skipped(f.display, None, why)], digest, FILE_UNIT))
+        return _Pending(f, res, None, digest, size)
 
     def _in_transaction(self, fn: Callable[[], object]) -> None:
         self.con.execute("BEGIN TRANSACTION")
@@ -293,7 +333,8 @@ class Workspace:
             )
         finally:
             self._unregister("done_files")
-        self._log_skipped([s for p in done for s in p.result.skipped])
+        for p in done:
+            self._log_skipped(p.result.skipped, p.digest)
 
     def _known(self) -> tuple[dict[str, str], set[str]]:
         """Stored originals by fingerprint, and every stored path; read again after a change."""
@@ -321,7 +362,9 @@ class Workspace:
                     batches, _sources(group), any(self._dedupe(p) for p in group), checked
                 )
                 for p in group:
-                    p.result.events = counts.get(p.file.display, 0)
+                    # A zip's events are counted under its members' names.
+                    names = {b.file for b in p.batches} | {p.file.display}
+                    p.result.events = sum(counts.get(name, 0) for name in names)
                     self._report_bad_json(p)
                 self._finish(*group)
 
@@ -499,9 +542,8 @@ class Workspace:
 
     def _fail(self, p: _Pending, exc: BaseException) -> None:
         p.result.status, p.result.error, p.result.events = "failed", _reason(exc), 0
-        self._in_transaction(
-            lambda: self._log_skipped([Skipped(p.file.display, None, f"file not ingested: {p.result.error}")])
-        )
+        lost = [Skipped(p.file.display, None, f"file not ingested: {p.result.error}")]
+        self._in_transaction(lambda: self._log_skipped(lost, p.digest, FILE_UNIT))
 
     def _dedupe(self, p: _Pending) -> bool:
         # Records of a file seen before under the same name (a log that grew) are compared
@@ -509,22 +551,23 @@ class Workspace:
         return p.file.display in self._known()[1]
 
     def _report_bad_json(self, p: _Pending) -> None:
-        """Name the records of a fully read file that were not stored because not JSON."""
+        """Name the records of a fully read file that were not stored: not JSON, or not an event."""
         rows = sum(b.table.num_rows for b in p.batches)
         if p.batches and p.batches[0].shape in JSON_SHAPES and p.result.events < rows:
             for b in p.batches:
                 self._skip_bad_json(b, p.result.skipped)
 
     def _skip_bad_json(self, batch: RawBatch, skipped: list[Skipped]) -> None:
-        # Only the rare batch with bad lines pays for this second pass.
+        # Only the rare batch with lines left out pays for this second pass.
+        sql = unstored_sql(batch.shape)
+        if sql is None:
+            return
         self.con.register("bad_batch", batch.table)
         try:
-            bad = self.con.execute(
-                "SELECT record, left(raw, 60) FROM bad_batch WHERE NOT json_valid(raw) ORDER BY record"
-            ).fetchall()
+            bad = self.con.execute(sql).fetchall()
         finally:
             self.con.unregister("bad_batch")
-        skipped.extend(Skipped(batch.file, r, f"not valid JSON (truncated?): {t!r}") for r, t in bad)
+        skipped.extend(Skipped(batch.file, r, f"{why}: {t!r}") for r, why, t in bad)
 
     def _unregister(self, name: str) -> None:
         """Drop a registered batch; inside a failed transaction DuckDB refuses until rollback."""
@@ -539,19 +582,55 @@ class Workspace:
         rows = self.con.execute(sql, params or []).fetchall()
         return rows[0][0] if rows else None
 
-    def _log_skipped(self, skipped: list[Skipped]) -> None:
-        if skipped:
-            now = _now()
-            self.con.executemany(
-                "INSERT INTO skipped VALUES (?, ?, ?, ?, ?)",
-                [[s.file, s.record, s.reason, s.kept, now] for s in skipped],
-            )
+    def _log_skipped(self, skipped: list[Skipped], fingerprint: str, unit: str = RECORD_UNIT) -> None:
+        """Record skips of one input (by its content fingerprint), leaving out those already
+        recorded: a rescan meets the same unreadable files again and must not count them twice."""
+        if not skipped:
+            return
+        rows = pa.table(
+            {
+                "file": pa.array([s.file for s in skipped], pa.string()),
+                "record": pa.array([s.record for s in skipped], pa.int64()),
+                "reason": pa.array([s.reason for s in skipped], pa.string()),
+                "kept": pa.array([s.kept for s in skipped], pa.bool_()),
+            }
+        )
+        self.con.register("new_skips", rows)
+        try:
+            self.con.execute(LOG_SKIPPED_SQL, [_now(), fingerprint or None, unit])
+        finally:
+            self._unregister("new_skips")
 
     # ----------------------------------------------------------------- reads
 
     def event_count(self) -> int:
         """Number of stored events."""
         return self._count()
+
+
+UNRECOGNISED = (
+    "not a recognised log format (EVTX, Windows JSON lines, syslog, .eml/mbox mail; "
+    "use --mapping for other CSV/JSON lines)"
+)
+LOG_SKIPPED_SQL = """
+    INSERT INTO skipped (file, record, reason, kept, logged_at, fingerprint, unit)
+    SELECT DISTINCT n.file, n.record, n.reason, n.kept, $1::TIMESTAMP, $2, $3 FROM new_skips n
+    WHERE NOT EXISTS (SELECT 1 FROM skipped s WHERE s.fingerprint IS NOT DISTINCT FROM $2
+        AND s.file = n.file AND s.record IS NOT DISTINCT FROM n.record AND s.reason = n.reason)
+"""
+
+
+def connect(folder: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The workspace database in UTC; a lock held by another process becomes WorkspaceBusy."""
+    try:
+        con = duckdb.connect(str(Path(folder) / DB_NAME), read_only=read_only)
+    except duckdb.IOException as exc:
+        busy = busy_from_duckdb(Path(folder), exc)
+        if busy is None:
+            raise
+        raise busy from None
+    con.execute("SET TimeZone = 'UTC'")
+    return con
 
 
 def _source_key(p: _Pending, file: str) -> str:
@@ -608,6 +687,13 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def workspace_from_env(folder: str | None) -> Workspace:
+def workspace_folder(folder: str | None) -> Path:
+    """The folder the user chose, or BLUEBENCH_WORKSPACE, or ./.bluebench."""
+    return Path(folder or os.environ.get("BLUEBENCH_WORKSPACE", DEFAULT_WORKSPACE))
+
+
+def workspace_from_env(
+    folder: str | None, *, command: str = "bluebench", read_only: bool = False
+) -> Workspace:
     """Open the workspace the user chose, or BLUEBENCH_WORKSPACE, or ./.bluebench."""
-    return Workspace(folder or os.environ.get("BLUEBENCH_WORKSPACE", DEFAULT_WORKSPACE))
+    return Workspace(workspace_folder(folder), command=command, read_only=read_only)

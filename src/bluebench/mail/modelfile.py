@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 from bluebench.mail.model import MailModel
 from bluebench.mail.spec import ModelError, Spec
 from bluebench.mail.subword import SubwordVectorizer
+from bluebench.sources.limits import DEFAULT_LIMITS, Limits, bytes_text
 
 FORMAT = "bluebench-mail-model"
 FORMAT_VERSION = 4
@@ -85,17 +86,29 @@ def save_model(path: str | Path, model: Any, spec: Spec, meta: dict[str, Any]) -
     tmp.replace(path)
 
 
-def load_model(path: str | Path) -> MailModel:
-    """Load a model file, refusing anything damaged, altered or able to build unknown types."""
+def load_model(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> MailModel:
+    """Load a model file, refusing anything damaged, altered, too large or able to build unknown types.
+
+    Sizes are checked before anything is read or unpacked: the file against
+    ``[limits] model_bytes``, each part as the zip declares it (``zipfile`` reads no further)
+    against ``model_bytes`` and ``meta.json`` against ``model_meta_bytes``.
+    """
     import skops.io as sio
 
     p = Path(path)
     try:
+        n = p.stat().st_size
+        if n > limits.model_bytes:
+            raise ModelError(
+                f"{p}: refused: the file has {bytes_text(n)}, more than [limits] model_bytes = "
+                f"{bytes_text(limits.model_bytes)}"
+            )
         data = p.read_bytes()
     except OSError as exc:
         raise ModelError(f"{p}: cannot read model: {exc.strerror or exc}") from exc
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
+            _check_sizes(p, z, limits)
             meta = json.loads(z.read("meta.json"))
             blob = z.read("model.skops")
             vocabulary = z.read("vocabulary.json")
@@ -148,6 +161,21 @@ def load_model(path: str | Path) -> MailModel:
         raise ModelError(
             f"{p}: refused: metadata does not fit the model ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def _check_sizes(p: Path, z: zipfile.ZipFile, limits: Limits) -> None:
+    """Refuse a part whose declared size is over its limit, before it is unpacked."""
+    for info in z.infolist():
+        limit, name = (
+            (limits.model_meta_bytes, "model_meta_bytes")
+            if info.filename == "meta.json"
+            else (limits.model_bytes, "model_bytes")
+        )
+        if info.file_size > limit:
+            raise ModelError(
+                f"{p}: refused: {info.filename} unpacks to {bytes_text(info.file_size)}, more than "
+                f"[limits] {name} = {bytes_text(limit)}"
+            )
 
 
 def _is_linear(model: object) -> bool:

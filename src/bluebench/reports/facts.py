@@ -12,11 +12,13 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
 ``workspace/events|files|duplicate_files``      counts from the ``events`` and ``files`` tables
 ``workspace/megabytes|skipped_records|days``    stored input size, records skipped, span in days
 ``workspace/active_days``                       days (UTC) on which any event was stored
+``workspace/accounts|hosts``                    distinct account names (user or target), host names
 ``workspace/first_day|last_day``                first and last event day (``YYYY-MM-DD``)
 ``workspace/datasets`` ``workspace/dataset/D``  sources (readers) seen, events per reader
 ``quality/F``                                   a count of :class:`QualityReport` (``F`` a field)
 ``alerts/count|per_day`` ``alerts/detector/D``  stored alerts, a day over the event span, per detector
 ``alerts/per_active_day``                       alerts a day over the days that have events
+``alerts/detectors``                            detectors that raised any stored alert
 ``incidents/count|alerts|per_day``              incidents, alerts grouped into them (issue #4 stage)
 ``review/verdicts/V|reviewed|precision``        reviewer verdicts on incidents; precision from them
 ``review/detector/D/precision``                 per-detector precision from verdicts (review store)
@@ -34,6 +36,7 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
 ``drift/threshold``                             that 0.25
 ``config/DETECTOR/PARAM``                       a parameter of the default detector configuration
 ``method/confidence``                           the confidence level of every interval (from its z)
+``method/detectors``                            detectors registered (``bluebench.detectors.DETECTORS``)
 ``param/NAME/VALUE``                            a figure the user set (minutes per alert)
 ``calc/minutes_saved/M`` ``calc/hours_saved/M`` (alerts - incidents) x M minutes per alert
 ==============================================  ============================================
@@ -65,7 +68,7 @@ from bluebench.errors import BluebenchError
 from bluebench.evaluation.evaluate import EVALUATIONS_SQL
 from bluebench.evaluation.metrics import Measure
 from bluebench.events.quality import QualityReport, quality_report
-from bluebench.events.workspace import DB_NAME
+from bluebench.events.workspace import DB_NAME, connect
 from bluebench.stats import Z95, Rate
 
 Value = float | int | str
@@ -79,6 +82,7 @@ QUALITY_FIELDS = (
     "unknown_codes",
     "skipped_records",
     "repaired_records",
+    "skipped_files",
 )
 METRICS = (
     "precision",
@@ -330,6 +334,17 @@ class FactResolver:
         if what == "active_days":
             n = self._scalar('SELECT count(DISTINCT "@timestamp"::DATE) FROM events')
             return Resolved(int(n), unit="day with events")
+        if what == "accounts":
+            n = self._scalar(
+                'SELECT count(DISTINCT u) FROM (SELECT "user.name" AS u FROM events '
+                "UNION ALL SELECT \"user.target.name\" FROM events) WHERE u IS NOT NULL AND u <> ''"
+            )
+            return Resolved(int(n), unit="account")
+        if what == "hosts":
+            n = self._scalar(
+                'SELECT count(DISTINCT "host.name") FROM events WHERE "host.name" IS NOT NULL AND "host.name" <> \'\''
+            )
+            return Resolved(int(n), unit="host")
         if what == "datasets":
             n = self._scalar('SELECT count(DISTINCT "event.dataset") FROM events')
             return Resolved(int(n), unit="source kind")
@@ -345,7 +360,8 @@ class FactResolver:
             raise FactError(f"unknown quality fact {p[0]!r}")
         if self._quality is None:
             self._quality = quality_report(self.con)
-        return Resolved(int(getattr(self._quality, p[0])), unit="record" if "records" in p[0] else "event")
+        unit = "record" if "records" in p[0] else "file" if "files" in p[0] else "event"
+        return Resolved(int(getattr(self._quality, p[0])), unit=unit)
 
     def _alerts(self, p: list[str]) -> Resolved:
         if p[0] == "count":
@@ -360,6 +376,8 @@ class FactResolver:
         if p[0] == "detector" and len(p) == 2:
             n = self._scalar("SELECT count(*) FROM alerts WHERE detector = ?", [p[1]])
             return Resolved(int(n), unit="alert")
+        if p == ["detectors"]:
+            return Resolved(int(self._scalar("SELECT count(DISTINCT detector) FROM alerts")), unit="detector")
         raise FactError(f"unknown alerts fact {'/'.join(p)!r}")
 
     def _incidents(self, p: list[str]) -> Resolved:
@@ -522,6 +540,10 @@ class FactResolver:
         """Constants of the method, computed from the code that uses them."""
         if p == ["confidence"]:
             return Resolved(round(math.erf(Z95 / math.sqrt(2.0)), 6), unit="confidence level")
+        if p == ["detectors"]:
+            from bluebench.detectors import DETECTORS
+
+            return Resolved(len(DETECTORS), unit="detector")
         raise FactError(f"unknown method fact {'/'.join(p)!r}")
 
     def _config(self, p: list[str]) -> Resolved:
@@ -653,6 +675,8 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
         "last_day",
         "days",
         "active_days",
+        "accounts",
+        "hosts",
         "datasets",
     ):
         yield f"workspace/{what}", f"workspace/{what}"
@@ -666,11 +690,13 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
     yield "alerts/count", "alerts/count"
     yield "alerts/per_day", "alerts/per_day"
     yield "alerts/per_active_day", "alerts/per_active_day"
+    yield "alerts/detectors", "alerts/detectors"
     for (det,) in con.execute("SELECT DISTINCT detector FROM alerts ORDER BY 1").fetchall():
         if "/" not in str(det):
             yield f"alerts/detector/{det}", f"alerts/detector/{det}"
     for what in ("count", "alerts", "per_day"):
         yield f"incidents/{what}", f"incidents/{what}"
+    yield "method/detectors", "method/detectors"
     for what in ("months", "max_psi", "max_psi_month", "shifted_months"):
         yield f"drift/{what}", f"drift/{what}"
     for month, *_ in resolver.month_table():
@@ -767,12 +793,14 @@ def collect_facts(
 
 
 def open_workspace(workspace: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Connect to an existing workspace (never creating one), with the UTC session it expects."""
+    """Connect to an existing workspace (never creating one), with the UTC session it expects.
+
+    A process holding the workspace (a scan) makes this a WorkspaceBusy naming it.
+    """
     db = Path(workspace) / DB_NAME
     if not db.is_file():
         raise BluebenchError(f"{workspace}: no bluebench workspace here (no {DB_NAME})")
-    con = duckdb.connect(str(db), read_only=read_only)
-    con.execute("SET TimeZone = 'UTC'")
+    con = connect(Path(workspace), read_only)
     if not read_only:
         con.execute(EVALUATIONS_SQL)
     return con

@@ -337,6 +337,7 @@ class CaseStudy:
             "unknown_codes": "events have codes no built-in detector reads",
             "skipped_records": "records could not be read and were skipped",
             "repaired_records": "records had invalid UTF-8 and were kept with replacement characters",
+            "skipped_files": "files could not be read at all and were skipped",
         }
         for k, text in texts.items():
             if self.has(f"quality/{k}") and self.val(f"quality/{k}"):

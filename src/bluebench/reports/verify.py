@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 
 from bluebench.attack import technique_matches
+from bluebench.reports.binding import Aliases
 from bluebench.reports.evidence import (
     AlertInfo,
     Ev,
@@ -253,6 +254,8 @@ class Verifier:
         self._event_alerts: dict[frozenset[str], dict[str, AlertInfo]] = {}
         self._event_alert_ids: dict[str, set[str]] = {}
         self._incident_titles: dict[str, str] | None = None
+        self._aliases: Aliases | None = None
+        self._detector_techniques: dict[str, tuple[str, ...]] | None = None
 
     # -------------------------------------------------------------- stored data, cached
 
@@ -321,6 +324,7 @@ class Verifier:
 
             ids = {d.lower() for d in DETECTORS.names()}
             ids |= {k.lower() for section in load_config(None).values() for k in section}
+            ids |= {"min_score", "enabled"}  # parameters every detector takes (``Detector.params``)
             for sql in (
                 "SELECT DISTINCT detector FROM alerts",
                 'SELECT DISTINCT "event.dataset" FROM events WHERE "event.dataset" IS NOT NULL',
@@ -331,6 +335,37 @@ class Verifier:
                 ids |= {path.lower(), Path(path).name.lower()}
             self._idents = ids
         return self._idents
+
+    def aliases(self) -> Aliases:
+        """How sentences name subjects: the registries' names plus this workspace's data sets."""
+        if self._aliases is None:
+            from bluebench.sources import READERS
+
+            stored = self.con.execute(
+                'SELECT DISTINCT "event.dataset" FROM events WHERE "event.dataset" IS NOT NULL'
+            ).fetchall()
+            self._aliases = Aliases.from_registries(
+                datasets=sorted({*READERS.names(), *(str(r[0]) for r in stored)})
+            )
+        return self._aliases
+
+    def detector_techniques(self, detector: str) -> tuple[str, ...] | None:
+        """The techniques a detector reports (a rule-driven one: those of its stored alerts); None
+        when no detector has that id."""
+        if self._detector_techniques is None:
+            from bluebench.detectors import DETECTORS
+
+            rows = self.con.execute(
+                "SELECT detector, list(DISTINCT t ORDER BY t) FROM (SELECT detector, unnest(techniques) AS t "
+                "FROM alerts) GROUP BY 1"
+            ).fetchall()
+            found = {str(d): tuple(str(t) for t in ts) for d, ts in rows}
+            for d in self.con.execute("SELECT DISTINCT detector FROM alerts").fetchall():
+                found.setdefault(str(d[0]), ())
+            for cls in DETECTORS:
+                found[cls.id] = found.get(cls.id, ()) if cls.rule_driven else tuple(cls.techniques)
+            self._detector_techniques = found
+        return self._detector_techniques.get(detector.strip())
 
     def known_id(self, token: str) -> bool:
         t = token.strip().lower()

@@ -5,7 +5,9 @@ cites, the fact resolver and the workspace lookups) and returns a :class:`Proble
 claim of its kind that the data does not bear out. :data:`CHECKERS` is the ordered table
 ``Verifier.check_sentence`` runs; a new kind of claim is one function and one line there.
 Reasons are reported in the order the sentence reads them (by where the claim starts), and
-claims about the whole sentence after those, in the table's order.
+claims about the whole sentence after those, in the table's order. The checkers that bind a
+sentence's names to what it cites (subjects of facts, detectors, techniques, actions) are in
+:mod:`bluebench.reports.verify_names`.
 """
 
 from __future__ import annotations
@@ -13,44 +15,48 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from typing import Protocol
 
-from bluebench.attack import TECHNIQUE_NAMES, technique_matches
-from bluebench.reports.evidence import AlertInfo, Ev
+from bluebench.attack import technique_matches
 from bluebench.reports.facts import FactError, Value
-from bluebench.reports.timeline import ACTION_PHRASES
-
-# ------------------------------------------------------------------ the claims a sentence can make
-
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-DATE = r"\d{4}-\d{2}-\d{2}"
-_FACT_MARK = r"(?:\{fact:(?P<fsrc>[^}\s]+)\}|\[\^(?P<fnote>f\d+)\])"
-# One alternative per kind of claim (or citation); a checker asks for its kinds by group name.
-TOKEN = re.compile(
-    "|".join(
-        [
-            rf"(?P<fact>(?P<fval>{DATE}|\d{{4}}-\d{{2}}|{_NUM}){_FACT_MARK})",
-            r"(?P<code>(?P<fence>`+)(?P<ctext>.+?)(?P=fence))",
-            r"(?P<cite>\[(?P<label>[ES]\d+)\])",
-            r"(?P<inline>\[(?P<ikind>ev|alert):(?P<ids>[0-9A-Za-z,\-]+)\])",
-            r"(?P<badnote>\[\^(?P<bnote>[^\]]+)\])",
-            r'(?P<title>raised "(?P<ttext>(?:[^"\\]|\\.)*)")',
-            r'(?P<named>titled "(?P<ntext>(?:[^"\\]|\\.)*)")',
-            rf"(?P<dt>(?P<dtd>{DATE})[ T](?P<dtt>\d{{2}}:\d{{2}}(?::\d{{2}})?))",
-            rf"(?P<date>{DATE})",
-            r"(?P<time>\b\d{2}:\d{2}(?::\d{2})?\b)",
-            r"(?P<ip>\b\d{1,3}(?:\.\d{1,3}){3}\b)",
-            r"(?P<tech>\bT\d{4}(?:\.\d{3})?\b)",
-            r"(?P<evcode>\bevent (?P<ecode>\d{1,6})\b)",
-            r"(?P<score>\bscore (?P<sval>\d+(?:\.\d+)?))",
-            rf"(?P<num>(?<![\w.]){_NUM}(?![\w]))",
-            r"(?P<ident>\b[A-Za-z0-9][A-Za-z0-9_\-]*(?:[.\\@$/][A-Za-z0-9_\-]+)+\b|\b[A-Za-z_\-]*\d[A-Za-z0-9_\-]*\b)",
-        ]
-    )
+from bluebench.reports.verify_names import (
+    check_actions,
+    check_detectors,
+    check_fact_metrics,
+    check_fact_subjects,
+    check_from_words,
+    check_technique_names,
+    named_detectors,
 )
+from bluebench.reports.verify_sentence import (
+    COMMON_WORDS,
+    DATE,
+    STOP_WORDS,
+    TEMPLATE_WORDS,
+    TOKEN,
+    Check,
+    Checker,
+    Facts,
+    Problem,
+    Sentence,
+    Store,
+    checker_table,
+)
+
+__all__ = [
+    "CHECKERS",
+    "DATE",
+    "TOKEN",
+    "Check",
+    "Checker",
+    "Facts",
+    "Problem",
+    "Sentence",
+    "Store",
+    "check_claims",
+    "checker_table",
+]
 
 # Nouns after a count, and which distinct values of the cited events they count.
 _NOUNS: dict[str, tuple[str, ...]] = {
@@ -68,144 +74,17 @@ _NOUNS: dict[str, tuple[str, ...]] = {
     "alert": ("alerts",),
     "detector": ("detectors",),
 }
-_STOP = {
-    "for",
-    "from",
-    "on",
-    "by",
-    "in",
-    "to",
-    "targeting",
-    "among",
-    "with",
-    "over",
-    "and",
-    "of",
-    "at",
-    "against",
-    "involving",
-    "between",
-    "during",
-    "within",
-    "behind",
-}
+
 # Words with digits or dots that are vocabulary, not names.
+# A name in backticks shaped like an identifier (a detector id, a parameter, a reader): uncited, it
+# must be one the workspace knows, so `brute_forcer` or `winlogbeat` cannot slip into a report.
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
 _WORDS_OK = {"n/a", "f1", "i.e", "e.g", "utf-8", "utf8", "ipv4", "ipv6"}
+
 _HOST_WORDS = {"host", "server", "workstation", "computer", "machine"}
-_COMMON = {
-    "the",
-    "a",
-    "an",
-    "its",
-    "their",
-    "this",
-    "that",
-    "same",
-    "one",
-    "each",
-    "several",
-    "named",
-    "called",
-}
+
 _FAILED_WORDS = {"failed", "failure", "failures", "unsuccessful"}
 _SUCCESS_WORDS = {"successful", "success", "succeeded"}
-
-
-def _template_words() -> set[str]:
-    words: set[str] = set()
-    for pair in ACTION_PHRASES.values():
-        for text in pair:
-            words.update(text.lower().split())
-    for name in TECHNIQUE_NAMES.values():
-        words.update(name.lower().split())
-    return words
-
-
-# Words the timeline's own sentence templates use: never taken for names.
-_TEMPLATE = _template_words()
-
-
-# ------------------------------------------------------------------ what a checker reads
-
-
-class Facts(Protocol):
-    """Recomputes a fact from its source (``FactResolver`` is one)."""
-
-    def value(self, reference: str) -> Value | None: ...
-
-
-class Store(Protocol):
-    """The workspace lookups checkers need (``Verifier`` is one); read-only and cached there."""
-
-    def known_id(self, token: str) -> bool: ...
-    def title_of(self, ident: str) -> str | None: ...
-    def technique_known(self, tech: str) -> bool: ...
-    def alerts_named(self, alert_ids: Iterable[str]) -> dict[str, AlertInfo]: ...
-    def alerts_of(self, event_ids: Iterable[str]) -> dict[str, AlertInfo]: ...
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A claim the data does not bear out: where it starts in the sentence, and why it fails."""
-
-    at: int
-    reason: str
-
-
-@dataclass
-class Sentence:
-    """One sentence and what it rests on: the claims found in it, what it cites, where to look up."""
-
-    text: str
-    day: date | None  # the day heading above it, for times written without a date
-    tokens: list[re.Match[str]]
-    cited: bool  # it cites something, even something not stored
-    events: list[Ev]
-    alert_ids: set[str]  # alerts cited as a whole (their events are among ``events``)
-    notes: dict[str, str]  # footnote label -> fact source
-    facts: Facts
-    store: Store
-    times: list[datetime] = field(init=False)
-    values: set[str] = field(init=False)
-    _alerts: dict[str, AlertInfo] | None = field(default=None, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.times = sorted(e.at for e in self.events if e.at)
-        self.values = _entity_values(self.events)
-
-    def claims(self, *kinds: str) -> list[re.Match[str]]:
-        """The sentence's tokens of these kinds (group names of :data:`TOKEN`), in reading order."""
-        return [m for m in self.tokens if any(m.group(k) for k in kinds)]
-
-    def alerts(self) -> dict[str, AlertInfo]:
-        """The alerts the sentence speaks of: those it cites, else those its events belong to."""
-        if self._alerts is None:
-            if self.alert_ids:
-                self._alerts = self.store.alerts_named(self.alert_ids)
-            else:
-                self._alerts = dict(self.store.alerts_of(e.id for e in self.events))
-        return self._alerts
-
-    def unsupported(self, m: re.Match[str], what: str) -> list[Problem] | None:
-        """None when cited events can judge the claim; else what to say instead.
-
-        Citing nothing is a problem; citing only what is not stored is not one here, because the
-        citation has already failed.
-        """
-        if not self.cited:
-            return [Problem(m.start(), f"{what} without citing evidence")]
-        return None if self.events else []
-
-
-Check = Callable[[Sentence], Iterable[Problem]]
-
-
-@dataclass(frozen=True)
-class Checker:
-    """One kind of claim: a stable name (tests and docs refer to it) and the function checking it."""
-
-    name: str
-    check: Check
 
 
 # ------------------------------------------------------------------ one checker per kind of claim
@@ -243,7 +122,7 @@ def _code_names(s: Sentence) -> Iterator[Problem]:
         if s.store.known_id(val):
             continue
         if not s.cited:
-            if re.search(r"\d|\.[A-Za-z]", val):
+            if re.search(r"\d|\.[A-Za-z]", val) or _IDENTIFIER.fullmatch(val):
                 yield Problem(m.start(), f"names {val!r} without citing evidence")
             continue
         if s.events and val.lower() not in s.values:
@@ -256,17 +135,21 @@ def _alert_titles(s: Sentence) -> Iterator[Problem]:
         if (instead := s.unsupported(m, "names an alert title")) is not None:
             yield from instead
             continue
-        title = json.loads('"' + m.group("ttext") + '"')
-        if title not in {a.title for a in s.alerts().values()}:
+        title = _quoted_text(m.group("ttext"))
+        if title is None:
+            yield Problem(m.start(), f"the alert title {m.group('ttext')!r} is not a valid quoted string")
+        elif title not in {a.title for a in s.alerts().values()}:
             yield Problem(m.start(), f"alert title {title!r} is not that of a cited alert")
 
 
 def _stored_titles(s: Sentence) -> Iterator[Problem]:
     """``titled "TITLE"``: the stored title of an incident or alert the sentence names in backticks."""
     for m in s.claims("named"):
-        title = json.loads('"' + m.group("ntext") + '"')
+        title = _quoted_text(m.group("ntext"))
         named = [t.group("ctext").strip() for t in s.claims("code")]
-        if title not in {s.store.title_of(x) for x in named}:
+        if title is None:
+            yield Problem(m.start(), f"the title {m.group('ntext')!r} is not a valid quoted string")
+        elif title not in {s.store.title_of(x) for x in named}:
             yield Problem(
                 m.start(),
                 f"the title {title!r} is not the stored title of {', '.join(named) or 'anything named'}",
@@ -320,7 +203,12 @@ def _techniques(s: Sentence) -> Iterator[Problem]:
     for m in s.claims("tech"):
         text = m.group(0)
         if not s.cited:
-            if not s.store.technique_known(text):
+            dets = named_detectors(s)
+            techs = {t for name, _ in dets for t in s.store.detector_techniques(name) or ()}
+            if techs and not any(technique_matches(text, t) for t in techs):
+                names = ", ".join(sorted({n for n, _ in dets}))
+                yield Problem(m.start(), f"names technique {text}, which {names} does not report")
+            elif not techs and not s.store.technique_known(text):
                 yield Problem(m.start(), f"names technique {text}, which no stored result has")
             continue
         techs = {t for a in s.alerts().values() for t in a.techniques}
@@ -371,7 +259,7 @@ def _names(s: Sentence) -> Iterator[Problem]:
     """A word shaped like a name (digits, dots, slashes) is vocabulary, an identifier or an event value."""
     for m in s.claims("ident"):
         text = m.group(0)
-        if text.lower() in _WORDS_OK or s.store.known_id(text) or text.lower() in _TEMPLATE:
+        if text.lower() in _WORDS_OK or s.store.known_id(text) or text.lower() in TEMPLATE_WORDS:
             continue
         if not s.cited:
             yield Problem(m.start(), f"names {text!r} without citing evidence")
@@ -397,26 +285,18 @@ def _host_words(s: Sentence) -> Iterator[Problem]:
     """A bare word after 'host'/'server' (a summariser's invention need not look like a host name)."""
     for a, b in itertools.pairwise(s.text.split()):
         w = b.strip(",.;:()'\"")
-        if a.lower() in _HOST_WORDS and w and "`" not in b and w.lower() not in _COMMON | _TEMPLATE:
-            if not re.fullmatch(r"[A-Za-z][\w.\-]*", w) or w.lower() in _STOP:
+        if a.lower() in _HOST_WORDS and w and "`" not in b and w.lower() not in COMMON_WORDS | TEMPLATE_WORDS:
+            if not re.fullmatch(r"[A-Za-z][\w.\-]*", w) or w.lower() in STOP_WORDS:
                 continue
             if w.lower() not in s.values and not s.store.known_id(w):
                 yield Problem(len(s.text), f"names host {w!r}, which is not in the cited events")
 
 
-def checker_table(*checkers: Checker) -> tuple[Checker, ...]:
-    """The checkers in order; a name registered twice is a mistake, so it raises."""
-    seen: set[str] = set()
-    for c in checkers:
-        if c.name in seen:
-            raise KeyError(f"claim checker already registered: {c.name}")
-        seen.add(c.name)
-    return checkers
-
-
 # The claims a sentence is checked for, in order: one line per kind of claim.
 CHECKERS: tuple[Checker, ...] = checker_table(
     Checker("fact", _facts),
+    Checker("fact-subject", check_fact_subjects),
+    Checker("fact-metric", check_fact_metrics),
     Checker("footnote", _stray_footnotes),
     Checker("code-name", _code_names),
     Checker("alert-title", _alert_titles),
@@ -425,12 +305,16 @@ CHECKERS: tuple[Checker, ...] = checker_table(
     Checker("date", _dates),
     Checker("address", _addresses),
     Checker("technique", _techniques),
+    Checker("technique-name", check_technique_names),
+    Checker("detector", check_detectors),
+    Checker("action", check_actions),
     Checker("event-code", _event_codes),
     Checker("score", _scores),
     Checker("count", _counts),
     Checker("name", _names),
     Checker("outcome", _outcomes),
     Checker("host-word", _host_words),
+    Checker("from-word", check_from_words),
 )
 
 
@@ -442,6 +326,15 @@ def check_claims(s: Sentence, checkers: Iterable[Checker] = CHECKERS) -> list[st
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _quoted_text(text: str) -> str | None:
+    """A title as written between quotes (JSON escapes), or None when its escapes are not valid."""
+    try:
+        value = json.loads('"' + text + '"')
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _number(text: str) -> float:
@@ -464,7 +357,7 @@ def _noun_key(words: list[str]) -> str:
     which ends before a preposition, a parenthesis or code, or at punctuation."""
     head = ""
     for raw in words:
-        if raw[:1] in "(`[" or raw[:1].isdigit() or raw.lower() in _STOP:
+        if raw[:1] in "(`[" or raw[:1].isdigit() or raw.lower() in STOP_WORDS:
             break
         head = raw.lower().strip(",;:()")
         if raw[-1:] in ",;:()":
@@ -497,21 +390,6 @@ def _counts_of(noun: str, s: Sentence) -> list[int]:
             out += [len(names), len({n for n in names if not n.lower().startswith("krbtgt")})]
         else:
             out.append(len({e.entities[what] for e in evs if e.entities.get(what)}))
-    return out
-
-
-def _entity_values(evs: Iterable[Ev]) -> set[str]:
-    """Every entity value of the events, lower-cased, with domain-qualified forms split too."""
-    out: set[str] = set()
-    for e in evs:
-        for v in e.entities.values():
-            low = v.lower()
-            out.add(low)
-            if "\\" in low:
-                out.add(low.split("\\", 1)[1])
-            if "@" in low:
-                out.add(low.split("@", 1)[0])
-            out.add(low.split(".", 1)[0] if not re.fullmatch(r"[\d.]+", low) else low)
     return out
 
 

@@ -7,6 +7,7 @@ precision interval reuses ``bluebench.evaluation.metrics`` (a pure module) as th
 contract asks; nothing else from later stages is imported.
 """
 
+from bluebench.review.logins import LoginPolicy, LoginWait
 from bluebench.review.store import (
     REASON_REQUIRED,
     ROLES,
@@ -34,6 +35,8 @@ __all__ = [
     "Comment",
     "DetectorSettings",
     "IncidentState",
+    "LoginPolicy",
+    "LoginWait",
     "PermissionDenied",
     "PrecisionEstimate",
     "ReviewStore",

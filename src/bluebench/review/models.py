@@ -107,3 +107,4 @@ class AuditRow(Base):
     object_id: Mapped[str] = mapped_column(String(200))
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
+    via: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -29,12 +29,13 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, delete, event, func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bluebench.errors import BluebenchError
+from bluebench.review.logins import LoginPolicy, LoginWait, login_wait
 from bluebench.review.models import (
     AuditRow,
     CommentRow,
@@ -68,6 +69,7 @@ _MAX_ID = 200
 _MAX_TEXT = 20_000
 _LOCK_KEY = 0x6B1E_BE4C  # PostgreSQL advisory lock held while migrating
 _PRECISION_FLOOR = "precision_floor"
+LOGIN_POLICY = LoginPolicy()
 
 T = TypeVar("T")
 
@@ -165,6 +167,8 @@ class AuditRecord:
     object_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    #: How the actor was known: "web" (a password), or the CLI's unverified ``--as``.
+    via: str | None = None
 
     @property
     def object(self) -> str:
@@ -248,8 +252,10 @@ class ReviewStore:
     :meth:`for_workspace` for the workspace default. Safe to share between threads.
     """
 
-    def __init__(self, url: str, *, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, url: str, *, hasher: PasswordHasher | None = None, via: str | None = None) -> None:
         self.url = normalize_url(url)
+        #: How the actors of this store's changes are known, written into every audit record.
+        self.via = via
         self.dialect: str = self.url.get_backend_name()
         # argon2id always; a caller (tests) may pass cheaper cost parameters. Stored hashes
         # carry their own parameters, so verifying works whatever hasher wrote them.
@@ -263,14 +269,14 @@ class ReviewStore:
             raise StoreError(f"cannot open review database {self.display_url}: {exc.orig}") from None
 
     @classmethod
-    def for_workspace(cls, ws_dir: Path, url: str | None = None) -> ReviewStore:
+    def for_workspace(cls, ws_dir: Path, url: str | None = None, via: str | None = None) -> ReviewStore:
         """The store for a workspace: ``url``, else ``$BLUEBENCH_DB``, else ``<ws_dir>/review.db``."""
         url = url or os.environ.get("BLUEBENCH_DB") or None
         if url is None:
             ws_dir = Path(ws_dir)
             ws_dir.mkdir(parents=True, exist_ok=True)
             url = URL.create("sqlite", database=str(ws_dir / "review.db")).render_as_string()
-        return cls(url)
+        return cls(url, via=via)
 
     @property
     def display_url(self) -> str:
@@ -352,8 +358,8 @@ class ReviewStore:
                 raise StoreError(f"review database {self.display_url}: {exc.orig}") from None
         raise AssertionError("unreachable")
 
-    @staticmethod
     def _audit(
+        self,
         s: Session,
         actor: str,
         action: str,
@@ -371,6 +377,7 @@ class ReviewStore:
                 object_id=object_id,
                 before=_dump(before),
                 after=_dump(after),
+                via=self.via,
             )
         )
 
@@ -480,46 +487,50 @@ class ReviewStore:
 
     # -- login throttling ------------------------------------------------------------------
 
-    def record_login(self, name: str, client: str, ok: bool) -> None:
-        """Remember a login attempt (kept for throttling and in the audit)."""
-        name = str(name)[:255]
-        client = str(client)[:255]
-
-        def op(s: Session) -> None:
-            s.add(LoginAttemptRow(name=name, client=client, ok=bool(ok), at=_now()))
-            action = "login.ok" if ok else "login.failed"
-            self._audit(s, name, action, "user", name, None, {"client": client})
-
-        self._write(op)
-
-    def recent_failures(self, name: str, client: str, window_s: int = 900) -> int:
-        """Failed logins in the last ``window_s`` seconds for this name or from this client.
-
-        Counting either side stops both one address trying many names and many addresses
-        trying one name. Failures before this name's last success from this client do not
-        count, so a user who mistyped and then got in is not held back.
-        """
-        since = _now() - timedelta(seconds=window_s)
-        name, client = str(name)[:255], str(client)[:255]
+    def login_wait(
+        self, name: str, client: str, policy: LoginPolicy = LOGIN_POLICY, now: datetime | None = None
+    ) -> LoginWait:
+        """How long (``name``, ``client``) must wait before a login is tried (see ``review.logins``)."""
         with self._read() as s:
-            last_ok = s.scalar(
-                select(func.max(LoginAttemptRow.at)).where(
-                    LoginAttemptRow.ok.is_(True),
-                    LoginAttemptRow.name == name,
-                    LoginAttemptRow.client == client,
-                )
-            )
-            start = max(since, last_ok) if last_ok is not None else since
-            n = s.scalar(
-                select(func.count())
-                .select_from(LoginAttemptRow)
-                .where(
-                    LoginAttemptRow.ok.is_(False),
-                    LoginAttemptRow.at > start if last_ok is not None else LoginAttemptRow.at >= start,
-                    (LoginAttemptRow.name == name) | (LoginAttemptRow.client == client),
-                )
-            )
-        return int(n or 0)
+            return login_wait(s, str(name)[:255], str(client)[:255], policy, now or _now())
+
+    def record_login(
+        self, name: str, client: str, ok: bool, policy: LoginPolicy = LOGIN_POLICY, at: datetime | None = None
+    ) -> LoginWait:
+        """Remember a login attempt; a failure's audit record says how long the next one now waits."""
+        name, client = str(name)[:255], str(client)[:255]
+        when = at or _now()
+
+        def op(s: Session) -> LoginWait:
+            s.add(LoginAttemptRow(name=name, client=client, ok=bool(ok), at=when))
+            s.flush()
+            wait = login_wait(s, name, client, policy, when)
+            after: dict[str, Any] = {"client": client}
+            if not ok:
+                after.update(failures=wait.failures, delay_s=wait.wait_s)
+            self._audit(s, name[:64], "login.ok" if ok else "login.failed", "user", name[:200], None, after)
+            return wait
+
+        return self._write(op)
+
+    def clear_login_failures(self, name: str, client: str | None = None, *, actor: str) -> int:
+        """Forget an account's failed logins (from one client, or all): a lead lifts the delay.
+
+        The attempts are throttling state, not history: the audit keeps every ``login.failed``
+        and records this clearing. Returns how many failures were forgotten.
+        """
+
+        def op(s: Session) -> int:
+            self._lead(s, actor, "clear failed logins")
+            which = [LoginAttemptRow.ok.is_(False), LoginAttemptRow.name == name]
+            if client is not None:
+                which.append(LoginAttemptRow.client == client)
+            n = int(s.scalar(select(func.count()).select_from(LoginAttemptRow).where(*which)) or 0)
+            s.execute(delete(LoginAttemptRow).where(*which))
+            self._audit(s, actor, "login.clear", "user", name, {"failures": n}, {"client": client or "any"})
+            return n
+
+        return self._write(op)
 
     # -- verdicts --------------------------------------------------------------------------
 
@@ -770,6 +781,7 @@ class ReviewStore:
                     r.object_id,
                     _load(r.before),
                     _load(r.after),
+                    r.via,
                 )
                 for r in s.scalars(q)
             ]

@@ -48,4 +48,6 @@ def detect_files(
     """All rules over files read once and streamed, without a workspace."""
     engine = SigmaEngine(ruleset)
     engine.run(file_batches(paths, report))
+    if report is not None:
+        report.skipped.extend(engine.skipped)
     return engine, engine_alerts(engine)

@@ -55,6 +55,8 @@ class SigmaEngine:
         self._recorder = MatchRecorder(self.rules, evidence_cap, corr_fields)
         self.matches: dict[str, RuleMatches] = self._recorder.matches
         self._reader = FieldReader(threads)
+        #: Events whose fields could not be read, named (file and record) and counted.
+        self.skipped = self._reader.skipped
 
     def process(self, batch: pa.Table) -> None:
         """Evaluate every rule on one batch and record the matches."""

@@ -19,11 +19,18 @@ import pyarrow.compute as pc
 
 from bluebench.sigma.ir import KEYWORD_FIELD
 from bluebench.sigma.pipeline import FIELD_ALIASES, SYSTEM_FIELDS
+from bluebench.sources.base import Skipped
 
 BATCH_COLUMNS = ("code", "channel", "provider", "host", "ts", "ed", "file", "record", "event_id")
 STREAM_ROWS = 8_192  # rows per Arrow chunk streamed back from DuckDB
 SCAN_ROWS = 2_048  # rows per chunk handed to DuckDB: one chunk is scanned by one thread
 EMPTY_ROWS = np.zeros(0, dtype=np.int32)
+#: DuckDB errors that depend on the rows a query was given (memory it ran out of, a value it
+#: refused), not on the query: halving the rows finds the record at fault.
+RECORD_ERRORS = (duckdb.OutOfMemoryException, duckdb.InvalidInputException, duckdb.ConversionException)
+#: DuckDB's memory for the engine's own queries: the widest cells of real host logs (OTRF:
+#: Sysmon process events, dozens of fields) fit, so halving (see ``FieldReader``) is rare.
+DUCKDB_MEMORY = "256MB"
 
 
 class Column:
@@ -92,18 +99,43 @@ def cells(batch: pa.Table) -> Iterator[tuple[str, str, np.ndarray[Any, Any]]]:
 
 
 class FieldReader:
-    """Reads the fields of a cell's rows through one DuckDB connection kept for the whole run."""
+    """Reads the fields of a cell's rows through one DuckDB connection kept for the whole run.
+
+    ``skipped`` names the events whose fields could not be read even alone (they are
+    evaluated as if those fields were absent).
+    """
 
     def __init__(self, threads: int = 2) -> None:
         self._con = duckdb.connect()
         self._con.execute(f"SET threads = {int(threads)}")
-        self._con.execute("SET memory_limit = '64MB'")
+        self._con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         self._con.execute("SET allocator_flush_threshold = '8MB'")
         self._con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
+        self.skipped: list[Skipped] = []
 
     def columns(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, Column]:
         """The named fields of the given batch rows, dictionary-encoded."""
-        return {f: encode(a) for f, a in extract_fields(self._con, batch, pa.array(rows), names).items()}
+        return {f: encode(a) for f, a in self._fields(batch, rows, names).items()}
+
+    def _fields(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, pa.Array]:
+        """``extract_fields``, halved until it succeeds, so the result never depends on memory.
+
+        DuckDB needs more memory for some cells than others, and how much depends on its
+        threads' timing: a cell that fails is read in two halves (and so on), which gives the
+        same values. A single event that still fails is named and read as having none.
+        """
+        try:
+            return extract_fields(self._con, batch, pa.array(rows), names)
+        except RECORD_ERRORS as exc:
+            if len(rows) > 1:
+                mid = len(rows) // 2
+                a, b = self._fields(batch, rows[:mid], names), self._fields(batch, rows[mid:], names)
+                return {f: pa.concat_arrays([a[f].cast(pa.string()), b[f].cast(pa.string())]) for f in names}
+            file = batch.column("file")[int(rows[0])].as_py()
+            record = batch.column("record")[int(rows[0])].as_py()
+            why = " ".join(str(exc).split())[:200]
+            self.skipped.append(Skipped(str(file), record, f"Sigma fields not read: {why}"))
+            return {f: pa.nulls(1, pa.string()) for f in names}
 
 
 def extract_fields(
@@ -144,6 +176,10 @@ def extract_fields(
             ).to_arrow_reader(STREAM_ROWS)
             # Streamed: DuckDB never holds the whole result besides the Arrow copy.
             res = res.read_all()
+        except OSError as exc:  # the Arrow stream hands DuckDB's errors on as OSError
+            if "Out of Memory" in str(exc):
+                raise duckdb.OutOfMemoryException(str(exc)) from exc
+            raise
         finally:
             con.unregister("sigma_cell")
         j = 0

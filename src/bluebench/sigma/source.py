@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
-from bluebench.sigma.extract import SCAN_ROWS
+from bluebench.sigma.extract import DUCKDB_MEMORY, RECORD_ERRORS, SCAN_ROWS
 from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
 from bluebench.sources.lines import iter_line_blocks, open_members, read_head
 from bluebench.sources.winjson import first_object
@@ -76,7 +76,7 @@ def file_batches(
     rep = report if report is not None else ReadReport()
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
-    con.execute("SET memory_limit = '64MB'")
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
     con.execute("SET allocator_flush_threshold = '8MB'")
     con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
     opts = ReadOptions(batch_bytes=batch_bytes or BATCH_BYTES)
@@ -105,7 +105,7 @@ def file_batches(
                     (rb.shape, rb.table, rb.file) for rb in reader.read(f.path, f.display, rep.skipped, opts)
                 )
         except Exception as exc:  # one unreadable file is reported, the others are read
-            rep.skipped.append(Skipped(f.display, None, f"file not read: {exc}"))
+            rep.skipped.append(Skipped(f.display, None, f"file not read: {_short(exc)}"))
             continue
         it = iter(blocks)
         while True:
@@ -115,7 +115,7 @@ def file_batches(
             except StopIteration:
                 break
             except Exception as exc:  # one unreadable file is reported, the others are read
-                rep.skipped.append(Skipped(f.display, None, f"file not read: {exc}"))
+                rep.skipped.append(Skipped(f.display, None, f"file not read: {_short(exc)}"))
                 break
             if pending and (shape != pending_shape or pending_bytes >= opts.batch_bytes):
                 yield from _reduced(con, pending_shape, pending, rep)
@@ -130,14 +130,55 @@ def file_batches(
 def _reduced(
     con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Table, str]], rep: ReadReport
 ) -> Iterator[pa.Table]:
-    """``_reduce``, a failure reported against the files of the batch instead of ending the stream."""
+    """``_reduce``, halved until it succeeds: what one record makes fail is that record's skip.
+
+    DuckDB may run out of its memory on a batch (how much it needs depends on the threads'
+    timing) or refuse one record's data. Halving finds the record at fault, names and counts
+    it, and reduces the rest, so which events are read never depends on memory or timing.
+    Any other failure is reported against the batch's files.
+    """
     try:
-        out = _reduce(con, shape, parts)
+        yield _reduce(con, shape, parts)
+        return
+    except RECORD_ERRORS as exc:
+        error: Exception = exc
     except Exception as exc:
         for name in dict.fromkeys(name for _, name in parts):
-            rep.skipped.append(Skipped(name, None, f"file not read: {exc}"))
+            rep.skipped.append(Skipped(name, None, f"file not read: {_short(exc)}"))
         return
-    yield out
+    if sum(t.num_rows for t, _ in parts) <= 1:
+        for t, name in parts:
+            for record in t.column("record").to_pylist():
+                rep.skipped.append(Skipped(name, record, f"record not read: {_short(error)}"))
+        return
+    first, second = halves(parts)
+    yield from _reduced(con, shape, first, rep)
+    yield from _reduced(con, shape, second, rep)
+
+
+def halves(
+    parts: list[tuple[pa.Table, str]],
+) -> tuple[list[tuple[pa.Table, str]], list[tuple[pa.Table, str]]]:
+    """The (table, file) parts cut into two runs of (nearly) equal rows, order kept."""
+    half = sum(t.num_rows for t, _ in parts) // 2
+    first: list[tuple[pa.Table, str]] = []
+    second: list[tuple[pa.Table, str]] = []
+    taken = 0
+    for t, name in parts:
+        if taken >= half:
+            second.append((t, name))
+        elif taken + t.num_rows <= half:
+            first.append((t, name))
+        else:
+            cut = half - taken
+            first.append((t.slice(0, cut), name))
+            second.append((t.slice(cut), name))
+        taken += t.num_rows
+    return first, second
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 def _evtx_json_lines(path: Path) -> bool:
@@ -160,7 +201,9 @@ def _reduce(con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Tab
             return con.sql(
                 _SELECT.format(inner=windows_intermediate_sql(shape, checked=False))
             ).to_arrow_table()
-        except duckdb.Error:  # a line that is not JSON: filter such lines out (they are counted by ingest)
+        except duckdb.InvalidInputException as exc:  # a line that is not JSON: filter such lines out
+            if "Malformed JSON" not in str(exc):
+                raise
             return con.sql(
                 _SELECT.format(inner=windows_intermediate_sql(shape, checked=True))
             ).to_arrow_table()

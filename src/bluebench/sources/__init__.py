@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bluebench.errors import InputError
 from bluebench.registry import Registry
 from bluebench.sources.authlog import AuthLogReader
 from bluebench.sources.base import RawBatch, Reader, ReadOptions, Skipped
@@ -62,11 +63,19 @@ def discover(paths: list[str]) -> Iterator[InputFile]:
 
 
 def detect_reader(path: Path, options: ReadOptions) -> Reader | None:
-    """Pick the reader by content (first 64 KiB); a mapping given by the user wins."""
+    """Pick the reader by content (first 64 KiB); a mapping given by the user wins.
+
+    Raises InputError when an archive has nothing to recognise because the limits refused
+    every member.
+    """
     if options.mapping is not None:
         return READERS.get("mapped-csv" if options.mapping_format == "csv" else "mapped-jsonl")
-    head = read_head(path)
+    refused: list[Skipped] = []
+    head = read_head(path, limits=options.limits, refused=refused)
     for reader in READERS:
         if reader.sniff(head, path):
             return reader
+    if not head and refused:
+        # An archive whose every member was refused: say why, not "not a log format".
+        raise InputError(str(path), "; ".join(f"{s.file}: {s.reason}" for s in refused[:3]))
     return None

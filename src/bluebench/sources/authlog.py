@@ -42,6 +42,8 @@ class AuthLogReader:
             ref = datetime(options.year, 12, 31, 23, 59, 59)
         else:
             ref = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
-        for name, stream in open_members(path, display, skipped):
-            for table in iter_line_blocks(stream, name, skipped, options.batch_bytes, replace_invalid=True):
+        lim = options.limits
+        for name, stream in open_members(path, display, skipped, lim):
+            blocks = iter_line_blocks(stream, name, skipped, options.batch_bytes, True, lim.record_bytes)
+            for table in blocks:
                 yield RawBatch(self.name, table, name, {"ref": ref})

@@ -13,6 +13,8 @@ from typing import ClassVar, Protocol
 
 import pyarrow as pa
 
+from bluebench.sources.limits import DEFAULT_LIMITS, Limits
+
 RAW_SCHEMA = pa.schema([("record", pa.int64()), ("raw", pa.string())])
 
 
@@ -42,12 +44,13 @@ class RawBatch:
 
 @dataclass
 class ReadOptions:
-    """Reader parameters the user may set: field mapping for CSV/JSON lines, syslog year."""
+    """Reader parameters the user may set: field mapping for CSV/JSON lines, syslog year, limits."""
 
     mapping: dict[str, str] | None = None
     mapping_format: str | None = None
     year: int | None = None
     batch_bytes: int = 32 * 1024 * 1024
+    limits: Limits = DEFAULT_LIMITS
     warnings: list[str] = field(default_factory=list)
 
 

@@ -69,10 +69,13 @@ class MappedCsvReader:
         is not UTF-8 is skipped alone instead of failing the file.
         """
         assert options.mapping is not None
-        for name, stream in open_members(path, display, skipped):
+        lim = options.limits
+        for name, stream in open_members(path, display, skipped, lim):
             header: str | None = None
             columns: list[str] = []
-            for block in iter_line_blocks(stream, name, skipped, options.batch_bytes // 4):
+            for block in iter_line_blocks(
+                stream, name, skipped, options.batch_bytes // 4, max_line=lim.record_bytes
+            ):
                 records, lines = block.column("record").combine_chunks(), block.column("raw").combine_chunks()
                 if header is None:
                     header = str(lines[0].as_py()).lstrip("\ufeff")
@@ -151,6 +154,9 @@ class MappedJsonLinesReader:
         self, path: Path, display: str, skipped: list[Skipped], options: ReadOptions
     ) -> Iterator[RawBatch]:
         """Yield (line number, line) batches with the mapping for the events stage."""
-        for name, stream in open_members(path, display, skipped):
-            for table in iter_line_blocks(stream, name, skipped, options.batch_bytes):
+        lim = options.limits
+        for name, stream in open_members(path, display, skipped, lim):
+            for table in iter_line_blocks(
+                stream, name, skipped, options.batch_bytes, max_line=lim.record_bytes
+            ):
                 yield RawBatch(self.name, table, name, {"mapping": options.mapping})

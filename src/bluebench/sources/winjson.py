@@ -36,8 +36,11 @@ class _JsonLinesReader:
         self, path: Path, display: str, skipped: list[Skipped], options: ReadOptions
     ) -> Iterator[RawBatch]:
         """Yield batches of (line number, line); JSON validity is checked in the events stage."""
-        for name, stream in open_members(path, display, skipped):
-            for table in iter_line_blocks(stream, name, skipped, options.batch_bytes):
+        lim = options.limits
+        for name, stream in open_members(path, display, skipped, lim):
+            for table in iter_line_blocks(
+                stream, name, skipped, options.batch_bytes, max_line=lim.record_bytes
+            ):
                 yield RawBatch(self.name, table, name)
 
 

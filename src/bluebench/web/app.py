@@ -10,17 +10,19 @@ loaded from another origin.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-import duckdb
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from bluebench.errors import BluebenchError
-from bluebench.events.workspace import DB_NAME
-from bluebench.review import ReviewStore
+from bluebench.events.lock import WorkspaceLock
+from bluebench.events.workspace import DB_NAME, connect
+from bluebench.review import LoginPolicy, ReviewStore
 from bluebench.web import security
 from bluebench.web.deps import Settings
 from bluebench.web.handlers import install_handlers
@@ -28,8 +30,6 @@ from bluebench.web.render import make_templates
 from bluebench.web.routes import auth, detectors, incidents, metrics, queue
 
 PAGE_SIZE = 50
-LOGIN_MAX_FAILURES = 5  # failed logins per name and client ...
-LOGIN_WINDOW_S = 900  # ... within this many seconds, before login answers 429
 ROUTERS = (auth.router, queue.router, incidents.router, detectors.router, metrics.router)
 
 
@@ -44,20 +44,36 @@ def create_app(
     mail_evaluation: Path | None = None,
     secure_cookies: bool = False,
     page_size: int = PAGE_SIZE,
-    login_max_failures: int = LOGIN_MAX_FAILURES,
-    login_window_s: int = LOGIN_WINDOW_S,
+    login_policy: LoginPolicy | None = None,
     store: ReviewStore | None = None,
 ) -> FastAPI:
-    """The app over one workspace (opened read-only) and its review store (SQLite or ``db_url``)."""
+    """The app over one workspace (opened read-only) and its review store (SQLite or ``db_url``).
+
+    The app reads the workspace for as long as it runs: a writer (``scan``) started meanwhile
+    is told that ``serve`` is reading it, and ``serve`` is refused while a writer holds it.
+    """
     workspace = Path(workspace)
     db_file = workspace / DB_NAME
     if not db_file.is_file():
         raise BluebenchError(
             f"{workspace}: no bluebench workspace here (run `bluebench scan PATH -w {workspace}`)"
         )
-    con = duckdb.connect(str(db_file), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
+    lock = WorkspaceLock(workspace, "serve", write=False)
+    lock.acquire()
+    try:
+        con = connect(workspace, read_only=True)
+    except BaseException:
+        lock.release()
+        raise
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        con.close()
+        lock.release()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="bluebench review",
         docs_url=None,
         redoc_url=None,
@@ -65,10 +81,11 @@ def create_app(
         default_response_class=HTMLResponse,
     )
     app.state.settings = Settings(
-        workspace, db_url, mail_evaluation, secure_cookies, page_size, login_max_failures, login_window_s
+        workspace, db_url, mail_evaluation, secure_cookies, page_size, login_policy or LoginPolicy()
     )
     app.state.con = con
-    app.state.store = store or ReviewStore.for_workspace(workspace, db_url)
+    app.state.workspace_lock = lock
+    app.state.store = store or ReviewStore.for_workspace(workspace, db_url, via="web")
     app.state.csrf_key = security.new_key()
     app.state.templates = make_templates(_package_dir("templates"))
     app.add_middleware(security.SecurityHeaders)

@@ -14,7 +14,7 @@ from typing import Annotated
 import duckdb
 from fastapi import Depends, HTTPException, Request
 
-from bluebench.review import ReviewStore, User
+from bluebench.review import LoginPolicy, ReviewStore, User
 from bluebench.web import security
 
 
@@ -27,8 +27,7 @@ class Settings:
     mail_evaluation: Path | None
     secure_cookies: bool
     page_size: int
-    login_max_failures: int
-    login_window_s: int
+    login_policy: LoginPolicy
 
 
 class NotLoggedIn(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -32,7 +33,11 @@ def _safe_next(target: str | None) -> str:
 
 
 def _client(request: Request) -> str:
-    """The client's address, which the login throttle counts failures by."""
+    """The client's address, which the login throttle counts failures by.
+
+    The address the connection came from: ``serve`` trusts forwarded headers only from the
+    proxies named with ``--forwarded-allow-ips`` (uvicorn rewrites it there), never by default.
+    """
     return request.client.host if request.client else "unknown"
 
 
@@ -65,14 +70,22 @@ def login(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Token first, then the throttle, then the password: a guess past the limit is not even tried."""
+    """Token first, then the throttle, then the password: a guess made too soon is not even tried.
+
+    The throttle is per account and client (``review.logins``): an attacker's failures delay
+    the attacker's own address, never the account's owner elsewhere.
+    """
     if not security.login_token_ok(request.cookies.get(security.LOGIN_COOKIE), csrf_token):
         raise HTTPException(403, "missing or wrong CSRF token: reload the login page")
     store, s, client = deps.store(request), deps.settings(request), _client(request)
-    if store.recent_failures(name, client, window_s=s.login_window_s) >= s.login_max_failures:
-        return login_page(request, next, "too many failed logins: wait and try again", 429)
+    wait = store.login_wait(name, client, s.login_policy)
+    if wait.delayed:
+        seconds = math.ceil(wait.wait_s)
+        resp = login_page(request, next, f"too many failed logins: try again in {seconds} s", 429)
+        resp.headers["Retry-After"] = str(seconds)
+        return resp
     user = store.authenticate(name, password)
-    store.record_login(name, client, user is not None)
+    store.record_login(name, client, user is not None, s.login_policy)
     if user is None:
         return login_page(request, next, "wrong name or password", 401)
     token = store.create_session(user.name)
