@@ -74,7 +74,7 @@ TECHNIQUE_NAMES: dict[str, str] = {
     "T1021": "remote services",
     "T1021.003": "DCOM",
     "T1021.006": "WinRM",
-    "T1047": "WMI",
+    "T1047": "Windows Management Instrumentation",
     "T1053.005": "scheduled task",
     "T1187": "forced authentication",
     "T1210": "exploitation of remote services",
@@ -82,8 +82,6 @@ TECHNIQUE_NAMES: dict[str, str] = {
     "T1003.002": "SAM dump",
     "T1003.004": "LSA secrets",
     "T1003.006": "DCSync",
-    "T1555": "credentials from password stores",
-    "T1012": "registry query",
     "T1087.002": "domain account discovery",
     "T1134.004": "parent PID spoofing",
 }

@@ -137,7 +137,7 @@ class NamedPipeRpc(Detector):
 
     id: ClassVar[str] = "rpc_named_pipes"
     phrase: ClassVar[str] = "RPC over named pipes"
-    title: ClassVar[str] = "Sensitive RPC pipe opened from another host (coercion, remote SAM, DPAPI)"
+    title: ClassVar[str] = "Sensitive RPC pipe opened remotely (coercion, remote SAM, DPAPI)"
     tactics: ClassVar[tuple[str, ...]] = ("TA0006", "TA0007", "TA0008")
     techniques: ClassVar[tuple[str, ...]] = ("T1187", "T1003.002", "T1555", "T1012", "T1087.002")
     severity: ClassVar[str] = "high"
