@@ -174,3 +174,15 @@ def test_a_logon_process_the_host_uses_for_others_is_its_software(
     assert run_detector(make_workspace(event_rows), "unusual_logon_process") == []
     alone = run_detector(make_workspace(event_rows), "unusual_logon_process", routine_accounts=5)
     assert [a.entities["user"] for a in alone] == ["ann", "ben", "cat"]
+
+
+def test_names_that_do_not_exist_are_enumeration_not_spraying(
+    event_rows: EventRows, make_workspace: MakeWorkspace
+) -> None:
+    for i in range(8):  # a scanner trying made-up names at the gateway: 4625 with 0xc0000064
+        event_rows.failure(
+            f"2024-03-04T02:00:{i:02d}", f"ghost{i}", host="rdgw", src="203.0.113.9", reason="0xc0000064"
+        )
+    ws = make_workspace(event_rows)
+    assert run_detector(ws, "password_spray") == []
+    assert [a.entities["source"] for a in run_detector(ws, "user_enumeration")] == ["203.0.113.9"]

@@ -171,7 +171,8 @@ class PasswordSpray(Detector):
     The origin is the remote address (or the host itself for local failures). Its baseline is
     the largest number of distinct accounts that failed from it on one of the ``lookback_days``
     before, once it failed on ``min_usual_days`` of them: a webmail reverse proxy or a VPN
-    concentrator carries everyone's typos every day. A
+    concentrator carries everyone's typos every day. Failures for accounts that do not exist
+    are left to ``user_enumeration``: a spray guesses the passwords of real accounts. A
     burst is a finding with ``min_accounts`` accounts more than that day, ``usual_factor`` times
     as many, and at most ``max_tries_per_account`` attempts per account. Score: the excess
     through ``saturating(excess, score_half)``; higher = more suspicious.
@@ -197,7 +198,7 @@ class PasswordSpray(Detector):
         """One finding per burst of an origin whose failures spread over more accounts than usual."""
         p = self.params
         sql = (
-            _bursts("auth_failures", "origin", '"user.name" IS NOT NULL')
+            _bursts("auth_failures", "origin", f'"user.name" IS NOT NULL AND NOT coalesce({UNKNOWN_USER}, false)')
             + f"""
         , daily AS ({_daily("origin", 'count(DISTINCT lower("user.name"))')})
         , b AS (

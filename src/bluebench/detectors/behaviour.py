@@ -552,7 +552,10 @@ class NewSourceOrHost(BehaviourDetector):
                 severity="medium"
                 if (new_hosts and new_srcs) or len(new_hosts) + len(new_srcs) >= 3
                 else None,
-                techniques=["T1078", "T1021"] if new_hosts else ["T1078"],
+                # a first use over the network (or RDP) is a remote service used: lateral movement's step
+                techniques=["T1078", "T1021"]
+                if new_hosts or any(r["ltype"] in (3, 10) for r in g)
+                else ["T1078"],
                 extra={"new_sources": new_srcs, "new_hosts": new_hosts},
             )
 

@@ -421,8 +421,8 @@ class RemoteScheduledTask(Detector):
     a deletion (4699) within ``quick_delete_minutes`` counts, and alone (without the logon in
     the data) is a finding too. Software deployment is not reported: an account creating a
     task of the same name remotely from the same source on ``routine_days`` of the
-    ``lookback_days`` before, or on ``fleet_hosts`` hosts within ``fleet_hours`` either side
-    (the patch tool's night). Score: ``remote_score`` for a remote creation, plus
+    ``lookback_days`` before, or on ``fleet_hosts`` hosts (or twice as many times) within
+    ``fleet_hours`` either side (the patch tool's night). Score: ``remote_score`` for a remote creation, plus
     ``quick_delete_score``, ``action_score`` for a shell, script or user-writable path in
     the action and ``system_score`` for a task that runs as SYSTEM; higher = more suspicious.
     """
@@ -470,8 +470,11 @@ class RemoteScheduledTask(Detector):
         days = {
             ts.date() for ts, _ in same if 0 < (r["ts"].date() - ts.date()).days <= int(p["lookback_days"])
         }
-        near = {h for ts, h in same if abs((ts - r["ts"]).total_seconds()) <= 3600 * float(p["fleet_hours"])}
-        return len(days) >= int(p["routine_days"]) or len(near) >= int(p["fleet_hosts"])
+        near = [h for ts, h in same if abs((ts - r["ts"]).total_seconds()) <= 3600 * float(p["fleet_hours"])]
+        # many hosts, or one task made again and again: a tool's schedule, not an operator's one command
+        return len(days) >= int(p["routine_days"]) or max(len(set(near)), len(near) // 2) >= int(
+            p["fleet_hosts"]
+        )
 
     def _finding(
         self, r: dict[str, Any], seen: dict[tuple[str, str], list[tuple[Any, str, str]]]
