@@ -1,8 +1,9 @@
 """Measure each detector's calibrated confidence on labelled generated organisations.
 
 For each seed: generate an organisation (``bluebench.datagen``), ingest it, run every built-in
-detector, and count per detector and score band the alerts that were real (an evidence event
-is labelled malicious) and those that were not. The counts, with how they were made, are
+detector, and count per detector and score band the alerts that were real and those that were
+not. Real means what ``bluebench evaluate`` counts as a true positive: an evidence event is
+labelled malicious with a technique matching one of the alert's (T1110.001 matches T1110). The counts, with how they were made, are
 written to ``src/bluebench/detectors/calibration.json``, which ``detectors.calibration`` turns
 into each alert's confidence. Tune on seeds, and report on a seed none of them is:
 
@@ -33,6 +34,7 @@ import pyarrow as pa
 
 from bluebench import pipeline
 from bluebench.alerts.store import load_alerts
+from bluebench.attack import any_match
 from bluebench.datagen import generate
 from bluebench.detectors.calibration import BAND_EDGES, Calibration, DetectorCalibration, band_of
 from bluebench.events.workspace import Workspace
@@ -52,18 +54,24 @@ def labelled_run(seed: int, events: int, days: int, tmp: Path) -> list[tuple[str
         ws.con.register(
             "calibration_labels",
             pa.table(
-                {"file": [r["file"].split("/")[-1] for r in rows], "record": [int(r["record"]) for r in rows]}
+                {
+                    "file": [r["file"].split("/")[-1] for r in rows],
+                    "record": [int(r["record"]) for r in rows],
+                    "technique": [r["technique"] for r in rows],
+                }
             ),
         )
-        bad = {
-            eid
-            for (eid,) in ws.con.execute(
-                """SELECT e."event.id" FROM events e JOIN calibration_labels l
-                   ON l.file = regexp_extract(e."log.file.path", '[^/]+$') AND l.record = e."log.record" """
-            ).fetchall()
-        }
+        bad: dict[str, set[str]] = defaultdict(set)
+        for eid, technique in ws.con.execute(
+            """SELECT e."event.id", l.technique FROM events e JOIN calibration_labels l
+               ON l.file = regexp_extract(e."log.file.path", '[^/]+$') AND l.record = e."log.record" """
+        ).fetchall():
+            bad[eid].add(technique)
         ws.con.unregister("calibration_labels")
-        return [(a.detector, a.score, bool(bad & set(a.event_ids))) for a in load_alerts(ws.con)]
+        return [
+            (a.detector, a.score, any(any_match(bad.get(e, set()), a.techniques) for e in a.event_ids))
+            for a in load_alerts(ws.con)
+        ]
 
 
 def counts(alerts: list[tuple[str, float, bool]]) -> dict[str, DetectorCalibration]:
@@ -140,7 +148,8 @@ def main() -> int:
                 flush=True,
             )
         measured = {
-            "what": "alerts of each detector whose evidence holds a labelled malicious event (real) or not",
+            "what": "alerts of each detector whose evidence holds an event labelled with a matching technique "
+            "(real: what bluebench evaluate counts as a true positive) or not",
             "seeds": args.seeds,
             "events": args.events,
             "days": args.days,

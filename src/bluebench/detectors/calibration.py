@@ -4,7 +4,8 @@ A score ranks findings within one detector (higher = more suspicious); it does n
 likely an alert is to be an attack, and scores of different detectors do not compare. The
 confidence does: for each detector and score band (the severity bands: below 0.45, below
 0.8, and above), the share of its alerts that were true positives on labelled generated
-organisations (``bench/calibrate.py`` measures it and writes ``calibration.json``; no number
+organisations, as ``bluebench evaluate`` counts one (an evidence event labelled with a
+matching technique) (``bench/calibrate.py`` measures it and writes ``calibration.json``; no number
 here is typed by hand). Each band's rate is shrunk towards the detector's own rate with the
 weight of ``PRIOR_ALERTS`` alerts, and the bands are made non-decreasing in score (pool
 adjacent violators), so a higher score never means a lower confidence.
