@@ -218,3 +218,57 @@ def test_a_task_made_in_a_network_session_and_deleted_at_once(
     assert a.entities == {"user": "admmig", "host": "fs01", "source": "10.23.123.11"}
     assert a.reasons[2] == "deleted again 3 s later: a task borrowed to run one command (atexec, smbexec)"
     assert a.techniques == ["T1053.005", "T1021"] and a.score == pytest.approx(1 - 0.5 * 0.6 * 0.7, abs=1e-4)
+
+
+def test_a_weekly_deployment_task_is_routine_from_its_first_night(
+    event_rows: EventRows, make_workspace: MakeWorkspace
+) -> None:
+    rows = event_rows
+    content = (
+        "<Task><Actions><Exec><Command>C:\\Program Files\\Agent\\agent.exe</Command></Exec></Actions></Task>"
+    )
+    for day, lid in (("2024-03-04", "0x71"), ("2024-03-11", "0x72")):
+        rows.logon(
+            f"{day}T22:00:00",
+            "svc_deploy",
+            host="app01",
+            src="10.20.0.94",
+            logon_type=3,
+            data={"TargetLogonId": lid},
+        )
+        rows.add(
+            f"{day}T22:00:02",
+            code="4698",
+            host="app01",
+            user="svc_deploy",
+            data={
+                "TaskName": "\\Agent\\Install",
+                "SubjectLogonId": lid,
+                "SubjectUserName": "svc_deploy",
+                "TaskContent": content,
+            },
+        )
+    assert run_detector(make_workspace(rows), "remote_scheduled_task") == []
+    # the same task made once, with no other night in the data, is reported
+    once = type(event_rows)()
+    once.logon(
+        "2024-03-04T22:00:00",
+        "svc_deploy",
+        host="app01",
+        src="10.20.0.94",
+        logon_type=3,
+        data={"TargetLogonId": "0x71"},
+    )
+    once.add(
+        "2024-03-04T22:00:02",
+        code="4698",
+        host="app01",
+        user="svc_deploy",
+        data={
+            "TaskName": "\\Agent\\Install",
+            "SubjectLogonId": "0x71",
+            "SubjectUserName": "svc_deploy",
+            "TaskContent": content,
+        },
+    )
+    assert len(run_detector(make_workspace(once), "remote_scheduled_task")) == 1

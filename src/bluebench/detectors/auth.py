@@ -198,7 +198,9 @@ class PasswordSpray(Detector):
         """One finding per burst of an origin whose failures spread over more accounts than usual."""
         p = self.params
         sql = (
-            _bursts("auth_failures", "origin", f'"user.name" IS NOT NULL AND NOT coalesce({UNKNOWN_USER}, false)')
+            _bursts(
+                "auth_failures", "origin", f'"user.name" IS NOT NULL AND NOT coalesce({UNKNOWN_USER}, false)'
+            )
             + f"""
         , daily AS ({_daily("origin", 'count(DISTINCT lower("user.name"))')})
         , b AS (

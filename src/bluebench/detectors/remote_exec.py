@@ -420,8 +420,8 @@ class RemoteScheduledTask(Detector):
     Tools that borrow a task to run one command delete it within seconds (atexec, smbexec):
     a deletion (4699) within ``quick_delete_minutes`` counts, and alone (without the logon in
     the data) is a finding too. Software deployment is not reported: an account creating a
-    task of the same name remotely from the same source on ``routine_days`` of the
-    ``lookback_days`` before, or on ``fleet_hosts`` hosts (or twice as many times) within
+    task of the same name remotely from the same source on ``routine_days`` other days within
+    ``lookback_days`` either side (a weekly patch night, its first one in the data included), or on ``fleet_hosts`` hosts (or twice as many times) within
     ``fleet_hours`` either side (the patch tool's night). Score: ``remote_score`` for a remote creation, plus
     ``quick_delete_score``, ``action_score`` for a shell, script or user-writable path in
     the action and ``system_score`` for a task that runs as SYSTEM; higher = more suspicious.
@@ -439,7 +439,7 @@ class RemoteScheduledTask(Detector):
         "quick_delete_minutes": 10,
         "action_score": 0.3,  # its action runs a shell, a script or something in a user-writable folder
         "system_score": 0.1,  # it runs as SYSTEM or with the highest privileges
-        "routine_days": 1,  # earlier days this account created the task from this source: deployment
+        "routine_days": 1,  # other days this account created the task from this source: deployment
         "lookback_days": 28,
         "fleet_hosts": 5,  # ... or hosts it created it on from this source around the same time
         "fleet_hours": 12,
@@ -468,7 +468,9 @@ class RemoteScheduledTask(Detector):
             if t == r["task"]
         ]
         days = {
-            ts.date() for ts, _ in same if 0 < (r["ts"].date() - ts.date()).days <= int(p["lookback_days"])
+            ts.date()
+            for ts, _ in same
+            if 0 < abs((r["ts"].date() - ts.date()).days) <= int(p["lookback_days"])
         }
         near = [h for ts, h in same if abs((ts - r["ts"]).total_seconds()) <= 3600 * float(p["fleet_hours"])]
         # many hosts, or one task made again and again: a tool's schedule, not an operator's one command
