@@ -9,6 +9,7 @@ import pytest
 
 from bluebench.events.workspace import Workspace
 from bluebench.sources import discover
+from generated_org import GeneratedRun, scan_generated
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
@@ -86,3 +87,11 @@ def sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Works
     ws.ingest(discover([str(SAMPLES / "evtx"), str(log)]))
     yield ws
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def generated_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GeneratedRun]:
+    """A small generated organisation with every attack, scanned by every detector (once per session)."""
+    run = scan_generated(tmp_path_factory.mktemp("generated"))
+    yield run
+    run.ws.close()

@@ -49,6 +49,7 @@ def test_json_shape_has_the_documented_keys() -> None:
         "title",
         "severity",
         "score",
+        "confidence",
         "tactics",
         "techniques",
         "entities",

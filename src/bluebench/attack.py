@@ -71,6 +71,19 @@ TECHNIQUE_NAMES: dict[str, str] = {
     "T1098": "account manipulation",
     "T1098.007": "added to a privileged group",
     "T1070.001": "clearing event logs",
+    "T1021": "remote services",
+    "T1021.003": "DCOM",
+    "T1021.006": "WinRM",
+    "T1047": "Windows Management Instrumentation",
+    "T1053.005": "scheduled task",
+    "T1187": "forced authentication",
+    "T1210": "exploitation of remote services",
+    "T1003.001": "LSASS memory",
+    "T1003.002": "SAM dump",
+    "T1003.004": "LSA secrets",
+    "T1003.006": "DCSync",
+    "T1087.002": "domain account discovery",
+    "T1134.004": "parent PID spoofing",
 }
 
 

@@ -102,12 +102,17 @@ class Alert:
     event_ids: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     id: str = ""
+    #: The measured chance that an alert of this detector and score is a real attack (0..1),
+    #: from labelled runs (``detectors.calibration``); None when the detector was never measured.
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"score must be within 0..1, got {self.score}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
+        if self.confidence is not None and not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be within 0..1, got {self.confidence}")
         if not self.id:
             self.id = alert_id(self.detector, self.entities, self.first_seen)
 
@@ -123,6 +128,7 @@ class Alert:
             "title",
             "severity",
             "score",
+            "confidence",
             "tactics",
             "techniques",
             "entities",

@@ -19,6 +19,7 @@ ALERT_KEYS = {
     "title",
     "severity",
     "score",
+    "confidence",
     "tactics",
     "techniques",
     "entities",

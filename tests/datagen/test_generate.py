@@ -38,6 +38,17 @@ ATTACK_CODES = {
     "privileged_group_add": {"4728", "4732"},
     "log_cleared": {"1102"},
     "unusual_logon": {"4776", "4624", "4688"},
+    "wmi_exec": {"4624", "4688"},
+    "dcom_exec": {"4624", "4688"},
+    "winrm_exec": {"4624", "4688"},
+    "remote_task": {"4624", "5145", "4698", "4699"},
+    "coercion": {"4624", "5145"},
+    "rpc_secrets": {"4624", "5145"},
+    "zerologon": {"4624", "5145", "4742"},
+    "explicit_spray": {"4648"},
+    "pth_source": {"4688", "4624"},
+    "seclogon_abuse": {"4688"},
+    "logon_theft": {"4625", "4624"},
 }
 LINUX_TEXT = {
     "ssh_brute_force": ("Failed password for", "authentication failure"),

@@ -13,6 +13,7 @@ from bluebench.detectors import build_detectors, load_config, run_detectors
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sources import discover
+from generated_org import GeneratedRun
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "evtx"
@@ -65,8 +66,13 @@ def test_new_credentials_logon_with_its_process(ws: Workspace) -> None:
     assert "logon type 9 (new credentials) through the seclogo logon process" in a.reasons[0]
     assert "logon id 0x266e045" in a.reasons[0]
     assert "the network identity it uses is not logged" in a.reasons[1]  # an older Windows
-    assert a.reasons[2] == "1 process started in that logon session: cmd.exe"
-    assert _rows(ws, a.event_ids) == [("4624", "svchost.exe", PTH.name), ("4688", "cmd.exe", PTH.name)]
+    # cmd.exe runs in the new session, and so does the console host it started (its subject's session)
+    assert a.reasons[2] == "2 processes started in that logon session: cmd.exe, conhost.exe"
+    assert _rows(ws, a.event_ids) == [
+        ("4624", "svchost.exe", PTH.name),
+        ("4688", "cmd.exe", PTH.name),
+        ("4688", "conhost.exe", PTH.name),
+    ]
     assert a.score == 0.79 and a.severity == "medium"
 
 
@@ -115,3 +121,25 @@ def test_runas_netonly_with_ones_own_admin_account_is_not_reported(
     assert "its network identity is CORP\\adm-alice, another person's account" in alerts[0].reasons[1]
     assert alerts[0].score == 0.79
     assert [a.entities["user"] for a in _alerts(ws, report_own_account=True)] == ["alice", "bob"]
+
+
+def test_pass_the_hash_from_the_source_names_the_program_even_for_the_users_own_hash(
+    generated_run: GeneratedRun,
+) -> None:
+    ids = generated_run.ids("pth_source")
+    assert ids  # the first round uses the user's own hash: what an admin's runas /netonly looks like
+    for attack_id in ids:
+        found = generated_run.found_by(attack_id, "pass_the_hash")
+        assert len(found) == 1, attack_id
+        assert any("is the user's own account ('runas /netonly')" in r for r in found[0].reasons)
+        assert any(r.startswith("made by sync.exe, not by runas.exe") for r in found[0].reasons)
+    # administrators' own runas /netonly (no program in the session) stays quiet
+    assert generated_run.false("pass_the_hash") == []
+
+
+def test_malseclogon_is_a_process_whose_parent_is_lsass(generated_run: GeneratedRun) -> None:
+    (attack_id,) = generated_run.ids("seclogon_abuse")
+    found = generated_run.found_by(attack_id, "seclogon_abuse")
+    assert len(found) == 1 and found[0].techniques == ["T1003.001", "T1134.004"]
+    assert "with lsass.exe as its parent" in found[0].reasons[0]
+    assert generated_run.of("seclogon_abuse") == found

@@ -16,15 +16,8 @@ import numpy as np
 import pytest
 
 from bluebench.detectors import DETECTORS, build_detectors, load_config
-from bluebench.detectors.behaviour import (
-    FEATURE_NAMES,
-    NewLogonType,
-    NewSourceOrHost,
-    UnusualLogonHour,
-    UserDayAnomaly,
-    UserDayForest,
-    _hour_ranges,
-)
+from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour, _hour_ranges
+from bluebench.detectors.user_day import FEATURE_NAMES, UserDayAnomaly, UserDayForest
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 
@@ -120,6 +113,16 @@ def test_unusual_hour_fires_with_the_users_own_baseline(
     assert 0 < a.score < 1 and a.severity == "low" and a.techniques == ["T1078"]
 
 
+def test_unusual_hour_from_usual_sources_is_a_shifted_day_not_an_intruder(
+    event_rows: EventRows, make_workspace: MakeWorkspace
+) -> None:
+    rows = event_rows
+    office_history(rows, "alice", 60, src="10.0.0.5")
+    rows.logon("2024-03-01 03:12:00", "alice", host="fs1", src="10.0.0.5", logon_type=3)  # late at her desk
+    assert run(make_workspace(rows), UnusualLogonHour) == []
+    assert len(run(make_workspace(rows), UnusualLogonHour, require_new_source=False)) == 1
+
+
 def test_unusual_hour_is_quiet_on_the_regular_pattern(
     event_rows: EventRows, make_workspace: MakeWorkspace
 ) -> None:
@@ -181,10 +184,13 @@ def test_new_source_and_new_hosts_are_one_finding_with_the_baseline(
     assert a.event_ids == [first, second]
     assert a.reasons[0] == "'alice' logged on with 1 new source (10.9.9.9) and 2 new hosts (dc1, sql1)"
     settled = days - 7
+    # alice is the whole population here: its rate (with one for today) is the prior worth 20 days
+    r0 = 1 / (settled + 1)
     assert a.reasons[1] == (
         f"first logon of 'alice' with source address 10.9.9.9 at 2024-02-12 10:00; before it, {n} logons on "
         f"{days} days since 2024-01-01 used 1 source address: 10.0.0.5 ({n}); after the first 7 days a new "
-        f"one appeared on 0 of {settled} days, so the chance of one today was {1 / (settled + 1):.1%}"
+        f"one appeared on 0 of {settled} days (all accounts: {r0:.1%} of days), so the chance of one today "
+        f"was {(20 * r0 + 1) / (settled + 21):.1%}"
     )
     assert "with host dc1" in a.reasons[2] and f"used 2 hosts: fs1 ({n}), ws-alice ({days})" in a.reasons[2]
     assert "with host sql1" in a.reasons[3]
@@ -200,6 +206,46 @@ def test_new_source_is_quiet_for_a_roaming_account_and_regular_users(
     office_history(rows, "bob", 60, roaming=True)  # a new address every day: no surprise
     rows.logon("2024-03-04 10:00:00", "bob", host="fs1", src="10.9.9.9", logon_type=3)
     assert run(make_workspace(rows), NewSourceOrHost) == []
+
+
+def test_shared_infrastructure_is_neither_new_nor_counted(
+    event_rows: EventRows, make_workspace: MakeWorkspace
+) -> None:
+    rows = event_rows
+    for i in range(12):  # twelve office workers who also use webmail through one reverse proxy ...
+        office_history(rows, f"user{i:02d}", 60, src=f"10.0.0.{i + 10}")
+        for d in range(0, 60, 3):
+            rows.logon(START + timedelta(days=d, hours=19), f"user{i:02d}", host="mail", src="10.20.1.5")
+    for d in range(60):  # ... and the VPN pool hands a new address to someone most days
+        rows.logon(
+            START + timedelta(days=d, hours=20), f"user{d % 12:02d}", host="fs1", src=f"10.200.{d}.{d + 7}"
+        )
+    # carol's first VPN logon from a fresh pool address and first webmail logon: both ordinary
+    office_history(rows, "carol", 60, src="10.0.0.99")
+    rows.logon("2024-03-01 11:00:00", "carol", host="fs1", src="10.200.77.3", logon_type=3)
+    rows.logon("2024-03-01 11:05:00", "carol", host="mail", src="10.20.1.5", logon_type=3)
+    # dave's logon from an address outside every pool is new
+    office_history(rows, "dave", 60, src="10.0.0.98")
+    outside = rows.logon("2024-03-01 11:00:00", "dave", host="fs1", src="198.51.100.4", logon_type=3)
+    alerts = run(make_workspace(rows), NewSourceOrHost)
+    assert [(a.entities["user"], a.event_ids) for a in alerts] == [("dave", [outside])]
+    assert alerts[0].reasons[0] == "'dave' logged on with 1 new source (198.51.100.4)"
+    # counting the proxy and the pool as sources makes carol's first uses news again
+    loose = run(make_workspace(rows), NewSourceOrHost, shared_accounts=100)
+    assert "carol" in {a.entities["user"] for a in loose}
+
+
+def test_a_short_history_borrows_its_peers_habits(
+    event_rows: EventRows, make_workspace: MakeWorkspace
+) -> None:
+    rows = event_rows
+    for i in range(10):
+        office_history(rows, f"user{i:02d}", 60)
+    office_history(rows, "erin", 30, start=START + timedelta(days=30))  # joined a month later
+    rows.logon("2024-03-01 10:00:00", "erin", host="fs1", src="198.51.100.9", logon_type=3)
+    # erin's own 13 settled days alone say 1 in 14; her peers' steady habits say much less
+    assert [a.entities["user"] for a in run(make_workspace(rows), NewSourceOrHost)] == ["erin"]
+    assert run(make_workspace(rows), NewSourceOrHost, prior_days=0) == []
 
 
 def test_new_source_does_not_judge_without_baseline(
@@ -321,6 +367,19 @@ def test_user_day_model_does_not_judge_without_history(
     population(rows, days=10)
     plant_takeover(rows, datetime(2024, 1, 10))
     assert run(make_workspace(rows), UserDayAnomaly) == []
+
+
+def test_night_logons_alone_support_but_never_make_a_finding(
+    event_rows: EventRows, make_workspace: MakeWorkspace
+) -> None:
+    rows = event_rows
+    population(rows)
+    office_history(rows, "trudy", 42, src="10.0.1.5")
+    for k in range(5):  # a traveller's ordinary day, eight time zones away
+        rows.logon(datetime(2024, 2, 7, 1) + timedelta(minutes=40 * k), "trudy", host="fs1", src="10.0.1.5")
+    assert run(make_workspace(rows), UserDayAnomaly) == []
+    found = run(make_workspace(rows), UserDayAnomaly, supporting_features=[])
+    assert [a.entities["user"] for a in found] == ["trudy"] and "logons at night 5" in found[0].reasons[1]
 
 
 def test_user_day_model_ignores_later_data(event_rows: EventRows, make_workspace: MakeWorkspace) -> None:

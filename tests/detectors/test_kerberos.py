@@ -148,18 +148,24 @@ def test_forged_and_spoofed_tickets(ws: Workspace) -> None:
     assert _files(ws, rid500) == {"ID4624-Success login with Golden ticket.evtx"}
 
 
+def _ticket(rows: Any, ts: str, user: str, service: str, enc: str = "0x17", src: str = "10.0.0.79") -> None:
+    rows.add(
+        ts,
+        code="4769",
+        outcome="success",
+        user=user,
+        src=src,
+        host="dc1.corp.local",
+        data={"TicketEncryptionType": enc},
+        **{"service.name": service},
+    )
+
+
 def test_a_legacy_client_on_many_days_is_routine(event_rows: Any, make_workspace: Any) -> None:
     for day in (3, 4, 5):
-        # An old client gets RC4 tickets for its one service every day ...
-        event_rows.add(
-            f"2024-03-0{day}T08:00:00",
-            code="4769",
-            outcome="success",
-            user="helen@CORP.LOCAL",
-            src="10.0.0.79",
-            host="dc1.corp.local",
-            data={"TicketEncryptionType": "0x17"},
-            **{"service.name": "svc-legacy"},
+        # An old client gets RC4 tickets for its one service every day, from a new VPN address ...
+        _ticket(
+            event_rows, f"2024-03-0{day}T08:00:00", "helen@CORP.LOCAL", "svc-legacy", src=f"10.200.0.{day}"
         )
         # ... and a Unix host gets AES TGTs without pre-authentication for its service account.
         event_rows.add(
@@ -172,6 +178,25 @@ def test_a_legacy_client_on_many_days_is_routine(event_rows: Any, make_workspace
             data={"PreAuthType": "0", "TicketEncryptionType": "0x12"},
         )
     ws = make_workspace(event_rows)
-    assert _alerts(ws, "kerberoasting") == [] and _alerts(ws, "asrep_roasting") == []
-    assert len(_alerts(ws, "kerberoasting", routine_days=4)) == 3
+    # Only the first day is news: after it the service is one helen's client always asks RC4 for.
+    first = _alerts(ws, "kerberoasting")
+    assert [a.first_seen.day for a in first] == [3] and _alerts(ws, "asrep_roasting") == []
     assert len(_alerts(ws, "asrep_roasting", routine_days=4)) == 3
+
+
+def test_a_legacy_client_asking_rc4_for_computers_needs_many_new_services(
+    event_rows: Any, make_workspace: Any
+) -> None:
+    # RC4 even for a file server's computer account: how a legacy client works, not a downgrade.
+    _ticket(event_rows, "2024-03-03T08:00:00", "helen@CORP.LOCAL", "FILE01$")
+    _ticket(event_rows, "2024-03-03T08:00:05", "helen@CORP.LOCAL", "svc-legacy")
+    _ticket(event_rows, "2024-03-03T08:00:09", "helen@CORP.LOCAL", "svc-web")
+    # Roasting from the same client: many services at once still counts.
+    for i, svc in enumerate(("svc-a", "svc-b", "svc-c", "svc-d")):
+        _ticket(event_rows, f"2024-03-04T15:00:0{i}", "helen@CORP.LOCAL", svc)
+    alerts = _alerts(make_workspace(event_rows), "kerberoasting")
+    assert [a.first_seen.day for a in alerts] == [4]
+    assert any(
+        "as a legacy client does, so only many new services at once count: 4" in x for x in alerts[0].reasons
+    )
+    assert len(_alerts(make_workspace(event_rows), "kerberoasting", legacy_min_services=2)) == 2

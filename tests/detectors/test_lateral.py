@@ -12,6 +12,7 @@ from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 from bluebench.sources import discover
 from detector_runs import evidence_codes, run_detector, unpack
+from generated_org import GeneratedRun
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "evtx"
@@ -155,3 +156,15 @@ def test_a_routine_admin_share_habit_is_not_reported(event_rows: Any, make_works
     ws = make_workspace(event_rows)
     assert [a.entities["user"] for a in _alerts(ws, "admin_share_access")] == ["eve"]
     assert len(_alerts(ws, "admin_share_access", routine_days=4)) == 4
+
+
+def test_one_process_presenting_many_accounts_credentials_is_spraying(generated_run: GeneratedRun) -> None:
+    for attack_id in generated_run.ids("explicit_spray"):
+        found = generated_run.found_by(attack_id, "explicit_credentials")
+        assert len(found) == 1, attack_id
+        a = found[0]
+        assert a.techniques == ["T1110.003", "T1078"] and a.entities["process"] == "sync.exe"
+        assert "DeepBlueCLI's check" in a.reasons[1]
+        assert len(a.event_ids) == len(generated_run.instances[attack_id])
+    # admins' runas with their own admin account, to one server at a time: not spraying
+    assert generated_run.false("explicit_credentials") == []

@@ -26,6 +26,7 @@ from bluebench.incidents import (
     load_incident,
     load_incidents,
 )
+from bluebench.incidents.config import DEFAULT_RISK_WEIGHTS
 from bluebench.schema import Alert
 
 T0 = datetime(2024, 5, 1, 10, 0)
@@ -246,7 +247,9 @@ def test_grouping_config_is_validated(tmp_path: Path) -> None:
     p.write_text("[grouping]\nwindow_minutes = 30\n[grouping.risk_weights]\nseverity = 30\n")
     params = load_grouping_params(p)
     assert params.window_minutes == 30 and params.risk_weights["severity"] == 30
-    assert params.risk_weights["max_score"] == 20  # the rest stay at their defaults
+    assert (
+        params.risk_weights["max_score"] == DEFAULT_RISK_WEIGHTS["max_score"]
+    )  # the rest stay at their defaults
     for bad, msg in [
         ("[grouping]\nwindow = 3\n", "unknown grouping parameters"),
         ("[grouping]\nlink_on = ['mac']\n", "unknown entity kind"),
@@ -329,3 +332,23 @@ def test_every_alert_lands_in_exactly_one_incident(alerts: tuple[Alert, ...]) ->
         assert 0 <= i.risk <= 100 and i.title
         assert incident_id(i.alert_ids[0]) == i.id  # the anchor is the earliest alert
     c.close()
+
+
+def test_a_low_confidence_alert_joins_incidents_but_opens_none_alone(con: duckdb.DuckDBPyConnection) -> None:
+    weak = alert("unusual_logon_hour", ["TA0001"], {"user": "erin"}, 0)
+    weak.confidence = 0.1
+    joined = alert("unusual_logon_hour", ["TA0001"], {"user": "frank"}, 5)
+    joined.confidence = 0.1
+    strong = alert("kerberoasting", CRED, {"user": "frank"}, 10, techniques=["T1558.003"])
+    strong.confidence = 0.9
+    unmeasured = alert("sigma", CRED, {"user": "gina"}, 20)  # never measured: may open one
+    store(con, [weak, joined, strong, unmeasured])
+    report = group_alerts(con)
+    assert report.incidents_out == 2 and report.held_back == 1
+    assert "(1 low-confidence alerts held back: they open no incident alone)" in report.text()
+    grouped = {a for i in load_incidents(con) for a in load_incident(con, i.id).alert_ids}
+    assert grouped == {joined.id, strong.id, unmeasured.id}
+    frank = next(i for i in load_incidents(con) if "frank" in i.entities["user"])
+    assert frank.risk_parts["confidence"] == 9.0  # the weight 10 times the best confidence, 0.9
+    # with no bar every alert opens its own incident
+    assert group_alerts(con, GroupingParams(open_min_confidence=0.0)).held_back == 0

@@ -21,7 +21,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     w.con.execute(
         """INSERT INTO alerts SELECT printf('al-%04d', i), 'd' || (i % 2), 't', 'low', 0.5, [], ['T1110.003'],
                   '{}', TIMESTAMP '2024-01-01' + to_minutes(i), TIMESTAMP '2024-01-01' + to_minutes(i), 1, [],
-                  TIMESTAMP '2024-01-02' FROM range(80) t(i)"""
+                  TIMESTAMP '2024-01-02', NULL FROM range(80) t(i)"""
     )
     w.con.execute(
         """INSERT INTO incidents SELECT printf('inc-%04d', i), 'incident ' || i, (i * 7 % 10) * 10.0, '{}',

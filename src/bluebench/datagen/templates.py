@@ -1,210 +1,51 @@
 """Line layouts: each template is one Winlogbeat record or auth.log line with %(field) placeholders.
 
 ``TEMPLATES`` maps a name to its stream (``win`` or ``linux``) and layout; an event's ``tpl``
-column is the template's position (``TPL[name]``). Constants are JSON-escaped once here; the
-placeholders are filled per column by ``format.Formatter``. A new event type is a new entry at
-the end (positions are what the columns store) and, if it needs one, a new placeholder in the
+column is the template's position (``TPL[name]``). Layouts are written with the helpers of
+``layout``; the placeholders are filled per column by ``format.Formatter``. A new event type is
+a new entry at the end (positions are what the columns store; ``templates_exec`` holds the
+later ones, appended after this table) and, if it needs one, a new placeholder in the
 formatter.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-from bluebench.datagen.columns import json_escaped
-from bluebench.datagen.names import DOMAIN, DOMAIN_SID, REALM
-
-PRIVILEGES = (
-    "SeSecurityPrivilege\n\t\t\tSeBackupPrivilege\n\t\t\tSeRestorePrivilege\n\t\t\t"
-    "SeTakeOwnershipPrivilege\n\t\t\tSeDebugPrivilege\n\t\t\tSeSystemEnvironmentPrivilege\n\t\t\t"
-    "SeLoadDriverPrivilege\n\t\t\tSeImpersonatePrivilege\n\t\t\tSeDelegateSessionUserImpersonatePrivilege"
+from bluebench.datagen.layout import (
+    EVENTLOG_PROVIDER,
+    FIELD,
+    PRIVILEGES,
+    SCM_PROVIDER,
+    SERVICES_EXE,
+    SUBJ_MACHINE,
+    SUBJ_NULL,
+    SUBJ_SUBJ,
+    SUBJ_USER,
+    SVCHOST,
+    TARGET,
+    event_data,
+    failed_layout,
+    linux_line,
+    logon_layout,
+    win_record,
 )
-
-SEC_PROVIDER = ("Microsoft-Windows-Security-Auditing", "{54849625-5478-4994-a5ba-3e3b0328c30d}")
-EVENTLOG_PROVIDER = ("Microsoft-Windows-Eventlog", "{fc65ddd8-d6ef-4962-83d5-6e5cfe9ce148}")
-SCM_PROVIDER = ("Service Control Manager", "{555908d1-a6d7-4695-8e1e-26931d2012f4}")
-FIELD = re.compile(r"%\((\w+)\)")
-
-
-def _ed(**fields: str) -> str:
-    """EventData as JSON members; values may hold %(field) placeholders, constants are escaped."""
-    parts = []
-    for k, v in fields.items():
-        pieces = FIELD.split(v)
-        text = "".join(json_escaped(p) if i % 2 == 0 else f"%({p})" for i, p in enumerate(pieces))
-        parts.append(f'"{k}":"{text}"')
-    return ",".join(parts)
-
-
-def _win(
-    code: str,
-    task: str,
-    action: str,
-    outcome: str,
-    message: str,
-    event_data: str,
-    provider: tuple[str, str] = SEC_PROVIDER,
-    channel: str = "Security",
-    user_data: bool = False,
-) -> str:
-    """A Winlogbeat 8 record (one line) with the given EventData members."""
-    keywords = '"Audit Failure"' if outcome == "failure" else '"Audit Success"'
-    if outcome.startswith("%("):
-        keywords = '"%(nkw)"'
-    if channel != "Security":
-        keywords = '"Classic"'
-    out = f',"outcome":"{outcome}"' if outcome else ""
-    data = (
-        f'"user_data":{{{event_data},"xml_name":"LogFileCleared"}}'
-        if user_data
-        else f'"event_data":{{{event_data}}}'
-    )
-    return (
-        '{"@timestamp":"%(ts)","agent":{"type":"winlogbeat","version":"8.17.0","name":"%(hshort)"},'
-        '"ecs":{"version":"8.0.0"},"host":{"name":"%(hlower)"},'
-        f'"event":{{"code":"{code}","kind":"event","provider":"{provider[0]}","action":"{action}"{out}}},'
-        '"log":{"level":"information"},'
-        f'"winlog":{{"api":"wineventlog","channel":"{channel}","computer_name":"%(host)","event_id":"{code}",'
-        f'"provider_name":"{provider[0]}","provider_guid":"{provider[1]}","record_id":%(rec),"task":"{task}",'
-        f'"keywords":[{keywords}],"opcode":"Info","process":{{"pid":%(hpid),"thread":{{"id":%(thread)}}}},{data}}},'
-        f'"message":"{json_escaped(message)}"}}\n'
-    )
-
-
-SUBJ_MACHINE = {
-    "SubjectUserSid": "%(hmsid)",
-    "SubjectUserName": "%(hmacc)",
-    "SubjectDomainName": DOMAIN,
-    "SubjectLogonId": "0x3e7",
-}
-SUBJ_NULL = {
-    "SubjectUserSid": "S-1-0-0",
-    "SubjectUserName": "-",
-    "SubjectDomainName": "-",
-    "SubjectLogonId": "0x0",
-}
-SUBJ_USER = {
-    "SubjectUserSid": "%(usid)",
-    "SubjectUserName": "%(user)",
-    "SubjectDomainName": "%(udom)",
-    "SubjectLogonId": "%(lid)",
-}
-SUBJ_SUBJ = {
-    "SubjectUserSid": "%(ssid)",
-    "SubjectUserName": "%(subj)",
-    "SubjectDomainName": "%(sdom)",
-    "SubjectLogonId": "%(slid)",
-}
-TARGET = {"TargetUserSid": "%(usid)", "TargetUserName": "%(user)", "TargetDomainName": "%(udom)"}
-
-
-def _logon(
-    subject: dict[str, str],
-    logon_type: str,
-    process: str,
-    package: str,
-    ws: str,
-    ip: str,
-    port: str,
-    proc: str,
-    keylen: str = "0",
-    lm: str = "-",
-    **extra: str,
-) -> str:
-    """A 4624 layout; the subject, logon type and process are what tell the logon kinds apart."""
-    return _win(
-        "4624",
-        "Logon",
-        "logged-in",
-        "success",
-        "An account was successfully logged on.",
-        _ed(
-            **subject,
-            **TARGET,
-            TargetLogonId="%(lid)",
-            LogonType=logon_type,
-            LogonProcessName=process,
-            AuthenticationPackageName=package,
-            WorkstationName=ws,
-            LogonGuid="{00000000-0000-0000-0000-000000000000}",
-            TransmittedServices="-",
-            LmPackageName=lm,
-            KeyLength=keylen,
-            ProcessId="0x0" if proc == "-" else "0x2c4",
-            ProcessName=proc,
-            IpAddress=ip,
-            IpPort=port,
-            ImpersonationLevel="%%1833",
-            RestrictedAdminMode="-",
-            VirtualAccount="%%1843",
-            ElevatedToken="%%1842",
-            **extra,
-        ),
-    )
-
-
-def _failed(
-    subject: dict[str, str],
-    logon_type: str,
-    process: str,
-    package: str,
-    ws: str,
-    ip: str,
-    port: str,
-    proc: str,
-) -> str:
-    """A 4625 layout: the target SID is always null, status and reason come from the ``st`` column."""
-    return _win(
-        "4625",
-        "Logon",
-        "logon-failed",
-        "failure",
-        "An account failed to log on.",
-        _ed(
-            **subject,
-            TargetUserSid="S-1-0-0",
-            TargetUserName="%(user)",
-            TargetDomainName="%(udom)",
-            Status="%(wst)",
-            FailureReason="%(wreason)",
-            SubStatus="%(wsub)",
-            LogonType=logon_type,
-            LogonProcessName=process,
-            AuthenticationPackageName=package,
-            WorkstationName=ws,
-            TransmittedServices="-",
-            LmPackageName="-",
-            KeyLength="0",
-            ProcessId="0x0" if proc == "-" else "0x2c4",
-            ProcessName=proc,
-            IpAddress=ip,
-            IpPort=port,
-        ),
-    )
-
-
-SVCHOST = "C:\\Windows\\System32\\svchost.exe"
-LSASS = "C:\\Windows\\System32\\lsass.exe"
-SERVICES_EXE = "C:\\Windows\\System32\\services.exe"
-
-
-def _linux(program: str, message: str) -> str:
-    """An auth.log line: RFC 3339 time, short host name, program[pid]."""
-    return f"%(lts) %(hshort) {program}[%(pid)]: {message}\n"
-
+from bluebench.datagen.names import DOMAIN, DOMAIN_SID, REALM
+from bluebench.datagen.templates_exec import EXEC_TEMPLATES
 
 # name: (stream, layout); the position is the ``tpl`` column's value, so append only
 TEMPLATES: dict[str, tuple[str, str]] = {
     "logon_interactive": (
         "win",
-        _logon(SUBJ_MACHINE, "%(aux)", "User32 ", "Negotiate", "%(hshort)", "127.0.0.1", "0", SVCHOST),
+        logon_layout(SUBJ_MACHINE, "%(aux)", "User32 ", "Negotiate", "%(hshort)", "127.0.0.1", "0", SVCHOST),
     ),
-    "logon_net_krb": ("win", _logon(SUBJ_NULL, "3", "Kerberos", "Kerberos", "-", "%(ip)", "%(port)", "-")),
+    "logon_net_krb": (
+        "win",
+        logon_layout(SUBJ_NULL, "3", "Kerberos", "Kerberos", "-", "%(ip)", "%(port)", "-"),
+    ),
     "logon_net_ntlm": (
         "win",
-        _logon(
+        logon_layout(
             SUBJ_NULL,
             "3",
             "NtLmSsp ",
@@ -219,7 +60,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "logon_service": (
         "win",
-        _logon(
+        logon_layout(
             SUBJ_MACHINE | {"SubjectUserSid": "S-1-5-18"},
             "5",
             "Advapi  ",
@@ -232,11 +73,11 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "logon_rdp": (
         "win",
-        _logon(SUBJ_MACHINE, "10", "User32 ", "Negotiate", "%(hshort)", "%(ip)", "%(port)", SVCHOST),
+        logon_layout(SUBJ_MACHINE, "10", "User32 ", "Negotiate", "%(hshort)", "%(ip)", "%(port)", SVCHOST),
     ),
     "logon_cleartext": (
         "win",
-        _logon(
+        logon_layout(
             SUBJ_MACHINE,
             "8",
             "Advapi  ",
@@ -249,7 +90,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "logon_newcreds": (
         "win",
-        _logon(
+        logon_layout(
             SUBJ_USER,
             "9",
             "seclogo",
@@ -264,12 +105,15 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "failed_interactive": (
         "win",
-        _failed(SUBJ_MACHINE, "2", "User32 ", "Negotiate", "%(hshort)", "127.0.0.1", "0", SVCHOST),
+        failed_layout(SUBJ_MACHINE, "2", "User32 ", "Negotiate", "%(hshort)", "127.0.0.1", "0", SVCHOST),
     ),
-    "failed_net": ("win", _failed(SUBJ_NULL, "3", "NtLmSsp ", "NTLM", "%(src)", "%(ip)", "%(port)", "-")),
+    "failed_net": (
+        "win",
+        failed_layout(SUBJ_NULL, "3", "NtLmSsp ", "NTLM", "%(src)", "%(ip)", "%(port)", "-"),
+    ),
     "failed_cleartext": (
         "win",
-        _failed(
+        failed_layout(
             SUBJ_MACHINE,
             "8",
             "Advapi  ",
@@ -282,46 +126,46 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "logoff": (
         "win",
-        _win(
+        win_record(
             "4634",
             "Logoff",
             "logged-out",
             "success",
             "An account was logged off.",
-            _ed(**TARGET, TargetLogonId="%(lid)", LogonType="%(aux)"),
+            event_data(**TARGET, TargetLogonId="%(lid)", LogonType="%(aux)"),
         ),
     ),
     "user_logoff": (
         "win",
-        _win(
+        win_record(
             "4647",
             "Logoff",
             "logged-out",
             "success",
             "User initiated logoff:",
-            _ed(**TARGET, TargetLogonId="%(lid)"),
+            event_data(**TARGET, TargetLogonId="%(lid)"),
         ),
     ),
     "special": (
         "win",
-        _win(
+        win_record(
             "4672",
             "Special Logon",
             "logged-in-special",
             "success",
             "Special privileges assigned to new logon.",
-            _ed(**SUBJ_USER, PrivilegeList=PRIVILEGES),
+            event_data(**SUBJ_USER, PrivilegeList=PRIVILEGES),
         ),
     ),
     "tgt": (
         "win",
-        _win(
+        win_record(
             "4768",
             "Kerberos Authentication Service",
             "kerberos-authentication-ticket-requested",
             "success",
             "A Kerberos authentication ticket (TGT) was requested.",
-            _ed(
+            event_data(
                 TargetUserName="%(user)",
                 TargetDomainName=REALM,
                 TargetSid="%(usid)",
@@ -341,13 +185,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "tgt_failed": (
         "win",
-        _win(
+        win_record(
             "4768",
             "Kerberos Authentication Service",
             "kerberos-authentication-ticket-requested",
             "failure",
             "A Kerberos authentication ticket (TGT) was requested.",
-            _ed(
+            event_data(
                 TargetUserName="%(user)",
                 TargetDomainName=REALM,
                 TargetSid="S-1-0-0",
@@ -367,13 +211,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "tgs": (
         "win",
-        _win(
+        win_record(
             "4769",
             "Kerberos Service Ticket Operations",
             "kerberos-service-ticket-requested",
             "success",
             "A Kerberos service ticket was requested.",
-            _ed(
+            event_data(
                 TargetUserName="%(uupn)",
                 TargetDomainName=REALM,
                 ServiceName="%(svc)",
@@ -390,13 +234,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "preauth_failed": (
         "win",
-        _win(
+        win_record(
             "4771",
             "Kerberos Authentication Service",
             "kerberos-preauth-failed",
             "failure",
             "Kerberos pre-authentication failed.",
-            _ed(
+            event_data(
                 TargetUserName="%(user)",
                 TargetSid="%(usid)",
                 ServiceName="krbtgt/" + REALM,
@@ -413,13 +257,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "ntlm": (
         "win",
-        _win(
+        win_record(
             "4776",
             "Credential Validation",
             "credential-validated",
             "%(nout)",
             "The computer attempted to validate the credentials for an account.",
-            _ed(
+            event_data(
                 PackageName="MICROSOFT_AUTHENTICATION_PACKAGE_V1_0",
                 TargetUserName="%(user)",
                 Workstation="%(src)",
@@ -429,13 +273,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "explicit": (
         "win",
-        _win(
+        win_record(
             "4648",
             "Logon",
             "logged-in-explicit",
             "success",
             "A logon was attempted using explicit credentials.",
-            _ed(
+            event_data(
                 **SUBJ_SUBJ,
                 LogonGuid="{00000000-0000-0000-0000-000000000000}",
                 TargetUserName="%(user)",
@@ -452,13 +296,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "share": (
         "win",
-        _win(
+        win_record(
             "5140",
             "File Share",
             "network-share-object-accessed",
             "success",
             "A network share object was accessed.",
-            _ed(
+            event_data(
                 **SUBJ_USER,
                 ObjectType="File",
                 IpAddress="%(ip)",
@@ -472,13 +316,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "service_installed": (
         "win",
-        _win(
+        win_record(
             "7045",
             "None",
             "service-installed",
             "",
             "A service was installed in the system.",
-            _ed(
+            event_data(
                 ServiceName="%(osvc)",
                 ImagePath="%(oimage)",
                 ServiceType="user mode service",
@@ -491,13 +335,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "process": (
         "win",
-        _win(
+        win_record(
             "4688",
             "Process Creation",
             "created-process",
             "success",
             "A new process has been created.",
-            _ed(
+            event_data(
                 **SUBJ_USER,
                 NewProcessId="%(npid)",
                 NewProcessName="%(oproc)",
@@ -515,13 +359,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "user_created": (
         "win",
-        _win(
+        win_record(
             "4720",
             "User Account Management",
             "added-user-account",
             "success",
             "A user account was created.",
-            _ed(
+            event_data(
                 TargetUserName="%(user)",
                 TargetDomainName="%(udom)",
                 TargetSid="%(usid)",
@@ -550,35 +394,39 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "user_enabled": (
         "win",
-        _win(
+        win_record(
             "4722",
             "User Account Management",
             "enabled-user-account",
             "success",
             "A user account was enabled.",
-            _ed(TargetUserName="%(user)", TargetDomainName="%(udom)", TargetSid="%(usid)", **SUBJ_SUBJ),
+            event_data(
+                TargetUserName="%(user)", TargetDomainName="%(udom)", TargetSid="%(usid)", **SUBJ_SUBJ
+            ),
         ),
     ),
     "password_reset": (
         "win",
-        _win(
+        win_record(
             "4724",
             "User Account Management",
             "reset-password",
             "success",
             "An attempt was made to reset an account's password.",
-            _ed(TargetUserName="%(user)", TargetDomainName="%(udom)", TargetSid="%(usid)", **SUBJ_SUBJ),
+            event_data(
+                TargetUserName="%(user)", TargetDomainName="%(udom)", TargetSid="%(usid)", **SUBJ_SUBJ
+            ),
         ),
     ),
     "user_changed": (
         "win",
-        _win(
+        win_record(
             "4738",
             "User Account Management",
             "modified-user-account",
             "success",
             "A user account was changed.",
-            _ed(
+            event_data(
                 TargetUserName="%(user)",
                 TargetDomainName="%(udom)",
                 TargetSid="%(usid)",
@@ -589,13 +437,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "group_add_local": (
         "win",
-        _win(
+        win_record(
             "4732",
             "Security Group Management",
             "added-member-to-group",
             "success",
             "A member was added to a security-enabled local group.",
-            _ed(
+            event_data(
                 MemberName="%(udn)",
                 MemberSid="%(usid)",
                 TargetUserName="%(ogroup)",
@@ -608,13 +456,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "group_add_global": (
         "win",
-        _win(
+        win_record(
             "4728",
             "Security Group Management",
             "added-member-to-group",
             "success",
             "A member was added to a security-enabled global group.",
-            _ed(
+            event_data(
                 MemberName="%(udn)",
                 MemberSid="%(usid)",
                 TargetUserName="%(ogroup)",
@@ -627,13 +475,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "log_cleared": (
         "win",
-        _win(
+        win_record(
             "1102",
             "Log clear",
             "audit-log-cleared",
             "",
             "The audit log was cleared.",
-            _ed(
+            event_data(
                 SubjectUserSid="%(usid)",
                 SubjectUserName="%(user)",
                 SubjectDomainName="%(udom)",
@@ -646,54 +494,70 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     # Linux auth.log lines (RFC 3339 time stamps, as rsyslog writes them by default today)
     "ssh_accept_key": (
         "linux",
-        _linux("sshd", "Accepted publickey for %(user) from %(ip) port %(port) ssh2: ED25519 SHA256:%(fp)"),
+        linux_line(
+            "sshd", "Accepted publickey for %(user) from %(ip) port %(port) ssh2: ED25519 SHA256:%(fp)"
+        ),
     ),
-    "ssh_accept_pw": ("linux", _linux("sshd", "Accepted password for %(user) from %(ip) port %(port) ssh2")),
-    "ssh_failed_pw": ("linux", _linux("sshd", "Failed password for %(user) from %(ip) port %(port) ssh2")),
+    "ssh_accept_pw": (
+        "linux",
+        linux_line("sshd", "Accepted password for %(user) from %(ip) port %(port) ssh2"),
+    ),
+    "ssh_failed_pw": (
+        "linux",
+        linux_line("sshd", "Failed password for %(user) from %(ip) port %(port) ssh2"),
+    ),
     "ssh_failed_invalid": (
         "linux",
-        _linux("sshd", "Failed password for invalid user %(user) from %(ip) port %(port) ssh2"),
+        linux_line("sshd", "Failed password for invalid user %(user) from %(ip) port %(port) ssh2"),
     ),
-    "ssh_invalid_user": ("linux", _linux("sshd", "Invalid user %(user) from %(ip) port %(port)")),
+    "ssh_invalid_user": ("linux", linux_line("sshd", "Invalid user %(user) from %(ip) port %(port)")),
     "ssh_pam_failure": (
         "linux",
-        _linux(
+        linux_line(
             "sshd",
             "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=%(ip)  user=%(user)",
         ),
     ),
     "ssh_session_open": (
         "linux",
-        _linux("sshd", "pam_unix(sshd:session): session opened for user %(user)(uid=%(uid)) by (uid=0)"),
+        linux_line("sshd", "pam_unix(sshd:session): session opened for user %(user)(uid=%(uid)) by (uid=0)"),
     ),
-    "ssh_session_close": ("linux", _linux("sshd", "pam_unix(sshd:session): session closed for user %(user)")),
-    "ssh_disconnect": ("linux", _linux("sshd", "Disconnected from user %(user) %(ip) port %(port)")),
+    "ssh_session_close": (
+        "linux",
+        linux_line("sshd", "pam_unix(sshd:session): session closed for user %(user)"),
+    ),
+    "ssh_disconnect": ("linux", linux_line("sshd", "Disconnected from user %(user) %(ip) port %(port)")),
     "ssh_closed_preauth": (
         "linux",
-        _linux("sshd", "Connection closed by authenticating user %(user) %(ip) port %(port) [preauth]"),
+        linux_line("sshd", "Connection closed by authenticating user %(user) %(ip) port %(port) [preauth]"),
     ),
     "sudo_cmd": (
         "linux",
-        _linux("sudo", "   %(user) : TTY=pts/0 ; PWD=/home/%(user) ; USER=root ; COMMAND=%(osudo)"),
+        linux_line("sudo", "   %(user) : TTY=pts/0 ; PWD=/home/%(user) ; USER=root ; COMMAND=%(osudo)"),
     ),
     "sudo_session": (
         "linux",
-        _linux("sudo", "pam_unix(sudo:session): session opened for user root(uid=0) by %(user)(uid=%(uid))"),
+        linux_line(
+            "sudo", "pam_unix(sudo:session): session opened for user root(uid=0) by %(user)(uid=%(uid))"
+        ),
     ),
     "cron_open": (
         "linux",
-        _linux("CRON", "pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)"),
+        linux_line("CRON", "pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)"),
     ),
-    "cron_close": ("linux", _linux("CRON", "pam_unix(cron:session): session closed for user root")),
+    "cron_close": ("linux", linux_line("CRON", "pam_unix(cron:session): session closed for user root")),
     "useradd": (
         "linux",
-        _linux(
+        linux_line(
             "useradd",
             "new user: name=%(user), UID=%(uid), GID=%(uid), home=/home/%(user), shell=/bin/bash, from=/dev/pts/1",
         ),
     ),
-    "usermod_group": ("linux", _linux("usermod", "add '%(user)' to group 'sudo'")),
+    "usermod_group": ("linux", linux_line("usermod", "add '%(user)' to group 'sudo'")),
 }
+# Appended after the first table, so every earlier position stays what it was.
+TEMPLATES.update(EXEC_TEMPLATES)
 TPL = {name: i for i, name in enumerate(TEMPLATES)}
+__all__ = ["FIELD", "STREAMS", "TEMPLATES", "TPL", "TPL_STREAM"]
 STREAMS = ("win", "linux")
 TPL_STREAM = np.array([STREAMS.index(s) for s, _ in TEMPLATES.values()], np.int8)

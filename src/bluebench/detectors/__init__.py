@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from bluebench.detectors.accounts import AccountCreated, AccountManipulation, GroupMembershipChange
-from bluebench.detectors.alt_auth import PassTheHash
+from bluebench.detectors.alt_auth import PassTheHash, SeclogonAbuse
 from bluebench.detectors.auth import (
     BruteForce,
     CredentialStuffing,
     PasswordSpray,
     SuccessAfterFailures,
+    UnusualLogonProcess,
     UserEnumeration,
 )
 from bluebench.detectors.base import Detector, Finding, prepare_views
-from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour, UserDayAnomaly
+from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour
 from bluebench.detectors.kerberos import AsRepRoasting, ForgedTicket, Kerberoasting
 from bluebench.detectors.lateral import (
     AdminShareAccess,
@@ -28,7 +29,10 @@ from bluebench.detectors.lateral import (
 )
 from bluebench.detectors.logs import LogCleared
 from bluebench.detectors.mail import PhishingMail
+from bluebench.detectors.remote_exec import RemoteExecution, RemoteScheduledTask
+from bluebench.detectors.rpc import NamedPipeRpc, Zerologon
 from bluebench.detectors.sigma_rules import SigmaRules
+from bluebench.detectors.user_day import UserDayAnomaly
 from bluebench.engines import Db
 from bluebench.errors import ConfigError
 from bluebench.registry import Registry
@@ -58,6 +62,16 @@ for _cls in (UnusualLogonHour, NewSourceOrHost, NewLogonType, UserDayAnomaly):
     register(_cls)
 register(PhishingMail)
 register(SigmaRules)
+# Added after the first set (issue 17); registration order is run order, and stored ids never change.
+for _cls in (
+    RemoteExecution,
+    RemoteScheduledTask,
+    NamedPipeRpc,
+    Zerologon,
+    SeclogonAbuse,
+    UnusualLogonProcess,
+):
+    register(_cls)
 
 __all__ = [
     "DETECTORS",

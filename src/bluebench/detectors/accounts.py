@@ -89,6 +89,38 @@ NEW_ACCOUNTS_SQL = (
 )
 
 
+# Account management a person does as part of the job (create, enable, reset, change, group
+# membership): one row per acting account and day. A helpdesk that resets passwords daily
+# creates a new hire's account as routine; an admin account that never manages accounts
+# creating one (then adding it to Domain Admins) is the attack.
+ACCOUNT_ADMIN_DAYS_SQL = """
+    SELECT DISTINCT lower("user.name") AS actor, CAST("@timestamp" AS DATE) AS day FROM events
+    WHERE "event.code" IN ('4720', '4722', '4724', '4725', '4726', '4728', '4729', '4732', '4733', '4738',
+                           '4756', '4757')
+      AND "user.name" IS NOT NULL AND "@timestamp" IS NOT NULL
+"""
+
+
+class AccountManagers:
+    """Which accounts manage accounts as routine: on ``min_days`` of the ``lookback_days`` before a day."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]], min_days: int, lookback_days: int) -> None:
+        self.min_days, self.lookback = min_days, lookback_days
+        self.days: dict[str, set[Any]] = {}
+        for r in rows:
+            self.days.setdefault(str(r["actor"]), set()).add(r["day"])
+
+    def earlier_days(self, actor: str, when: Any) -> int:
+        """Days before ``when``'s day (within the lookback) on which ``actor`` managed accounts."""
+        day = when.date()
+        return sum(1 for d in self.days.get(actor.lower(), ()) if 0 < (day - d).days <= self.lookback)
+
+    def routine(self, actors: Iterable[str], when: Any) -> bool:
+        """Whether every acting account managed accounts on enough earlier days."""
+        found = [self.earlier_days(a, when) for a in actors]
+        return bool(found) and min(found) >= self.min_days > 0
+
+
 class AccountCreated(Detector):
     """New user, computer or database accounts, and built-in accounts switched on (T1136)."""
 
@@ -109,24 +141,35 @@ class AccountCreated(Detector):
         "quick_delete_minutes": 60,
         "builtin_enabled_score": 0.7,  # Guest, DefaultAccount or SQL 'sa' switched on
         "weak_policy_score": 0.15,  # SQL login created with CHECK_POLICY=OFF
+        "routine_days": 1,  # earlier days on which the creator managed accounts that make it a helpdesk
+        "lookback_days": 28,  # ... counted over this many days before
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, account and burst of creation, enabling and deletion signals."""
-        for r in self.rows(con, NEW_ACCOUNTS_SQL, [self.params["gap_minutes"]]):
-            finding = self._finding(r)
+        p = self.params
+        managers = AccountManagers(
+            self.rows(con, ACCOUNT_ADMIN_DAYS_SQL), int(p["routine_days"]), int(p["lookback_days"])
+        )
+        for r in self.rows(con, NEW_ACCOUNTS_SQL, [p["gap_minutes"]]):
+            finding = self._finding(r, managers)
             if finding is not None:
                 yield finding
 
-    def _finding(self, r: dict[str, Any]) -> Finding | None:
+    def _finding(self, r: dict[str, Any], managers: AccountManagers) -> Finding | None:
         """Scores and reasons for one account's burst; None when nothing in it counts."""
         kinds = set(r["kinds"])
         account = str(r["account"] or r["any_account"])
         actors = [a for a in uniq(r["actors"]) if a.lower() != account.lower()]
         by = f" by {names(actors)}" if actors else ""
         t = Tally()
+        routine = managers.routine(actors, r["first"])
         if kinds & {"created", "command-created"}:
             self._created(t, r, kinds, account, by)
+            if routine and len(t.scores) == 1:
+                return None  # a plain new account by someone who manages accounts every week
+            if routine:
+                t.reasons.append(f"{names(actors)} manages accounts routinely (on earlier days too)")
         if "computer-created" in kinds:
             self._computer_created(t, r, account, by)
         builtin = "enabled" in kinds and (
@@ -308,16 +351,22 @@ class GroupMembershipChange(Detector):
         "groups_half": 5,  # many groups at once raise the score
         "self_add_score": 0.45,  # the account added itself
         "quick_remove_score": 0.2,  # ... and was removed again in the same burst
+        "routine_days": 1,  # earlier days on which the actor managed accounts: its non-tier-0 changes are routine
+        "lookback_days": 28,  # ... counted over this many days before
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, actor, member and burst of group additions."""
-        for r in self.rows(con, GROUP_ADDITIONS_SQL, [self.params["gap_minutes"]]):
-            finding = self._finding(r)
+        p = self.params
+        managers = AccountManagers(
+            self.rows(con, ACCOUNT_ADMIN_DAYS_SQL), int(p["routine_days"]), int(p["lookback_days"])
+        )
+        for r in self.rows(con, GROUP_ADDITIONS_SQL, [p["gap_minutes"]]):
+            finding = self._finding(r, managers)
             if finding is not None:
                 yield finding
 
-    def _finding(self, r: dict[str, Any]) -> Finding | None:
+    def _finding(self, r: dict[str, Any], managers: AccountManagers) -> Finding | None:
         """Scores and reasons for one member's burst; None for one ordinary group."""
         p = self.params
         added = uniq(r["added"] or [])
@@ -336,6 +385,9 @@ class GroupMembershipChange(Detector):
         quick = [x for x in real if x in removed]
         if not (tier0 or sensitive or self_add or quick or len(real) >= int(p["min_other_groups"])):
             return None  # one ordinary group (a new hire put into 'VPN Users'): not reported
+        few = len(real) < int(p["min_other_groups"])
+        if few and not (tier0 or self_add or quick) and managers.routine([actor], r["first"]):
+            return None  # the helpdesk granting remote access, as on its other days
         t = Tally()
         self._groups_added(t, r, actor, member, real or added, tier0, sensitive)
         if len(real) > 1:
@@ -464,11 +516,6 @@ CHANGE_SIGNALS_SQL = f"""
             FROM events WHERE "event.code" = '4738' AND {ed("SidHistory")} IS NOT NULL
               AND NOT starts_with({ed("SidHistory")}, '%%')
             UNION ALL
-            SELECT "@timestamp", "event.id", "host.name", "user.name", "user.target.name", 'anonymous-password',
-                   {ed("PasswordLastSet")}
-            FROM events WHERE "event.code" = '4742' AND "user.name" = 'ANONYMOUS LOGON'
-              AND {ed("PasswordLastSet")} IS NOT NULL
-            UNION ALL
             SELECT "@timestamp", "event.id", "host.name", "user.name", {_cn(_OBJECT_DN)},
                    'ldap:' || lower({ed("AttributeLDAPDisplayName")}) || ':' || lower(coalesce({ed("ObjectClass")}, '')),
                    {ed("AttributeValue")}
@@ -571,7 +618,6 @@ class AccountManipulation(Detector):
         "dcshadow_score": 0.9,  # replication/GC SPNs added to a computer that is no DC
         "spn_change_score": 0.3,  # other SPN changes on a computer (4742)
         "delegation_list_score": 0.6,  # AllowedToDelegateTo set (4742/4738)
-        "anonymous_password_score": 0.7,  # a computer password set by ANONYMOUS LOGON (Zerologon)
         "owner_change_score": 0.55,  # the owner of a directory object changed (5136)
         "computer_rename_score": 0.9,  # a computer renamed without its trailing $ (CVE-2021-42278)
         "admin_rename_score": 0.5,  # an account renamed to an admin-like name
@@ -615,7 +661,6 @@ class AccountManipulation(Detector):
             "spn-change": self._spn_change,
             "delegate-to": self._delegate_to,
             "sid-history": self._sid_history,
-            "anonymous-password": self._anonymous_password,
             "ldap-delegation-uac": self._ldap_delegation_uac,
             "owner": self._owner,
             "rename": self._rename,
@@ -667,15 +712,6 @@ class AccountManipulation(Detector):
         """SID history added: the account gets other accounts' rights (T1134.005)."""
         c.tally.add(
             SID_HISTORY_SCORE, f"SID history {names(vals)} was added to '{c.account}'{c.by}", "T1134.005"
-        )
-
-    def _anonymous_password(self, c: _Changes, vals: list[Any]) -> None:
-        """A computer password set by ANONYMOUS LOGON: Zerologon (T1210)."""
-        c.tally.add(
-            float(self.params["anonymous_password_score"]),
-            f"the password of computer account '{c.account}' was set by ANONYMOUS LOGON: the pattern "
-            "of the Zerologon exploit (CVE-2020-1472)",
-            "T1210",
         )
 
     def _ldap_attribute(self, kind: str, c: _Changes, vals: list[Any]) -> None:

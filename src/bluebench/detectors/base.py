@@ -16,16 +16,32 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from bluebench.detectors.calibration import Calibration, shipped_calibration
 from bluebench.engines import Db, as_engine
 from bluebench.schema import SEVERITIES, Alert
 from bluebench.sources.limits import DEFAULT_LIMITS, Limits
 
+# Actions a domain controller (or whatever validates the password) logs for an attempt; the
+# host the logon was tried on logs its own 4625 for the same attempt.
+VALIDATOR_ACTIONS = ("kerberos-preauth-failed", "ntlm-credential-validation", "kerberos-tgt-request")
+# Addresses that mean "this same machine": a failure from one is the host's own, so its origin is the host.
+LOOPBACK = ("127.0.0.1", "::1", "-", "localhost")
+
 # Failed authentications, once each: a PAM "authentication failure" line is dropped when
 # sshd logged its own "Failed password" line for the same host and process, since both
-# describe the same attempt. Windows 4625/4771/4776/4768 failures count as logged.
-AUTH_FAILURES_VIEW = """
+# describe the same attempt. Windows failures are logged twice per attempt, by the host tried
+# (4625) and by the domain controller that checked the password (4771/4776/4768): ``side``
+# says which ('host' or 'dc'), so counts of attempts can take the larger side instead of the
+# sum. ``origin`` is where an attempt came from: the remote address, or the host itself when
+# the address is a loopback one (a typo at the console is not 'from 127.0.0.1' on every host).
+AUTH_FAILURES_VIEW = f"""
 CREATE OR REPLACE TEMP VIEW auth_failures AS
-SELECT * FROM events e
+SELECT *,
+       CASE WHEN "event.action" IN ('{"', '".join(VALIDATOR_ACTIONS)}') THEN 'dc' ELSE 'host' END AS side,
+       CASE WHEN lower(coalesce("source.ip", "source.address", '-')) IN ('{"', '".join(LOOPBACK)}')
+            THEN lower(split_part("host.name", '.', 1))
+            ELSE coalesce("source.ip", "source.address") END AS origin
+FROM events e
 WHERE "event.outcome" = 'failure'
   AND "event.action" IN ('logon-failed', 'kerberos-preauth-failed', 'ntlm-credential-validation',
                          'kerberos-tgt-request', 'pam-auth-failure', 'invalid-user')
@@ -145,9 +161,14 @@ class Detector(ABC):
                     event_count=len(f.event_ids) if f.matched is None else f.matched,
                     reasons=f.reasons,
                     event_ids=f.event_ids,
+                    confidence=self.calibration().confidence(self.id, score),
                 )
             )
         return alerts
+
+    def calibration(self) -> Calibration:
+        """Where this detector's alerts get their confidence: the measured, shipped calibration."""
+        return shipped_calibration()
 
     def rows(self, con: Db, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a detector query on its engine and return rows as dicts (few rows: one per finding)."""

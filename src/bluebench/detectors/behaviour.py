@@ -1,7 +1,8 @@
 """Behaviour anomalies learned from the data itself: each account against its own history.
 
 Four detectors: a logon at an hour the account rarely uses, a logon from a new source or to
-a new host, the first use of a logon type, and an IsolationForest over per-user-day features.
+a new host, the first use of a logon type (here), and an IsolationForest over per-user-day
+features (``user_day.py``).
 
 Shared rules, which are what keep them quiet and repeatable:
 
@@ -28,13 +29,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar
 
 import duckdb
-import numpy as np
-import numpy.typing as npt
 
 from bluebench.detectors.base import Detector, Finding, plural, saturating, top_list
 from bluebench.engines import Db, as_engine
@@ -105,6 +102,46 @@ logons AS (
 """
 PRIOR_DAYS = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
 
+# IPv4 /16 of an address ('10.200'), '' for anything else: the network a dynamic pool hands out.
+_NET16 = "regexp_extract(src, '^(\\d+\\.\\d+)\\.\\d+\\.\\d+$', 1)"
+# Shared infrastructure, learned per day from the days before it (no look-ahead): an address
+# that ``$shared_accounts`` accounts logged on from (a webmail proxy, an RD gateway, a jump
+# host), or a /16 network used by as many accounts where new addresses keep appearing, on
+# average ``$pool_rate`` per account and day over the ``$pool_window`` days before (after the
+# network's first ``$pool_learn`` days, when every address is new): a VPN pool or DHCP range
+# hands out addresses, a server LAN does not. A first use of such a source says nothing about
+# the account. Adds ``pooled``: ``logons`` with ``infra`` ('shared', 'pool' or NULL).
+POOLED_CTES = f"""
+, addr_first AS (SELECT src, u, min(day) AS d FROM logons WHERE src IS NOT NULL GROUP BY src, u)
+, addr_new AS (SELECT src, d, count(*) AS accounts FROM addr_first GROUP BY src, d)
+, net_accounts AS (
+    SELECT net, d, count(*) AS accounts
+    FROM (SELECT {_NET16} AS net, u, min(d) AS d FROM addr_first GROUP BY ALL) WHERE net <> '' GROUP BY net, d
+)
+, net_addresses AS (
+    SELECT net, d, count(*) AS addresses
+    FROM (SELECT {_NET16} AS net, src, min(d) AS d FROM addr_first GROUP BY ALL) WHERE net <> '' GROUP BY net, d
+)
+, net_start AS (SELECT net, min(d) AS d0 FROM net_addresses GROUP BY net)
+, src_days AS (SELECT DISTINCT src, day, {_NET16} AS net FROM logons WHERE src IS NOT NULL)
+, infra AS (
+    SELECT s.src, s.day,
+           coalesce((SELECT sum(a.accounts) FROM addr_new a WHERE a.src = s.src AND a.d < s.day), 0) AS src_accounts,
+           coalesce((SELECT sum(n.accounts) FROM net_accounts n WHERE n.net = s.net AND n.d < s.day), 0) AS net_accounts,
+           coalesce((SELECT sum(n.addresses) FROM net_addresses n JOIN net_start t USING (net)
+                     WHERE n.net = s.net AND n.d < s.day AND n.d >= s.day - CAST($pool_window AS INTEGER)
+                       AND n.d >= t.d0 + CAST($pool_learn AS INTEGER)), 0) / $pool_window AS new_per_day
+    FROM src_days s
+)
+, pooled AS (
+    SELECT l.*,
+           CASE WHEN i.src_accounts >= $shared_accounts THEN 'shared'
+                WHEN i.net_accounts >= $shared_accounts AND i.new_per_day >= $pool_rate * i.net_accounts THEN 'pool'
+           END AS infra
+    FROM logons l LEFT JOIN infra i ON i.src = l.src AND i.day = l.day
+)
+"""
+
 
 class BehaviourDetector(Detector):
     """A detector judging accounts against their own history; checks its zone and account filter."""
@@ -130,6 +167,24 @@ def _rows(con: Db, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _base_params(p: dict[str, Any]) -> dict[str, Any]:
     return {"tz": str(p["timezone"]), "ignore_users": str(p["ignore_users"])}
+
+
+def _infra_params(p: dict[str, Any]) -> dict[str, Any]:
+    """The shared-infrastructure thresholds of ``POOLED_CTES`` as query parameters."""
+    return {
+        "shared_accounts": int(p["shared_accounts"]),
+        "pool_rate": float(p["pool_rate"]),
+        "pool_window": max(int(p["pool_window_days"]), 1),
+        "pool_learn": int(p["pool_learn_days"]),
+    }
+
+
+INFRA_DEFAULTS: dict[str, Any] = {
+    "shared_accounts": 10,
+    "pool_rate": 0.01,
+    "pool_window_days": 14,
+    "pool_learn_days": 7,
+}
 
 
 def _surprise_score(probabilities: Iterable[float], half_bits: float) -> float:
@@ -187,7 +242,14 @@ _BAND_DAYS = (
 
 UNUSUAL_HOUR_SQL = f"""
 WITH {LOGONS_CTE}
-, hourly AS (SELECT *, hour(lt) AS hr FROM logons)
+{POOLED_CTES}
+, hourly AS (
+    -- fresh: from a source (or, for a local logon, at a host) the account did not use on an earlier
+    -- day, and not shared infrastructure; min(day) over the pair is never later than this day
+    SELECT *, hour(lt) AS hr,
+           infra IS NULL AND min(day) OVER (PARTITION BY u, coalesce(src, 'local|' || host)) = day AS fresh
+    FROM pooled
+)
 , daily AS (
     SELECT u, day, bit_or(1::BIGINT << hr) AS mask, count(*) AS logons FROM hourly GROUP BY u, day
 ), baseline AS (
@@ -196,7 +258,7 @@ WITH {LOGONS_CTE}
     FROM daily
     WINDOW prior AS (PARTITION BY u ORDER BY day {PRIOR_DAYS})
 ), judged AS (
-    SELECT h.u, h.eid, h.ts, h.lt, h.hr, h.host, h.src, b.days, b.n, b.since, b.hour_days,
+    SELECT h.u, h.eid, h.ts, h.lt, h.hr, h.host, h.src, h.fresh, b.days, b.n, b.since, b.hour_days,
            b.band_days[h.hr + 1] AS band,
            (b.band_days[h.hr + 1] + $alpha * (2 * $radius + 1)) / (b.days + 24 * $alpha) AS p
     FROM hourly h JOIN baseline b USING (u, day)
@@ -217,8 +279,12 @@ class UnusualLogonHour(BehaviourDetector):
     ``p <= max_probability`` and the account has ``min_logons`` earlier logons on
     ``min_days`` days; with the defaults an empty band needs 26 earlier days. Logons before
     that are not judged. Candidates of one account no more than ``gap_minutes`` apart form
-    one finding. Score: surprisal ``-log2 p`` through ``saturating(bits, score_half_bits)``;
-    higher = more suspicious.
+    one finding, reported (with ``require_new_source``) only when one of its logons comes from a
+    source the account did not use on an earlier day that is not shared infrastructure (see
+    ``POOLED_CTES``): a person working late at the usual desk, or travelling through the VPN
+    pool everyone uses, keeps the hours of a new time zone, not the habits of an intruder.
+    Score: surprisal ``-log2 p`` through ``saturating(bits, score_half_bits)``; higher = more
+    suspicious.
     """
 
     id: ClassVar[str] = "unusual_logon_hour"
@@ -235,6 +301,8 @@ class UnusualLogonHour(BehaviourDetector):
         "max_probability": 0.04,
         "gap_minutes": 120,
         "score_half_bits": 6.0,
+        "require_new_source": True,
+        **INFRA_DEFAULTS,
         "timezone": "UTC",
         "ignore_users": IGNORE_USERS,
     }
@@ -252,9 +320,13 @@ class UnusualLogonHour(BehaviourDetector):
             "min_logons": int(p["min_logons"]),
             "min_days": int(p["min_days"]),
             "max_probability": float(p["max_probability"]),
+            **_infra_params(p),
         }
         tz = str(p["timezone"])
         for g in _group(_rows(con, UNUSUAL_HOUR_SQL, params), float(p["gap_minutes"])):
+            fresh = [r for r in g if r["fresh"]]
+            if p["require_new_source"] and not fresh:
+                continue  # usual sources or shared infrastructure only: a shifted day, not an intruder
             first = g[0]
             lo, hi = (first["hr"] - r_h) % 24, (first["hr"] + r_h) % 24
             when = (
@@ -273,6 +345,12 @@ class UnusualLogonHour(BehaviourDetector):
                 f"{first['since']:%Y-%m-%d}); smoothed chance of that {tz} hour on a day: {first['p']:.1%}",
                 f"usual hours (used on 10% of days or more): {_hour_ranges(first['hour_days'], first['days'])} {tz}",
             ]
+            if fresh:
+                what = sorted({r["src"] or f"a local logon at {r['host']}" for r in fresh})
+                reasons.append(
+                    f"{plural(len(what), 'source')} new for '{first['u']}' and not shared infrastructure: "
+                    f"{top_list(what)}"
+                )
             yield Finding(
                 score=_surprise_score([min(r["p"] for r in g)], float(p["score_half_bits"])),
                 entities={
@@ -291,20 +369,26 @@ class UnusualLogonHour(BehaviourDetector):
 # ------------------------------------------------------------------ novelty ----
 
 
-def _novelty_sql(value: str, kind: str, where: str) -> str:
+def _novelty_sql(value: str, kind: str, where: str, base: str = "logons") -> str:
     """First uses of a value (``value``, a constant SQL expression) by an account, with the baseline.
 
     The chance that a day brings a value the account never used is estimated from its own
-    history: the share of its days on which a new value appeared, counted after its first
-    ``$learn_days`` days (when everything is new), with one added for the present day:
-    ``p_new = (days with a new value + 1) / (days after learning + 1)``.
+    history, the days on which a new value appeared counted after its first ``$learn_days``
+    days (when everything is new), with one added for the present day, and shrunk towards the
+    population's rate ``r0`` (all accounts' days with a new value over their settled days,
+    before this day) with the weight of ``$prior_days`` days: ``p_new = (days with a new value +
+    prior_days r0 + 1) / (days after learning + prior_days + 1)``. An account with a short
+    history is judged mostly by its peers, one with a long history by itself; ``prior_days`` 0
+    is the account alone. ``base`` is ``logons`` or ``pooled`` (logons with
+    shared infrastructure marked, see ``POOLED_CTES``).
     """
     return f"""
 WITH {LOGONS_CTE}
+{POOLED_CTES if base == "pooled" else ""}
 , aspect AS (
     SELECT *, {value} AS val, {kind} AS kind,
            row_number() OVER (PARTITION BY u, {kind}, {value} ORDER BY ts, eid) AS seq
-    FROM logons WHERE {value} IS NOT NULL AND ({where})
+    FROM {base} WHERE {value} IS NOT NULL AND ({where})
 ), daily AS (
     SELECT u, kind, day, count(*) AS logons, bool_or(seq = 1) AS had_new,
            row_number() OVER (PARTITION BY u, kind ORDER BY day) AS day_no
@@ -316,12 +400,21 @@ WITH {LOGONS_CTE}
            coalesce(sum((day_no > $learn_days AND had_new)::INTEGER) OVER prior, 0) AS new_days
     FROM daily
     WINDOW prior AS (PARTITION BY u, kind ORDER BY day {PRIOR_DAYS})
-), novel AS (
+), population AS (
+    -- every account's settled days and days with a new value, summed over the days before
+    SELECT kind, day,
+           (coalesce(sum(sum((day_no > $learn_days AND had_new)::INTEGER)) OVER pop, 0) + 1.0)
+             / (coalesce(sum(sum((day_no > $learn_days)::INTEGER)) OVER pop, 0) + 1.0) AS r0
+    FROM daily GROUP BY kind, day
+    WINDOW pop AS (PARTITION BY kind ORDER BY day {PRIOR_DAYS})
+), judged AS (
     SELECT a.u, a.eid, a.ts, a.lt, a.day, a.host, a.src, a.ltype, a.kind, a.val,
-           b.days, b.n, b.since, b.settled, b.new_days, (b.new_days + 1.0) / (b.settled + 1.0) AS p
-    FROM aspect a JOIN baseline b USING (u, kind, day)
+           b.days, b.n, b.since, b.settled, b.new_days, r.r0,
+           (b.new_days + $prior_days * r.r0 + 1.0) / (b.settled + $prior_days + 1.0) AS p
+    FROM aspect a JOIN baseline b USING (u, kind, day) JOIN population r USING (kind, day)
     WHERE a.seq = 1 AND b.days >= $min_days AND b.n >= $min_logons
-      AND (b.new_days + 1.0) / (b.settled + 1.0) <= $max_probability
+), novel AS (
+    SELECT * FROM judged WHERE p <= $max_probability
 )
 SELECT n.*,
        -- the account's values of this kind on earlier days, to show what was usual
@@ -336,7 +429,8 @@ def _sorted_hist(hist: dict[Any, int] | None) -> tuple[list[Any], list[int]]:
     return [k for k, _ in items], [v for _, v in items]
 
 
-NEW_SOURCE_SQL = _novelty_sql("src", "src_kind", "TRUE")
+# Shared infrastructure (proxies, gateways, VPN pools) is neither new nor counted in the baseline.
+NEW_SOURCE_SQL = _novelty_sql("src", "src_kind", "infra IS NULL", base="pooled")
 # Only logon events name the machine logged on to; NTLM validation is logged by the DC.
 NEW_HOST_SQL = _novelty_sql("host", "'host'", "action = 'logon'")
 NEW_TYPE_SQL = _novelty_sql("ltype", "'logon type'", "TRUE")
@@ -354,19 +448,22 @@ NOVELTY_DEFAULTS: dict[str, Any] = {
     "min_days": 14,
     "learn_days": 7,
     "max_probability": 0.05,
+    "prior_days": 0,
     "score_half_bits": 6.0,
     "timezone": "UTC",
     "ignore_users": IGNORE_USERS,
 }
 
 
-def _novelty_params(p: dict[str, Any]) -> dict[str, Any]:
+def _novelty_params(p: dict[str, Any], infra: bool = False) -> dict[str, Any]:
     return {
         **_base_params(p),
+        **(_infra_params(p) if infra else {}),
         "min_logons": int(p["min_logons"]),
         "min_days": int(p["min_days"]),
         "learn_days": int(p["learn_days"]),
         "max_probability": float(p["max_probability"]),
+        "prior_days": float(p["prior_days"]),
     }
 
 
@@ -377,8 +474,8 @@ def _novelty_reason(r: dict[str, Any], shown: str, learn_days: int) -> str:
         f"first logon of '{r['u']}' with {kind} {shown} at {r['lt']:%Y-%m-%d %H:%M}; before it, "
         f"{plural(r['n'], 'logon')} on {plural(r['days'], 'day')} since {r['since']:%Y-%m-%d} used "
         f"{plural(len(values), kind, kinds)}: {top_list(values, counts)}; after the first {learn_days} "
-        f"days a new one appeared on {r['new_days']} of {plural(r['settled'], 'day')}, "
-        f"so the chance of one today was {r['p']:.1%}"
+        f"days a new one appeared on {r['new_days']} of {plural(r['settled'], 'day')} (all accounts: "
+        f"{r['r0']:.1%} of days), so the chance of one today was {r['p']:.1%}"
     )
 
 
@@ -390,10 +487,13 @@ class NewSourceOrHost(BehaviourDetector):
     have no source. Hosts come from logon events only (4624, sshd), where ``host.name`` is
     the machine logged on to. A first use is a candidate when the account has ``min_logons``
     earlier logons of that kind on ``min_days`` days, and the chance of a new value on a day,
-    learned from the account's own days after its first ``learn_days``
-    (``p_new = (days with a new value + 1) / (days after learning + 1)``), is at most
-    ``max_probability``: an account that roams is not surprised by one more address. With
-    the defaults a steady account needs about 27 active days. First uses of one account on
+    learned from the account's own days after its first ``learn_days`` and shrunk towards all
+    accounts' rate with the weight of ``prior_days`` days (``_novelty_sql``), is at most
+    ``max_probability``: an account that roams is not surprised by one more address, a steady
+    one is, and a short history borrows its peers' habits. Shared infrastructure is
+    neither new nor part of the baseline: an address ``shared_accounts`` accounts came from, or
+    a /16 where new addresses keep appearing, ``pool_rate`` per account and day (a VPN pool),
+    learned from the days before (``POOLED_CTES``). First uses of one account on
     one day form one finding; new hosts reached from known sources need ``min_new_hosts`` of
     them that day (one more file server is everyday work; several is lateral movement).
     Score is the summed surprisal ``-log2 p_new`` through
@@ -407,13 +507,18 @@ class NewSourceOrHost(BehaviourDetector):
     tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0008")
     techniques: ClassVar[tuple[str, ...]] = ("T1078", "T1021")
     severity: ClassVar[str] = "low"
-    defaults: ClassVar[dict[str, Any]] = {**NOVELTY_DEFAULTS, "min_new_hosts": 2}
+    defaults: ClassVar[dict[str, Any]] = {
+        **NOVELTY_DEFAULTS,
+        "min_new_hosts": 2,
+        "prior_days": 20,
+        **INFRA_DEFAULTS,
+    }
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per account and day with first uses of a source or host."""
         p = self.params
         params = _novelty_params(p)
-        rows = _rows(con, NEW_SOURCE_SQL, params) + _rows(con, NEW_HOST_SQL, params)
+        rows = _rows(con, NEW_SOURCE_SQL, _novelty_params(p, infra=True)) + _rows(con, NEW_HOST_SQL, params)
         by_day: dict[tuple[str, Any], list[dict[str, Any]]] = {}
         for r in sorted(rows, key=lambda r: (r["u"], r["ts"], r["eid"], r["kind"])):
             by_day.setdefault((r["u"], r["day"]), []).append(r)
@@ -447,7 +552,10 @@ class NewSourceOrHost(BehaviourDetector):
                 severity="medium"
                 if (new_hosts and new_srcs) or len(new_hosts) + len(new_srcs) >= 3
                 else None,
-                techniques=["T1078", "T1021"] if new_hosts else ["T1078"],
+                # a first use over the network (or RDP) is a remote service used: lateral movement's step
+                techniques=["T1078", "T1021"]
+                if new_hosts or any(r["ltype"] in (3, 10) for r in g)
+                else ["T1078"],
                 extra={"new_sources": new_srcs, "new_hosts": new_hosts},
             )
 
@@ -501,366 +609,3 @@ class NewLogonType(BehaviourDetector):
                 techniques=list(sensitive) if sensitive else None,
                 extra={"probability": r["p"], "logon_type": t},
             )
-
-
-# ------------------------------------------------------------ user-day model ----
-
-# (feature, how a reason names it, aggregate over one account's authentication events of one
-# day, smallest spread its robust z divides by: the change that starts to matter. Counts
-# move in whole events; a few mistyped passwords are ordinary, and each is logged two or three
-# times (4625 on the host, 4771 or 4776 on the DC), so failures start at 3.)
-# Night logons and RC4 tickets are counts, not shares: one logon at 23:00 on a quiet Sunday
-# is a night share of 1, and a Kerberoasting burst is a small share of a busy day.
-USER_DAY_FEATURES: tuple[tuple[str, str, str, float], ...] = (
-    ("logons", "successful logons", "count(*) FILTER (WHERE ok)", 1.0),
-    ("failures", "failed authentications", "count(*) FILTER (WHERE failed)", 3.0),
-    (
-        "failure_ratio",
-        "failure ratio",
-        "coalesce(count(*) FILTER (WHERE failed) / nullif(count(*) FILTER (WHERE ok OR failed), 0), 0)",
-        0.2,
-    ),
-    ("distinct_sources", "distinct sources", "count(DISTINCT src) FILTER (WHERE ok)", 1.0),
-    (
-        "distinct_hosts",
-        "distinct hosts logged on to",
-        "count(DISTINCT host) FILTER (WHERE ok AND action = 'logon')",
-        1.0,
-    ),
-    ("distinct_logon_types", "distinct logon types", "count(DISTINCT ltype) FILTER (WHERE ok)", 1.0),
-    ("night_logons", "logons at night", "count(*) FILTER (WHERE ok AND night)", 1.0),
-    # Counted apart (RC4_SQL): reading the EventData of every authentication is the slow part.
-    ("rc4_tickets", "Kerberos tickets with RC4", "coalesce(any_value(k.rc4), 0)", 1.0),
-    (
-        "explicit_credentials",
-        "explicit-credential logons (4648)",
-        "count(*) FILTER (WHERE action = 'explicit-credential-logon')",
-        1.0,
-    ),
-)
-FEATURE_NAMES: tuple[str, ...] = tuple(f for f, _, _, _ in USER_DAY_FEATURES)
-FEATURE_FLOORS: tuple[float, ...] = tuple(floor for *_, floor in USER_DAY_FEATURES)
-# Counts (whole-event floors; shares have fractional ones) enter the forest as log1p.
-COUNT_FEATURES: tuple[bool, ...] = tuple(floor >= 1.0 for floor in FEATURE_FLOORS)
-
-USER_DAY_SQL = f"""
-WITH a AS (
-    SELECT *, CAST(lt AS DATE) AS day,
-           CASE WHEN $night_start <= $night_end THEN hour(lt) >= $night_start AND hour(lt) < $night_end
-                ELSE hour(lt) >= $night_start OR hour(lt) < $night_end END AS night
-    FROM (
-        SELECT "event.id" AS eid, "@timestamp" AS ts, {LOCAL_TIME_SQL} AS lt, {USER_KEY_SQL} AS u,
-               lower("host.name") AS host, "event.action" AS action, "winlog.logon.type" AS ltype,
-               {SUCCESS_SQL} AS ok, "event.outcome" = 'failure' AS failed, {SOURCE_SQL} AS src
-        FROM events
-        WHERE "event.category" = 'authentication' AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
-    )
-    WHERE NOT regexp_matches(u, $ignore_users)
-), k AS (
-    -- Kerberos tickets (4768, 4769) issued with RC4 (0x17), per account and day.
-    SELECT u, day, count(*) AS rc4
-    FROM (
-        SELECT {USER_KEY_SQL} AS u, CAST({LOCAL_TIME_SQL} AS DATE) AS day, "winlog.event_data" AS ed
-        FROM events
-        WHERE "event.action" IN ('kerberos-tgt-request', 'kerberos-service-ticket')
-          AND "event.outcome" = 'success' AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
-    )
-    WHERE NOT regexp_matches(u, $ignore_users)
-      AND lower(json_extract_string(ed, '$.TicketEncryptionType')) = '0x17'
-    GROUP BY u, day
-)
-SELECT a.u, a.day, min(ts) AS first, max(ts) AS last,
-       {", ".join(f"CAST({expr} AS DOUBLE) AS {name}" for name, _, expr, _ in USER_DAY_FEATURES)}
-FROM a LEFT JOIN k ON k.u = a.u AND k.day = a.day
-GROUP BY a.u, a.day
-HAVING count(*) FILTER (WHERE ok) > 0
-ORDER BY a.day, a.u
-"""
-
-# Events of the flagged user-days; $keys holds 'user|YYYY-MM-DD' (the day's fixed width at the
-# end keeps the key unambiguous whatever the name holds).
-USER_DAY_EVENTS_SQL = f"""
-SELECT u, day, list(eid ORDER BY ts, eid) AS eids
-FROM (
-    SELECT {USER_KEY_SQL} AS u, CAST({LOCAL_TIME_SQL} AS DATE) AS day, "event.id" AS eid, "@timestamp" AS ts
-    FROM events
-    WHERE "event.category" = 'authentication' AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
-)
-WHERE list_contains($keys, u || '|' || CAST(day AS VARCHAR))
-GROUP BY u, day
-"""
-
-FloatArray = npt.NDArray[np.float64]
-
-
-class UserDayForest:
-    """IsolationForest over user-day features, with robust per-feature baselines to explain it.
-
-    scikit-learn style: ``__init__`` stores parameters only; ``fit`` learns ``forest_``,
-    ``median_``, ``mad_``, ``scale_``, ``max_`` and ``n_samples_`` and returns ``self``;
-    ``score_samples`` and ``robust_z`` are read-only and never change the fitted state.
-    ``score_samples`` runs 0..1 and **higher = more anomalous**: it is scikit-learn's
-    ``-score_samples``, the paper's ``2^(-E[h(x)] / c(n))``, about 0.5 for ordinary rows and
-    towards 1 for rows isolated in few splits. Deciding what is an alert is left to the
-    caller's threshold. Counts (``log_features``) enter the forest as ``log1p`` so that one
-    heavy account does not stretch every split.
-
-    A forest only splits within the range it was fit on: a value beyond every training value
-    (or in a feature that never varied) is scored as if it were at the edge. ``max_`` and
-    ``robust_z`` let the caller see those cases.
-    """
-
-    def __init__(
-        self,
-        n_estimators: int = 100,
-        max_samples: int = 256,
-        random_state: int = 0,
-        scale_floor: Sequence[float] | None = None,
-        log_features: Sequence[bool] | None = None,
-    ) -> None:
-        self.n_estimators = n_estimators
-        self.max_samples = max_samples
-        self.random_state = random_state
-        self.scale_floor = scale_floor
-        self.log_features = log_features
-
-    def _transform(self, X: FloatArray) -> FloatArray:
-        out = np.array(X, dtype=np.float64)  # a copy: the caller's array is never changed
-        if self.log_features is not None:
-            mask = np.asarray(self.log_features, dtype=bool)
-            out[:, mask] = np.log1p(np.clip(out[:, mask], 0.0, None))
-        return out
-
-    def fit(self, X: FloatArray) -> UserDayForest:
-        """Learn the forest and the per-feature median, MAD and maximum of ``X`` (rows: user-days)."""
-        X = np.asarray(X, dtype=np.float64)
-        self.n_samples_ = int(X.shape[0])
-        # Imported here: scikit-learn takes seconds to import and most commands never fit a model.
-        from sklearn.ensemble import IsolationForest
-
-        self.forest_ = IsolationForest(
-            n_estimators=self.n_estimators,
-            max_samples=min(self.max_samples, self.n_samples_),
-            random_state=self.random_state,
-        ).fit(self._transform(X))
-        self.median_ = np.median(X, axis=0)
-        self.mad_ = np.median(np.abs(X - self.median_), axis=0)
-        self.max_ = X.max(axis=0)
-        floor = (
-            np.zeros(X.shape[1])
-            if self.scale_floor is None
-            else np.asarray(self.scale_floor, dtype=np.float64)
-        )
-        # 1.4826 MAD estimates the standard deviation of normal data; the floor keeps a
-        # feature that never varies (MAD 0) from making any change infinitely unusual.
-        self.scale_ = np.maximum(1.4826 * self.mad_, floor)
-        return self
-
-    def score_samples(self, X: FloatArray) -> FloatArray:
-        """Anomaly score per row in 0..1, higher = more anomalous; read-only."""
-        return np.asarray(-self.forest_.score_samples(self._transform(X)), dtype=np.float64)
-
-    def robust_z(self, X: FloatArray) -> FloatArray:
-        """Per feature ``(x - median) / max(1.4826 MAD, floor)`` against the fitted rows; read-only."""
-        scale = np.where(self.scale_ > 0, self.scale_, 1.0)
-        return np.asarray((np.asarray(X, dtype=np.float64) - self.median_) / scale, dtype=np.float64)
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
-
-
-class UserDayAnomaly(BehaviourDetector):
-    """An account's day of authentication unlike the population's days and its own (T1078).
-
-    Per user-day (day on the ``timezone`` clock; accounts with a successful logon that day)
-    DuckDB computes successful logons, failed authentications, failure ratio, distinct
-    sources, hosts and logon types, logons at night (``night_start`` to ``night_end``),
-    Kerberos tickets with RC4 (0x17) and explicit-credential logons; only that matrix comes
-    to numpy. Days are scored in blocks of ``refit_days`` (counted from
-    1970-01-01), each by a :class:`UserDayForest` (seeded by ``seed``) fit on the user-days of
-    the ``train_days`` before the block, never on the block itself or later. A block is not
-    judged until that training set holds ``min_train_rows`` user-days over
-    ``min_train_days`` days.
-
-    A user-day is a finding when some feature is unusual, ``min_z`` robust z-scores above the
-    population's median and, if the account has ``min_own_days`` earlier days within
-    ``train_days``, above the median of its own days too (a legacy RC4 account is not news
-    every day; the own baseline is read from the same matrix, only for such candidates); and
-    the forest agrees, anomaly ``>= min_anomaly``, or that feature lies beyond every training
-    value, where a forest cannot see (such findings score at least ``min_anomaly``). Reasons
-    name those features with both baselines. Score: the forest's anomaly, 0..1, higher = more
-    suspicious.
-    """
-
-    id: ClassVar[str] = "user_day_anomaly"
-    phrase: ClassVar[str] = "an unusual user-day"
-    title: ClassVar[str] = "Unusual day of authentication for an account"
-    tactics: ClassVar[tuple[str, ...]] = ("TA0001", "TA0006")
-    techniques: ClassVar[tuple[str, ...]] = ("T1078",)
-    severity: ClassVar[str] = "low"
-    defaults: ClassVar[dict[str, Any]] = {
-        "n_estimators": 100,
-        "max_samples": 256,
-        "seed": 0,
-        "refit_days": 7,
-        "train_days": 90,
-        "min_train_rows": 100,
-        "min_train_days": 14,
-        "min_own_days": 5,
-        "min_anomaly": 0.55,
-        "min_z": 4.0,
-        "max_reasons": 3,
-        "night_start": 22,
-        "night_end": 6,
-        "timezone": "UTC",
-        "ignore_users": IGNORE_USERS,
-    }
-
-    def model(self) -> UserDayForest:
-        """A fresh, unfitted model with this detector's parameters."""
-        p = self.params
-        return UserDayForest(
-            n_estimators=int(p["n_estimators"]),
-            max_samples=int(p["max_samples"]),
-            random_state=int(p["seed"]),
-            scale_floor=FEATURE_FLOORS,
-            log_features=COUNT_FEATURES,
-        )
-
-    def user_days(self, con: Db) -> dict[str, Any]:
-        """The per-user-day feature matrix, computed in DuckDB, as numpy columns."""
-        p = self.params
-        params = {
-            **_base_params(p),
-            "night_start": int(p["night_start"]) % 24,
-            "night_end": int(p["night_end"]) % 24,
-        }
-        return as_engine(con).columns(USER_DAY_SQL, params)
-
-    def score(self, con: Db) -> Iterable[Finding]:
-        """One finding per unusual user-day; fits one model per block, stores nothing."""
-        p = self.params
-        cols = self.user_days(con)
-        if len(cols["u"]) == 0:
-            return
-        X = np.column_stack([np.asarray(cols[f], dtype=np.float64) for f in FEATURE_NAMES])
-        days = np.asarray(cols["day"]).astype("datetime64[D]").astype(np.int64)
-        own = _OwnBaselines(np.asarray(cols["u"]), days, X, int(p["train_days"]))
-        refit, min_z, min_anomaly = int(p["refit_days"]), float(p["min_z"]), float(p["min_anomaly"])
-        min_own = int(p["min_own_days"])
-        flagged: list[tuple[int, float, FloatArray, UserDayForest, int, _Own]] = []
-        for b in np.unique(days // refit):
-            start = int(b) * refit
-            train = (days < start) & (days >= start - int(p["train_days"]))
-            if train.sum() < int(p["min_train_rows"]) or len(np.unique(days[train])) < int(
-                p["min_train_days"]
-            ):
-                continue  # not enough history before this block: no judgement
-            model = self.model().fit(X[train])
-            rows = np.flatnonzero(days // refit == b)
-            for row, s, zi in zip(rows, model.score_samples(X[rows]), model.robust_z(X[rows]), strict=True):
-                strong = zi >= min_z
-                # The forest weighs combinations; a value beyond all it was fit on it cannot see.
-                if not strong.any() or not (s >= min_anomaly or (strong & (X[row] > model.max_)).any()):
-                    continue
-                mine = own.of(int(row))
-                # Unusual for everyone, and for this account too when it has a history.
-                unusual = strong & ((mine.days < min_own) | (mine.z >= min_z))
-                if unusual.any() and (s >= min_anomaly or (unusual & (X[row] > model.max_)).any()):
-                    flagged.append((int(row), float(s), zi, model, start, mine))
-        if not flagged:
-            return
-        users = [str(cols["u"][i]) for i, *_ in flagged]
-        day_names = [str(np.datetime64(int(days[i]), "D")) for i, *_ in flagged]
-        evidence = {
-            (r["u"], str(r["day"])): r["eids"]
-            for r in _rows(
-                con,
-                USER_DAY_EVENTS_SQL,
-                {
-                    "tz": str(p["timezone"]),
-                    "keys": [f"{u}|{d}" for u, d in zip(users, day_names, strict=True)],
-                },
-            )
-        }
-        for (i, s, zi, model, start, mine), u, day in zip(flagged, users, day_names, strict=True):
-            since = np.datetime64(
-                int(days[(days < start) & (days >= start - int(p["train_days"]))].min()), "D"
-            )
-            reasons = [
-                f"'{u}' on {day}: isolation-forest anomaly {s:.2f} (about 0.5 is ordinary) against "
-                f"{model.n_samples_:,} user-days from {since} to {np.datetime64(start - 1, 'D')}"
-            ]
-            unusual = (zi >= min_z) & ((mine.days < min_own) | (mine.z >= min_z))
-            for j in [j for j in np.argsort(-zi, kind="stable") if unusual[j]][: int(p["max_reasons"])]:
-                label = USER_DAY_FEATURES[j][1]
-                beyond = (
-                    f", above every training day (max {_fmt(model.max_[j])})"
-                    if X[i, j] > model.max_[j]
-                    else ""
-                )
-                own_text = (
-                    f"; '{u}' own median {_fmt(mine.median[j])} (MAD {_fmt(mine.mad[j])}) "
-                    f"over {plural(mine.days, 'earlier day')}"
-                    if mine.days >= min_own
-                    else f"; '{u}' has {plural(mine.days, 'earlier day')}, too few for an own baseline"
-                )
-                reasons.append(
-                    f"{label} {_fmt(X[i, j])} vs median {_fmt(model.median_[j])} "
-                    f"(MAD {_fmt(model.mad_[j])}), robust z {zi[j]:.1f}{beyond}{own_text}"
-                )
-            yield Finding(
-                # A value beyond the training range scores at least the threshold, see above.
-                score=min(max(s, min_anomaly), 1.0),
-                entities={"user": u, "day": day},
-                first_seen=cols["first"][i].astype("datetime64[us]").astype(datetime),
-                last_seen=cols["last"][i].astype("datetime64[us]").astype(datetime),
-                event_ids=list(evidence.get((u, day), [])),
-                reasons=reasons,
-                extra={
-                    "anomaly": s,
-                    "features": {f: float(X[i, j]) for j, f in enumerate(FEATURE_NAMES)},
-                    "robust_z": {f: float(zi[j]) for j, f in enumerate(FEATURE_NAMES)},
-                    "own_z": {f: float(mine.z[j]) for j, f in enumerate(FEATURE_NAMES)},
-                },
-            )
-
-
-@dataclass(frozen=True)
-class _Own:
-    """One account's baseline before one of its days: how many days, median, MAD, robust z."""
-
-    days: int
-    median: FloatArray
-    mad: FloatArray
-    z: FloatArray
-
-
-class _OwnBaselines:
-    """Each account's own earlier days within ``train_days``, read from the user-day matrix.
-
-    Only asked for the few user-days the population already finds unusual, so it stays cheap.
-    """
-
-    def __init__(
-        self, users: npt.NDArray[Any], days: npt.NDArray[np.int64], X: FloatArray, train_days: int
-    ) -> None:
-        self.days, self.X, self.train_days = days, X, train_days
-        _, inverse = np.unique(users, return_inverse=True)
-        order = np.argsort(inverse, kind="stable")
-        self.rows_of = np.split(order, np.cumsum(np.bincount(inverse))[:-1])
-        self.user_of = inverse
-
-    def of(self, row: int) -> _Own:
-        rows = self.rows_of[int(self.user_of[row])]
-        d = self.days[row]
-        before = rows[(self.days[rows] < d) & (self.days[rows] >= d - self.train_days)]
-        width = self.X.shape[1]
-        if len(before) == 0:
-            zero = np.zeros(width)
-            return _Own(0, zero, zero, zero)
-        median = np.median(self.X[before], axis=0)
-        mad = np.median(np.abs(self.X[before] - median), axis=0)
-        z = (self.X[row] - median) / np.maximum(1.4826 * mad, np.asarray(FEATURE_FLOORS))
-        return _Own(len(before), median, mad, z)

@@ -47,8 +47,57 @@ def _enc_name(code: str | None) -> str:
     return f"{WEAK_ENCRYPTION.get(code, 'unknown')} ({code})"
 
 
+# Weak (RC4/DES) service tickets, one row each; ``computer`` when the service is a computer
+# account (NAME$), which only a legacy client asks RC4 for: Kerberoasting tools ask it for the
+# user accounts that run services, whose passwords are worth cracking.
+_ENC = f"lower({ed('TicketEncryptionType')})"
+WEAK_TICKETS_SQL = f"""
+    SELECT "@timestamp" AS ts, "event.id" AS eid, {short_name('"user.name"')} AS account,
+           coalesce("source.ip", "source.address", '') AS src, "host.name" AS host,
+           "service.name" AS svc, {_ENC} AS enc, ends_with("service.name", '$') AS computer
+    FROM events
+    WHERE "event.code" = '4769' AND "event.outcome" = 'success'
+      AND list_contains({sql_list(WEAK_ENCRYPTION)}, {_ENC})
+      AND "service.name" IS NOT NULL AND lower("service.name") <> 'krbtgt'
+      AND "user.name" IS NOT NULL
+"""
+# One row per account and burst of weak tickets for user services, with what the account did
+# before: the services it already got weak tickets for on earlier days (``$lookback``), and
+# whether it asked RC4 for a computer account up to the burst's day (a legacy client).
+KERBEROAST_BURSTS_SQL = (
+    grouped(f"SELECT * FROM ({WEAK_TICKETS_SQL}) WHERE NOT computer", "account")
+    + f"""
+    , weak AS ({WEAK_TICKETS_SQL})
+    , b AS (
+        SELECT min(account) AS account, list(DISTINCT src ORDER BY src) AS srcs,
+               list(DISTINCT host ORDER BY host) AS hosts, count(*) AS n,
+               list(DISTINCT svc ORDER BY svc) AS services, list(DISTINCT enc ORDER BY enc) AS encs,
+               min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+        FROM g GROUP BY gk, grp
+    )
+    SELECT b.*,
+           (SELECT list(DISTINCT w.svc ORDER BY w.svc) FROM weak w
+            WHERE w.account = b.account AND NOT w.computer AND CAST(w.ts AS DATE) < CAST(b.first AS DATE)
+              AND CAST(w.ts AS DATE) >= CAST(b.first AS DATE) - CAST(? AS INTEGER)) AS known,
+           (SELECT list(DISTINCT w.svc ORDER BY w.svc) FROM weak w
+            WHERE w.account = b.account AND w.computer AND CAST(w.ts AS DATE) <= CAST(b.last AS DATE)
+              AND CAST(w.ts AS DATE) >= CAST(b.first AS DATE) - CAST(? AS INTEGER)) AS legacy
+    FROM b ORDER BY first
+    """
+)
+
+
 class Kerberoasting(Detector):
-    """Service tickets with RC4/DES encryption for user service accounts (T1558.003)."""
+    """Service tickets with RC4/DES encryption for user service accounts, new for the client (T1558.003).
+
+    A client that asks RC4 even for computer accounts (``NAME$``) is a legacy client: its weak
+    tickets are how it works, and it is reported only when a burst asks for
+    ``legacy_min_services`` services it never got weak tickets for on the ``lookback_days``
+    before. Any other client is reported for weak tickets for user services new to it (a single
+    targeted service counts: roasting one account is enough). Services the account already got
+    weak tickets for on earlier days are routine. Score: ``base_score`` for one new service,
+    rising by ``services_half``; higher = more suspicious.
+    """
 
     id: ClassVar[str] = "kerberoasting"
     phrase: ClassVar[str] = "Kerberoasting"
@@ -58,43 +107,27 @@ class Kerberoasting(Detector):
     severity: ClassVar[str] = "high"
     defaults: ClassVar[dict[str, Any]] = {
         "gap_minutes": 60,  # requests further apart start a new finding
-        "base_score": 0.5,  # the score of one weak ticket for one user service account
-        "services_half": 3,  # more services requested in one burst raise the score by this half-life
-        "routine_days": 3,  # an account, source and service with weak tickets on this many days is routine
+        "base_score": 0.5,  # the score of one weak ticket for one new user service
+        "services_half": 3,  # more new services in one burst raise the score by this half-life
+        "lookback_days": 28,  # earlier days whose weak tickets make a service routine for the account
+        "legacy_min_services": 3,  # new services a legacy (RC4-everywhere) client must ask for at once
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
-        """One finding per requesting account and source burst; more services, higher score."""
+        """One finding per requesting account and burst with weak tickets for services new to it."""
         p = self.params
-        enc = f"lower({ed('TicketEncryptionType')})"
-        tickets = f"""
-            SELECT "@timestamp" AS ts, "event.id" AS eid, {short_name('"user.name"')} AS account,
-                   coalesce("source.ip", "source.address", '') AS src, "host.name" AS host,
-                   "service.name" AS svc, {enc} AS enc
-            FROM events
-            WHERE "event.code" = '4769' AND "event.outcome" = 'success'
-              AND list_contains({sql_list(WEAK_ENCRYPTION)}, {enc})
-              AND "service.name" IS NOT NULL AND NOT ends_with("service.name", '$')
-              AND lower("service.name") <> 'krbtgt'
-        """
-        sql = (
-            grouped(with_days(tickets, "account, src, svc"), "concat_ws('|', account, src)")
-            + """
-            SELECT min(account) AS account, min(src) AS src, list(DISTINCT host ORDER BY host) AS hosts,
-                   count(*) AS n, list(DISTINCT svc ORDER BY svc) AS services, list(DISTINCT enc ORDER BY enc) AS encs,
-                   min(days) AS days, min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
-            FROM g GROUP BY gk, grp ORDER BY first
-            """
-        )
+        lookback = int(p["lookback_days"])
         base, half = float(p["base_score"]), float(p["services_half"])
-        for r in self.rows(con, sql, [p["gap_minutes"]]):
-            if r["days"] >= int(p["routine_days"]):
-                continue  # every service in the burst gets weak tickets from this client on many days
-            services = r["services"]
-            extra = 1.0 - 0.5 ** ((len(services) - 1) / half) if half > 0 else 0.0
+        for r in self.rows(con, KERBEROAST_BURSTS_SQL, [p["gap_minutes"], lookback, lookback]):
+            services, known, legacy = r["services"], set(r["known"] or []), uniq(r["legacy"])
+            new = [x for x in services if x not in known]
+            if not new or (legacy and len(new) < int(p["legacy_min_services"])):
+                continue
+            extra = 1.0 - 0.5 ** ((len(new) - 1) / half) if half > 0 else 0.0
             score = base + (1.0 - base) * extra
             encs = ", ".join(_enc_name(e) for e in sorted(r["encs"]))
-            src = f" from {r['src']}" if r["src"] else ""
+            srcs = uniq(r["srcs"])
+            src = f" from {names(srcs)}" if srcs else ""
             reasons = [
                 f"'{r['account']}'{src} requested {plural(r['n'], 'service ticket')} encrypted with {encs} "
                 f"for {plural(len(services), 'user service account')}: {names(services)}"
@@ -102,17 +135,31 @@ class Kerberoasting(Detector):
                 "tickets for user accounts encrypted with RC4/DES can be cracked offline to recover the "
                 "service account's password; current Windows clients ask for AES",
             ]
-            if len(services) > 1:
-                reasons.append(f"{len(services)} different services from one account raise the score")
+            if known:
+                reasons.append(
+                    f"{plural(len(new), 'of them is', 'of them are')} new for '{r['account']}': it got weak "
+                    f"tickets only for {names(sorted(known))} on the {lookback} days before"
+                )
+            if legacy:
+                reasons.append(
+                    f"'{r['account']}' also asks RC4 for computer accounts ({names(legacy)}), as a legacy "
+                    f"client does, so only many new services at once count: {len(new)} here"
+                )
+            if len(new) > 1:
+                reasons.append(f"{len(new)} different services from one account raise the score")
             yield Finding(
                 score=score,
-                entities={"user": r["account"], "source": r["src"] or "", "host": names(r["hosts"], 1)},
+                entities={
+                    "user": r["account"],
+                    "source": srcs[0] if srcs else "",
+                    "host": names(r["hosts"], 1),
+                },
                 first_seen=r["first"],
                 last_seen=r["last"],
                 event_ids=r["eids"],
                 reasons=reasons,
                 severity=severity_for(score),
-                extra={"services": services},
+                extra={"services": services, "new_services": new},
             )
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from bluebench.detectors.base import Detector, Finding, plural
+from bluebench.detectors.base import Detector, Finding, duration, plural, saturating
 from bluebench.detectors.winsql import (
     PROCESS_EVENTS,
     Tally,
@@ -21,6 +21,7 @@ from bluebench.detectors.winsql import (
     remote_source,
     same_person,
     severity_for,
+    short_name,
     sql_list,
     uniq,
     with_days,
@@ -202,23 +203,104 @@ class AdminShareAccess(Detector):
             )
 
 
+# 4648 explicit credentials one process presented, per host, subject and process, with the
+# accounts it tried (not the subject's own) and whether the same process on that host tried
+# as many accounts on an earlier day (parameters: gap, lookback, min accounts).
+_TARGET = short_name(ed("TargetUserName"))
+EXPLICIT_SPRAY_SQL = (
+    grouped(
+        f"""SELECT "@timestamp" AS ts, "event.id" AS eid, "host.name" AS host, {ed("SubjectUserName")} AS subject,
+                   {_TARGET} AS target, coalesce({ed("ProcessName")}, '?') AS proc,
+                   lower({ed("TargetServerName")}) AS server
+            FROM events WHERE "event.code" = '4648' AND {ed("TargetUserName")} IS NOT NULL
+              AND NOT ends_with({ed("TargetUserName")}, '$')""",
+        "concat_ws('|', lower(host), lower(subject), lower(proc))",
+    )
+    + """
+    , daily AS (
+        SELECT lower(host) AS h, lower(proc) AS pr, CAST(ts AS DATE) AS day, count(DISTINCT target) AS accounts
+        FROM g GROUP BY ALL
+    )
+    , b AS (
+        SELECT min(host) AS host, min(subject) AS subject, min(proc) AS proc, count(*) AS n,
+               list(DISTINCT target ORDER BY target) AS targets, list(DISTINCT server ORDER BY server) AS servers,
+               min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
+        FROM g GROUP BY gk, grp
+    )
+    SELECT b.*, (SELECT coalesce(max(d.accounts), 0) FROM daily d
+                 WHERE d.h = lower(b.host) AND d.pr = lower(b.proc) AND d.day < CAST(b.first AS DATE)
+                   AND d.day >= CAST(b.first AS DATE) - CAST(? AS INTEGER)) AS usual
+    FROM b WHERE len(b.targets) >= ? ORDER BY first
+    """
+)
+
+
 class ExplicitCredentials(Detector):
-    """Explicit credentials (4648) of another account, or to many hosts (T1021, T1078)."""
+    """Explicit credentials (4648) of another account, to many hosts, or of many accounts (T1021, T1078, T1110.003).
+
+    Three patterns: another person's credentials against remote hosts; one's own against
+    ``min_hosts`` hosts; and one process presenting the credentials of ``spray_min_accounts``
+    different accounts in a burst (DeepBlueCLI's password-spray check: a tool trying a
+    password on many accounts through LogonUser or runas), unless the same process on that
+    host tried as many on an earlier day of the ``lookback_days`` (a helpdesk tool).
+    """
 
     id: ClassVar[str] = "explicit_credentials"
     phrase: ClassVar[str] = "explicit credentials"
     title: ClassVar[str] = "Explicit credentials used against other hosts"
     tactics: ClassVar[tuple[str, ...]] = ("TA0008",)
-    techniques: ClassVar[tuple[str, ...]] = ("T1021",)
+    techniques: ClassVar[tuple[str, ...]] = ("T1021", "T1110.003")
     severity: ClassVar[str] = "medium"
     defaults: ClassVar[dict[str, Any]] = {
         "gap_minutes": 60,
         "other_account_score": 0.4,  # credentials of another account used against a remote host
         "min_hosts": 3,  # remote hosts that make one account's own explicit logons worth reporting
         "hosts_half": 3,
+        "spray_min_accounts": 5,  # accounts one process presented credentials of in a burst
+        "spray_half": 5,  # ... accounts beyond the process's usual day that score 0.5
+        "lookback_days": 28,
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
+        """Findings of the three patterns, remote ones first."""
+        yield from self._remote(con)
+        yield from self._spray(con)
+
+    def _spray(self, con: Db) -> Iterable[Finding]:
+        """One finding per host, subject, process and burst presenting many accounts' credentials."""
+        p = self.params
+        params = [p["gap_minutes"], p["lookback_days"], p["spray_min_accounts"]]
+        for r in self.rows(con, EXPLICIT_SPRAY_SQL, params):
+            targets = [t for t in r["targets"] if not same_person(str(t), str(r["subject"]))]
+            usual = int(r["usual"])
+            if len(targets) < int(p["spray_min_accounts"]) or len(targets) <= usual:
+                continue
+            score = saturating(len(targets) - usual, float(p["spray_half"]))
+            reasons = [
+                f"'{r['subject']}' on {r['host']}: {r['proc']} presented explicit credentials (4648) of "
+                f"{plural(len(targets), 'account')} in {duration(r['first'], r['last'])}: {names(targets, 6)}",
+                "one process trying many accounts' passwords is password spraying from inside (DeepBlueCLI's "
+                "check), not a person's runas",
+                (
+                    f"on earlier days this process tried at most {usual} accounts a day here"
+                    if usual
+                    else f"this process presented no other accounts' credentials here on the {p['lookback_days']} days before"
+                ),
+            ]
+            if uniq(r["servers"]):
+                reasons.append(f"against {names(uniq(r['servers']))}")
+            yield Finding(
+                score=score,
+                entities={"user": r["subject"], "host": r["host"], "process": r["proc"].split("\\")[-1]},
+                first_seen=r["first"],
+                last_seen=r["last"],
+                event_ids=r["eids"],
+                reasons=reasons,
+                severity=severity_for(score),
+                techniques=["T1110.003", "T1078"],
+            )
+
+    def _remote(self, con: Db) -> Iterable[Finding]:
         """One finding per subject and burst of 4648 to remote hosts."""
         p = self.params
         server = f"lower({ed('TargetServerName')})"

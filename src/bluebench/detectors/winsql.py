@@ -26,9 +26,10 @@ def same_person(a: str, b: str) -> bool:
     return a == b or ADMIN_AFFIX_RE.sub("", a) == ADMIN_AFFIX_RE.sub("", b)
 
 
-def ed(field: str) -> str:
-    """One EventData field (a constant name) as text, with Windows' '-' and '' as NULL."""
-    return f"nullif(nullif(trim(json_extract_string(\"winlog.event_data\", '$.{field}')), '-'), '')"
+def ed(field: str, of: str = "") -> str:
+    """One EventData field (a constant name) as text, with Windows' '-' and '' as NULL; ``of``: a table alias."""
+    column = f'{of}."winlog.event_data"' if of else '"winlog.event_data"'
+    return f"nullif(nullif(trim(json_extract_string({column}, '$.{field}')), '-'), '')"
 
 
 def sql_list(values: Iterable[str]) -> str:

@@ -66,6 +66,8 @@ SCHEMA_SQL = [
         tactics VARCHAR[], techniques VARCHAR[], entities JSON, first_seen TIMESTAMP,
         last_seen TIMESTAMP, event_count BIGINT, reasons VARCHAR[], created_at TIMESTAMP)""",
     "CREATE TABLE IF NOT EXISTS alert_events (alert_id VARCHAR, event_id VARCHAR)",
+    # The calibrated confidence of each alert; workspaces made before it was kept gain it empty.
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS confidence DOUBLE",
 ]
 
 

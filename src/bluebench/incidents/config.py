@@ -18,18 +18,21 @@ from typing import Any
 from bluebench.errors import ConfigError
 
 ENTITY_KINDS: tuple[str, ...] = ("user", "host", "source.ip")
-RISK_PARTS: tuple[str, ...] = ("severity", "max_score", "techniques", "tactics", "alerts", "criticality")
+RISK_PARTS: tuple[str, ...] = (
+    "severity", "max_score", "techniques", "tactics", "alerts", "criticality", "confidence",
+)  # fmt: skip
 CRITICALITY_WORDS: dict[str, float] = {"none": 0.0, "low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0}
 
 
 # The same defaults as default.toml (a test holds them equal), so GroupingParams() alone is usable.
 DEFAULT_RISK_WEIGHTS: dict[str, float] = {
-    "severity": 40.0,
-    "max_score": 20.0,
+    "severity": 35.0,
+    "max_score": 15.0,
     "techniques": 10.0,
     "tactics": 15.0,
     "alerts": 5.0,
     "criticality": 10.0,
+    "confidence": 10.0,
 }
 DEFAULT_IGNORE_VALUES: tuple[str, ...] = (
     "", "-", "?", "system", "local service", "network service", "anonymous logon",
@@ -53,6 +56,8 @@ class GroupingParams:
     hub_min_users: int = 4
     ignore_values: tuple[str, ...] = DEFAULT_IGNORE_VALUES
     risk_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RISK_WEIGHTS))
+    #: An incident needs an alert whose calibrated confidence reaches this (or was never measured).
+    open_min_confidence: float = 0.3
 
     def __post_init__(self) -> None:
         if self.window_minutes < 0 or self.progression_window_minutes < 0:
@@ -62,6 +67,8 @@ class GroupingParams:
                 raise ConfigError(f"unknown entity kind {kind!r}; use {', '.join(ENTITY_KINDS)}")
         if self.hub_min_users < 1:
             raise ConfigError("hub_min_users must be at least 1")
+        if not 0.0 <= self.open_min_confidence <= 1.0:
+            raise ConfigError("open_min_confidence must be within 0..1")
         unknown = set(self.risk_weights) - set(RISK_PARTS)
         if unknown:
             raise ConfigError(f"unknown risk parts {sorted(unknown)}; known: {', '.join(RISK_PARTS)}")

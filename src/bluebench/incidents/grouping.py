@@ -13,7 +13,13 @@ Two rules link alerts; an incident is a connected component of the links.
 
 Values that name nobody (``ignore_values``) never link, and shared infrastructure (a host
 seen with many users, or an asset marked ``hub``) is listed but does not link, so one
-domain controller does not merge a day's alerts. Both rules are window functions in
+domain controller does not merge a day's alerts.
+
+An incident needs an alert that may open one: its calibrated confidence (the measured share
+of that detector's alerts at that score that were real, ``detectors.calibration``) is at
+least ``open_min_confidence``, or it was never measured. Alerts of detectors whose
+precision stays low are contributing signals: they join an incident another alert opened,
+and alone they stay stored alerts, held back from the queue and counted in the report. Both rules are window functions in
 DuckDB over (entity, time)-sorted rows and the components come from scipy's sparse
 connected components: near-linear, no Python per alert.
 
@@ -53,6 +59,8 @@ class GroupingReport:
     multi_alert_incidents: int
     largest_incident: int
     seconds: float
+    #: Alerts that opened no incident: only low-confidence signals, with nothing to join.
+    held_back: int = 0
 
     @property
     def reduction(self) -> float | None:
@@ -60,7 +68,12 @@ class GroupingReport:
         return self.alerts_in / self.incidents_out if self.incidents_out else None
 
     def text(self) -> str:
-        return f"{self.alerts_in:,} alerts -> {self.incidents_out:,} incidents"
+        held = (
+            f" ({self.held_back:,} low-confidence alerts held back: they open no incident alone)"
+            if self.held_back
+            else ""
+        )
+        return f"{self.alerts_in:,} alerts -> {self.incidents_out:,} incidents{held}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +82,7 @@ class GroupingReport:
             "multi_alert_incidents": self.multi_alert_incidents,
             "largest_incident": self.largest_incident,
             "alerts_per_incident": self.reduction,
+            "held_back": self.held_back,
             "seconds": self.seconds,
         }
 
@@ -209,7 +223,7 @@ def group_alerts(
             f"""CREATE TEMP TABLE _bb_a AS
                 SELECT row_number() OVER (ORDER BY first_seen, id) - 1 AS idx, id, detector, title,
                        severity, {_SEV_SQL} AS sev, score, tactics, techniques, entities,
-                       first_seen, last_seen, event_count, {_STAGE_SQL} AS stage
+                       first_seen, last_seen, event_count, {_STAGE_SQL} AS stage, confidence AS conf
                 FROM alerts"""
         )
         n = int(con.execute("SELECT count(*) FROM _bb_a").fetchall()[0][0])
@@ -251,6 +265,7 @@ def group_alerts(
             )
         finally:
             con.unregister("_bb_comp")
+        held_back = _hold_back(con, p.open_min_confidence)
         _build(con, p, assets)
         _store(con)
         n_inc, multi, largest = con.execute(
@@ -264,7 +279,25 @@ def group_alerts(
         multi_alert_incidents=int(multi),
         largest_incident=int(largest),
         seconds=time.perf_counter() - started,
+        held_back=held_back,
     )
+
+
+def _hold_back(con: duckdb.DuckDBPyConnection, open_min: float) -> int:
+    """Drop from ``_bb_c`` the components with no alert that may open an incident; how many alerts."""
+    opening = "bool_or(conf IS NULL OR conf >= ?)"
+    n = int(
+        con.execute(
+            f"SELECT count(*) FROM _bb_c WHERE comp IN (SELECT comp FROM _bb_c GROUP BY comp HAVING NOT {opening})",
+            [open_min],
+        ).fetchall()[0][0]
+    )
+    if n:
+        con.execute(
+            f"DELETE FROM _bb_c WHERE comp IN (SELECT comp FROM _bb_c GROUP BY comp HAVING NOT {opening})",
+            [open_min],
+        )
+    return n
 
 
 def _titles(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -303,6 +336,7 @@ def _risk_sql(weights: dict[str, float]) -> tuple[str, dict[str, float]]:
         "tactics": "least(greatest(len(tactics) - 1, 0), 3) / 3.0",
         "alerts": "least(log2(greatest(alert_count, 1)), 5.0) / 5.0",
         "criticality": "crit",
+        "confidence": "coalesce(max_conf, 0.0)",
     }
     params = {f"w_{k}": float(weights.get(k, 0.0)) for k in factors}
     parts = {k: f"round($w_{k} * ({f}), 2)" for k, f in factors.items()}
@@ -319,7 +353,7 @@ def _build(con: duckdb.DuckDBPyConnection, p: GroupingParams, assets: AssetList)
         }
     )
     parts_sql, params = _risk_sql(p.risk_weights)
-    part_names = ("severity", "max_score", "techniques", "tactics", "alerts", "criticality")
+    part_names = ("severity", "max_score", "techniques", "tactics", "alerts", "criticality", "confidence")
     con.register("_bb_crit", crit)
     con.register("_bb_titles", _titles(con))
     try:
@@ -327,6 +361,7 @@ def _build(con: duckdb.DuckDBPyConnection, p: GroupingParams, assets: AssetList)
             f"""CREATE TEMP TABLE _bb_inc AS
             WITH agg AS (
               SELECT comp, arg_min(id, idx) AS anchor, max(sev) AS sev, max(score) AS max_score,
+                     max(conf) AS max_conf,
                      min(first_seen) AS first_seen, max(last_seen) AS last_seen,
                      list_sort(list_distinct(flatten(list(techniques)))) AS techniques,
                      list_sort(list_distinct(flatten(list(tactics)))) AS tactics,

@@ -188,5 +188,6 @@ WEAK_SUBJECT_WORDS = _words(
     "services share shares group groups ticket tickets kerberos password passwords credential credentials "
     "new unusual windows type day hour session admin other many one valid change changes match matches "
     "pass passes success successful failure failures failed access add added force remote local domain "
-    "discovery execution material alternate authentication abuse privileged install installed rep filter"
+    "discovery execution material alternate authentication abuse privileged install installed rep filter "
+    "process processes task tasks memory management parent over named pipe pipes dump secret secrets"
 )
