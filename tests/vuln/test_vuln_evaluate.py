@@ -10,6 +10,7 @@ import pytest
 from bluebench.errors import BluebenchError
 from bluebench.sources.feeds import read_kev
 from bluebench.vuln.evaluate import evaluate
+from bluebench.vuln.features import NAMES
 from bluebench.vuln.knowledge import KnowledgeBase
 from bluebench.vuln.model import KevModel
 from bluebench.vuln.modelfile import LoadedModel
@@ -40,6 +41,7 @@ def test_evaluation_counts_and_compares(world: World) -> None:
     assert names == ["CVSS 7+", "CVSS 9+", "EPSS 0.1+", "KEV or EPSS 0.1+"]
     assert all(p.model_efficiency.n == p.chosen for p in ev.policies)
     assert ev.model["method"] == "forward" and ev.model["trained_to"] == AT.isoformat()
+    assert list(ev.model["weights"]) == list(NAMES)
     assert ev.notes == [
         f"the truth catalog ends on {ev.judged_until}: {(ev.judged_until - AT).days} of the 365 days are judged"
     ]

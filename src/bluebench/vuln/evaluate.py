@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from bluebench.errors import BluebenchError
 from bluebench.sources.feeds import KevCatalog
 from bluebench.stats import Rate
-from bluebench.vuln.features import build_features
+from bluebench.vuln.features import NAMES, build_features
 from bluebench.vuln.knowledge import Ignored, KnowledgeBase
 from bluebench.vuln.metrics import Estimate, Ranked, average_precision, bootstrap, interval, roc_auc, top
 from bluebench.vuln.model import YEAR_DAYS
@@ -218,6 +218,8 @@ def evaluate(
             "method": training.method,
             "l2": training.model.l2,
             "days": training.days,
+            "intercept": fitted.intercept_,
+            "weights": dict(zip(NAMES, fitted.coef_.tolist(), strict=True)),
         }
         if training
         else {"trained_to": model.trained_to.isoformat(), "file": model.path}  # type: ignore[union-attr]
