@@ -74,6 +74,47 @@ def run(cmd: list[str]) -> dict[str, Any]:
     }
 
 
+def stages(d: Path, at: str, known: Path, records: Path, report: Path, assets: Path) -> dict[str, float]:
+    """The same work in this process, timed stage by stage: what is fixed cost and what grows."""
+    from bluebench.sources.feeds import parse_day
+    from bluebench.sources.scanners import read_reports
+    from bluebench.vuln.assets import load_assets
+    from bluebench.vuln.findings import rank_findings
+    from bluebench.vuln.knowledge import KnowledgeBase
+    from bluebench.vuln.modelfile import load_model
+    from bluebench.vuln.rank import rank_cves
+
+    out: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        out[name] = round(now - clock, 2)
+        clock = now
+
+    kb = KnowledgeBase(
+        kev=known,
+        epss=d / "epss" / at,
+        epss_history=d / "epss",
+        cves=records,
+        exploits=d / "exploitdb_cve_map_pyExploitDb",
+    )
+    lap("read EPSS, KEV, ExploitDB")
+    kb.records()
+    lap("read CVE records")
+    k = kb.at(parse_day(at))
+    model = load_model(None)
+    lap("cut to the day, load the model")
+    rank_cves(k, model)
+    lap("rank every CVE of the day (features, scores, reasons)")
+    found = read_reports([str(report)])
+    lap("read the report")
+    rank_findings(found, k, model, load_assets(assets))
+    lap("rank the report's findings")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="the shared vuln folder")
@@ -118,6 +159,8 @@ def main() -> None:
                 f"{name}: "
                 + "; ".join(f"{r['wall_s']} s wall, {r['max_rss_mb']} MB, {r['rows']:,} rows" for r in runs)
             )
+        results["stages_s"] = stages(d, args.at, known, records, report, assets)
+        print("; ".join(f"{k}: {v} s" for k, v in results["stages_s"].items()))
     results["machine"] = {
         "cpus": os.cpu_count(),
         "load": os.getloadavg(),
