@@ -26,7 +26,8 @@ SELECT list_filter([
                    ELSE 'th' END || ' percentile)' ||
               CASE WHEN epss_before IS NOT NULL AND abs(c_epss_change) >= $shown
                    THEN ', ' || CASE WHEN epss >= epss_before THEN 'up' ELSE 'down' END || ' from '
-                        || printf('%.3g', epss_before) || ' on ' || $before_day || ' (x' || printf('%.2g', exp(c_epss_change)) || ')'
+                        || printf('%.3g', epss_before) || ' on ' || $before_day
+                        || ' (the model weighs that change x' || printf('%.2g', exp(c_epss_change)) || ')'
                    ELSE '' END END,
     CASE WHEN abs(c_vendor_kev) >= $shown
          THEN 'vendor ' || vendor || ': ' || vendor_n || ' KEV entries by then (x' || printf('%.2g', exp(c_vendor_kev)) || ')' END,
