@@ -24,13 +24,13 @@ from bluebench.vuln.findings import RANKED_FINDING_SCHEMA, RankedFindings
 
 SCHEMA_SQL = (
     """CREATE TABLE IF NOT EXISTS vuln_runs (
-        id VARCHAR PRIMARY KEY, at DATE, created_at TIMESTAMP, epss_day DATE, horizon_days INTEGER,
+        id VARCHAR PRIMARY KEY, as_of DATE, created_at TIMESTAMP, epss_day DATE, horizon_days INTEGER,
         model VARCHAR, findings BIGINT, files BIGINT, refused BIGINT, meta JSON)""",
     """CREATE TABLE IF NOT EXISTS vuln_reports (
         run_id VARCHAR, file VARCHAR, scanner VARCHAR, findings BIGINT, cves BIGINT, skipped BIGINT, refused VARCHAR)""",
     "CREATE TABLE IF NOT EXISTS vuln_findings AS SELECT ''::VARCHAR AS run_id, * FROM finding_shape WHERE false",
     """CREATE TABLE IF NOT EXISTS vuln_evaluations (
-        id VARCHAR PRIMARY KEY, at DATE, created_at TIMESTAMP, result JSON)""",
+        id VARCHAR PRIMARY KEY, as_of DATE, created_at TIMESTAMP, result JSON)""",
 )
 DECISION_KEYS = {"Act": "act", "Attend": "attend", "Track*": "track_star", "Track": "track"}
 
@@ -97,13 +97,14 @@ def store_run(
                 json.dumps(meta, default=str),
             ],
         )
-        con.executemany(
-            "INSERT INTO vuln_reports VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                [run_id, r.file, r.scanner, r.findings.num_rows, r.cves, len(r.skipped), r.refused]
-                for r in reports
-            ],
-        )
+        if reports:  # DuckDB refuses an empty executemany
+            con.executemany(
+                "INSERT INTO vuln_reports VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [run_id, r.file, r.scanner, r.findings.num_rows, r.cves, len(r.skipped), r.refused]
+                    for r in reports
+                ],
+            )
         rows = ranked.table.add_column(0, "run_id", pa.array([run_id] * ranked.table.num_rows, pa.string()))
         con.register("new_findings", rows)
         con.execute("INSERT INTO vuln_findings SELECT * FROM new_findings")
@@ -120,7 +121,7 @@ def latest_run(con: duckdb.DuckDBPyConnection) -> Run | None:
     if not has_tables(con):
         return None
     row = con.execute(
-        "SELECT id, at, created_at, epss_day, horizon_days, model, findings, files, refused, meta "
+        "SELECT id, as_of, created_at, epss_day, horizon_days, model, findings, files, refused, meta "
         "FROM vuln_runs ORDER BY created_at DESC, id LIMIT 1"
     ).fetchone()
     if row is None:
