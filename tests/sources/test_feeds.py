@@ -203,3 +203,44 @@ def test_exploit_maps_are_dated_by_path_and_read_either_way(tmp_path: Path) -> N
     undated.write_text("{}")
     with pytest.raises(InputError, match="no date inside"):
         read_exploit_map(undated)
+
+
+def test_a_truncated_gzip_snapshot_is_refused_naming_the_file(tmp_path: Path) -> None:
+    whole = gzip.compress(
+        b"cve,epss,percentile\n" + b"".join(b"CVE-2024-%d,0.1,0.5\n" % (1000 + i) for i in range(500))
+    )
+    p = tmp_path / "2024-06-30.csv.gz"
+    p.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError, match=r"2024-06-30\.csv\.gz.*cannot read EPSS file"):
+        read_snapshot(p)
+
+
+def test_broken_records_in_an_archive_are_named_by_member_and_the_rest_kept(tmp_path: Path) -> None:
+    good = json.dumps(RECORD).encode()
+    p = tmp_path / "records.tar.gz"
+    with tarfile.open(p, "w:gz") as t:
+        for name, data in (
+            ("cves/CVE-2024-1234.json", good),
+            ("cves/CVE-2024-2222.json", b'{"cveMetadata": '),
+            ("cves/CVE-2024-3333.json", b"[1, 2]"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    rs = read_records(p)
+    assert rs.table["cve"].to_pylist() == ["CVE-2024-1234"]
+    reasons = sorted(str(s) for s in rs.skipped)
+    assert reasons[0].startswith(f"{p}:cves/CVE-2024-2222.json: not valid JSON")
+    assert reasons[1].startswith(f"{p}:cves/CVE-2024-3333.json: not a CVE JSON 5 record")
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(p.read_bytes()[:60])
+    damaged = read_records(cut)
+    assert damaged.table.num_rows == 0 and "archive damaged" in str(damaged.skipped[0])
+
+
+def test_a_broken_exploit_map_is_refused_naming_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "2024-06-30"
+    folder.mkdir()
+    (folder / "cveToEdbid.json").write_text('{"CVE-2024-1234": [')
+    with pytest.raises(InputError, match=r"cveToEdbid\.json: not valid JSON"):
+        read_exploit_map(folder)
