@@ -94,7 +94,9 @@ def read_file(path: Path, display: str, skipped: list[Skipped]) -> tuple[pa.Tabl
         )
     except (pa.ArrowInvalid, OSError) as exc:
         if "compress" in str(exc).lower():  # a download cut short, not a wrong file
-            raise InputError(display, f"cannot read EPSS file, damaged compression: {str(exc)[:160]}") from None
+            raise InputError(
+                display, f"cannot read EPSS file, damaged compression: {str(exc)[:160]}"
+            ) from None
         raise InputError(display, f"not an EPSS CSV (cve, epss, percentile): {str(exc)[:160]}") from None
     return _checked(table, display, skip + (2 if header else 1), skipped), model, day
 
