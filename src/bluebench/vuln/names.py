@@ -10,6 +10,7 @@ identification of one product line.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NOT_WORD = re.compile(r"[^a-z0-9 ]+")
 # Words that say what kind of organisation, not which one.
@@ -48,6 +49,8 @@ def words(name: str | None) -> list[str]:
     return [w for w in _NOT_WORD.sub(" ", s).split() if w]
 
 
+# Names repeat across tens of thousands of records (one vendor, many CVEs): key each once.
+@lru_cache(maxsize=1 << 16)
 def vendor_key(name: str | None) -> str | None:
     """A vendor's key: its first word that is not organisation filler; None for no name."""
     for w in words(name):
@@ -56,6 +59,7 @@ def vendor_key(name: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)
 def product_key(vendor: str | None, product: str | None) -> str | None:
     """'vendor:product-word': the product's first word that is neither the vendor's nor a number."""
     v = vendor_key(vendor)
