@@ -1,6 +1,7 @@
 """Write the measured vulnerability figures into ``docs/vuln.md`` (between its ``vuln:*`` markers).
 
 Reads ``bench/results/vuln-evaluation-*.json`` (``bluebench vuln evaluate --out``),
+``vuln_ablation.json`` (``bench/vuln_ablation.py``),
 ``vuln_reports.json`` (``bench/vuln_reports.py``) and ``vuln_speed.json``
 (``bench/vuln_speed.py``); nothing in the generated blocks is typed by hand.
 
@@ -121,6 +122,19 @@ def speed(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def ablation(rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| ranked on | corrections kept on top of EPSS | model AP | AP / EPSS AP | coverage at 1% |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['at']} | {r['variant']} | {_ci(r['ap'], '.4f')} | {_ci(r['ap_ratio'], '.2f')} | "
+            f"{_rate(r['coverage_1'])} |"
+        )
+    return out
+
+
 def replace(text: str, name: str, lines: list[str]) -> str:
     begin, end = f"<!-- vuln:{name}:begin -->", f"<!-- vuln:{name}:end -->"
     if begin not in text or end not in text:
@@ -136,6 +150,9 @@ def main() -> None:
     for path in sorted(RESULTS.glob("vuln-evaluation-*.json")):
         evals += [*evaluation(json.loads(path.read_text(encoding="utf-8"))), ""]
     text = replace(text, "evaluation", evals[:-1])
+    abl = RESULTS / "vuln_ablation.json"
+    if abl.is_file():
+        text = replace(text, "ablation", ablation(json.loads(abl.read_text(encoding="utf-8"))))
     text = replace(text, "reports", reports(json.loads((RESULTS / "vuln_reports.json").read_text())))
     text = replace(text, "speed", speed(json.loads((RESULTS / "vuln_speed.json").read_text())))
     DOC.write_text(text, encoding="utf-8")
