@@ -103,19 +103,21 @@ def reports(data: dict[str, Any]) -> list[str]:
 
 def speed(data: dict[str, Any]) -> list[str]:
     out = [
-        f"On {data['machine']['cpus']} CPUs shared with other work (load average "
+        f"On {data['machine']['cpus']} CPUs (load average "
         f"{', '.join(f'{x:.1f}' for x in data['machine']['load'])} at the end of the run), EPSS of "
         f"{data['at']}, records `{data['inputs']['cves']}`:",
         "",
-        "| run | wall (s), each run | peak memory (MB) | rows out |",
-        "|---|---|---|---:|",
+        "| run | cold: wall (s), CPU (s) | warm: wall (s), each run | warm: CPU (s) | peak memory (MB) | rows out |",
+        "|---|---|---|---|---|---:|",
     ]
     for name, v in data.items():
         if isinstance(v, dict) and "runs" in v:
-            runs = v["runs"]
+            runs, cold = v["runs"], v.get("cold")
+            first = f"{cold['wall_s']}, {cold['cpu_s']}" if cold else "-"
             out.append(
-                f"| `vuln rank`, {name} | {', '.join(str(r['wall_s']) for r in runs)} | "
-                f"{max(r['max_rss_mb'] for r in runs)} | {runs[0]['rows']:,} |"
+                f"| `vuln rank`, {name} | {first} | {', '.join(str(r['wall_s']) for r in runs)} | "
+                f"{', '.join(str(r['cpu_s']) for r in runs)} | "
+                f"{max(r['max_rss_mb'] for r in [*runs, *([cold] if cold else [])])} | {runs[0]['rows']:,} |"
             )
     out += ["", "| stage (one process) | seconds |", "|---|---:|"]
     out += [f"| {k} | {v} |" for k, v in data.get("stages_s", {}).items()]

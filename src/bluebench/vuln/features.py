@@ -181,6 +181,11 @@ def _cwe_counts(k: Knowledge) -> pa.Table:
     return pa.table({"cwe": vc.field("values"), "n": vc.field("counts")}, schema=_counts_schema("cwe"))
 
 
+def _floats(col: pa.ChunkedArray) -> np.ndarray:
+    """A column as float64, nulls as NaN."""
+    return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
 def build_features(k: Knowledge, cves: pa.Array | None = None) -> Features:
     """Features of ``cves`` (default: every CVE EPSS scores on the day) as known on ``k.at``."""
     targets = pa.table({"cve": k.epss.table["cve"] if cves is None else pa.array(cves, pa.string())})
@@ -209,8 +214,9 @@ def build_features(k: Knowledge, cves: pa.Array | None = None) -> Features:
         facts = con.sql(FEATURES_SQL, params={"floor": EPSS_FLOOR, "at": k.at}).to_arrow_table()
     finally:
         con.close()
-    X = np.column_stack([facts[f"f_{n}"].to_numpy() for n in NAMES]).astype(np.float64)
-    epss = facts["epss"].to_numpy(zero_copy_only=False).astype(np.float64)
+    # cast in Arrow: DuckDB's DECIMAL columns would become Python Decimals one by one in numpy
+    X = np.column_stack([_floats(facts[f"f_{n}"]) for n in NAMES])
+    epss = _floats(facts["epss"])
     prior = float(np.nanmedian(k.epss.table["epss"].to_numpy())) if k.epss.table.num_rows else 0.01
     p = np.clip(np.where(np.isnan(epss), prior, epss), EPSS_FLOOR, 1 - EPSS_FLOOR)
     offset = np.log(p / (1 - p))

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from bluebench.errors import InputError
 from bluebench.sources.base import Skipped
+from bluebench.sources.feeds import cache as feed_cache
 from bluebench.sources.feeds.dates import day_of
 from bluebench.sources.limits import DEFAULT_LIMITS, Limits, bytes_text
 from bluebench.sources.scanners.base import CVE_RE, obj
@@ -56,6 +57,11 @@ RECORD_SCHEMA = pa.schema(
         ("ssvc_automatable", pa.string()),
         ("ssvc_impact", pa.string()),
     ]
+)
+#: The code that decides what a record parses to: a change to it parses every archive again.
+PARSER_CODE = tuple(
+    Path(__file__).parent.parent / name
+    for name in ("feeds/cverecords.py", "feeds/dates.py", "scanners/base.py", "scanners/cvss.py")
 )
 _CWE = re.compile(r"CWE-\d+")
 _METRIC_KEYS = ("cvssV3_1", "cvssV3_0", "cvssV4_0")
@@ -212,7 +218,22 @@ def _members(path: Path, skipped: list[Skipped], limits: Limits) -> Iterator[tup
         raise InputError(str(path), "no such file or folder")
 
 
-def read_records(path: Path, limits: Limits = DEFAULT_LIMITS) -> RecordSet:
+def read_records(path: Path, limits: Limits = DEFAULT_LIMITS, cache: bool = True) -> RecordSet:
+    """Every CVE record under ``path``, parsed once per archive content and kept (``feeds.cache``)."""
+    folder = feed_cache.cache_dir("cve-records") if cache else None
+    extra = f"record_bytes {limits.record_bytes}\npath {path.resolve()}"
+    key = feed_cache.source_key(path, PARSER_CODE, extra) if folder else None
+    if folder is not None and key is not None:
+        hit = feed_cache.load(folder, key)
+        if hit is not None and hit[0].schema.equals(RECORD_SCHEMA):
+            return RecordSet(hit[0], str(path), hit[1])
+    records = parse_records(path, limits)
+    if folder is not None and key is not None:
+        feed_cache.store(folder, key, records.table, records.skipped)
+    return records
+
+
+def parse_records(path: Path, limits: Limits = DEFAULT_LIMITS) -> RecordSet:
     """Every CVE record under ``path``; a member that is not a CVE JSON 5 record is skipped by name."""
     skipped: list[Skipped] = []
     cols: dict[str, list[Any]] = {f.name: [] for f in RECORD_SCHEMA}

@@ -21,12 +21,17 @@ import pyarrow.csv as pacsv
 
 from bluebench.errors import InputError
 from bluebench.sources.base import Skipped
+from bluebench.sources.feeds import cache as feed_cache
 from bluebench.sources.feeds.dates import day_in_path, day_of
 from bluebench.sources.lines import GZIP_MAGIC
 
 EPSS_SCHEMA = pa.schema([("cve", pa.string()), ("epss", pa.float64()), ("percentile", pa.float64())])
 CVE_PATTERN = r"^CVE-\d{4}-\d{4,7}$"
 SKIPS_NAMED = 20  # bad rows named one by one per file; the rest are counted in one line
+#: The code that decides what a snapshot parses to: a change to it parses every snapshot again.
+PARSER_CODE = tuple(
+    Path(__file__).parent.parent / name for name in ("feeds/epss.py", "feeds/dates.py", "lines.py")
+)
 _META = re.compile(rb"^#\s*model_version:\s*([^,\s]+)\s*,\s*score_date:\s*(\S+)", re.IGNORECASE)
 
 
@@ -133,7 +138,25 @@ def _in_unit(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(pc.and_(pc.greater_equal(col, 0.0), pc.less_equal(col, 1.0)), False)
 
 
-def read_snapshot(path: Path, display: str | None = None) -> EpssSnapshot:
+def read_snapshot(path: Path, display: str | None = None, cache: bool = True) -> EpssSnapshot:
+    """One day's EPSS, parsed once per content and kept (``feeds.cache``); see ``parse_snapshot``."""
+    display = display or str(path)
+    folder = feed_cache.cache_dir("epss") if cache else None
+    extra = f"display {display}\npath {path.resolve()}"
+    key = feed_cache.source_key(path, PARSER_CODE, extra) if folder else None
+    if folder is not None and key is not None:
+        hit = feed_cache.load(folder, key)
+        if hit is not None and hit[0].schema.equals(EPSS_SCHEMA):
+            table, skipped, meta = hit
+            return EpssSnapshot(date.fromisoformat(meta["day"]), table, meta["files"], meta["model"], skipped)
+    snap = parse_snapshot(path, display)
+    if folder is not None and key is not None:
+        meta = {"day": snap.day.isoformat(), "files": snap.files, "model": snap.model}
+        feed_cache.store(folder, key, snap.table, snap.skipped, meta)
+    return snap
+
+
+def parse_snapshot(path: Path, display: str | None = None) -> EpssSnapshot:
     """One day's EPSS: a file or a folder of per-year files; its day from FIRST's header or the path."""
     display = display or str(path)
     skipped: list[Skipped] = []
@@ -165,7 +188,9 @@ def read_snapshot(path: Path, display: str | None = None) -> EpssSnapshot:
 
 def _first_per_cve(table: pa.Table) -> tuple[pa.Table, int]:
     """One row per CVE (the first); how many repeats were dropped."""
-    ids = table["cve"].to_numpy(zero_copy_only=False) if table.num_rows else np.array([], dtype=object)
+    if pc.count_distinct(table["cve"]).as_py() == table.num_rows:
+        return table, 0  # the usual case, found without sorting the ids
+    ids = table["cve"].to_numpy(zero_copy_only=False)
     _, first = np.unique(ids.astype(str), return_index=True)
     if len(first) == table.num_rows:
         return table, 0
