@@ -21,7 +21,7 @@ from bluebench.review import (
 )
 
 ALERTS = [("a1", "brute_force"), ("a2", "brute_force"), ("a3", "password_spray")]
-HEAD = "0002"
+HEAD = "0003"
 
 # The store fixtures (SQLite and PostgreSQL), shared without a second conftest module.
 

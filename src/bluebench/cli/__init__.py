@@ -20,6 +20,7 @@ from bluebench.cli import (  # noqa: F401
     sigma,
     spark,
     triage,
+    vuln,
 )
 from bluebench.cli.app import app
 from bluebench.errors import BluebenchError

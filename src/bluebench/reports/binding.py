@@ -142,6 +142,16 @@ DOMAINS.register(
     ),
 )
 
+DOMAINS.register(
+    "vuln",
+    FactDomain(
+        "vuln",
+        words=("KEV model", "exploitation model", "vulnerability model", "vulnerability ranking"),
+        own=("eval", "evaluations", "findings"),
+        noun="CVE",
+    ),
+)
+
 _EVALUATION = ("eval", "evaluations")
 
 

@@ -29,6 +29,8 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
 ``evaluations/ID/scope/K`` ``.../labels/kind``  label counts and kind of that evaluation
 ``mail/PATH``                                   the ``mail evaluate --out`` JSON; list items by
                                                 their ``key`` or index, e.g. ``mail/rows/all/test/recall``
+``vuln/...``                                    stored vulnerability evaluations and the latest ranking
+                                                of findings (``reports.vulnfacts`` lists the paths)
 ``evaluations/ID/curve/I/M``                    point I of the stored score curve: min_score,
                                                 alerts, alerts_per_day, precision, recall
 ``drift/months|max_psi|max_psi_month``          event mix by month against the whole (PSI)
@@ -69,6 +71,7 @@ from bluebench.evaluation.evaluate import EVALUATIONS_SQL
 from bluebench.evaluation.metrics import Measure
 from bluebench.events.quality import QualityReport, quality_report
 from bluebench.events.workspace import DB_NAME, connect
+from bluebench.reports import vulnfacts
 from bluebench.stats import Z95, Rate
 
 Value = float | int | str
@@ -215,6 +218,22 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(rows[0][0])
 
 
+def _stored_number(node: Any, where: str, unit: str) -> Resolved:
+    """A number kept in stored JSON: a rate (k of n, its interval recomputed), a value with its interval, or a number."""
+    if isinstance(node, dict):
+        if "k" in node and "n" in node:
+            return _rate_parts(Rate(int(node["k"]), int(node["n"])), unit)
+        if "value" in node:
+            ci = node.get("ci95") or [None, None]
+            if node["value"] is None:
+                raise FactError(f"{where} is undefined")
+            return Resolved(node["value"], ci[0], ci[1], unit)
+        raise FactError(f"{where} is not a number")
+    if isinstance(node, bool) or not isinstance(node, int | float | str):
+        raise FactError(f"{where} is not a number")
+    return Resolved(node, unit=unit)
+
+
 def _rate_parts(rate: Rate, unit: str) -> Resolved:
     if rate.value is None:
         raise FactError(f"undefined rate ({rate.k}/{rate.n})")
@@ -266,6 +285,7 @@ class FactResolver:
                 "review": self._review_fact,
                 "evaluations": self._evaluation,
                 "mail": self._mail,
+                "vuln": self._vuln,
                 "param": self._param,
                 "calc": self._calc,
                 "drift": self._drift,
@@ -574,18 +594,15 @@ class FactResolver:
                 node = keyed[0] if keyed else node[int(seg)]
             else:
                 node = node[seg]
-        if isinstance(node, dict):
-            if "k" in node and "n" in node:
-                return _rate_parts(Rate(int(node["k"]), int(node["n"])), "message")
-            if "value" in node:
-                ci = node.get("ci95") or [None, None]
-                if node["value"] is None:
-                    raise FactError(f"mail/{'/'.join(p)} is undefined")
-                return Resolved(node["value"], ci[0], ci[1], "message")
-            raise FactError(f"mail/{'/'.join(p)} is not a number")
-        if isinstance(node, bool) or not isinstance(node, int | float | str):
-            raise FactError(f"mail/{'/'.join(p)} is not a number")
-        return Resolved(node, unit="message")
+        return _stored_number(node, "mail/" + "/".join(p), "message")
+
+    def _vuln(self, p: list[str]) -> Resolved:
+        """A stored vulnerability evaluation or ranking (``reports.vulnfacts``)."""
+        try:
+            node, unit = vulnfacts.node(self.con, p)
+        except StopIteration:
+            raise FactError(f"vuln/{'/'.join(p)} names nothing stored") from None
+        return _stored_number(node, "vuln/" + "/".join(p), unit)
 
     def _param(self, p: list[str]) -> Resolved:
         if len(p) != 2:
@@ -732,6 +749,7 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
                     )
     if resolver.mail is not None:
         yield from _mail_sources(resolver.mail)
+    yield from vulnfacts.sources(resolver.con)
 
 
 def _mail_sources(mail: dict[str, Any]) -> Iterator[tuple[str, str]]:

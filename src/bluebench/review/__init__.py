@@ -7,6 +7,7 @@ precision interval reuses ``bluebench.evaluation.metrics`` (a pure module) as th
 contract asks; nothing else from later stages is imported.
 """
 
+from bluebench.review.findings import DECISION_WORDS, FINDING_DECISIONS, DecisionError, FindingDecision
 from bluebench.review.logins import LoginPolicy, LoginWait
 from bluebench.review.store import (
     REASON_REQUIRED,
@@ -27,13 +28,17 @@ from bluebench.review.store import (
 )
 
 __all__ = [
+    "DECISION_WORDS",
+    "FINDING_DECISIONS",
     "REASON_REQUIRED",
     "ROLES",
     "VERDICTS",
     "VERDICT_LABELS",
     "AuditRecord",
     "Comment",
+    "DecisionError",
     "DetectorSettings",
+    "FindingDecision",
     "IncidentState",
     "LoginPolicy",
     "LoginWait",

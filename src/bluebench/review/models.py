@@ -108,3 +108,17 @@ class AuditRow(Base):
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
     via: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class FindingDecisionRow(Base):
+    """A person's decision on a scanner finding (by its stable id); append-only, the latest counts."""
+
+    __tablename__ = "finding_decisions"
+    __table_args__ = (Index("ix_finding_decisions_finding", "finding_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    finding_id: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime)

@@ -35,6 +35,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bluebench.errors import BluebenchError
+from bluebench.review.findings import FindingDecisions
 from bluebench.review.logins import LoginPolicy, LoginWait, login_wait
 from bluebench.review.models import (
     AuditRow,
@@ -245,7 +246,7 @@ def _check_fraction(what: str, value: float) -> float:
     return v
 
 
-class ReviewStore:
+class ReviewStore(FindingDecisions):
     """Verdicts, assignments, comments, detector settings and accounts, with an append-only audit.
 
     ``ReviewStore(url)`` opens (and migrates) the database at ``url``; use

@@ -33,6 +33,7 @@ class Limits:
     archive_members: int = 10_000
     model_bytes: int = 512 * MIB
     model_meta_bytes: int = 8 * MIB
+    report_bytes: int = 512 * MIB
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str) -> Limits:
@@ -64,6 +65,7 @@ _NOTES = {
     "archive_members": "members read from one zip; the rest are named and skipped",
     "model_bytes": "a mail model file, and each of its parts uncompressed",
     "model_meta_bytes": "the model's meta.json, uncompressed",
+    "report_bytes": "one scanner report or vulnerability feed file, read whole (vuln)",
 }
 
 

@@ -27,10 +27,10 @@ from bluebench.web import security
 from bluebench.web.deps import Settings
 from bluebench.web.handlers import install_handlers
 from bluebench.web.render import make_templates
-from bluebench.web.routes import auth, detectors, incidents, metrics, queue
+from bluebench.web.routes import auth, detectors, incidents, metrics, queue, vulns
 
 PAGE_SIZE = 50
-ROUTERS = (auth.router, queue.router, incidents.router, detectors.router, metrics.router)
+ROUTERS = (auth.router, queue.router, incidents.router, detectors.router, metrics.router, vulns.router)
 
 
 def _package_dir(name: str) -> str:
