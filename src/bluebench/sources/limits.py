@@ -33,6 +33,8 @@ class Limits:
     archive_members: int = 10_000
     model_bytes: int = 512 * MIB
     model_meta_bytes: int = 8 * MIB
+    pe_bytes: int = 128 * MIB
+    pe_seconds: int = 5
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str) -> Limits:
@@ -62,8 +64,10 @@ _NOTES = {
     "archive_ratio": "uncompressed / compressed size of a member (zipped JSON logs stay well below)",
     "ratio_floor_bytes": "... checked once a member is larger than this",
     "archive_members": "members read from one zip; the rest are named and skipped",
-    "model_bytes": "a mail model file, and each of its parts uncompressed",
+    "model_bytes": "a model file (mail, malware), and each of its parts uncompressed",
     "model_meta_bytes": "the model's meta.json, uncompressed",
+    "pe_bytes": "a PE file (or archive member) parsed for malware features; a larger one is not scored",
+    "pe_seconds": "time to parse one PE file; steps left when it runs out leave their features missing",
 }
 
 
@@ -72,7 +76,7 @@ def limits_toml(limits: Limits = DEFAULT_LIMITS) -> str:
     lines = [
         "[limits]",
         "# How much of one input bluebench reads. A hit is a skipped record or member named with",
-        "# file, member and record; the rest of the input is read. Sizes are in bytes.",
+        "# file, member and record; the rest of the input is read. Sizes are in bytes, times in seconds.",
     ]
     for f in fields(limits):
         value = getattr(limits, f.name)
