@@ -71,6 +71,8 @@ TECHNIQUE_NAMES: dict[str, str] = {
     "T1098": "account manipulation",
     "T1098.007": "added to a privileged group",
     "T1070.001": "clearing event logs",
+    "T1204": "user execution",
+    "T1204.002": "malicious file",
 }
 
 

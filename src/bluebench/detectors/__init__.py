@@ -28,6 +28,7 @@ from bluebench.detectors.lateral import (
 )
 from bluebench.detectors.logs import LogCleared
 from bluebench.detectors.mail import PhishingMail
+from bluebench.detectors.malware import MalwareFile
 from bluebench.detectors.sigma_rules import SigmaRules
 from bluebench.engines import Db
 from bluebench.errors import ConfigError
@@ -57,6 +58,7 @@ for _cls in (AccountCreated, GroupMembershipChange, AccountManipulation, LogClea
 for _cls in (UnusualLogonHour, NewSourceOrHost, NewLogonType, UserDayAnomaly):
     register(_cls)
 register(PhishingMail)
+register(MalwareFile)
 register(SigmaRules)
 
 __all__ = [
