@@ -84,6 +84,8 @@ TECHNIQUE_NAMES: dict[str, str] = {
     "T1003.006": "DCSync",
     "T1087.002": "domain account discovery",
     "T1134.004": "parent PID spoofing",
+    "T1204": "user execution",
+    "T1204.002": "malicious file",
 }
 
 

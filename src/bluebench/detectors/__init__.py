@@ -29,6 +29,7 @@ from bluebench.detectors.lateral import (
 )
 from bluebench.detectors.logs import LogCleared
 from bluebench.detectors.mail import PhishingMail
+from bluebench.detectors.malware import MalwareFile
 from bluebench.detectors.remote_exec import RemoteExecution, RemoteScheduledTask
 from bluebench.detectors.rpc import NamedPipeRpc, Zerologon
 from bluebench.detectors.sigma_rules import SigmaRules
@@ -61,6 +62,7 @@ for _cls in (AccountCreated, GroupMembershipChange, AccountManipulation, LogClea
 for _cls in (UnusualLogonHour, NewSourceOrHost, NewLogonType, UserDayAnomaly):
     register(_cls)
 register(PhishingMail)
+register(MalwareFile)
 register(SigmaRules)
 # Added after the first set (issue 17); registration order is run order, and stored ids never change.
 for _cls in (

@@ -696,6 +696,26 @@ def mail_sql() -> str:
     return _final_select(cols, "SELECT * FROM raw_batch", "mail")
 
 
+# -------------------------------------------------------------------- PE ----
+
+
+def pe_sql() -> str:
+    """PE files from the PE reader: one event per file, its ECS ``file.*`` fields and features.
+
+    The record is JSON made at ingest (``sources/pe.py``): ``file.path``, ``file.hash.sha256``,
+    ``file.mtime`` (the event's time: when the file was last written), ``file.pe.*``, and the
+    features the ``malware_file`` detector scores. ``event.original`` and the event data both
+    hold it; the file itself is never stored.
+    """
+    cols = {
+        "@timestamp": "try_cast(json_extract_string(raw, '$.file.mtime') AS TIMESTAMP)",
+        "event.action": "'pe-file'",
+        "event.category": "'file'",
+        "winlog.event_data": "raw",
+    }
+    return _final_select(cols, "SELECT * FROM raw_batch", "pe")
+
+
 # ------------------------------------------------------------------ common ----
 
 
@@ -745,6 +765,7 @@ for _shape in WINDOWS_PATHS:
     NORMALIZERS.register(_shape, _windows(_shape))
 NORMALIZERS.register("authlog", lambda params, _checked: authlog_sql(str(params["ref"])))
 NORMALIZERS.register("mail", lambda _params, _checked: mail_sql())
+NORMALIZERS.register("pe", lambda _params, _checked: pe_sql())
 NORMALIZERS.register("mapped-csv", _mapped("csv"))
 NORMALIZERS.register("mapped-jsonl", _mapped("jsonl"))
 

@@ -18,6 +18,9 @@ from sklearn.model_selection import cross_val_predict
 
 from bluebench.mail.features import RISK_FEATURES
 from bluebench.mail.spec import Fitted, Spec, cv_folds, make_classifier, make_vectorizer
+from bluebench.trees import tree_arrays, tree_contributions
+
+__all__ = ["fit_stack", "make_booster", "named_columns", "tree_arrays", "tree_contributions"]
 
 
 def make_booster(spec: Spec, n_samples: int = 10_000) -> HistGradientBoostingClassifier:
@@ -79,57 +82,3 @@ def fit_stack(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitte
     parts["importance"] = importance
     oof = calibrator.predict(raw_oof)
     return Fitted(parts, spec, np.asarray(oof, dtype=np.float64))
-
-
-def tree_contributions(
-    booster: HistGradientBoostingClassifier, H: np.ndarray, trees: list[Any] | None = None
-) -> tuple[np.ndarray, float]:
-    """Per-row, per-column contributions to the trees' log-odds, and the common bias.
-
-    Each tree is walked from its root; when a split on column j moves a message to a child,
-    the change in node value is that column's contribution (Saabas' decomposition). The
-    changes telescope, so bias + the row's contributions equal its raw score exactly, and
-    a column that no split on the message's path used contributes exactly 0.
-    """
-    n, m = H.shape
-    contrib = np.zeros((n, m), dtype=np.float64)
-    bias = float(np.ravel(booster._baseline_prediction)[0])
-    rows = np.arange(n)
-    for feat, thr, left, right, leaf, value in trees if trees is not None else tree_arrays(booster):
-        bias += float(value[0])
-        node = np.zeros(n, dtype=np.int64)
-        idx = rows
-        while len(idx):
-            nd = node[idx]
-            inner = ~leaf[nd]
-            idx, nd = idx[inner], nd[inner]
-            if not len(idx):
-                break
-            f = feat[nd]
-            child = np.where(H[idx, f] <= thr[nd], left[nd], right[nd])
-            contrib[idx, f] += value[child] - value[nd]  # each row once per step: no add.at needed
-            node[idx] = child
-    return contrib, bias
-
-
-def tree_arrays(
-    booster: HistGradientBoostingClassifier,
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """(feature, threshold, left, right, is leaf, value) of each tree; inner values shrunk like leaves."""
-    out = []
-    for per_class in booster._predictors:
-        nodes = per_class[0].nodes
-        leaf = nodes["is_leaf"].astype(bool)
-        value = nodes["value"].astype(np.float64).copy()
-        value[~leaf] *= booster.learning_rate  # the grower shrinks leaves only
-        out.append(
-            (
-                nodes["feature_idx"].astype(np.int64),
-                nodes["num_threshold"].astype(np.float64),
-                nodes["left"].astype(np.int64),
-                nodes["right"].astype(np.int64),
-                leaf,
-                value,
-            )
-        )
-    return out

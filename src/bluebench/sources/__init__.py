@@ -13,6 +13,7 @@ from bluebench.sources.base import RawBatch, Reader, ReadOptions, Skipped
 from bluebench.sources.evtx import EvtxReader
 from bluebench.sources.lines import read_head
 from bluebench.sources.mail import MailReader
+from bluebench.sources.pe import PeReader
 from bluebench.sources.tabular import MappedCsvReader, MappedJsonLinesReader, load_mapping
 from bluebench.sources.winjson import OtrfReader, WinlogbeatReader
 
@@ -24,7 +25,8 @@ for _reader in (
     AuthLogReader(),
     MappedCsvReader(),
     MappedJsonLinesReader(),
-    MailReader(),  # last: its sniffing is strict, but the older formats are checked first
+    MailReader(),  # its sniffing is strict, but the older formats are checked first
+    PeReader(),  # binary: MZ and the PE signature where e_lfanew points
 ):
     READERS.register(_reader.name, _reader)
 

@@ -34,6 +34,8 @@ class Limits:
     model_bytes: int = 512 * MIB
     model_meta_bytes: int = 8 * MIB
     report_bytes: int = 512 * MIB
+    pe_bytes: int = 128 * MIB
+    pe_seconds: int = 5
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str) -> Limits:
@@ -63,9 +65,11 @@ _NOTES = {
     "archive_ratio": "uncompressed / compressed size of a member (zipped JSON logs stay well below)",
     "ratio_floor_bytes": "... checked once a member is larger than this",
     "archive_members": "members read from one zip; the rest are named and skipped",
-    "model_bytes": "a mail model file, and each of its parts uncompressed",
+    "model_bytes": "a model file (mail, malware), and each of its parts uncompressed",
     "model_meta_bytes": "the model's meta.json, uncompressed",
     "report_bytes": "one scanner report or vulnerability feed file, read whole (vuln)",
+    "pe_bytes": "a PE file (or archive member) parsed for malware features; a larger one is not scored",
+    "pe_seconds": "time to parse one PE file; steps left when it runs out leave their features missing",
 }
 
 
@@ -74,7 +78,7 @@ def limits_toml(limits: Limits = DEFAULT_LIMITS) -> str:
     lines = [
         "[limits]",
         "# How much of one input bluebench reads. A hit is a skipped record or member named with",
-        "# file, member and record; the rest of the input is read. Sizes are in bytes.",
+        "# file, member and record; the rest of the input is read. Sizes are in bytes, times in seconds.",
     ]
     for f in fields(limits):
         value = getattr(limits, f.name)
