@@ -61,6 +61,15 @@ def sshd_attack_log() -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _rule_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled Sigma rules go to a folder of the test run, never the user's cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BLUEBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def authlog_file(tmp_path: Path) -> Path:
     """The attack auth.log written to a temporary file, dated 2024 by --year style option."""

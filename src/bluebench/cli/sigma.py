@@ -36,7 +36,7 @@ def load_ruleset(
     rules: list[str], status: list[str] | None, levels: list[str] | None, tags: list[str] | None
 ) -> RuleSet:
     """Compile rules; a missing path is a usage error, a bad rule is reported and skipped."""
-    from bluebench.sigma.rules import load_rules
+    from bluebench.sigma.cache import load_rules
 
     return load_rules(rules, status, levels, tags)
 
