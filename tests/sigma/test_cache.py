@@ -83,7 +83,9 @@ def test_filters_apply_after_the_cache(tmp_path: Path) -> None:
 def test_an_unreadable_entry_is_compiled_again_and_replaced(tmp_path: Path) -> None:
     cold = load_rules([DATA / "rules"], cache_dir=tmp_path)
     (entry,) = tmp_path.glob("*.json")
-    for broken in (b"{not json", b'{"format": 1, "rules": [["x"]]}', b'{"format": 0}'):
+    deep = b'{"format": 1, "failures": [], "correlations": [], "rules": [{"node": ' + b'["!", ' * 100_000
+    deep += b'["c", true]' + b"]" * 100_000 + b"}]}"
+    for broken in (b"{not json", b'{"format": 1, "rules": [["x"]]}', b'{"format": 0}', deep):
         entry.write_bytes(broken)
         again = load_rules([DATA / "rules"], cache_dir=tmp_path)
         assert not again.from_cache

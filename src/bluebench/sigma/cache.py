@@ -124,7 +124,7 @@ def _read(entry: Path) -> Compiled | None:
     try:
         data = json.loads(entry.read_bytes())
         return decode(data)
-    except (OSError, ValueError, TypeError, KeyError, IndexError):
+    except (OSError, ValueError, TypeError, KeyError, IndexError, RecursionError):
         return None
 
 
