@@ -36,7 +36,7 @@ def load_ruleset(
     rules: list[str], status: list[str] | None, levels: list[str] | None, tags: list[str] | None
 ) -> RuleSet:
     """Compile rules; a missing path is a usage error, a bad rule is reported and skipped."""
-    from bluebench.sigma.rules import load_rules
+    from bluebench.sigma.cache import load_rules
 
     return load_rules(rules, status, levels, tags)
 
@@ -56,6 +56,7 @@ def load_cmd(
             json.dumps(
                 {
                     "loaded": len(rs.rules),
+                    "from_cache": rs.from_cache,
                     "correlations": len(rs.correlations),
                     "filtered": rs.filtered,
                     "failed": len(rs.failures),
@@ -71,6 +72,8 @@ def load_cmd(
     out.print(
         f"loaded {len(rs.rules)} rules and {len(rs.correlations)} correlations; "
         f"{len(rs.failures)} not loaded; {rs.filtered} left out by filters"
+        + ("; compiled by an earlier run (rule cache)" if rs.from_cache else ""),
+        soft_wrap=True,
     )
     print_failures(rs)
 

@@ -27,7 +27,7 @@ def _compiled(
     rules: tuple[str, ...], status: tuple[str, ...], levels: tuple[str, ...], tags: tuple[str, ...]
 ) -> RuleSet:
     """Rules compiled once per process for the same selection (tune runs the detector twice)."""
-    from bluebench.sigma.rules import load_rules
+    from bluebench.sigma.cache import load_rules
 
     return load_rules(rules, status or None, levels or None, tags or None)
 

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.heap import frozen
-from bluebench.sigma.extract import FieldReader, cells
+from bluebench.sigma.extract import Column, FieldReader, cells
 from bluebench.sigma.match import CellMatcher, MatchRecorder, RuleMatches, program
 from bluebench.sigma.plan import Cell, CellHits, RulePlan
 from bluebench.sigma.rules import RuleSet
@@ -33,6 +33,11 @@ from bluebench.sigma.rules import RuleSet
 # Rows evaluated together. Every rule has a fixed cost per batch and cell, so larger is faster;
 # peak memory grows with it, not with the input (bench/sigma.py measures both at two sizes).
 BATCH_ROWS = 16_000
+#: Cells of up to this many rows have their fields read together (``FieldReader.columns_of_many``),
+#: in groups of up to ``SMALL_CELLS_READS`` rows times fields: a DuckDB call's own cost is paid
+#: once per group, and a row reads at most that many other cells' fields in vain.
+SMALL_CELL_ROWS = 256
+SMALL_CELLS_READS = 65_536
 
 
 class SigmaEngine:
@@ -65,17 +70,39 @@ class SigmaEngine:
             return
         self.events_seen += n
         self._recorder.begin(batch)
+        small: list[tuple[np.ndarray[Any, Any], Cell]] = []
+        names: set[str] = set()  # the fields the gathered small cells read, together
+        n_small = 0
         for channel, code, rows in cells(batch):
             cell = self._plan.cell(channel, code)
-            if cell.rules:
-                self._run_cell(batch, rows, cell)
+            if not cell.rules:
+                continue
+            if len(rows) > SMALL_CELL_ROWS:
+                self._run_cell(batch, rows, cell, self._reader.columns(batch, rows, cell.fields))
+                continue
+            small.append((rows, cell))
+            names.update(cell.fields)
+            n_small += len(rows)
+            if n_small * len(names) >= SMALL_CELLS_READS:
+                self._run_small(batch, small)
+                small, names, n_small = [], set(), 0
+        self._run_small(batch, small)
         self._recorder.flush()
         # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
         pa.default_memory_pool().release_unused()
 
-    def _run_cell(self, batch: pa.Table, rows: np.ndarray[Any, Any], cell: Cell) -> None:
+    def _run_small(self, batch: pa.Table, small: list[tuple[np.ndarray[Any, Any], Cell]]) -> None:
+        """Small cells, their fields read in one call, each then run as its own."""
+        if not small:
+            return
+        many = self._reader.columns_of_many(batch, [(rows, cell.fields) for rows, cell in small])
+        for (rows, cell), cols in zip(small, many, strict=True):
+            self._run_cell(batch, rows, cell, cols)
+
+    def _run_cell(
+        self, batch: pa.Table, rows: np.ndarray[Any, Any], cell: Cell, cols: dict[str, Column]
+    ) -> None:
         """Every rule of one cell that can match, on its candidate rows only."""
-        cols = self._reader.columns(batch, rows, cell.fields)
         hits = CellHits(cell, cols, self._plan.atoms.atoms)
         matcher = CellMatcher(hits, len(rows))
         for i in hits.alive(cell).tolist():

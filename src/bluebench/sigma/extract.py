@@ -117,6 +117,25 @@ class FieldReader:
         """The named fields of the given batch rows, dictionary-encoded."""
         return {f: encode(a) for f, a in self._fields(batch, rows, names).items()}
 
+    def columns_of_many(
+        self, batch: pa.Table, wanted: list[tuple[np.ndarray[Any, Any], list[str]]]
+    ) -> list[dict[str, Column]]:
+        """``columns`` of several small cells through one DuckDB call (the union of their fields).
+
+        A call costs milliseconds whatever its rows, and real logs hold many cells of a few
+        events each; one call over all of them gives each row the same values as its own call
+        (the same function on the same paths), only the rows' unused fields are read too.
+        """
+        names = list(dict.fromkeys(f for _, fs in wanted for f in fs))
+        rows = np.concatenate([r for r, _ in wanted])
+        got = self._fields(batch, rows, names)
+        out: list[dict[str, Column]] = []
+        start = 0
+        for r, fs in wanted:
+            out.append({f: encode(got[f].slice(start, len(r))) for f in fs})
+            start += len(r)
+        return out
+
     def _fields(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, pa.Array]:
         """``extract_fields``, halved until it succeeds, so the result never depends on memory.
 

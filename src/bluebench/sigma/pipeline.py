@@ -12,11 +12,13 @@ Field names: Sigma's Windows fields are the EventData names the records already 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from sigma.pipelines.common import windows_logsource_mapping
-from sigma.processing.conditions import LogsourceCondition
-from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
-from sigma.processing.transformations import AddConditionTransformation
+if TYPE_CHECKING:
+    from sigma.processing.pipeline import ProcessingPipeline
+
+# pySigma is imported where a rule is compiled, not here: extraction and the rule cache read
+# this module's tables, and pySigma's import costs more than a warm start from the cache.
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 SECURITY = "Security"
@@ -75,6 +77,8 @@ ETW_CATEGORIES: dict[str, str] = {
 
 def service_channels() -> dict[str, str | Sequence[str]]:
     """Every Windows service we map, to its channel or channels."""
+    from sigma.pipelines.common import windows_logsource_mapping
+
     return {**windows_logsource_mapping, **EXTRA_SERVICES}
 
 
@@ -95,6 +99,10 @@ SYSTEM_FIELDS: dict[str, str] = {
 
 def windows_pipeline() -> ProcessingPipeline:
     """Logsource -> Channel/EventID conditions for every Windows category and service we know."""
+    from sigma.processing.conditions import LogsourceCondition
+    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.transformations import AddConditionTransformation
+
     items: list[ProcessingItem] = []
     for category, (channels, ids) in WINDOWS_CATEGORIES.items():
         items.append(

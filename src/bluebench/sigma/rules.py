@@ -12,21 +12,17 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
-from sigma.collection import SigmaCollection
-from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationRule
-from sigma.processing.pipeline import ProcessingPipeline
-from sigma.rule import SigmaRule
-from sigma.rule.base import SigmaYAMLLoader
+from typing import TYPE_CHECKING, Any
 
 from bluebench.attack import TACTIC_TAGS
-from bluebench.errors import ConfigError
 from bluebench.schema import SEVERITIES
-from bluebench.sigma.ir import And, Atom, CompileError, Node, Or, compile_condition, to_sql
+from bluebench.sigma.ir import And, Atom, CompileError, Node, Or, to_sql
 from bluebench.sigma.ir import fields as ir_fields
 from bluebench.sigma.pipeline import supported, windows_pipeline
+
+if TYPE_CHECKING:
+    from sigma.correlations import SigmaCorrelationRule
+    from sigma.processing.pipeline import ProcessingPipeline
 
 LEVEL_SEVERITY = {
     "informational": "informational",
@@ -140,6 +136,7 @@ class RuleSet:
     correlations: list[CompiledCorrelation] = field(default_factory=list)
     failures: list[RuleFailure] = field(default_factory=list)
     filtered: int = 0  # loaded but left out by status/level/tag filters
+    from_cache: bool = False  # compiled by an earlier run (``cache``), not now
 
     def correlation_fields(self) -> dict[str, tuple[list[str], str | None]]:
         """Per rule a correlation references: its group-by fields and its value field."""
@@ -197,6 +194,15 @@ def rule_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
             yield p, str(given)
 
 
+@dataclass
+class Compiled:
+    """Every rule and correlation of some files, compiled, before any filter: what the cache keeps."""
+
+    rules: list[CompiledRule] = field(default_factory=list)
+    correlations: list[CompiledCorrelation] = field(default_factory=list)
+    failures: list[RuleFailure] = field(default_factory=list)
+
+
 def compile_rules(
     paths: Iterable[str | Path],
     *,
@@ -210,14 +216,25 @@ def compile_rules(
     ``status``/``levels``/``tags`` keep only rules with one of the given values (tags match
     case-insensitively, e.g. ``attack.t1059``); correlations keep the rules they reference.
     """
+    return select(compile_files(list(rule_files(paths)), pipeline), status=status, levels=levels, tags=tags)
+
+
+def compile_files(files: Iterable[tuple[Path, str]], pipeline: ProcessingPipeline | None = None) -> Compiled:
+    """Parse (path, display name) files with pySigma and compile each rule and correlation once."""
+    # pySigma is imported here, not at the top: a warm start from the cache never needs it.
+    import yaml
+    from sigma.collection import SigmaCollection
+    from sigma.correlations import SigmaCorrelationRule
+    from sigma.rule import SigmaRule
+    from sigma.rule.base import SigmaYAMLLoader
+
+    from bluebench.sigma.convert import compile_condition
+
     pipe = pipeline if pipeline is not None else windows_pipeline()
-    want_status = {s.lower() for s in status} if status else None
-    want_levels = {lv.lower() for lv in levels} if levels else None
-    want_tags = {t.lower() for t in tags} if tags else None
-    out = RuleSet()
+    out = Compiled()
     base: list[tuple[SigmaRule, str]] = []
     correlations: list[tuple[SigmaCorrelationRule, str]] = []
-    for path, display in rule_files(paths):
+    for path, display in files:
         try:
             text = path.read_text(encoding="utf-8")
             # libyaml (pySigma's own loader class) instead of from_yaml's pure-Python
@@ -271,16 +288,29 @@ def compile_rules(
         by_ref[rule.id] = rule
         if rule.name:
             by_ref[rule.name] = rule
-    needed: set[str] = set()
     for c, display in correlations:
         try:
-            comp = _correlation(c, display, by_ref)
+            out.correlations.append(_correlation(c, display, by_ref))
         except (CompileError, KeyError) as exc:
             out.failures.append(RuleFailure(display, f"correlation: {_msg(exc)}", c.title))
-            continue
-        out.correlations.append(comp)
-        needed.update(comp.rules)
-    for rule in {id(r): r for r in by_ref.values()}.values():
+    out.rules = list({id(r): r for r in by_ref.values()}.values())
+    return out
+
+
+def select(
+    compiled: Compiled,
+    *,
+    status: Iterable[str] | None = None,
+    levels: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+) -> RuleSet:
+    """The rules a user's status/level/tag filters keep (and those a kept correlation needs)."""
+    want_status = {s.lower() for s in status} if status else None
+    want_levels = {lv.lower() for lv in levels} if levels else None
+    want_tags = {t.lower() for t in tags} if tags else None
+    out = RuleSet(correlations=list(compiled.correlations), failures=list(compiled.failures))
+    needed = {rid for c in compiled.correlations for rid in c.rules}
+    for rule in compiled.rules:
         keep = (
             (want_status is None or rule.status in want_status)
             and (want_levels is None or rule.level in want_levels)
@@ -309,6 +339,8 @@ def _correlation(
     typ = c.type.name.lower()
     if typ not in ("event_count", "value_count", "temporal", "temporal_ordered"):
         raise CompileError(f"correlation type {typ} not supported")
+    from sigma.correlations import SigmaCorrelationCondition
+
     cond = c.condition
     op, count, value_field = "gte", float(len(refs)) if typ.startswith("temporal") else 1.0, None
     if isinstance(cond, SigmaCorrelationCondition):
@@ -377,17 +409,3 @@ def severities() -> tuple[str, ...]:
 def describe(rule: CompiledRule) -> dict[str, Any]:
     """What a listing shows of one rule."""
     return {"id": rule.id, "title": rule.title, "level": rule.level, "file": rule.file}
-
-
-def load_rules(
-    paths: Iterable[str | Path],
-    status: Iterable[str] | None = None,
-    levels: Iterable[str] | None = None,
-    tags: Iterable[str] | None = None,
-) -> RuleSet:
-    """Compile rules the user named; a missing path is a usage error, a bad rule a failure."""
-    paths = list(paths)
-    for p in paths:
-        if not Path(p).exists():
-            raise ConfigError(f"{p}: no such rule file or folder")
-    return compile_rules(paths, status=status, levels=levels, tags=tags)

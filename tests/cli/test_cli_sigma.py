@@ -1,0 +1,45 @@
+"""``sigma load`` says when the compiled rules came from the cache, and a changed rule compiles again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import bluebench.cli  # noqa: F401  (registers the commands)
+from bluebench.cli.app import app
+
+RULE = """title: t
+id: 00000000-0000-4000-8000-00000000000{n}
+status: test
+level: high
+logsource: {{category: process_creation, product: windows}}
+detection:
+    sel:
+        Image|endswith: '\\\\x{n}.exe'
+    condition: sel
+"""
+
+
+def test_sigma_load_says_when_the_rules_came_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BLUEBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yml").write_text(RULE.format(n=1), encoding="utf-8")
+    runner = CliRunner()
+
+    def load() -> dict[str, object]:
+        res = runner.invoke(app, ["sigma", "load", "--rules", str(rules), "--json"])
+        assert res.exit_code == 0, res.output
+        return dict(json.loads(res.stdout))
+
+    assert load()["from_cache"] is False
+    assert load()["from_cache"] is True
+    (rules / "r.yml").write_text(RULE.format(n=2), encoding="utf-8")
+    assert load()["from_cache"] is False
+    text = runner.invoke(app, ["sigma", "load", "--rules", str(rules)])
+    assert text.exit_code == 0 and "rule cache" in text.stdout and "loaded 1 rules" in text.stdout

@@ -1,0 +1,108 @@
+"""Small cells read their fields in one DuckDB call, with the matches each cell gets alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sigma_helpers import batch, write_rule
+
+from bluebench.sigma import SigmaEngine, compile_rules
+from bluebench.sigma import engine as engine_mod
+from bluebench.sigma.extract import FieldReader
+
+RULES = """title: proc
+id: 00000000-0000-4000-8000-000000000001
+logsource: {category: process_creation, product: windows}
+detection:
+    sel:
+        Image|endswith: '\\evil.exe'
+    condition: sel
+---
+title: net
+id: 00000000-0000-4000-8000-000000000002
+logsource: {category: network_connection, product: windows}
+detection:
+    sel:
+        DestinationPort: 4444
+    condition: sel
+---
+title: reg
+id: 00000000-0000-4000-8000-000000000003
+logsource: {category: registry_set, product: windows}
+detection:
+    sel:
+        TargetObject|contains: '\\CurrentVersion\\Run'
+    filter:
+        Image|endswith: '\\trusted.exe'
+    condition: sel and not filter
+"""
+
+
+def mixed_events() -> list[dict[str, Any]]:
+    """A few events of three cells (Sysmon 1, 3, 13), each cell with matches and misses."""
+    out: list[dict[str, Any]] = []
+    for i in range(30):
+        kind = i % 3
+        if kind == 0:
+            out.append({"_code": "1", "Image": "C:\\x\\evil.exe" if i % 2 else "C:\\x\\good.exe"})
+        elif kind == 1:
+            out.append({"_code": "3", "DestinationPort": 4444 if i % 4 == 1 else 443, "Image": "a.exe"})
+        else:
+            image = "C:\\trusted.exe" if i % 4 == 0 else "C:\\other.exe"
+            out.append(
+                {
+                    "_code": "13",
+                    "TargetObject": "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\x",
+                    "Image": image,
+                }
+            )
+    return out
+
+
+def _run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_rows: int
+) -> tuple[dict[str, list[int]], int]:
+    """Matched records per rule, and how many field reads (DuckDB calls) the run made."""
+    monkeypatch.setattr(engine_mod, "SMALL_CELL_ROWS", small_rows)
+    calls = 0
+    real = FieldReader._fields
+
+    def counted(self: FieldReader, *args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(self, *args)
+
+    monkeypatch.setattr(FieldReader, "_fields", counted)
+    rs = compile_rules([write_rule(tmp_path, RULES)])
+    assert not rs.failures and len(rs.rules) == 3
+    eng = SigmaEngine(rs)
+    eng.run([batch(mixed_events())])
+    got = {r.title: sorted(int(e.record) for e in eng.matches[r.id].events) for r in rs.rules}
+    return got, calls
+
+
+def test_small_cells_share_one_read_and_match_as_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    together, calls_together = _run(tmp_path, monkeypatch, small_rows=256)
+    alone, calls_alone = _run(tmp_path, monkeypatch, small_rows=0)
+    assert together == alone
+    assert calls_together == 1 and calls_alone == 3
+    events = mixed_events()
+    assert together["proc"] == [
+        i + 1 for i, e in enumerate(events) if e.get("Image", "").endswith("evil.exe")
+    ]
+    assert together["net"] == [i + 1 for i, e in enumerate(events) if e.get("DestinationPort") == 4444]
+    assert together["reg"] == [
+        i + 1 for i, e in enumerate(events) if "TargetObject" in e and not e["Image"].endswith("trusted.exe")
+    ]
+
+
+def test_groups_are_bounded_by_rows_times_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_mod, "SMALL_CELLS_READS", 1)  # every small cell fills a group alone
+    bounded, calls = _run(tmp_path, monkeypatch, small_rows=256)
+    monkeypatch.setattr(engine_mod, "SMALL_CELLS_READS", 65_536)
+    assert calls == 3
+    assert bounded == _run(tmp_path, monkeypatch, small_rows=256)[0]
