@@ -50,7 +50,7 @@ def _rows(ws: Workspace, ids: list[str]) -> list[tuple[str, str, str]]:
     """(code, process, file) of the evidence events; every id must be a stored event."""
     rows = ws.con.execute(
         """SELECT DISTINCT "event.id", "event.code", coalesce("process.name", ''), "log.file.path"
-           FROM events WHERE list_contains(?, "event.id") ORDER BY 2""",
+           FROM events WHERE list_contains(?, "event.id") ORDER BY 2, 3, 1""",
         [ids],
     ).fetchall()
     assert len(rows) == len(set(ids)) > 0
