@@ -116,3 +116,27 @@ def test_the_shipped_list_loads_and_every_row_says_why() -> None:
     rel = load_relabels(SHIPPED)
     assert rel.rows and all(r.reason and r.file and r.old_label != r.new_label for r in rel.rows)
     assert len({r.sha1 for r in rel.rows}) == len(rel.rows)
+
+
+def test_mail_train_applies_the_list_and_says_what_it_changed(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bluebench.cli import app
+    from bluebench.mail.labels import load_labels
+    from bluebench.mail.train import attach_labels
+    from bluebench.sources.mailparse import read_mail
+
+    data_dir = Path(__file__).resolve().parents[1] / "data" / "mail"
+    data = attach_labels(read_mail([str(data_dir)]), load_labels(data_dir / "labels.csv"))
+    i = data.labels.index("spam")
+    m = data.mails[i]
+    row = {"file": m.file, "index": str(m.index), "message_id": "", "sha1": m.digest}
+    path = _write(
+        tmp_path / "r.csv", [row | {"old_label": "spam", "new_label": "phishing", "reason": "scam"}]
+    )
+    out = tmp_path / "m.model"
+    args = ["mail", "train", str(data_dir), "--labels", str(data_dir / "labels.csv"), "--relabel", str(path)]
+    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "relabelled 1 of 1 listed messages (1 spam -> phishing)" in r.output
+    assert "'phishing': 13" in r.output and "'spam': 9" in r.output  # the counts the model was trained on
