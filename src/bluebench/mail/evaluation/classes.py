@@ -196,13 +196,11 @@ class ClassesEvaluation:
                 rate_text(run.test.spam_caught, 2),
                 rate_text(run.test.spam_to_phishing, 2),
             )
-        return [t, *(_groups(f"after relabelling, by {what}", groups) for what, groups in self._groups())]
-
-    def _groups(self) -> list[tuple[str, tuple[Confusion, ...]]]:
-        return [("source", self.after.by_source), ("detected language", self.after.by_language)]
+        by = (("source", self.after.by_source), ("detected language", self.after.by_language))
+        return [t, *(_group_table(f"after relabelling, by {what}", groups) for what, groups in by)]
 
 
-def _groups(title: str, groups: Sequence[Confusion]) -> RenderableType:
+def _group_table(title: str, groups: Sequence[Confusion]) -> RenderableType:
     t = table(title, "group", "phishing recall", "legitimate flagged", "spam as spam", wrap=(0,))
     for g in groups:
         cells = [rate_text(r, 2) if r.n else "-" for r in (g.recall, g.legit_fpr, g.spam_caught)]
