@@ -562,12 +562,34 @@ def classes_section(ce: ClassesEvaluation) -> list[str]:
         "|---|---|---|---:|",
         *(f"| {s} | {o} | {n} | {c} |" for s, o, n, c in r.by_source),
         "",
+        *_class_candidates(ce),
+        "",
         *_group_table("source", ce.after.by_source),
         "",
         *_group_table(
             "language (detected from each message's words; `und`: undetermined)", ce.after.by_language
         ),
     ]
+    return out
+
+
+def _class_candidates(ce: ClassesEvaluation) -> list[str]:
+    """Every candidate's two parts on the pooled validation folds (relabelled training part)."""
+    if not ce.candidates:
+        return []
+    out = [
+        f"Choice on the validation folds (relabelled training part, never the test part). Rule: {ce.rule}.",
+        "",
+        "| candidate | threshold target | phishing recall | legitimate flagged | spam as spam | spam as phishing |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for c in ce.candidates:
+        v = c.validation
+        chosen = " **chosen**" if c.name == ce.spec_name and c.target_fpr == ce.target_fpr else ""
+        out.append(
+            f"| {c.name}{chosen} | {c.target_fpr:g} | {rate(v.recall)} | {rate(v.legit_fpr, 4)} | "
+            f"{rate(v.spam_caught, 2)} | {rate(v.spam_to_phishing, 2)} |"
+        )
     return out
 
 

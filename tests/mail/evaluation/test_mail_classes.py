@@ -70,3 +70,38 @@ def test_the_relabelled_run_differs_only_by_the_listed_labels(
         Console(file=buf, width=80, color_system=None).print(part)
     assert max(len(line) for line in buf.getvalue().splitlines()) <= 80
     assert "Three classes on the time split" in buf.getvalue()
+
+
+def test_the_choice_is_made_on_validation_folds_by_the_three_class_rule(
+    sample: tuple[Labelled, list[Extracted]],
+) -> None:
+    from bluebench.mail.evaluation.classes import CLASS_RULE, _best_class, select_classes
+    from bluebench.mail.evaluation.selection import CANDIDATE_TARGET_FPR, CANDIDATES, validation_folds
+    from bluebench.mail.evaluation.split import time_split
+
+    data, ex = sample
+    train, _ = time_split(data, 0.7)
+    best, rows, specs = select_classes(ex, data, train)
+    assert len(rows) == len(CANDIDATES) * len(CANDIDATE_TARGET_FPR) and best in rows
+    assert best == _best_class(rows) and specs[best.name] == dict(CANDIDATES)[best.name]
+    validation = sum(int(v.sum()) for _d, v in validation_folds(data, train))
+    for r in rows:  # every validation message decided once, none of the test part
+        assert sum(sum(c.values()) for c in r.validation.counts.values()) == validation
+    assert "either class" in CLASS_RULE
+
+
+def test_legitimate_mail_marked_as_spam_counts_against_a_candidate() -> None:
+    from bluebench.mail.evaluation.classes import ClassCandidate, _best_class
+
+    def cand(name: str, caught: int, legit_as_spam: int) -> ClassCandidate:
+        counts = {
+            "phishing": {"phishing": caught, "spam": 0, "legitimate": 100 - caught},
+            "spam": {"phishing": 0, "spam": 10, "legitimate": 0},
+            "legitimate": {"phishing": 0, "spam": legit_as_spam, "legitimate": 1000 - legit_as_spam},
+        }
+        return ClassCandidate(name, 0.001, Confusion(name, counts))
+
+    # more recall, but 5 of 1,000 legitimate messages junked: over the 0.003 the rule allows
+    assert _best_class([cand("junks", 99, 5), cand("keeps", 95, 1)]).name == "keeps"
+    assert _best_class([cand("a", 95, 2), cand("b", 95, 1)]).name == "b"
+    assert _best_class([cand("a", 99, 9), cand("b", 90, 7)]).name == "b"  # none within: fewest flagged
