@@ -1,7 +1,8 @@
 """Write the measured mail figures into ``docs/mail.md`` (between its results markers).
 
 Nothing in that section is typed by hand: it is rendered from the stored evaluation
-(``bluebench mail evaluate ... --out bench/results/mail-evaluation.json``) and the speed
+(``bluebench mail evaluate ... --out bench/results/mail-evaluation.json``), the three-class
+evaluation (``bluebench mail classes ... --out bench/results/mail-classes.json``) and the speed
 benchmark (``bench/mail_score.py --out bench/results/mail_score.json``).
 
     .venv/bin/python bench/mail_report.py
