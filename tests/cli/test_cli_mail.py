@@ -31,7 +31,7 @@ def test_score_table_fits_80_columns_and_folds_a_long_path_whole() -> None:
     text = buf.getvalue()
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
     assert "2 messages, threshold 0.5000" in text
-    for name in ("display_name_brand_spoof", "+1.20", "word:verification", "short.eml", "not phishing"):
+    for name in ("display_name_brand_spoof", "+1.20", "word:verification", "short.eml", "legitimate"):
         assert name in text
     assert text.count("q") == 70  # folded over lines, every character kept
     assert text.index("phishing") < text.index("short.eml")  # most suspicious first

@@ -13,8 +13,8 @@ from bluebench.detectors.mail import PhishingMail
 from bluebench.errors import ConfigError
 from bluebench.events.workspace import Workspace
 from bluebench.mail.labels import load_labels
-from bluebench.mail.modelfile import load_model, save_model
-from bluebench.mail.train import attach_labels, train_model
+from bluebench.mail.modelfile import SpamPart, load_model, save_model
+from bluebench.mail.train import attach_labels, train_model, train_spam
 from bluebench.sources import discover
 from bluebench.sources.mailparse import read_mail
 
@@ -27,7 +27,9 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
     fitted, meta = train_model(data, folds=3)
     path = tmp_path_factory.mktemp("model") / "mail.model"
-    save_model(path, fitted.model, fitted.spec, meta)
+    spam = train_spam(data, fitted.spec, folds=3)
+    assert spam is not None
+    save_model(path, fitted.model, fitted.spec, meta, SpamPart(spam[0].model, spam[0].spec, spam[1]))
     return path
 
 
@@ -61,8 +63,12 @@ def test_alerts_match_mail_score_and_point_at_the_message(
     # the same messages, scores and reasons as scoring the files directly
     model = load_model(model_file)
     ms = read_mail([str(DATA)])
-    direct = {(v.file, v.index): v for v in model.score_mails(ms.mails) if v.verdict == "phishing"}
+    every = model.score_mails(ms.mails)
+    direct = {(v.file, v.index): v for v in every if v.cls == "phishing"}
     assert direct, "the sample model flags the synthetic phish"
+    # spam is marked as spam, never raised as an alert: the sample's spam is classed so
+    assert any(v.cls == "spam" for v in every)
+    assert {v.cls for v in every} <= {"phishing", "spam", "legitimate"}
     save_alerts(ws.con, alerts, [det.id])
     stored = load_alerts(ws.con, det.id)
     got = {(a.evidence[0].file, a.evidence[0].record): a for a in stored}

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bluebench.mail.labels import load_labels
-from bluebench.mail.modelfile import save_model
-from bluebench.mail.train import attach_labels, train_model
+from bluebench.mail.modelfile import SpamPart, save_model
+from bluebench.mail.train import attach_labels, train_model, train_spam
 from bluebench.sources.mailparse import read_mail
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
@@ -19,5 +19,7 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
     fitted, meta = train_model(data, folds=3)
     path = tmp_path_factory.mktemp("model") / "mail.model"
-    save_model(path, fitted.model, fitted.spec, meta)
+    spam = train_spam(data, fitted.spec, folds=3)
+    assert spam is not None
+    save_model(path, fitted.model, fitted.spec, meta, SpamPart(spam[0].model, spam[0].spec, spam[1]))
     return path

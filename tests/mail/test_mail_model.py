@@ -9,6 +9,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 from bluebench.cli import app
 from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import MailModel
+from bluebench.mail.model import MailModel, Verdict, decide
 from bluebench.mail.modelfile import load_model
 from bluebench.mail.spec import TOKEN_PATTERN, model_text
 from bluebench.mail.train import attach_labels, train_model
@@ -74,13 +75,16 @@ def test_cli_train_score_json_and_refusal(tmp_path: Path, model_file: Path) -> N
     out = tmp_path / "cli.model"
     r = runner.invoke(app, ["mail", "train", str(DATA), "--labels", str(LABELS), "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert out.exists()
+    assert out.exists() and "spam part: threshold" in r.output
     r = runner.invoke(app, ["mail", "score", str(DATA / "synthetic-phishing"), "--model", str(out), "--json"])
     assert r.exit_code == 0, r.output
     rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert len(rows) == 12
     for row in rows:
-        assert set(row) == {"file", "index", "score", "verdict", "threshold", "reasons"}
+        # the verdict contract of issue 3, plus the class of issue 22
+        assert set(row) == {"file", "index", "score", "verdict", "class", "threshold", "reasons"}
+        assert row["class"] in ("phishing", "spam", "legitimate")
+        assert (row["class"] == "phishing") == (row["verdict"] == "phishing")
         assert row["reasons"] and all({"feature", "weight", "evidence"} <= set(x) for x in row["reasons"])
     r = runner.invoke(app, ["mail", "score", str(DATA / "synthetic-phishing"), "--model", str(out)])
     assert r.exit_code == 0 and "12 messages, threshold" in r.stdout
@@ -205,3 +209,26 @@ def test_mangled_mail_is_read_or_reported_and_every_verdict_has_reasons(
             assert r.feature[5:] in text
         else:
             assert r.feature == "text_score" or ex.values[FEATURE_INDEX[r.feature]] != 0
+
+
+@given(
+    st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), max_size=30),
+    st.floats(0, 1),
+    st.floats(0, 1),
+)
+def test_phishing_is_decided_first_then_spam_then_legitimate(
+    scores: list[tuple[float, float]], t: float, ts: float
+) -> None:
+    phish = np.array([p for p, _ in scores])
+    spam = np.array([s for _, s in scores])
+    got = decide(phish, t, spam, ts)
+    for (p, s), c in zip(scores, got, strict=True):
+        assert c == ("phishing" if p >= t else "spam" if s >= ts else "legitimate")
+    assert set(decide(phish, t, None, 0.0)) <= {"phishing", "legitimate"}
+
+
+def test_the_verdict_json_adds_only_the_class_key() -> None:
+    v = Verdict("a.eml", 1, 0.2, "not phishing", 0.5, [], "spam")
+    assert list(v.to_json()) == ["file", "index", "score", "verdict", "class", "threshold", "reasons"]
+    assert v.to_json()["class"] == "spam"
+    assert Verdict("a.eml", 1, 0.7, "phishing", 0.5).to_json()["class"] == "phishing"

@@ -38,6 +38,9 @@ def _rewrite(
         meta = json.loads(z.read("meta.json"))
         old = z.read("model.skops")
         old_vocabulary = z.read("vocabulary.json")
+        others = {
+            n: z.read(n) for n in z.namelist() if n not in ("meta.json", "model.skops", "vocabulary.json")
+        }
     blob = old if blob is None else blob
     vocabulary = old_vocabulary if vocabulary is None else vocabulary
     meta.update(meta_change or {})
@@ -49,6 +52,8 @@ def _rewrite(
         z.writestr("meta.json", json.dumps(meta))
         z.writestr("model.skops", blob)
         z.writestr("vocabulary.json", vocabulary)
+        for name, data in others.items():
+            z.writestr(name, data)
     dst.write_bytes(buf.getvalue())
 
 
@@ -195,3 +200,40 @@ def test_a_metadata_bomb_is_refused_before_it_is_unpacked(model_file: Path, tmp_
     assert re.search(
         r"meta\.json unpacks to 16,777,216 bytes .*\[limits\] model_meta_bytes", str(refused.value)
     )
+
+
+def test_the_spam_part_loads_with_its_own_threshold_and_a_changed_one_is_refused(
+    model_file: Path, tmp_path: Path
+) -> None:
+    model = load_model(model_file)
+    assert model.spam is not None
+    with zipfile.ZipFile(model_file) as z:
+        meta = json.loads(z.read("meta.json"))
+        parts = {n: z.read(n) for n in z.namelist()}
+    assert model.spam.threshold == meta["spam"]["threshold"]["value"]
+    assert model.spam.spec.to_json() == meta["spam"]["spec"]
+    bad = tmp_path / "spam-changed.model"
+    with zipfile.ZipFile(bad, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data + b"x" if name == "spam.skops" else data)
+    with pytest.raises(ModelError, match="the spam part was changed after it was written"):
+        load_model(bad)
+    lacking = tmp_path / "spam-missing.model"
+    with zipfile.ZipFile(lacking, "w") as z:
+        for name, data in parts.items():
+            if name != "spam.skops":
+                z.writestr(name, data)
+    with pytest.raises(ModelError, match="names a spam part the file lacks"):
+        load_model(lacking)
+
+
+def test_a_file_without_a_spam_part_decides_phishing_or_legitimate(tmp_path: Path) -> None:
+    data = attach_labels(read_mail([str(DATA)]), load_labels(DATA / "labels.csv"))
+    fitted, meta = train_model(data, Spec(kind="linear", text_units="words"), folds=3)
+    path = tmp_path / "two.model"
+    save_model(path, fitted.model, fitted.spec, meta)
+    model = load_model(path)
+    assert model.spam is None
+    verdicts = model.score_mails(read_mail([str(DATA)]).mails)
+    assert {v.cls for v in verdicts} == {"phishing", "legitimate"}
+    assert all((v.cls == "phishing") == (v.verdict == "phishing") for v in verdicts)

@@ -22,6 +22,7 @@ from bluebench.sources.mailparse import MailSet, read_mail
 if TYPE_CHECKING:
     from bluebench.mail.evaluation.results import MailEvaluation
     from bluebench.mail.model import Verdict
+    from bluebench.mail.train import Labelled
 
 mail_app = typer.Typer(
     name="mail",
@@ -37,6 +38,29 @@ LabelsOpt = Annotated[
 TargetFprOpt = Annotated[
     float, typer.Option("--target-fpr", help="Largest ham false-positive rate the threshold may allow.")
 ]
+RelabelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--relabel",
+        help="Reviewed relabelling list (file,index,message_id,sha1,old_label,new_label,reason), "
+        "applied on top of the labels and reported; data/mail/relabel.csv is the corpus's.",
+    ),
+]
+
+
+def _relabel(data: Labelled, relabel: str | None) -> Labelled:
+    """The labels with the reviewed list applied, and a line saying what it changed."""
+    if relabel is None:
+        return data
+    from bluebench.mail.relabel import apply_relabels, load_relabels
+
+    data, report = apply_relabels(data, load_relabels(relabel))
+    changes = ", ".join(f"{c} {o} -> {n}" for o, n, c in report.changes) or "nothing"
+    err.print(
+        f"relabelled {report.applied} of {report.rows} listed messages ({changes}); "
+        f"{len(report.missing)} listed messages were not among those read"
+    )
+    return data
 
 
 def _read(paths: list[str], quiet: bool = False) -> MailSet:
@@ -78,15 +102,16 @@ def train_cmd(
     ],
     out_path: Annotated[str, typer.Option("--out", help="Model file to write.")],
     target_fpr: TargetFprOpt = 0.001,
+    relabel: RelabelOpt = None,
 ) -> None:
-    """Train on labelled mail and write the model with its metadata and threshold."""
+    """Train on labelled mail and write the model (phishing, and spam when there is spam) with its thresholds."""
     from bluebench.mail.labels import load_label_files
-    from bluebench.mail.modelfile import save_model
-    from bluebench.mail.train import attach_labels, train_model
+    from bluebench.mail.modelfile import SpamPart, save_model
+    from bluebench.mail.train import attach_labels, train_model, train_spam
 
     lab = load_label_files(labels)
     ms = _read(paths)
-    data = attach_labels(ms, lab)
+    data = _relabel(attach_labels(ms, lab), relabel)
     if lab.by_digest:
         by_digest = [m for m in data.mails if m.digest in lab.by_digest]
         changed = 0
@@ -100,7 +125,14 @@ def train_cmd(
     if data.unlabelled:
         err.print(f"[yellow]{len(data.unlabelled)} messages have no label and were not used[/yellow]")
     fitted, meta = train_model(data, target_fpr=target_fpr)
-    save_model(out_path, fitted.model, fitted.spec, meta)
+    spam = train_spam(data, fitted.spec, target_fpr)
+    save_model(
+        out_path,
+        fitted.model,
+        fitted.spec,
+        meta,
+        None if spam is None else SpamPart(spam[0].model, spam[0].spec, spam[1]),
+    )
     m = meta["metrics"]["at_threshold"]
     t = meta["training"]
     err.print(
@@ -108,6 +140,14 @@ def train_cmd(
         f"{t['first_date'] or '?'} to {t['last_date'] or '?'}; threshold {meta['threshold']['value']:.4f}; "
         f"out-of-fold recall {m['recall']['k']}/{m['recall']['n']}, ham FPR {m['fpr_ham']['k']}/{m['fpr_ham']['n']}"
     )
+    if spam is None:
+        err.print("[yellow]fewer than 2 spam or 2 ham: no spam part, mail is phishing or legitimate[/yellow]")
+    else:
+        sm = spam[1]["metrics"]
+        err.print(
+            f"spam part: threshold {spam[1]['threshold']['value']:.4f}; out-of-fold spam caught "
+            f"{sm['spam_caught']['k']}/{sm['spam_caught']['n']}, ham FPR {sm['fpr_ham']['k']}/{sm['fpr_ham']['n']}"
+        )
     raise typer.Exit(1 if ms.unreadable else 0)
 
 
@@ -253,6 +293,41 @@ def evaluate_cmd(
     raise typer.Exit(1 if ms.unreadable else 0)
 
 
+@mail_app.command("classes")
+def classes_cmd(
+    paths: PathsArg,
+    labels: LabelsOpt,
+    relabel: Annotated[
+        str,
+        typer.Option("--relabel", help="Reviewed relabelling list (data/mail/relabel.csv for the corpus)."),
+    ],
+    out_path: Annotated[
+        str, typer.Option("--out", help="Where to store the three-class evaluation JSON for reports.")
+    ] = "out/mail-classes.json",
+    share: Annotated[
+        float, typer.Option("--train-share", help="Oldest share of each source to train on.")
+    ] = 0.7,
+) -> None:
+    """Phishing, spam and legitimate on the time split, before and after relabelling, by source and language."""
+    from bluebench.mail.evaluation.classes import three_classes
+    from bluebench.mail.features import extract
+    from bluebench.mail.labels import load_labels
+    from bluebench.mail.relabel import load_relabels
+    from bluebench.mail.train import attach_labels
+
+    relabels = load_relabels(relabel)
+    ms = _read(paths)
+    data = attach_labels(ms, load_labels(labels))
+    err.print(f"[dim]extracting features of {len(data.mails)} messages; choosing on validation folds[/dim]")
+    result = three_classes([extract(m) for m in data.mails], data, relabels, share)
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_path).write_text(json.dumps(result.to_json(), indent=2))
+    for part in result.render():
+        out.print(part)
+    err.print(f"stored in {show(out_path)}")
+    raise typer.Exit(1 if ms.unreadable else 0)
+
+
 def verdicts_table(verdicts: list[Verdict], threshold: float) -> Table:
     """Verdicts, most suspicious first; a file name too long for the terminal folds, never cut."""
     t = table(
@@ -260,15 +335,16 @@ def verdicts_table(verdicts: list[Verdict], threshold: float) -> Table:
         "file",
         "#",
         "score",
-        "verdict",
+        "class",
         "reasons",
         wrap=(0, 4),
         right=("#", "score"),
     )
     for v in sorted(verdicts, key=lambda v: -v.score):
         why = "\n".join(show(f"{r.feature} {r.weight:+.2f}") for r in v.reasons[:4])
-        style = "red" if v.verdict == "phishing" else None
-        t.add_row(show(v.file), str(v.index), f"{v.score:.3f}", v.verdict, why, style=style)
+        cls = str(v.to_json()["class"])
+        style = {"phishing": "red", "spam": "yellow"}.get(cls)
+        t.add_row(show(v.file), str(v.index), f"{v.score:.3f}", cls, why, style=style)
     return t
 
 

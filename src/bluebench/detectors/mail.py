@@ -138,7 +138,7 @@ class PhishingMail(Detector):
         )
         out: list[Finding] = []
         for row, mail, v in zip(kept, mails, verdicts, strict=True):
-            if v.verdict != "phishing":
+            if v.cls != "phishing":  # spam is marked as spam and legitimate mail left alone: no alert
                 continue
             email = row[8].get("email", {})
             ts = row[1] or UNDATED

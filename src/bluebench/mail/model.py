@@ -12,7 +12,9 @@ is chosen from out-of-fold training scores and stored beside the model, never in
 
 Class imbalance is handled deliberately: ``class_weight="balanced"`` weighs phishing and
 not-phishing equally while fitting, and the threshold is tuned to a target false-positive
-rate rather than left at 0.5. Spam is a negative class: it never counts as a phishing catch.
+rate rather than left at 0.5. Spam is a negative class of the phishing score: it never counts
+as a phishing catch. A second part of the same kinds, spam against legitimate mail with its
+own threshold, decides the spam class for mail the phishing score did not flag (``decide``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,20 @@ from bluebench.mail.subword import Gathered, SubwordVectorizer
 from bluebench.sources.mailparse import Mail
 
 DEFAULT_TARGET_FPR = 0.001
+# The three decisions: phishing goes to the analyst's queue, spam is marked as spam,
+# legitimate mail is left alone. Phishing is decided first, so spam never hides a phish.
+CLASSES: tuple[str, ...] = ("phishing", "spam", "legitimate")
+# Labels as the classes name them: a labels CSV says ``ham`` for legitimate mail.
+CLASS_OF_LABEL: dict[str, str] = {"phishing": "phishing", "spam": "spam", "ham": "legitimate"}
+
+
+def decide(phish: np.ndarray, threshold: float, spam: np.ndarray | None, spam_threshold: float) -> np.ndarray:
+    """Each message's class: phishing at or above its threshold, else spam at or above the spam part's."""
+    out = np.full(len(phish), "legitimate", dtype=object)
+    if spam is not None:
+        out[spam >= spam_threshold] = "spam"
+    out[phish >= threshold] = "phishing"
+    return out
 
 
 def fit(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
@@ -101,6 +117,7 @@ class Verdict:
     verdict: str
     threshold: float
     reasons: list[Reason] = field(default_factory=list)
+    cls: str = ""  # phishing, spam or legitimate: the decision per class (CLASSES)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +125,7 @@ class Verdict:
             "index": self.index,
             "score": round(self.score, 6),
             "verdict": self.verdict,
+            "class": self.cls or ("phishing" if self.verdict == "phishing" else "legitimate"),
             "threshold": self.threshold,
             "reasons": [r.to_json() for r in self.reasons],
         }
@@ -192,6 +210,9 @@ class MailModel:
                 elif name == "signals":
                     names.extend(self.spec.features)
         self.names = names
+        # the spam part (``modelfile`` loads it when the file has one): a model of spam against
+        # legitimate mail with its own threshold, read only for mail not flagged as phishing
+        self.spam: MailModel | None = None
 
     @property
     def threshold(self) -> float:
@@ -200,7 +221,18 @@ class MailModel:
     @property
     def reads_era(self) -> bool:
         """True when the model reads an era-revealing feature (so extraction must compute them)."""
-        return any(f in _ERA_FEATURES for f in self.spec.features)
+        parts = [self] if self.spam is None else [self, self.spam]
+        return any(f in _ERA_FEATURES for m in parts for f in m.spec.features)
+
+    def classes(self, extracted: Sequence[Extracted], phish: np.ndarray, threshold: float) -> np.ndarray:
+        """The class of each message: the spam part is scored only where phishing was not flagged."""
+        if self.spam is None:
+            return decide(phish, threshold, None, 0.0)
+        spam = np.zeros(len(phish))
+        rest = np.flatnonzero(phish < threshold)
+        if len(rest):
+            spam[rest] = self.spam.scores(design([extracted[int(i)] for i in rest], None, self.spam.spec))
+        return decide(phish, threshold, spam, self.spam.threshold)
 
     def _stack_inputs(
         self, X: np.ndarray, gathered: Gathered | None = None
@@ -260,18 +292,20 @@ class MailModel:
             shares = None
             if g is not None and Zt is not None and isinstance(self._vec, SubwordVectorizer):
                 shares = TextShares(g, *self._vec.batch_word_shares(g, Zt, self._text_coef, contrib[:, 0]))
+            cls = self.classes(extracted, p, t)
             for i, (file, index) in enumerate(refs):
                 why = self.explain_stack(contrib[i], H[i], Zt, i, extracted[i], reasons, str(X[i, 0]), shares)
                 verdict = "phishing" if p[i] >= t else "not phishing"
-                out.append(Verdict(file, index, float(p[i]), verdict, t, why))
+                out.append(Verdict(file, index, float(p[i]), verdict, t, why, str(cls[i])))
             return out
         # one transform serves both the score and the explanation
         Z = sparse.csr_matrix(self._columns.transform(X))
         p = np.asarray(self.model.named_steps["classifier"].predict_proba(Z)[:, 1], dtype=np.float64)
+        cls = self.classes(extracted, p, t)
         for i, (file, index) in enumerate(refs):
             why = self.explain_row(Z, i, extracted[i], reasons, str(X[i, 0]))
             verdict = "phishing" if p[i] >= t else "not phishing"
-            out.append(Verdict(file, index, float(p[i]), verdict, t, why))
+            out.append(Verdict(file, index, float(p[i]), verdict, t, why, str(cls[i])))
         return out
 
     def explain_stack(

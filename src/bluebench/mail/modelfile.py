@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,12 @@ from bluebench.mail.subword import SubwordVectorizer
 from bluebench.sources.limits import DEFAULT_LIMITS, Limits, bytes_text
 
 FORMAT = "bluebench-mail-model"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 # Versions this bluebench reads: 2 held the linear model only (its spec has no ``kind``);
-# 3 added the stack; 4 the stack over letter n-grams (``text_units="subwords"``).
-READABLE_VERSIONS: frozenset[int] = frozenset({2, 3, 4})
+# 3 added the stack; 4 the stack over letter n-grams (``text_units="subwords"``); 5 may hold a
+# spam part (``spam.skops``, ``spam_vocabulary.json``; a file without one decides phishing or
+# legitimate only).
+READABLE_VERSIONS: frozenset[int] = frozenset({2, 3, 4, 5})
 
 # Types a bluebench mail model may contain beyond those skops trusts by default (plain
 # scikit-learn classes without code hooks: a tree predictor is arrays of nodes). Any other type a file asks for (a
@@ -47,8 +50,17 @@ ALLOWED_TYPES: frozenset[str] = frozenset(
 )
 
 
-def save_model(path: str | Path, model: Any, spec: Spec, meta: dict[str, Any]) -> None:
-    """Write the model and its metadata; the metadata carries the model part's SHA-256."""
+@dataclass(frozen=True)
+class SpamPart:
+    """The spam part to write beside the phishing model: fitted parts, spec and metadata (threshold)."""
+
+    model: Any
+    spec: Spec
+    meta: dict[str, Any]
+
+
+def _dump(model: Any) -> tuple[bytes, bytes]:
+    """The skops blob of a fitted model and its vocabulary as a JSON list."""
     import skops.io as sio
 
     # The TF-IDF vocabulary travels as a plain JSON list: skops rebuilds a dict entry by
@@ -64,7 +76,14 @@ def save_model(path: str | Path, model: Any, spec: Spec, meta: dict[str, Any]) -
     finally:
         if vec is not None:
             vec.vocabulary_ = vocab
-    vocabulary = json.dumps(words, ensure_ascii=False).encode()
+    return blob, json.dumps(words, ensure_ascii=False).encode()
+
+
+def save_model(
+    path: str | Path, model: Any, spec: Spec, meta: dict[str, Any], spam: SpamPart | None = None
+) -> None:
+    """Write the model (and its spam part) with metadata that carries each part's SHA-256."""
+    blob, vocabulary = _dump(model)
     full = dict(meta)
     full.update(
         {
@@ -76,11 +95,20 @@ def save_model(path: str | Path, model: Any, spec: Spec, meta: dict[str, Any]) -
             "versions": {"scikit-learn": sklearn.__version__, "skops": _version("skops")},
         }
     )
+    parts = {"model.skops": blob, "vocabulary.json": vocabulary}
+    if spam is not None:
+        spam_blob, spam_vocabulary = _dump(spam.model)
+        full["spam"] = dict(spam.meta) | {
+            "spec": spam.spec.to_json(),
+            "model_sha256": hashlib.sha256(spam_blob).hexdigest(),
+            "vocabulary_sha256": hashlib.sha256(spam_vocabulary).hexdigest(),
+        }
+        parts |= {"spam.skops": spam_blob, "spam_vocabulary.json": spam_vocabulary}
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("meta.json", json.dumps(full, indent=2, default=str))
-        z.writestr("model.skops", blob)
-        z.writestr("vocabulary.json", vocabulary)
+        for name, data in parts.items():
+            z.writestr(name, data)
     tmp = Path(str(path) + ".tmp")
     tmp.write_bytes(buf.getvalue())
     tmp.replace(path)
@@ -93,7 +121,6 @@ def load_model(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> MailModel:
     ``[limits] model_bytes``, each part as the zip declares it (``zipfile`` reads no further)
     against ``model_bytes`` and ``meta.json`` against ``model_meta_bytes``.
     """
-    import skops.io as sio
 
     p = Path(path)
     try:
@@ -121,45 +148,62 @@ def load_model(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> MailModel:
             f"{p}: model format version {meta.get('format_version')} is not one of "
             f"{', '.join(map(str, sorted(READABLE_VERSIONS)))}"
         )
+    model = _load_part(p, "model part", blob, vocabulary, meta)
+    if "spam" in meta:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                spam_blob, spam_vocabulary = z.read("spam.skops"), z.read("spam_vocabulary.json")
+        except (zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise ModelError(f"{p}: the metadata names a spam part the file lacks ({exc})") from exc
+        if not isinstance(meta["spam"], dict):
+            raise ModelError(f"{p}: refused: the spam part's metadata is not a table")
+        model.spam = _load_part(p, "spam part", spam_blob, spam_vocabulary, meta["spam"])
+    return model
+
+
+def _load_part(p: Path, part: str, blob: bytes, vocabulary: bytes, meta: dict[str, Any]) -> MailModel:
+    """One fitted part after its checksums and the types it would build are checked."""
+    import skops.io as sio
+
     digest = hashlib.sha256(blob).hexdigest()
     if digest != meta.get("model_sha256"):
         raise ModelError(
-            f"{p}: refused: the model part was changed after it was written (SHA-256 {digest[:12]}... "
+            f"{p}: refused: the {part} was changed after it was written (SHA-256 {digest[:12]}... "
             f"does not match the recorded {str(meta.get('model_sha256'))[:12]}...)"
         )
     if hashlib.sha256(vocabulary).hexdigest() != meta.get("vocabulary_sha256"):
-        raise ModelError(f"{p}: refused: the vocabulary was changed after it was written (SHA-256 mismatch)")
+        raise ModelError(
+            f"{p}: refused: the {part}'s vocabulary was changed after it was written (SHA-256 mismatch)"
+        )
     try:
         untrusted = sio.get_untrusted_types(data=blob)
     except Exception as exc:
         raise ModelError(
-            f"{p}: refused: the model part cannot be inspected ({type(exc).__name__}: {exc})"
+            f"{p}: refused: the {part} cannot be inspected ({type(exc).__name__}: {exc})"
         ) from exc
     refused = sorted(set(untrusted) - ALLOWED_TYPES)
     if refused:
         raise ModelError(
-            f"{p}: refused: the model would build types bluebench does not trust: {', '.join(refused)}"
+            f"{p}: refused: the {part} would build types bluebench does not trust: {', '.join(refused)}"
         )
     try:
         model = sio.loads(blob, trusted=list(untrusted))
     except Exception as exc:
-        raise ModelError(
-            f"{p}: refused: the model part cannot be loaded ({type(exc).__name__}: {exc})"
-        ) from exc
+        raise ModelError(f"{p}: refused: the {part} cannot be loaded ({type(exc).__name__}: {exc})") from exc
     if not (_is_linear(model) or _is_stack(model)):
-        raise ModelError(f"{p}: refused: the model part is a {type(model).__name__}, not a fitted mail model")
+        raise ModelError(f"{p}: refused: the {part} is a {type(model).__name__}, not a fitted mail model")
     try:
         _restore_vocabulary(model, json.loads(vocabulary))
         spec = Spec.from_json(meta["spec"])
         if (spec.kind == "stack") != _is_stack(model):
-            raise ModelError(f"the metadata says a {spec.kind} model, the model part is not one")
+            raise ModelError(f"the metadata says a {spec.kind} model, the {part} is not one")
         float(meta["threshold"]["value"])
         return MailModel(model, spec, meta)
     except ModelError as exc:
         raise ModelError(f"{p}: refused: {exc}") from exc
     except Exception as exc:
         raise ModelError(
-            f"{p}: refused: metadata does not fit the model ({type(exc).__name__}: {exc})"
+            f"{p}: refused: metadata does not fit the {part} ({type(exc).__name__}: {exc})"
         ) from exc
 
 

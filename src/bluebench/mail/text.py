@@ -13,7 +13,7 @@ from bluebench.sources.mailparse import Mail
 
 # Function words (articles, pronouns, prepositions, auxiliaries) of the languages in the
 # corpus; ``Spec(stopwords=True)`` drops them so that a language is no phishing signal.
-_STOP_BY_LANGUAGE: dict[str, str] = {
+STOP_BY_LANGUAGE: dict[str, str] = {
     "de": (
         "der die das den dem des ein eine einen einem einer eines und oder aber ist sind war waren "
         "wird werden wurde sein bin bist hat haben hatte ich du er sie es wir ihr ihre ihren ihrem "
@@ -58,7 +58,7 @@ _STOP_BY_LANGUAGE: dict[str, str] = {
         "both each few more most other some such own same just also"
     ),
 }
-STOPWORDS: frozenset[str] = frozenset(w for ws in _STOP_BY_LANGUAGE.values() for w in ws.split())
+STOPWORDS: frozenset[str] = frozenset(w for ws in STOP_BY_LANGUAGE.values() for w in ws.split())
 
 
 def era_tokens(mail: Mail) -> str:

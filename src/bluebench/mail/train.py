@@ -123,6 +123,45 @@ def train_model(
     return fitted, meta
 
 
+def train_spam(
+    data: Labelled,
+    spec: Spec | None = None,
+    target_fpr: float = DEFAULT_TARGET_FPR,
+    folds: int = 5,
+) -> tuple[Fitted, dict[str, Any]] | None:
+    """The spam part: spam against legitimate mail, its threshold from out-of-fold ham scores.
+
+    Phishing is left out: the phishing part decides it first, and a scam must never teach
+    the spam part that it is only spam. ``None`` when there are fewer than 2 spam or 2 ham.
+    """
+    spec = spec or Spec()
+    labels = np.asarray(data.labels)
+    rows = np.flatnonzero((labels == "spam") | (labels == "ham"))
+    y = (labels[rows] == "spam").astype(np.int64)
+    counts = np.bincount(y, minlength=2)
+    if counts.min() < 2:
+        return None
+    mails = [data.mails[i] for i in rows]
+    X = design([extract(m) for m in mails], mails, spec)
+    fitted = fit(X, y, spec, folds)
+    t = threshold_for_fpr(fitted.oof, y == 0, target_fpr)
+    meta: dict[str, Any] = {
+        "score": "calibrated probability of spam against legitimate mail; higher = more likely spam",
+        "threshold": {
+            "value": t,
+            "rule": f"lowest threshold with out-of-fold ham false-positive rate <= {target_fpr}",
+            "target_fpr": target_fpr,
+        },
+        "training": {"spam": int(counts[1]), "ham": int(counts[0])},
+        "metrics": {
+            "kind": f"out-of-fold ({folds}-fold) on the training spam and ham",
+            "spam_caught": {"k": int(((fitted.oof >= t) & (y == 1)).sum()), "n": int(counts[1])},
+            "fpr_ham": {"k": int(((fitted.oof >= t) & (y == 0)).sum()), "n": int(counts[0])},
+        },
+    }
+    return fitted, meta
+
+
 # ---------------------------------------------------------------------------------------------
 # What a model records about the data it learnt from
 

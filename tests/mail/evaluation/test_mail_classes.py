@@ -1,0 +1,107 @@
+"""Three classes on the time split: counts by true and decided class, before and after relabelling."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.console import Console
+
+from bluebench.mail.evaluation.classes import ClassesEvaluation, Confusion, three_classes
+from bluebench.mail.features import Extracted
+from bluebench.mail.model import CLASSES
+from bluebench.mail.relabel import RELABEL_COLUMNS, load_relabels
+from bluebench.mail.spec import Spec
+from bluebench.mail.train import Labelled
+
+CLASS = st.sampled_from(CLASSES)
+
+
+@given(st.lists(st.tuples(CLASS, CLASS), max_size=40))
+def test_rates_count_each_message_once_and_spam_as_phishing_is_no_false_positive(
+    pairs: list[tuple[str, str]],
+) -> None:
+    true = np.array([t for t, _ in pairs], dtype=object)
+    decided = np.array([d for _, d in pairs], dtype=object)
+    c = Confusion.of("g", true, decided)
+    assert sum(sum(row.values()) for row in c.counts.values()) == len(pairs)
+    legit = [d for t, d in pairs if t == "legitimate"]
+    assert (c.legit_fpr.k, c.legit_fpr.n) == (sum(d != "legitimate" for d in legit), len(legit))
+    phish = [d for t, d in pairs if t == "phishing"]
+    assert (c.recall.k, c.recall.n) == (phish.count("phishing"), len(phish))
+    spam = [d for t, d in pairs if t == "spam"]
+    assert c.spam_to_phishing.k == spam.count("phishing") and c.spam_caught.k == spam.count("spam")
+    assert Confusion.from_json(c.to_json()) == c
+
+
+def test_the_relabelled_run_differs_only_by_the_listed_labels(
+    sample: tuple[Labelled, list[Extracted]], tmp_path: Path
+) -> None:
+    data, ex = sample
+    spam = [i for i, lab in enumerate(data.labels) if lab == "spam"][:2]
+    path = tmp_path / "relabel.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(RELABEL_COLUMNS))
+        w.writeheader()
+        for i in spam:
+            m = data.mails[i]
+            w.writerow(
+                {"file": m.file, "index": m.index, "message_id": "", "sha1": m.digest}
+                | {"old_label": "spam", "new_label": "phishing", "reason": "advance-fee scam"}
+            )
+    spec = ("linear", Spec(kind="linear", text_units="words"), 0.01)
+    res = three_classes(ex, data, load_relabels(path), spec=spec)
+    assert res.relabel.applied == 2 and res.relabel.changes == (("spam", "phishing", 2),)
+    before, after = res.before.test, res.after.test
+    n = sum(sum(r.values()) for r in before.counts.values())
+    assert n == sum(sum(r.values()) for r in after.counts.values()) > 0  # the same split
+    assert sum(before.counts["legitimate"].values()) == sum(after.counts["legitimate"].values())
+    # every source and language group adds up to the whole test part
+    for groups in (res.after.by_source, res.after.by_language):
+        assert sum(sum(sum(r.values()) for r in g.counts.values()) for g in groups) == n
+    again = ClassesEvaluation.from_json(res.to_json())
+    assert again == res
+    buf = io.StringIO()
+    for part in res.render():
+        Console(file=buf, width=80, color_system=None).print(part)
+    assert max(len(line) for line in buf.getvalue().splitlines()) <= 80
+    assert "Three classes on the time split" in buf.getvalue()
+
+
+def test_the_choice_is_made_on_validation_folds_by_the_three_class_rule(
+    sample: tuple[Labelled, list[Extracted]],
+) -> None:
+    from bluebench.mail.evaluation.classes import CLASS_RULE, _best_class, select_classes
+    from bluebench.mail.evaluation.selection import CANDIDATE_TARGET_FPR, CANDIDATES, validation_folds
+    from bluebench.mail.evaluation.split import time_split
+
+    data, ex = sample
+    train, _ = time_split(data, 0.7)
+    best, rows, specs = select_classes(ex, data, train)
+    assert len(rows) == len(CANDIDATES) * len(CANDIDATE_TARGET_FPR) and best in rows
+    assert best == _best_class(rows) and specs[best.name] == dict(CANDIDATES)[best.name]
+    validation = sum(int(v.sum()) for _d, v in validation_folds(data, train))
+    for r in rows:  # every validation message decided once, none of the test part
+        assert sum(sum(c.values()) for c in r.validation.counts.values()) == validation
+    assert "either class" in CLASS_RULE
+
+
+def test_legitimate_mail_marked_as_spam_counts_against_a_candidate() -> None:
+    from bluebench.mail.evaluation.classes import ClassCandidate, _best_class
+
+    def cand(name: str, caught: int, legit_as_spam: int) -> ClassCandidate:
+        counts = {
+            "phishing": {"phishing": caught, "spam": 0, "legitimate": 100 - caught},
+            "spam": {"phishing": 0, "spam": 10, "legitimate": 0},
+            "legitimate": {"phishing": 0, "spam": legit_as_spam, "legitimate": 1000 - legit_as_spam},
+        }
+        return ClassCandidate(name, 0.001, Confusion(name, counts))
+
+    # more recall, but 5 of 1,000 legitimate messages junked: over the 0.003 the rule allows
+    assert _best_class([cand("junks", 99, 5), cand("keeps", 95, 1)]).name == "keeps"
+    assert _best_class([cand("a", 95, 2), cand("b", 95, 1)]).name == "b"
+    assert _best_class([cand("a", 99, 9), cand("b", 90, 7)]).name == "b"  # none within: fewest flagged
