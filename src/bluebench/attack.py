@@ -71,6 +71,18 @@ TECHNIQUE_NAMES: dict[str, str] = {
     "T1098": "account manipulation",
     "T1098.007": "added to a privileged group",
     "T1070.001": "clearing event logs",
+    # Network traffic (issue #19)
+    "T1071": "application layer protocol",
+    "T1071.001": "web protocols",
+    "T1071.004": "DNS",
+    "T1571": "non-standard port",
+    "T1573": "encrypted channel",
+    "T1041": "exfiltration over the C2 channel",
+    "T1048": "exfiltration over an alternative protocol",
+    "T1595": "active scanning",
+    "T1046": "network service discovery",
+    "T1568.002": "domain generation algorithms",
+    "T1133": "external remote services",
 }
 
 

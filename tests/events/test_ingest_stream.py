@@ -14,8 +14,8 @@ import pytest
 
 from bluebench.events import workspace as workspace_mod
 from bluebench.events.workspace import Workspace
-from bluebench.sources import InputFile, ReadOptions
 from bluebench.schema import EVENT_COLUMN_NAMES
+from bluebench.sources import InputFile, ReadOptions
 
 
 def winlogbeat(second: int, user: str = "alice", code: str = "4625", **event_data: str) -> str:

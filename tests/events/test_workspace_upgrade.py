@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from netlogs import conn, write, zeek_tsv
 
 from bluebench.events.workspace import ADDED_FROM, DB_NAME, Workspace
 from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, q
 from bluebench.sources import discover
+from netlogs import conn, write, zeek_tsv
 
 
 def test_old_workspace_gains_the_new_columns_at_the_end(tmp_path: Path) -> None:

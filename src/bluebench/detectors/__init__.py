@@ -19,6 +19,9 @@ from bluebench.detectors.auth import (
 )
 from bluebench.detectors.base import Detector, Finding, prepare_views
 from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour, UserDayAnomaly
+from bluebench.detectors.c2 import Beaconing, LongConnection
+from bluebench.detectors.dns import DnsTunnel, GeneratedDomains
+from bluebench.detectors.exfil import Exfiltration
 from bluebench.detectors.kerberos import AsRepRoasting, ForgedTicket, Kerberoasting
 from bluebench.detectors.lateral import (
     AdminShareAccess,
@@ -28,6 +31,7 @@ from bluebench.detectors.lateral import (
 )
 from bluebench.detectors.logs import LogCleared
 from bluebench.detectors.mail import PhishingMail
+from bluebench.detectors.recon import NetworkBruteForce, PortScan, UnusualInbound
 from bluebench.detectors.sigma_rules import SigmaRules
 from bluebench.engines import Db
 from bluebench.errors import ConfigError
@@ -57,6 +61,11 @@ for _cls in (AccountCreated, GroupMembershipChange, AccountManipulation, LogClea
 for _cls in (UnusualLogonHour, NewSourceOrHost, NewLogonType, UserDayAnomaly):
     register(_cls)
 register(PhishingMail)
+# Network traffic (issue #19): Zeek and Argus flows.
+for _cls in (Beaconing, LongConnection, Exfiltration, DnsTunnel, GeneratedDomains):
+    register(_cls)
+for _cls in (PortScan, NetworkBruteForce, UnusualInbound):
+    register(_cls)
 register(SigmaRules)
 
 __all__ = [

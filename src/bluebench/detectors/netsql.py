@@ -1,0 +1,132 @@
+"""SQL pieces the network detectors share: connections, sessions across fragments, failed probes.
+
+Everything here is SQL text built from constants; values (gaps, ports, lists) are bound as
+``$name`` parameters by the detector that runs the query. A *connection* is a Zeek conn record
+or an Argus flow (``event.action = 'connection'``). A *session* is a run of records of one
+5-tuple that follow each other within ``$merge_gap`` seconds of the previous one's end: Zeek
+writes a long TCP session as several records when it goes quiet, and a connection attempt
+retried by the kernel (a SYN sent again) as a second record with the same ports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bluebench.detectors.winsql import sql_list
+
+# Zeek states of an attempt that carried no conversation: no answer (S0), refused (REJ), reset
+# before data, or only one side seen. Argus states are mapped onto these at ingest.
+FAILED_STATES = ("S0", "REJ", "RSTOS0", "RSTRH", "SH", "SHR", "OTH")
+# Ports whose services people log in to over the network (brute force targets).
+AUTH_PORTS = {22: "SSH", 23: "Telnet", 21: "FTP", 3389: "RDP", 445: "SMB", 139: "SMB", 5900: "VNC"}
+
+CONNECTIONS = """
+SELECT "event.id" AS eid, "@timestamp" AS ts, epoch_us("@timestamp") / 1e6 AS t,
+       "source.ip" AS src, "source.port" AS sport, "destination.ip" AS dst, "destination.port" AS dport,
+       coalesce("network.transport", 'tcp') AS transport, "network.protocol" AS service,
+       coalesce("event.duration", 0) / 1e9 AS dur, "source.bytes" AS sent, "destination.bytes" AS recv,
+       "zeek.connection.state" AS state, "network.direction" AS direction, "zeek.session_id" AS uid
+FROM events
+WHERE "event.action" = 'connection' AND "source.ip" IS NOT NULL AND "destination.ip" IS NOT NULL
+  AND "@timestamp" IS NOT NULL
+"""
+
+
+def failed(state: str = "state", recv: str = "recv") -> str:
+    """SQL: an attempt the responder never answered with data: unanswered, refused or reset.
+
+    A record Zeek saw only part of (OTH, a reset mid-stream) counts only when nothing came back,
+    since a long session that began before the capture is also OTH.
+    """
+    return f"({state} IN {_in((*FAILED_STATES, 'RSTO', 'RSTR'))} AND coalesce({recv}, 0) = 0)"
+
+
+def _in(values: Iterable[str]) -> str:
+    return "(" + sql_list(values)[1:-1] + ")"
+
+
+def sessions(source: str = "conns") -> str:
+    """Sessions over the connection rows ``source`` (a CTE name): fragments of one 5-tuple merged.
+
+    Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
+    state (of the first record), failed (every record failed), direction, uid, frags, eids.
+    Binds ``$merge_gap`` (seconds between one record's end and the next one's start).
+    """
+    return f"""
+    frag AS (
+        SELECT *, lag(t + dur) OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS prev_end
+        FROM {source}
+    ),
+    numbered AS (
+        SELECT *, sum(CASE WHEN prev_end IS NULL OR t - prev_end > $merge_gap THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS sn
+        FROM frag
+    ),
+    sessions AS (
+        SELECT src, sport, dst, dport, transport, min(t) AS t, max(t + dur) AS t_end,
+               max(t + dur) - min(t) AS dur, sum(sent) AS sent, sum(recv) AS recv,
+               any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
+               arg_min(state, t) AS state, bool_and({failed()}) AS failed,
+               any_value(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags,
+               list(eid ORDER BY t, eid) AS eids
+        FROM numbered
+        GROUP BY src, sport, dst, dport, transport, sn
+    )"""
+
+
+# Internal addresses as the sensor saw them: Zeek's local flags, else private ranges (the
+# direction normalization wrote). An address some connection shows as local is local everywhere,
+# so a log without direction (ssl.log, dns.log) still knows which end is the monitored host.
+LOCAL_HOSTS = """
+local_hosts AS (
+    SELECT DISTINCT "source.ip" AS ip FROM events
+    WHERE "network.direction" IN ('outbound', 'internal') AND "source.ip" IS NOT NULL
+    UNION
+    SELECT DISTINCT "destination.ip" FROM events
+    WHERE "network.direction" IN ('inbound', 'internal') AND "destination.ip" IS NOT NULL
+)"""
+
+
+def port_list(ports: Iterable[int]) -> list[int]:
+    """Ports as a list of ints for a bound parameter (config values may be strings)."""
+    return sorted({int(p) for p in ports})
+
+
+def bytes_text(n: float | int | None) -> str:
+    """'1.2 MB', '640 B': sizes in reasons."""
+    if n is None:
+        return "unknown"
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(size) < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def seconds_text(s: float | None) -> str:
+    """A period or jitter as a person says it: '0.4 s', '23.0 s', '5.0 min', '2.1 h'."""
+    if s is None:
+        return "unknown"
+    if s < 1:
+        return f"{s * 1000:.0f} ms"
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def two_way_discount(score: float, sent: float, recv: float, heavy: float, reasons: list[str]) -> float:
+    """``score`` x 0.6 when heavy traffic went both ways (each way at least ``heavy`` bytes).
+
+    A command channel is quiet and a theft is one-way (what comes back are acknowledgements);
+    a call, a stream or a VPN is heavy both ways. The reason is added to ``reasons``.
+    """
+    if sent >= heavy and recv >= heavy:
+        reasons.append(
+            f"heavy traffic both ways ({bytes_text(sent)} sent, {bytes_text(recv)} received): a call, "
+            "a stream or a VPN more than a command channel or a theft (score x 0.6)"
+        )
+        return score * 0.6
+    return score
