@@ -15,6 +15,7 @@ from bluebench.cli import (  # noqa: F401
     evaluate,
     generate,
     mail,
+    network,
     reports,
     serve,
     sigma,

@@ -7,7 +7,7 @@ encodes its data into and a generator invents, so every feature describes that p
 ============== =========================================================================
 feature        meaning
 ============== =========================================================================
-entropy        Shannon entropy of the characters before the suffix, bits per character
+entropy        Shannon entropy of the longest label before the suffix, bits per character
                (case folded)
 upper          share of upper-case letters among letters (DNS is case-blind; base64 is not)
 unusual        share of characters a host name may not hold (``+``, ``/``, ``=``, ...)
@@ -19,8 +19,10 @@ vowels         share of vowels among letters
 How many labels a name has, its length and its share of digits are left out on purpose: the
 public plain names are registered domains (one short label each), so a model given those
 learns "more than one label" or "a number" and flags every ``www.`` name and every reverse
-lookup; what the characters *look like* carries over to real traffic. Length is still read,
-by the detector, per registered domain (``detectors/dns.py``).
+lookup; what the characters *look like* carries over to real traffic. Entropy is read on the
+longest label alone for the same reason: over a whole name it grows with the name's length,
+and ``11.tlu.dl.delivery.mp.microsoft.com`` would look like data. Length is still read, by the
+detector, per registered domain (``detectors/dns.py``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ FEATURE_WORDS: dict[str, tuple[str, str]] = {
 _EXTRACT = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
 _HOST_CHAR = re.compile(r"[a-z0-9\-_]")  # "_" starts SRV and DKIM labels
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_NOT_HOST = re.compile(r"[^A-Za-z0-9._\-]")
 VOWELS = frozenset("aeiouy")
 #: Letters of the pair model: those a host name holds, plus one symbol for any other.
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-"
@@ -87,8 +90,16 @@ def split_name(name: str) -> Split:
     text = clean(name)
     if not text or _IPV4.match(text):
         return Split("", text, "")
-    parts = _EXTRACT(text)
-    return Split(parts.subdomain, parts.domain, parts.suffix)
+    # tldextract reads URLs: '/', '@', ':' or '?' in a label (base64 in a tunnel's names) would
+    # end the host. Only the suffix is looked up, on a copy with such characters replaced; the
+    # labels are then cut from the name as it was.
+    parts = _EXTRACT(_NOT_HOST.sub("x", text))
+    labels = text.split(".")
+    n_suffix = len(parts.suffix.split(".")) if parts.suffix else 0
+    if n_suffix >= len(labels):
+        return Split("", "", text)
+    cut = len(labels) - n_suffix
+    return Split(".".join(labels[: cut - 1]), labels[cut - 1], ".".join(labels[cut:]))
 
 
 def _letter(ch: str) -> str:
@@ -155,8 +166,9 @@ def name_features(name: str, bigrams: Bigrams) -> list[float]:
     n = len(chars)
     letters = [c for c in chars if c.isalpha()]
     folded = chars.lower()
+    longest = max(labels, key=len, default="")
     return [
-        _entropy(folded),
+        _entropy(longest.lower()),
         sum(c.isupper() for c in letters) / len(letters) if letters else 0.0,
         sum(not _HOST_CHAR.match(c) for c in folded) / n if n else 0.0,
         bigrams.surprise(body),
