@@ -215,3 +215,29 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def ingest(folder: Path, logs: Mapping[str, str]) -> Any:
+    """Write ``logs`` (file name -> text) under ``folder/logs`` and ingest them into ``folder/ws``.
+
+    Returns the open Workspace (the caller closes it, or uses it as a context manager).
+    """
+    from bluebench.events.workspace import Workspace
+    from bluebench.sources import discover
+
+    for name, text in logs.items():
+        write(folder / "logs" / name, text)
+    ws = Workspace(folder / "ws")
+    summary = ws.ingest(discover([str(folder / "logs")]))
+    assert not summary.had_problems, [f.error for f in summary.files] + [
+        str(s) for f in summary.files for s in f.skipped
+    ]
+    return ws
+
+
+def every(start: float, period: float, count: int, jitter: float = 0.0, seed: int = 0) -> list[float]:
+    """``count`` times ``period`` seconds apart from ``start``, each moved by up to +-``jitter``."""
+    import random
+
+    rng = random.Random(seed)
+    return [start + i * period + rng.uniform(-jitter, jitter) for i in range(count)]

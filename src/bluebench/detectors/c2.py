@@ -128,12 +128,19 @@ def bowley(q: list[float] | None) -> float:
 
 
 def regularity(q: list[float] | None, mad: float | None) -> float | None:
-    """RITA's two scores averaged: 1 - |skew| and 1 - MAD/median (a constant series scores 1)."""
+    """RITA's two scores averaged: 1 - |skew| and 1 - MAD/median (a constant series scores 1).
+
+    Skew is weighed by how wide the middle half is against a tenth of the median: when the
+    quartiles lie milliseconds apart, their order says nothing about the rhythm.
+    """
     if not q or mad is None:
         return None
     median = q[1]
-    dispersion = (0.0 if mad == 0 else 1.0) if median <= 0 else min(mad / median, 1.0)
-    return ((1.0 - abs(bowley(q))) + (1.0 - dispersion)) / 2.0
+    if median <= 0:
+        dispersion, weight = (0.0 if mad == 0 else 1.0), 1.0
+    else:
+        dispersion, weight = min(mad / median, 1.0), min((q[2] - q[0]) / (0.1 * median), 1.0)
+    return ((1.0 - weight * abs(bowley(q))) + (1.0 - dispersion)) / 2.0
 
 
 class Beaconing(Detector):
@@ -184,10 +191,12 @@ class Beaconing(Detector):
         size_score = regularity(r["sq"], r["s_mad"])
         coverage = min(r["bins_hit"] / float(self.params["bins"]), 1.0)
         count_score = saturating(r["n"], float(self.params["count_half"]))
-        parts = [(0.4, ts_score), (0.3, coverage), (0.15, count_score)]
+        # Timing is what makes a beacon: the rest (coverage, count, sizes) can only halve it.
+        parts = [(0.5, coverage), (0.25, count_score)]
         if size_score is not None:
-            parts.append((0.15, size_score))
-        shape = sum(w * s for w, s in parts) / sum(w for w, _ in parts)
+            parts.append((0.25, size_score))
+        rest = sum(w * s for w, s in parts) / sum(w for w, _ in parts)
+        shape = ts_score * (0.5 + 0.5 * rest)
         signals, reasons = self._signals(r, standard)
         score = shape * (0.4 + 0.6 * combine(signals))
         if r["all_hosts"] >= self.params["min_hosts_for_rarity"] and r["hosts"] / r["all_hosts"] >= 0.5:
