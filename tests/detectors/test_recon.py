@@ -139,3 +139,24 @@ def test_unusual_inbound_needs_history_then_names_new_sources_and_ports(tmp_path
     assert "a port it never served in its 4 earlier days" in found["4444"].reasons[0]
     with ingest(tmp_path / "one-day", {"conn.log": zeek_tsv("conn", _day(0, crowd))}) as ws:
         assert not list(UnusualInbound().score(ws.con)), "no baseline, no judgement"
+
+
+def test_resets_with_unknown_answers_are_not_probes_and_peers_on_their_own_ports_score_low(
+    tmp_path: Path,
+) -> None:
+    # Web pages closed with a reset, bytes unknown (a flow log with totals alone): no scan.
+    resets = [
+        conn(i, "10.1.0.40", f"198.51.100.{i}", 443, sport=30000 + i, state="RSTR", got=None)
+        for i in range(40)
+    ]
+    # A peer-to-peer client: each peer tried once on its own port, a few on the common one.
+    peers = [
+        conn(100 + i, "10.1.0.41", f"203.0.113.{i}", 20000 + 7 * i, state="S0", got=None) for i in range(80)
+    ]
+    peers += [conn(200 + i, "10.1.0.41", f"192.0.2.{i}", 51413, state="S0", got=None) for i in range(16)]
+    sweep = [conn(300 + i, "10.1.0.42", f"192.0.2.{100 + i}", 3389, state="S0", got=None) for i in range(40)]
+    with ingest(tmp_path, {"conn.log": zeek_tsv("conn", resets + peers + sweep)}) as ws:
+        found = {a.entities["source"]: a for a in PortScan().detect(ws.con)}
+    assert set(found) == {"10.1.0.41", "10.1.0.42"}
+    assert found["10.1.0.41"].score < 0.25 * found["10.1.0.42"].score
+    assert "the busiest port reached only 16 of the 96 targets" in found["10.1.0.41"].reasons[-1]

@@ -36,9 +36,14 @@ def failed(state: str = "state", recv: str = "recv") -> str:
     """SQL: an attempt the responder never answered with data: unanswered, refused or reset.
 
     A record Zeek saw only part of (OTH, a reset mid-stream) counts only when nothing came back,
-    since a long session that began before the capture is also OTH.
+    since a long session that began before the capture is also OTH. A reset counts only when
+    the bytes that came back are *known* to be none: a flow log with totals alone (Argus
+    without ``SrcBytes``) cannot tell a refused probe from a web page closed with a reset.
     """
-    return f"({state} IN {_in((*FAILED_STATES, 'RSTO', 'RSTR'))} AND coalesce({recv}, 0) = 0)"
+    return (
+        f"(({state} IN {_in(FAILED_STATES)} AND coalesce({recv}, 0) = 0)"
+        f" OR ({state} IN ('RSTO', 'RSTR') AND {recv} = 0))"
+    )
 
 
 def _in(values: Iterable[str]) -> str:

@@ -103,6 +103,7 @@ class PortScan(Detector):
         "min_ports": 15,
         "min_targets": 15,
         "score_half": 50,
+        "min_port_share": 0.5,
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
@@ -155,6 +156,16 @@ class PortScan(Detector):
             reasons.append(f"targets: {_networks(r['target_list'])}")
         breadth = max(r["max_ports"], r["max_targets"])
         score = saturating(breadth, float(p["score_half"]))
+        # A scanner sweeps its port over the targets; a peer-to-peer client tries each peer on
+        # the peer's own port, so its busiest port reaches only a few of the hosts it tried.
+        share = r["max_targets"] / r["targets"] if r["targets"] else 1.0
+        if horizontal and not vertical and share < float(p["min_port_share"]):
+            score *= share / float(p["min_port_share"])
+            reasons.append(
+                f"the busiest port reached only {r['max_targets']} of the {r['targets']} targets: "
+                f"peer-to-peer traffic tries each peer on its own port, a sweep keeps one "
+                f"(score x {share / float(p['min_port_share']):.2f})"
+            )
         return Finding(
             score=score,
             entities={
