@@ -25,12 +25,10 @@ from typing import Any, ClassVar
 
 from bluebench.detectors.base import Detector, Finding, plural, saturating
 from bluebench.detectors.netsql import (
-    CONNECTIONS,
-    LOCAL_HOSTS,
     bytes_text,
+    outbound_sessions,
     port_list,
     seconds_text,
-    sessions,
     two_way_discount,
 )
 from bluebench.detectors.winsql import combine, severity_for, uniq
@@ -64,14 +62,10 @@ named AS (
 ODD_USER_AGENT = r"^.{0,9}$|MSIE [1-6]\."
 
 BEACON_SQL = (
-    "WITH conns AS ("
-    + CONNECTIONS
-    + "),"
-    + sessions()
+    "WITH "
+    + outbound_sessions()
     + ","
     + NAMES
-    + ","
-    + LOCAL_HOSTS
     + """,
 attempts AS (
     SELECT s.src, s.dst, s.dport, s.t, s.t_end, s.sent, s.recv, s.failed, s.service,
@@ -90,10 +84,13 @@ keyed AS (
                       WHERE coalesce(name, dst) = x OR ends_with(coalesce(name, ''), '.' || x) OR dst = x)
 ),
 spans AS (SELECT src, min(t) AS t0, greatest(max(t_end) - min(t), 1) AS span FROM keyed GROUP BY src),
+-- Only pairs seen often enough reach the window and the quantiles (the costly part).
+frequent AS (SELECT src, target, dport FROM keyed GROUP BY ALL HAVING count(*) >= $min_connections),
 gaps AS (
-    SELECT k.*, t - lag(t) OVER (PARTITION BY k.src, target, dport ORDER BY t) AS d,
+    SELECT k.*, t - lag(t) OVER (PARTITION BY k.src, k.target, k.dport ORDER BY t) AS d,
            floor((t - s.t0) / (s.span / $bins)) AS bin
-    FROM keyed k JOIN spans s USING (src)
+    FROM keyed k JOIN spans s USING (src) SEMI JOIN frequent f
+         ON k.src = f.src AND k.target = f.target AND k.dport IS NOT DISTINCT FROM f.dport
 ),
 prevalence AS (SELECT target, count(DISTINCT src) AS hosts FROM keyed GROUP BY target),
 candidates AS (
@@ -279,12 +276,8 @@ class Beaconing(Detector):
 
 
 LONG_SQL = (
-    "WITH conns AS ("
-    + CONNECTIONS
-    + "),"
-    + sessions()
-    + ","
-    + LOCAL_HOSTS
+    "WITH "
+    + outbound_sessions()
     + """,
 names AS (
     SELECT "zeek.session_id" AS uid, lower(any_value(coalesce("tls.server_name", "url.domain"))) AS name,

@@ -21,24 +21,18 @@ from typing import Any, ClassVar
 from bluebench.detectors.base import Detector, Finding, saturating
 from bluebench.detectors.c2 import STANDARD_PORTS
 from bluebench.detectors.netsql import (
-    CONNECTIONS,
-    LOCAL_HOSTS,
     bytes_text,
+    outbound_sessions,
     port_list,
     seconds_text,
-    sessions,
     two_way_discount,
 )
 from bluebench.detectors.winsql import combine, severity_for, uniq
 from bluebench.engines import Db
 
 EXFIL_SQL = (
-    "WITH conns AS ("
-    + CONNECTIONS
-    + "),"
-    + sessions()
-    + ","
-    + LOCAL_HOSTS
+    "WITH "
+    + outbound_sessions()
     + """,
 outbound AS (
     SELECT src AS host, dst AS peer, dport, t, t_end, coalesce(sent, 0) AS out_b, coalesce(recv, 0) AS in_b,

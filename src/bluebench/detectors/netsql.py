@@ -92,6 +92,26 @@ local_hosts AS (
 )"""
 
 
+def outbound_sessions() -> str:
+    """CTEs ``conns``, ``local_hosts``, ``out_conns`` and ``sessions`` of outbound connections only.
+
+    Sessions are keyed by both addresses, so filtering first gives the same sessions as
+    filtering after, without sorting the internal traffic (resolvers, shares, directory).
+    """
+    return (
+        "conns AS ("
+        + CONNECTIONS
+        + "),"
+        + LOCAL_HOSTS
+        + """,
+    out_conns AS (
+        SELECT * FROM conns
+        WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
+    ),"""
+        + sessions("out_conns")
+    )
+
+
 def port_list(ports: Iterable[int]) -> list[int]:
     """Ports as a list of ints for a bound parameter (config values may be strings)."""
     return sorted({int(p) for p in ports})
