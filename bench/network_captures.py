@@ -34,6 +34,7 @@ from typing import Any
 
 from bluebench.detectors import build_detectors, load_config, run_detectors
 from bluebench.events.workspace import Workspace
+from bluebench.network.evaluate import DnsEvaluation, evaluate
 from bluebench.sources import discover
 from bluebench.stats import Rate
 
@@ -124,6 +125,7 @@ def measure(cap: Capture, root: Path, work: Path) -> dict[str, Any]:
     malicious = {e for e, (y, _) in labels.items() if y == "Malicious"}
     counted = {y: sum(1 for v, _ in labels.values() if v == y) for y in ("Malicious", "Benign")}
     per: dict[str, dict[str, Any]] = {}
+    not_true: list[Any] = []
     for det in NETWORK_ALL:
         mine = [a for a in alerts if a.detector == det]
         true = [a for a in mine if any(labels.get(e, (None, False))[0] == "Malicious" for e in a.event_ids)]
@@ -132,6 +134,7 @@ def measure(cap: Capture, root: Path, work: Path) -> dict[str, Any]:
             for a in mine
             if a not in true and any(labels.get(e, (None, False))[0] == "Benign" for e in a.event_ids)
         ]
+        not_true += [a for a in mine if a not in true]
         covered = {e for a in mine for e in a.event_ids} & malicious
         on_benign_host = [
             a for a in mine if a.event_ids and all(labels.get(e, (None, False))[1] for e in a.event_ids)
@@ -159,6 +162,7 @@ def measure(cap: Capture, root: Path, work: Path) -> dict[str, Any]:
         "detectors": per,
         "noise_alerts": [_brief(a) for a in noise],
         "alerts": [_brief(a) for a in sorted(alerts, key=lambda a: -a.score)],
+        "not_true": [_brief(a) for a in sorted(not_true, key=lambda a: -a.score)],
     }
 
 
@@ -207,12 +211,59 @@ def _rate(r: dict[str, Any]) -> str:
     return f"{r['value']:.2f} [{lo:.2f}-{hi:.2f}] ({r['k']}/{r['n']})"
 
 
+def dns_table(result: DnsEvaluation) -> str:
+    """Markdown: each DNS name model test with recall, FPR and precision, and the author's figures."""
+    lines = [
+        "| test | trained on (tunnel / plain names) | recall | false-positive rate | precision |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, c in result.tests.items():
+        t = result.trained[name]
+        lines.append(
+            f"| {name} | {t['tunnel']:,} / {t['plain']:,} | {_rate(c.recall.to_json())} "
+            f"| {_rate(c.fpr.to_json())} | {_rate(c.precision.to_json())} |"
+        )
+    author = ", ".join(f"{k} {v:.3f}" for k, v in result.author_metrics.items())
+    ours = result.tests["author"]
+    lines += [
+        "",
+        f"The author's `metrics.txt` on the same split: {author}. bluebench on it: accuracy "
+        f"{_rate(ours.accuracy.to_json())}, recall {_rate(ours.recall.to_json())}, precision "
+        f"{_rate(ours.precision.to_json())}.",
+    ]
+    return "\n".join(lines)
+
+
+def explained(results: list[dict[str, Any]]) -> str:
+    """Markdown: every alert that is not a true one (false, or on unlabelled flows), with its reasons."""
+    lines = []
+    for r in results:
+        for a in r["not_true"]:
+            reasons = "; ".join(a["reasons"][:2] + [x for x in a["reasons"][2:] if "score" in x])
+            lines.append(f"- **{r['capture']}**, `{a['detector']}` (score {a['score']:.2f}): {reasons}")
+    return "\n".join(lines) or "- none"
+
+
+def write_doc(doc: Path, sections: dict[str, str]) -> None:
+    """Replace each ``<!-- name:begin -->`` ... ``<!-- name:end -->`` block of ``doc``."""
+    text = doc.read_text(encoding="utf-8")
+    for name, body in sections.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        head, found, rest = text.partition(begin)
+        if not found:
+            raise SystemExit(f"{doc}: no {begin} marker")
+        _, _, tail = rest.partition(end)
+        text = f"{head}{begin}\n{body}\n{end}{tail}"
+    doc.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--data", default=str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "network")
     )
     ap.add_argument("--out", default=str(RESULTS / "network-captures.json"))
+    ap.add_argument("--doc", default=str(Path(__file__).resolve().parents[1] / "docs" / "network.md"))
     args = ap.parse_args()
     root = Path(args.data).resolve()
     results = []
@@ -223,7 +274,13 @@ def main() -> None:
     Path(args.out).write_text(
         json.dumps({"data": "../shared/data/network", "captures": results}, indent=1, default=str)
     )
+    dns = evaluate(root / "netrack-learn-dns-tunnel")
+    (RESULTS / "dns-evaluation.json").write_text(json.dumps(dns.to_json(), indent=1) + "\n")
     print(table(results))
+    print(dns_table(dns))
+    write_doc(
+        Path(args.doc), {"captures": table(results), "noise": explained(results), "dns": dns_table(dns)}
+    )
 
 
 if __name__ == "__main__":
