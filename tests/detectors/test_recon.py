@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bluebench.detectors import load_config
 from bluebench.detectors.recon import NetworkBruteForce, PortScan, UnusualInbound
 from bluebench.events.workspace import Workspace
 from bluebench.sources import discover
@@ -160,3 +161,12 @@ def test_resets_with_unknown_answers_are_not_probes_and_peers_on_their_own_ports
     assert set(found) == {"10.1.0.41", "10.1.0.42"}
     assert found["10.1.0.41"].score < 0.25 * found["10.1.0.42"].score
     assert "the busiest port reached only 16 of the 96 targets" in found["10.1.0.41"].reasons[-1]
+
+
+def test_a_host_browsing_with_some_failures_is_not_sweeping_its_port(tmp_path: Path) -> None:
+    pages = [conn(5 * i, "10.1.0.43", f"198.51.100.{i % 200}", 443, sport=20000 + i) for i in range(400)]
+    failures = [conn(3 + 60 * i, "10.1.0.43", f"203.0.113.{i}", 443, state="S0", got=None) for i in range(20)]
+    with ingest(tmp_path, {"conn.log": zeek_tsv("conn", pages + failures)}) as ws:
+        (scored,) = PortScan(min_score=0.0).detect(ws.con)
+        assert "held 400 conversations on port 443 besides these 20 failures" in scored.reasons[-1]
+        assert not PortScan(**load_config()["port_scan"]).detect(ws.con)  # the shipped threshold drops it

@@ -36,6 +36,12 @@ probes AS (
     SELECT eid, t, ts, src, dst, dport, transport, state FROM conns
     WHERE transport IN ('tcp', 'udp') AND dport IS NOT NULL AND {failed()}
 ),
+-- Conversations each source held on each port: a port it mostly talks on is not being swept.
+answered AS (
+    SELECT src, dport, count(*) AS answered FROM conns
+    WHERE transport IN ('tcp', 'udp') AND dport IS NOT NULL AND NOT {failed()}
+    GROUP BY src, dport
+),
 lagged AS (SELECT *, lag(t) OVER (PARTITION BY src ORDER BY t, eid) AS prev FROM probes),
 bursts AS (
     SELECT *, sum(CASE WHEN prev IS NULL OR t - prev > $gap THEN 1 ELSE 0 END)
@@ -50,7 +56,8 @@ per_port AS (
 ),
 widest AS (
     SELECT src, burst, max(ports) AS max_ports, arg_max(dst, ports) AS most_probed,
-           (SELECT max(targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) AS max_targets
+           (SELECT max(targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) AS max_targets,
+           (SELECT arg_max(dport, targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) AS top_port
     FROM per_target t GROUP BY src, burst
     HAVING max(ports) >= $min_ports
         OR (SELECT max(targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) >= $min_targets
@@ -61,8 +68,10 @@ SELECT b.src, b.burst, min(b.ts) AS first, max(b.ts) AS last, count(*) AS probes
        bool_or(b.src IN (SELECT ip FROM local_hosts)) AS src_local,
        count(DISTINCT b.dst) FILTER (WHERE b.dst IN (SELECT ip FROM local_hosts)) AS local_targets,
        any_value(w.max_ports) AS max_ports, any_value(w.most_probed) AS most_probed,
-       any_value(w.max_targets) AS max_targets, list(b.eid ORDER BY b.t, b.eid) AS eids
+       any_value(w.max_targets) AS max_targets, any_value(w.top_port) AS top_port,
+       any_value(k.answered) AS top_port_answered, list(b.eid ORDER BY b.t, b.eid) AS eids
 FROM bursts b JOIN widest w USING (src, burst)
+     LEFT JOIN answered k ON k.src = b.src AND k.dport = w.top_port
 GROUP BY b.src, b.burst
 ORDER BY first, b.src
 """
@@ -158,6 +167,14 @@ class PortScan(Detector):
         score = saturating(breadth, float(p["score_half"]))
         # A scanner sweeps its port over the targets; a peer-to-peer client tries each peer on
         # the peer's own port, so its busiest port reaches only a few of the hosts it tried.
+        answered = int(r["top_port_answered"] or 0)
+        if horizontal and not vertical and answered > r["max_targets"]:
+            factor = r["max_targets"] / (r["max_targets"] + answered)
+            score *= factor
+            reasons.append(
+                f"{r['src']} held {answered} conversations on port {r['top_port']} besides these "
+                f"{r['max_targets']} failures: its own traffic on that port, more than a sweep (score x {factor:.2f})"
+            )
         share = r["max_targets"] / r["targets"] if r["targets"] else 1.0
         if horizontal and not vertical and share < float(p["min_port_share"]):
             score *= share / float(p["min_port_share"])
