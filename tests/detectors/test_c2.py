@@ -92,7 +92,15 @@ def test_allow_list_and_a_tls_only_capture(tmp_path: Path) -> None:
         for i, t in enumerate(every(0, 60, 60, 0.5))
     ]  # fmt: skip
     with ingest(tmp_path, {"ssl.log": zeek_tsv("ssl", ssl)}) as ws:
-        (alert,) = Beaconing(min_score=0.5).detect(ws.con)
+        beaconing, long = Beaconing(min_score=0.5), LongConnection()
+        (alert,) = beaconing.detect(ws.con)
+        assert not long.detect(ws.con)
+        # What each detector could not see is said, not silently missing.
+        assert beaconing.notes == [
+            "beaconing: no Zeek conn.log or Argus flows among the network logs read (ssl): sizes, refusals "
+            "and sessions are unknown; timing is read from ssl/http records alone"
+        ]
+        assert "no session durations" in long.notes[0]
         assert "sizes unknown: no conn.log record" in alert.reasons[1]
         assert any("self-signed" in r for r in alert.reasons) and any(
             "named a server" in r for r in alert.reasons

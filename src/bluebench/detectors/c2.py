@@ -25,7 +25,9 @@ from typing import Any, ClassVar
 
 from bluebench.detectors.base import Detector, Finding, plural, saturating
 from bluebench.detectors.netsql import (
+    FLOWS,
     bytes_text,
+    lacking,
     outbound_sessions,
     port_list,
     seconds_text,
@@ -162,6 +164,14 @@ class Beaconing(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per (source, destination, port) whose attempt times repeat; read-only."""
+        self.notes.extend(
+            lacking(
+                lambda sql: self.rows(con, sql),
+                self.id,
+                FLOWS,
+                "sizes, refusals and sessions are unknown; timing is read from ssl/http records alone",
+            )
+        )
         p = self.params
         rows = self.rows(
             con,
@@ -346,6 +356,14 @@ class LongConnection(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per (source, destination, port) open at least ``min_hours``; read-only."""
+        self.notes.extend(
+            lacking(
+                lambda sql: self.rows(con, sql),
+                self.id,
+                FLOWS,
+                "no session durations, so no long connection can be seen",
+            )
+        )
         p = self.params
         rows = self.rows(
             con,

@@ -21,7 +21,9 @@ from typing import Any, ClassVar
 from bluebench.detectors.base import Detector, Finding, saturating
 from bluebench.detectors.c2 import STANDARD_PORTS
 from bluebench.detectors.netsql import (
+    FLOWS,
     bytes_text,
+    lacking,
     outbound_sessions,
     port_list,
     seconds_text,
@@ -106,6 +108,11 @@ class Exfiltration(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per (host, destination) that sent out of proportion or kept retrying; read-only."""
+        self.notes.extend(
+            lacking(
+                lambda sql: self.rows(con, sql), self.id, FLOWS, "no byte counts, so no volume can be judged"
+            )
+        )
         p = self.params
         rows = self.rows(
             con,

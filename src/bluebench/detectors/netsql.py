@@ -10,7 +10,8 @@ retried by the kernel (a SYN sent again) as a second record with the same ports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from bluebench.detectors.winsql import sql_list
 
@@ -110,6 +111,29 @@ def outbound_sessions() -> str:
     ),"""
         + sessions("out_conns")
     )
+
+
+#: The network logs bluebench reads, by ``event.code``; flows are Zeek's conn.log or Argus.
+NETWORK_LOGS = ("conn", "argus", "dns", "http", "ssl", "ssh", "notice", "weird", "files", "x509")
+FLOWS = ("conn", "argus")
+LOGS_SQL = f"""SELECT DISTINCT "event.code" AS code FROM events WHERE "event.code" IN {_in(NETWORK_LOGS)}"""
+LOG_NAMES = {"conn": "Zeek conn.log", "argus": "Argus flows", "dns": "Zeek dns.log", "ssh": "Zeek ssh.log"}
+
+
+def lacking(
+    rows: Callable[[str], list[dict[str, Any]]], detector: str, needs: tuple[str, ...], without: str
+) -> list[str]:
+    """A note when the workspace holds network logs but none of those ``needs`` names.
+
+    A capture may hold only some logs (http and ssl without conn): the detector still runs on
+    what is there, and the note says what it could not see. Workspaces without any network
+    log get no note (they are not network data).
+    """
+    present = {r["code"] for r in rows(LOGS_SQL)}
+    if not present or present & set(needs):
+        return []
+    wanted = " or ".join(LOG_NAMES.get(n, n) for n in needs)
+    return [f"{detector}: no {wanted} among the network logs read ({', '.join(sorted(present))}): {without}"]
 
 
 def port_list(ports: Iterable[int]) -> list[int]:

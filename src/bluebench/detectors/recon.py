@@ -22,7 +22,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from bluebench.detectors.base import Detector, Finding, plural, saturating, top_list
-from bluebench.detectors.netsql import AUTH_PORTS, CONNECTIONS, LOCAL_HOSTS, failed, port_list, seconds_text
+from bluebench.detectors.netsql import (
+    AUTH_PORTS,
+    CONNECTIONS,
+    FLOWS,
+    LOCAL_HOSTS,
+    failed,
+    lacking,
+    port_list,
+    seconds_text,
+)
 from bluebench.detectors.winsql import combine, severity_for, uniq
 from bluebench.engines import Db
 
@@ -117,6 +126,14 @@ class PortScan(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per scanner and burst of probes wide enough to be a scan; read-only."""
+        self.notes.extend(
+            lacking(
+                lambda sql: self.rows(con, sql),
+                self.id,
+                FLOWS,
+                "no connection states, so no scan can be seen",
+            )
+        )
         p = self.params
         rows = self.rows(
             con,
@@ -291,6 +308,14 @@ class NetworkBruteForce(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per source, target and service with a burst of short logins; read-only."""
+        self.notes.extend(
+            lacking(
+                lambda sql: self.rows(con, sql),
+                self.id,
+                (*FLOWS, "ssh"),
+                "no sessions or login attempts, so no brute force can be seen",
+            )
+        )
         p = self.params
         rows = self.rows(
             con,
@@ -403,6 +428,14 @@ class UnusualInbound(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, port and day against the host's earlier days; read-only."""
+        self.notes.extend(
+            lacking(
+                lambda sql: self.rows(con, sql),
+                self.id,
+                FLOWS,
+                "no answered connections, so no new service can be seen",
+            )
+        )
         p = self.params
         rows = self.rows(
             con,
