@@ -25,7 +25,7 @@ def test_android_rat_upload_is_named_with_its_volume(tmp_path: Path) -> None:
     assert alert.entities["destination"] == "147.32.83.234" and alert.entities["port"] == "1337"
     assert "sent 42.0 MB" in alert.reasons[0] and "received 5.8 kB" in alert.reasons[0]
     assert any("times more went out than came back" in r for r in alert.reasons)
-    assert alert.techniques == ["T1048"] and alert.score >= 0.5
+    assert alert.techniques == ["T1041", "T1048"] and alert.score >= 0.5
 
 
 def test_remcos_retries_count_as_attempts(tmp_path: Path) -> None:

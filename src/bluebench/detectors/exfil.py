@@ -184,7 +184,8 @@ class Exfiltration(Detector):
             event_ids=uniq(r["eids"]),
             reasons=reasons,
             severity=severity_for(score),
-            techniques=["T1048"] if odd else ["T1041"],
+            # Over its C2 channel (T1041) or another protocol (T1048): flows alone cannot tell.
+            techniques=list(self.techniques),
         )
 
     def _baseline_z(self, r: Mapping[str, Any]) -> float | None:

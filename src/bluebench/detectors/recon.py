@@ -76,6 +76,7 @@ SELECT b.src, b.burst, min(b.ts) AS first, max(b.ts) AS last, count(*) AS probes
        histogram(b.dport) AS port_hist, list(DISTINCT b.dst) AS target_list, histogram(b.state) AS states,
        bool_or(b.src IN (SELECT ip FROM local_hosts)) AS src_local,
        count(DISTINCT b.dst) FILTER (WHERE b.dst IN (SELECT ip FROM local_hosts)) AS local_targets,
+       count(*) FILTER (WHERE b.dst IN (SELECT ip FROM local_hosts)) AS local_probes,
        any_value(w.max_ports) AS max_ports, any_value(w.most_probed) AS most_probed,
        any_value(w.max_targets) AS max_targets, any_value(w.top_port) AS top_port,
        any_value(k.answered) AS top_port_answered, list(b.eid ORDER BY b.t, b.eid) AS eids
@@ -154,9 +155,9 @@ class PortScan(Detector):
         kind = (
             "vertical and horizontal" if vertical and horizontal else "vertical" if vertical else "horizontal"
         )
-        # Inside when a local scanner's targets are (nearly all) local: a stray outside address
-        # (a resolver, an update server) in the same burst does not make it reconnaissance.
-        inside = bool(r["src_local"]) and r["local_targets"] >= 0.9 * r["targets"]
+        # Inside when a local scanner's probes are (nearly all) to local targets: a stray outside
+        # address (a resolver, an update server) in the same burst does not make it reconnaissance.
+        inside = bool(r["src_local"]) and r["local_probes"] >= 0.9 * r["probes"]
         tactics, techniques = (["TA0007"], ["T1046"]) if inside else (["TA0043"], ["T1595"])
         where = (
             "inside the network"
