@@ -77,7 +77,7 @@ attempts AS (
     UNION ALL
     SELECT n.src, n.dst, n.dport, n.t, n.t, NULL, NULL, false, NULL, n.name_eids, n.name, n.tls, n.http,
            n.no_sni, n.self_signed, n.no_ua, n.odd_ua, n.ua
-    FROM named n WHERE NOT EXISTS (SELECT 1 FROM conns c WHERE c.uid = n.uid)
+    FROM named n WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e."event.action" = 'connection' AND e."zeek.session_id" = n.uid)
 ),
 keyed AS (
     SELECT *, coalesce(name, dst) AS target FROM attempts

@@ -57,11 +57,25 @@ def sessions(source: str = "conns") -> str:
     Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
     state (of the first record), failed (every record failed), direction, uid, frags, eids.
     Binds ``$merge_gap`` (seconds between one record's end and the next one's start).
+
+    Most 5-tuples hold one record (a fresh source port per connection): those are sessions as
+    they are, and only the others go through the windows that find the breaks. A window keeps
+    its partitions in memory; a join and a grouping spill, so ten million records fit the
+    workspace's memory limit.
     """
     return f"""
+    tuple_n AS (
+        SELECT src, coalesce(sport, -1) AS sp, dst, coalesce(dport, -1) AS dp, transport, count(*) AS n
+        FROM {source} GROUP BY ALL
+    ),
+    counted AS (
+        SELECT c.*, k.n FROM {source} c
+        JOIN tuple_n k ON k.src = c.src AND k.sp = coalesce(c.sport, -1) AND k.dst = c.dst
+                      AND k.dp = coalesce(c.dport, -1) AND k.transport = c.transport
+    ),
     frag AS (
         SELECT *, lag(t + dur) OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS prev_end
-        FROM {source}
+        FROM counted WHERE n > 1
     ),
     numbered AS (
         SELECT *, sum(CASE WHEN prev_end IS NULL OR t - prev_end > $merge_gap THEN 1 ELSE 0 END)
@@ -77,6 +91,10 @@ def sessions(source: str = "conns") -> str:
                list(eid ORDER BY t, eid) AS eids
         FROM numbered
         GROUP BY src, sport, dst, dport, transport, sn
+        UNION ALL
+        SELECT src, sport, dst, dport, transport, t, t + dur, dur, sent, recv, service, state, {failed()},
+               direction, uid, 1, [eid]
+        FROM counted WHERE n = 1
     )"""
 
 
