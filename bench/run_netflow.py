@@ -26,7 +26,7 @@ import duckdb
 from bluebench.datagen.netflows import NetPlan, generate_conn
 from bluebench.events.workspace import Workspace
 from bluebench.sources import discover
-from common import cpu_seconds, ingest_and_detect, machine, print_summary, rate, shown, write_result
+from common import RESULTS, cpu_seconds, ingest_and_detect, machine, print_summary, rate, shown, write_result
 
 OUT = Path(__file__).resolve().parent / "out"
 # Skip Zeek's header lines (they start with '#') and read the 21 tab-separated conn fields.
@@ -83,6 +83,46 @@ def attack_recall(folder: Path, workspace: Path) -> dict[str, Any]:
     return {"attacks": len(found), "found": sum(1 for v in found.values() if v), "by_attack": found}
 
 
+def speed_table() -> str:
+    """Markdown: every stored netflow run, each figure from its result file."""
+    lines = [
+        "| rows | ingest rows/s (wall, CPU s) | ingest + detect rows/s (wall, CPU s) | peak RSS | DuckDB alone "
+        "(wall, CPU s) | ratio wall / CPU | detectors failed | attacks named |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for path in sorted(RESULTS.glob("netflow-*.json"), key=lambda p: int(p.stem.split("-")[1])):
+        r = json.loads(path.read_text(encoding="utf-8"))
+        ing, both, alone, ratio = (
+            r["ingest"],
+            r["ingest_plus_detect"],
+            r["duckdb_alone"],
+            r["ratio_to_duckdb_alone"],
+        )
+        failed = [k for k, v in r["detect"]["detectors"].items() if v.get("error")]
+        rec = r["attack_recall"]
+        lines.append(
+            f"| {r['events']:,} | {ing['events_per_s']:,} ({ing['wall_s']:.0f} s, {ing['cpu_s']:.0f} s) "
+            f"| {both['events_per_s']:,} ({both['wall_s']:.0f} s, {both['cpu_s']:.0f} s) "
+            f"| {r['memory']['peak_rss_mb']:,.0f} MiB | {alone['wall_s']} s, {alone['cpu_s']} s "
+            f"| {ratio['wall']} / {ratio['cpu']} | {', '.join(failed) or 'none'} | {rec['found']} of {rec['attacks']} |"
+        )
+    cores = {json.loads(p.read_text())["machine"]["cores"] for p in RESULTS.glob("netflow-*.json")}
+    lines.append("")
+    lines.append(
+        f"Measured on a shared machine with {', '.join(str(c) for c in sorted(cores))} cores (load in each result file)."
+    )
+    return "\n".join(lines)
+
+
+def write_doc(doc: Path, body: str) -> None:
+    """Replace the ``<!-- speed:begin -->`` ... ``<!-- speed:end -->`` block of ``doc``."""
+    text = doc.read_text(encoding="utf-8")
+    head, found, rest = text.partition("<!-- speed:begin -->")
+    if found:
+        tail = rest.partition("<!-- speed:end -->")[2]
+        doc.write_text(f"{head}<!-- speed:begin -->\n{body}\n<!-- speed:end -->{tail}", encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
@@ -127,6 +167,7 @@ def main() -> None:
         f"labelled attacks named by an alert: {recall['found']} of {recall['attacks']}"
     )
     print(f"wrote {path}")
+    write_doc(Path(__file__).resolve().parents[1] / "docs" / "network.md", speed_table())
     shutil.rmtree(workspace, ignore_errors=True)
 
 
