@@ -87,7 +87,7 @@ keyed AS (
 ),
 spans AS (SELECT src, min(t) AS t0, greatest(max(t_end) - min(t), 1) AS span FROM keyed GROUP BY src),
 -- Only pairs seen often enough reach the window and the quantiles (the costly part).
-frequent AS (SELECT src, target, dport FROM keyed GROUP BY ALL HAVING count(*) >= $min_connections),
+frequent AS (SELECT src, target, dport FROM keyed GROUP BY ALL HAVING count(*) >= $min_attempts),
 gaps AS (
     SELECT k.*, t - lag(t) OVER (PARTITION BY k.src, k.target, k.dport ORDER BY t) AS d,
            floor((t - s.t0) / (s.span / $bins)) AS bin
@@ -110,7 +110,7 @@ SELECT g.src, g.target, g.dport, count(*) AS n, min(t) AS first_t, max(t_end) AS
        flatten(list(eids ORDER BY t)) AS eids
 FROM gaps g JOIN prevalence p USING (target)
 GROUP BY g.src, g.target, g.dport
-HAVING count(*) >= $min_connections
+HAVING count(*) >= $min_attempts
 )
 SELECT *, sum(CASE WHEN list_contains($standard, dport) THEN 0 ELSE 1 END) OVER (PARTITION BY src) AS odd_port_pairs
 FROM candidates
@@ -153,7 +153,7 @@ class Beaconing(Detector):
     severity: ClassVar[str] = "high"
     defaults: ClassVar[dict[str, Any]] = {
         "merge_gap_seconds": 30.0,
-        "min_connections": 12,
+        "min_attempts": 12,
         "bins": 24,
         "count_half": 24,
         "standard_ports": list(STANDARD_PORTS),
@@ -178,7 +178,7 @@ class Beaconing(Detector):
             BEACON_SQL,
             {
                 "merge_gap": float(p["merge_gap_seconds"]),
-                "min_connections": int(p["min_connections"]),
+                "min_attempts": int(p["min_attempts"]),
                 "bins": int(p["bins"]),
                 "allow": [str(a).lower() for a in p["allow"]],
                 "odd_ua": ODD_USER_AGENT,

@@ -106,7 +106,7 @@ class DnsTunnel(Detector):
         "model": "",
         "min_names": 20,
         "names_half": 100,
-        "long_label": 40,
+        "label_chars": 40,
         "allow": [],
     }
 
@@ -158,7 +158,7 @@ class DnsTunnel(Detector):
         p = self.params
         n = len(g.keys)
         flagged = sum(s >= threshold for s in g.scores)
-        long = sum(x >= int(p["long_label"]) for x in g.longest)
+        long = sum(x >= int(p["label_chars"]) for x in g.longest)
         scores = [0.5 * saturating(n, float(p["names_half"])), 0.6 * flagged / n, 0.4 * long / n]
         span = seconds_text(((g.last or g.first) - g.first).total_seconds()) if g.first else "?"  # type: ignore[operator]
         reasons = [
@@ -172,7 +172,7 @@ class DnsTunnel(Detector):
             if g.top[0] >= threshold:
                 parts = "; ".join(c.text() for c in model.explain(g.top[1]))
                 reasons.append(f"most data-like: {names([g.top[1]], 1, 80)} (score {g.top[0]:.2f}): {parts}")
-        reasons.append(f"{long} of {n} names carry a label of {p['long_label']} characters or more")
+        reasons.append(f"{long} of {n} names carry a label of {p['label_chars']} characters or more")
         if g.odd_types:
             scores.append(0.3 * g.odd_types / g.queries)
             reasons.append(

@@ -304,7 +304,7 @@ class NetworkBruteForce(Detector):
         "min_attempts": 10,
         "score_half": 30,
         "session_seconds": 60.0,
-        "after_minutes": 30.0,
+        "within_minutes": 30.0,
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
@@ -327,7 +327,7 @@ class NetworkBruteForce(Detector):
                 "max_seconds": float(p["max_seconds"]),
                 "min_attempts": int(p["min_attempts"]),
                 "session_seconds": float(p["session_seconds"]),
-                "after": float(p["after_minutes"]) * 60.0,
+                "after": float(p["within_minutes"]) * 60.0,
             },
         )
         for r in rows:
