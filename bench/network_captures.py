@@ -193,7 +193,7 @@ def table(results: list[dict[str, Any]]) -> str:
             )
     lines += [
         "",
-        "| benign capture | outbound connections | C2/exfiltration alerts | per 1,000 |",
+        "| benign capture | benign connections (the host's outbound; every Argus flow) | C2/exfiltration alerts | per 1,000 |",
         "|---|---:|---:|---:|",
     ]
     for r in results:
