@@ -25,8 +25,13 @@ from typing import Any, ClassVar
 
 from bluebench.detectors.base import Detector, Finding, plural, saturating
 from bluebench.detectors.netsql import (
+    CHUNK_ROWS,
+    CONNECTIONS,
     FLOWS,
+    LOCAL_HOSTS,
     bytes_text,
+    destination_hosts,
+    in_passes,
     lacking,
     outbound_sessions,
     port_list,
@@ -94,7 +99,6 @@ gaps AS (
     FROM keyed k JOIN spans s USING (src) SEMI JOIN frequent f
          ON k.src = f.src AND k.target = f.target AND k.dport IS NOT DISTINCT FROM f.dport
 ),
-prevalence AS (SELECT target, count(DISTINCT src) AS hosts FROM keyed GROUP BY target),
 candidates AS (
 SELECT g.src, g.target, g.dport, count(*) AS n, min(t) AS first_t, max(t_end) AS last_t,
        to_timestamp(min(t))::TIMESTAMP AS first, to_timestamp(max(t_end))::TIMESTAMP AS last,
@@ -106,15 +110,42 @@ SELECT g.src, g.target, g.dport, count(*) AS n, min(t) AS first_t, max(t_end) AS
        sum(CASE WHEN tls THEN 1 ELSE 0 END) AS tls_n,
        bool_or(self_signed) AS self_signed, sum(CASE WHEN no_ua THEN 1 ELSE 0 END) AS no_ua,
        bool_or(odd_ua) AS odd_ua, any_value(ua) FILTER (WHERE odd_ua) AS an_odd_ua,
-       any_value(p.hosts) AS hosts, (SELECT count(DISTINCT src) FROM keyed) AS all_hosts,
        flatten(list(eids ORDER BY t)) AS eids
-FROM gaps g JOIN prevalence p USING (target)
+FROM gaps g
 GROUP BY g.src, g.target, g.dport
 HAVING count(*) >= $min_attempts
 )
 SELECT *, sum(CASE WHEN list_contains($standard, dport) THEN 0 ELSE 1 END) OVER (PARTITION BY src) AS odd_port_pairs
 FROM candidates
 ORDER BY first_t, src, target, dport
+"""
+)
+
+
+# Hosts per beacon target (server name or address) over every pass: rarity is about all hosts.
+TARGET_HOSTS_SQL = (
+    "WITH conns AS ("
+    + CONNECTIONS
+    + "),"
+    + NAMES
+    + ","
+    + LOCAL_HOSTS
+    + """,
+pairs AS (
+    SELECT DISTINCT c.src, c.dst, n.name FROM conns c LEFT JOIN named n USING (uid)
+    WHERE c.src IN (SELECT ip FROM local_hosts) AND c.dst NOT IN (SELECT ip FROM local_hosts)
+    UNION
+    SELECT DISTINCT n.src, n.dst, n.name FROM named n
+    WHERE n.src IN (SELECT ip FROM local_hosts) AND n.dst NOT IN (SELECT ip FROM local_hosts)
+      AND NOT EXISTS (SELECT 1 FROM events e WHERE e."event.action" = 'connection' AND e."zeek.session_id" = n.uid)
+),
+kept AS (
+    SELECT src, coalesce(name, dst) AS target FROM pairs
+    WHERE NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
+                      WHERE coalesce(name, dst) = x OR ends_with(coalesce(name, ''), '.' || x) OR dst = x)
+)
+SELECT target AS dst, count(DISTINCT src) AS hosts, (SELECT count(DISTINCT src) FROM kept) AS all_hosts
+FROM kept GROUP BY target
 """
 )
 
@@ -160,6 +191,7 @@ class Beaconing(Detector):
         "allow": [],
         "min_hosts_for_rarity": 5,
         "max_peers": 5,
+        "chunk_rows": CHUNK_ROWS,
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
@@ -173,18 +205,23 @@ class Beaconing(Detector):
             )
         )
         p = self.params
-        rows = self.rows(
-            con,
-            BEACON_SQL,
-            {
-                "merge_gap": float(p["merge_gap_seconds"]),
-                "min_attempts": int(p["min_attempts"]),
-                "bins": int(p["bins"]),
-                "allow": [str(a).lower() for a in p["allow"]],
-                "odd_ua": ODD_USER_AGENT,
-                "standard": port_list(p["standard_ports"]),
-            },
+        allow = [str(a).lower() for a in p["allow"]]
+        hosts, all_hosts = destination_hosts(
+            lambda sql, q: self.rows(con, sql, q), allow, TARGET_HOSTS_SQL, {"odd_ua": ODD_USER_AGENT}
         )
+        params = {
+            "merge_gap": float(p["merge_gap_seconds"]),
+            "min_attempts": int(p["min_attempts"]),
+            "bins": int(p["bins"]),
+            "allow": allow,
+            "odd_ua": ODD_USER_AGENT,
+            "standard": port_list(p["standard_ports"]),
+        }
+        rows = in_passes(
+            con, self.rows, BEACON_SQL, params, int(p["chunk_rows"]), ("first_t", "src", "target", "dport")
+        )
+        for r in rows:
+            r["hosts"], r["all_hosts"] = hosts.get(str(r["target"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))
         for r in rows:
             finding = self._finding(r, standard)
@@ -322,11 +359,9 @@ runs AS (
            flatten(list(eids ORDER BY t)) AS eids
     FROM stretches GROUP BY src, dst, dport, run
     HAVING max(t_end) - min(t) >= $min_seconds
-),
-prevalence AS (SELECT dst, count(DISTINCT src) AS hosts FROM outbound GROUP BY dst)
-SELECT r.*, to_timestamp(first_t)::TIMESTAMP AS first, to_timestamp(last_t)::TIMESTAMP AS last,
-       v.hosts, (SELECT count(DISTINCT src) FROM outbound) AS all_hosts
-FROM runs r JOIN prevalence v USING (dst)
+)
+SELECT r.*, to_timestamp(first_t)::TIMESTAMP AS first, to_timestamp(last_t)::TIMESTAMP AS last
+FROM runs r
 WHERE NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
                   WHERE r.dst = x OR r.name = x OR ends_with(coalesce(r.name, ''), '.' || x))
 ORDER BY first_t, r.src, r.dst, r.dport
@@ -352,6 +387,7 @@ class LongConnection(Detector):
         "standard_ports": list(STANDARD_PORTS),
         "allow": [],
         "min_hosts_for_rarity": 5,
+        "chunk_rows": CHUNK_ROWS,
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
@@ -365,15 +401,17 @@ class LongConnection(Detector):
             )
         )
         p = self.params
-        rows = self.rows(
-            con,
-            LONG_SQL,
-            {
-                "merge_gap": float(p["merge_gap_seconds"]),
-                "min_seconds": float(p["min_hours"]) * 3600.0,
-                "allow": [str(a).lower() for a in p["allow"]],
-            },
+        hosts, all_hosts = destination_hosts(lambda sql, q: self.rows(con, sql, q), [])
+        params = {
+            "merge_gap": float(p["merge_gap_seconds"]),
+            "min_seconds": float(p["min_hours"]) * 3600.0,
+            "allow": [str(a).lower() for a in p["allow"]],
+        }
+        rows = in_passes(
+            con, self.rows, LONG_SQL, params, int(p["chunk_rows"]), ("first_t", "src", "dst", "dport")
         )
+        for r in rows:
+            r["hosts"], r["all_hosts"] = hosts.get(str(r["dst"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))
         for r in rows:
             yield self._finding(r, standard)

@@ -21,8 +21,11 @@ from typing import Any, ClassVar
 from bluebench.detectors.base import Detector, Finding, saturating
 from bluebench.detectors.c2 import STANDARD_PORTS
 from bluebench.detectors.netsql import (
+    CHUNK_ROWS,
     FLOWS,
     bytes_text,
+    destination_hosts,
+    in_passes,
     lacking,
     outbound_sessions,
     port_list,
@@ -54,7 +57,6 @@ base AS (
     SELECT host, count(*) AS peers, median(log10(out_b + 1)) AS med, mad(log10(out_b + 1)) AS spread
     FROM pairs GROUP BY host
 ),
-prevalence AS (SELECT peer, count(DISTINCT host) AS hosts FROM pairs GROUP BY peer),
 -- Retries: one port of one destination, refused or unanswered, kept up for a while (a scan
 -- tries many ports in seconds; malware retries its server for minutes).
 retries AS (
@@ -69,9 +71,9 @@ most_retried AS (
     GROUP BY host, peer
 )
 SELECT p.*, to_timestamp(first_t)::TIMESTAMP AS first, to_timestamp(last_t)::TIMESTAMP AS last,
-       b.peers, b.med, b.spread, v.hosts, (SELECT count(DISTINCT host) FROM pairs) AS all_hosts,
+       b.peers, b.med, b.spread,
        m.retry_port, coalesce(m.retry_fails, 0) AS retry_fails, m.retry_tries, m.retry_span
-FROM pairs p JOIN base b USING (host) JOIN prevalence v USING (peer) LEFT JOIN most_retried m USING (host, peer)
+FROM pairs p JOIN base b USING (host) LEFT JOIN most_retried m USING (host, peer)
 WHERE (p.out_b >= $min_bytes AND p.out_b >= $min_ratio * p.in_b)
    OR (p.out_b >= $min_bytes AND b.peers >= $min_peers
        AND log10(p.out_b + 1) >= b.med + $min_z * greatest(1.4826 * b.spread, 0.1))
@@ -104,6 +106,7 @@ class Exfiltration(Detector):
         "two_way_bytes": 1_000_000,
         "standard_ports": list(STANDARD_PORTS),
         "allow": [],
+        "chunk_rows": CHUNK_ROWS,
     }
 
     def score(self, con: Db) -> Iterable[Finding]:
@@ -114,20 +117,21 @@ class Exfiltration(Detector):
             )
         )
         p = self.params
-        rows = self.rows(
-            con,
-            EXFIL_SQL,
-            {
-                "merge_gap": float(p["merge_gap_seconds"]),
-                "min_bytes": float(p["min_bytes"]),
-                "min_ratio": float(p["min_ratio"]),
-                "min_peers": int(p["min_peers"]),
-                "min_z": float(p["min_z"]),
-                "min_attempts": int(p["min_attempts"]),
-                "min_retry_seconds": float(p["min_retry_minutes"]) * 60.0,
-                "allow": [str(a).lower() for a in p["allow"]],
-            },
-        )
+        allow = [str(a).lower() for a in p["allow"]]
+        hosts, all_hosts = destination_hosts(lambda sql, q: self.rows(con, sql, q), allow)
+        params = {
+            "merge_gap": float(p["merge_gap_seconds"]),
+            "min_bytes": float(p["min_bytes"]),
+            "min_ratio": float(p["min_ratio"]),
+            "min_peers": int(p["min_peers"]),
+            "min_z": float(p["min_z"]),
+            "min_attempts": int(p["min_attempts"]),
+            "min_retry_seconds": float(p["min_retry_minutes"]) * 60.0,
+            "allow": allow,
+        }
+        rows = in_passes(con, self.rows, EXFIL_SQL, params, int(p["chunk_rows"]), ("first_t", "host", "peer"))
+        for r in rows:
+            r["hosts"], r["all_hosts"] = hosts.get(str(r["peer"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))
         for r in rows:
             yield self._finding(r, standard)

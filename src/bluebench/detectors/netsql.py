@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bluebench.detectors.winsql import sql_list
+from bluebench.engines import Db
 
 # Zeek states of an attempt that carried no conversation: no answer (S0), refused (REJ), reset
 # before data, or only one side seen. Argus states are mapped onto these at ingest.
@@ -116,6 +117,8 @@ def outbound_sessions() -> str:
 
     Sessions are keyed by both addresses, so filtering first gives the same sessions as
     filtering after, without sorting the internal traffic (resolvers, shares, directory).
+    Only the sources of one pass are read (``$chunk`` of ``$chunks``, by a hash of the
+    address): see :func:`passes`.
     """
     return (
         "conns AS ("
@@ -126,9 +129,74 @@ def outbound_sessions() -> str:
     out_conns AS (
         SELECT * FROM conns
         WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
+          AND hash(src) % $chunks = $chunk
     ),"""
         + sessions("out_conns")
     )
+
+
+CONNECTION_COUNT_SQL = """SELECT count(*) AS n FROM events WHERE "event.action" = 'connection'"""
+# Per outside destination, how many monitored hosts talked to it, and how many hosts talked to
+# any: rarity is a fact about all hosts, so it is counted once, outside the passes.
+DESTINATION_HOSTS_SQL = (
+    "WITH "
+    + LOCAL_HOSTS.strip()
+    + """,
+outbound AS (
+    SELECT DISTINCT "source.ip" AS src, "destination.ip" AS dst FROM events
+    WHERE "event.action" = 'connection' AND "@timestamp" IS NOT NULL
+      AND coalesce("network.transport", 'tcp') IN ('tcp', 'udp')
+      AND "source.ip" IN (SELECT ip FROM local_hosts) AND "destination.ip" NOT IN (SELECT ip FROM local_hosts)
+      AND NOT list_contains($allow, "destination.ip")
+)
+SELECT dst, count(*) AS hosts, (SELECT count(DISTINCT src) FROM outbound) AS all_hosts
+FROM outbound GROUP BY dst
+"""
+)
+
+
+def passes(rows: Callable[[str], list[dict[str, Any]]], per_pass: int) -> int:
+    """How many passes over the sources keep one pass near ``per_pass`` connections.
+
+    A detector's windows and evidence lists hold one pass in memory; every source is in
+    exactly one pass and everything these detectors compute is per source, so the passes
+    together give the same findings as one (rarity is counted apart, over all hosts).
+    """
+    n = int(rows(CONNECTION_COUNT_SQL)[0]["n"] or 0)
+    return max(1, -(-n // max(int(per_pass), 1)))
+
+
+def destination_hosts(
+    rows: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
+    allow: list[str],
+    sql: str = DESTINATION_HOSTS_SQL,
+    params: dict[str, Any] | None = None,
+) -> tuple[dict[str, int], int]:
+    """Hosts per outside destination and all hosts with outbound traffic (allowed destinations left out)."""
+    found = rows(sql, {"allow": allow, **(params or {})})
+    return {str(r["dst"]): int(r["hosts"]) for r in found}, int(found[0]["all_hosts"]) if found else 0
+
+
+#: Connections one pass of beaconing, long connections or exfiltration reads at most (about).
+CHUNK_ROWS = 2_000_000
+
+
+def in_passes(
+    con: Db,
+    rows: Callable[[Db, str, dict[str, Any]], list[dict[str, Any]]],
+    sql: str,
+    params: dict[str, Any],
+    per_pass: int,
+    order: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """``sql`` run once per pass over the sources (see :func:`passes`), its rows in one order."""
+    n = passes(lambda q: rows(con, q, {}), per_pass)
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        out += rows(con, sql, {**params, "chunks": n, "chunk": i})
+    if n > 1:
+        out.sort(key=lambda r: tuple((r[k] is None, r[k]) for k in order))
+    return out
 
 
 #: The network logs bluebench reads, by ``event.code``; flows are Zeek's conn.log or Argus.
