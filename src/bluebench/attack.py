@@ -74,7 +74,7 @@ TECHNIQUE_NAMES: dict[str, str] = {
     # Network traffic (issue #19)
     "T1071": "application layer protocol",
     "T1071.001": "web protocols",
-    "T1071.004": "command and control over DNS",
+    "T1071.004": "DNS tunnelling",
     "T1571": "non-standard port",
     "T1573": "encrypted channel",
     "T1041": "exfiltration over the C2 channel",

@@ -88,7 +88,7 @@ class Exfiltration(Detector):
 
     id: ClassVar[str] = "exfiltration"
     phrase: ClassVar[str] = "exfiltration"
-    title: ClassVar[str] = "Data sent out to one destination"
+    title: ClassVar[str] = "Exfiltration to one destination"
     tactics: ClassVar[tuple[str, ...]] = ("TA0010",)
     techniques: ClassVar[tuple[str, ...]] = ("T1041", "T1048")
     severity: ClassVar[str] = "high"
