@@ -13,6 +13,8 @@ from generated_org import GeneratedRun, scan_generated
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
+# The network samples with logs (their folder also holds licences and a labels CSV).
+NETWORK_SAMPLES = (str(SAMPLES / "network" / "zeek"), str(SAMPLES / "network" / "argus"))
 
 # Fixture modules shared by several test folders, registered here so pytest rewrites their asserts.
 pytest_plugins = ("review_fixtures", "web_fixtures", "report_fixtures")
@@ -88,12 +90,12 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
 
 @pytest.fixture(scope="session")
 def sample_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """The bundled EVTX samples plus the attack auth.log, ingested once per test session."""
+    """The bundled EVTX and network samples plus the attack auth.log, ingested once per test session."""
     folder = tmp_path_factory.mktemp("samples")
     log = folder / "auth.log"
     log.write_text(sshd_attack_log(), encoding="utf-8")
     ws = Workspace(folder / "ws")
-    ws.ingest(discover([str(SAMPLES / "evtx"), str(log)]))
+    ws.ingest(discover([str(SAMPLES / "evtx"), str(log), *NETWORK_SAMPLES]))
     yield ws
     ws.close()
 

@@ -86,6 +86,18 @@ TECHNIQUE_NAMES: dict[str, str] = {
     "T1134.004": "parent PID spoofing",
     "T1204": "user execution",
     "T1204.002": "malicious file",
+    # Network traffic (issue #19)
+    "T1071": "application layer protocol",
+    "T1071.001": "web protocols",
+    "T1071.004": "DNS tunnelling",
+    "T1571": "non-standard port",
+    "T1573": "encrypted channel",
+    "T1041": "exfiltration over the C2 channel",
+    "T1048": "exfiltration over an alternative protocol",
+    "T1595": "active scanning",
+    "T1046": "network service discovery",
+    "T1568.002": "domain generation algorithms",
+    "T1133": "external remote services",
 }
 
 

@@ -60,6 +60,38 @@ EVENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ),
     ("log.record", "BIGINT", "provenance: EVTX record id, line number, JSON line or mbox index"),
     ("event.original", "VARCHAR", "provenance: the raw record"),
+    # Network traffic (issue #19): Zeek and Argus flows. Appended after the provenance columns,
+    # so a workspace made before gains them at the end (Workspace adds missing columns) and
+    # positional inserts keep their order.
+    ("destination.ip", "VARCHAR", "the responding address of a connection"),
+    ("destination.port", "INTEGER", "the responding port"),
+    ("network.transport", "VARCHAR", "tcp, udp, icmp, ..."),
+    ("network.protocol", "VARCHAR", "the application protocol seen (Zeek's service): ssl, dns, http, ssh"),
+    (
+        "network.direction",
+        "VARCHAR",
+        "inbound, outbound, internal or external: Zeek's local_orig/local_resp, else private ranges",
+    ),
+    ("source.bytes", "BIGINT", "payload bytes the originator sent"),
+    ("destination.bytes", "BIGINT", "payload bytes the responder sent"),
+    ("event.duration", "BIGINT", "ECS: how long the connection lasted, in nanoseconds"),
+    (
+        "zeek.connection.state",
+        "VARCHAR",
+        "Zeek's conn_state (S0, SF, REJ, RSTO, ...); Argus states mapped onto it",
+    ),
+    ("zeek.connection.history", "VARCHAR", "Zeek's history letters (ShADadFf, ...)"),
+    (
+        "zeek.session_id",
+        "VARCHAR",
+        "Zeek's uid: joins the conn, dns, http, ssl and ssh records of a connection",
+    ),
+    ("dns.question.name", "VARCHAR", "the name a DNS query asked for"),
+    ("dns.question.type", "VARCHAR", "its type: A, AAAA, TXT, NULL, ..."),
+    ("dns.response_code", "VARCHAR", "NOERROR, NXDOMAIN, SERVFAIL, ..."),
+    ("url.domain", "VARCHAR", "the HTTP Host header"),
+    ("user_agent.original", "VARCHAR", "the HTTP User-Agent header"),
+    ("tls.server_name", "VARCHAR", "the TLS server name (SNI) the client asked for"),
 )
 EVENT_COLUMN_NAMES: tuple[str, ...] = tuple(c for c, _, _ in EVENT_COLUMNS)
 

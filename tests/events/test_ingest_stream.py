@@ -14,6 +14,7 @@ import pytest
 
 from bluebench.events import workspace as workspace_mod
 from bluebench.events.workspace import Workspace
+from bluebench.schema import EVENT_COLUMN_NAMES
 from bluebench.sources import InputFile, ReadOptions
 
 
@@ -139,7 +140,8 @@ def test_grown_log_streamed_adds_only_new_lines(ws: Workspace, tmp_path: Path, s
     summary = ws.ingest([InputFile(path, "sec.ndjson")], streamed)
     assert summary.files[0].status == "ingested" and summary.events == 3
     after = ws.con.execute('SELECT * FROM events ORDER BY "log.record"').fetchall()
-    assert after[:5] == before and [r[-2] for r in after] == list(range(1, 9))
+    record = EVENT_COLUMN_NAMES.index("log.record")  # by name: columns are added at the end
+    assert after[:5] == before and [r[record] for r in after] == list(range(1, 9))
     assert ws.scalar('SELECT count(DISTINCT "event.id") FROM events') == 8
     # A rotated log under the same name, different lines at the same numbers, is all new.
     write(path, [winlogbeat(i, user="bob") for i in range(1, 4)])

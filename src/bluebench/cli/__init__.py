@@ -16,6 +16,7 @@ from bluebench.cli import (  # noqa: F401
     generate,
     mail,
     malware,
+    network,
     reports,
     serve,
     sigma,

@@ -20,6 +20,9 @@ from bluebench.detectors.auth import (
 )
 from bluebench.detectors.base import Detector, Finding, prepare_views
 from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour
+from bluebench.detectors.c2 import Beaconing, LongConnection
+from bluebench.detectors.dns import DnsTunnel, GeneratedDomains
+from bluebench.detectors.exfil import Exfiltration
 from bluebench.detectors.kerberos import AsRepRoasting, ForgedTicket, Kerberoasting
 from bluebench.detectors.lateral import (
     AdminShareAccess,
@@ -30,6 +33,7 @@ from bluebench.detectors.lateral import (
 from bluebench.detectors.logs import LogCleared
 from bluebench.detectors.mail import PhishingMail
 from bluebench.detectors.malware import MalwareFile
+from bluebench.detectors.recon import NetworkBruteForce, PortScan, UnusualInbound
 from bluebench.detectors.remote_exec import RemoteExecution, RemoteScheduledTask
 from bluebench.detectors.rpc import NamedPipeRpc, Zerologon
 from bluebench.detectors.sigma_rules import SigmaRules
@@ -63,6 +67,11 @@ for _cls in (UnusualLogonHour, NewSourceOrHost, NewLogonType, UserDayAnomaly):
     register(_cls)
 register(PhishingMail)
 register(MalwareFile)
+# Network traffic (issue #19): Zeek and Argus flows.
+for _cls in (Beaconing, LongConnection, Exfiltration, DnsTunnel, GeneratedDomains):
+    register(_cls)
+for _cls in (PortScan, NetworkBruteForce, UnusualInbound):
+    register(_cls)
 register(SigmaRules)
 # Added after the first set (issue 17); registration order is run order, and stored ids never change.
 for _cls in (

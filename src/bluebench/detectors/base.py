@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bluebench.detectors.calibration import Calibration, shipped_calibration
-from bluebench.engines import Db, as_engine
+from bluebench.engines import Db, Params, as_engine
 from bluebench.schema import SEVERITIES, Alert
 from bluebench.sources.limits import DEFAULT_LIMITS, Limits
 
@@ -170,8 +170,11 @@ class Detector(ABC):
         """Where this detector's alerts get their confidence: the measured, shipped calibration."""
         return shipped_calibration()
 
-    def rows(self, con: Db, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        """Run a detector query on its engine and return rows as dicts (few rows: one per finding)."""
+    def rows(self, con: Db, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        """Run a detector query on its engine and return rows as dicts (few rows: one per finding).
+
+        ``params`` are positional for ``?`` markers or named for ``$name`` markers.
+        """
         return as_engine(con).rows(sql, params or [])
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

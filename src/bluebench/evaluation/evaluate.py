@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from bluebench.detectors import DETECTORS
+from bluebench.evaluation import pairs
 from bluebench.evaluation.files import FileIndex, build_index
 from bluebench.evaluation.labels import FileLabel, LabelSet, normalize_technique
 from bluebench.evaluation.metrics import Measure, VerdictPrecision, any_match, technique_matches
@@ -43,6 +44,7 @@ UNITS: dict[str, dict[str, str]] = {
     "file": {"precision": "file", "recall": "file", "fpr": "file"},
     "event": {"precision": "alert", "recall": "attack instance", "fpr": "benign event"},
     "window": {"precision": "alert", "recall": "entity-window", "fpr": "entity-day"},
+    "pair": pairs.UNITS,
 }
 
 DEFINITIONS: dict[str, list[str]] = {
@@ -79,6 +81,7 @@ DEFINITIONS: dict[str, list[str]] = {
         "no label window of that entity covers; FP_on_negatives = such days named by an alert "
         "that matches no label window",
     ],
+    "pair": pairs.DEFINITIONS,
 }
 
 
@@ -686,6 +689,24 @@ def _evaluate_windows(
     return measured.rows, measured.overall, per_tech, scope, [], measured.curve
 
 
+def _evaluate_pairs(
+    con: duckdb.DuckDBPyConnection,
+    labels: LabelSet,
+    alerts: list[_Alert],
+    flt: list[str],
+    detectors: Sequence[str] | None,
+    thresholds: Sequence[float] = (),
+) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+    measure, scope, label_techs = pairs.evaluate_pairs(con, labels, alerts, flt, Row)
+    measured = _measure_all(measure, alerts, flt, detectors, thresholds)
+    per_tech = []
+    for t in label_techs + _alert_only(alerts, label_techs):
+        r = measure(t, [t], [a for a in alerts if any_match(a.techniques, [t])])
+        r.details["in_labels"] = t in label_techs
+        per_tech.append(r)
+    return measured.rows, measured.overall, per_tech, scope, [], measured.curve
+
+
 # ------------------------------------------------------------------ score curve
 
 
@@ -768,6 +789,10 @@ def evaluate_alerts(
     elif labels.kind == "event":
         rows, overall, per_tech, scope, more, curve = _evaluate_events(
             con, labels, kept, index, flt, detectors, cwd, thresholds
+        )
+    elif labels.kind == "pair":
+        rows, overall, per_tech, scope, more, curve = _evaluate_pairs(
+            con, labels, kept, flt, detectors, thresholds
         )
     else:
         rows, overall, per_tech, scope, more, curve = _evaluate_windows(

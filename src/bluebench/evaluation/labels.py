@@ -7,7 +7,10 @@ Three layouts are understood:
 * **per event** (``file, record, technique, attack, attack_id``, from our generator): the
   listed records are malicious, every other record of the covered files is benign;
 * **per entity and window** (``entity, start, end, technique``): an entity (``alice`` or
-  ``user=alice``) was under attack between two ISO times.
+  ``user=alice``) was under attack between two ISO times;
+* **per network pair** (``source, destination[, port], technique[, attack]``): traffic from a
+  source to a destination (and port) is the attack; an empty destination or port means any
+  (a horizontal scan names only the scanner and the port).
 
 Paths are relative to the CSV's folder. Technique ids are normalised: upper case, and a
 placeholder sub-technique such as ``T1110.xxx`` stands for its parent ``T1110``.
@@ -63,16 +66,29 @@ class WindowLabel:
     row: int
 
 
+@dataclass(frozen=True)
+class PairLabel:
+    """Traffic from ``source`` to ``destination`` (and ``port``) was an attack; '' or None = any."""
+
+    source: str
+    destination: str
+    port: int | None
+    technique: str
+    attack: str
+    row: int
+
+
 @dataclass
 class LabelSet:
     """Everything read from one labels file, plus what could not be used and why."""
 
     source: Path
     fingerprint: str
-    kind: str  # "file" | "event" | "window"
+    kind: str  # "file" | "event" | "window" | "pair"
     files: list[FileLabel] = field(default_factory=list)
     events: list[EventLabel] = field(default_factory=list)
     windows: list[WindowLabel] = field(default_factory=list)
+    pairs: list[PairLabel] = field(default_factory=list)
     #: Per-file rows that name no technique: the file is neither a positive nor a negative.
     unlabelled: list[FileLabel] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -84,6 +100,7 @@ class LabelSet:
             out |= f.techniques
         out |= {e.technique for e in self.events}
         out |= {w.technique for w in self.windows}
+        out |= {p.technique for p in self.pairs}
         return out
 
 
@@ -142,11 +159,15 @@ def load_labels(path: str | Path) -> LabelSet:
     elif {"entity", "start", "end", "technique"} <= cols:
         labels.kind = "window"
         _read_window_rows(src, body, labels)
+    elif {"source", "technique"} <= cols and cols & {"destination", "port"}:
+        labels.kind = "pair"
+        _read_pair_rows(src, body, labels)
     else:
         raise ConfigError(
             f"{src}: unknown labels layout, header {rows[0]}; expected per-file "
-            "(path, techniques), per-event (file, record, technique, attack, attack_id) "
-            "or per-window (entity, start, end, technique) columns"
+            "(path, techniques), per-event (file, record, technique, attack, attack_id), "
+            "per-window (entity, start, end, technique) or per-pair (source, destination, port, "
+            "technique) columns"
         )
     return labels
 
@@ -238,3 +259,19 @@ def _read_window_rows(src: Path, body: list[tuple[int, dict[str, str]]], labels:
         labels.windows.append(
             WindowLabel(kind.strip().lower(), value.strip().lower(), start, end, next(iter(techs)), line)
         )
+
+
+def _read_pair_rows(src: Path, body: list[tuple[int, dict[str, str]]], labels: LabelSet) -> None:
+    for line, row in body:
+        source = _cell(src, line, row, "source").lower()
+        port_text = (row.get("port") or "").strip()
+        try:
+            port = int(port_text) if port_text else None
+        except ValueError as exc:
+            raise ConfigError(f"{src}, line {line}: port must be a number: {port_text[:20]!r}") from exc
+        techs = _techniques(src, line, _cell(src, line, row, "technique"))
+        if len(techs) != 1 or not source:
+            raise ConfigError(f"{src}, line {line}: need a source and one technique")
+        destination = (row.get("destination") or "").strip().lower()
+        attack = (row.get("attack") or "").strip() or f"line {line}"
+        labels.pairs.append(PairLabel(source, destination, port, next(iter(techs)), attack, line))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from bluebench.events import netflow
 from bluebench.registry import Registry
 from bluebench.schema import EVENT_COLUMNS, q
 
@@ -237,12 +238,14 @@ def _windows_intermediate(shape: str, checked: bool = True) -> str:
     """
 
 
-def unstored_sql(shape: str) -> str | None:
+def unstored_sql(shape: str, params: Mapping[str, object] | None = None) -> str | None:
     """(record, why, first characters) of the lines of ``bad_batch`` that normalizing leaves out.
 
     None for shapes whose query keeps every line. Only a batch that stored fewer events than
     it had lines pays for this second look.
     """
+    if shape == "zeek-json":
+        return netflow.unstored_json_sql(params or {})
     if shape not in WINDOWS_PATHS and shape != "mapped-jsonl":
         return None
     if shape == "mapped-jsonl":
@@ -783,6 +786,28 @@ NORMALIZERS.register("mail", lambda _params, _checked: mail_sql())
 NORMALIZERS.register("pe", lambda _params, _checked: pe_sql())
 NORMALIZERS.register("mapped-csv", _mapped("csv"))
 NORMALIZERS.register("mapped-jsonl", _mapped("jsonl"))
+
+
+# ---------------------------------------------------------------- network ----
+
+
+def _network(shape: str) -> Normalizer:
+    """Zeek TSV, Zeek JSON and Argus batches: ``events.netflow`` columns, the shared provenance."""
+
+    def sql(params: Mapping[str, object], checked: bool) -> str:
+        if shape == "zeek":
+            cols, inner = netflow.zeek_tsv(params)
+        elif shape == "zeek-json":
+            cols, inner = netflow.zeek_json(params, checked)
+        else:
+            cols, inner = netflow.argus(params)
+        return _final_select(cols, inner, shape)
+
+    return sql
+
+
+for _shape in ("zeek", "zeek-json", "argus"):
+    NORMALIZERS.register(_shape, _network(_shape))
 
 
 def normalize_sql(shape: str, params: Mapping[str, object], checked: bool = True) -> str:

@@ -22,16 +22,20 @@ import pyarrow as pa
 from bluebench.errors import BluebenchError, InputError
 from bluebench.events.lock import WorkspaceLock, busy_from_duckdb
 from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql, unstored_sql
-from bluebench.schema import EVENT_COLUMNS, q
+from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, q
 from bluebench.sources import InputFile, RawBatch, Reader, ReadOptions, Skipped, detect_reader
 
 DB_NAME = "bluebench.duckdb"
 SMALL_FILE_BYTES = 16 * 1024 * 1024
 GROUP_ROWS = 100_000
 GROUP_FILES = 500
-JSON_SHAPES = ("evtx", "winlogbeat", "otrf", "mapped-jsonl")
+JSON_SHAPES = ("evtx", "winlogbeat", "otrf", "mapped-jsonl", "zeek-json")
 DEFAULT_WORKSPACE = ".bluebench"
 FILE_UNIT, RECORD_UNIT = "file", "record"  # what a row of ``skipped`` stands for
+
+# Event columns from this index on came after the first release of the schema: an older
+# workspace gains them on open.
+ADDED_FROM = EVENT_COLUMN_NAMES.index("event.original") + 1
 
 # The raw record and the EventData are most of the bytes stored: zstd compresses them ~20x
 # and costs a third of what DuckDB's default string compression costs on insert.
@@ -43,6 +47,9 @@ SCHEMA_SQL = [
         for c, t, _ in EVENT_COLUMNS
     )
     + ")",
+    # Columns added to the schema since a workspace was made (the network columns of issue #19)
+    # are appended, in schema order, so that positional inserts still line up.
+    *(f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {q(c)} {t}" for c, t, _ in EVENT_COLUMNS[ADDED_FROM:]),
     """CREATE TABLE IF NOT EXISTS files (
         fingerprint VARCHAR, path VARCHAR, reader VARCHAR, size BIGINT,
         events BIGINT, skipped BIGINT, ingested_at TIMESTAMP, duplicate_of VARCHAR,
@@ -559,7 +566,7 @@ class Workspace:
 
     def _skip_bad_json(self, batch: RawBatch, skipped: list[Skipped]) -> None:
         # Only the rare batch with lines left out pays for this second pass.
-        sql = unstored_sql(batch.shape)
+        sql = unstored_sql(batch.shape, batch.params)
         if sql is None:
             return
         self.con.register("bad_batch", batch.table)
@@ -609,7 +616,8 @@ class Workspace:
 
 
 UNRECOGNISED = (
-    "not a recognised log format (EVTX, Windows JSON lines, syslog, .eml/mbox mail; "
+    "not a recognised log format (EVTX, Windows JSON lines, syslog, .eml/mbox mail, Zeek logs, "
+    "Argus flows; "
     "use --mapping for other CSV/JSON lines)"
 )
 LOG_SKIPPED_SQL = """

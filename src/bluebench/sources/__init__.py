@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bluebench.errors import InputError
 from bluebench.registry import Registry
+from bluebench.sources.argus import ArgusReader
 from bluebench.sources.authlog import AuthLogReader
 from bluebench.sources.base import RawBatch, Reader, ReadOptions, Skipped
 from bluebench.sources.evtx import EvtxReader
@@ -16,6 +17,7 @@ from bluebench.sources.mail import MailReader
 from bluebench.sources.pe import PeReader
 from bluebench.sources.tabular import MappedCsvReader, MappedJsonLinesReader, load_mapping
 from bluebench.sources.winjson import OtrfReader, WinlogbeatReader
+from bluebench.sources.zeek import ZeekJsonReader, ZeekTsvReader
 
 READERS: Registry[Reader] = Registry("reader")
 for _reader in (
@@ -23,6 +25,9 @@ for _reader in (
     WinlogbeatReader(),
     OtrfReader(),
     AuthLogReader(),
+    ZeekTsvReader(),  # network traffic (issue #19): Zeek TSV and JSON logs, Argus flows
+    ZeekJsonReader(),
+    ArgusReader(),
     MappedCsvReader(),
     MappedJsonLinesReader(),
     MailReader(),  # its sniffing is strict, but the older formats are checked first

@@ -155,6 +155,27 @@ class EventRow:
     record: int
     original: str | None
     alert_ids: list[str] = field(default_factory=list)
+    #: The network fields of a connection, DNS, HTTP or TLS record (empty for other events).
+    net: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def network(self) -> str:
+        """'to 203.0.113.5:443 tcp/ssl, 1,200 B out, 40,000 B in, 0.5 s, SF; name example.org'."""
+        n = self.net
+        parts = []
+        if n.get("dst"):
+            parts.append(f"to {n['dst']}" + (f":{n['dport']}" if n.get("dport") is not None else ""))
+        proto = "/".join(str(x) for x in (n.get("transport"), n.get("protocol")) if x)
+        if proto:
+            parts.append(proto)
+        if n.get("sent") is not None or n.get("recv") is not None:
+            parts.append(f"{n.get('sent') or 0:,} B out, {n.get('recv') or 0:,} B in")
+        if n.get("duration") is not None:
+            parts.append(f"{n['duration'] / 1e9:.1f} s")
+        if n.get("state"):
+            parts.append(str(n["state"]))
+        name = n.get("name")
+        return ", ".join(parts) + (f"; name {name}" if name else "")
 
 
 @dataclass
@@ -195,7 +216,12 @@ def incident_events(
                   any_value(e."event.action"), any_value(e."event.outcome"), any_value(e."user.name"),
                   any_value(e."host.name"), any_value(coalesce(e."source.ip", e."source.address")),
                   any_value(e."log.file.path"), any_value(e."log.record"), any_value(e."event.original"),
-                  list(DISTINCT l.alert_id ORDER BY l.alert_id)
+                  list(DISTINCT l.alert_id ORDER BY l.alert_id),
+                  any_value(e."destination.ip"), any_value(e."destination.port"),
+                  any_value(e."network.transport"), any_value(e."network.protocol"),
+                  any_value(e."source.bytes"), any_value(e."destination.bytes"),
+                  any_value(e."event.duration"), any_value(e."zeek.connection.state"),
+                  any_value(coalesce(e."dns.question.name", e."tls.server_name", e."url.domain"))
            FROM alert_events l JOIN events e ON e."event.id" = l.event_id
            WHERE list_contains(?, l.alert_id)
            GROUP BY e."event.id"
@@ -203,8 +229,23 @@ def incident_events(
            LIMIT ?""",
         [ids, int(limit)],
     ).fetchall()
+    keys = ("dst", "dport", "transport", "protocol", "sent", "recv", "duration", "state", "name")
     events = [
-        EventRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], int(r[9]), r[10], list(r[11]))
+        EventRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            int(r[9]),
+            r[10],
+            list(r[11]),
+            {k: v for k, v in zip(keys, r[12:], strict=True) if v is not None},
+        )
         for r in rows
     ]
     return events, int(total)

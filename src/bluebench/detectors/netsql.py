@@ -1,0 +1,267 @@
+"""SQL pieces the network detectors share: connections, sessions across fragments, failed probes.
+
+Everything here is SQL text built from constants; values (gaps, ports, lists) are bound as
+``$name`` parameters by the detector that runs the query. A *connection* is a Zeek conn record
+or an Argus flow (``event.action = 'connection'``). A *session* is a run of records of one
+5-tuple that follow each other within ``$merge_gap`` seconds of the previous one's end: Zeek
+writes a long TCP session as several records when it goes quiet, and a connection attempt
+retried by the kernel (a SYN sent again) as a second record with the same ports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bluebench.detectors.winsql import sql_list
+from bluebench.engines import Db
+
+# Zeek states of an attempt that carried no conversation: no answer (S0), refused (REJ), reset
+# before data, or only one side seen. Argus states are mapped onto these at ingest.
+FAILED_STATES = ("S0", "REJ", "RSTOS0", "RSTRH", "SH", "SHR", "OTH")
+# Ports whose services people log in to over the network (brute force targets).
+AUTH_PORTS = {22: "SSH", 23: "Telnet", 21: "FTP", 3389: "RDP", 445: "SMB", 139: "SMB", 5900: "VNC"}
+
+CONNECTIONS = """
+SELECT "event.id" AS eid, "@timestamp" AS ts, epoch_us("@timestamp") / 1e6 AS t,
+       "source.ip" AS src, "source.port" AS sport, "destination.ip" AS dst, "destination.port" AS dport,
+       coalesce("network.transport", 'tcp') AS transport, "network.protocol" AS service,
+       coalesce("event.duration", 0) / 1e9 AS dur, "source.bytes" AS sent, "destination.bytes" AS recv,
+       "zeek.connection.state" AS state, "network.direction" AS direction, "zeek.session_id" AS uid
+FROM events
+WHERE "event.action" = 'connection' AND "source.ip" IS NOT NULL AND "destination.ip" IS NOT NULL
+  AND "@timestamp" IS NOT NULL
+"""
+
+
+def failed(state: str = "state", recv: str = "recv") -> str:
+    """SQL: an attempt the responder never answered with data: unanswered, refused or reset.
+
+    A record Zeek saw only part of (OTH, a reset mid-stream) counts only when nothing came back,
+    since a long session that began before the capture is also OTH. A reset counts only when
+    the bytes that came back are *known* to be none: a flow log with totals alone (Argus
+    without ``SrcBytes``) cannot tell a refused probe from a web page closed with a reset.
+    """
+    return (
+        f"(({state} IN {_in(FAILED_STATES)} AND coalesce({recv}, 0) = 0)"
+        f" OR ({state} IN ('RSTO', 'RSTR') AND {recv} = 0))"
+    )
+
+
+def _in(values: Iterable[str]) -> str:
+    return "(" + sql_list(values)[1:-1] + ")"
+
+
+def sessions(source: str = "conns") -> str:
+    """Sessions over the connection rows ``source`` (a CTE name): fragments of one 5-tuple merged.
+
+    Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
+    state (of the first record), failed (every record failed), direction, uid, frags, eids.
+    Binds ``$merge_gap`` (seconds between one record's end and the next one's start).
+
+    Most 5-tuples hold one record (a fresh source port per connection): those are sessions as
+    they are, and only the others go through the windows that find the breaks. A window keeps
+    its partitions in memory; a join and a grouping spill, so ten million records fit the
+    workspace's memory limit.
+    """
+    return f"""
+    tuple_n AS (
+        SELECT src, coalesce(sport, -1) AS sp, dst, coalesce(dport, -1) AS dp, transport, count(*) AS n
+        FROM {source} GROUP BY ALL
+    ),
+    counted AS (
+        SELECT c.*, k.n FROM {source} c
+        JOIN tuple_n k ON k.src = c.src AND k.sp = coalesce(c.sport, -1) AND k.dst = c.dst
+                      AND k.dp = coalesce(c.dport, -1) AND k.transport = c.transport
+    ),
+    frag AS (
+        SELECT *, lag(t + dur) OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS prev_end
+        FROM counted WHERE n > 1
+    ),
+    numbered AS (
+        SELECT *, sum(CASE WHEN prev_end IS NULL OR t - prev_end > $merge_gap THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS sn
+        FROM frag
+    ),
+    sessions AS (
+        SELECT src, sport, dst, dport, transport, min(t) AS t, max(t + dur) AS t_end,
+               max(t + dur) - min(t) AS dur, sum(sent) AS sent, sum(recv) AS recv,
+               any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
+               arg_min(state, t) AS state, bool_and({failed()}) AS failed,
+               any_value(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags,
+               list(eid ORDER BY t, eid) AS eids
+        FROM numbered
+        GROUP BY src, sport, dst, dport, transport, sn
+        UNION ALL
+        SELECT src, sport, dst, dport, transport, t, t + dur, dur, sent, recv, service, state, {failed()},
+               direction, uid, 1, [eid]
+        FROM counted WHERE n = 1
+    )"""
+
+
+# Internal addresses as the sensor saw them: Zeek's local flags, else private ranges (the
+# direction normalization wrote). An address some connection shows as local is local everywhere,
+# so a log without direction (ssl.log, dns.log) still knows which end is the monitored host.
+LOCAL_HOSTS = """
+local_hosts AS (
+    SELECT DISTINCT "source.ip" AS ip FROM events
+    WHERE "network.direction" IN ('outbound', 'internal') AND "source.ip" IS NOT NULL
+    UNION
+    SELECT DISTINCT "destination.ip" FROM events
+    WHERE "network.direction" IN ('inbound', 'internal') AND "destination.ip" IS NOT NULL
+)"""
+
+
+def outbound_sessions() -> str:
+    """CTEs ``conns``, ``local_hosts``, ``out_conns`` and ``sessions`` of outbound connections only.
+
+    Sessions are keyed by both addresses, so filtering first gives the same sessions as
+    filtering after, without sorting the internal traffic (resolvers, shares, directory).
+    Only the sources of one pass are read (``$chunk`` of ``$chunks``, by a hash of the
+    address): see :func:`passes`.
+    """
+    return (
+        "conns AS ("
+        + CONNECTIONS
+        + "),"
+        + LOCAL_HOSTS
+        + """,
+    out_conns AS (
+        SELECT * FROM conns
+        WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
+          AND hash(src) % $chunks = $chunk
+    ),"""
+        + sessions("out_conns")
+    )
+
+
+CONNECTION_COUNT_SQL = """SELECT count(*) AS n FROM events WHERE "event.action" = 'connection'"""
+# Per outside destination, how many monitored hosts talked to it, and how many hosts talked to
+# any: rarity is a fact about all hosts, so it is counted once, outside the passes.
+DESTINATION_HOSTS_SQL = (
+    "WITH "
+    + LOCAL_HOSTS.strip()
+    + """,
+outbound AS (
+    SELECT DISTINCT "source.ip" AS src, "destination.ip" AS dst FROM events
+    WHERE "event.action" = 'connection' AND "@timestamp" IS NOT NULL
+      AND coalesce("network.transport", 'tcp') IN ('tcp', 'udp')
+      AND "source.ip" IN (SELECT ip FROM local_hosts) AND "destination.ip" NOT IN (SELECT ip FROM local_hosts)
+      AND NOT list_contains($allow, "destination.ip")
+)
+SELECT dst, count(*) AS hosts, (SELECT count(DISTINCT src) FROM outbound) AS all_hosts
+FROM outbound GROUP BY dst
+"""
+)
+
+
+def passes(rows: Callable[[str], list[dict[str, Any]]], per_pass: int) -> int:
+    """How many passes over the sources keep one pass near ``per_pass`` connections.
+
+    A detector's windows and evidence lists hold one pass in memory; every source is in
+    exactly one pass and everything these detectors compute is per source, so the passes
+    together give the same findings as one (rarity is counted apart, over all hosts).
+    """
+    n = int(rows(CONNECTION_COUNT_SQL)[0]["n"] or 0)
+    return max(1, -(-n // max(int(per_pass), 1)))
+
+
+def destination_hosts(
+    rows: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
+    allow: list[str],
+    sql: str = DESTINATION_HOSTS_SQL,
+    params: dict[str, Any] | None = None,
+) -> tuple[dict[str, int], int]:
+    """Hosts per outside destination and all hosts with outbound traffic (allowed destinations left out)."""
+    found = rows(sql, {"allow": allow, **(params or {})})
+    return {str(r["dst"]): int(r["hosts"]) for r in found}, int(found[0]["all_hosts"]) if found else 0
+
+
+#: Connections one pass of beaconing, long connections or exfiltration reads at most (about).
+CHUNK_ROWS = 2_000_000
+
+
+def in_passes(
+    con: Db,
+    rows: Callable[[Db, str, dict[str, Any]], list[dict[str, Any]]],
+    sql: str,
+    params: dict[str, Any],
+    per_pass: int,
+    order: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """``sql`` run once per pass over the sources (see :func:`passes`), its rows in one order."""
+    n = passes(lambda q: rows(con, q, {}), per_pass)
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        out += rows(con, sql, {**params, "chunks": n, "chunk": i})
+    if n > 1:
+        out.sort(key=lambda r: tuple((r[k] is None, r[k]) for k in order))
+    return out
+
+
+#: The network logs bluebench reads, by ``event.code``; flows are Zeek's conn.log or Argus.
+NETWORK_LOGS = ("conn", "argus", "dns", "http", "ssl", "ssh", "notice", "weird", "files", "x509")
+FLOWS = ("conn", "argus")
+LOGS_SQL = f"""SELECT DISTINCT "event.code" AS code FROM events WHERE "event.code" IN {_in(NETWORK_LOGS)}"""
+LOG_NAMES = {"conn": "Zeek conn.log", "argus": "Argus flows", "dns": "Zeek dns.log", "ssh": "Zeek ssh.log"}
+
+
+def lacking(
+    rows: Callable[[str], list[dict[str, Any]]], detector: str, needs: tuple[str, ...], without: str
+) -> list[str]:
+    """A note when the workspace holds network logs but none of those ``needs`` names.
+
+    A capture may hold only some logs (http and ssl without conn): the detector still runs on
+    what is there, and the note says what it could not see. Workspaces without any network
+    log get no note (they are not network data).
+    """
+    present = {r["code"] for r in rows(LOGS_SQL)}
+    if not present or present & set(needs):
+        return []
+    wanted = " or ".join(LOG_NAMES.get(n, n) for n in needs)
+    return [f"{detector}: no {wanted} among the network logs read ({', '.join(sorted(present))}): {without}"]
+
+
+def port_list(ports: Iterable[int]) -> list[int]:
+    """Ports as a list of ints for a bound parameter (config values may be strings)."""
+    return sorted({int(p) for p in ports})
+
+
+def bytes_text(n: float | int | None) -> str:
+    """'1.2 MB', '640 B': sizes in reasons."""
+    if n is None:
+        return "unknown"
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(size) < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def seconds_text(s: float | None) -> str:
+    """A period or jitter as a person says it: '0.4 s', '23.0 s', '5.0 min', '2.1 h'."""
+    if s is None:
+        return "unknown"
+    if s < 1:
+        return f"{s * 1000:.0f} ms"
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def two_way_discount(score: float, sent: float, recv: float, heavy: float, reasons: list[str]) -> float:
+    """``score`` x 0.6 when heavy traffic went both ways (each way at least ``heavy`` bytes).
+
+    A command channel is quiet and a theft is one-way (what comes back are acknowledgements);
+    a call, a stream or a VPN is heavy both ways. The reason is added to ``reasons``.
+    """
+    if sent >= heavy and recv >= heavy:
+        reasons.append(
+            f"heavy traffic both ways ({bytes_text(sent)} sent, {bytes_text(recv)} received): a call, "
+            "a stream or a VPN more than a command channel or a theft (score x 0.6)"
+        )
+        return score * 0.6
+    return score

@@ -1,0 +1,37 @@
+"""A workspace made before the network columns gains them on open, its events untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from bluebench.events.workspace import ADDED_FROM, DB_NAME, Workspace
+from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, q
+from bluebench.sources import discover
+from netlogs import conn, write, zeek_tsv
+
+
+def test_old_workspace_gains_the_new_columns_at_the_end(tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    old = EVENT_COLUMNS[:ADDED_FROM]
+    con = duckdb.connect(str(folder / DB_NAME))
+    con.execute("CREATE TABLE events (" + ", ".join(f"{q(c)} {t}" for c, t, _ in old) + ")")
+    con.execute(
+        'INSERT INTO events ("event.id", "log.record", "event.original") VALUES (\'old\', 7, \'line\')'
+    )
+    con.close()
+    with Workspace(folder) as ws:
+        names = [
+            r[0]
+            for r in ws.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'events'"
+            ).fetchall()
+        ]
+        assert names == list(EVENT_COLUMN_NAMES), "same names, same order as a new workspace"
+        assert ws.con.execute('SELECT "log.record", "destination.ip" FROM events').fetchall() == [(7, None)]
+        log = write(tmp_path / "conn.log", zeek_tsv("conn", [conn(0, "10.0.0.5", "192.0.2.7", 443)]))
+        (res,) = ws.ingest(discover([str(log)])).files
+        assert res.events == 1
+        assert ws.scalar('SELECT "destination.port" FROM events WHERE "event.code" = \'conn\'') == 443
