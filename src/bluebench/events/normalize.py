@@ -346,6 +346,16 @@ def _windows_columns() -> dict[str, str]:
     f = {k: _dash_null(f"f[{i + 1}]") for i, k in enumerate(EVENT_DATA_KEYS)}
     target_user = _in_list(TARGET_IS_USER)
     account, group = _in_list(ACCOUNT_CHANGE), _in_list(GROUP_CHANGE)
+    action_cases = " ".join(
+        f"WHEN code = {_sql_str(c)} THEN {_sql_str(a)}" for c, (a, _) in WINDOWS_ACTIONS.items()
+    )
+    category_cases = " ".join(
+        f"WHEN code = {_sql_str(c)} THEN {_sql_str(k)}" for c, (_, k) in WINDOWS_ACTIONS.items()
+    )
+    for (c, prov), (a, k) in WINDOWS_PROVIDER_ACTIONS.items():
+        cond = f"code = {_sql_str(c)} AND lower(provider) LIKE {_sql_str('%' + prov + '%')}"
+        action_cases = f"WHEN {cond} THEN {_sql_str(a)} " + action_cases
+        category_cases = f"WHEN {cond} THEN {_sql_str(k)} " + category_cases
     # Records that carry their fields in one text: SQL Server audit and login failures,
     # OpenSSH for Windows. Each is recognised by code and provider before the generic mapping.
     is_audit = "(code = '33205' AND lower(provider) LIKE 'mssql%')"
@@ -356,13 +366,14 @@ def _windows_columns() -> dict[str, str]:
     sqlfail_text = f"CASE WHEN {is_sqlfail} THEN {f[DATA_TEXT]} END"
     sqlfail_user = """nullif(trim(json_extract_string(ed, '$.Data."#text"[0]')), '')"""
     sqlfail_ip = f"nullif(regexp_extract({sqlfail_text}, '\\[CLIENT: ([^\\]]+)\\]', 1), '')"
-    # What the code means comes from the join in ``windows_sql`` (code_action, code_category).
-    action = (
-        f"CASE WHEN {is_audit} THEN {audit['action']} WHEN {is_ssh} THEN {ssh['action']} ELSE code_action END"
+    action_cases = (
+        f"WHEN {is_audit} THEN {audit['action']} WHEN {is_ssh} THEN {ssh['action']} " + action_cases
     )
-    category = f"""CASE WHEN {is_audit} THEN {audit["category"]}
-        WHEN {is_ssh} THEN CASE WHEN {ssh["action"]} IS NOT NULL THEN 'authentication' END
-        ELSE code_category END"""
+    category_cases = (
+        f"WHEN {is_audit} THEN {audit['category']} "
+        f"WHEN {is_ssh} THEN CASE WHEN {ssh['action']} IS NOT NULL THEN 'authentication' END "
+        + category_cases
+    )
     # "DOMAIN\\user" as Sysmon writes it.
     sysmon_user = f"regexp_extract({f['User']}, '([^\\\\]+)$', 1)"
     sysmon_domain = f"nullif(regexp_extract({f['User']}, '^([^\\\\]+)\\\\', 1), '')"
@@ -387,8 +398,8 @@ def _windows_columns() -> dict[str, str]:
         "@timestamp": "ts",
         "event.code": "code",
         "event.provider": "provider",
-        "event.action": action,
-        "event.category": category,
+        "event.action": f"CASE {action_cases} END",
+        "event.category": f"CASE {category_cases} END",
         "event.outcome": outcome,
         "event.reason": f"""CASE WHEN {is_audit} THEN {audit["reason"]}
             WHEN {is_sqlfail} THEN {_mssql_reason(sqlfail_text)} WHEN {is_ssh} THEN {ssh["reason"]}
@@ -423,36 +434,10 @@ def _windows_columns() -> dict[str, str]:
     }
 
 
-def _code_tables() -> tuple[str, str]:
-    """WINDOWS_ACTIONS and WINDOWS_PROVIDER_ACTIONS as VALUES lists of the code's own constants."""
-    generic = ", ".join(
-        f"({_sql_str(c)}, {_sql_str(a)}, {_sql_str(k)})" for c, (a, k) in WINDOWS_ACTIONS.items()
-    )
-    by_provider = ", ".join(
-        f"({_sql_str(c)}, {_sql_str(p)}, {_sql_str(a)}, {_sql_str(k)})"
-        for (c, p), (a, k) in WINDOWS_PROVIDER_ACTIONS.items()
-    )
-    return (
-        f"(VALUES {generic}) AS wa(code, action, category)",
-        f"(VALUES {by_provider}) AS pa(code, sub, action, category)",
-    )
-
-
 def windows_sql(shape: str, checked: bool = True) -> str:
-    """Full normalization query for a Windows shape over ``raw_batch``.
-
-    An event code's action and category come from a hash join on two small tables (one by
-    code, one by code and provider, which wins) rather than a CASE chain tried row by row.
-    """
+    """Full normalization query for a Windows shape over ``raw_batch``."""
     keys = "[" + ", ".join(_sql_str("$." + k) for k in EVENT_DATA_KEYS) + "]"
-    generic, by_provider = _code_tables()
-    inner = f"""
-        SELECT i.*, json_extract_string(i.ed, {keys}) AS f,
-               coalesce(pa.action, wa.action) AS code_action, coalesce(pa.category, wa.category) AS code_category
-        FROM ({_windows_intermediate(shape, checked)}) AS i
-        LEFT JOIN {generic} ON wa.code = i.code
-        LEFT JOIN {by_provider} ON pa.code = i.code AND contains(lower(i.provider), pa.sub)
-    """
+    inner = f"SELECT *, json_extract_string(ed, {keys}) AS f FROM ({_windows_intermediate(shape, checked)})"
     return _final_select(_windows_columns(), inner, shape)
 
 
