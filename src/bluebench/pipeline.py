@@ -196,10 +196,17 @@ def detect(
     with _timed(views):
         prepare_views(runner)
     alerts: list[Alert] = []
-    runs = [_run_one(d, runner, options.keep_going, alerts) for d in detectors]
+    on = getattr(engine, "name", "duckdb")
+    runnable = [d for d in detectors if d.spark_ready or on == "duckdb"]
+    runs = [_run_one(d, runner, options.keep_going, alerts) for d in runnable]
+    runs += [
+        _not_run(d, f"{d.id}: not run on {on}: its SQL runs on DuckDB only")
+        for d in detectors
+        if d not in runnable
+    ]
     save: list[Timing] = []
     with _timed(save):
-        save_alerts(con, alerts, [d.id for d in detectors])
+        save_alerts(con, alerts, [d.id for d in runnable])
     applied = {d.id: v for d in detectors for k, v in options.thresholds.items() if k == d.id}
     return DetectReport(
         alerts=alerts,
@@ -228,6 +235,14 @@ def _run_one(
             error = " ".join(str(exc).split())[:300]
     into.extend(found)
     return DetectorRun(det.id, len(found), timing[0], tuple(det.notes), error)
+
+
+def _not_run(det: Detector, why: str) -> DetectorRun:
+    """A detector this engine cannot run: no alerts, its stored ones kept, and why."""
+    timing: list[Timing] = []
+    with _timed(timing):
+        pass
+    return DetectorRun(det.id, 0, timing[0], (why,))
 
 
 def _sigma_run(detectors: Sequence[Detector], engine: str) -> SigmaRun | None:

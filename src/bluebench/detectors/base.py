@@ -112,6 +112,9 @@ class Detector(ABC):
     #: Each finding carries its own rule's title, level and ATT&CK ids (Sigma): the class
     #: declares none, and evaluation shows it only where it alerted.
     rule_driven: ClassVar[bool] = False
+    #: False when its SQL uses what only DuckDB has (time-window passes over flows): on Spark it
+    #: is not run, says so, and its stored alerts are kept.
+    spark_ready: ClassVar[bool] = True
     #: Defaults for every parameter; the config file may override any of them.
     defaults: ClassVar[Mapping[str, Any]] = {}
 

@@ -176,6 +176,8 @@ def regularity(q: list[float] | None, mad: float | None) -> float | None:
 class Beaconing(Detector):
     """Connections to one destination at regular times and sizes: malware calling home (T1071)."""
 
+    spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+
     id: ClassVar[str] = "beaconing"
     phrase: ClassVar[str] = "beaconing"
     title: ClassVar[str] = "Beaconing to one destination"
@@ -371,6 +373,8 @@ ORDER BY first_t, r.src, r.dst, r.dport
 
 class LongConnection(Detector):
     """Sessions open for hours to one destination: a C2 channel kept open (T1571, T1573)."""
+
+    spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
 
     id: ClassVar[str] = "long_connection"
     phrase: ClassVar[str] = "a long connection"

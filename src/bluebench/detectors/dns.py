@@ -96,6 +96,8 @@ class _Domain:
 class DnsTunnel(Detector):
     """Many distinct, data-like names under one domain from one host: a DNS tunnel (T1071.004)."""
 
+    spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+
     id: ClassVar[str] = "dns_tunnel"
     phrase: ClassVar[str] = "a DNS tunnel"
     title: ClassVar[str] = "DNS tunnel to one domain"
@@ -219,6 +221,8 @@ ORDER BY first, src
 
 class GeneratedDomains(Detector):
     """Bursts of lookups of unregistered, look-alike domains: a domain generation algorithm (T1568.002)."""
+
+    spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
 
     id: ClassVar[str] = "generated_domains"
     phrase: ClassVar[str] = "generated domains"

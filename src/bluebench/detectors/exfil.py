@@ -86,6 +86,8 @@ ORDER BY first_t, p.host, p.peer
 class Exfiltration(Detector):
     """A host sending far more than it gets back, or retrying one destination without end (T1041, T1048)."""
 
+    spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+
     id: ClassVar[str] = "exfiltration"
     phrase: ClassVar[str] = "exfiltration"
     title: ClassVar[str] = "Exfiltration to one destination"

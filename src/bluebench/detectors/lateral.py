@@ -230,7 +230,7 @@ EXPLICIT_SPRAY_SQL = (
     SELECT b.*, (SELECT coalesce(max(d.accounts), 0) FROM daily d
                  WHERE d.h = lower(b.host) AND d.pr = lower(b.proc) AND d.day < CAST(b.first AS DATE)
                    AND d.day >= CAST(b.first AS DATE) - CAST(? AS INTEGER)) AS usual
-    FROM b WHERE len(b.targets) >= ? ORDER BY first
+    FROM b WHERE array_length(b.targets) >= ? ORDER BY first
     """
 )
 

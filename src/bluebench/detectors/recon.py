@@ -111,6 +111,8 @@ def _ports(hist: Mapping[Any, int] | None, limit: int = 12) -> str:
 class PortScan(Detector):
     """Probes to many ports of one host, or one port of many hosts (T1595, T1046)."""
 
+    spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+
     id: ClassVar[str] = "port_scan"
     phrase: ClassVar[str] = "a port scan"
     title: ClassVar[str] = "Port scan"
@@ -291,6 +293,8 @@ ORDER BY f.first_t, f.src, f.dst, f.dport
 class NetworkBruteForce(Detector):
     """Many short logins tried from one source on one login service (T1110)."""
 
+    spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+
     id: ClassVar[str] = "network_brute_force"
     phrase: ClassVar[str] = "brute force over the network"
     title: ClassVar[str] = "Brute force against a login service"
@@ -418,6 +422,8 @@ ORDER BY d.day, d.server, d.dport
 
 class UnusualInbound(Detector):
     """A monitored host reached by many new sources, or answering on a port it never served (T1133)."""
+
+    spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
 
     id: ClassVar[str] = "unusual_inbound"
     phrase: ClassVar[str] = "unusual inbound access"
