@@ -27,7 +27,8 @@ from bluebench.schema import EVENT_COLUMN_NAMES
 from bluebench.sources import discover
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "evtx"
-NETWORK_DETECTORS = {
+DUCKDB_ONLY = {
+    "rpc_named_pipes",  # its subqueries translate to other results on Spark (issue 17, open)
     "beaconing",
     "long_connection",
     "exfiltration",
@@ -71,9 +72,10 @@ def test_all_detectors_give_identical_alerts(stored: tuple[Path, Path], spark: A
     # Every built-in detector is compared; Sigma (rule-driven, not run without rules) has its
     # own parity tests in tests/sigma/test_spark.py.
     assert [d.id for d in detectors] == [c.id for c in DETECTORS if not c.rule_driven]
-    # The network detectors' flow windows are DuckDB SQL only (issue 19); the pipeline skips
-    # them on Spark and says so (test below). Every other detector is compared.
-    assert {d.id for d in detectors if not d.spark_ready} == NETWORK_DETECTORS
+    # The network detectors' flow windows are DuckDB SQL only (issue 19), and rpc_named_pipes
+    # differs there; the pipeline skips them on Spark and says so (test below). Every other
+    # detector is compared.
+    assert {d.id for d in detectors if not d.spark_ready} == DUCKDB_ONLY
     detectors = [d for d in detectors if d.spark_ready]
     with_alerts = 0
     with Workspace(folder) as ws:

@@ -135,6 +135,10 @@ class NamedPipeRpc(Detector):
     combined (``1 - prod(1 - w)``); higher = more suspicious.
     """
 
+    # Its served/fleet subqueries give other results through the Spark translation (39 alerts
+    # against DuckDB's 19 on the parity sample): not run there until that is found.
+    spark_ready: ClassVar[bool] = False
+
     id: ClassVar[str] = "rpc_named_pipes"
     phrase: ClassVar[str] = "RPC over named pipes"
     title: ClassVar[str] = "Sensitive RPC pipe opened remotely (coercion, remote SAM, DPAPI)"

@@ -12,8 +12,8 @@ the two engines; sqlglot writes the rest. The rewrites keep DuckDB's semantics:
 - Decimal literals (``1.0``) become doubles: DuckDB divides decimals into a DOUBLE, Spark
   into a DECIMAL, and scores must be the same floats.
 - ``TRY_CAST(text AS BIGINT)`` reads hexadecimal ``0x..`` text as DuckDB does.
-- ``to_minutes(n)``, ``timezone(z, timezone('UTC', ts))`` and ``epoch_us(ts)`` are written
-  in Spark's functions.
+- ``to_minutes(n)``, ``to_hours(n)``, ``timezone(z, timezone('UTC', ts))`` and ``epoch_us(ts)``
+  are written in Spark's functions.
 
 Parameters stay parameters: ``?`` markers bind positionally and ``$name`` markers by name
 through ``spark.sql(query, args)``; no value is ever formatted into SQL text.
@@ -140,9 +140,14 @@ def _rewrite(node: Any, sqlglot: Any) -> Any:
     name = _fn(node, exp)
     if name == "histogram" and not isinstance(node.parent, exp.Filter):
         return _histogram(node.expressions[0], None, sqlglot)
-    if name == "to_minutes":
+    if name in ("to_minutes", "to_hours"):
         zero = exp.Literal.number(0)
-        return exp.Anonymous(this="make_dt_interval", expressions=[zero, zero, node.expressions[0], zero])
+        parts = (
+            [zero, zero, node.expressions[0], zero]
+            if name == "to_minutes"
+            else [zero, node.expressions[0], zero, zero]
+        )
+        return exp.Anonymous(this="make_dt_interval", expressions=parts)
     if name == "epoch_us":
         return exp.Anonymous(this="unix_micros", expressions=[exp.cast(node.expressions[0], "TIMESTAMP")])
     if name == "timezone" and _fn(node.expressions[1], exp) == "timezone":
