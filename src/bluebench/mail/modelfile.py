@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline
 from bluebench.mail.model import MailModel
 from bluebench.mail.spec import ModelError, Spec
 from bluebench.mail.subword import SubwordVectorizer
+from bluebench.skopsfile import Refused, load_allowed
 from bluebench.sources.limits import DEFAULT_LIMITS, Limits, bytes_text
 
 FORMAT = "bluebench-mail-model"
@@ -163,7 +164,6 @@ def load_model(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> MailModel:
 
 def _load_part(p: Path, part: str, blob: bytes, vocabulary: bytes, meta: dict[str, Any]) -> MailModel:
     """One fitted part after its checksums and the types it would build are checked."""
-    import skops.io as sio
 
     digest = hashlib.sha256(blob).hexdigest()
     if digest != meta.get("model_sha256"):
@@ -176,20 +176,9 @@ def _load_part(p: Path, part: str, blob: bytes, vocabulary: bytes, meta: dict[st
             f"{p}: refused: the {part}'s vocabulary was changed after it was written (SHA-256 mismatch)"
         )
     try:
-        untrusted = sio.get_untrusted_types(data=blob)
-    except Exception as exc:
-        raise ModelError(
-            f"{p}: refused: the {part} cannot be inspected ({type(exc).__name__}: {exc})"
-        ) from exc
-    refused = sorted(set(untrusted) - ALLOWED_TYPES)
-    if refused:
-        raise ModelError(
-            f"{p}: refused: the {part} would build types bluebench does not trust: {', '.join(refused)}"
-        )
-    try:
-        model = sio.loads(blob, trusted=list(untrusted))
-    except Exception as exc:
-        raise ModelError(f"{p}: refused: the {part} cannot be loaded ({type(exc).__name__}: {exc})") from exc
+        model = load_allowed(blob, ALLOWED_TYPES, part)
+    except Refused as exc:
+        raise ModelError(f"{p}: refused: {exc}") from exc
     if not (_is_linear(model) or _is_stack(model)):
         raise ModelError(f"{p}: refused: the {part} is a {type(model).__name__}, not a fitted mail model")
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bluebench.errors import BluebenchError
+from bluebench.skopsfile import Refused, load_allowed
 from bluebench.sources.feeds import parse_day
 from bluebench.sources.limits import DEFAULT_LIMITS, Limits, bytes_text
 from bluebench.vuln.features import FEATURES, NAMES
@@ -125,27 +126,13 @@ def _read(p: Path, limits: Limits) -> tuple[dict[str, Any], bytes]:
 
 def load_model(path: str | Path | None = None, limits: Limits = DEFAULT_LIMITS) -> LoadedModel:
     """Load a model file (default: the shipped one), refusing anything damaged, altered or unknown."""
-    import skops.io as sio
 
     p = Path(path) if path is not None else shipped_path()
     meta, blob = _read(p, limits)
     try:
-        untrusted = sio.get_untrusted_types(data=blob)
-    except Exception as exc:
-        raise ModelFileError(
-            f"{p}: refused: the model part cannot be inspected ({type(exc).__name__})"
-        ) from exc
-    refused = sorted(set(untrusted) - ALLOWED_TYPES)
-    if refused:
-        raise ModelFileError(
-            f"{p}: refused: the model would build types bluebench does not trust: {', '.join(refused)}"
-        )
-    try:
-        model = sio.loads(blob, trusted=list(untrusted))
-    except Exception as exc:
-        raise ModelFileError(
-            f"{p}: refused: the model part cannot be loaded ({type(exc).__name__}: {exc})"
-        ) from exc
+        model = load_allowed(blob, ALLOWED_TYPES)
+    except Refused as exc:
+        raise ModelFileError(f"{p}: refused: {exc}") from exc
     if (
         not isinstance(model, KevModel)
         or getattr(model, "coef_", None) is None
