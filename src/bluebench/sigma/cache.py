@@ -32,6 +32,8 @@ from bluebench.sigma.rules import (
     rule_files,
     select,
 )
+from bluebench.sources.feeds.cache import CACHE_ENV as CACHE_ENV  # the same variable for every cache
+from bluebench.sources.feeds.cache import cache_dir
 
 if TYPE_CHECKING:
     from sigma.processing.pipeline import ProcessingPipeline
@@ -40,19 +42,13 @@ if TYPE_CHECKING:
 CACHE_FORMAT = 1
 #: The modules whose code decides what a rule compiles to.
 COMPILER_MODULES = ("rules.py", "ir.py", "convert.py", "pipeline.py", "cache.py")
-#: Where the cache lives; an empty value turns it off.
-CACHE_ENV = "BLUEBENCH_CACHE_DIR"
 #: Entries kept in the folder, the most recently used first (each rule-set edit makes one).
 KEEP = 8
 
 
 def default_cache_dir() -> Path | None:
     """$BLUEBENCH_CACHE_DIR/sigma, else the user's cache folder; None when turned off."""
-    env = os.environ.get(CACHE_ENV)
-    if env is not None:
-        return Path(env) / "sigma" if env else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bluebench" / "sigma"
+    return cache_dir("sigma")
 
 
 def cache_key(files: Iterable[tuple[Path, str]]) -> str | None:
