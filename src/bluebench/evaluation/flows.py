@@ -41,8 +41,9 @@ from bluebench.sources.lines import read_head
 UNITS = {"precision": "alert", "recall": "malicious flow", "fpr": "benign flow"}
 DEFINITIONS = [
     "labels: the per-flow label of the labelled logs (Stratosphere's label column, Argus' Label); "
-    "Malicious and Benign flows are measured, Background (unknown) and unlabelled flows are "
-    "excluded and counted in the scope",
+    "a flow is one labelled line of any labelled log (conn, dns, http, ssl, ... or an Argus flow), so a "
+    "connection that two logs record counts once in each; Malicious and Benign flows are measured, "
+    "Background (unknown) and unlabelled flows are excluded and counted in the scope",
     "precision unit: an alert citing labelled flows; TP when it cites a malicious flow, FP when it "
     "cites benign flows only; alerts citing only excluded flows are counted apart and left out",
     "recall unit: a malicious flow; detected when an alert of the row cites it as evidence "
@@ -226,6 +227,22 @@ def label_flows(
         con.unregister("flow_cited")
     found.evidence = {(str(p), int(r)): str(c) for p, r, c in rows}
     return found
+
+
+def event_classes(
+    con: duckdb.DuckDBPyConnection, files: Sequence[FlowFile], lookup: Callable[[Path, str], str | None]
+) -> dict[str, str]:
+    """Stored event id -> its flow's class ('Malicious', 'Benign', 'Background', '' for none)."""
+    table, _ = _load(files, lookup)
+    con.register("flow_labels", table)
+    try:
+        rows = con.execute(
+            """SELECT e."event.id", l.label FROM flow_labels l JOIN events e
+               ON e."log.file.path" = l.path AND e."log.record" = l.record"""
+        ).fetchall()
+    finally:
+        con.unregister("flow_labels")
+    return {str(i): str(c) for i, c in rows}
 
 
 def measure_flows(
