@@ -190,8 +190,8 @@ def test_evaluate_flow_labels_of_a_shipped_capture_with_chosen_detectors(
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["labels"]["kind"] == "flow" and data["units"]["recall"] == "malicious flow"
+    assert data["labels"]["kind"] == "flow" and data["units"]["recall"] == "attack flow"
     assert [r["name"] for r in data["detectors"]] == ["exfiltration", "beaconing"]
-    assert data["scope"]["malicious_flows"] > 0 and data["scope"]["benign_flows"] > 0
+    assert data["scope"]["attack_flows"] > 0 and data["scope"]["benign_flows"] > 0
     bad = CliRunner().invoke(app, ["evaluate", "--labels", str(sample), "-w", "ws", "--detectors", "nope"])
     assert bad.exit_code == 2 and "no detector nope" in bad.output

@@ -39,8 +39,8 @@ def test_beacon_measured_per_flow_background_excluded_and_counted(tmp_path: Path
         save_alerts(ws.con, run_detectors(ws.con, detectors), [d.id for d in detectors])
         label_set = load_labels(tmp_path / "logs" / name)
         result = evaluate_alerts(ws.con, label_set, load_alerts(ws.con), detectors=["beaconing", "port_scan"])
-    assert label_set.kind == "flow" and result.units["recall"] == "malicious flow"
-    assert result.scope["malicious_flows"] == 80 and result.scope["benign_flows"] == 10
+    assert label_set.kind == "flow" and result.units["recall"] == "attack flow"
+    assert result.scope["attack_flows"] == 80 and result.scope["benign_flows"] == 10
     assert result.scope["background_flows_excluded"] == 80
     beacon = next(r for r in result.detectors if r.name == "beaconing")
     # The labelled beacon is a TP with all its flows; the look-alike cites only Background flows:
@@ -85,7 +85,7 @@ def test_argus_label_column_classes_and_gzip(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(argus_csv(flows).encode()))
     with ingest(tmp_path, {}) as ws:
         result = evaluate_alerts(ws.con, load_labels(path), [], detectors=["beaconing"])
-    assert [result.scope[k] for k in ("malicious_flows", "benign_flows", "background_flows_excluded")] == [
+    assert [result.scope[k] for k in ("attack_flows", "benign_flows", "background_flows_excluded")] == [
         1,
         1,
         1,
@@ -98,7 +98,7 @@ def test_a_labelled_log_never_ingested_is_named_and_a_folder_without_labels_refu
     write(tmp_path / "elsewhere" / "conn.log.labeled", zeek_tsv("conn", rows, labels=labels))
     with ingest(tmp_path, {"conn.log": zeek_tsv("conn", rows)}) as ws:
         result = evaluate_alerts(ws.con, load_labels(tmp_path / "elsewhere"), [], detectors=["beaconing"])
-    assert result.scope["label_files_not_in_workspace"] == 1 and result.scope["malicious_flows"] == 0
+    assert result.scope["label_files_not_in_workspace"] == 1 and result.scope["attack_flows"] == 0
     assert any("not in the workspace" in n for n in result.notes)
     with pytest.raises(ConfigError, match="no labelled network log"):
         load_labels(tmp_path / "logs")  # plain conn.log: no label column

@@ -11,7 +11,7 @@ same readers cut the labelled file again and each record's label is taken from i
 * precision counts **alerts** with evidence among labelled flows: TP when the evidence holds a
   malicious flow, FP when it holds benign flows only; an alert whose evidence holds only
   excluded flows is counted apart (``alerts_on_excluded_flows_only``);
-* recall counts **malicious flows**: detected when some alert cites it as evidence;
+* recall counts **attack flows** (labelled Malicious): detected when some alert cites it as evidence;
 * the false-positive rate counts **benign flows**: FP_on_negatives = benign flows some alert
   cites as evidence.
 
@@ -38,7 +38,8 @@ from bluebench.schema import Alert
 from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
 from bluebench.sources.lines import read_head
 
-UNITS = {"precision": "alert", "recall": "malicious flow", "fpr": "benign flow"}
+#: "attack flow", not "malicious flow": a sentence saying "malicious" names the malware_file detector.
+UNITS = {"precision": "alert", "recall": "attack flow", "fpr": "benign flow"}
 DEFINITIONS = [
     "labels: the per-flow label of the labelled logs (Stratosphere's label column, Argus' Label); "
     "a flow is one labelled line of any labelled log (conn, dns, http, ssl, ... or an Argus flow), so a "
@@ -46,7 +47,7 @@ DEFINITIONS = [
     "Background (unknown) and unlabelled flows are excluded and counted in the scope",
     "precision unit: an alert citing labelled flows; TP when it cites a malicious flow, FP when it "
     "cites benign flows only; alerts citing only excluded flows are counted apart and left out",
-    "recall unit: a malicious flow; detected when an alert of the row cites it as evidence "
+    "recall unit: an attack flow (labelled Malicious); detected when an alert of the row cites it as evidence "
     "(labels name no technique: every detector is measured against every malicious flow)",
     "FPR unit: a benign flow; FP_on_negatives = benign flows cited as evidence by an alert of the row",
 ]
@@ -299,7 +300,7 @@ def flow_scope(files: Sequence[FlowFile], flows: FlowLabels) -> tuple[dict[str, 
     scope = {
         "label_files": len(files),
         "label_files_not_in_workspace": len(flows.missing),
-        "malicious_flows": flows.malicious,
+        "attack_flows": flows.malicious,
         "benign_flows": flows.benign,
         "background_flows_excluded": flows.counts["Background"],
         "unlabelled_flows_excluded": other,
