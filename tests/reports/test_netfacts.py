@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from bluebench.alerts.store import save_alerts
+from bluebench.alerts.store import load_alerts, save_alerts
 from bluebench.detectors import build_detectors, load_config, run_detectors
 from bluebench.drill import check_answer
+from bluebench.evaluation.evaluate import evaluate_alerts, save_evaluation
+from bluebench.evaluation.labels import load_labels
 from bluebench.events.workspace import Workspace
 from bluebench.network.store import store_dns_evaluation
 from bluebench.reports.binding import Subject, subject_of
@@ -43,13 +45,16 @@ def dns_result(tp: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped RemcosRAT excerpt scanned by the network detectors, and two DNS evaluations stored."""
+    """The shipped RemcosRAT excerpt scanned by the network detectors, measured against its own flow
+    labels, and two DNS evaluations stored."""
     root = tmp_path_factory.mktemp("net")
     ws = Workspace(root / "ws")
     ws.ingest(discover([str(SAMPLE)]))
     with ws:
         detectors = build_detectors(load_config(), only=NETWORK)
         save_alerts(ws.con, run_detectors(ws.con, detectors), [d.id for d in detectors])
+        flows = evaluate_alerts(ws.con, load_labels(SAMPLE), load_alerts(ws.con), detectors=NETWORK)
+        save_evaluation(ws.con, flows)
         store_dns_evaluation(ws.con, dns_result(60))
         store_dns_evaluation(ws.con, dns_result(90))  # the later one for the folder is the fact
     return root / "ws"
@@ -109,6 +114,7 @@ def test_report_network_section_verifies_and_a_changed_figure_fails(
     section = text.split("### Network traffic", 1)[1].split("\n## ", 1)[0]
     assert "`exfiltration`" in section and "`cross_tool/dns2tcp_to_dnscapy`" in section
     assert "0.90[^" in section  # the recomputed recall, not the stored 1.0
+    assert "attack flows found and" in text and "per benign flow" in text  # the flow evaluation's units
     result = verifier.verify_text(text, "md")
     assert result.ok, [str(f) for f in result.failures][:5]
     shown = section.split("`exfiltration` | ", 1)[1].split("[^", 1)[0]

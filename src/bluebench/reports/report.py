@@ -474,7 +474,10 @@ class CaseStudy:
                 b.num(f"{key}/fp"),
                 " false alarms, ",
                 b.num(f"{key}/detected"),
-                " attacks found and ",
+                # Network labels count flows or pairs, not attacks: say so (other kinds read as before).
+                f" {units['recall']}s found and "
+                if res["labels"]["kind"] in ("flow", "pair")
+                else " attacks found and ",
                 b.num(f"{key}/fn"),
                 " missed.",
             ]
