@@ -41,7 +41,7 @@ LabelsOpt = Annotated[
         "--labels",
         help="Labels CSV: per file (path, techniques), per event (file, record, technique, "
         "attack, attack_id), per entity window (entity, start, end, technique) or per network pair "
-        "(source, destination, port, technique); or labelled network logs (a Stratosphere "
+        "(source, destination, port, technique[, label]); or labelled network logs (a Stratosphere "
         "*.log.labeled, an Argus binetflow with a Label column, or a folder of them): per flow.",
     ),
 ]

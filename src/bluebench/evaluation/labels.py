@@ -10,7 +10,8 @@ Three layouts are understood:
   ``user=alice``) was under attack between two ISO times;
 * **per network pair** (``source, destination[, port], technique[, attack]``): traffic from a
   source to a destination (and port) is the attack; an empty destination or port means any
-  (a horizontal scan names only the scanner and the port);
+  (a horizontal scan names only the scanner and the port); an optional ``label`` column
+  marks a row benign or background instead;
 * **per flow**: the labelled network logs themselves (Stratosphere's ``*.log.labeled``, an Argus
   ``binetflow`` with a ``Label`` column), or a folder of them, recognised by content; each
   flow's own label is read by :mod:`bluebench.evaluation.flows`.
@@ -73,7 +74,11 @@ class WindowLabel:
 
 @dataclass(frozen=True)
 class PairLabel:
-    """Traffic from ``source`` to ``destination`` (and ``port``) was an attack; '' or None = any."""
+    """Traffic from ``source`` to ``destination`` (and ``port``) was an attack; '' or None = any.
+
+    ``label`` (an optional column) is 'malicious' (the default), 'benign' (a pair known to be
+    benign: never a positive) or 'unknown' (Stratosphere's Background: neither, left out).
+    """
 
     source: str
     destination: str
@@ -81,6 +86,7 @@ class PairLabel:
     technique: str
     attack: str
     row: int
+    label: str = "malicious"
 
 
 @dataclass
@@ -106,7 +112,7 @@ class LabelSet:
             out |= f.techniques
         out |= {e.technique for e in self.events}
         out |= {w.technique for w in self.windows}
-        out |= {p.technique for p in self.pairs}
+        out |= {p.technique for p in self.pairs if p.technique}
         return out
 
 
@@ -269,6 +275,14 @@ def _read_window_rows(src: Path, body: list[tuple[int, dict[str, str]]], labels:
         )
 
 
+#: A pair row's ``label`` -> its class; Stratosphere's words and CTU's are both read.
+PAIR_CLASSES = {
+    "malicious": "malicious", "attack": "malicious", "botnet": "malicious", "": "malicious",
+    "benign": "benign", "normal": "benign",
+    "background": "unknown", "unknown": "unknown",
+}  # fmt: skip
+
+
 def _read_pair_rows(src: Path, body: list[tuple[int, dict[str, str]]], labels: LabelSet) -> None:
     for line, row in body:
         source = _cell(src, line, row, "source").lower()
@@ -277,12 +291,19 @@ def _read_pair_rows(src: Path, body: list[tuple[int, dict[str, str]]], labels: L
             port = int(port_text) if port_text else None
         except ValueError as exc:
             raise ConfigError(f"{src}, line {line}: port must be a number: {port_text[:20]!r}") from exc
+        given = (row.get("label") or "").strip().lower()
+        if given not in PAIR_CLASSES:
+            raise ConfigError(
+                f"{src}, line {line}: label {given[:20]!r} is not malicious, benign or background"
+            )
+        label = PAIR_CLASSES[given]
         techs = _techniques(src, line, _cell(src, line, row, "technique"))
-        if len(techs) != 1 or not source:
+        if not source or (label == "malicious" and len(techs) != 1) or len(techs) > 1:
             raise ConfigError(f"{src}, line {line}: need a source and one technique")
         destination = (row.get("destination") or "").strip().lower()
         attack = (row.get("attack") or "").strip() or f"line {line}"
-        labels.pairs.append(PairLabel(source, destination, port, next(iter(techs)), attack, line))
+        technique = next(iter(techs)) if techs else ""
+        labels.pairs.append(PairLabel(source, destination, port, technique, attack, line, label))
 
 
 def _flow_labels(src: Path, given: str) -> LabelSet:
