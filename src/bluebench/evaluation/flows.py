@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -153,7 +154,8 @@ def read_flow_labels(file: FlowFile, stored: str, skipped: list[Skipped]) -> Ite
         n = batch.table.num_rows
         yield pa.table(
             {
-                "path": pa.array([batch.file] * n, pa.string()),
+                # One name for every row, without a Python string per row (a capture has millions).
+                "path": pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), [batch.file]),
                 "record": batch.table.column("record"),
                 "label": labels,
             }
@@ -300,6 +302,7 @@ def flow_scope(files: Sequence[FlowFile], flows: FlowLabels) -> tuple[dict[str, 
     scope = {
         "label_files": len(files),
         "label_files_not_in_workspace": len(flows.missing),
+        "label_files_not_in_workspace_examples": sorted(flows.missing)[:10],
         "attack_flows": flows.malicious,
         "benign_flows": flows.benign,
         "background_flows_excluded": flows.counts["Background"],
@@ -313,7 +316,10 @@ def flow_scope(files: Sequence[FlowFile], flows: FlowLabels) -> tuple[dict[str, 
             "(neither malicious nor benign is known)"
         )
     if flows.missing:
-        notes.append(f"{len(flows.missing)} labelled logs are not in the workspace and are left out")
+        names = ", ".join(Path(m).name for m in sorted(flows.missing)[:5])
+        notes.append(
+            f"{len(flows.missing)} labelled logs are not in the workspace and are left out ({names})"
+        )
     if flows.not_stored:
         notes.append(f"{flows.not_stored} labelled lines have no stored event (skipped at ingest?)")
     return scope, notes
