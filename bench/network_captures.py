@@ -6,8 +6,10 @@ workspace and every network detector runs with its defaults; nothing is tuned pe
 Ground truth, as each capture publishes it:
 
 * **per flow**: the ``label`` column of Stratosphere's ``*.labeled`` logs (Malicious, Benign;
-  Background means unknown and is excluded and counted). It is read here from the stored raw
-  record (``event.original``), never by a detector.
+  Background means unknown and is excluded and counted), read by the evaluation package
+  (``bluebench.evaluation.flows``, what ``bluebench evaluate --labels LOGS`` runs), never by a
+  detector; those captures' precision, recall and false-positive rate per detector are
+  ``evaluate_alerts``' own rows.
 * **per capture README**, where a capture has no per-flow label: the flows of the named actor
   (``TRUTH`` below: the scanner of 002, port 1337 of 003, the NXDOMAIN lookups of 005).
 * **benign by construction**: the normal Argus captures, and the monitored host's own outbound
@@ -33,6 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from bluebench.detectors import build_detectors, load_config, run_detectors
+from bluebench.evaluation.evaluate import evaluate_alerts
+from bluebench.evaluation.files import attach_evidence, build_index
+from bluebench.evaluation.flows import event_classes
+from bluebench.evaluation.labels import load_labels
 from bluebench.events.workspace import Workspace
 from bluebench.network.evaluate import DnsEvaluation, evaluate
 from bluebench.sources import discover
@@ -42,12 +48,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 NETWORK = ("beaconing", "long_connection", "exfiltration", "dns_tunnel", "generated_domains")
 NETWORK_ALL = (*NETWORK, "port_scan", "network_brute_force", "unusual_inbound")
 
-# A Stratosphere label is the field before the last (the detailed label) at the end of a line,
-# separated by a tab or by the three spaces of the IoT-23 tail.
-FLOW_LABEL = (
-    r"""regexp_extract("event.original", '(?:\t|   )(Malicious|Benign|Background)(?:\t|   )[^\t]*$', 1)"""
-)
-
 
 @dataclass
 class Capture:
@@ -55,22 +55,21 @@ class Capture:
 
     name: str
     paths: list[str]
-    truth: str  # SQL over events: 'Malicious', 'Benign' or NULL (unknown) per flow
+    truth: str  # SQL over events: 'Malicious', 'Benign' or NULL (unknown) per flow; FLOWS: the labels
     benign_hosts: str = "FALSE"  # SQL: the flow is the monitored benign host's own outbound traffic
     named: list[str] = field(default_factory=list)  # what the README names, for the note
 
 
 S = "stratosphere-security-datasets-for-testing"
 SLIPS = "stratosphere-slips/dataset"
-LABELLED = f"nullif({FLOW_LABEL}, '')"
-NO_BACKGROUND = f"CASE WHEN {LABELLED} = 'Background' THEN NULL ELSE {LABELLED} END"
+FLOWS = "per-flow labels"  # the capture's own labelled logs, read by bluebench.evaluation.flows
 
 
 def captures() -> list[Capture]:
     """The shared captures and their ground truth (README rows of ../shared/data)."""
     outbound = """("network.direction" = 'outbound')"""
     return [
-        Capture("001 NjRAT", [f"{S}/001-zeek-scenario-malicious/labeled-conn.log"], LABELLED,
+        Capture("001 NjRAT", [f"{S}/001-zeek-scenario-malicious/labeled-conn.log"], FLOWS,
                 named=["C2 41.108.179.197:1177"]),
         Capture("002 nmap", [f"{S}/002-zeek-scenario-port-scanning"],
                 """CASE WHEN "source.ip" = '172.16.1.11' THEN 'Malicious' ELSE 'Benign' END""",
@@ -84,11 +83,11 @@ def captures() -> list[Capture]:
                         WHEN "dns.response_code" = 'NXDOMAIN' THEN 'Malicious' ELSE 'Benign' END""",
                 named=["DGA lookups (NXDOMAIN)"]),
         Capture("006 SSH honeypot", [f"{S}/006-zeek-scenario-ssh"], "NULL", named=["SSH logins"]),
-        Capture("008 benign host", [f"{S}/008-zeek-mixed/data"], NO_BACKGROUND, outbound,
+        Capture("008 benign host", [f"{S}/008-zeek-mixed/data"], FLOWS, outbound,
                 named=["Malicious = unsolicited inbound"]),
-        Capture("010 benign host", [f"{S}/010-zeek-mixed/data"], NO_BACKGROUND, outbound,
+        Capture("010 benign host", [f"{S}/010-zeek-mixed/data"], FLOWS, outbound,
                 named=["Malicious = unsolicited inbound"]),
-        Capture("test18 RemcosRAT", [f"{SLIPS}/test18-malicious-ctu-sme-11-win/zeek-labeled"], NO_BACKGROUND,
+        Capture("test18 RemcosRAT", [f"{SLIPS}/test18-malicious-ctu-sme-11-win/zeek-labeled"], FLOWS,
                 named=["exfiltration to 66.63.168.35:5888"]),
         Capture("slips vertical scan", [f"{SLIPS}/port-scans/vertical"], "'Malicious'", named=["nmap -p-"]),
         *[
@@ -102,9 +101,28 @@ def captures() -> list[Capture]:
     ]  # fmt: skip
 
 
-def _labels(con: Any, truth: str, benign_hosts: str) -> dict[str, tuple[str | None, bool]]:
-    sql = f"""SELECT "event.id", {truth}, {benign_hosts} FROM events"""  # constants of this file only
-    return {r[0]: (r[1], bool(r[2])) for r in con.execute(sql).fetchall()}
+def _labels(con: Any, cap: Capture, root: Path) -> dict[str, tuple[str | None, bool]]:
+    truth = "NULL" if cap.truth == FLOWS else cap.truth
+    sql = f"""SELECT "event.id", {truth}, {cap.benign_hosts} FROM events"""  # constants of this file only
+    labels = {r[0]: (r[1], bool(r[2])) for r in con.execute(sql).fetchall()}
+    if cap.truth == FLOWS:
+        classes = event_classes(con, _flow_labels(cap, root).flows, build_index(con).lookup)
+        labels = {e: (classes.get(e) if classes.get(e) in ("Malicious", "Benign") else None, b)
+                  for e, (_, b) in labels.items()}  # fmt: skip
+    return labels
+
+
+def _flow_labels(cap: Capture, root: Path) -> Any:
+    return load_labels(root / cap.paths[0])
+
+
+def _evaluated(con: Any, cap: Capture, root: Path, alerts: list[Any]) -> dict[str, dict[str, Any]]:
+    """The evaluation package's per-flow rows (precision, recall, FPR with intervals) per detector."""
+    if cap.truth != FLOWS:
+        return {}
+    attach_evidence(con, alerts)
+    result = evaluate_alerts(con, _flow_labels(cap, root), alerts, detectors=list(NETWORK_ALL))
+    return {r.name: r.to_json() for r in result.detectors} | {"scope": result.scope}
 
 
 def measure(cap: Capture, root: Path, work: Path) -> dict[str, Any]:
@@ -114,7 +132,8 @@ def measure(cap: Capture, root: Path, work: Path) -> dict[str, Any]:
     summary = ws.ingest(discover([str(root / p) for p in cap.paths]))
     with ws:
         alerts = run_detectors(ws.con, build_detectors(load_config(), only=list(NETWORK_ALL)))
-        labels = _labels(ws.con, cap.truth, cap.benign_hosts)
+        labels = _labels(ws.con, cap, root)
+        evaluated = _evaluated(ws.con, cap, root, alerts)
         conns = ws.con.execute(
             """SELECT count(*) FROM events WHERE "event.action" = 'connection'"""
         ).fetchone()
@@ -140,6 +159,7 @@ def measure(cap: Capture, root: Path, work: Path) -> dict[str, Any]:
             a for a in mine if a.event_ids and all(labels.get(e, (None, False))[1] for e in a.event_ids)
         ]
         per[det] = {
+            "evaluation": evaluated.get(det),
             "alerts": len(mine),
             "true": len(true),
             "false": len(false),
@@ -158,6 +178,7 @@ def measure(cap: Capture, root: Path, work: Path) -> dict[str, Any]:
         "connections": conns[0] if conns else 0,
         "benign_outbound_connections": outbound_benign[0] if outbound_benign else 0,
         "flows": {**counted, "unknown": len(labels) - sum(counted.values())},
+        "flow_label_scope": evaluated.get("scope"),
         "seconds": round(seconds, 2),
         "detectors": per,
         "noise_alerts": [_brief(a) for a in noise],
@@ -179,17 +200,21 @@ def _brief(a: Any) -> dict[str, Any]:
 def table(results: list[dict[str, Any]]) -> str:
     """Markdown: per capture and detector that alerted, alerts, true/false, precision, recall."""
     lines = [
-        "| capture | connections | detector | alerts | true | false | unknown | precision | flow recall |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| capture | connections | detector | alerts | true | false | unknown | precision | flow recall "
+        "| false-positive rate (benign flows) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for det, d in r["detectors"].items():
             if not d["alerts"] and not d["flow_recall"]["k"]:
                 continue
-            p, rec = d["precision"], d["flow_recall"]
+            # Per-flow labelled captures: evaluate_alerts' own rows; the others: the README's actor.
+            ev = d.get("evaluation")
+            p, rec = (ev["precision"], ev["recall"]) if ev else (d["precision"], d["flow_recall"])
+            fpr = _rate(ev["fpr"]) if ev else "n/a"
             lines.append(
                 f"| {r['capture']} | {r['connections']:,} | {det} | {d['alerts']} | {d['true']} | {d['false']} "
-                f"| {d['unknown_only']} | {_rate(p)} | {_rate(rec)} |"
+                f"| {d['unknown_only']} | {_rate(p)} | {_rate(rec)} | {fpr} |"
             )
     lines += [
         "",

@@ -174,3 +174,24 @@ def test_labels_that_match_nothing_exit_2_naming_the_paths_tried(scanned: Path) 
     con.close()
     tune = CliRunner().invoke(app, ["tune", "--budget", "5", "--labels", str(moved), "-w", "ws"])
     assert tune.exit_code == 2 and "tried:" in tune.stderr
+
+
+def test_evaluate_flow_labels_of_a_shipped_capture_with_chosen_detectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A labelled Zeek log as --labels: per-flow rows for the named detectors only; an unknown id refused."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BLUEBENCH_WORKSPACE", raising=False)
+    sample = Path(__file__).resolve().parents[2] / "data" / "samples" / "network" / "zeek" / "test18-remcos"
+    assert CliRunner().invoke(app, ["scan", str(sample), "-w", "ws"]).exit_code == 0
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "--labels", str(sample), "-w", "ws", "--detectors", "exfiltration,beaconing", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["labels"]["kind"] == "flow" and data["units"]["recall"] == "attack flow"
+    assert [r["name"] for r in data["detectors"]] == ["exfiltration", "beaconing"]
+    assert data["scope"]["attack_flows"] > 0 and data["scope"]["benign_flows"] > 0
+    bad = CliRunner().invoke(app, ["evaluate", "--labels", str(sample), "-w", "ws", "--detectors", "nope"])
+    assert bad.exit_code == 2 and "no detector nope" in bad.output

@@ -48,6 +48,7 @@ COUNT_NOUN_EXAMPLES = {
     "host": "endpoints",
     "message": "e-mails",
     "detector": "detectors",
+    "connection": "flows",
 }
 BOUND_EXAMPLES = {
     "about": "approximately",

@@ -61,3 +61,34 @@ def test_beacon_found_a_missed_pair_counted_and_a_false_alert_costs_a_benign_pai
     assert (exfil.measure.detected, exfil.measure.fn) == (0, 1)
     assert exfil.details["missed_pairs"] == ["line 3: exfiltration"]
     assert result.units == {"precision": "alert", "recall": "labelled pair", "fpr": "benign pair"}
+
+
+def test_a_label_column_marks_benign_and_background_pairs(tmp_path: Path) -> None:
+    """A 'benign' row is never a positive (an alert on it is false); a 'background' row is left out."""
+    beacon = [conn(t, HOST, C2, 4444, sport=40000 + i) for i, t in enumerate(every(0, 60, 80, 0.3))]
+    other = [
+        conn(t, OTHER, "203.0.113.99", 9999, sport=41000 + i) for i, t in enumerate(every(5, 60, 80, 0.3))
+    ]
+    web = [conn(30 * i, HOST, "192.0.2.10", 443, sport=42000 + i, service="ssl") for i in range(10)]
+    with ingest(tmp_path, {"conn.log": zeek_tsv("conn", beacon + other + web)}) as ws:
+        detectors = build_detectors(load_config(), only=["beaconing"])
+        save_alerts(ws.con, run_detectors(ws.con, detectors), [d.id for d in detectors])
+        labels = load_labels(
+            _labels(
+                tmp_path,
+                "source,destination,port,label,technique\n"
+                f"{HOST},{C2},4444,Malicious,T1071\n"
+                f"{OTHER},203.0.113.99,9999,benign,\n"
+                f"{HOST},192.0.2.10,443,Background,\n",
+            )
+        )
+        result = evaluate_alerts(ws.con, labels, load_alerts(ws.con), detectors=["beaconing"])
+    assert [p.label for p in labels.pairs] == ["malicious", "benign", "unknown"]
+    row = result.detectors[0]
+    assert (row.measure.tp, row.measure.fp, row.measure.detected, row.measure.fn) == (1, 1, 1, 0)
+    assert (row.measure.fp_negative, row.measure.tn) == (1, 0)  # the benign pair, alerted; web left out
+    assert result.scope["unknown_pairs_excluded"] == 1 and result.scope["benign_label_rows"] == 1
+    with pytest.raises(ConfigError, match=r"line 2: label 'maybe'"):
+        load_labels(_labels(tmp_path, "source,destination,label,technique\n10.0.0.1,10.0.0.2,maybe,T1071\n"))
+    with pytest.raises(ConfigError, match=r"line 2: need a source and one technique"):
+        load_labels(_labels(tmp_path, "source,destination,label,technique\n10.0.0.1,10.0.0.2,malicious,\n"))

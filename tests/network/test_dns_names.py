@@ -92,3 +92,24 @@ def test_cross_tool_and_author_split_carry_counts_and_intervals(tmp_path: Path) 
     assert json.loads(res.stdout)["tests"]["author"]["counts"] == result.tests["author"].to_json()["counts"]
     res = CliRunner().invoke(app, ["network", "dns-eval", str(tmp_path / "dns")])
     assert res.exit_code == 2 and "expected a 'dns' folder" in res.output
+
+
+def test_dns_eval_store_keeps_the_result_as_report_facts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dns-eval --store` keeps the result in the workspace; its rates come back as facts from the counts."""
+    from bluebench.events.workspace import Workspace
+    from bluebench.reports.facts import collect_facts
+
+    monkeypatch.delenv("BLUEBENCH_WORKSPACE", raising=False)
+    data = _folder(tmp_path / "data")
+    Workspace(tmp_path / "ws").close()
+    res = CliRunner().invoke(
+        app, ["network", "dns-eval", str(data), "--store", "-w", str(tmp_path / "ws"), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    counts = json.loads(res.stdout)["tests"]["cross_tool/dnscapy_to_dns2tcp"]["counts"]
+    facts = collect_facts(tmp_path / "ws")
+    recall = facts.get("network/dns_eval/data/tests/cross_tool_dnscapy_to_dns2tcp/recall")
+    assert recall is not None and recall.value == pytest.approx(counts["tp"] / (counts["tp"] + counts["fn"]))
+    assert facts.get("network/dns_eval/data/author/recall").value == 0.25  # type: ignore[union-attr]

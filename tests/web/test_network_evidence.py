@@ -14,8 +14,9 @@ from bluebench.alerts.store import save_alerts
 from bluebench.detectors import build_detectors, load_config, run_detectors
 from bluebench.incidents import group_alerts, load_incidents
 from bluebench.review import LoginPolicy, ReviewStore
+from bluebench.schema import Alert
 from bluebench.web import create_app
-from netlogs import conn, every, ingest, zeek_tsv
+from netlogs import T0, conn, every, ingest, zeek_tsv
 
 SERVER = "10.1.0.5"
 ATTACKER = "203.0.113.9"
@@ -72,3 +73,48 @@ def test_scan_brute_force_and_beacon_of_one_host_are_one_incident_showing_networ
     assert r.status_code == 200
     html = client.get(f"/incidents/{mine[0].id}").text
     assert f"to {C2}:4444" in html and f"to {SERVER}:22" in html and "tcp/ssh" in html
+
+
+def _http(t: float, src: str, dst: str, host: str, agent: str, i: int) -> dict[str, object]:
+    """One http.log request (no conn.log beside it: the capture holds only HTTP)."""
+    return {
+        "ts": T0 + t, "uid": f"CH{i:06d}", "id.orig_h": src, "id.orig_p": 50000 + i, "id.resp_h": dst,
+        "id.resp_p": 8080, "trans_depth": 1, "method": "GET", "host": host, "uri": "/poll", "referrer": None,
+        "version": "1.1", "user_agent": agent, "request_body_len": 0, "response_body_len": 120,
+        "status_code": 200, "status_msg": "OK",
+    }  # fmt: skip
+
+
+def test_http_evidence_shows_host_and_user_agent_escaped(tmp_path: Path) -> None:
+    """The host and User-Agent of an alert's HTTP evidence are on the page, as text, never as markup."""
+    agent = "<script>alert(1)</script>"
+    rows = [_http(t, SERVER, C2, "poll.example.net", agent, i) for i, t in enumerate(every(0, 60, 20, 0.5))]
+    with ingest(tmp_path, {"http.log": zeek_tsv("http", rows)}) as ws:
+        ids, first, last = ws.con.execute(
+            'SELECT list("event.id" ORDER BY "@timestamp"), min("@timestamp"), max("@timestamp") FROM events'
+        ).fetchall()[0]
+        # An alert made here, so the page is tested on HTTP evidence whatever a detector decides.
+        alert = Alert(
+            "beaconing", "Beaconing to one destination", "high", 0.9, ["TA0011"], ["T1071"],
+            {"source": SERVER, "destination": C2}, first, last, len(ids), ["every 60 s"], list(ids),
+        )  # fmt: skip
+        save_alerts(ws.con, [alert], ["beaconing"])
+        group_alerts(ws.con)
+        incidents = load_incidents(ws.con)
+    assert len(incidents) == 1
+    store = ReviewStore(f"sqlite:///{tmp_path / 'review.db'}", hasher=FAST_HASHER)
+    store.add_user(*LEAD, "lead")
+    app = create_app(tmp_path / "ws", store=store, login_policy=LoginPolicy(base_s=600.0))
+    try:
+        with TestClient(app) as client:
+            page = client.get("/login")
+            client.post(
+                "/login",
+                data={"name": LEAD[0], "password": LEAD[1], "csrf_token": csrf_of(page.text), "next": "/"},
+            )
+            html = client.get(f"/incidents/{incidents[0].id}").text
+    finally:
+        app.state.con.close()
+        store.close()
+    assert f"to {C2}:8080" in html and "name poll.example.net" in html
+    assert "user agent &lt;script&gt;alert(1)&lt;/script&gt;" in html and agent not in html

@@ -26,6 +26,7 @@ from bluebench.cli.app import (
 )
 from bluebench.cli.render import pct, rate_cell, table, wide
 from bluebench.cli.triage import open_store, verdict_counts
+from bluebench.detectors import DETECTORS
 from bluebench.errors import ConfigError
 from bluebench.evaluation.evaluate import Evaluation, Row, evaluate_alerts, parse_filter, save_evaluation
 from bluebench.evaluation.labels import load_labels
@@ -39,7 +40,9 @@ LabelsOpt = Annotated[
     typer.Option(
         "--labels",
         help="Labels CSV: per file (path, techniques), per event (file, record, technique, "
-        "attack, attack_id) or per entity window (entity, start, end, technique).",
+        "attack, attack_id), per entity window (entity, start, end, technique) or per network pair "
+        "(source, destination, port, technique[, label]); or labelled network logs (a Stratosphere "
+        "*.log.labeled, an Argus binetflow with a Label column, or a folder of them): per flow.",
     ),
 ]
 TechniquesOpt = Annotated[
@@ -52,6 +55,14 @@ TechniquesOpt = Annotated[
 ]
 
 
+DetectorsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--detectors",
+        help="Only these detectors' rows, comma separated (default: every registered detector, "
+        "plus any other with alerts).",
+    ),
+]
 RootOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -82,6 +93,17 @@ def _nothing_matched(tried: list[str], labels: str) -> None:
         "files only from the folder ingest ran in."
     )
     raise typer.Exit(2)
+
+
+def _detector_ids(text: str | None) -> list[str] | None:
+    """'beaconing, port_scan' -> the registered ids named; an unknown one is an error naming it."""
+    if not text:
+        return None
+    ids = [d.strip() for d in text.split(",") if d.strip()]
+    unknown = [d for d in ids if d not in DETECTORS]
+    if unknown:
+        raise ConfigError(f"--detectors: no detector {', '.join(unknown)} (`bluebench config` lists them)")
+    return ids
 
 
 def _filter(text: str | None) -> list[str]:
@@ -264,6 +286,7 @@ def evaluate(
     techniques: TechniquesOpt = None,
     db: DbOpt = None,
     root: RootOpt = None,
+    detectors: DetectorsOpt = None,
 ) -> None:
     """Measure stored alerts against labels: precision, recall, F1, FPR with counts and intervals.
 
@@ -276,7 +299,9 @@ def evaluate(
     with open_store(workspace, db) as store:
         counts, floor = verdict_counts(store), store.precision_floor()
     with workspace_from_env(workspace, command="evaluate") as ws:
-        result = evaluate_alerts(ws.con, label_set, load_alerts(ws.con), flt, roots=roots)
+        result = evaluate_alerts(
+            ws.con, label_set, load_alerts(ws.con), flt, detectors=_detector_ids(detectors), roots=roots
+        )
         _nothing_matched(result.scope.get("paths_tried", []), labels)
         result.from_verdicts = verdict_precision(counts, floor)
         save_evaluation(ws.con, result)

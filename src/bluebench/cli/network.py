@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bluebench.cli.app import JsonOpt, app, err, json_line, out, show
+from bluebench.cli.app import JsonOpt, WorkspaceOpt, app, err, json_line, out, show
 from bluebench.cli.render import rate_cell, table
 
 network_app = typer.Typer(
@@ -41,11 +41,28 @@ def dns_train_cmd(
 
 
 @network_app.command("dns-eval")
-def dns_eval_cmd(folder: FolderArg, as_json: JsonOpt = False) -> None:
+def dns_eval_cmd(
+    folder: FolderArg,
+    as_json: JsonOpt = False,
+    store: Annotated[
+        bool,
+        typer.Option("--store", help="Keep the result in the workspace (report, verify and drill facts)."),
+    ] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
     """Cross-tool (train on one tunnel tool, test on the other and unseen plain domains) and the author's split."""
     from bluebench.network.evaluate import evaluate
 
     result = evaluate(folder)
+    if store:
+        from bluebench.events.workspace import workspace_from_env
+        from bluebench.network.store import store_dns_evaluation
+
+        with workspace_from_env(workspace, command="network dns-eval") as ws:
+            eid = store_dns_evaluation(ws.con, result.to_json())
+        err.print(
+            f"[dim]stored as DNS evaluation {eid} in the workspace (report facts network/dns/...)[/dim]"
+        )
     if as_json:
         sys.stdout.write(json_line(result.to_json()))
         return

@@ -37,6 +37,7 @@ from bluebench.drill.lexicon import (
     NEUTRAL_MODIFIERS,
     NOT_MEASURED,
     PART_OF_ONE,
+    PER_THOUSAND,
     RUN_CONTEXT,
     compile_words,
 )
@@ -117,7 +118,8 @@ class _Reading:
 def find_claims(text: str, spans: list[tuple[int, int]], facts: list[Measured]) -> list[Claim]:
     """Every figure and absolute of the answer read as a claim and compared with the run, in reading order."""
     rows = sorted({m.about for m in facts if m.about.kind == "row"})
-    binder = Binder(text, spans, Aliases.from_registries(rows=rows))
+    units = [m.span() for m in re.finditer(PER_THOUSAND, text, re.IGNORECASE)]
+    binder = Binder(text, spans, Aliases.from_registries(rows=rows), units)
     r = _Reading(text, spans, metric_mentions(text), binder, facts, _count_facts(facts))
     claims = [c for f in figures(text) if (c := _claim(r, f)) is not None]
     claims.extend(_absolute_claims(r))
@@ -321,7 +323,7 @@ def _absolute_claims(r: _Reading) -> Iterator[Claim]:
 
 _NOUN_WORDS = "|".join(COUNT_NOUNS)
 _AFTER_NUMBER = re.compile(
-    rf"\s+((?:[A-Za-z][\w'-]*\s+){{0,2}}?)({_NOUN_WORDS})\b(\s*(?:a|per|each|every)\s+day\b|\s+daily\b)?",
+    rf"\s+((?:[A-Za-z][\w'-]*\s+){{0,2}}?)({_NOUN_WORDS})\b(\s*(?:a|per|each|every)\s+day\b|\s+daily\b|{PER_THOUSAND})?",
     re.IGNORECASE,
 )
 _BOUNDS = [(compile_phrase(rf"(?:^|[\s(])(?:{p})\s*$"), how) for p, how in COUNT_BOUNDS]
@@ -336,7 +338,8 @@ def _count_noun(text: str, end: int) -> tuple[str, int, list[re.Match[str]]] | N
     noun = next(n for pattern, n in COUNT_NOUNS.items() if re.fullmatch(pattern, word))
     between = list(re.finditer(r"[\w'-]+", text[: m.end(1)]))
     between = [w for w in between if w.start() >= m.start(1)]
-    return noun + ("/day" if m.group(3) else ""), m.end(), between
+    per = "" if not m.group(3) else "/1000" if re.fullmatch(PER_THOUSAND, m.group(3), re.I) else "/day"
+    return noun + per, m.end(), between
 
 
 def _count_facts(facts: list[Measured]) -> dict[str, list[Measured]]:

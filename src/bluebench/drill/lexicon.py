@@ -140,8 +140,13 @@ COUNT_NOUNS: dict[str, str] = {
     "hosts?|machines?|computers?|servers?|workstations?|endpoints?|devices?": "host",
     "messages?|mails?|e-?mails?": "message",
     "detectors?": "detector",
+    "connections?|flows?": "connection",  # network/connections: conn records and Argus flows
     "rules?": "detector",  # the run's detectors are its rules ("SQL rules, one detector per pattern")
 }
+# A count per thousand connections ("0.3 alerts per 1,000 connections"): the network facts' ``per_1000``.
+PER_THOUSAND = (
+    r"\s*(?:a|per|every)\s+(?:thousand|1,?000)\s+(?:connections?|flows?|flow records?|flow lines?)\b"
+)
 # Nouns an example often counts ("a spray against 47 accounts"): compared only in words about the run.
 CONTEXT_NOUNS = frozenset({"account", "host", "detector"})
 RUN_CONTEXT = compile_phrase(

@@ -140,6 +140,8 @@ _COUNT_NOUNS = {
     "method/detectors": "detector",
     "incidents/count": "incident",
     "incidents/alerts": "alert",
+    "network/detector": "alert",  # network/detector/D/alerts, and per_1000: alerts per 1,000 connections
+    "network/connections": "connection",
 }
 
 
@@ -198,15 +200,15 @@ class Measured:
         """What a count counts ('alert' for ``alerts/count``, 'alert/day' for ``alerts/per_day``), to
         match '212 alerts' or '40 alerts a day' in an answer."""
         parts = self.key.split("/")
+        per = [t for t in self.tokens if t.startswith("per_")]
+        suffix = "" if not per else "/1000" if "per_1000" in per else "/day"
         named = _COUNT_NOUNS.get("/".join(parts[:2]))
         if named:
-            return named
+            return named + suffix
         if self.about.kind == "domain" and parts[1:2] == ["data"]:
             return DOMAINS.get(parts[0]).noun
-        daily = [t for t in self.tokens if t.startswith("per_")]
         tail = [t for t in self.tokens if t not in ("count", "total", "n") and not t.startswith("per_")]
-        noun = (tail[-1] if tail else "").rstrip("s")
-        return noun + "/day" if daily else noun
+        return (tail[-1] if tail else "").rstrip("s") + suffix
 
     @property
     def month(self) -> str | None:

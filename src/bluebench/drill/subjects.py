@@ -36,10 +36,17 @@ _NONE = Bound(())
 class Binder:
     """The subject mentions of one answer, and the subject each sentence hands to the next."""
 
-    def __init__(self, text: str, spans: list[tuple[int, int]], aliases: Aliases) -> None:
+    def __init__(
+        self,
+        text: str,
+        spans: list[tuple[int, int]],
+        aliases: Aliases,
+        masked: list[tuple[int, int]] | None = None,
+    ) -> None:
         self.text = text
         self.spans = spans
-        self.mentions = aliases.mentions(text)
+        # Masked spans are units, not subjects: "per thousand connections" names no long_connection.
+        self.mentions = aliases.mentions(text, masked or [])
         self._carried = self._carry()
 
     def _own(self, span: tuple[int, int]) -> list[Mention]:

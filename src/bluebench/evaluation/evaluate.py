@@ -6,7 +6,8 @@ Every count has a unit, stated in the result and printed with it:
 * per-event labels: precision counts **alerts**, recall counts **attack instances**
   (``attack_id`` and technique), the false-positive rate counts **benign events**;
 * per-window labels: precision counts **alerts**, recall counts **entity-windows** (label
-  rows), the false-positive rate counts **entity-days** that no label window covers.
+  rows), the false-positive rate counts **entity-days** that no label window covers;
+* per-pair and per-flow network labels: :mod:`.pairs` and :mod:`.flows` state their units.
 
 A detector is measured against the techniques it claims (its declared techniques plus any its
 alerts carry): a file labelled only with other techniques is a negative for it. Techniques
@@ -30,7 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from bluebench.detectors import DETECTORS
-from bluebench.evaluation import pairs
+from bluebench.evaluation import flows, pairs
 from bluebench.evaluation.files import FileIndex, build_index
 from bluebench.evaluation.labels import FileLabel, LabelSet, normalize_technique
 from bluebench.evaluation.metrics import Measure, VerdictPrecision, any_match, technique_matches
@@ -45,6 +46,7 @@ UNITS: dict[str, dict[str, str]] = {
     "event": {"precision": "alert", "recall": "attack instance", "fpr": "benign event"},
     "window": {"precision": "alert", "recall": "entity-window", "fpr": "entity-day"},
     "pair": pairs.UNITS,
+    "flow": flows.UNITS,
 }
 
 DEFINITIONS: dict[str, list[str]] = {
@@ -82,6 +84,7 @@ DEFINITIONS: dict[str, list[str]] = {
         "that matches no label window",
     ],
     "pair": pairs.DEFINITIONS,
+    "flow": flows.DEFINITIONS,
 }
 
 
@@ -707,6 +710,29 @@ def _evaluate_pairs(
     return measured.rows, measured.overall, per_tech, scope, [], measured.curve
 
 
+def _evaluate_flows(
+    con: duckdb.DuckDBPyConnection,
+    labels: LabelSet,
+    alerts: list[_Alert],
+    index: FileIndex,
+    flt: list[str],
+    detectors: Sequence[str] | None,
+    thresholds: Sequence[float] = (),
+) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+    found = flows.label_flows(con, labels.flows, index.lookup, alerts)
+    measure = flows.measure_flows(found, Row)
+    measured = _measure_all(measure, alerts, flt, detectors, thresholds)
+    # A flow label names no technique: one row per technique the alerts carry.
+    carried = sorted({t for a in alerts for t in a.techniques})
+    per_tech = [measure(t, [t], [a for a in alerts if any_match(a.techniques, [t])]) for t in carried]
+    for r in per_tech:
+        r.details["in_labels"] = False
+    scope, notes = flows.flow_scope(labels.flows, found)
+    if found.missing and not found.files:
+        notes.append(HINT_CWD)
+    return measured.rows, measured.overall, per_tech, scope, notes, measured.curve
+
+
 # ------------------------------------------------------------------ score curve
 
 
@@ -793,6 +819,10 @@ def evaluate_alerts(
     elif labels.kind == "pair":
         rows, overall, per_tech, scope, more, curve = _evaluate_pairs(
             con, labels, kept, flt, detectors, thresholds
+        )
+    elif labels.kind == "flow":
+        rows, overall, per_tech, scope, more, curve = _evaluate_flows(
+            con, labels, kept, index, flt, detectors, thresholds
         )
     else:
         rows, overall, per_tech, scope, more, curve = _evaluate_windows(

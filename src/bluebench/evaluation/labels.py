@@ -10,7 +10,11 @@ Three layouts are understood:
   ``user=alice``) was under attack between two ISO times;
 * **per network pair** (``source, destination[, port], technique[, attack]``): traffic from a
   source to a destination (and port) is the attack; an empty destination or port means any
-  (a horizontal scan names only the scanner and the port).
+  (a horizontal scan names only the scanner and the port); an optional ``label`` column
+  marks a row benign or background instead;
+* **per flow**: the labelled network logs themselves (Stratosphere's ``*.log.labeled``, an Argus
+  ``binetflow`` with a ``Label`` column), or a folder of them, recognised by content; each
+  flow's own label is read by :mod:`bluebench.evaluation.flows`.
 
 Paths are relative to the CSV's folder. Technique ids are normalised: upper case, and a
 placeholder sub-technique such as ``T1110.xxx`` stands for its parent ``T1110``.
@@ -26,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bluebench.errors import ConfigError
+from bluebench.evaluation.flows import FlowFile, flow_files, has_flow_labels
+from bluebench.sources.lines import read_head
 
 TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 PLACEHOLDER_SUB = re.compile(r"^(T\d{4})\.[xX]{3}$")
@@ -68,7 +74,11 @@ class WindowLabel:
 
 @dataclass(frozen=True)
 class PairLabel:
-    """Traffic from ``source`` to ``destination`` (and ``port``) was an attack; '' or None = any."""
+    """Traffic from ``source`` to ``destination`` (and ``port``) was an attack; '' or None = any.
+
+    ``label`` (an optional column) is 'malicious' (the default), 'benign' (a pair known to be
+    benign: never a positive) or 'unknown' (Stratosphere's Background: neither, left out).
+    """
 
     source: str
     destination: str
@@ -76,6 +86,7 @@ class PairLabel:
     technique: str
     attack: str
     row: int
+    label: str = "malicious"
 
 
 @dataclass
@@ -84,11 +95,12 @@ class LabelSet:
 
     source: Path
     fingerprint: str
-    kind: str  # "file" | "event" | "window" | "pair"
+    kind: str  # "file" | "event" | "window" | "pair" | "flow"
     files: list[FileLabel] = field(default_factory=list)
     events: list[EventLabel] = field(default_factory=list)
     windows: list[WindowLabel] = field(default_factory=list)
     pairs: list[PairLabel] = field(default_factory=list)
+    flows: list[FlowFile] = field(default_factory=list)
     #: Per-file rows that name no technique: the file is neither a positive nor a negative.
     unlabelled: list[FileLabel] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -100,7 +112,7 @@ class LabelSet:
             out |= f.techniques
         out |= {e.technique for e in self.events}
         out |= {w.technique for w in self.windows}
-        out |= {p.technique for p in self.pairs}
+        out |= {p.technique for p in self.pairs if p.technique}
         return out
 
 
@@ -127,8 +139,10 @@ def file_fingerprint(path: Path) -> str:
 
 
 def load_labels(path: str | Path) -> LabelSet:
-    """Read a labels CSV of any of the three layouts; a malformed row raises naming its line."""
+    """Read a labels CSV of any layout, or labelled network logs; a malformed row raises naming its line."""
     src = Path(path)
+    if src.is_dir() or (src.is_file() and has_flow_labels(read_head(src))):
+        return _flow_labels(src, str(path))
     try:
         text = src.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -261,6 +275,14 @@ def _read_window_rows(src: Path, body: list[tuple[int, dict[str, str]]], labels:
         )
 
 
+#: A pair row's ``label`` -> its class; Stratosphere's words and CTU's are both read.
+PAIR_CLASSES = {
+    "malicious": "malicious", "attack": "malicious", "botnet": "malicious", "": "malicious",
+    "benign": "benign", "normal": "benign",
+    "background": "unknown", "unknown": "unknown",
+}  # fmt: skip
+
+
 def _read_pair_rows(src: Path, body: list[tuple[int, dict[str, str]]], labels: LabelSet) -> None:
     for line, row in body:
         source = _cell(src, line, row, "source").lower()
@@ -269,9 +291,29 @@ def _read_pair_rows(src: Path, body: list[tuple[int, dict[str, str]]], labels: L
             port = int(port_text) if port_text else None
         except ValueError as exc:
             raise ConfigError(f"{src}, line {line}: port must be a number: {port_text[:20]!r}") from exc
+        given = (row.get("label") or "").strip().lower()
+        if given not in PAIR_CLASSES:
+            raise ConfigError(
+                f"{src}, line {line}: label {given[:20]!r} is not malicious, benign or background"
+            )
+        label = PAIR_CLASSES[given]
         techs = _techniques(src, line, _cell(src, line, row, "technique"))
-        if len(techs) != 1 or not source:
+        if not source or (label == "malicious" and len(techs) != 1) or len(techs) > 1:
             raise ConfigError(f"{src}, line {line}: need a source and one technique")
         destination = (row.get("destination") or "").strip().lower()
         attack = (row.get("attack") or "").strip() or f"line {line}"
-        labels.pairs.append(PairLabel(source, destination, port, next(iter(techs)), attack, line))
+        technique = next(iter(techs)) if techs else ""
+        labels.pairs.append(PairLabel(source, destination, port, technique, attack, line, label))
+
+
+def _flow_labels(src: Path, given: str) -> LabelSet:
+    """Labelled network logs: the file, or each labelled log under the folder; their lines are read later."""
+    files = flow_files(src, given)
+    if not files:
+        raise ConfigError(
+            f"{src}: no labelled network log here (a Zeek log or Argus CSV with a label column)"
+        )
+    digest = hashlib.blake2b(digest_size=20)
+    for f in files:
+        digest.update(f.given.encode() + b"\0" + file_fingerprint(f.path).encode())
+    return LabelSet(src, digest.hexdigest(), "flow", flows=files)

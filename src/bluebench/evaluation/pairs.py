@@ -7,7 +7,10 @@ empty, its port is the label's unless either leaves it empty, and a technique ma
 * precision counts **alerts** with a network source: TP when it matches a label, else FP;
 * recall counts **labelled pairs** (label rows): detected when a matching alert exists;
 * the false-positive rate counts **benign pairs**: (source, destination) of stored
-  connections that no label covers; FP_on_negatives = those an unmatched alert names.
+  connections that no attack row covers; FP_on_negatives = those an unmatched alert names.
+
+An optional ``label`` column marks a row ``benign`` (never a positive: an alert on it is false)
+or ``background``/``unknown`` (neither: its pairs are left out of the benign ones and counted).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ DEFINITIONS = [
     "a scan probed) and port agree with a label row (an empty destination or port agrees with "
     "any) and a technique matches, else FP",
     "recall unit: a labelled pair (one label row); detected when a matching alert exists",
-    "FPR unit: a (source, destination) pair of stored connections that no label row covers; "
+    "FPR unit: a (source, destination) pair of stored connections that no attack or background row covers; "
     "FP_on_negatives = such pairs named by an alert that matches no label",
 ]
 PAIRS_SQL = """SELECT DISTINCT lower("source.ip"), lower("destination.ip") FROM events
@@ -67,9 +70,13 @@ def evaluate_pairs(
     make_row: RowFactory,
 ) -> tuple[Callable[[str, list[str], list[Any]], Row], dict[str, Any], list[str]]:
     """The measure for a group of alerts, the scope and the label techniques (for ``evaluate``)."""
-    pairs = [p for p in labels.pairs if not flt or any(technique_matches(p.technique, f) for f in flt)]
+    attacks = [p for p in labels.pairs if p.label == "malicious"]
+    pairs = [p for p in attacks if not flt or any(technique_matches(p.technique, f) for f in flt)]
     stored = {(str(s), str(d)) for s, d in con.execute(PAIRS_SQL).fetchall()}
-    benign = {u for u in stored if not any(_covered(p, u) for p in labels.pairs)}
+    # Benign: stored pairs no attack or unknown (Background) row covers; a 'benign' row is one of them.
+    not_benign = [p for p in labels.pairs if p.label != "benign"]
+    benign = {u for u in stored if not any(_covered(p, u) for p in not_benign)}
+    unknown = sum(1 for u in stored if any(_covered(p, u) for p in labels.pairs if p.label == "unknown"))
 
     def measure(name: str, claimed: list[str], group: list[Any]) -> Row:
         tp = fp = outside = 0
@@ -103,5 +110,11 @@ def evaluate_pairs(
             details={"missed_pairs": missed[:50], "detectors": sorted({a.alert.detector for a in group})},
         )
 
-    scope = {"label_rows": len(labels.pairs), "pairs_evaluated": len(pairs), "benign_pairs": len(benign)}
+    scope = {
+        "label_rows": len(labels.pairs),
+        "pairs_evaluated": len(pairs),
+        "benign_pairs": len(benign),
+        "benign_label_rows": sum(1 for p in labels.pairs if p.label == "benign"),
+        "unknown_pairs_excluded": unknown,
+    }
     return measure, scope, sorted({p.technique for p in pairs})

@@ -152,6 +152,16 @@ DOMAINS.register(
     ),
 )
 
+DOMAINS.register(
+    "network",
+    FactDomain(
+        "network",
+        words=("DNS name model", "DNS model", "DNS tunnel model"),
+        own=("dns", "dns_eval", "connections", "detectors"),
+        noun="query name",
+    ),
+)
+
 _EVALUATION = ("eval", "evaluations")
 
 
@@ -163,7 +173,7 @@ def subject_of(path: str) -> Subject:
         return Subject(rest[1][:-1], rest[2])
     if head in _EVALUATION and len(rest) >= 2 and rest[1] == "curve":
         return CURVE
-    if head in ("alerts", "review") and rest[:1] == ["detector"] and len(rest) >= 2:
+    if head in ("alerts", "review", "network") and rest[:1] == ["detector"] and len(rest) >= 2:
         return Subject("detector", rest[1])
     if head == "review":
         return REVIEW

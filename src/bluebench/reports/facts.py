@@ -31,6 +31,8 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
                                                 their ``key`` or index, e.g. ``mail/rows/all/test/recall``
 ``vuln/...``                                    stored vulnerability evaluations and the latest ranking
                                                 of findings (``reports.vulnfacts`` lists the paths)
+``network/...``                                 connections, network alerts per 1,000 connections, stored
+                                                DNS name model evaluations (``reports.netfacts``)
 ``evaluations/ID/curve/I/M``                    point I of the stored score curve: min_score,
                                                 alerts, alerts_per_day, precision, recall
 ``drift/months|max_psi|max_psi_month``          event mix by month against the whole (PSI)
@@ -71,7 +73,7 @@ from bluebench.evaluation.evaluate import EVALUATIONS_SQL
 from bluebench.evaluation.metrics import Measure
 from bluebench.events.quality import QualityReport, quality_report
 from bluebench.events.workspace import DB_NAME, connect
-from bluebench.reports import vulnfacts
+from bluebench.reports import netfacts, vulnfacts
 from bluebench.stats import Z95, Rate
 
 Value = float | int | str
@@ -286,6 +288,7 @@ class FactResolver:
                 "evaluations": self._evaluation,
                 "mail": self._mail,
                 "vuln": self._vuln,
+                "network": self._network,
                 "param": self._param,
                 "calc": self._calc,
                 "drift": self._drift,
@@ -604,6 +607,14 @@ class FactResolver:
             raise FactError(f"vuln/{'/'.join(p)} names nothing stored") from None
         return _stored_number(node, "vuln/" + "/".join(p), unit)
 
+    def _network(self, p: list[str]) -> Resolved:
+        """Network traffic and the DNS name model's stored evaluations (``reports.netfacts``)."""
+        try:
+            node, unit = netfacts.node(self.con, p)
+        except StopIteration:
+            raise FactError(f"network/{'/'.join(p)} names nothing stored") from None
+        return _stored_number(node, "network/" + "/".join(p), unit)
+
     def _param(self, p: list[str]) -> Resolved:
         if len(p) != 2:
             raise FactError(f"unknown parameter {'/'.join(p)!r}")
@@ -750,6 +761,7 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
     if resolver.mail is not None:
         yield from _mail_sources(resolver.mail)
     yield from vulnfacts.sources(resolver.con)
+    yield from netfacts.sources(resolver.con)
 
 
 def _mail_sources(mail: dict[str, Any]) -> Iterator[tuple[str, str]]:

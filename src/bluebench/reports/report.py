@@ -26,6 +26,7 @@ import duckdb
 from bluebench.attack import technique_text
 from bluebench.detectors import DETECTORS, load_config
 from bluebench.errors import BluebenchError
+from bluebench.reports import netfacts
 from bluebench.reports.facts import (
     FactError,
     FactResolver,
@@ -473,7 +474,10 @@ class CaseStudy:
                 b.num(f"{key}/fp"),
                 " false alarms, ",
                 b.num(f"{key}/detected"),
-                " attacks found and ",
+                # Network labels count flows or pairs, not attacks: say so (other kinds read as before).
+                f" {units['recall']}s found and "
+                if res["labels"]["kind"] in ("flow", "pair")
+                else " attacks found and ",
                 b.num(f"{key}/fn"),
                 " missed.",
             ]
@@ -491,6 +495,7 @@ class CaseStudy:
         self._grouping()
         self._review()
         self._mail()
+        self._network()
         if self.opts.charts:
             self._charts()
 
@@ -568,6 +573,48 @@ class CaseStudy:
             *b.rate(f"{base}/fpr"),
             " per message.",
         )
+
+    def _network(self) -> None:
+        """Network alerts per thousand connections, and the DNS name model's stored tests."""
+        b = self.b
+        dns = netfacts.latest_dns(self.con)
+        if not self.has("network/connections") and not dns:
+            return
+        b.h(3, "Network traffic")
+        if self.has("network/connections"):
+            b.p("The workspace holds ", b.num("network/connections"), " flow records.")
+            dets = [
+                d
+                for d in netfacts.network_alerts(self.con)
+                if d == self.opts.detector or not self.opts.detector
+            ]
+            rows: list[list[list[Inline]]] = [
+                [[C(d)], [b.num(f"network/detector/{d}/alerts")], [b.num(f"network/detector/{d}/per_1000")]]
+                for d in dets
+            ]
+            b.table(["Detector", "Alerts citing network events", "Alerts per thousand flow records"], rows)
+        for _name, (eid, ev) in dns.items():
+            b.p(
+                "The DNS name model on ",
+                C(str(ev.get("data", ""))),
+                ", per ",
+                str(ev.get("unit", "name")),
+                ":",
+            )
+            table: list[list[list[Inline]]] = []
+            for test in ev.get("tests", {}):
+                src = f"network/dns/{eid}/tests/{netfacts.slug(test)}"
+                cells: list[list[Inline]] = [[C(test)]]
+                for m in ("recall", "fpr", "precision"):
+                    cells.append(b.rate(f"{src}/{m}") if self.has(f"{src}/{m}") else ["n/a"])
+                table.append(cells)
+            b.table(["Test", "Recall", "False-positive rate", "Precision"], table)
+            author = [m for m in ev.get("author_metrics", {}) if "/" not in m]
+            if author:
+                parts: list[Inline] = ["The data author's own figures on their split (their metrics file):"]
+                for i, m in enumerate(author):
+                    parts += [", " if i else " ", f"{m} ", b.num(f"network/dns/{eid}/author/{m}", 3)]
+                b.p(*parts, ".")
 
     def _charts(self) -> None:
         with warnings.catch_warnings():  # matplotlib notes empty legends; a chart saying "no data" is fine

@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 
 from bluebench.attack import technique_matches
+from bluebench.reports import netfacts
 from bluebench.reports.binding import Aliases
 from bluebench.reports.evidence import (
     AlertInfo,
@@ -333,6 +334,7 @@ class Verifier:
             for res in self.resolver.stored_evaluations().values():
                 path = str(res.get("labels", {}).get("path", ""))
                 ids |= {path.lower(), Path(path).name.lower()}
+            ids |= {i.lower() for i in netfacts.identifiers(self.con)}
             self._idents = ids
         return self._idents
 

@@ -160,7 +160,7 @@ class EventRow:
 
     @property
     def network(self) -> str:
-        """'to 203.0.113.5:443 tcp/ssl, 1,200 B out, 40,000 B in, 0.5 s, SF; name example.org'."""
+        """'to 203.0.113.5:443 tcp/ssl, 1,200 B out, 40,000 B in, 0.5 s, SF; name example.org; user agent curl/8'."""
         n = self.net
         parts = []
         if n.get("dst"):
@@ -174,8 +174,10 @@ class EventRow:
             parts.append(f"{n['duration'] / 1e9:.1f} s")
         if n.get("state"):
             parts.append(str(n["state"]))
-        name = n.get("name")
-        return ", ".join(parts) + (f"; name {name}" if name else "")
+        name, agent = n.get("name"), n.get("agent")
+        return (
+            ", ".join(parts) + (f"; name {name}" if name else "") + (f"; user agent {agent}" if agent else "")
+        )
 
 
 @dataclass
@@ -221,7 +223,8 @@ def incident_events(
                   any_value(e."network.transport"), any_value(e."network.protocol"),
                   any_value(e."source.bytes"), any_value(e."destination.bytes"),
                   any_value(e."event.duration"), any_value(e."zeek.connection.state"),
-                  any_value(coalesce(e."dns.question.name", e."tls.server_name", e."url.domain"))
+                  any_value(coalesce(e."dns.question.name", e."tls.server_name", e."url.domain")),
+                  any_value(e."user_agent.original")
            FROM alert_events l JOIN events e ON e."event.id" = l.event_id
            WHERE list_contains(?, l.alert_id)
            GROUP BY e."event.id"
@@ -229,7 +232,7 @@ def incident_events(
            LIMIT ?""",
         [ids, int(limit)],
     ).fetchall()
-    keys = ("dst", "dport", "transport", "protocol", "sent", "recv", "duration", "state", "name")
+    keys = ("dst", "dport", "transport", "protocol", "sent", "recv", "duration", "state", "name", "agent")
     events = [
         EventRow(
             r[0],
