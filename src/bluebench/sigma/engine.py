@@ -60,6 +60,9 @@ class SigmaEngine:
         self._recorder = MatchRecorder(self.rules, evidence_cap, corr_fields)
         self.matches: dict[str, RuleMatches] = self._recorder.matches
         self._reader = FieldReader(threads)
+        #: The engine's DuckDB database: ``file_batches(..., con=engine.connection)`` reduces
+        #: through it, so one run holds one database's memory and threads, not two.
+        self.connection = self._reader.connection
         #: Events whose fields could not be read, named (file and record) and counted.
         self.skipped = self._reader.skipped
 

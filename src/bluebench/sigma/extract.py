@@ -98,6 +98,16 @@ def cells(batch: pa.Table) -> Iterator[tuple[str, str, np.ndarray[Any, Any]]]:
         yield ch, cd, np.sort(order[s:e])
 
 
+def engine_connection(threads: int) -> duckdb.DuckDBPyConnection:
+    """A DuckDB database set up for the engine's queries: bounded memory, handed back early."""
+    con = duckdb.connect()
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+    con.execute("SET allocator_flush_threshold = '8MB'")
+    con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
+    return con
+
+
 class FieldReader:
     """Reads the fields of a cell's rows through one DuckDB connection kept for the whole run.
 
@@ -106,12 +116,13 @@ class FieldReader:
     """
 
     def __init__(self, threads: int = 2) -> None:
-        self._con = duckdb.connect()
-        self._con.execute(f"SET threads = {int(threads)}")
-        self._con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-        self._con.execute("SET allocator_flush_threshold = '8MB'")
-        self._con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
+        self._con = engine_connection(threads)
         self.skipped: list[Skipped] = []
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection the fields are read through (its database can be shared)."""
+        return self._con
 
     def columns(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, Column]:
         """The named fields of the given batch rows, dictionary-encoded."""
