@@ -17,7 +17,7 @@ dictionary indices).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -106,6 +106,12 @@ class RulePlan:
         self._by_source: dict[tuple[frozenset[str] | None, frozenset[str] | None], list[int]] = {}
         for i, r in enumerate(rules):
             self._by_source.setdefault((r.channels, r.codes), []).append(i)
+        #: Per field, the atoms of every rule on it (``field_plan_all``), in first-seen order.
+        self._field_atoms: dict[str, dict[int, None]] = {}
+        for ids in self.rule_atoms:
+            for k in ids:
+                self._field_atoms.setdefault(self.atoms.atoms[k].field, {})[k] = None
+        self._field_all: dict[str, FieldPlan] = {}
 
     def cell(self, channel: str, code: str) -> Cell:
         """The plan of one (lowercased channel, event id)."""
@@ -126,6 +132,14 @@ class RulePlan:
                 shared = self._shared[idx] = self._fields(idx)
             cell = self._cells[key] = Cell(list(idx), shared[0], shared[1], *self._flat_clauses(idx))
         return cell
+
+    def field_plan_all(self, f: str) -> FieldPlan:
+        """The plan of every rule's atoms on field ``f``: cells read together share it (``SharedHits``)."""
+        plan = self._field_all.get(f)
+        if plan is None:
+            ids = self._field_atoms.get(f, {})
+            plan = self._field_all[f] = field_plan([(k, self.atoms.atoms[k]) for k in ids], self.atoms.number)
+        return plan
 
     def _fields(self, idx: tuple[int, ...]) -> tuple[list[str], dict[str, FieldPlan]]:
         """The fields the rules ``idx`` read, and the plan of each field their atoms test."""
@@ -311,21 +325,59 @@ class Lazy:
 Positions = dict[int, "np.ndarray[Any, Any] | Lazy | None"]
 
 
+class SharedHits:
+    """Where the atoms of every rule hold over the distinct values of cells read together.
+
+    Small cells are read in one call and share one dictionary per field (``Column.part``), so
+    each field's atoms are evaluated once for all of them instead of once per cell: the fixed
+    cost of an automaton pass or a kernel call is paid per group, not per cell. The atoms are
+    those of all rules on the field (``RulePlan.field_plan_all``): a position depends only on
+    the atom and the value, so every cell finds its own atoms' positions here.
+    """
+
+    __slots__ = ("masks", "positions", "possible")
+
+    def __init__(self, plan: RulePlan, cols: dict[str, Column], fields: Iterable[str]) -> None:
+        self.positions: Positions = {}
+        self.masks: dict[int, np.ndarray[Any, Any]] = {}
+        for f in fields:
+            _eval_field(plan.field_plan_all(f), cols[f], self.positions)
+        #: Atoms that may hold somewhere in the group (pruning is sound for each of its cells).
+        self.possible = _possible(len(plan.atoms.atoms), self.positions)
+
+
+def _possible(n: int, positions: Positions) -> np.ndarray[Any, Any]:
+    """False for the atoms known to hold on no value; True for the others."""
+    possible = np.ones(n, dtype=bool)
+    gone = [k for k, pos in positions.items() if type(pos) is np.ndarray and not len(pos)]
+    if gone:
+        possible[gone] = False
+    return possible
+
+
 class CellHits:
     """Where the atoms of one cell's rules hold: per distinct value of their field, then per row.
 
     Read-only over the cell's columns; what is computed (lazy atoms, row sets) is kept for the
-    other rules of the cell.
+    other rules of the cell (and, with ``shared``, positions for the other cells of its group).
     """
 
-    __slots__ = ("atoms", "cols", "positions", "row_sets")
+    __slots__ = ("_possible", "atoms", "cols", "masks", "positions", "row_sets")
 
-    def __init__(self, cell: Cell, cols: dict[str, Column], atom_list: list[Atom]) -> None:
+    def __init__(
+        self, cell: Cell, cols: dict[str, Column], atom_list: list[Atom], shared: SharedHits | None = None
+    ) -> None:
         self.atoms = atom_list
         self.cols = cols
-        self.positions: Positions = {}  # None: decided per row; Lazy: computed when first needed
-        for f, plan in cell.plans.items():
-            _eval_field(plan, cols[f], self.positions)
+        self._possible: np.ndarray[Any, Any] | None = None
+        if shared is not None:
+            self.positions, self.masks = shared.positions, shared.masks
+            self._possible = shared.possible
+        else:
+            self.positions = {}  # None: decided per row; Lazy: computed when first needed
+            self.masks = {}
+            for f, plan in cell.plans.items():
+                _eval_field(plan, cols[f], self.positions)
         self.row_sets: dict[int, np.ndarray[Any, Any]] = {}
 
     def resolve(self, k: int) -> np.ndarray[Any, Any] | None:
@@ -335,16 +387,30 @@ class CellHits:
             pos = self.positions[k] = pos.compute()
         return pos
 
-    def rows_of(self, k: int) -> np.ndarray[Any, Any]:
-        """The rows where atom ``k`` holds, sorted (sparse: most atoms hold nowhere)."""
-        got = self.row_sets.get(k)
+    def mask(self, k: int) -> np.ndarray[Any, Any] | None:
+        """Atom ``k`` per distinct value of its field, absent last, as booleans (None: decided per row).
+
+        A row's truth is then one gather through the dictionary indices (``mask[col.idx]``).
+        """
+        got = self.masks.get(k)
         if got is None:
             pos = self.resolve(k)
             if pos is None:
-                a, cols = self.atoms[k], self.cols
+                return None
+            got = self.masks[k] = np.zeros(self.cols[self.atoms[k].field].nd + 1, dtype=bool)
+            got[pos] = True
+        return got
+
+    def rows_of(self, k: int) -> np.ndarray[Any, Any]:
+        """The rows where atom ``k`` holds, sorted."""
+        got = self.row_sets.get(k)
+        if got is None:
+            a, cols = self.atoms[k], self.cols
+            m = self.mask(k)
+            if m is None:
                 got = np.flatnonzero(fieldref(a, cols[a.field], cols[a.value], None)).astype(np.int32)
             else:
-                got = self.cols[self.atoms[k].field].rows_of(pos)
+                got = np.flatnonzero(m[cols[a.field].idx])
             self.row_sets[k] = got
         return got
 
@@ -352,10 +418,9 @@ class CellHits:
         """The cell's rules that can match at all: each of their clauses has an atom true somewhere."""
         if not len(cell.clausal):
             return cell.free
-        possible = np.ones(len(self.atoms), dtype=bool)
-        gone = [k for k, pos in self.positions.items() if type(pos) is np.ndarray and not len(pos)]
-        if gone:
-            possible[gone] = False
+        possible = (
+            self._possible if self._possible is not None else _possible(len(self.atoms), self.positions)
+        )
         clause_ok = np.logical_or.reduceat(possible[cell.clause_atoms], cell.clause_starts)
         rule_ok = np.logical_and.reduceat(clause_ok, cell.rule_starts)
         return unique(np.concatenate((cell.free, cell.clausal[rule_ok])))
