@@ -106,7 +106,7 @@ class SigmaEngine:
         rows = np.concatenate([r for r, _ in small])
         names = list(dict.fromkeys(f for _, cell in small for f in cell.fields))
         group = self._reader.columns(batch, rows, names)
-        shared = SharedHits(self._plan, group, dict.fromkeys(f for _, cell in small for f in cell.plans))
+        shared = SharedHits((cell for _, cell in small), group, len(self._plan.atoms.atoms))
         start = 0
         for r, cell in small:
             end = start + len(r)

@@ -106,12 +106,6 @@ class RulePlan:
         self._by_source: dict[tuple[frozenset[str] | None, frozenset[str] | None], list[int]] = {}
         for i, r in enumerate(rules):
             self._by_source.setdefault((r.channels, r.codes), []).append(i)
-        #: Per field, the atoms of every rule on it (``field_plan_all``), in first-seen order.
-        self._field_atoms: dict[str, dict[int, None]] = {}
-        for ids in self.rule_atoms:
-            for k in ids:
-                self._field_atoms.setdefault(self.atoms.atoms[k].field, {})[k] = None
-        self._field_all: dict[str, FieldPlan] = {}
 
     def cell(self, channel: str, code: str) -> Cell:
         """The plan of one (lowercased channel, event id)."""
@@ -132,14 +126,6 @@ class RulePlan:
                 shared = self._shared[idx] = self._fields(idx)
             cell = self._cells[key] = Cell(list(idx), shared[0], shared[1], *self._flat_clauses(idx))
         return cell
-
-    def field_plan_all(self, f: str) -> FieldPlan:
-        """The plan of every rule's atoms on field ``f``: cells read together share it (``SharedHits``)."""
-        plan = self._field_all.get(f)
-        if plan is None:
-            ids = self._field_atoms.get(f, {})
-            plan = self._field_all[f] = field_plan([(k, self.atoms.atoms[k]) for k in ids], self.atoms.number)
-        return plan
 
     def _fields(self, idx: tuple[int, ...]) -> tuple[list[str], dict[str, FieldPlan]]:
         """The fields the rules ``idx`` read, and the plan of each field their atoms test."""
@@ -326,24 +312,28 @@ Positions = dict[int, "np.ndarray[Any, Any] | Lazy | None"]
 
 
 class SharedHits:
-    """Where the atoms of every rule hold over the distinct values of cells read together.
+    """Where the atoms of a group of cells' rules hold, over the distinct values they share.
 
     Small cells are read in one call and share one dictionary per field (``Column.part``), so
-    each field's atoms are evaluated once for all of them instead of once per cell: the fixed
-    cost of an automaton pass or a kernel call is paid per group, not per cell. The atoms are
-    those of all rules on the field (``RulePlan.field_plan_all``): a position depends only on
-    the atom and the value, so every cell finds its own atoms' positions here.
+    each field plan of the group is evaluated once for all of its cells instead of once per
+    cell: cells with the same rules share their plans, and an automaton pass or a kernel call
+    costs about the same for a few values as for many. A position depends only on the atom
+    and the value, so every cell finds its own atoms' positions here.
     """
 
     __slots__ = ("masks", "positions", "possible")
 
-    def __init__(self, plan: RulePlan, cols: dict[str, Column], fields: Iterable[str]) -> None:
+    def __init__(self, cells: Iterable[Cell], cols: dict[str, Column], n_atoms: int) -> None:
         self.positions: Positions = {}
         self.masks: dict[int, np.ndarray[Any, Any]] = {}
-        for f in fields:
-            _eval_field(plan.field_plan_all(f), cols[f], self.positions)
+        done: set[int] = set()
+        for cell in cells:
+            for f, fp in cell.plans.items():
+                if id(fp) not in done:
+                    done.add(id(fp))
+                    _eval_field(fp, cols[f], self.positions)
         #: Atoms that may hold somewhere in the group (pruning is sound for each of its cells).
-        self.possible = _possible(len(plan.atoms.atoms), self.positions)
+        self.possible = _possible(n_atoms, self.positions)
 
 
 def _possible(n: int, positions: Positions) -> np.ndarray[Any, Any]:
