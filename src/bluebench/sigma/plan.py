@@ -391,16 +391,13 @@ class CellHits:
             got[pos] = True
         return got
 
-    def rows_of(self, k: int) -> np.ndarray[Any, Any]:
-        """The rows where atom ``k`` holds, sorted."""
+    def holds(self, k: int) -> np.ndarray[Any, Any]:
+        """Atom ``k`` per row of the cell, as booleans (kept for the cell's other rules)."""
         got = self.row_sets.get(k)
         if got is None:
             a, cols = self.atoms[k], self.cols
             m = self.mask(k)
-            if m is None:
-                got = np.flatnonzero(fieldref(a, cols[a.field], cols[a.value], None)).astype(np.int32)
-            else:
-                got = np.flatnonzero(m[cols[a.field].idx])
+            got = fieldref(a, cols[a.field], cols[a.value], None) if m is None else m[cols[a.field].idx]
             self.row_sets[k] = got
         return got
 
@@ -419,11 +416,29 @@ class CellHits:
         """A rule's candidate rows: those where every clause has an atom that holds (None: all rows)."""
         cand: np.ndarray[Any, Any] | None = None
         for clause in rule_clauses:
-            got = self.rows_of(clause[0]) if len(clause) == 1 else _union([self.rows_of(k) for k in clause])
-            cand = got if cand is None else np.intersect1d(cand, got, assume_unique=True)
-            if not len(cand):
-                break
-        return cand
+            got = self.holds(clause[0]) if len(clause) == 1 else self._any(clause)
+            cand = got if cand is None else cand & got
+            if not cand.any():
+                return EMPTY_ROWS
+        return None if cand is None else np.flatnonzero(cand)
+
+    def _any(self, clause: list[int]) -> np.ndarray[Any, Any]:
+        """Per row, whether one of the clause's atoms holds: masks of one field are OR-ed first, so
+        each field is gathered through its indices once."""
+        by_field: dict[str, np.ndarray[Any, Any]] = {}
+        acc: np.ndarray[Any, Any] | None = None
+        for k in clause:
+            m = self.mask(k)
+            if m is None:
+                acc = self.holds(k) if acc is None else acc | self.holds(k)
+                continue
+            f = self.atoms[k].field
+            prev = by_field.get(f)
+            by_field[f] = m if prev is None else prev | m
+        for f, m in by_field.items():
+            acc = m[self.cols[f].idx] if acc is None else acc | m[self.cols[f].idx]
+        assert acc is not None  # a clause holds one atom at least
+        return acc
 
 
 def _eval_field(plan: FieldPlan, col: Column, out: Positions) -> None:
@@ -600,13 +615,3 @@ def fieldref(a: Atom, left: Column, right: Column, r: np.ndarray[Any, Any] | Non
         else:
             out[i] = y in x
     return out
-
-
-def _union(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
-    """Sorted union of sorted row arrays."""
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return EMPTY_ROWS
-    if len(parts) == 1:
-        return parts[0]
-    return unique(np.concatenate(parts))
