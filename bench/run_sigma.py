@@ -91,7 +91,7 @@ def one(inputs: list[str], rules: list[str], cache_dir: str) -> dict[str, object
     engine = SigmaEngine(rs)
     c0 = time.process_time()
     t1 = time.perf_counter()
-    engine.run(file_batches(inputs, report))
+    engine.run(file_batches(inputs, report, con=engine.connection))
     alerts = engine_alerts(engine)
     run_s = time.perf_counter() - t1
     run_cpu = time.process_time() - c0

@@ -110,3 +110,15 @@ def test_any_batch_size_gives_the_same_matches(
     rs = compile_rules([write_rule(tmp_path, proc_rule(DETECTION))])
     table = batch([event(i, img, sec, host, cmd) for i, (img, sec, host, cmd) in enumerate(rows)])
     assert run_in_batches(rs, table, size, cap=2) == run_in_batches(rs, table, table.num_rows, cap=2)
+
+
+def test_reading_through_the_engines_database_changes_nothing() -> None:
+    rs = compile_rules([DATA / "rules"])
+    paths = [str(DATA / "regression")]
+    own = pa.concat_tables(list(file_batches(paths)))
+    eng = SigmaEngine(rs, evidence_cap=2)
+    # Batches reduced on the engine's database, interleaved with its own field reads.
+    eng.run(file_batches(paths, con=eng.connection), batch_rows=1)
+    assert pa.concat_tables(list(file_batches(paths, con=eng.connection))).equals(own)
+    assert summary(eng) == run_in_batches(rs, own, own.num_rows, cap=2)
+    assert eng.events_seen == own.num_rows > 0

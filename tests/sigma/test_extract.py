@@ -38,9 +38,9 @@ def test_encode_keeps_distinct_values_and_marks_absent_past_the_dictionary() -> 
     assert col.values.to_pylist() == ["A", "b"]
     assert col.lower == ["a", "b"]
     assert col.idx.tolist() == [0, 2, 1, 0]
-    assert col.rows_of(np.array([0])).tolist() == [0, 3]
-    assert col.rows_of(np.array([1, 2])).tolist() == [1, 2]
-    assert col.rows_of(np.array([], dtype=np.int64)).tolist() == []
+    part = col.part(1, 4)  # a cell of a group: its rows, the group's dictionary
+    assert part.idx.tolist() == [2, 1, 0] and part.nd == col.nd == 2
+    assert part.values is col.values and part.lower == ["a", "b"]
 
 
 def test_field_reader_reads_system_eventdata_aliased_and_keyword_fields() -> None:

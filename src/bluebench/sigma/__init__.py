@@ -47,7 +47,7 @@ def detect_files(
 ) -> tuple[SigmaEngine, list[Alert]]:
     """All rules over files read once and streamed, without a workspace."""
     engine = SigmaEngine(ruleset)
-    engine.run(file_batches(paths, report))
+    engine.run(file_batches(paths, report, con=engine.connection))
     if report is not None:
         report.skipped.extend(engine.skipped)
     return engine, engine_alerts(engine)

@@ -27,15 +27,15 @@ import pyarrow as pa
 from bluebench.heap import frozen
 from bluebench.sigma.extract import Column, FieldReader, cells
 from bluebench.sigma.match import CellMatcher, MatchRecorder, RuleMatches, program
-from bluebench.sigma.plan import Cell, CellHits, RulePlan
+from bluebench.sigma.plan import Cell, CellHits, RulePlan, SharedHits
 from bluebench.sigma.rules import RuleSet
 
 # Rows evaluated together. Every rule has a fixed cost per batch and cell, so larger is faster;
 # peak memory grows with it, not with the input (bench/sigma.py measures both at two sizes).
 BATCH_ROWS = 16_000
-#: Cells of up to this many rows have their fields read together (``FieldReader.columns_of_many``),
-#: in groups of up to ``SMALL_CELLS_READS`` rows times fields: a DuckDB call's own cost is paid
-#: once per group, and a row reads at most that many other cells' fields in vain.
+#: Cells of up to this many rows are run in groups (``_run_small``) of up to ``SMALL_CELLS_READS``
+#: rows times fields: a DuckDB call's and an atom evaluation's own cost is paid once per group,
+#: and a row reads at most that many other cells' fields in vain.
 SMALL_CELL_ROWS = 256
 SMALL_CELLS_READS = 65_536
 
@@ -60,6 +60,9 @@ class SigmaEngine:
         self._recorder = MatchRecorder(self.rules, evidence_cap, corr_fields)
         self.matches: dict[str, RuleMatches] = self._recorder.matches
         self._reader = FieldReader(threads)
+        #: The engine's DuckDB database: ``file_batches(..., con=engine.connection)`` reduces
+        #: through it, so one run holds one database's memory and threads, not two.
+        self.connection = self._reader.connection
         #: Events whose fields could not be read, named (file and record) and counted.
         self.skipped = self._reader.skipped
 
@@ -92,18 +95,34 @@ class SigmaEngine:
         pa.default_memory_pool().release_unused()
 
     def _run_small(self, batch: pa.Table, small: list[tuple[np.ndarray[Any, Any], Cell]]) -> None:
-        """Small cells, their fields read in one call, each then run as its own."""
+        """Small cells, their fields read in one call and their atoms evaluated once, each then run.
+
+        A call or a kernel costs about the same whatever its rows, and real logs hold many cells
+        of a few events each: the group shares one dictionary per field (``Column.part``) and one
+        evaluation of its atoms (``SharedHits``); each row gets the values its own read would give.
+        """
         if not small:
             return
-        many = self._reader.columns_of_many(batch, [(rows, cell.fields) for rows, cell in small])
-        for (rows, cell), cols in zip(small, many, strict=True):
-            self._run_cell(batch, rows, cell, cols)
+        rows = np.concatenate([r for r, _ in small])
+        names = list(dict.fromkeys(f for _, cell in small for f in cell.fields))
+        group = self._reader.columns(batch, rows, names)
+        shared = SharedHits((cell for _, cell in small), group, len(self._plan.atoms.atoms))
+        start = 0
+        for r, cell in small:
+            end = start + len(r)
+            self._run_cell(batch, r, cell, {f: group[f].part(start, end) for f in cell.fields}, shared)
+            start = end
 
     def _run_cell(
-        self, batch: pa.Table, rows: np.ndarray[Any, Any], cell: Cell, cols: dict[str, Column]
+        self,
+        batch: pa.Table,
+        rows: np.ndarray[Any, Any],
+        cell: Cell,
+        cols: dict[str, Column],
+        shared: SharedHits | None = None,
     ) -> None:
         """Every rule of one cell that can match, on its candidate rows only."""
-        hits = CellHits(cell, cols, self._plan.atoms.atoms)
+        hits = CellHits(cell, cols, self._plan.atoms.atoms, shared)
         matcher = CellMatcher(hits, len(rows))
         for i in hits.alive(cell).tolist():
             cand = hits.candidates(self._plan.clauses[i])

@@ -36,7 +36,7 @@ DUCKDB_MEMORY = "256MB"
 class Column:
     """One field over a cell's rows, dictionary-encoded."""
 
-    __slots__ = ("_lower", "_order", "_starts", "idx", "lower_arr", "nd", "values")
+    __slots__ = ("_lower", "idx", "lower_arr", "nd", "values")
 
     def __init__(self, values: pa.Array, lower_arr: pa.Array, idx: np.ndarray[Any, Any]) -> None:
         self.values = values  # distinct values (original case)
@@ -44,8 +44,6 @@ class Column:
         self.idx = idx  # per row: index into values, nd where absent
         self.nd = len(values)
         self._lower: list[str] | None = None
-        self._order: np.ndarray[Any, Any] | None = None
-        self._starts: np.ndarray[Any, Any] | None = None
 
     @property
     def lower(self) -> list[str]:
@@ -54,19 +52,11 @@ class Column:
             self._lower = [s if s is not None else "" for s in self.lower_arr.to_pylist()]
         return self._lower
 
-    def rows_of(self, pos: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """The sorted rows whose value is one of ``pos`` (distinct-value positions), in O(hits)."""
-        if self._order is None:
-            self._order = np.argsort(self.idx, kind="stable").astype(np.int32)
-            self._starts = np.searchsorted(self.idx[self._order], np.arange(self.nd + 2))
-        assert self._starts is not None
-        lo = self._starts[pos]
-        lens = self._starts[pos + 1] - lo
-        total = int(lens.sum())
-        if total == 0:
-            return EMPTY_ROWS
-        offs = np.repeat(lo - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-        return np.sort(self._order[offs + np.arange(total)])
+    def part(self, lo: int, hi: int) -> Column:
+        """Rows ``lo:hi``, sharing this column's dictionary (and its lowercased values once made)."""
+        col = Column(self.values, self.lower_arr, self.idx[lo:hi])
+        col._lower = self._lower
+        return col
 
 
 def encode(arr: pa.Array) -> Column:
@@ -98,6 +88,16 @@ def cells(batch: pa.Table) -> Iterator[tuple[str, str, np.ndarray[Any, Any]]]:
         yield ch, cd, np.sort(order[s:e])
 
 
+def engine_connection(threads: int) -> duckdb.DuckDBPyConnection:
+    """A DuckDB database set up for the engine's queries: bounded memory, handed back early."""
+    con = duckdb.connect()
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+    con.execute("SET allocator_flush_threshold = '8MB'")
+    con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
+    return con
+
+
 class FieldReader:
     """Reads the fields of a cell's rows through one DuckDB connection kept for the whole run.
 
@@ -106,35 +106,17 @@ class FieldReader:
     """
 
     def __init__(self, threads: int = 2) -> None:
-        self._con = duckdb.connect()
-        self._con.execute(f"SET threads = {int(threads)}")
-        self._con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-        self._con.execute("SET allocator_flush_threshold = '8MB'")
-        self._con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
+        self._con = engine_connection(threads)
         self.skipped: list[Skipped] = []
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection the fields are read through (its database can be shared)."""
+        return self._con
 
     def columns(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, Column]:
         """The named fields of the given batch rows, dictionary-encoded."""
         return {f: encode(a) for f, a in self._fields(batch, rows, names).items()}
-
-    def columns_of_many(
-        self, batch: pa.Table, wanted: list[tuple[np.ndarray[Any, Any], list[str]]]
-    ) -> list[dict[str, Column]]:
-        """``columns`` of several small cells through one DuckDB call (the union of their fields).
-
-        A call costs milliseconds whatever its rows, and real logs hold many cells of a few
-        events each; one call over all of them gives each row the same values as its own call
-        (the same function on the same paths), only the rows' unused fields are read too.
-        """
-        names = list(dict.fromkeys(f for _, fs in wanted for f in fs))
-        rows = np.concatenate([r for r, _ in wanted])
-        got = self._fields(batch, rows, names)
-        out: list[dict[str, Column]] = []
-        start = 0
-        for r, fs in wanted:
-            out.append({f: encode(got[f].slice(start, len(r))) for f in fs})
-            start += len(r)
-        return out
 
     def _fields(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, pa.Array]:
         """``extract_fields``, halved until it succeeds, so the result never depends on memory.

@@ -135,13 +135,12 @@ class CellMatcher:
                 return got
         hits = self._hits
         a = hits.atoms[k]
-        pos = hits.resolve(k)
-        if pos is None:
+        m = hits.mask(k)
+        if m is None:
             got = fieldref(a, hits.cols[a.field], hits.cols[a.value], r)
         else:
             col = hits.cols[a.field]
-            vi = col.idx if r is None else col.idx[r]
-            got = np.isin(vi, pos)
+            got = m[col.idx if r is None else col.idx[r]]
         if r is None:
             self._full[k] = got
         return got

@@ -17,7 +17,7 @@ dictionary indices).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -311,21 +311,63 @@ class Lazy:
 Positions = dict[int, "np.ndarray[Any, Any] | Lazy | None"]
 
 
+class SharedHits:
+    """Where the atoms of a group of cells' rules hold, over the distinct values they share.
+
+    Small cells are read in one call and share one dictionary per field (``Column.part``), so
+    each field plan of the group is evaluated once for all of its cells instead of once per
+    cell: cells with the same rules share their plans, and an automaton pass or a kernel call
+    costs about the same for a few values as for many. A position depends only on the atom
+    and the value, so every cell finds its own atoms' positions here.
+    """
+
+    __slots__ = ("masks", "positions", "possible")
+
+    def __init__(self, cells: Iterable[Cell], cols: dict[str, Column], n_atoms: int) -> None:
+        self.positions: Positions = {}
+        self.masks: dict[int, np.ndarray[Any, Any]] = {}
+        done: set[int] = set()
+        for cell in cells:
+            for f, fp in cell.plans.items():
+                if id(fp) not in done:
+                    done.add(id(fp))
+                    _eval_field(fp, cols[f], self.positions)
+        #: Atoms that may hold somewhere in the group (pruning is sound for each of its cells).
+        self.possible = _possible(n_atoms, self.positions)
+
+
+def _possible(n: int, positions: Positions) -> np.ndarray[Any, Any]:
+    """False for the atoms known to hold on no value; True for the others."""
+    possible = np.ones(n, dtype=bool)
+    gone = [k for k, pos in positions.items() if type(pos) is np.ndarray and not len(pos)]
+    if gone:
+        possible[gone] = False
+    return possible
+
+
 class CellHits:
     """Where the atoms of one cell's rules hold: per distinct value of their field, then per row.
 
     Read-only over the cell's columns; what is computed (lazy atoms, row sets) is kept for the
-    other rules of the cell.
+    other rules of the cell (and, with ``shared``, positions for the other cells of its group).
     """
 
-    __slots__ = ("atoms", "cols", "positions", "row_sets")
+    __slots__ = ("_possible", "atoms", "cols", "masks", "positions", "row_sets")
 
-    def __init__(self, cell: Cell, cols: dict[str, Column], atom_list: list[Atom]) -> None:
+    def __init__(
+        self, cell: Cell, cols: dict[str, Column], atom_list: list[Atom], shared: SharedHits | None = None
+    ) -> None:
         self.atoms = atom_list
         self.cols = cols
-        self.positions: Positions = {}  # None: decided per row; Lazy: computed when first needed
-        for f, plan in cell.plans.items():
-            _eval_field(plan, cols[f], self.positions)
+        self._possible: np.ndarray[Any, Any] | None = None
+        if shared is not None:
+            self.positions, self.masks = shared.positions, shared.masks
+            self._possible = shared.possible
+        else:
+            self.positions = {}  # None: decided per row; Lazy: computed when first needed
+            self.masks = {}
+            for f, plan in cell.plans.items():
+                _eval_field(plan, cols[f], self.positions)
         self.row_sets: dict[int, np.ndarray[Any, Any]] = {}
 
     def resolve(self, k: int) -> np.ndarray[Any, Any] | None:
@@ -335,16 +377,27 @@ class CellHits:
             pos = self.positions[k] = pos.compute()
         return pos
 
-    def rows_of(self, k: int) -> np.ndarray[Any, Any]:
-        """The rows where atom ``k`` holds, sorted (sparse: most atoms hold nowhere)."""
-        got = self.row_sets.get(k)
+    def mask(self, k: int) -> np.ndarray[Any, Any] | None:
+        """Atom ``k`` per distinct value of its field, absent last, as booleans (None: decided per row).
+
+        A row's truth is then one gather through the dictionary indices (``mask[col.idx]``).
+        """
+        got = self.masks.get(k)
         if got is None:
             pos = self.resolve(k)
             if pos is None:
-                a, cols = self.atoms[k], self.cols
-                got = np.flatnonzero(fieldref(a, cols[a.field], cols[a.value], None)).astype(np.int32)
-            else:
-                got = self.cols[self.atoms[k].field].rows_of(pos)
+                return None
+            got = self.masks[k] = np.zeros(self.cols[self.atoms[k].field].nd + 1, dtype=bool)
+            got[pos] = True
+        return got
+
+    def holds(self, k: int) -> np.ndarray[Any, Any]:
+        """Atom ``k`` per row of the cell, as booleans (kept for the cell's other rules)."""
+        got = self.row_sets.get(k)
+        if got is None:
+            a, cols = self.atoms[k], self.cols
+            m = self.mask(k)
+            got = fieldref(a, cols[a.field], cols[a.value], None) if m is None else m[cols[a.field].idx]
             self.row_sets[k] = got
         return got
 
@@ -352,10 +405,9 @@ class CellHits:
         """The cell's rules that can match at all: each of their clauses has an atom true somewhere."""
         if not len(cell.clausal):
             return cell.free
-        possible = np.ones(len(self.atoms), dtype=bool)
-        gone = [k for k, pos in self.positions.items() if type(pos) is np.ndarray and not len(pos)]
-        if gone:
-            possible[gone] = False
+        possible = (
+            self._possible if self._possible is not None else _possible(len(self.atoms), self.positions)
+        )
         clause_ok = np.logical_or.reduceat(possible[cell.clause_atoms], cell.clause_starts)
         rule_ok = np.logical_and.reduceat(clause_ok, cell.rule_starts)
         return unique(np.concatenate((cell.free, cell.clausal[rule_ok])))
@@ -364,11 +416,29 @@ class CellHits:
         """A rule's candidate rows: those where every clause has an atom that holds (None: all rows)."""
         cand: np.ndarray[Any, Any] | None = None
         for clause in rule_clauses:
-            got = self.rows_of(clause[0]) if len(clause) == 1 else _union([self.rows_of(k) for k in clause])
-            cand = got if cand is None else np.intersect1d(cand, got, assume_unique=True)
-            if not len(cand):
-                break
-        return cand
+            got = self.holds(clause[0]) if len(clause) == 1 else self._any(clause)
+            cand = got if cand is None else cand & got
+            if not cand.any():
+                return EMPTY_ROWS
+        return None if cand is None else np.flatnonzero(cand)
+
+    def _any(self, clause: list[int]) -> np.ndarray[Any, Any]:
+        """Per row, whether one of the clause's atoms holds: masks of one field are OR-ed first, so
+        each field is gathered through its indices once."""
+        by_field: dict[str, np.ndarray[Any, Any]] = {}
+        acc: np.ndarray[Any, Any] | None = None
+        for k in clause:
+            m = self.mask(k)
+            if m is None:
+                acc = self.holds(k) if acc is None else acc | self.holds(k)
+                continue
+            f = self.atoms[k].field
+            prev = by_field.get(f)
+            by_field[f] = m if prev is None else prev | m
+        for f, m in by_field.items():
+            acc = m[self.cols[f].idx] if acc is None else acc | m[self.cols[f].idx]
+        assert acc is not None  # a clause holds one atom at least
+        return acc
 
 
 def _eval_field(plan: FieldPlan, col: Column, out: Positions) -> None:
@@ -545,13 +615,3 @@ def fieldref(a: Atom, left: Column, right: Column, r: np.ndarray[Any, Any] | Non
         else:
             out[i] = y in x
     return out
-
-
-def _union(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
-    """Sorted union of sorted row arrays."""
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return EMPTY_ROWS
-    if len(parts) == 1:
-        return parts[0]
-    return unique(np.concatenate(parts))

@@ -99,7 +99,7 @@ def _one(info: Path, index: dict[str, tuple[Path, str]]) -> list[RegressionResul
             continue
         engine = SigmaEngine(RuleSet(rules=[rule]))
         report = ReadReport()
-        engine.run(file_batches([str(evtx)], report))
+        engine.run(file_batches([str(evtx)], report, con=engine.connection))
         err = "; ".join(str(s) for s in report.skipped[:3]) or None
         out.append(RegressionResult(folder, rid, title, expected, engine.matches[rid].count, err))
     return out

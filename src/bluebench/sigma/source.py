@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
-from bluebench.sigma.extract import DUCKDB_MEMORY, RECORD_ERRORS, SCAN_ROWS
+from bluebench.sigma.extract import RECORD_ERRORS, SCAN_ROWS, engine_connection
 from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
 from bluebench.sources.lines import iter_line_blocks, open_members, read_head
 from bluebench.sources.winjson import first_object
@@ -66,19 +66,20 @@ BATCH_BYTES = 4 * 1024 * 1024
 
 
 def file_batches(
-    paths: list[str], report: ReadReport | None = None, threads: int = 2, batch_bytes: int | None = None
+    paths: list[str],
+    report: ReadReport | None = None,
+    threads: int = 2,
+    batch_bytes: int | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> Iterator[pa.Table]:
     """Stream the Windows events of files/folders (EVTX, Winlogbeat/OTRF JSON lines).
 
     ``batch_bytes`` of raw input per block (default ``BATCH_BYTES``); memory grows with the
-    block, not with the input.
+    block, not with the input. ``con`` (``SigmaEngine.connection``): reduce through the
+    engine's DuckDB database instead of a second one (each holds its own memory and threads).
     """
     rep = report if report is not None else ReadReport()
-    con = duckdb.connect()
-    con.execute(f"SET threads = {int(threads)}")
-    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-    con.execute("SET allocator_flush_threshold = '8MB'")
-    con.execute("SET allocator_bulk_deallocation_flush_threshold = '8MB'")
+    con = con.cursor() if con is not None else engine_connection(threads)
     opts = ReadOptions(batch_bytes=batch_bytes or BATCH_BYTES)
     # Raw blocks of consecutive files of one shape are reduced together: one DuckDB query per
     # batch, not one per small file (a folder of EVTX holds hundreds of small files).
