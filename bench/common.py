@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import threading
@@ -38,6 +39,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def shown(path: Path) -> str:
     """A path as stored in results: relative to the repository, never this machine's layout."""
     return os.path.relpath(Path(path).resolve(), ROOT)
+
+
+_ABSOLUTE = re.compile(r"(?<![\w.:/-])/(?:[\w.@+-]+/)*[\w.@+-]*")
+
+
+def public(value: Any) -> Any:
+    """A result with every absolute path of this machine made relative to the repository (none published)."""
+    if isinstance(value, str):
+        return _ABSOLUTE.sub(lambda m: os.path.relpath(m.group(0), ROOT) if m.group(0) != "/" else "/", value)
+    if isinstance(value, dict):
+        return {k: public(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [public(v) for v in value]
+    return value
 
 
 def evtx_files(data: Path) -> list[InputFile]:
@@ -236,7 +251,7 @@ def write_result(name: str, result: dict[str, Any], out: Path | None = None) -> 
         "load_average_at_end": os.getloadavg(),
         **result,
     }
-    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(public(result), indent=1) + "\n", encoding="utf-8")
     return path
 
 

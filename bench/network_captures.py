@@ -43,6 +43,7 @@ from bluebench.events.workspace import Workspace
 from bluebench.network.evaluate import DnsEvaluation, evaluate
 from bluebench.sources import discover
 from bluebench.stats import Rate
+from common import public
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NETWORK = ("beaconing", "long_connection", "exfiltration", "dns_tunnel", "generated_domains")
@@ -297,10 +298,10 @@ def main() -> None:
             results.append(measure(cap, root, Path(tmp)))
             print(f"{cap.name}: {results[-1]['seconds']} s", file=sys.stderr)
     Path(args.out).write_text(
-        json.dumps({"data": "../shared/data/network", "captures": results}, indent=1, default=str)
+        json.dumps(public({"data": str(root), "captures": results}), indent=1, default=str)
     )
     dns = evaluate(root / "netrack-learn-dns-tunnel")
-    (RESULTS / "dns-evaluation.json").write_text(json.dumps(dns.to_json(), indent=1) + "\n")
+    (RESULTS / "dns-evaluation.json").write_text(json.dumps(public(dns.to_json()), indent=1) + "\n")
     print(table(results))
     print(dns_table(dns))
     write_doc(

@@ -7,6 +7,8 @@ included. A table of constants may be exempted by name below, with the reason.
 from __future__ import annotations
 
 import ast
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +66,27 @@ def test_import_contracts_are_kept() -> None:
     done = subprocess.run([str(lint)], cwd=root, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+MACHINE_ROOTS = re.compile(r'"/(?:home|work|root|Users|tmp|var|mnt|opt|srv)/')
+
+
+def test_published_bench_results_name_no_path_of_a_machine() -> None:
+    """Results are committed: a path of the machine that measured them would leak its layout."""
+    results = SRC.parent.parent / "bench" / "results"
+    leaks = [p.name for p in sorted(results.glob("*.json")) if MACHINE_ROOTS.search(p.read_text("utf-8"))]
+    assert not leaks, f"absolute paths in {leaks}: write results through bench/common.py's public()"
+
+
+def test_public_makes_this_machines_paths_relative() -> None:
+    """The scrub every bench result goes through keeps URLs and relative paths as they are."""
+    sys.path.insert(0, str(SRC.parent.parent / "bench"))
+    try:
+        from common import ROOT, public
+    finally:
+        sys.path.pop(0)
+    shared = str(ROOT.parent / "shared" / "data" / "x.log")
+    out = public({"a": [f"--data {shared} --n 3"], "u": "https://example.org/a/b", "r": "../shared/data"})
+    assert out["a"] == ["--data ../shared/data/x.log --n 3"]
+    assert out["u"] == "https://example.org/a/b" and out["r"] == "../shared/data"
+    assert not MACHINE_ROOTS.search(json.dumps(out))
