@@ -129,6 +129,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--hosts", type=int, default=0, help="workstations (default: one per 5,000 rows)")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the workspace (for bench/alert_digest.py) instead of deleting it",
+    )
     args = ap.parse_args()
     # The periodic services alone make about 1,430 rows per host and week: scale hosts with rows.
     hosts = args.hosts or max(20, args.rows // 5000)
@@ -168,7 +173,8 @@ def main() -> None:
     )
     print(f"wrote {path}")
     write_doc(Path(__file__).resolve().parents[1] / "docs" / "network.md", speed_table())
-    shutil.rmtree(workspace, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(workspace, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -31,14 +31,16 @@ from bluebench.detectors.netsql import (
     LOCAL_HOSTS,
     bytes_text,
     destination_hosts,
+    evidence_rows,
     in_passes,
     lacking,
     outbound_sessions,
     port_list,
     seconds_text,
     two_way_discount,
+    with_evidence,
 )
-from bluebench.detectors.winsql import combine, severity_for, uniq
+from bluebench.detectors.winsql import combine, severity_for
 from bluebench.engines import Db
 
 # Ports of services that are expected to be contacted periodically or for long.
@@ -49,7 +51,7 @@ STANDARD_PORTS = (
     3478, 4500, 5222, 5223, 5228, 5349, 8080, 8443, 8883,
 )  # fmt: skip
 # What Zeek names the TLS and HTTP records of one connection, with what makes them odd.
-NAMES = """
+NAMES_WITH_EIDS = """
 named AS (
     SELECT "zeek.session_id" AS uid, min(epoch_us("@timestamp")) / 1e6 AS t,
            any_value("source.ip") AS src, any_value("destination.ip") AS dst,
@@ -65,31 +67,47 @@ named AS (
     WHERE "event.code" IN ('ssl', 'http') AND "zeek.session_id" IS NOT NULL AND "@timestamp" IS NOT NULL
     GROUP BY 1
 )"""
+NAMES = NAMES_WITH_EIDS.replace(', list("event.id" ORDER BY "event.id") AS name_eids', "")
 # A User-Agent too short to name a client, or a browser retired long before the traffic (MSIE 1-6).
 ODD_USER_AGENT = r"^.{0,9}$|MSIE [1-6]\."
 
-BEACON_SQL = (
-    "WITH "
-    + outbound_sessions()
-    + ","
-    + NAMES
-    + """,
+
+def _beacon_attempts(evidence: bool) -> str:
+    """CTEs up to ``keyed``: every outbound attempt with its target (name or address); see BEACON_SQL."""
+    s_eids, n_eids = (
+        ("list_concat(s.eids, coalesce(n.name_eids, [])) AS eids, ", "n.name_eids, ")
+        if evidence
+        else ("", "")
+    )
+    return (
+        "WITH "
+        + outbound_sessions(evidence)
+        + ","
+        + (NAMES_WITH_EIDS if evidence else NAMES)
+        + f""",
 attempts AS (
     SELECT s.src, s.dst, s.dport, s.t, s.t_end, s.sent, s.recv, s.failed, s.service,
-           list_concat(s.eids, coalesce(n.name_eids, [])) AS eids, n.name, n.tls, n.http, n.no_sni,
-           n.self_signed, n.no_ua, n.odd_ua, n.ua
+           {s_eids}n.name, n.tls, n.http, n.no_sni, n.self_signed, n.no_ua, n.odd_ua, n.ua
     FROM sessions s LEFT JOIN named n USING (uid)
     UNION ALL
-    SELECT n.src, n.dst, n.dport, n.t, n.t, NULL, NULL, false, NULL, n.name_eids, n.name, n.tls, n.http,
+    SELECT n.src, n.dst, n.dport, n.t, n.t, NULL, NULL, false, NULL, {n_eids}n.name, n.tls, n.http,
            n.no_sni, n.self_signed, n.no_ua, n.odd_ua, n.ua
-    FROM named n WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e."event.action" = 'connection' AND e."zeek.session_id" = n.uid)
+    FROM named n
+    WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e."event.action" = 'connection' AND e."zeek.session_id" = n.uid)
+      AND {"list_contains($hosts, n.src)" if evidence else "hash(n.src) % $chunks = $chunk"}
 ),
 keyed AS (
     SELECT *, coalesce(name, dst) AS target FROM attempts
     WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
       AND NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
                       WHERE coalesce(name, dst) = x OR ends_with(coalesce(name, ''), '.' || x) OR dst = x)
-),
+)"""
+    )
+
+
+BEACON_SQL = (
+    _beacon_attempts(evidence=False)
+    + """,
 spans AS (SELECT src, min(t) AS t0, greatest(max(t_end) - min(t), 1) AS span FROM keyed GROUP BY src),
 -- Only pairs seen often enough reach the window and the quantiles (the costly part).
 frequent AS (SELECT src, target, dport FROM keyed GROUP BY ALL HAVING count(*) >= $min_attempts),
@@ -109,8 +127,7 @@ SELECT g.src, g.target, g.dport, count(*) AS n, min(t) AS first_t, max(t_end) AS
        bool_or(tls) AS tls, bool_or(http) AS http, sum(CASE WHEN no_sni THEN 1 ELSE 0 END) AS no_sni,
        sum(CASE WHEN tls THEN 1 ELSE 0 END) AS tls_n,
        bool_or(self_signed) AS self_signed, sum(CASE WHEN no_ua THEN 1 ELSE 0 END) AS no_ua,
-       bool_or(odd_ua) AS odd_ua, any_value(ua) FILTER (WHERE odd_ua) AS an_odd_ua,
-       flatten(list(eids ORDER BY t)) AS eids
+       bool_or(odd_ua) AS odd_ua, any_value(ua) FILTER (WHERE odd_ua) AS an_odd_ua
 FROM gaps g
 GROUP BY g.src, g.target, g.dport
 HAVING count(*) >= $min_attempts
@@ -118,6 +135,14 @@ HAVING count(*) >= $min_attempts
 SELECT *, sum(CASE WHEN list_contains($standard, dport) THEN 0 ELSE 1 END) OVER (PARTITION BY src) AS odd_port_pairs
 FROM candidates
 ORDER BY first_t, src, target, dport
+"""
+)
+# The event ids of every (source, target, port) of the sources in ``$hosts``: the same attempts.
+BEACON_EVIDENCE_SQL = (
+    _beacon_attempts(evidence=True)
+    + """
+SELECT src, target, dport, flatten(list(eids ORDER BY t)) AS eids FROM keyed
+GROUP BY src, target, dport HAVING count(*) >= $min_attempts
 """
 )
 
@@ -225,10 +250,19 @@ class Beaconing(Detector):
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["target"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))
-        for r in rows:
-            finding = self._finding(r, standard)
-            if finding is not None:
-                yield finding
+        found = [(r, f) for r in rows if (f := self._finding(r, standard)) is not None]
+        yield from with_evidence(
+            found,
+            self.reaches,
+            lambda hosts: evidence_rows(
+                lambda sql, q: self.rows(con, sql, q),
+                BEACON_EVIDENCE_SQL,
+                params,
+                hosts,
+                ("src", "target", "dport"),
+            ),
+            ("src", "target", "dport"),
+        )
 
     def _finding(self, r: Mapping[str, Any], standard: set[int]) -> Finding | None:
         ts_score = regularity(r["dq"], r["d_mad"])
@@ -285,7 +319,7 @@ class Beaconing(Detector):
             },
             first_seen=r["first"],
             last_seen=r["last"],
-            event_ids=uniq(r["eids"]),
+            event_ids=[],
             reasons=[
                 lead,
                 sizes,
@@ -324,10 +358,12 @@ class Beaconing(Detector):
         return signals, reasons
 
 
-LONG_SQL = (
-    "WITH "
-    + outbound_sessions()
-    + """,
+def _long_stretches(evidence: bool) -> str:
+    """CTEs up to ``stretches``: outbound sessions numbered by the stretch of being connected."""
+    return (
+        "WITH "
+        + outbound_sessions(evidence)
+        + """,
 names AS (
     SELECT "zeek.session_id" AS uid, lower(any_value(coalesce("tls.server_name", "url.domain"))) AS name,
            bool_or("event.code" = 'ssl') AS tls,
@@ -351,14 +387,19 @@ stretches AS (
     SELECT *, sum(CASE WHEN reach IS NULL OR t > reach + $merge_gap THEN 1 ELSE 0 END)
               OVER (PARTITION BY src, dst, dport ORDER BY t, t_end ROWS UNBOUNDED PRECEDING) AS run
     FROM reach
-),
+)"""
+    )
+
+
+LONG_SQL = (
+    _long_stretches(evidence=False)
+    + """,
 runs AS (
     SELECT src, dst, dport, run, max(t_end) - min(t) AS open_s, min(t) AS first_t, max(t_end) AS last_t,
            count(*) AS n, sum(frags) AS frags, max(dur) AS longest, sum(sent) AS sent, sum(recv) AS recv,
            any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
            any_value(name) FILTER (WHERE name IS NOT NULL) AS name, bool_or(tls) AS tls,
-           coalesce(bool_and(no_sni) FILTER (WHERE tls), false) AS no_sni, bool_or(self_signed) AS self_signed,
-           flatten(list(eids ORDER BY t)) AS eids
+           coalesce(bool_and(no_sni) FILTER (WHERE tls), false) AS no_sni, bool_or(self_signed) AS self_signed
     FROM stretches GROUP BY src, dst, dport, run
     HAVING max(t_end) - min(t) >= $min_seconds
 )
@@ -367,6 +408,14 @@ FROM runs r
 WHERE NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
                   WHERE r.dst = x OR r.name = x OR ends_with(coalesce(r.name, ''), '.' || x))
 ORDER BY first_t, r.src, r.dst, r.dport
+"""
+)
+# The event ids of every stretch of the sources in ``$hosts`` (a stretch is a fact about one pair).
+LONG_EVIDENCE_SQL = (
+    _long_stretches(evidence=True)
+    + """
+SELECT src, dst, dport, run, flatten(list(eids ORDER BY t)) AS eids FROM stretches
+GROUP BY src, dst, dport, run HAVING max(t_end) - min(t) >= $min_seconds
 """
 )
 
@@ -417,8 +466,15 @@ class LongConnection(Detector):
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["dst"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))
-        for r in rows:
-            yield self._finding(r, standard)
+        key = ("src", "dst", "dport", "run")
+        yield from with_evidence(
+            [(r, self._finding(r, standard)) for r in rows],
+            self.reaches,
+            lambda hosts: evidence_rows(
+                lambda sql, q: self.rows(con, sql, q), LONG_EVIDENCE_SQL, params, hosts, key
+            ),
+            key,
+        )
 
     def _finding(self, r: Mapping[str, Any], standard: set[int]) -> Finding:
         p = self.params
@@ -463,7 +519,7 @@ class LongConnection(Detector):
             },
             first_seen=r["first"],
             last_seen=r["last"],
-            event_ids=uniq(r["eids"]),
+            event_ids=[],
             reasons=reasons,
             severity=severity_for(score),
             techniques=techniques or ["T1571" if int(r["dport"] or 0) not in standard else "T1573"],
