@@ -376,12 +376,29 @@ outbound AS (
     WHERE s.transport IN ('tcp', 'udp') AND s.src IN (SELECT ip FROM local_hosts)
       AND s.dst NOT IN (SELECT ip FROM local_hosts)
 ),
+-- Only pairs that could stay connected for $min_seconds reach the windows (the costly part).
+-- Cut time into slices of half that: a stretch so long covers a whole slice with its sessions,
+-- each stretched by the gap. A session shorter than a slice covers at most its own slice and
+-- the next, so a pair whose sessions never add up to a slice over two neighbouring slices,
+-- and that has no session of a slice's length, cannot hold one (NTP every 17 min, an update
+-- check every hour): an exact test, not a sample.
+slices AS (
+    SELECT src, dst, dport, floor(t / $slice) AS k, sum(least(dur, $slice) + $merge_gap) AS cover,
+           max(dur) AS longest
+    FROM outbound GROUP BY ALL
+),
+may_last AS (
+    SELECT DISTINCT a.src, a.dst, a.dport FROM slices a
+    LEFT JOIN slices b ON b.src = a.src AND b.dst = a.dst AND b.dport IS NOT DISTINCT FROM a.dport AND b.k = a.k - 1
+    WHERE a.longest + $merge_gap >= $slice OR a.cover + coalesce(b.cover, 0) >= $slice
+),
 -- Sessions of one pair that overlap or follow within the gap are one stretch of being connected:
 -- a channel that reconnects at once is still open.
 reach AS (
-    SELECT *, max(t_end) OVER (PARTITION BY src, dst, dport ORDER BY t, t_end
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-    FROM outbound
+    SELECT o.*, max(t_end) OVER (PARTITION BY o.src, o.dst, o.dport ORDER BY t, t_end
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+    FROM outbound o SEMI JOIN may_last m
+         ON o.src = m.src AND o.dst = m.dst AND o.dport IS NOT DISTINCT FROM m.dport
 ),
 stretches AS (
     SELECT *, sum(CASE WHEN reach IS NULL OR t > reach + $merge_gap THEN 1 ELSE 0 END)
@@ -458,6 +475,7 @@ class LongConnection(Detector):
         params = {
             "merge_gap": float(p["merge_gap_seconds"]),
             "min_seconds": float(p["min_hours"]) * 3600.0,
+            "slice": max(float(p["min_hours"]) * 1800.0, 1.0),
             "allow": [str(a).lower() for a in p["allow"]],
         }
         rows = in_passes(

@@ -64,25 +64,23 @@ def sessions(source: str = "conns", evidence: bool = True) -> str:
     Binds ``$merge_gap`` (seconds between one record's end and the next one's start).
 
     Most 5-tuples hold one record (a fresh source port per connection): those are sessions as
-    they are, and only the others go through the windows that find the breaks. A window keeps
-    its partitions in memory; a join and a grouping spill, so ten million records fit the
-    workspace's memory limit.
+    they are, and only the others go through the windows that find the breaks. Which are which
+    is told by a hash of the 5-tuple (one integer to group on, and a small table of the repeated
+    ones to probe): a collision only sends a lone record through the windows, which give it
+    the same session.
     """
     many_eids = ",\n               list(eid ORDER BY t, eid) AS eids" if evidence else ""
     one_eid = ", [eid]" if evidence else ""
     return f"""
-    tuple_n AS (
-        SELECT src, coalesce(sport, -1) AS sp, dst, coalesce(dport, -1) AS dp, transport, count(*) AS n
-        FROM {source} GROUP BY ALL
+    multi AS (
+        SELECT hash(src, sport, dst, dport, transport) AS h FROM {source} GROUP BY h HAVING count(*) > 1
     ),
     counted AS (
-        SELECT c.*, k.n FROM {source} c
-        JOIN tuple_n k ON k.src = c.src AND k.sp = coalesce(c.sport, -1) AND k.dst = c.dst
-                      AND k.dp = coalesce(c.dport, -1) AND k.transport = c.transport
+        SELECT *, hash(src, sport, dst, dport, transport) IN (SELECT h FROM multi) AS many FROM {source}
     ),
     frag AS (
         SELECT *, lag(t + dur) OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS prev_end
-        FROM counted WHERE n > 1
+        FROM counted WHERE many
     ),
     numbered AS (
         SELECT *, sum(CASE WHEN prev_end IS NULL OR t - prev_end > $merge_gap THEN 1 ELSE 0 END)
@@ -100,7 +98,7 @@ def sessions(source: str = "conns", evidence: bool = True) -> str:
         UNION ALL
         SELECT src, sport, dst, dport, transport, t, t + dur, dur, sent, recv, service, state, {failed()},
                direction, uid, 1{one_eid}
-        FROM counted WHERE n = 1
+        FROM counted WHERE NOT many
     )"""
 
 
