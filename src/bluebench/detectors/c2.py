@@ -32,6 +32,7 @@ from bluebench.detectors.netsql import (
     bytes_text,
     destination_hosts,
     evidence_rows,
+    in_pass,
     in_passes,
     lacking,
     outbound_sessions,
@@ -94,7 +95,7 @@ attempts AS (
            n.no_sni, n.self_signed, n.no_ua, n.odd_ua, n.ua
     FROM named n
     WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e."event.action" = 'connection' AND e."zeek.session_id" = n.uid)
-      AND {"list_contains($hosts, n.src)" if evidence else "hash(n.src) % $chunks = $chunk"}
+      AND {"list_contains($hosts, n.src)" if evidence else in_pass("n.src")}
 ),
 keyed AS (
     SELECT *, coalesce(name, dst) AS target FROM attempts

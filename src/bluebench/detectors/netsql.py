@@ -115,6 +115,11 @@ local_hosts AS (
 )"""
 
 
+def in_pass(address: str) -> str:
+    """SQL: ``address`` belongs to pass ``$chunk`` of ``$chunks`` (typed, so the hash stays an integer)."""
+    return f"hash({address}) % CAST($chunks AS UBIGINT) = CAST($chunk AS UBIGINT)"
+
+
 def outbound_sessions(evidence: bool = False) -> str:
     """CTEs ``conns``, ``local_hosts``, ``out_conns`` and ``sessions`` of outbound connections only.
 
@@ -124,7 +129,7 @@ def outbound_sessions(evidence: bool = False) -> str:
     address: see :func:`passes`), without event ids; ``evidence`` reads only the sources in
     ``$hosts``, with them. Every session is a fact about one source, so both see the same sessions.
     """
-    which = "list_contains($hosts, src)" if evidence else "hash(src) % $chunks = $chunk"
+    which = "list_contains($hosts, src)" if evidence else in_pass("src")
     return (
         "conns AS ("
         + CONNECTIONS
