@@ -51,6 +51,15 @@ STANDARD_PORTS = (
     20, 21, 22, 25, 53, 80, 110, 123, 143, 389, 443, 465, 500, 587, 636, 853, 993, 995, 1194, 1883,
     3478, 4500, 5222, 5223, 5228, 5349, 8080, 8443, 8883,
 )  # fmt: skip
+KEYED = """
+keyed AS (
+    SELECT *, coalesce(name, dst) AS target FROM attempts
+    WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
+      AND NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
+                      WHERE coalesce(name, dst) = x OR ends_with(coalesce(name, ''), '.' || x) OR dst = x)
+)"""
+# Whether any ssl or http record was read (else beaconing and long connections skip the join).
+NAMES_READ_SQL = """SELECT count(*) > 0 AS read FROM (SELECT 1 FROM events WHERE "event.code" IN ('ssl', 'http') LIMIT 1)"""
 # What Zeek names the TLS and HTTP records of one connection, with what makes them odd.
 NAMES_WITH_EIDS = """
 named AS (
@@ -73,8 +82,24 @@ NAMES = NAMES_WITH_EIDS.replace(', list("event.id" ORDER BY "event.id") AS name_
 ODD_USER_AGENT = r"^.{0,9}$|MSIE [1-6]\."
 
 
-def _beacon_attempts(evidence: bool) -> str:
-    """CTEs up to ``keyed``: every outbound attempt with its target (name or address); see BEACON_SQL."""
+# The TLS and HTTP columns of an attempt when the workspace holds no ssl or http record: the
+# same columns, without joining every session to an empty table.
+NO_NAMES = """NULL::VARCHAR AS name, NULL::BOOLEAN AS tls, NULL::BOOLEAN AS http, NULL::BOOLEAN AS no_sni,
+           NULL::BOOLEAN AS self_signed, NULL::BOOLEAN AS no_ua, NULL::BOOLEAN AS odd_ua, NULL::VARCHAR AS ua"""
+
+
+def _beacon_attempts(evidence: bool, names: bool = True) -> str:
+    """CTEs up to ``keyed``: every outbound attempt with its target (name or address); see BEACON_SQL.
+
+    Without ``names`` (no ssl or http record was read) the attempts are the sessions alone.
+    """
+    if not names:
+        attempts = f"""
+attempts AS (
+    SELECT src, dst, dport, t, t_end, sent, recv, failed, service, {"eids, " if evidence else ""}{NO_NAMES}
+    FROM sessions
+)"""
+        return "WITH " + outbound_sessions(evidence) + "," + attempts + "," + KEYED
     s_eids, n_eids = (
         ("list_concat(s.eids, coalesce(n.name_eids, [])) AS eids, ", "n.name_eids, ")
         if evidence
@@ -96,19 +121,12 @@ attempts AS (
     FROM named n
     WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e."event.action" = 'connection' AND e."zeek.session_id" = n.uid)
       AND {"list_contains($hosts, n.src)" if evidence else in_pass("n.src")}
-),
-keyed AS (
-    SELECT *, coalesce(name, dst) AS target FROM attempts
-    WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
-      AND NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
-                      WHERE coalesce(name, dst) = x OR ends_with(coalesce(name, ''), '.' || x) OR dst = x)
-)"""
+),"""
+        + KEYED
     )
 
 
-BEACON_SQL = (
-    _beacon_attempts(evidence=False)
-    + """,
+CANDIDATES = """,
 spans AS (SELECT src, min(t) AS t0, greatest(max(t_end) - min(t), 1) AS span FROM keyed GROUP BY src),
 -- Only pairs seen often enough reach the window and the quantiles (the costly part).
 frequent AS (SELECT src, target, dport FROM keyed GROUP BY ALL HAVING count(*) >= $min_attempts),
@@ -137,15 +155,14 @@ SELECT *, sum(CASE WHEN list_contains($standard, dport) THEN 0 ELSE 1 END) OVER 
 FROM candidates
 ORDER BY first_t, src, target, dport
 """
-)
 # The event ids of every (source, target, port) of the sources in ``$hosts``: the same attempts.
-BEACON_EVIDENCE_SQL = (
-    _beacon_attempts(evidence=True)
-    + """
+EVIDENCE = """
 SELECT src, target, dport, flatten(list(eids ORDER BY t)) AS eids FROM keyed
 GROUP BY src, target, dport HAVING count(*) >= $min_attempts
 """
-)
+#: Beaconing's candidates and their evidence, with (True) and without (False) ssl/http records.
+BEACON_SQL = {names: _beacon_attempts(False, names) + CANDIDATES for names in (True, False)}
+BEACON_EVIDENCE_SQL = {names: _beacon_attempts(True, names) + EVIDENCE for names in (True, False)}
 
 
 # Hosts per beacon target (server name or address) over every pass: rarity is about all hosts.
@@ -237,16 +254,22 @@ class Beaconing(Detector):
         hosts, all_hosts = destination_hosts(
             lambda sql, q: self.rows(con, sql, q), allow, TARGET_HOSTS_SQL, {"odd_ua": ODD_USER_AGENT}
         )
+        names = bool(self.rows(con, NAMES_READ_SQL)[0]["read"])
         params = {
             "merge_gap": float(p["merge_gap_seconds"]),
             "min_attempts": int(p["min_attempts"]),
             "bins": int(p["bins"]),
             "allow": allow,
-            "odd_ua": ODD_USER_AGENT,
             "standard": port_list(p["standard_ports"]),
+            **({"odd_ua": ODD_USER_AGENT} if names else {}),
         }
         rows = in_passes(
-            con, self.rows, BEACON_SQL, params, int(p["chunk_rows"]), ("first_t", "src", "target", "dport")
+            con,
+            self.rows,
+            BEACON_SQL[names],
+            params,
+            int(p["chunk_rows"]),
+            ("first_t", "src", "target", "dport"),
         )
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["target"]), 1), all_hosts
@@ -257,7 +280,7 @@ class Beaconing(Detector):
             self.reaches,
             lambda hosts: evidence_rows(
                 lambda sql, q: self.rows(con, sql, q),
-                BEACON_EVIDENCE_SQL,
+                BEACON_EVIDENCE_SQL[names],
                 params,
                 hosts,
                 ("src", "target", "dport"),
@@ -359,12 +382,16 @@ class Beaconing(Detector):
         return signals, reasons
 
 
-def _long_stretches(evidence: bool) -> str:
-    """CTEs up to ``stretches``: outbound sessions numbered by the stretch of being connected."""
-    return (
-        "WITH "
-        + outbound_sessions(evidence)
-        + """,
+def _long_stretches(evidence: bool, names: bool = True) -> str:
+    """CTEs up to ``stretches``: outbound sessions numbered by the stretch of being connected.
+
+    Without ``names`` (no ssl or http record was read) the sessions are not joined to them.
+    """
+    named = NAMED_SESSIONS if names else NO_NAMED_SESSIONS
+    return "WITH " + outbound_sessions(evidence) + "," + named + STRETCHES
+
+
+NAMED_SESSIONS = """
 names AS (
     SELECT "zeek.session_id" AS uid, lower(any_value(coalesce("tls.server_name", "url.domain"))) AS name,
            bool_or("event.code" = 'ssl') AS tls,
@@ -376,7 +403,15 @@ outbound AS (
     SELECT s.*, n.name, n.tls, n.no_sni, n.self_signed FROM sessions s LEFT JOIN names n USING (uid)
     WHERE s.transport IN ('tcp', 'udp') AND s.src IN (SELECT ip FROM local_hosts)
       AND s.dst NOT IN (SELECT ip FROM local_hosts)
-),
+)"""
+NO_NAMED_SESSIONS = """
+outbound AS (
+    SELECT *, NULL::VARCHAR AS name, NULL::BOOLEAN AS tls, NULL::BOOLEAN AS no_sni, NULL::BOOLEAN AS self_signed
+    FROM sessions
+    WHERE transport IN ('tcp', 'udp') AND src IN (SELECT ip FROM local_hosts)
+      AND dst NOT IN (SELECT ip FROM local_hosts)
+)"""
+STRETCHES = """,
 -- Only pairs that could stay connected for $min_seconds reach the windows (the costly part).
 -- Cut time into slices of half that: a stretch so long covers a whole slice with its sessions,
 -- each stretched by the gap. A session shorter than a slice covers at most its own slice and
@@ -406,12 +441,9 @@ stretches AS (
               OVER (PARTITION BY src, dst, dport ORDER BY t, t_end ROWS UNBOUNDED PRECEDING) AS run
     FROM reach
 )"""
-    )
 
 
-LONG_SQL = (
-    _long_stretches(evidence=False)
-    + """,
+RUNS = """,
 runs AS (
     SELECT src, dst, dport, run, max(t_end) - min(t) AS open_s, min(t) AS first_t, max(t_end) AS last_t,
            count(*) AS n, sum(frags) AS frags, max(dur) AS longest, sum(sent) AS sent, sum(recv) AS recv,
@@ -427,15 +459,14 @@ WHERE NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
                   WHERE r.dst = x OR r.name = x OR ends_with(coalesce(r.name, ''), '.' || x))
 ORDER BY first_t, r.src, r.dst, r.dport
 """
-)
 # The event ids of every stretch of the sources in ``$hosts`` (a stretch is a fact about one pair).
-LONG_EVIDENCE_SQL = (
-    _long_stretches(evidence=True)
-    + """
+RUN_EVIDENCE = """
 SELECT src, dst, dport, run, flatten(list(eids ORDER BY t)) AS eids FROM stretches
 GROUP BY src, dst, dport, run HAVING max(t_end) - min(t) >= $min_seconds
 """
-)
+#: Long connections and their evidence, with (True) and without (False) ssl/http records.
+LONG_SQL = {names: _long_stretches(False, names) + RUNS for names in (True, False)}
+LONG_EVIDENCE_SQL = {names: _long_stretches(True, names) + RUN_EVIDENCE for names in (True, False)}
 
 
 class LongConnection(Detector):
@@ -479,8 +510,9 @@ class LongConnection(Detector):
             "slice": max(float(p["min_hours"]) * 1800.0, 1.0),
             "allow": [str(a).lower() for a in p["allow"]],
         }
+        names = bool(self.rows(con, NAMES_READ_SQL)[0]["read"])
         rows = in_passes(
-            con, self.rows, LONG_SQL, params, int(p["chunk_rows"]), ("first_t", "src", "dst", "dport")
+            con, self.rows, LONG_SQL[names], params, int(p["chunk_rows"]), ("first_t", "src", "dst", "dport")
         )
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["dst"]), 1), all_hosts
@@ -490,7 +522,7 @@ class LongConnection(Detector):
             [(r, self._finding(r, standard)) for r in rows],
             self.reaches,
             lambda hosts: evidence_rows(
-                lambda sql, q: self.rows(con, sql, q), LONG_EVIDENCE_SQL, params, hosts, key
+                lambda sql, q: self.rows(con, sql, q), LONG_EVIDENCE_SQL[names], params, hosts, key
             ),
             key,
         )
