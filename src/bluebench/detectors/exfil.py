@@ -58,11 +58,17 @@ outbound AS (
 EXFIL_SQL = (
     _outbound(evidence=False)
     + """,
+-- One grouping of the sessions, by destination port; the pairs are its sums (same figures).
+retries AS (
+    SELECT host, peer, dport, count(*) AS tries, sum(CASE WHEN failed THEN 1 ELSE 0 END) AS fails,
+           max(t_end) - min(t) AS span, sum(out_b) AS out_b, sum(in_b) AS in_b, min(t) AS first_t,
+           max(t_end) AS last_t
+    FROM outbound GROUP BY host, peer, dport
+),
 pairs AS (
-    SELECT host, peer, count(*) AS n, sum(out_b) AS out_b, sum(in_b) AS in_b,
-           sum(CASE WHEN failed THEN 1 ELSE 0 END) AS fails, list(DISTINCT dport ORDER BY dport) AS ports,
-           min(t) AS first_t, max(t_end) AS last_t
-    FROM outbound GROUP BY host, peer
+    SELECT host, peer, sum(tries) AS n, sum(out_b) AS out_b, sum(in_b) AS in_b, sum(fails) AS fails,
+           list(dport ORDER BY dport) AS ports, min(first_t) AS first_t, max(last_t) AS last_t
+    FROM retries GROUP BY host, peer
 ),
 base AS (
     SELECT host, count(*) AS peers, median(log10(out_b + 1)) AS med, mad(log10(out_b + 1)) AS spread
@@ -70,11 +76,6 @@ base AS (
 ),
 -- Retries: one port of one destination, refused or unanswered, kept up for a while (a scan
 -- tries many ports in seconds; malware retries its server for minutes).
-retries AS (
-    SELECT host, peer, dport, count(*) AS tries, sum(CASE WHEN failed THEN 1 ELSE 0 END) AS fails,
-           max(t_end) - min(t) AS span
-    FROM outbound GROUP BY host, peer, dport
-),
 most_retried AS (
     SELECT host, peer, arg_max(dport, fails) AS retry_port, max(fails) AS retry_fails,
            arg_max(tries, fails) AS retry_tries, arg_max(span, fails) AS retry_span
