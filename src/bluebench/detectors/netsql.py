@@ -54,7 +54,7 @@ def _in(values: Iterable[str]) -> str:
     return "(" + sql_list(values)[1:-1] + ")"
 
 
-def sessions(source: str = "conns", evidence: bool = True) -> str:
+def sessions(source: str = "conns", evidence: bool = False) -> str:
     """Sessions over the connection rows ``source`` (a CTE name): fragments of one 5-tuple merged.
 
     Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
@@ -168,7 +168,7 @@ FROM outbound GROUP BY dst
 def passes(rows: Callable[[str], list[dict[str, Any]]], per_pass: int) -> int:
     """How many passes over the sources keep one pass near ``per_pass`` connections.
 
-    A detector's windows and evidence lists hold one pass in memory; every source is in
+    A detector's windows and aggregates hold one pass in memory; every source is in
     exactly one pass and everything these detectors compute is per source, so the passes
     together give the same findings as one (rarity is counted apart, over all hosts).
     """
