@@ -87,8 +87,8 @@ def speed_table() -> str:
     """Markdown: every stored netflow run, each figure from its result file."""
     lines = [
         "| rows | ingest rows/s (wall, CPU s) | ingest + detect rows/s (wall, CPU s) | peak RSS (DuckDB limit) "
-        "| DuckDB alone (wall, CPU s) | ratio wall / CPU | detectors failed | attacks named |",
-        "|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| DuckDB alone (wall, CPU s) | ratio wall / CPU | detectors failed | attacks named | load (start, end) |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for path in sorted(RESULTS.glob("netflow-*.json"), key=lambda p: int(p.stem.split("-")[1])):
         r = json.loads(path.read_text(encoding="utf-8"))
@@ -105,7 +105,8 @@ def speed_table() -> str:
             f"| {both['events_per_s']:,} ({both['wall_s']:.0f} s, {both['cpu_s']:.0f} s) "
             f"| {r['memory']['peak_rss_mb']:,.0f} MiB ({r['duckdb_memory_limit']}) "
             f"| {alone['wall_s']} s, {alone['cpu_s']} s "
-            f"| {ratio['wall']} / {ratio['cpu']} | {', '.join(failed) or 'none'} | {rec['found']} of {rec['attacks']} |"
+            f"| {ratio['wall']} / {ratio['cpu']} | {', '.join(failed) or 'none'} | {rec['found']} of {rec['attacks']} "
+            f"| {r['machine']['load_average_at_start'][0]:.1f}, {r['load_average_at_end'][0]:.1f} |"
         )
     cores = {json.loads(p.read_text())["machine"]["cores"] for p in RESULTS.glob("netflow-*.json")}
     lines.append("")
