@@ -156,7 +156,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def ingest_and_detect(folder: Path, files: list[InputFile], events_hint: int | None = None) -> dict[str, Any]:
+def ingest_and_detect(
+    folder: Path, files: list[InputFile], events_hint: int | None = None, memory_limit: str = "1GB"
+) -> dict[str, Any]:
     """The main job, timed stage by stage in a fresh workspace: ingest, detect, save, close.
 
     Ingest and detection are the pipeline's own (``bluebench.pipeline``), as ``scan`` runs
@@ -165,7 +167,7 @@ def ingest_and_detect(folder: Path, files: list[InputFile], events_hint: int | N
     of ingest or detection.
     """
     out: dict[str, Any] = {}
-    ws = Workspace(folder)
+    ws = Workspace(folder, memory_limit=memory_limit)
     with MemorySampler(ws.con) as mem:
         threads = ws.scalar("SELECT current_setting('threads')")
         limit = ws.scalar("SELECT current_setting('memory_limit')")

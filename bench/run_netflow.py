@@ -86,9 +86,9 @@ def attack_recall(folder: Path, workspace: Path) -> dict[str, Any]:
 def speed_table() -> str:
     """Markdown: every stored netflow run, each figure from its result file."""
     lines = [
-        "| rows | ingest rows/s (wall, CPU s) | ingest + detect rows/s (wall, CPU s) | peak RSS | DuckDB alone "
-        "(wall, CPU s) | ratio wall / CPU | detectors failed | attacks named |",
-        "|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| rows | ingest rows/s (wall, CPU s) | ingest + detect rows/s (wall, CPU s) | peak RSS (DuckDB limit) "
+        "| DuckDB alone (wall, CPU s) | ratio wall / CPU | detectors failed | attacks named | load (start, end) |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for path in sorted(RESULTS.glob("netflow-*.json"), key=lambda p: int(p.stem.split("-")[1])):
         r = json.loads(path.read_text(encoding="utf-8"))
@@ -103,8 +103,10 @@ def speed_table() -> str:
         lines.append(
             f"| {r['events']:,} | {ing['events_per_s']:,} ({ing['wall_s']:.0f} s, {ing['cpu_s']:.0f} s) "
             f"| {both['events_per_s']:,} ({both['wall_s']:.0f} s, {both['cpu_s']:.0f} s) "
-            f"| {r['memory']['peak_rss_mb']:,.0f} MiB | {alone['wall_s']} s, {alone['cpu_s']} s "
-            f"| {ratio['wall']} / {ratio['cpu']} | {', '.join(failed) or 'none'} | {rec['found']} of {rec['attacks']} |"
+            f"| {r['memory']['peak_rss_mb']:,.0f} MiB ({r['duckdb_memory_limit']}) "
+            f"| {alone['wall_s']} s, {alone['cpu_s']} s "
+            f"| {ratio['wall']} / {ratio['cpu']} | {', '.join(failed) or 'none'} | {rec['found']} of {rec['attacks']} "
+            f"| {r['machine']['load_average_at_start'][0]:.1f}, {r['load_average_at_end'][0]:.1f} |"
         )
     cores = {json.loads(p.read_text())["machine"]["cores"] for p in RESULTS.glob("netflow-*.json")}
     lines.append("")
@@ -129,6 +131,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--hosts", type=int, default=0, help="workstations (default: one per 5,000 rows)")
+    ap.add_argument(
+        "--memory-limit",
+        default="1GB",
+        help="DuckDB's memory limit for the workspace (the default is the workspace's own, 1GB)",
+    )
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the workspace (for bench/alert_digest.py) instead of deleting it",
+    )
     args = ap.parse_args()
     # The periodic services alone make about 1,430 rows per host and week: scale hosts with rows.
     hosts = args.hosts or max(20, args.rows // 5000)
@@ -139,7 +151,7 @@ def main() -> None:
     alone = duckdb_alone(log)
     workspace = OUT / f"netflow-ws-{args.rows}"
     shutil.rmtree(workspace, ignore_errors=True)
-    job = ingest_and_detect(workspace, discover([str(log)]))
+    job = ingest_and_detect(workspace, discover([str(log)]), memory_limit=args.memory_limit)
     recall = attack_recall(folder, workspace)
     total = job["ingest_plus_detect"]
     result = {
@@ -159,7 +171,8 @@ def main() -> None:
         "attack_recall": recall,
         "machine": before,
     }
-    path = write_result(f"netflow-{args.rows}", result)
+    name = f"netflow-{args.rows}" + ("" if args.memory_limit == "1GB" else f"-{args.memory_limit}")
+    path = write_result(name, result)
     print_summary(result)
     print(
         f"DuckDB alone: {alone['wall_s']} s wall, {alone['cpu_s']} s CPU ({alone['rows_per_s']:,} rows/s); "
@@ -168,7 +181,8 @@ def main() -> None:
     )
     print(f"wrote {path}")
     write_doc(Path(__file__).resolve().parents[1] / "docs" / "network.md", speed_table())
-    shutil.rmtree(workspace, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(workspace, ignore_errors=True)
 
 
 if __name__ == "__main__":

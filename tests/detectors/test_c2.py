@@ -151,3 +151,22 @@ def test_heavy_traffic_both_ways_lowers_a_long_connection(tmp_path: Path) -> Non
         by_dst = {f.entities["destination"]: f for f in LongConnection().score(ws.con)}
     assert by_dst["192.0.2.81"].score < by_dst["192.0.2.82"].score
     assert any("heavy traffic both ways" in r for r in by_dst["192.0.2.81"].reasons)
+
+
+@pytest.mark.parametrize("start", [0.0, 1234.5, 1790.0])
+def test_a_stretch_of_short_reconnects_is_kept_by_the_slice_test_and_a_sparse_poller_is_not(
+    tmp_path: Path, start: float
+) -> None:
+    """Only pairs whose sessions can cover a half-hour slice reach the windows: chained ones must."""
+    chained = [  # 40 s sessions every 100 s for 2 h: each gap (60 s) is under the merge gap (120 s)
+        conn(start + 100.0 * i, HOST, "192.0.2.90", 7000, sport=41000 + i, duration=40.0, sent=900, got=900)
+        for i in range(72)
+    ]
+    sparse = [  # the same sessions every 300 s: gaps of 260 s break every stretch
+        conn(start + 300.0 * i, HOST, "192.0.2.91", 7000, sport=42000 + i, duration=40.0, sent=900, got=900)
+        for i in range(24)
+    ]
+    with ingest(tmp_path, {"conn.log": zeek_tsv("conn", chained + sparse)}) as ws:
+        found = list(LongConnection(min_score=0.0).score(ws.con))
+    assert [f.entities["destination"] for f in found] == ["192.0.2.90"]
+    assert "open for 2.0 h without a break" in found[0].reasons[0] and "72 sessions" in found[0].reasons[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bluebench.datagen.netflows import NetPlan, generate_conn
+from bluebench.detectors import c2
 from bluebench.detectors.c2 import Beaconing, LongConnection
 from bluebench.detectors.exfil import Exfiltration
 from bluebench.events.workspace import Workspace
@@ -25,3 +26,37 @@ def test_passes_over_the_sources_give_the_findings_of_one(tmp_path: Path) -> Non
             assert [(a.id, a.score, a.reasons, a.event_ids) for a in many] == [
                 (a.id, a.score, a.reasons, a.event_ids) for a in one
             ], cls.id
+
+
+def test_evidence_fetched_for_kept_findings_is_what_all_findings_cite(tmp_path: Path) -> None:
+    """Evidence comes from a second query over the kept findings' hosts: the same ids as the full run."""
+    generate_conn(PLAN, tmp_path / "gen")
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest(discover([str(tmp_path / "gen" / "conn.log")]))
+    with ws:
+        for cls in (Beaconing, LongConnection, Exfiltration):
+            every = {(a.score, tuple(a.reasons)): a.event_ids for a in cls(min_score=0.0).detect(ws.con)}
+            kept = cls().detect(ws.con)
+            for a in kept:
+                assert a.event_ids and a.event_ids == every[(a.score, tuple(a.reasons))], cls.id
+            below = [f for f in cls().score(ws.con) if not cls().reaches(f.score)]
+            assert all(not f.event_ids for f in below), cls.id
+
+
+def test_conn_only_queries_give_the_rows_of_the_full_ones_when_no_ssl_or_http_was_read(
+    tmp_path: Path,
+) -> None:
+    """Without ssl/http records, beaconing and long connections skip the name join: same rows."""
+    generate_conn(PLAN, tmp_path / "gen")
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest(discover([str(tmp_path / "gen" / "conn.log")]))
+    common = {"merge_gap": 30.0, "allow": [], "chunks": 1, "chunk": 0}
+    beacon = {**common, "min_attempts": 12, "bins": 24, "standard": [443]}
+    long = {**common, "merge_gap": 120.0, "min_seconds": 1800.0, "slice": 900.0}
+    with ws:
+        for sql, params in ((c2.BEACON_SQL, beacon), (c2.LONG_SQL, long)):
+            full = ws.con.execute(
+                sql[True], {**params, "odd_ua": c2.ODD_USER_AGENT} if sql is c2.BEACON_SQL else params
+            )
+            rows = full.fetchall()
+            assert rows and rows == ws.con.execute(sql[False], params).fetchall()

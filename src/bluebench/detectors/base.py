@@ -146,10 +146,9 @@ class Detector(ABC):
         """Alerts for the findings whose score reaches ``min_score``."""
         alerts = []
         for f in self.score(con):
-            # The stored score is rounded; deciding on that same value keeps tune's thresholds exact.
-            score = round(min(max(f.score, 0.0), 1.0), 4)
-            if score < self.min_score:
+            if not self.reaches(f.score):
                 continue
+            score = stored_score(f.score)
             alerts.append(
                 Alert(
                     detector=self.id,
@@ -169,6 +168,11 @@ class Detector(ABC):
             )
         return alerts
 
+    def reaches(self, score: float) -> bool:
+        """Whether a score reaches ``min_score``: a detector that fetches evidence only for kept findings asks this."""
+        # The stored score is rounded; deciding on that same value keeps tune's thresholds exact.
+        return stored_score(score) >= self.min_score
+
     def calibration(self) -> Calibration:
         """Where this detector's alerts get their confidence: the measured, shipped calibration."""
         return shipped_calibration()
@@ -184,6 +188,11 @@ class Detector(ABC):
         super().__init_subclass__(**kwargs)
         if getattr(cls, "severity", None) is not None and cls.severity not in SEVERITIES:
             raise TypeError(f"{cls.__name__}: unknown severity {cls.severity!r}")
+
+
+def stored_score(score: float) -> float:
+    """A score as alerts store it: clipped to 0..1 and rounded to 4 places."""
+    return round(min(max(score, 0.0), 1.0), 4)
 
 
 def duration(first: datetime, last: datetime) -> str:

@@ -31,14 +31,17 @@ from bluebench.detectors.netsql import (
     LOCAL_HOSTS,
     bytes_text,
     destination_hosts,
+    evidence_rows,
+    in_pass,
     in_passes,
     lacking,
     outbound_sessions,
     port_list,
     seconds_text,
     two_way_discount,
+    with_evidence,
 )
-from bluebench.detectors.winsql import combine, severity_for, uniq
+from bluebench.detectors.winsql import combine, severity_for
 from bluebench.engines import Db
 
 # Ports of services that are expected to be contacted periodically or for long.
@@ -48,8 +51,17 @@ STANDARD_PORTS = (
     20, 21, 22, 25, 53, 80, 110, 123, 143, 389, 443, 465, 500, 587, 636, 853, 993, 995, 1194, 1883,
     3478, 4500, 5222, 5223, 5228, 5349, 8080, 8443, 8883,
 )  # fmt: skip
+KEYED = """
+keyed AS (
+    SELECT *, coalesce(name, dst) AS target FROM attempts
+    WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
+      AND NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
+                      WHERE coalesce(name, dst) = x OR ends_with(coalesce(name, ''), '.' || x) OR dst = x)
+)"""
+# Whether any ssl or http record was read (else beaconing and long connections skip the join).
+NAMES_READ_SQL = """SELECT count(*) > 0 AS read FROM (SELECT 1 FROM events WHERE "event.code" IN ('ssl', 'http') LIMIT 1)"""
 # What Zeek names the TLS and HTTP records of one connection, with what makes them odd.
-NAMES = """
+NAMES_WITH_EIDS = """
 named AS (
     SELECT "zeek.session_id" AS uid, min(epoch_us("@timestamp")) / 1e6 AS t,
            any_value("source.ip") AS src, any_value("destination.ip") AS dst,
@@ -65,31 +77,56 @@ named AS (
     WHERE "event.code" IN ('ssl', 'http') AND "zeek.session_id" IS NOT NULL AND "@timestamp" IS NOT NULL
     GROUP BY 1
 )"""
+NAMES = NAMES_WITH_EIDS.replace(', list("event.id" ORDER BY "event.id") AS name_eids', "")
 # A User-Agent too short to name a client, or a browser retired long before the traffic (MSIE 1-6).
 ODD_USER_AGENT = r"^.{0,9}$|MSIE [1-6]\."
 
-BEACON_SQL = (
-    "WITH "
-    + outbound_sessions()
-    + ","
-    + NAMES
-    + """,
+
+# The TLS and HTTP columns of an attempt when the workspace holds no ssl or http record: the
+# same columns, without joining every session to an empty table.
+NO_NAMES = """NULL::VARCHAR AS name, NULL::BOOLEAN AS tls, NULL::BOOLEAN AS http, NULL::BOOLEAN AS no_sni,
+           NULL::BOOLEAN AS self_signed, NULL::BOOLEAN AS no_ua, NULL::BOOLEAN AS odd_ua, NULL::VARCHAR AS ua"""
+
+
+def _beacon_attempts(evidence: bool, names: bool = True) -> str:
+    """CTEs up to ``keyed``: every outbound attempt with its target (name or address); see BEACON_SQL.
+
+    Without ``names`` (no ssl or http record was read) the attempts are the sessions alone.
+    """
+    if not names:
+        attempts = f"""
+attempts AS (
+    SELECT src, dst, dport, t, t_end, sent, recv, failed, service, {"eids, " if evidence else ""}{NO_NAMES}
+    FROM sessions
+)"""
+        return "WITH " + outbound_sessions(evidence) + "," + attempts + "," + KEYED
+    s_eids, n_eids = (
+        ("list_concat(s.eids, coalesce(n.name_eids, [])) AS eids, ", "n.name_eids, ")
+        if evidence
+        else ("", "")
+    )
+    return (
+        "WITH "
+        + outbound_sessions(evidence)
+        + ","
+        + (NAMES_WITH_EIDS if evidence else NAMES)
+        + f""",
 attempts AS (
     SELECT s.src, s.dst, s.dport, s.t, s.t_end, s.sent, s.recv, s.failed, s.service,
-           list_concat(s.eids, coalesce(n.name_eids, [])) AS eids, n.name, n.tls, n.http, n.no_sni,
-           n.self_signed, n.no_ua, n.odd_ua, n.ua
+           {s_eids}n.name, n.tls, n.http, n.no_sni, n.self_signed, n.no_ua, n.odd_ua, n.ua
     FROM sessions s LEFT JOIN named n USING (uid)
     UNION ALL
-    SELECT n.src, n.dst, n.dport, n.t, n.t, NULL, NULL, false, NULL, n.name_eids, n.name, n.tls, n.http,
+    SELECT n.src, n.dst, n.dport, n.t, n.t, NULL, NULL, false, NULL, {n_eids}n.name, n.tls, n.http,
            n.no_sni, n.self_signed, n.no_ua, n.odd_ua, n.ua
-    FROM named n WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e."event.action" = 'connection' AND e."zeek.session_id" = n.uid)
-),
-keyed AS (
-    SELECT *, coalesce(name, dst) AS target FROM attempts
-    WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
-      AND NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
-                      WHERE coalesce(name, dst) = x OR ends_with(coalesce(name, ''), '.' || x) OR dst = x)
-),
+    FROM named n
+    WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e."event.action" = 'connection' AND e."zeek.session_id" = n.uid)
+      AND {"list_contains($hosts, n.src)" if evidence else in_pass("n.src")}
+),"""
+        + KEYED
+    )
+
+
+CANDIDATES = """,
 spans AS (SELECT src, min(t) AS t0, greatest(max(t_end) - min(t), 1) AS span FROM keyed GROUP BY src),
 -- Only pairs seen often enough reach the window and the quantiles (the costly part).
 frequent AS (SELECT src, target, dport FROM keyed GROUP BY ALL HAVING count(*) >= $min_attempts),
@@ -109,8 +146,7 @@ SELECT g.src, g.target, g.dport, count(*) AS n, min(t) AS first_t, max(t_end) AS
        bool_or(tls) AS tls, bool_or(http) AS http, sum(CASE WHEN no_sni THEN 1 ELSE 0 END) AS no_sni,
        sum(CASE WHEN tls THEN 1 ELSE 0 END) AS tls_n,
        bool_or(self_signed) AS self_signed, sum(CASE WHEN no_ua THEN 1 ELSE 0 END) AS no_ua,
-       bool_or(odd_ua) AS odd_ua, any_value(ua) FILTER (WHERE odd_ua) AS an_odd_ua,
-       flatten(list(eids ORDER BY t)) AS eids
+       bool_or(odd_ua) AS odd_ua, any_value(ua) FILTER (WHERE odd_ua) AS an_odd_ua
 FROM gaps g
 GROUP BY g.src, g.target, g.dport
 HAVING count(*) >= $min_attempts
@@ -119,7 +155,14 @@ SELECT *, sum(CASE WHEN list_contains($standard, dport) THEN 0 ELSE 1 END) OVER 
 FROM candidates
 ORDER BY first_t, src, target, dport
 """
-)
+# The event ids of every (source, target, port) of the sources in ``$hosts``: the same attempts.
+EVIDENCE = """
+SELECT src, target, dport, flatten(list(eids ORDER BY t)) AS eids FROM keyed
+GROUP BY src, target, dport HAVING count(*) >= $min_attempts
+"""
+#: Beaconing's candidates and their evidence, with (True) and without (False) ssl/http records.
+BEACON_SQL = {names: _beacon_attempts(False, names) + CANDIDATES for names in (True, False)}
+BEACON_EVIDENCE_SQL = {names: _beacon_attempts(True, names) + EVIDENCE for names in (True, False)}
 
 
 # Hosts per beacon target (server name or address) over every pass: rarity is about all hosts.
@@ -211,24 +254,39 @@ class Beaconing(Detector):
         hosts, all_hosts = destination_hosts(
             lambda sql, q: self.rows(con, sql, q), allow, TARGET_HOSTS_SQL, {"odd_ua": ODD_USER_AGENT}
         )
+        names = bool(self.rows(con, NAMES_READ_SQL)[0]["read"])
         params = {
             "merge_gap": float(p["merge_gap_seconds"]),
             "min_attempts": int(p["min_attempts"]),
             "bins": int(p["bins"]),
             "allow": allow,
-            "odd_ua": ODD_USER_AGENT,
             "standard": port_list(p["standard_ports"]),
+            **({"odd_ua": ODD_USER_AGENT} if names else {}),
         }
         rows = in_passes(
-            con, self.rows, BEACON_SQL, params, int(p["chunk_rows"]), ("first_t", "src", "target", "dport")
+            con,
+            self.rows,
+            BEACON_SQL[names],
+            params,
+            int(p["chunk_rows"]),
+            ("first_t", "src", "target", "dport"),
         )
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["target"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))
-        for r in rows:
-            finding = self._finding(r, standard)
-            if finding is not None:
-                yield finding
+        found = [(r, f) for r in rows if (f := self._finding(r, standard)) is not None]
+        yield from with_evidence(
+            found,
+            self.reaches,
+            lambda hosts: evidence_rows(
+                lambda sql, q: self.rows(con, sql, q),
+                BEACON_EVIDENCE_SQL[names],
+                params,
+                hosts,
+                ("src", "target", "dport"),
+            ),
+            ("src", "target", "dport"),
+        )
 
     def _finding(self, r: Mapping[str, Any], standard: set[int]) -> Finding | None:
         ts_score = regularity(r["dq"], r["d_mad"])
@@ -285,7 +343,7 @@ class Beaconing(Detector):
             },
             first_seen=r["first"],
             last_seen=r["last"],
-            event_ids=uniq(r["eids"]),
+            event_ids=[],
             reasons=[
                 lead,
                 sizes,
@@ -324,10 +382,16 @@ class Beaconing(Detector):
         return signals, reasons
 
 
-LONG_SQL = (
-    "WITH "
-    + outbound_sessions()
-    + """,
+def _long_stretches(evidence: bool, names: bool = True) -> str:
+    """CTEs up to ``stretches``: outbound sessions numbered by the stretch of being connected.
+
+    Without ``names`` (no ssl or http record was read) the sessions are not joined to them.
+    """
+    named = NAMED_SESSIONS if names else NO_NAMED_SESSIONS
+    return "WITH " + outbound_sessions(evidence) + "," + named + STRETCHES
+
+
+NAMED_SESSIONS = """
 names AS (
     SELECT "zeek.session_id" AS uid, lower(any_value(coalesce("tls.server_name", "url.domain"))) AS name,
            bool_or("event.code" = 'ssl') AS tls,
@@ -339,26 +403,53 @@ outbound AS (
     SELECT s.*, n.name, n.tls, n.no_sni, n.self_signed FROM sessions s LEFT JOIN names n USING (uid)
     WHERE s.transport IN ('tcp', 'udp') AND s.src IN (SELECT ip FROM local_hosts)
       AND s.dst NOT IN (SELECT ip FROM local_hosts)
+)"""
+NO_NAMED_SESSIONS = """
+outbound AS (
+    SELECT *, NULL::VARCHAR AS name, NULL::BOOLEAN AS tls, NULL::BOOLEAN AS no_sni, NULL::BOOLEAN AS self_signed
+    FROM sessions
+    WHERE transport IN ('tcp', 'udp') AND src IN (SELECT ip FROM local_hosts)
+      AND dst NOT IN (SELECT ip FROM local_hosts)
+)"""
+STRETCHES = """,
+-- Only pairs that could stay connected for $min_seconds reach the windows (the costly part).
+-- Cut time into slices of half that: a stretch so long covers a whole slice with its sessions,
+-- each stretched by the gap. A session shorter than a slice covers at most its own slice and
+-- the next, so a pair whose sessions never add up to a slice over two neighbouring slices,
+-- and that has no session of a slice's length, cannot hold one (NTP every 17 min, an update
+-- check every hour): an exact test, not a sample.
+slices AS (
+    SELECT src, dst, dport, floor(t / $slice) AS k, sum(least(dur, $slice) + $merge_gap) AS cover,
+           max(dur) AS longest
+    FROM outbound GROUP BY ALL
+),
+may_last AS (
+    SELECT DISTINCT a.src, a.dst, a.dport FROM slices a
+    LEFT JOIN slices b ON b.src = a.src AND b.dst = a.dst AND b.dport IS NOT DISTINCT FROM a.dport AND b.k = a.k - 1
+    WHERE a.longest + $merge_gap >= $slice OR a.cover + coalesce(b.cover, 0) >= $slice
 ),
 -- Sessions of one pair that overlap or follow within the gap are one stretch of being connected:
 -- a channel that reconnects at once is still open.
 reach AS (
-    SELECT *, max(t_end) OVER (PARTITION BY src, dst, dport ORDER BY t, t_end
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
-    FROM outbound
+    SELECT o.*, max(t_end) OVER (PARTITION BY o.src, o.dst, o.dport ORDER BY t, t_end
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+    FROM outbound o SEMI JOIN may_last m
+         ON o.src = m.src AND o.dst = m.dst AND o.dport IS NOT DISTINCT FROM m.dport
 ),
 stretches AS (
     SELECT *, sum(CASE WHEN reach IS NULL OR t > reach + $merge_gap THEN 1 ELSE 0 END)
               OVER (PARTITION BY src, dst, dport ORDER BY t, t_end ROWS UNBOUNDED PRECEDING) AS run
     FROM reach
-),
+)"""
+
+
+RUNS = """,
 runs AS (
     SELECT src, dst, dport, run, max(t_end) - min(t) AS open_s, min(t) AS first_t, max(t_end) AS last_t,
            count(*) AS n, sum(frags) AS frags, max(dur) AS longest, sum(sent) AS sent, sum(recv) AS recv,
            any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
            any_value(name) FILTER (WHERE name IS NOT NULL) AS name, bool_or(tls) AS tls,
-           coalesce(bool_and(no_sni) FILTER (WHERE tls), false) AS no_sni, bool_or(self_signed) AS self_signed,
-           flatten(list(eids ORDER BY t)) AS eids
+           coalesce(bool_and(no_sni) FILTER (WHERE tls), false) AS no_sni, bool_or(self_signed) AS self_signed
     FROM stretches GROUP BY src, dst, dport, run
     HAVING max(t_end) - min(t) >= $min_seconds
 )
@@ -368,7 +459,14 @@ WHERE NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x)
                   WHERE r.dst = x OR r.name = x OR ends_with(coalesce(r.name, ''), '.' || x))
 ORDER BY first_t, r.src, r.dst, r.dport
 """
-)
+# The event ids of every stretch of the sources in ``$hosts`` (a stretch is a fact about one pair).
+RUN_EVIDENCE = """
+SELECT src, dst, dport, run, flatten(list(eids ORDER BY t)) AS eids FROM stretches
+GROUP BY src, dst, dport, run HAVING max(t_end) - min(t) >= $min_seconds
+"""
+#: Long connections and their evidence, with (True) and without (False) ssl/http records.
+LONG_SQL = {names: _long_stretches(False, names) + RUNS for names in (True, False)}
+LONG_EVIDENCE_SQL = {names: _long_stretches(True, names) + RUN_EVIDENCE for names in (True, False)}
 
 
 class LongConnection(Detector):
@@ -409,16 +507,25 @@ class LongConnection(Detector):
         params = {
             "merge_gap": float(p["merge_gap_seconds"]),
             "min_seconds": float(p["min_hours"]) * 3600.0,
+            "slice": max(float(p["min_hours"]) * 1800.0, 1.0),
             "allow": [str(a).lower() for a in p["allow"]],
         }
+        names = bool(self.rows(con, NAMES_READ_SQL)[0]["read"])
         rows = in_passes(
-            con, self.rows, LONG_SQL, params, int(p["chunk_rows"]), ("first_t", "src", "dst", "dport")
+            con, self.rows, LONG_SQL[names], params, int(p["chunk_rows"]), ("first_t", "src", "dst", "dport")
         )
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["dst"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))
-        for r in rows:
-            yield self._finding(r, standard)
+        key = ("src", "dst", "dport", "run")
+        yield from with_evidence(
+            [(r, self._finding(r, standard)) for r in rows],
+            self.reaches,
+            lambda hosts: evidence_rows(
+                lambda sql, q: self.rows(con, sql, q), LONG_EVIDENCE_SQL[names], params, hosts, key
+            ),
+            key,
+        )
 
     def _finding(self, r: Mapping[str, Any], standard: set[int]) -> Finding:
         p = self.params
@@ -463,7 +570,7 @@ class LongConnection(Detector):
             },
             first_seen=r["first"],
             last_seen=r["last"],
-            event_ids=uniq(r["eids"]),
+            event_ids=[],
             reasons=reasons,
             severity=severity_for(score),
             techniques=techniques or ["T1571" if int(r["dport"] or 0) not in standard else "T1573"],

@@ -25,33 +25,50 @@ from bluebench.detectors.netsql import (
     FLOWS,
     bytes_text,
     destination_hosts,
+    evidence_rows,
     in_passes,
     lacking,
     outbound_sessions,
     port_list,
     seconds_text,
     two_way_discount,
+    with_evidence,
 )
-from bluebench.detectors.winsql import combine, severity_for, uniq
+from bluebench.detectors.winsql import combine, severity_for
 from bluebench.engines import Db
 
-EXFIL_SQL = (
-    "WITH "
-    + outbound_sessions()
-    + """,
+
+def _outbound(evidence: bool) -> str:
+    """CTEs up to ``outbound``: the sessions a monitored host started to an outside destination."""
+    return (
+        "WITH "
+        + outbound_sessions(evidence)
+        + f""",
 outbound AS (
     SELECT src AS host, dst AS peer, dport, t, t_end, coalesce(sent, 0) AS out_b, coalesce(recv, 0) AS in_b,
-           failed, eids
+           failed{", eids" if evidence else ""}
     FROM sessions
     WHERE transport IN ('tcp', 'udp') AND src IN (SELECT ip FROM local_hosts)
       AND dst NOT IN (SELECT ip FROM local_hosts)
       AND NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x) WHERE dst = x)
+)"""
+    )
+
+
+EXFIL_SQL = (
+    _outbound(evidence=False)
+    + """,
+-- One grouping of the sessions, by destination port; the pairs are its sums (same figures).
+retries AS (
+    SELECT host, peer, dport, count(*) AS tries, sum(CASE WHEN failed THEN 1 ELSE 0 END) AS fails,
+           max(t_end) - min(t) AS span, sum(out_b) AS out_b, sum(in_b) AS in_b, min(t) AS first_t,
+           max(t_end) AS last_t
+    FROM outbound GROUP BY host, peer, dport
 ),
 pairs AS (
-    SELECT host, peer, count(*) AS n, sum(out_b) AS out_b, sum(in_b) AS in_b,
-           sum(CASE WHEN failed THEN 1 ELSE 0 END) AS fails, list(DISTINCT dport ORDER BY dport) AS ports,
-           min(t) AS first_t, max(t_end) AS last_t, flatten(list(eids ORDER BY t)) AS eids
-    FROM outbound GROUP BY host, peer
+    SELECT host, peer, sum(tries) AS n, sum(out_b) AS out_b, sum(in_b) AS in_b, sum(fails) AS fails,
+           list(dport ORDER BY dport) AS ports, min(first_t) AS first_t, max(last_t) AS last_t
+    FROM retries GROUP BY host, peer
 ),
 base AS (
     SELECT host, count(*) AS peers, median(log10(out_b + 1)) AS med, mad(log10(out_b + 1)) AS spread
@@ -59,11 +76,6 @@ base AS (
 ),
 -- Retries: one port of one destination, refused or unanswered, kept up for a while (a scan
 -- tries many ports in seconds; malware retries its server for minutes).
-retries AS (
-    SELECT host, peer, dport, count(*) AS tries, sum(CASE WHEN failed THEN 1 ELSE 0 END) AS fails,
-           max(t_end) - min(t) AS span
-    FROM outbound GROUP BY host, peer, dport
-),
 most_retried AS (
     SELECT host, peer, arg_max(dport, fails) AS retry_port, max(fails) AS retry_fails,
            arg_max(tries, fails) AS retry_tries, arg_max(span, fails) AS retry_span
@@ -79,6 +91,14 @@ WHERE (p.out_b >= $min_bytes AND p.out_b >= $min_ratio * p.in_b)
        AND log10(p.out_b + 1) >= b.med + $min_z * greatest(1.4826 * b.spread, 0.1))
    OR m.retry_fails IS NOT NULL
 ORDER BY first_t, p.host, p.peer
+"""
+)
+
+# The event ids of every (host, destination) of the sources in ``$hosts``.
+EXFIL_EVIDENCE_SQL = (
+    _outbound(evidence=True)
+    + """
+SELECT host, peer, flatten(list(eids ORDER BY t)) AS eids FROM outbound GROUP BY host, peer
 """
 )
 
@@ -135,8 +155,15 @@ class Exfiltration(Detector):
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["peer"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))
-        for r in rows:
-            yield self._finding(r, standard)
+        key = ("host", "peer")
+        yield from with_evidence(
+            [(r, self._finding(r, standard)) for r in rows],
+            self.reaches,
+            lambda hosts: evidence_rows(
+                lambda sql, q: self.rows(con, sql, q), EXFIL_EVIDENCE_SQL, params, hosts, key
+            ),
+            key,
+        )
 
     def _finding(self, r: Mapping[str, Any], standard: set[int]) -> Finding:
         p = self.params
@@ -187,7 +214,7 @@ class Exfiltration(Detector):
             },
             first_seen=r["first"],
             last_seen=r["last"],
-            event_ids=uniq(r["eids"]),
+            event_ids=[],
             reasons=reasons,
             severity=severity_for(score),
             # Over its C2 channel (T1041) or another protocol (T1048): flows alone cannot tell.

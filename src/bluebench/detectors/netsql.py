@@ -10,10 +10,12 @@ retried by the kernel (a SYN sent again) as a second record with the same ports.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from bluebench.detectors.winsql import sql_list
+from bluebench.detectors.base import Finding
+from bluebench.detectors.winsql import sql_list, uniq
 from bluebench.engines import Db
 
 # Zeek states of an attempt that carried no conversation: no answer (S0), refused (REJ), reset
@@ -52,31 +54,33 @@ def _in(values: Iterable[str]) -> str:
     return "(" + sql_list(values)[1:-1] + ")"
 
 
-def sessions(source: str = "conns") -> str:
+def sessions(source: str = "conns", evidence: bool = False) -> str:
     """Sessions over the connection rows ``source`` (a CTE name): fragments of one 5-tuple merged.
 
     Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
-    state (of the first record), failed (every record failed), direction, uid, frags, eids.
+    state (of the first record), failed (every record failed), direction, uid, frags, and with
+    ``evidence`` eids (the records' event ids: lists cost most of the memory, so the scoring
+    pass leaves them out and :func:`evidence_rows` fetches them for the few findings kept).
     Binds ``$merge_gap`` (seconds between one record's end and the next one's start).
 
     Most 5-tuples hold one record (a fresh source port per connection): those are sessions as
-    they are, and only the others go through the windows that find the breaks. A window keeps
-    its partitions in memory; a join and a grouping spill, so ten million records fit the
-    workspace's memory limit.
+    they are, and only the others go through the windows that find the breaks. Which are which
+    is told by a hash of the 5-tuple (one integer to group on, and a small table of the repeated
+    ones to probe): a collision only sends a lone record through the windows, which give it
+    the same session.
     """
+    many_eids = ",\n               list(eid ORDER BY t, eid) AS eids" if evidence else ""
+    one_eid = ", [eid]" if evidence else ""
     return f"""
-    tuple_n AS (
-        SELECT src, coalesce(sport, -1) AS sp, dst, coalesce(dport, -1) AS dp, transport, count(*) AS n
-        FROM {source} GROUP BY ALL
+    multi AS (
+        SELECT hash(src, sport, dst, dport, transport) AS h FROM {source} GROUP BY h HAVING count(*) > 1
     ),
     counted AS (
-        SELECT c.*, k.n FROM {source} c
-        JOIN tuple_n k ON k.src = c.src AND k.sp = coalesce(c.sport, -1) AND k.dst = c.dst
-                      AND k.dp = coalesce(c.dport, -1) AND k.transport = c.transport
+        SELECT *, hash(src, sport, dst, dport, transport) IN (SELECT h FROM multi) AS many FROM {source}
     ),
     frag AS (
         SELECT *, lag(t + dur) OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS prev_end
-        FROM counted WHERE n > 1
+        FROM counted WHERE many
     ),
     numbered AS (
         SELECT *, sum(CASE WHEN prev_end IS NULL OR t - prev_end > $merge_gap THEN 1 ELSE 0 END)
@@ -88,14 +92,13 @@ def sessions(source: str = "conns") -> str:
                max(t + dur) - min(t) AS dur, sum(sent) AS sent, sum(recv) AS recv,
                any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
                arg_min(state, t) AS state, bool_and({failed()}) AS failed,
-               any_value(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags,
-               list(eid ORDER BY t, eid) AS eids
+               any_value(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags{many_eids}
         FROM numbered
         GROUP BY src, sport, dst, dport, transport, sn
         UNION ALL
         SELECT src, sport, dst, dport, transport, t, t + dur, dur, sent, recv, service, state, {failed()},
-               direction, uid, 1, [eid]
-        FROM counted WHERE n = 1
+               direction, uid, 1{one_eid}
+        FROM counted WHERE NOT many
     )"""
 
 
@@ -112,26 +115,33 @@ local_hosts AS (
 )"""
 
 
-def outbound_sessions() -> str:
+def in_pass(address: str) -> str:
+    """SQL: ``address`` belongs to pass ``$chunk`` of ``$chunks`` (typed, so the hash stays an integer)."""
+    return f"hash({address}) % CAST($chunks AS UBIGINT) = CAST($chunk AS UBIGINT)"
+
+
+def outbound_sessions(evidence: bool = False) -> str:
     """CTEs ``conns``, ``local_hosts``, ``out_conns`` and ``sessions`` of outbound connections only.
 
     Sessions are keyed by both addresses, so filtering first gives the same sessions as
     filtering after, without sorting the internal traffic (resolvers, shares, directory).
-    Only the sources of one pass are read (``$chunk`` of ``$chunks``, by a hash of the
-    address): see :func:`passes`.
+    Scoring reads the sources of one pass (``$chunk`` of ``$chunks``, by a hash of the
+    address: see :func:`passes`), without event ids; ``evidence`` reads only the sources in
+    ``$hosts``, with them. Every session is a fact about one source, so both see the same sessions.
     """
+    which = "list_contains($hosts, src)" if evidence else in_pass("src")
     return (
         "conns AS ("
         + CONNECTIONS
         + "),"
         + LOCAL_HOSTS
-        + """,
+        + f""",
     out_conns AS (
         SELECT * FROM conns
         WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
-          AND hash(src) % $chunks = $chunk
+          AND {which}
     ),"""
-        + sessions("out_conns")
+        + sessions("out_conns", evidence)
     )
 
 
@@ -158,7 +168,7 @@ FROM outbound GROUP BY dst
 def passes(rows: Callable[[str], list[dict[str, Any]]], per_pass: int) -> int:
     """How many passes over the sources keep one pass near ``per_pass`` connections.
 
-    A detector's windows and evidence lists hold one pass in memory; every source is in
+    A detector's windows and aggregates hold one pass in memory; every source is in
     exactly one pass and everything these detectors compute is per source, so the passes
     together give the same findings as one (rarity is counted apart, over all hosts).
     """
@@ -197,6 +207,46 @@ def in_passes(
     if n > 1:
         out.sort(key=lambda r: tuple((r[k] is None, r[k]) for k in order))
     return out
+
+
+def evidence_rows(
+    rows: Callable[[str, dict[str, Any]], list[dict[str, Any]]],
+    sql: str,
+    params: dict[str, Any],
+    hosts: Iterable[str],
+    key: tuple[str, ...],
+) -> dict[tuple[Any, ...], list[str]]:
+    """Event ids per finding key (the ``key`` columns of ``sql``'s rows) for the sources ``hosts``.
+
+    The scoring pass aggregates without evidence lists; this second query runs the same CTEs
+    over the kept findings' sources alone (``$hosts``), so the ids are those the findings were
+    computed from, at the cost of a few hosts' connections instead of every one's.
+    """
+    wanted = sorted(set(hosts))
+    if not wanted:
+        return {}
+    used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}  # DuckDB refuses unused ones
+    found = rows(sql, {**used, "hosts": wanted})
+    return {tuple(r[k] for k in key): list(r["eids"]) for r in found}
+
+
+def with_evidence(
+    found: list[tuple[dict[str, Any], Finding]],
+    keep: Callable[[float], bool],
+    fetch: Callable[[list[str]], dict[tuple[Any, ...], list[str]]],
+    key: tuple[str, ...],
+) -> Iterator[Finding]:
+    """The findings of ``found`` (row, finding), those ``keep`` passes with their event ids.
+
+    Evidence is fetched once, for the sources of the kept findings: a finding below the
+    threshold never becomes an alert, so it carries none (its score and reasons are whole).
+    """
+    kept = [(r, f) for r, f in found if keep(f.score)]
+    ids = fetch([str(r[key[0]]) for r, _ in kept]) if kept else {}
+    for r, f in found:
+        if keep(f.score):
+            f.event_ids = uniq(ids.get(tuple(r[k] for k in key), []))
+        yield f
 
 
 #: The network logs bluebench reads, by ``event.code``; flows are Zeek's conn.log or Argus.
