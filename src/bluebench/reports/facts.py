@@ -31,6 +31,8 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
                                                 their ``key`` or index, e.g. ``mail/rows/all/test/recall``
 ``vuln/...``                                    stored vulnerability evaluations and the latest ranking
                                                 of findings (``reports.vulnfacts`` lists the paths)
+``malware/...``                                 stored malware evaluations, the latest of each kind
+                                                (``reports.malwarefacts`` lists the paths)
 ``evaluations/ID/curve/I/M``                    point I of the stored score curve: min_score,
                                                 alerts, alerts_per_day, precision, recall
 ``drift/months|max_psi|max_psi_month``          event mix by month against the whole (PSI)
@@ -71,7 +73,7 @@ from bluebench.evaluation.evaluate import EVALUATIONS_SQL
 from bluebench.evaluation.metrics import Measure
 from bluebench.events.quality import QualityReport, quality_report
 from bluebench.events.workspace import DB_NAME, connect
-from bluebench.reports import vulnfacts
+from bluebench.reports import malwarefacts, vulnfacts
 from bluebench.stats import Z95, Rate
 
 Value = float | int | str
@@ -286,6 +288,7 @@ class FactResolver:
                 "evaluations": self._evaluation,
                 "mail": self._mail,
                 "vuln": self._vuln,
+                "malware": self._malware,
                 "param": self._param,
                 "calc": self._calc,
                 "drift": self._drift,
@@ -604,6 +607,14 @@ class FactResolver:
             raise FactError(f"vuln/{'/'.join(p)} names nothing stored") from None
         return _stored_number(node, "vuln/" + "/".join(p), unit)
 
+    def _malware(self, p: list[str]) -> Resolved:
+        """A stored malware evaluation (``reports.malwarefacts``)."""
+        try:
+            node, unit = malwarefacts.node(self.con, p)
+        except StopIteration:
+            raise FactError(f"malware/{'/'.join(p)} names nothing stored") from None
+        return _stored_number(node, "malware/" + "/".join(p), unit)
+
     def _param(self, p: list[str]) -> Resolved:
         if len(p) != 2:
             raise FactError(f"unknown parameter {'/'.join(p)!r}")
@@ -750,6 +761,7 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
     if resolver.mail is not None:
         yield from _mail_sources(resolver.mail)
     yield from vulnfacts.sources(resolver.con)
+    yield from malwarefacts.sources(resolver.con)
 
 
 def _mail_sources(mail: dict[str, Any]) -> Iterator[tuple[str, str]]:

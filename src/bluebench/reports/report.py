@@ -26,6 +26,7 @@ import duckdb
 from bluebench.attack import technique_text
 from bluebench.detectors import DETECTORS, load_config
 from bluebench.errors import BluebenchError
+from bluebench.reports import malwarefacts
 from bluebench.reports.facts import (
     FactError,
     FactResolver,
@@ -491,6 +492,7 @@ class CaseStudy:
         self._grouping()
         self._review()
         self._mail()
+        self._malware()
         if self.opts.charts:
             self._charts()
 
@@ -568,6 +570,55 @@ class CaseStudy:
             *b.rate(f"{base}/fpr"),
             " per message.",
         )
+
+    def _malware(self) -> None:
+        """The latest stored malware evaluation of each kind, every figure cited (``reports.malwarefacts``)."""
+        b = self.b
+        fprs = malwarefacts.fpr_sources(self.con)
+        rows: list[list[list[Inline]]] = []
+        for kind, part, src in malwarefacts.curve_rows(self.con):
+            cells: list[list[Inline]] = [[kind], [part]]
+            for metric in (*(f"detection_fpr_{100 * self.b.val(f):g}" for f in fprs), "roc_auc"):
+                cells.append(b.rate(f"{src}/{metric}") if self.has(f"{src}/{metric}") else ["n/a"])
+            rows.append(cells)
+        families = malwarefacts.family_rows(self.con)
+        if not rows and not families:
+            return
+        b.h(3, "Malware models")
+        if rows:
+            parts: list[Inline] = ["Detection is the share of malware caught at a threshold that flags a "]
+            parts += [
+                "given share of the part's benign files, in turn: ",
+                *_joined([b.num(f, 3) for f in fprs]),
+                ".",
+            ]
+            year = malwarefacts.cut_year_source(self.con)
+            if year:
+                parts += [
+                    " Later compile years: trained on the years up to ",
+                    b.num(year),
+                    ", tested on later ones.",
+                ]
+            b.p(*parts)
+            head = [f"Detection at the {_ORDINALS[i]} FPR" for i in range(len(fprs))]
+            b.table(["Model", "Part", *head, "ROC-AUC"], rows)
+        for name, src in families:
+            b.p(
+                "Family model ",
+                C(name),
+                ": macro F1 ",
+                *b.rate(f"{src}/macro_f1"),
+                " on the held-back samples.",
+            )
+        modern = malwarefacts.modern_source(self.con)
+        if modern and self.has(f"{modern}/flagged"):
+            b.p(
+                "Modern benign binaries flagged by the static model: ",
+                b.num(f"{modern}/flagged"),
+                " of ",
+                b.num(f"{modern}/files"),
+                ".",
+            )
 
     def _charts(self) -> None:
         with warnings.catch_warnings():  # matplotlib notes empty legends; a chart saying "no data" is fine
@@ -761,6 +812,18 @@ class CaseStudy:
 
     def val(self, source: str) -> Value:
         return self.b.val(source)
+
+
+#: Table headings name the false-positive rates in words: a digit in a heading would be an uncited number.
+_ORDINALS = ("first", "second", "third", "fourth", "fifth")
+
+
+def _joined(parts: list[F]) -> list[Inline]:
+    """'A and B', 'A, B and C': facts in a sentence."""
+    out: list[Inline] = []
+    for i, p in enumerate(parts):
+        out += [(" and " if i == len(parts) - 1 else ", ") if i else "", p]
+    return out
 
 
 def _best_f1(curve: list[dict[str, Any]]) -> int | None:
