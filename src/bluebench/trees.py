@@ -72,12 +72,14 @@ class LeafTables:
     """The same contributions as ``tree_contributions``, read from a table per leaf: for many rows, few columns.
 
     A row's contributions in one tree depend only on the leaf it reaches, so each node's sum of
-    changes along its path is tabled once (nodes x columns). scikit-learn's own compiled
-    predictor finds each row's leaf (on a copy of the tree whose values are the node numbers,
-    so a missing value goes exactly where the model sends it) and the leaf's row of the table
-    is added: two array operations per tree instead of several per level. The tables hold
-    trees x nodes x columns floats, so this suits models with tens of columns (the static
-    PE model), not thousands. Built from a fitted model; reading only.
+    changes along its path is tabled once (nodes x columns, every tree's nodes stacked).
+    The rows are binned once by the model's own bin mapper, then scikit-learn's compiled
+    predictor finds each row's leaf on the bins (on a copy of the tree whose values are the
+    node numbers): a split on bin ``b`` is exactly ``value <= threshold[b]``, and a missing
+    value has its own bin, so every row reaches the leaf the model sends it to. One sparse
+    product (rows x leaves reached, times the table) then adds the leaves' rows. The table
+    holds nodes x columns floats, so this suits models with tens of columns (the static PE
+    model), not thousands. Built from a fitted model; reading only.
     """
 
     def __init__(self, booster: Any, klass: int = 0) -> None:
@@ -86,7 +88,7 @@ class LeafTables:
         self.booster = booster
         self.bias = float(np.ravel(booster._baseline_prediction)[klass])
         self.finders: list[Any] = []
-        self.tables: list[np.ndarray] = []
+        tables: list[np.ndarray] = []
         m = int(booster.n_features_in_)
         for (feat, _thr, _ml, left, right, leaf, value), per_class in zip(
             tree_arrays(booster, klass), booster._predictors, strict=True
@@ -108,14 +110,31 @@ class LeafTables:
                     table[child] = table[node]
                     table[child, feat[node]] += value[child] - value[node]
                     todo.append(child)
-            self.tables.append(table)
+            tables.append(table)
+        sizes = [len(t) for t in tables]
+        self.offsets = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
+        self.table = np.vstack(tables) if tables else np.zeros((0, m))
+
+    def leaves(self, H: np.ndarray) -> np.ndarray:
+        """Each row's leaf in every tree, as a row of the stacked table: shape (rows, trees)."""
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        mapper = self.booster._bin_mapper
+        binned = np.ascontiguousarray(mapper.transform(np.asarray(H, dtype=np.float64)))
+        threads = _openmp_effective_n_threads()
+        out = np.empty((len(binned), len(self.finders)), dtype=np.intp)
+        for t, finder in enumerate(self.finders):
+            out[:, t] = finder.predict_binned(binned, mapper.missing_values_bin_idx_, threads)
+        return out + self.offsets
 
     def contributions(self, H: np.ndarray) -> tuple[np.ndarray, float]:
         """Per-row, per-column contributions to the raw score, and the common bias (as ``tree_contributions``)."""
-        X = np.ascontiguousarray(H, dtype=np.float64)
-        contrib = np.zeros(X.shape, dtype=np.float64)
-        known, f_idx_map = self.booster._bin_mapper.make_known_categories_bitsets()
-        for finder, table in zip(self.finders, self.tables, strict=True):
-            leaves = finder.predict(X, known, f_idx_map, 1).astype(np.intp)
-            contrib += table[leaves]
-        return contrib, self.bias
+        from scipy.sparse import csr_matrix
+
+        leaves = self.leaves(H)
+        n, trees = leaves.shape
+        reached = csr_matrix(
+            (np.ones(n * trees), leaves.ravel(), np.arange(0, n * trees + 1, trees)),
+            shape=(n, len(self.table)),
+        )
+        return np.asarray(reached @ self.table, dtype=np.float64), self.bias

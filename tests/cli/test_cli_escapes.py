@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bluebench.cli import app
@@ -87,3 +89,13 @@ def test_a_file_name_with_escapes_is_shown_escaped(tmp_path: Path) -> None:
     assert r.exit_code == 1
     assert_no_raw_controls(r.output)
     assert "x\\x1b[2Jy.log" in r.output
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x206F)))
+def test_a_json_line_escapes_what_the_full_translation_escapes(text: str) -> None:
+    from bluebench.cli.app import _JSON_UNSAFE, json_line, json_lines
+
+    full = json.dumps({"v": text}, default=str, ensure_ascii=False).translate(_JSON_UNSAFE) + "\n"
+    assert json_line({"v": text}) == full == json_lines([{"v": text}])
+    assert json.loads(full) == {"v": text}

@@ -9,6 +9,7 @@ any control character that reaches them anyway, so a log line can never drive th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
@@ -41,9 +42,23 @@ def show(value: object, lines: bool = False) -> str:
     return escape(printable(str(value), lines))
 
 
+#: One encoder for every line: ``json.dumps`` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
+def _escaped(text: str) -> str:
+    # every character translate escapes is DEL or beyond ASCII: two C scans spare the per-character pass
+    return text if text.isascii() and "\x7f" not in text else text.translate(_JSON_UNSAFE)
+
+
 def json_line(obj: object) -> str:
     """One JSON object per line, keeping non-ASCII text readable yet every control escaped."""
-    return json.dumps(obj, default=str, ensure_ascii=False).translate(_JSON_UNSAFE) + "\n"
+    return _escaped(_ENCODER.encode(obj)) + "\n"
+
+
+def json_lines(objs: Iterable[object]) -> str:
+    """Many objects as ``json_line`` writes each, joined: a block of output in one string."""
+    return "".join([_escaped(_ENCODER.encode(o)) + "\n" for o in objs])
 
 
 class SafeConsole(Console):

@@ -162,6 +162,25 @@ DOMAINS.register(
     ),
 )
 
+DOMAINS.register(
+    "malware",
+    FactDomain(
+        "malware",
+        words=(
+            "malware model",
+            "malware classifier",
+            "static model",
+            "PE model",
+            "API-sequence model",
+            "behaviour model",
+            "family model",
+        ),
+        own=("eval", "evaluations"),
+        rows=("baselines",),
+        noun="file",
+    ),
+)
+
 _EVALUATION = ("eval", "evaluations")
 
 

@@ -33,6 +33,8 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
                                                 of findings (``reports.vulnfacts`` lists the paths)
 ``network/...``                                 connections, network alerts per 1,000 connections, stored
                                                 DNS name model evaluations (``reports.netfacts``)
+``malware/...``                                 stored malware evaluations, the latest of each kind
+                                                (``reports.malwarefacts`` lists the paths)
 ``evaluations/ID/curve/I/M``                    point I of the stored score curve: min_score,
                                                 alerts, alerts_per_day, precision, recall
 ``drift/months|max_psi|max_psi_month``          event mix by month against the whole (PSI)
@@ -73,7 +75,7 @@ from bluebench.evaluation.evaluate import EVALUATIONS_SQL
 from bluebench.evaluation.metrics import Measure
 from bluebench.events.quality import QualityReport, quality_report
 from bluebench.events.workspace import DB_NAME, connect
-from bluebench.reports import netfacts, vulnfacts
+from bluebench.reports import malwarefacts, netfacts, vulnfacts
 from bluebench.stats import Z95, Rate
 
 Value = float | int | str
@@ -289,6 +291,7 @@ class FactResolver:
                 "mail": self._mail,
                 "vuln": self._vuln,
                 "network": self._network,
+                "malware": self._malware,
                 "param": self._param,
                 "calc": self._calc,
                 "drift": self._drift,
@@ -615,6 +618,14 @@ class FactResolver:
             raise FactError(f"network/{'/'.join(p)} names nothing stored") from None
         return _stored_number(node, "network/" + "/".join(p), unit)
 
+    def _malware(self, p: list[str]) -> Resolved:
+        """A stored malware evaluation (``reports.malwarefacts``)."""
+        try:
+            node, unit = malwarefacts.node(self.con, p)
+        except StopIteration:
+            raise FactError(f"malware/{'/'.join(p)} names nothing stored") from None
+        return _stored_number(node, "malware/" + "/".join(p), unit)
+
     def _param(self, p: list[str]) -> Resolved:
         if len(p) != 2:
             raise FactError(f"unknown parameter {'/'.join(p)!r}")
@@ -762,6 +773,7 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
         yield from _mail_sources(resolver.mail)
     yield from vulnfacts.sources(resolver.con)
     yield from netfacts.sources(resolver.con)
+    yield from malwarefacts.sources(resolver.con)
 
 
 def _mail_sources(mail: dict[str, Any]) -> Iterator[tuple[str, str]]:
