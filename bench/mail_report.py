@@ -19,13 +19,14 @@ from bluebench.mail.evaluation.classes import (
     TARGET_LEGIT_FPR,
     ClassesEvaluation,
     Confusion,
+    spec_label,
 )
 from bluebench.mail.evaluation.classes import TARGET_MODERN_FPR as CLASS_TARGET_MODERN_FPR
 from bluebench.mail.evaluation.classes import TARGET_RECALL as CLASS_TARGET_RECALL
 from bluebench.mail.evaluation.metrics import Estimate, Metrics
 from bluebench.mail.evaluation.results import MailEvaluation
 from bluebench.mail.evaluation.selection import Choice, Selection
-from bluebench.mail.train import SHIPPED
+from bluebench.mail.train import SHIPPED, Shipped
 from bluebench.stats import Rate
 
 HERE = Path(__file__).resolve().parent
@@ -534,8 +535,7 @@ def class_status(ce: ClassesEvaluation) -> list[str]:
         f"Phishing part: {ce.spec_name} (chosen on validation folds of the relabelled training part), "
         f"threshold {a.threshold:.4f} at out-of-fold ham FPR <= {ce.target_fpr:g}; spam part: the same spec, "
         f"spam against legitimate mail, threshold {a.spam_threshold:.4f} at out-of-fold ham FPR <= "
-        f"{ce.spam_target:g}. Era signals removed from both. `mail train` "
-        + ("ships this configuration." if ce.ships_chosen() else f"ships another: {ce.shipped.to_json()}."),
+        f"{ce.spam_target:g}. Era signals removed from both. `mail train` " + _classes_shipped(ce),
         "",
         f"- phishing recall >= {CLASS_TARGET_RECALL} at legitimate-mail FPR <= {TARGET_LEGIT_FPR} (legitimate mail "
         f"decided phishing or spam): recall {rate(t.recall)}, legitimate flagged {rate(t.legit_fpr, 4)}: "
@@ -552,6 +552,21 @@ def class_status(ce: ClassesEvaluation) -> list[str]:
         "",
     ]
     return out
+
+
+def _classes_shipped(ce: ClassesEvaluation) -> str:
+    """Whether `mail train` ships this run's choice: as the run recorded it, and in this code (``SHIPPED``)."""
+    if ce.ships_chosen():
+        return "ships this configuration."
+    if ce.chosen_spec is not None and Shipped(ce.chosen_spec, ce.target_fpr, ce.spam_target) == SHIPPED:
+        return f"ships this configuration since this run chose it (when the run started it shipped {_short(ce.shipped)})."
+    return f"ships another: {_short(SHIPPED)}."
+
+
+def _short(s: Shipped) -> str:
+    """A shipped configuration in a few words: the spec, then each part's threshold target."""
+    words = ", stopwords out" if s.spec.stopwords else ""
+    return f"{spec_label(s.spec)}{words}, phishing target {s.target_fpr:g}, spam target {s.spam_target_fpr:g}"
 
 
 def classes_section(ce: ClassesEvaluation) -> list[str]:
