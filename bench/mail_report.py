@@ -19,11 +19,14 @@ from bluebench.mail.evaluation.classes import (
     TARGET_LEGIT_FPR,
     ClassesEvaluation,
     Confusion,
+    spec_label,
 )
 from bluebench.mail.evaluation.classes import TARGET_MODERN_FPR as CLASS_TARGET_MODERN_FPR
 from bluebench.mail.evaluation.classes import TARGET_RECALL as CLASS_TARGET_RECALL
 from bluebench.mail.evaluation.metrics import Estimate, Metrics
 from bluebench.mail.evaluation.results import MailEvaluation
+from bluebench.mail.evaluation.selection import Choice, Selection
+from bluebench.mail.train import SHIPPED, Shipped
 from bluebench.stats import Rate
 
 HERE = Path(__file__).resolve().parent
@@ -217,12 +220,7 @@ def selection(ev: MailEvaluation) -> list[str]:
     st = ev.selected_test
     out += [
         "",
-        f"Chosen: {sel.chosen.name}, target {sel.chosen.target_fpr:g}; `mail train` ships "
-        + (
-            "the same."
-            if sel.ships_chosen()
-            else f"another configuration ({sel.shipped.to_json()}): see below."
-        ),
+        f"Chosen: {sel.chosen.name}, target {sel.chosen.target_fpr:g}; " + _issue3_shipped(sel),
         "",
         "The chosen configuration, trained on the whole training part and run once on the test part:",
         "",
@@ -238,6 +236,17 @@ def selection(ev: MailEvaluation) -> list[str]:
         "shows the model without the two features added after that reading.",
     ]
     return out
+
+
+def _issue3_shipped(sel: Selection) -> str:
+    """What `mail train` shipped when the evaluation ran, and what it ships now (the code's ``SHIPPED``)."""
+    then = "the same" if sel.ships_chosen() else f"another configuration ({sel.shipped.to_json()})"
+    if sel.shipped == Choice(SHIPPED.spec, SHIPPED.target_fpr):
+        return f"`mail train` ships {then}."
+    return (
+        f"when this evaluation ran `mail train` shipped {then}; it now ships the three-class "
+        "evaluation's choice (*Three classes* above), not this one."
+    )
 
 
 def kfold_and_cut(ev: MailEvaluation) -> list[str]:
@@ -406,7 +415,7 @@ def speed(sp: dict[str, Any]) -> list[str]:
         "### Speed (files to verdicts with reasons)",
         "",
         f"`{sp.get('command', 'python bench/mail_score.py')}` on {sp['machine']['cpus']} CPUs "
-        f"(Python {sp['machine']['python']}), {sp.get('measured_at', '')}:",
+        f"(Python {sp['machine']['python']}), {sp.get('measured_at', '')}; {_parts(sp)}:",
         "",
         "| processes | messages | median msg/s | best | worst | msg per CPU-second | 1-min load before each run |",
         "|---:|---:|---:|---:|---:|---:|---|",
@@ -427,6 +436,16 @@ def speed(sp: dict[str, Any]) -> list[str]:
             f"peak memory: {sp['peak_rss_mb']:.0f} MB.",
         ]
     return out
+
+
+def _parts(sp: dict[str, Any]) -> str:
+    """Which parts of the model each verdict cost, as the benchmark recorded them."""
+    parts = sp.get("parts")
+    if parts is None:
+        return "the parts scored were not recorded (a run before the spam part was timed)"
+    if "spam" in parts:
+        return "phishing and spam parts (the spam part for every message the phishing part did not flag)"
+    return "phishing part only (the model had no spam part)"
 
 
 def model_status(ev: MailEvaluation) -> list[str]:
@@ -500,7 +519,7 @@ def status(ev: MailEvaluation | None, sp: dict[str, Any] | None) -> list[str]:
         )
         out.append(
             f"- >= {TARGET_SPEED} messages/s {how}: median {s['median']:.0f} (best {s['best']:.0f}), "
-            f"{s['per_cpu_second']:.0f} per CPU-second: {met(s['median'] >= TARGET_SPEED)}"
+            f"{s['per_cpu_second']:.0f} per CPU-second, {_parts(sp)}: {met(s['median'] >= TARGET_SPEED)}"
         )
     return out
 
@@ -515,7 +534,8 @@ def class_status(ce: ClassesEvaluation) -> list[str]:
         "",
         f"Phishing part: {ce.spec_name} (chosen on validation folds of the relabelled training part), "
         f"threshold {a.threshold:.4f} at out-of-fold ham FPR <= {ce.target_fpr:g}; spam part: the same spec, "
-        f"spam against legitimate mail, threshold {a.spam_threshold:.4f}. Era signals removed from both.",
+        f"spam against legitimate mail, threshold {a.spam_threshold:.4f} at out-of-fold ham FPR <= "
+        f"{ce.spam_target:g}. Era signals removed from both. `mail train` " + _classes_shipped(ce),
         "",
         f"- phishing recall >= {CLASS_TARGET_RECALL} at legitimate-mail FPR <= {TARGET_LEGIT_FPR} (legitimate mail "
         f"decided phishing or spam): recall {rate(t.recall)}, legitimate flagged {rate(t.legit_fpr, 4)}: "
@@ -532,6 +552,21 @@ def class_status(ce: ClassesEvaluation) -> list[str]:
         "",
     ]
     return out
+
+
+def _classes_shipped(ce: ClassesEvaluation) -> str:
+    """Whether `mail train` ships this run's choice: as the run recorded it, and in this code (``SHIPPED``)."""
+    if ce.ships_chosen():
+        return "ships this configuration."
+    if ce.chosen_spec is not None and Shipped(ce.chosen_spec, ce.target_fpr, ce.spam_target) == SHIPPED:
+        return f"ships this configuration since this run chose it (when the run started it shipped {_short(ce.shipped)})."
+    return f"ships another: {_short(SHIPPED)}."
+
+
+def _short(s: Shipped) -> str:
+    """A shipped configuration in a few words: the spec, then each part's threshold target."""
+    words = ", stopwords out" if s.spec.stopwords else ""
+    return f"{spec_label(s.spec)}{words}, phishing target {s.target_fpr:g}, spam target {s.spam_target_fpr:g}"
 
 
 def classes_section(ce: ClassesEvaluation) -> list[str]:
@@ -581,14 +616,18 @@ def _class_candidates(ce: ClassesEvaluation) -> list[str]:
     out = [
         f"Choice on the validation folds (relabelled training part, never the test part). Rule: {ce.rule}.",
         "",
-        "| candidate | threshold target | phishing recall | legitimate flagged | spam as spam | spam as phishing |",
-        "|---|---:|---|---|---|---|",
+        "Threshold targets are out-of-fold legitimate-mail FPRs, the phishing part's and the spam part's.",
+        "",
+        "| candidate | phishing target | spam target | phishing recall | legitimate flagged | spam as spam "
+        "| spam as phishing |",
+        "|---|---:|---:|---|---|---|---|",
     ]
     for c in ce.candidates:
         v = c.validation
-        chosen = " **chosen**" if c.name == ce.spec_name and c.target_fpr == ce.target_fpr else ""
+        mine = (c.name, c.target_fpr, c.spam_target) == (ce.spec_name, ce.target_fpr, ce.spam_target)
+        chosen = " **chosen**" if mine else ""
         out.append(
-            f"| {c.name}{chosen} | {c.target_fpr:g} | {rate(v.recall)} | {rate(v.legit_fpr, 4)} | "
+            f"| {c.name}{chosen} | {c.target_fpr:g} | {c.spam_target:g} | {rate(v.recall)} | {rate(v.legit_fpr, 4)} | "
             f"{rate(v.spam_caught, 2)} | {rate(v.spam_to_phishing, 2)} |"
         )
     return out

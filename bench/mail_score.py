@@ -6,7 +6,8 @@ read the files, parse each message, extract features, score, explain every verdi
 one process and with two (the machine has two cores). Training and loading the model are
 not timed; each run loads it afresh, so it starts with a cold word cache as every ``mail
 score`` command does. The model is the one ``mail train`` would write on the same data (or
-``--model``).
+``--model``); a model with a spam part scores it too, for every message the phishing part did
+not flag, and the result says which parts were timed.
 
     .venv/bin/python bench/mail_score.py [--model MODEL] [--repeat 3] [--jobs 1 2] [--out bench/out/mail_score.json]
 """
@@ -26,8 +27,8 @@ from pathlib import Path
 from bluebench.heap import frozen
 from bluebench.mail.batch import iter_batches
 from bluebench.mail.labels import load_labels
-from bluebench.mail.modelfile import load_model, save_model
-from bluebench.mail.train import attach_labels, train_model
+from bluebench.mail.modelfile import SpamPart, load_model, save_model
+from bluebench.mail.train import attach_labels, train_shipped
 from bluebench.sources.mailparse import read_mail
 
 EMAIL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "email"
@@ -51,9 +52,10 @@ def main() -> None:
     model_path = args.model
     if model_path is None:
         ms = read_mail([args.data])
-        fitted, meta = train_model(attach_labels(ms, load_labels(Path(args.data) / "labels.csv")))
+        (fitted, meta), spam = train_shipped(attach_labels(ms, load_labels(Path(args.data) / "labels.csv")))
         model_path = os.path.join(tempfile.mkdtemp(), "mail.model")
-        save_model(model_path, fitted.model, fitted.spec, meta)
+        part = None if spam is None else SpamPart(spam[0].model, spam[0].spec, spam[1])
+        save_model(model_path, fitted.model, fitted.spec, meta, part)
 
     result: dict[str, object] = {
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -61,6 +63,8 @@ def main() -> None:
         "data": os.path.relpath(args.data, Path(__file__).resolve().parent.parent),
         "bytes": sum(p.stat().st_size for p in Path(args.data).rglob("*") if p.is_file()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        # what each verdict cost: the phishing part, and the spam part where the model has one
+        "parts": ["phishing"] if load_model(model_path).spam is None else ["phishing", "spam"],
     }
     for jobs in args.jobs:
         runs = []

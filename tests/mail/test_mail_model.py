@@ -21,7 +21,7 @@ from bluebench.mail.labels import load_labels
 from bluebench.mail.model import MailModel, Verdict, decide
 from bluebench.mail.modelfile import load_model
 from bluebench.mail.spec import TOKEN_PATTERN, model_text
-from bluebench.mail.train import attach_labels, train_model
+from bluebench.mail.train import SHIPPED, attach_labels, train_model
 from bluebench.sources.base import Skipped
 from bluebench.sources.mailparse import parse_message, read_mail
 
@@ -68,6 +68,33 @@ def test_scores_rank_phishing_above_ham_and_reasons_are_real(model_file: Path) -
             else:
                 assert e.values[FEATURE_INDEX[r.feature]] != 0, (v.file, r.feature)
             assert r.weight != 0
+
+
+def test_cli_train_ships_the_three_class_choice_for_both_parts(tmp_path: Path) -> None:
+    out = tmp_path / "shipped.model"
+    r = CliRunner().invoke(app, ["mail", "train", str(DATA), "--labels", str(LABELS), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    m = load_model(out)
+    assert m.spam is not None
+    assert m.spec == SHIPPED.spec and m.spam.spec == SHIPPED.spec
+    assert m.meta["threshold"]["target_fpr"] == SHIPPED.target_fpr
+    assert m.spam.meta["threshold"]["target_fpr"] == SHIPPED.spam_target_fpr
+    # each part's target can be set apart; the other keeps the shipped one
+    args = [
+        "mail",
+        "train",
+        str(DATA),
+        "--labels",
+        str(LABELS),
+        "--out",
+        str(out),
+        "--spam-target-fpr",
+        "0.2",
+    ]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    m = load_model(out)
+    assert m.spam is not None and m.spam.meta["threshold"]["target_fpr"] == 0.2
+    assert m.meta["threshold"]["target_fpr"] == SHIPPED.target_fpr
 
 
 def test_cli_train_score_json_and_refusal(tmp_path: Path, model_file: Path) -> None:

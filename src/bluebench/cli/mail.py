@@ -101,13 +101,29 @@ def train_cmd(
         ),
     ],
     out_path: Annotated[str, typer.Option("--out", help="Model file to write.")],
-    target_fpr: TargetFprOpt = 0.001,
+    target_fpr: Annotated[
+        float | None,
+        typer.Option(
+            "--target-fpr",
+            help="Largest out-of-fold ham false-positive rate the phishing threshold may allow "
+            "(default: the three-class evaluation's choice).",
+        ),
+    ] = None,
+    spam_target_fpr: Annotated[
+        float | None,
+        typer.Option(
+            "--spam-target-fpr",
+            help="Largest out-of-fold ham rate the spam threshold may junk (default: the evaluation's choice).",
+        ),
+    ] = None,
     relabel: RelabelOpt = None,
 ) -> None:
     """Train on labelled mail and write the model (phishing, and spam when there is spam) with its thresholds."""
+    from dataclasses import replace
+
     from bluebench.mail.labels import load_label_files
     from bluebench.mail.modelfile import SpamPart, save_model
-    from bluebench.mail.train import attach_labels, train_model, train_spam
+    from bluebench.mail.train import SHIPPED, attach_labels, train_shipped
 
     lab = load_label_files(labels)
     ms = _read(paths)
@@ -124,8 +140,12 @@ def train_cmd(
         )
     if data.unlabelled:
         err.print(f"[yellow]{len(data.unlabelled)} messages have no label and were not used[/yellow]")
-    fitted, meta = train_model(data, target_fpr=target_fpr)
-    spam = train_spam(data, fitted.spec, target_fpr)
+    shipped = replace(
+        SHIPPED,
+        target_fpr=SHIPPED.target_fpr if target_fpr is None else target_fpr,
+        spam_target_fpr=SHIPPED.spam_target_fpr if spam_target_fpr is None else spam_target_fpr,
+    )
+    (fitted, meta), spam = train_shipped(data, shipped)
     save_model(
         out_path,
         fitted.model,

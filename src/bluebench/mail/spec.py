@@ -54,7 +54,8 @@ class Spec:
     to the words of the message that hold it, so reasons still name words). The
     defaults are what the evaluation's forward-chaining validation folds (carved by time
     from the training part, never the test part) chose among the candidates listed in
-    ``evaluation/selection.py``.
+    ``evaluation/selection.py`` for issue 3; ``mail train`` ships ``train.SHIPPED``, which the
+    three-class evaluation (``evaluation/classes.py``) chose the same way.
     """
 
     features: tuple[str, ...] = ERA_FREE_FEATURES

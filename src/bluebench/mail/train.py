@@ -19,6 +19,40 @@ from bluebench.mail.spec import Fitted, Spec, design
 from bluebench.sources.mailparse import Mail, MailSet
 
 
+@dataclass(frozen=True)
+class Shipped:
+    """What ``mail train`` fits: one spec for both parts and each part's threshold target.
+
+    The targets are out-of-fold legitimate-mail false-positive rates: the phishing part's
+    threshold keeps legitimate mail sent to the analyst under ``target_fpr``, the spam part's
+    keeps legitimate mail junked under ``spam_target_fpr``.
+    """
+
+    spec: Spec
+    target_fpr: float
+    spam_target_fpr: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec.to_json(),
+            "target_fpr": self.target_fpr,
+            "spam_target_fpr": self.spam_target_fpr,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Shipped:
+        return cls(Spec.from_json(d["spec"]), float(d["target_fpr"]), float(d["spam_target_fpr"]))
+
+
+# What the three-class evaluation (``evaluation/classes.py``, ``mail classes``) chose on
+# forward-chaining validation folds of the relabelled training part, never on its test part;
+# its report says whether this still matches its choice (bench/results/mail-classes.json of
+# 2026-12-07 chose this: the words stack, phishing target 0.003, spam target 0.001).
+SHIPPED = Shipped(Spec(kind="stack", text_units="words", C=4.0, leaves=8, rate=0.05), 0.003, 0.001)
+# What `mail train` shipped until 2026-12-07: issue 3's choice for both parts, one target.
+ISSUE3_SHIPPED = Shipped(Spec(), DEFAULT_TARGET_FPR, DEFAULT_TARGET_FPR)
+
+
 @dataclass
 class Labelled:
     """Messages that have a label, their labels and sources, and the count of those that had none."""
@@ -68,7 +102,7 @@ def train_model(
     folds: int = 5,
 ) -> tuple[Fitted, dict[str, Any]]:
     """Fit on labelled mail; the threshold keeps out-of-fold ham FPR at or under ``target_fpr``."""
-    spec = spec or Spec()
+    spec = spec or SHIPPED.spec
     y = data.y
     counts = np.bincount(y, minlength=2)
     if counts.min() < 2:
@@ -134,7 +168,7 @@ def train_spam(
     Phishing is left out: the phishing part decides it first, and a scam must never teach
     the spam part that it is only spam. ``None`` when there are fewer than 2 spam or 2 ham.
     """
-    spec = spec or Spec()
+    spec = spec or SHIPPED.spec
     labels = np.asarray(data.labels)
     rows = np.flatnonzero((labels == "spam") | (labels == "ham"))
     y = (labels[rows] == "spam").astype(np.int64)
@@ -160,6 +194,14 @@ def train_spam(
         },
     }
     return fitted, meta
+
+
+def train_shipped(
+    data: Labelled, shipped: Shipped = SHIPPED
+) -> tuple[tuple[Fitted, dict[str, Any]], tuple[Fitted, dict[str, Any]] | None]:
+    """Both parts as ``mail train`` writes them: the phishing part, and the spam part when there is spam."""
+    fitted, meta = train_model(data, shipped.spec, shipped.target_fpr)
+    return (fitted, meta), train_spam(data, fitted.spec, shipped.spam_target_fpr)
 
 
 # ---------------------------------------------------------------------------------------------

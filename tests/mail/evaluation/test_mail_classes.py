@@ -38,22 +38,27 @@ def test_rates_count_each_message_once_and_spam_as_phishing_is_no_false_positive
     assert Confusion.from_json(c.to_json()) == c
 
 
-def test_the_relabelled_run_differs_only_by_the_listed_labels(
-    sample: tuple[Labelled, list[Extracted]], tmp_path: Path
-) -> None:
-    data, ex = sample
-    spam = [i for i, lab in enumerate(data.labels) if lab == "spam"][:2]
-    path = tmp_path / "relabel.csv"
+def _spam_to_phishing(data: Labelled, folder: Path, n: int) -> Path:
+    """A relabelling list that moves the first ``n`` spam messages to phishing."""
+    path = folder / "relabel.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(RELABEL_COLUMNS))
         w.writeheader()
-        for i in spam:
+        for i in [i for i, lab in enumerate(data.labels) if lab == "spam"][:n]:
             m = data.mails[i]
             w.writerow(
                 {"file": m.file, "index": m.index, "message_id": "", "sha1": m.digest}
                 | {"old_label": "spam", "new_label": "phishing", "reason": "advance-fee scam"}
             )
-    spec = ("linear", Spec(kind="linear", text_units="words"), 0.01)
+    return path
+
+
+def test_the_relabelled_run_differs_only_by_the_listed_labels(
+    sample: tuple[Labelled, list[Extracted]], tmp_path: Path
+) -> None:
+    data, ex = sample
+    path = _spam_to_phishing(data, tmp_path, 2)
+    spec = ("linear", Spec(kind="linear", text_units="words"), 0.01, 0.01)
     res = three_classes(ex, data, load_relabels(path), spec=spec)
     assert res.relabel.applied == 2 and res.relabel.changes == (("spam", "phishing", 2),)
     before, after = res.before.test, res.after.test
@@ -75,19 +80,37 @@ def test_the_relabelled_run_differs_only_by_the_listed_labels(
 def test_the_choice_is_made_on_validation_folds_by_the_three_class_rule(
     sample: tuple[Labelled, list[Extracted]],
 ) -> None:
-    from bluebench.mail.evaluation.classes import CLASS_RULE, _best_class, select_classes
-    from bluebench.mail.evaluation.selection import CANDIDATE_TARGET_FPR, CANDIDATES, validation_folds
+    from bluebench.mail.evaluation.classes import (
+        CLASS_CANDIDATES,
+        CLASS_RULE,
+        PHISHING_TARGET_FPR,
+        SPAM_TARGET_FPR,
+        _best_class,
+        select_classes,
+    )
+    from bluebench.mail.evaluation.selection import CANDIDATES, validation_folds
     from bluebench.mail.evaluation.split import time_split
 
     data, ex = sample
     train, _ = time_split(data, 0.7)
     best, rows, specs = select_classes(ex, data, train)
-    assert len(rows) == len(CANDIDATES) * len(CANDIDATE_TARGET_FPR) and best in rows
-    assert best == _best_class(rows) and specs[best.name] == dict(CANDIDATES)[best.name]
+    assert set(CANDIDATES) <= set(CLASS_CANDIDATES)  # issue 3's candidates stay among them
+    assert (
+        len(rows) == len(CLASS_CANDIDATES) * len(PHISHING_TARGET_FPR) * len(SPAM_TARGET_FPR) and best in rows
+    )
+    assert best == _best_class(rows) and specs[best.name] == dict(CLASS_CANDIDATES)[best.name]
     validation = sum(int(v.sum()) for _d, v in validation_folds(data, train))
     for r in rows:  # every validation message decided once, none of the test part
         assert sum(sum(c.values()) for c in r.validation.counts.values()) == validation
     assert "either class" in CLASS_RULE
+    by = {(r.name, r.target_fpr, r.spam_target): r.validation.counts for r in rows}
+    for name, _spec in CLASS_CANDIDATES:
+        for pt in PHISHING_TARGET_FPR:
+            loose, strict = by[(name, pt, max(SPAM_TARGET_FPR))], by[(name, pt, min(SPAM_TARGET_FPR))]
+            # the spam part's target moves no phishing decision, and a stricter one junks no more mail
+            for true in CLASSES:
+                assert loose[true]["phishing"] == strict[true]["phishing"]
+                assert strict[true]["spam"] <= loose[true]["spam"]
 
 
 def test_legitimate_mail_marked_as_spam_counts_against_a_candidate() -> None:
@@ -105,3 +128,25 @@ def test_legitimate_mail_marked_as_spam_counts_against_a_candidate() -> None:
     assert _best_class([cand("junks", 99, 5), cand("keeps", 95, 1)]).name == "keeps"
     assert _best_class([cand("a", 95, 2), cand("b", 95, 1)]).name == "b"
     assert _best_class([cand("a", 99, 9), cand("b", 90, 7)]).name == "b"  # none within: fewest flagged
+
+
+def test_a_stored_evaluation_says_what_mail_train_ships(
+    sample: tuple[Labelled, list[Extracted]], tmp_path: Path
+) -> None:
+    from bluebench.mail.train import ISSUE3_SHIPPED, SHIPPED
+
+    data, ex = sample
+    path = _spam_to_phishing(data, tmp_path, 1)
+    shipped = ("shipped", SHIPPED.spec, SHIPPED.target_fpr, SHIPPED.spam_target_fpr)
+    res = three_classes(ex, data, load_relabels(path), spec=shipped)
+    assert res.ships_chosen() and res.spam_target == SHIPPED.spam_target_fpr
+    other = three_classes(ex, data, load_relabels(path), spec=(*shipped[:3], shipped[3] * 3))
+    assert not other.ships_chosen()
+    assert ClassesEvaluation.from_json(res.to_json()) == res
+    # an evaluation stored before the spam target and the shipped choice were recorded
+    old = res.to_json()
+    for key in ("spam_target_fpr", "chosen_spec", "shipped"):
+        del old[key]
+    again = ClassesEvaluation.from_json(old)
+    assert again.spam_target == again.target_fpr and again.shipped == ISSUE3_SHIPPED
+    assert not again.ships_chosen()

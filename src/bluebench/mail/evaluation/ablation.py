@@ -44,7 +44,7 @@ def ablation_specs() -> list[tuple[str, str, Spec]]:
         ("content_only", "content + attachment features only", group_spec("content", "attachments")),
         (
             "all",
-            "all: text score + named features in the stacked model, era signals removed (shipped)",
+            "all: text score + named features in the stacked model, era signals removed (issue 3's choice)",
             Spec(),
         ),
         (

@@ -25,12 +25,7 @@ from rich.markup import escape
 
 from bluebench.mail.evaluation.era import era_masks
 from bluebench.mail.evaluation.runs import fit_model
-from bluebench.mail.evaluation.selection import (
-    CANDIDATE_TARGET_FPR,
-    CANDIDATES,
-    SELECTION_MAX_FPR,
-    validation_folds,
-)
+from bluebench.mail.evaluation.selection import CANDIDATES, SELECTION_MAX_FPR, validation_folds
 from bluebench.mail.evaluation.split import time_split
 from bluebench.mail.features import Extracted
 from bluebench.mail.language import detect_language
@@ -38,7 +33,7 @@ from bluebench.mail.model import CLASS_OF_LABEL, CLASSES, MailModel, decide, fit
 from bluebench.mail.relabel import RelabelList, RelabelReport, apply_relabels
 from bluebench.mail.spec import Spec, design
 from bluebench.mail.tables import rate_cell, table
-from bluebench.mail.train import Labelled
+from bluebench.mail.train import ISSUE3_SHIPPED, SHIPPED, Labelled, Shipped
 from bluebench.stats import Rate
 
 # The targets of issue 22: phishing recall at a legitimate-mail false-positive rate, and the
@@ -46,6 +41,20 @@ from bluebench.stats import Rate
 TARGET_RECALL = 0.95
 TARGET_LEGIT_FPR = 0.005
 TARGET_MODERN_FPR = 0.02
+# What the three-class choice adds to issue 3's candidates (added before the run that chose
+# among them; the test part had been scored by earlier runs, never by these rows): letter n-grams
+# with the function words out (robust spelling and no language signal), the phishing part's
+# threshold target at the issue's own legitimate-mail budget, and the spam part's target
+# chosen apart, since legitimate mail junked as spam is a false positive too.
+CLASS_CANDIDATES: tuple[tuple[str, Spec], ...] = (
+    *CANDIDATES,
+    (
+        "stack, letter n-grams C=4, 8 leaves, stopwords out",
+        Spec(kind="stack", text_units="subwords", C=4.0, leaves=8, rate=0.05, stopwords=True),
+    ),
+)
+PHISHING_TARGET_FPR: tuple[float, ...] = (0.001, 0.003, 0.005)
+SPAM_TARGET_FPR: tuple[float, ...] = (0.001, 0.003)
 CLASS_RULE = (
     f"highest validation phishing recall with legitimate mail flagged as either class <= {SELECTION_MAX_FPR:g}; "
     "if none, the fewest legitimate flagged; ties to fewer legitimate flagged, then less spam sent as phishing"
@@ -168,10 +177,26 @@ class ClassesEvaluation:
     after: ClassRun
     candidates: tuple[ClassCandidate, ...] = ()
     rule: str = CLASS_RULE
+    spam_target_fpr: float | None = None  # None: the phishing part's (evaluations before the two were apart)
+    chosen_spec: Spec | None = None  # None in evaluations stored before it was recorded
+    shipped: Shipped = SHIPPED
+
+    @property
+    def spam_target(self) -> float:
+        """The spam part's threshold target (out-of-fold legitimate FPR)."""
+        return self.target_fpr if self.spam_target_fpr is None else self.spam_target_fpr
+
+    def ships_chosen(self) -> bool:
+        """True when ``mail train`` ships the spec and both threshold targets this evaluation chose."""
+        chosen = self.chosen_spec
+        return chosen is not None and self.shipped == Shipped(chosen, self.target_fpr, self.spam_target)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "target_fpr": self.target_fpr,
+            "spam_target_fpr": self.spam_target,
+            "chosen_spec": None if self.chosen_spec is None else self.chosen_spec.to_json(),
+            "shipped": self.shipped.to_json(),
             "spec_name": self.spec_name,
             "relabel": self.relabel.to_json(),
             "before": self.before.to_json(),
@@ -190,6 +215,10 @@ class ClassesEvaluation:
             ClassRun.from_json(d["after"]),
             tuple(ClassCandidate.from_json(c) for c in d.get("candidates", ())),
             d.get("rule", CLASS_RULE),
+            d.get("spam_target_fpr"),
+            None if d.get("chosen_spec") is None else Spec.from_json(d["chosen_spec"]),
+            # an evaluation stored before this was recorded: `mail train` shipped issue 3's spec then
+            Shipped.from_json(d["shipped"]) if "shipped" in d else ISSUE3_SHIPPED,
         )
 
     def render(self) -> list[RenderableType]:
@@ -231,14 +260,17 @@ def class_run(
     data: Labelled,
     train: np.ndarray,
     spec: Spec,
-    target_fpr: float,
+    targets: tuple[float, float],
     languages: Sequence[str],
 ) -> ClassRun:
-    """Fit both parts on the ``train`` rows of ``data`` as labelled, decide the rest once per class."""
+    """Fit both parts on the ``train`` rows of ``data`` as labelled, decide the rest once per class.
+
+    ``targets`` are the out-of-fold legitimate FPRs of the phishing part's threshold and the spam part's.
+    """
     test = ~train
-    model, X, _oof = fit_model(design(ex, data.mails, spec), ex, data, train, spec, target_fpr)
+    model, X, _oof = fit_model(design(ex, data.mails, spec), ex, data, train, spec, targets[0])
     phish = model.scores(X[test])
-    spam, spam_t = _spam_scores(ex, data, train, spec, target_fpr)
+    spam, spam_t = _spam_scores(ex, data, train, spec, targets[1])
     decided = decide(phish, model.threshold, spam, spam_t)
     labels = np.asarray(data.labels)
     true = np.array([CLASS_OF_LABEL[lab] for lab in labels[test]], dtype=object)
@@ -297,13 +329,13 @@ def evaluate_classes(
     train: np.ndarray,
     spec: Spec,
     spec_name: str,
-    target_fpr: float,
+    targets: tuple[float, float],
 ) -> ClassesEvaluation:
     """Both runs on the same split and language detection; only the labels differ."""
     langs = languages_of(ex)
-    before = class_run("the sources' labels", ex, source_labels, train, spec, target_fpr, langs)
-    after = class_run("after the reviewed relabelling", ex, relabelled, train, spec, target_fpr, langs)
-    return ClassesEvaluation(target_fpr, spec_name, report, before, after)
+    before = class_run("the sources' labels", ex, source_labels, train, spec, targets, langs)
+    after = class_run("after the reviewed relabelling", ex, relabelled, train, spec, targets, langs)
+    return ClassesEvaluation(targets[0], spec_name, report, before, after, spam_target_fpr=targets[1])
 
 
 @dataclass(frozen=True)
@@ -313,13 +345,30 @@ class ClassCandidate:
     name: str
     target_fpr: float
     validation: Confusion
+    spam_target_fpr: float | None = None  # None: the phishing part's (evaluations before the two were apart)
+
+    @property
+    def spam_target(self) -> float:
+        """The spam part's threshold target (out-of-fold legitimate FPR)."""
+        return self.target_fpr if self.spam_target_fpr is None else self.spam_target_fpr
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "target_fpr": self.target_fpr, "validation": self.validation.to_json()}
+        return {
+            "name": self.name,
+            "target_fpr": self.target_fpr,
+            "spam_target_fpr": self.spam_target,
+            "validation": self.validation.to_json(),
+        }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> ClassCandidate:
-        return cls(d["name"], float(d["target_fpr"]), Confusion.from_json(d["validation"]))
+        spam = d.get("spam_target_fpr")
+        return cls(
+            d["name"],
+            float(d["target_fpr"]),
+            Confusion.from_json(d["validation"]),
+            None if spam is None else float(spam),
+        )
 
 
 def _best_class(rows: Sequence[ClassCandidate]) -> ClassCandidate:
@@ -346,21 +395,26 @@ def select_classes(
     labels = np.asarray(data.labels)
     true = np.array([CLASS_OF_LABEL[lab] for lab in labels], dtype=object)
     folds = validation_folds(data, train)
+    targets = [(p, s) for p in PHISHING_TARGET_FPR for s in SPAM_TARGET_FPR]
     rows: list[ClassCandidate] = []
-    for name, spec in CANDIDATES:
-        decided = {t: np.full(len(labels), "", dtype=object) for t in CANDIDATE_TARGET_FPR}
+    for name, spec in CLASS_CANDIDATES:
+        decided = {t: np.full(len(labels), "", dtype=object) for t in targets}
         for dev, val in folds:
             model, X, oof = fit_model(design(ex, data.mails, spec), ex, data, dev, spec, 0.0)
             phish = model.scores(X[val])
             spam_oof, spam_scores = _spam_part(ex, data, dev, val, spec)
-            for t in CANDIDATE_TARGET_FPR:
-                pt = threshold_for_fpr(oof, labels[dev] == "ham", t)
-                st = threshold_for_fpr(spam_oof, labels[dev & np.isin(labels, ("spam", "ham"))] == "ham", t)
-                decided[t][val] = decide(phish, pt, spam_scores, st)
-        for t in CANDIDATE_TARGET_FPR:
-            got = decided[t] != ""
-            rows.append(ClassCandidate(name, t, Confusion.of(name, true[got], decided[t][got])))
-    return _best_class(rows), tuple(rows), dict(CANDIDATES)
+            spam_ham = labels[dev & np.isin(labels, ("spam", "ham"))] == "ham"
+            for pt, st in targets:
+                decided[(pt, st)][val] = decide(
+                    phish,
+                    threshold_for_fpr(oof, labels[dev] == "ham", pt),
+                    spam_scores,
+                    threshold_for_fpr(spam_oof, spam_ham, st),
+                )
+        for pt, st in targets:
+            got = decided[(pt, st)] != ""
+            rows.append(ClassCandidate(name, pt, Confusion.of(name, true[got], decided[(pt, st)][got]), st))
+    return _best_class(rows), tuple(rows), dict(CLASS_CANDIDATES)
 
 
 def _spam_part(
@@ -381,20 +435,21 @@ def three_classes(
     data: Labelled,
     relabels: RelabelList,
     share: float = 0.7,
-    spec: tuple[str, Spec, float] | None = None,
+    spec: tuple[str, Spec, float, float] | None = None,
 ) -> ClassesEvaluation:
-    """The three-class evaluation, the phishing spec and its threshold target chosen on validation folds.
+    """The three-class evaluation, the spec and both parts' threshold targets chosen on validation folds.
 
-    The choice (``selection.select``) is made on the relabelled training part's validation
-    folds, never on the test part; ``spec`` (name, spec, target) skips it for a quick rerun.
+    The choice (``select_classes``) is made on the relabelled training part's validation
+    folds, never on the test part; ``spec`` (name, spec, phishing target, spam target) skips
+    it for a quick rerun.
     """
     relabelled, report = apply_relabels(data, relabels)
     train, _info = time_split(data, share)
     candidates: tuple[ClassCandidate, ...] = ()
     if spec is None:
         best, candidates, specs = select_classes(ex, relabelled, train)
-        name, chosen_spec, target = best.name, specs[best.name], best.target_fpr
+        name, chosen_spec, targets = best.name, specs[best.name], (best.target_fpr, best.spam_target)
     else:
-        name, chosen_spec, target = spec
-    res = evaluate_classes(ex, data, relabelled, report, train, chosen_spec, name, target)
-    return replace(res, candidates=candidates)
+        name, chosen_spec, targets = spec[0], spec[1], (spec[2], spec[3])
+    res = evaluate_classes(ex, data, relabelled, report, train, chosen_spec, name, targets)
+    return replace(res, candidates=candidates, chosen_spec=chosen_spec)

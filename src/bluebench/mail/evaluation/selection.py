@@ -18,9 +18,9 @@ from bluebench.mail.evaluation.era import SourceFpr
 from bluebench.mail.evaluation.metrics import Hindsight, Metrics, measure, rate_from_json
 from bluebench.mail.evaluation.split import subset, time_split
 from bluebench.mail.features import Extracted
-from bluebench.mail.model import DEFAULT_TARGET_FPR, MailModel, fit, threshold_for_fpr
+from bluebench.mail.model import MailModel, fit, threshold_for_fpr
 from bluebench.mail.spec import Spec, design
-from bluebench.mail.train import Labelled
+from bluebench.mail.train import SHIPPED, Labelled
 from bluebench.stats import Rate
 
 # Candidates compared on the validation split (never on the test part): the model and the
@@ -277,7 +277,7 @@ def select(ex: Sequence[Extracted], data: Labelled, train: np.ndarray, bootstrap
         "if none, the lowest FPR; ties to the lower FPR, then the higher precision",
         candidates=tuple(rows),
         chosen=Choice(best.spec, best.target_fpr, best.name),
-        shipped=Choice(Spec(), DEFAULT_TARGET_FPR),
+        shipped=Choice(SHIPPED.spec, SHIPPED.target_fpr),
     )
 
 
