@@ -14,8 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bluebench.events import netflow
+from bluebench.events.eventdata import dash_null as _dash_null
+from bluebench.events.eventdata import sql_str as _sql_str
+from bluebench.events.eventdata import with_event_data_fields
 from bluebench.registry import Registry
-from bluebench.schema import EVENT_COLUMNS, q
+from bluebench.schema import EVENT_COLUMNS, EVENT_DATA_FIELDS, EVENT_DATA_PREFIX, q
 
 # ---------------------------------------------------------------- Windows ----
 
@@ -175,11 +178,6 @@ WINDOWS_PATHS: dict[str, dict[str, str]] = {
 SOURCES_VARIABLE = "bluebench_sources"
 
 
-def _sql_str(value: str) -> str:
-    """A SQL string literal for a constant the code itself defines (never for input data)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _utc(expr: str) -> str:
     """Parse a timestamp string with or without offset into a naive UTC TIMESTAMP."""
     return f"timezone('UTC', try_cast({expr} AS TIMESTAMPTZ))"
@@ -298,11 +296,6 @@ def unstored_sql(shape: str, params: Mapping[str, object] | None = None) -> str 
         WHERE CASE WHEN json_valid(raw) THEN {missing} ELSE true END
         ORDER BY record
     """
-
-
-def _dash_null(expr: str) -> str:
-    """Windows writes '-' or '' for 'no value'; both become NULL."""
-    return f"nullif(nullif(trim({expr}), '-'), '')"
 
 
 def _in_list(codes: tuple[str, ...]) -> str:
@@ -481,10 +474,9 @@ def windows_sql(shape: str, checked: bool = True) -> str:
     The EventData keys and the provider tests are computed once per row in an inner query,
     since the column expressions use each of them many times.
     """
-    keys = "[" + ", ".join(_sql_str("$." + k) for k in EVENT_DATA_KEYS) + "]"
-    fields = ", ".join(
-        f"{_dash_null(f'f[{i + 1}]')} AS {_ed_column(k)}" for i, k in enumerate(EVENT_DATA_KEYS)
-    )
+    names = list(dict.fromkeys([*EVENT_DATA_KEYS, *EVENT_DATA_FIELDS]))
+    keys = "[" + ", ".join(_sql_str("$." + k) for k in names) + "]"
+    fields = ", ".join(f"{_dash_null(f'f[{i + 1}]')} AS {_ed_column(k)}" for i, k in enumerate(names))
     # Records that carry their fields in one text: SQL Server audit and login failures,
     # OpenSSH for Windows. Each is recognised by code and provider before the generic mapping.
     flags = """lower(provider) AS lprovider,
@@ -493,7 +485,8 @@ def windows_sql(shape: str, checked: bool = True) -> str:
         (code = '4' AND lower(provider) = 'openssh') AS is_ssh"""
     parsed = f"SELECT *, json_extract_string(ed, {keys}) AS f FROM ({_windows_intermediate(shape, checked)})"
     inner = f"SELECT *, {fields}, {flags} FROM ({parsed})"
-    return _final_select(_windows_columns(), inner, shape)
+    promoted = {EVENT_DATA_PREFIX + k: _ed_column(k) for k in EVENT_DATA_FIELDS}
+    return _final_select({**_windows_columns(), **promoted}, inner, shape)
 
 
 # ------------------------------------------------------------ Linux syslog ----
@@ -785,6 +778,7 @@ def _final_select(cols: Mapping[str, str], inner: str, dataset: str) -> str:
     for the file (its content fingerprint and zip member, bound as a MAP variable), so the
     id is unique and stable without hashing the whole record.
     """
+    cols, inner = with_event_data_fields(cols, inner, dataset)
     source = f"coalesce(getvariable({_sql_str(SOURCES_VARIABLE)})[file], file)"
     fixed = {
         "event.id": f"md5({_sql_str(dataset)} || '|' || {source} || '|' || record::VARCHAR)",
