@@ -13,6 +13,25 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+#: The EventData fields detectors filter on (issue #18): each is also stored as its own text
+#: column ``winlog.event_data.<field>`` (Windows' '-' and '' as NULL), filled at ingest from the
+#: same EventData, so no detector parses ``winlog.event_data`` JSON at query time. A detector
+#: that needs another field adds it here; a workspace made before gains it filled on open.
+EVENT_DATA_FIELDS: tuple[str, ...] = (
+    "AccessList", "AccountName", "AllowedToDelegateTo", "AttributeLDAPDisplayName", "AttributeValue",
+    "AuthenticationPackageName", "CallTrace", "Channel", "GrantedAccess", "Image", "ImagePath",
+    "KeyLength", "LmPackageName", "LogonId", "LogonProcessName", "MemberSid", "Message",
+    "NewProcessName", "NewTargetUserName", "NewUacValue", "ObjectClass", "ObjectDN",
+    "OldTargetUserName", "OldUacValue", "OpCorrelationID", "OperationType", "ParentImage",
+    "ParentProcessName", "PasswordLastSet", "PreAuthType", "PrivilegeList", "ProcessName",
+    "RelativeTargetName", "ServiceAccount", "ServiceFileName", "ServicePrincipalNames",
+    "ShareLocalPath", "ShareName", "SidHistory", "SourceImage", "SubjectLogonId", "SubjectUserName",
+    "SubjectUserSid", "TargetDomainName", "TargetImage", "TargetInfo", "TargetLogonId",
+    "TargetOutboundDomainName", "TargetOutboundUserName", "TargetServerName", "TargetSid",
+    "TargetUserName", "TaskContent", "TaskName", "TicketEncryptionType", "User",
+)  # fmt: skip
+EVENT_DATA_PREFIX = "winlog.event_data."
+
 # (column, DuckDB type, why it exists). Order is the storage order.
 EVENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     (
@@ -92,6 +111,15 @@ EVENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("url.domain", "VARCHAR", "the HTTP Host header"),
     ("user_agent.original", "VARCHAR", "the HTTP User-Agent header"),
     ("tls.server_name", "VARCHAR", "the TLS server name (SNI) the client asked for"),
+    # Promoted EventData fields (issue #18), appended like the network columns.
+    *(
+        (
+            EVENT_DATA_PREFIX + f,
+            "VARCHAR",
+            f"EventData {f} as text, '-' and '' as NULL (promoted for detectors)",
+        )
+        for f in EVENT_DATA_FIELDS
+    ),
 )
 EVENT_COLUMN_NAMES: tuple[str, ...] = tuple(c for c, _, _ in EVENT_COLUMNS)
 

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from bluebench.events.eventdata import event_data_fields_sql
 from bluebench.events.workspace import Workspace
 from bluebench.schema import EVENT_COLUMNS, q
 
@@ -104,7 +105,9 @@ class EventRows:
     def insert(self, con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]] | None = None) -> int:
         """Store the rows (all, or the given subset) in ``events``; returns how many."""
         table = self.table(rows)
-        cols = ", ".join(f"CAST({q(c)} AS {t})" for c, t, _ in EVENT_COLUMNS)
+        # The promoted EventData columns are filled from the event data, as ingest fills them.
+        promoted = event_data_fields_sql('CAST("winlog.event_data" AS JSON)')
+        cols = ", ".join(promoted.get(c) or f"CAST({q(c)} AS {t})" for c, t, _ in EVENT_COLUMNS)
         con.register("synthetic_rows", table)
         try:
             con.execute(f"INSERT INTO events SELECT {cols} FROM synthetic_rows")

@@ -98,3 +98,46 @@ def test_an_account_opening_a_pipe_it_opened_before_is_routine(
     assert [a.first_seen.day for a in alerts] == [4]
     # with no memory every morning is news again
     assert len(run_detector(make_workspace(rows), "rpc_named_pipes", lookback_days=0)) == 3
+
+
+def test_burst_context_counts_what_its_definition_says(
+    event_rows: EventRows, make_workspace: MakeWorkspace
+) -> None:
+    """The joins that replaced a subquery per burst agree with the definition, opens by opens."""
+    import random
+    from datetime import timedelta
+
+    from bluebench.detectors.rpc import PIPE_BURSTS_SQL
+
+    rng = random.Random(7)
+    opens = []
+    for _ in range(300):
+        ts = datetime(2024, 3, 1) + timedelta(minutes=rng.randrange(0, 10 * 24 * 60, 7))
+        user, src = rng.choice(["ann", "bob", "cy", "dee", "ed"]), rng.choice(["10.0.0.1", "10.0.0.2"])
+        host, pipe = rng.choice(["dc1", "srv1", "srv2"]), rng.choice(["samr", "lsarpc", "winreg", "spoolss"])
+        _pipe(event_rows, ts, user, src, pipe, host=host)
+        opens.append((ts, user, src, pipe, host))
+    ws = make_workspace(event_rows)
+    for lookback, hours in ((28, 12), (2, 30), (0, 1)):
+        cur = ws.con.execute(PIPE_BURSTS_SQL, [10, lookback, hours, lookback, hours, hours])
+        cols = [d[0] for d in cur.description]
+        bursts = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        assert len(bursts) > 50
+        for b in bursts:
+            since = datetime.combine(b["first"].date() - timedelta(days=lookback), datetime.min.time())
+            until = b["first"] + timedelta(hours=hours)
+            served = {
+                p: len({u for ts, u, _, q, h in opens if (h, q) == (b["hkey"], p) and u != b["account"]
+                        and since <= ts < until})
+                for p in b["pipes"]
+            }  # fmt: skip
+            assert dict(b["served"] or {}) == {p: n for p, n in served.items() if n}
+            known = {q for ts, u, s, q, h in opens if (h, u, s) == (b["hkey"], b["account"], b["src"])
+                     and since <= ts < b["first"]}  # fmt: skip
+            assert set(b["known"] or []) == known
+            window = (b["first"] - timedelta(hours=hours), until)
+            fleet: dict[str, set[str]] = {}
+            for ts, u, s, q, h in opens:
+                if (u, s) == (b["account"], b["src"]) and window[0] <= ts <= window[1]:
+                    fleet.setdefault(q, set()).add(h)
+            assert dict(b["fleet"] or {}) == {q: len(hs) for q, hs in fleet.items()}

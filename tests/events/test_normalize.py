@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from bluebench.events.eventdata import event_data_fields_sql
 from bluebench.events.normalize import NORMALIZERS, normalize_sql
 from bluebench.events.workspace import Workspace
+from bluebench.schema import EVENT_DATA_FIELDS, q
 from bluebench.sources import ReadOptions, discover
 
 
@@ -147,3 +149,42 @@ def test_every_reader_has_a_normalizer() -> None:
     assert {r.name for r in READERS} <= set(NORMALIZERS.names())
     with pytest.raises(ValueError, match="no normalizer"):
         normalize_sql("no-such-shape", {})
+
+
+def test_promoted_event_data_columns_read_as_the_json_reads(workspace: Workspace, tmp_path: Path) -> None:
+    """Every shape fills the promoted columns from its event data: text, trimmed, '-' and '' as NULL."""
+    data = {
+        "TargetUserName": " bob ",
+        "IpAddress": "-",
+        "ShareName": "",
+        "LogonProcessName": "Advapi  ",
+        "KeyLength": 0,
+    }
+    beat = {"@timestamp": "2024-03-03T08:00:00Z", "winlog": {"event_id": "4624", "event_data": data}}
+    otrf = {"EventID": 4624, "Channel": "Security", "TimeCreated": "2024-03-03 08:00:00", **data}
+    (tmp_path / "beat.json").write_text(json.dumps(beat) + "\n", encoding="utf-8")
+    (tmp_path / "otrf.json").write_text(json.dumps(otrf) + "\n", encoding="utf-8")
+    workspace.ingest(discover([str(tmp_path / "beat.json"), str(tmp_path / "otrf.json")]))
+    fill = event_data_fields_sql('"winlog.event_data"')
+    promoted = ", ".join(q(c) for c in fill)
+    again = ", ".join(fill.values())
+    for stored, read in workspace.con.execute(f"SELECT [{promoted}], [{again}] FROM events").fetchall():
+        assert stored == read
+    rows = workspace.con.execute(
+        'SELECT "winlog.event_data.TargetUserName", "winlog.event_data.ShareName", "winlog.event_data.KeyLength", '
+        '"winlog.event_data.LogonProcessName" FROM events'
+    ).fetchall()
+    assert rows == [("bob", None, "0", "Advapi")] * 2
+
+
+def test_every_event_data_field_a_detector_reads_is_promoted() -> None:
+    """No detector parses ``winlog.event_data`` JSON at query time for a field it filters on."""
+    import re
+    from importlib import resources
+
+    read: set[str] = set()
+    for f in resources.files("bluebench.detectors").iterdir():
+        if f.name.endswith(".py"):
+            read |= set(re.findall(r"""[^\w]ed\(\s*["'](\w+)["']""", f.read_text(encoding="utf-8")))
+    assert len(read) > 40
+    assert read <= set(EVENT_DATA_FIELDS), sorted(read - set(EVENT_DATA_FIELDS))

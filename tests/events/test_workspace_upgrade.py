@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from bluebench.events.workspace import ADDED_FROM, DB_NAME, Workspace
-from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, q
+from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, EVENT_DATA_PREFIX, q
 from bluebench.sources import discover
 from netlogs import conn, write, zeek_tsv
 
@@ -35,3 +35,42 @@ def test_old_workspace_gains_the_new_columns_at_the_end(tmp_path: Path) -> None:
         (res,) = ws.ingest(discover([str(log)])).files
         assert res.events == 1
         assert ws.scalar('SELECT "destination.port" FROM events WHERE "event.code" = \'conn\'') == 443
+
+
+def test_old_workspace_gains_the_promoted_event_data_columns_filled(tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    before = [c for c in EVENT_COLUMNS if not c[0].startswith(EVENT_DATA_PREFIX)]
+    con = duckdb.connect(str(folder / DB_NAME))
+    con.execute("CREATE TABLE events (" + ", ".join(f"{q(c)} {t}" for c, t, _ in before) + ")")
+    data = '{"TargetUserName": " alice ", "IpAddress": "-", "ShareName": ""}'
+    con.execute(
+        'INSERT INTO events ("event.id", "event.dataset", "winlog.event_data") VALUES '
+        "('w', 'winlogbeat', ?), ('z', 'zeek', '{\"TargetUserName\": \"x\"}'), ('n', 'winlogbeat', NULL)",
+        [data],
+    )
+    con.close()
+    with Workspace(folder) as ws:
+        rows = ws.con.execute(
+            'SELECT "event.id", "winlog.event_data.TargetUserName", "winlog.event_data.ShareName" '
+            'FROM events ORDER BY "event.id"'
+        ).fetchall()
+        assert rows == [("n", None, None), ("w", "alice", None), ("z", None, None)]
+        assert ws.scalar("SELECT count(*) FROM events_to_fill") == 0, "nothing left to fill"
+    with Workspace(folder) as ws:  # opened again: nothing to do, nothing changed
+        assert (
+            ws.scalar('SELECT "winlog.event_data.TargetUserName" FROM events WHERE "event.id" = \'w\'')
+            == "alice"
+        )
+
+
+def test_an_interrupted_fill_goes_on_at_the_next_open(tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    with Workspace(folder) as ws:
+        ws.con.execute(
+            'INSERT INTO events ("event.id", "event.dataset", "winlog.event_data") '
+            "VALUES ('w', 'winlogbeat', '{\"LogonProcessName\": \"Advapi\"}')"
+        )
+        ws.con.execute("INSERT INTO events_to_fill VALUES ('winlog.event_data.LogonProcessName')")
+    with Workspace(folder) as ws:
+        assert ws.scalar('SELECT "winlog.event_data.LogonProcessName" FROM events') == "Advapi"

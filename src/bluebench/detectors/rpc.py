@@ -83,37 +83,61 @@ PIPE_OPENS_SQL = f"""
       AND NOT ends_with(coalesce("user.name", ''), '$')
 """
 # One row per host, account, source and burst, with what is ordinary around it (parameters:
-# gap, window hours, lookback, lookback, window hours twice): how many other accounts opened
-# each pipe on this host before (within the lookback days) or within the window after (the
-# day's print clients), which pipes this account opened from this source on this host
-# before, and on how many hosts it opened each pipe within the window either side (the
+# gap, lookback, window hours, lookback, window hours twice): how many other accounts opened
+# each of the burst's pipes on this host before (within the lookback days) or within the window
+# after (the day's print clients), which pipes this account opened from this source on this
+# host before, and on how many hosts it opened each pipe within the window either side (the
 # monitoring server reading every server's registry is one push, not one finding per server).
+# Each is a join on its keys, not a subquery per burst: a domain controller serves samr to
+# thousands of accounts, and pairing every burst with every open there cost tens of millions of
+# rows. ``served`` counts an account once, on its first day with an open since the lookback
+# began (``prev_day`` before it), when that day's first open came before the window's end.
 PIPE_BURSTS_SQL = (
     grouped(PIPE_OPENS_SQL, "concat_ws('|', hkey, lower(account), src)")
     + f"""
     , opens AS ({PIPE_OPENS_SQL})
     , b AS (
-        SELECT min(hkey) AS hkey, min(host) AS host, min(account) AS account, min(src) AS src,
+        SELECT gk, grp, min(hkey) AS hkey, min(host) AS host, min(account) AS account, min(src) AS src,
                bool_or(anonymous) AS anonymous, list(DISTINCT pipe ORDER BY pipe) AS pipes,
                min(ts) AS first, max(ts) AS last, list(eid ORDER BY ts, eid) AS eids
         FROM g GROUP BY gk, grp
     )
-    SELECT b.*,
-           (SELECT map(list(pipe), list(n)) FROM (
-               SELECT o.pipe, count(DISTINCT lower(o.account)) AS n FROM opens o
-               WHERE o.hkey = b.hkey AND lower(o.account) <> lower(b.account)
-                 AND o.ts < b.first + to_hours(CAST(? AS BIGINT))
-                 AND CAST(o.ts AS DATE) >= CAST(b.first AS DATE) - CAST(? AS INTEGER)
-               GROUP BY o.pipe)) AS served,
-           (SELECT list(DISTINCT o.pipe) FROM opens o
-            WHERE o.hkey = b.hkey AND lower(o.account) = lower(b.account) AND o.src = b.src AND o.ts < b.first
-              AND CAST(o.ts AS DATE) >= CAST(b.first AS DATE) - CAST(? AS INTEGER)) AS known,
-           (SELECT map(list(pipe), list(n)) FROM (
-               SELECT o.pipe, count(DISTINCT o.hkey) AS n FROM opens o
-               WHERE lower(o.account) = lower(b.account) AND o.src = b.src
-                 AND o.ts BETWEEN b.first - to_hours(CAST(? AS BIGINT)) AND b.first + to_hours(CAST(? AS BIGINT))
-               GROUP BY o.pipe)) AS fleet
-    FROM b ORDER BY first
+    , burst_pipes AS (
+        SELECT gk, grp, hkey, lower(account) AS acct, unnest(pipes) AS pipe,
+               CAST(first AS DATE) - CAST(? AS INTEGER) AS since, first + to_hours(CAST(? AS BIGINT)) AS until
+        FROM b
+    )
+    , opened_on_day AS (
+        SELECT *, lag(day) OVER (PARTITION BY hkey, pipe, acct ORDER BY day) AS prev_day FROM (
+            SELECT hkey, pipe, lower(account) AS acct, CAST(ts AS DATE) AS day, min(ts) AS first_ts
+            FROM opens WHERE account IS NOT NULL GROUP BY ALL)
+    )
+    , served AS (
+        SELECT gk, grp, map(list(pipe), list(n)) AS served FROM (
+            SELECT bp.gk, bp.grp, bp.pipe, count(*) AS n
+            FROM burst_pipes bp JOIN opened_on_day o ON o.hkey = bp.hkey AND o.pipe = bp.pipe
+            WHERE o.acct <> bp.acct AND o.day >= bp.since AND o.first_ts < bp.until
+              AND (o.prev_day IS NULL OR o.prev_day < bp.since)
+            GROUP BY ALL)
+        GROUP BY gk, grp
+    )
+    , known AS (
+        SELECT b.gk, b.grp, list(DISTINCT o.pipe) AS known
+        FROM b JOIN opens o ON o.hkey = b.hkey AND lower(o.account) = lower(b.account) AND o.src = b.src
+        WHERE o.ts < b.first AND CAST(o.ts AS DATE) >= CAST(b.first AS DATE) - CAST(? AS INTEGER)
+        GROUP BY b.gk, b.grp
+    )
+    , fleet AS (
+        SELECT gk, grp, map(list(pipe), list(n)) AS fleet FROM (
+            SELECT b.gk, b.grp, o.pipe, count(DISTINCT o.hkey) AS n
+            FROM b JOIN opens o ON lower(o.account) = lower(b.account) AND o.src = b.src
+            WHERE o.ts BETWEEN b.first - to_hours(CAST(? AS BIGINT)) AND b.first + to_hours(CAST(? AS BIGINT))
+            GROUP BY ALL)
+        GROUP BY gk, grp
+    )
+    SELECT b.*, s.served, k.known, f.fleet
+    FROM b LEFT JOIN served s USING (gk, grp) LEFT JOIN known k USING (gk, grp) LEFT JOIN fleet f USING (gk, grp)
+    ORDER BY first
     """
 )
 
@@ -159,7 +183,7 @@ class NamedPipeRpc(Detector):
         """One finding per host, account, source and burst with a counting pipe."""
         p = self.params
         lookback, hours = int(p["lookback_days"]), int(p["window_hours"])
-        params = [p["gap_minutes"], hours, lookback, lookback, hours, hours]
+        params = [p["gap_minutes"], lookback, hours, lookback, hours, hours]
         for r in self.rows(con, PIPE_BURSTS_SQL, params):
             finding = self._finding(r)
             if finding is not None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bluebench.detectors.base import Finding
+from bluebench.schema import EVENT_DATA_FIELDS, EVENT_DATA_PREFIX, q
 
 # Process-creation events with a command line (Security 4688, Sysmon 1).
 PROCESS_EVENTS = """"event.action" = 'process-created' AND "process.command_line" IS NOT NULL"""
@@ -27,9 +28,15 @@ def same_person(a: str, b: str) -> bool:
 
 
 def ed(field: str, of: str = "") -> str:
-    """One EventData field (a constant name) as text, with Windows' '-' and '' as NULL; ``of``: a table alias."""
-    column = f'{of}."winlog.event_data"' if of else '"winlog.event_data"'
-    return f"nullif(nullif(trim(json_extract_string({column}, '$.{field}')), '-'), '')"
+    """One EventData field (a constant name) as text, with Windows' '-' and '' as NULL; ``of``: a table alias.
+
+    A promoted field (``EVENT_DATA_FIELDS``) is its own column, filled at ingest: no JSON is
+    parsed at query time. Any other field is read from the JSON, the same way.
+    """
+    prefix = f"{of}." if of else ""
+    if field in EVENT_DATA_FIELDS:
+        return prefix + q(EVENT_DATA_PREFIX + field)
+    return f"nullif(nullif(trim(json_extract_string({prefix}\"winlog.event_data\", '$.{field}')), '-'), '')"
 
 
 def sql_list(values: Iterable[str]) -> str:

@@ -8,11 +8,17 @@ Windows shapes (EVTX, Winlogbeat, OTRF) first reduce to one intermediate relatio
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from bluebench.events import netflow
+from bluebench.events.eventdata import dash_null as _dash_null
+from bluebench.events.eventdata import sql_str as _sql_str
+from bluebench.events.eventdata import with_event_data_fields
 from bluebench.registry import Registry
-from bluebench.schema import EVENT_COLUMNS, q
+from bluebench.schema import EVENT_COLUMNS, EVENT_DATA_FIELDS, EVENT_DATA_PREFIX, q
 
 # ---------------------------------------------------------------- Windows ----
 
@@ -172,11 +178,6 @@ WINDOWS_PATHS: dict[str, dict[str, str]] = {
 SOURCES_VARIABLE = "bluebench_sources"
 
 
-def _sql_str(value: str) -> str:
-    """A SQL string literal for a constant the code itself defines (never for input data)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _utc(expr: str) -> str:
     """Parse a timestamp string with or without offset into a naive UTC TIMESTAMP."""
     return f"timezone('UTC', try_cast({expr} AS TIMESTAMPTZ))"
@@ -198,42 +199,76 @@ def _json_scalar(x: str) -> str:
 
 #: The fields of which a Windows record must have one to be an event (not just any JSON).
 EVENT_MARKS = ("code", "channel", "provider")
+#: Intermediate fields read as JSON (objects kept whole); the others are read as text.
+JSON_FIELDS = ("event_data", "user_data")
+
+
+def _path_keys(path: str) -> list[str]:
+    """The keys of a JSON path of our own (``$.a."#b".c``), in order."""
+    keys: list[str] = []
+    for part in re.findall(r'"[^"]*"|[^.]+', path.removeprefix("$.")):
+        keys.append(part[1:-1] if part.startswith('"') else part)
+    return keys
+
+
+def _structure(paths: Mapping[str, str]) -> str:
+    """The ``json_transform`` structure that reads every path of a shape in one parse."""
+    tree: dict[str, Any] = {}
+    for name, path in paths.items():
+        *parents, leaf = _path_keys(path)
+        node = tree
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = "JSON" if name in JSON_FIELDS else "VARCHAR"
+    return json.dumps(tree, separators=(",", ":"))
+
+
+def _field(paths: Mapping[str, str], name: str) -> str:
+    """The transformed record's member for one intermediate field (``j`` is the struct)."""
+    return "j" + "".join(f"[{_sql_str(k)}]" for k in _path_keys(paths[name]))
 
 
 def _windows_intermediate(shape: str, checked: bool = True) -> str:
     """SELECT producing (record, raw, file, code, ts, channel, provider, host, ed) for one shape.
 
-    One ``json_extract`` reads every path of the shape. ``checked`` leaves out lines that are
-    not JSON at the price of parsing every line twice; unchecked, a malformed line makes
-    the query fail and the caller runs it again checked (see ``Workspace``).
+    One ``json_transform`` with the shape's structure reads every path in one parse, text
+    fields as text. A text that starts with ``{`` (an EVTX value with attributes, or a
+    string that looks like one) is read again from the record by the exact path of
+    ``_json_scalar``; so is a line where no event mark was found as text, since a JSON null
+    still marks an event. Both are rare, so nearly every line is parsed once. ``checked``
+    leaves out lines that are not JSON at the price of a second parse; unchecked, a
+    malformed line makes the query fail and the caller runs it again checked (see
+    ``Workspace``).
     """
     paths = WINDOWS_PATHS[shape]
-    names = list(paths)
-    arr = "[" + ", ".join(_sql_str(paths[n]) for n in names) + "]"
-    v = {n: f"v[{i + 1}]" for i, n in enumerate(names)}
 
-    def scalar(n: str) -> str:
-        return _json_scalar(v[n])
+    def text(n: str) -> str:
+        x = _field(paths, n)
+        slow = _json_scalar(f"json_extract(raw, {_sql_str(paths[n])})")
+        return f"CASE WHEN starts_with({x}, '{{') THEN {slow} ELSE {x} END"
 
-    code = scalar("code") if "code2" not in v else f"coalesce({scalar('code')}, {scalar('code2')})"
-    time = scalar("time") if "time2" not in v else f"coalesce({scalar('time')}, {scalar('time2')})"
-    host = scalar("host") if "host2" not in v else f"coalesce({scalar('host')}, {scalar('host2')})"
+    def either(n: str) -> str:
+        return text(n) if f"{n}2" not in paths else f"coalesce({text(n)}, {text(n + '2')})"
+
     if shape == "otrf":
         ed = "raw::JSON"
     else:
         # EventData when it is an object; else UserData: Winlogbeat flattens it (with an
         # "xml_name" member), the EVTX parser nests it one level ({"LogFileCleared": {...}}).
-        e, u = v["event_data"], v["user_data"]
+        e, u = _field(paths, "event_data"), _field(paths, "user_data")
         ed = f"""CASE WHEN starts_with({e}::VARCHAR, '{{') THEN {e}
             WHEN json_exists({u}, '$.xml_name') THEN {u} ELSE (json_extract({u}, '$.*'))[1] END"""
     where = "WHERE json_valid(raw)" if checked else ""
     # A line that is JSON but names no event (no id, channel or provider of its own shape) is
     # not stored as an empty event; ingest names it with ``unstored_sql``.
-    is_event = " OR ".join(f"{v[n]} IS NOT NULL" for n in EVENT_MARKS)
+    marks = ", ".join(_sql_str(paths[n]) for n in EVENT_MARKS)
+    found = " OR ".join(f"{_field(paths, n)} IS NOT NULL" for n in EVENT_MARKS)
+    is_event = f"{found} OR list_count(json_extract(raw, [{marks}])) > 0"
     return f"""
-        SELECT record, raw, file, {code} AS code, {_utc(time)} AS ts, {scalar("channel")} AS channel,
-               {scalar("provider")} AS provider, {host} AS host, {ed} AS ed
-        FROM (SELECT record, raw, file, json_extract(raw, {arr}) AS v FROM raw_batch {where})
+        SELECT record, raw, file, {either("code")} AS code, {_utc(either("time"))} AS ts,
+               {text("channel")} AS channel, {text("provider")} AS provider, {either("host")} AS host, {ed} AS ed
+        FROM (SELECT record, raw, file, json_transform(raw, {_sql_str(_structure(paths))}) AS j
+              FROM raw_batch {where})
         WHERE {is_event}
     """
 
@@ -261,11 +296,6 @@ def unstored_sql(shape: str, params: Mapping[str, object] | None = None) -> str 
         WHERE CASE WHEN json_valid(raw) THEN {missing} ELSE true END
         ORDER BY record
     """
-
-
-def _dash_null(expr: str) -> str:
-    """Windows writes '-' or '' for 'no value'; both become NULL."""
-    return f"nullif(nullif(trim({expr}), '-'), '')"
 
 
 def _in_list(codes: tuple[str, ...]) -> str:
@@ -343,24 +373,18 @@ def _openssh_columns(msg: str) -> dict[str, str]:
 
 def _windows_columns() -> dict[str, str]:
     """Event columns as SQL over the intermediate relation (with f = extracted EventData keys)."""
-    f = {k: _dash_null(f"f[{i + 1}]") for i, k in enumerate(EVENT_DATA_KEYS)}
+    f = {k: _ed_column(k) for k in EVENT_DATA_KEYS}
     target_user = _in_list(TARGET_IS_USER)
     account, group = _in_list(ACCOUNT_CHANGE), _in_list(GROUP_CHANGE)
-    action_cases = " ".join(
-        f"WHEN code = {_sql_str(c)} THEN {_sql_str(a)}" for c, (a, _) in WINDOWS_ACTIONS.items()
-    )
-    category_cases = " ".join(
-        f"WHEN code = {_sql_str(c)} THEN {_sql_str(k)}" for c, (_, k) in WINDOWS_ACTIONS.items()
-    )
+    # The generic meaning of a code is one lookup in a constant map, not a chain of WHENs
+    # every row walks; a lookup keeps each row where it is (a join would not).
+    action_cases = f"ELSE {_code_map(0)}[code]"
+    category_cases = f"ELSE {_code_map(1)}[code]"
     for (c, prov), (a, k) in WINDOWS_PROVIDER_ACTIONS.items():
-        cond = f"code = {_sql_str(c)} AND lower(provider) LIKE {_sql_str('%' + prov + '%')}"
+        cond = f"code = {_sql_str(c)} AND lprovider LIKE {_sql_str('%' + prov + '%')}"
         action_cases = f"WHEN {cond} THEN {_sql_str(a)} " + action_cases
         category_cases = f"WHEN {cond} THEN {_sql_str(k)} " + category_cases
-    # Records that carry their fields in one text: SQL Server audit and login failures,
-    # OpenSSH for Windows. Each is recognised by code and provider before the generic mapping.
-    is_audit = "(code = '33205' AND lower(provider) LIKE 'mssql%')"
-    is_sqlfail = "(code = '18456' AND lower(provider) LIKE 'mssql%')"
-    is_ssh = "(code = '4' AND lower(provider) = 'openssh')"
+    is_audit, is_sqlfail, is_ssh = "is_audit", "is_sqlfail", "is_ssh"
     audit = _mssql_audit_columns(f"CASE WHEN {is_audit} THEN {f[DATA_TEXT]} END")
     ssh = _openssh_columns(f"CASE WHEN {is_ssh} THEN {f['payload']} END")
     sqlfail_text = f"CASE WHEN {is_sqlfail} THEN {f[DATA_TEXT]} END"
@@ -434,11 +458,35 @@ def _windows_columns() -> dict[str, str]:
     }
 
 
+def _ed_column(key: str) -> str:
+    """The column of the inner query that holds one EventData key, '-' and '' already NULL."""
+    return q("ed." + key)
+
+
+def _code_map(i: int) -> str:
+    """A MAP literal from Windows event code to its action (``i`` 0) or category (1)."""
+    return "MAP {" + ", ".join(f"{_sql_str(c)}: {_sql_str(v[i])}" for c, v in WINDOWS_ACTIONS.items()) + "}"
+
+
 def windows_sql(shape: str, checked: bool = True) -> str:
-    """Full normalization query for a Windows shape over ``raw_batch``."""
-    keys = "[" + ", ".join(_sql_str("$." + k) for k in EVENT_DATA_KEYS) + "]"
-    inner = f"SELECT *, json_extract_string(ed, {keys}) AS f FROM ({_windows_intermediate(shape, checked)})"
-    return _final_select(_windows_columns(), inner, shape)
+    """Full normalization query for a Windows shape over ``raw_batch``.
+
+    The EventData keys and the provider tests are computed once per row in an inner query,
+    since the column expressions use each of them many times.
+    """
+    names = list(dict.fromkeys([*EVENT_DATA_KEYS, *EVENT_DATA_FIELDS]))
+    keys = "[" + ", ".join(_sql_str("$." + k) for k in names) + "]"
+    fields = ", ".join(f"{_dash_null(f'f[{i + 1}]')} AS {_ed_column(k)}" for i, k in enumerate(names))
+    # Records that carry their fields in one text: SQL Server audit and login failures,
+    # OpenSSH for Windows. Each is recognised by code and provider before the generic mapping.
+    flags = """lower(provider) AS lprovider,
+        (code = '33205' AND lower(provider) LIKE 'mssql%') AS is_audit,
+        (code = '18456' AND lower(provider) LIKE 'mssql%') AS is_sqlfail,
+        (code = '4' AND lower(provider) = 'openssh') AS is_ssh"""
+    parsed = f"SELECT *, json_extract_string(ed, {keys}) AS f FROM ({_windows_intermediate(shape, checked)})"
+    inner = f"SELECT *, {fields}, {flags} FROM ({parsed})"
+    promoted = {EVENT_DATA_PREFIX + k: _ed_column(k) for k in EVENT_DATA_FIELDS}
+    return _final_select({**_windows_columns(), **promoted}, inner, shape)
 
 
 # ------------------------------------------------------------ Linux syslog ----
@@ -730,6 +778,7 @@ def _final_select(cols: Mapping[str, str], inner: str, dataset: str) -> str:
     for the file (its content fingerprint and zip member, bound as a MAP variable), so the
     id is unique and stable without hashing the whole record.
     """
+    cols, inner = with_event_data_fields(cols, inner, dataset)
     source = f"coalesce(getvariable({_sql_str(SOURCES_VARIABLE)})[file], file)"
     fixed = {
         "event.id": f"md5({_sql_str(dataset)} || '|' || {source} || '|' || record::VARCHAR)",

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,10 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.errors import BluebenchError, InputError
+from bluebench.events.eventdata import NETWORK_SHAPES, event_data_fields_sql
 from bluebench.events.lock import WorkspaceLock, busy_from_duckdb
 from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql, unstored_sql
-from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, q
+from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, EVENT_DATA_FIELDS, EVENT_DATA_PREFIX, q
 from bluebench.sources import InputFile, RawBatch, Reader, ReadOptions, Skipped, detect_reader
 
 DB_NAME = "bluebench.duckdb"
@@ -75,6 +77,8 @@ SCHEMA_SQL = [
     "CREATE TABLE IF NOT EXISTS alert_events (alert_id VARCHAR, event_id VARCHAR)",
     # The calibrated confidence of each alert; workspaces made before it was kept gain it empty.
     "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS confidence DOUBLE",
+    # Promoted EventData columns a workspace gained empty and that are still to be filled.
+    "CREATE TABLE IF NOT EXISTS events_to_fill (name VARCHAR)",
 ]
 
 
@@ -184,8 +188,43 @@ class Workspace:
         # rewrite ("vacuum") them all again, single-threaded, which costs about as much as
         # storing them did. Events are never deleted, so there is nothing else to reclaim.
         self.con.execute("SET max_vacuum_tasks = 0")
-        for stmt in SCHEMA_SQL:
-            self.con.execute(stmt)
+        before = [r[0] for r in self.con.execute(EVENT_COLUMNS_SQL).fetchall()]
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for stmt in SCHEMA_SQL:
+                self.con.execute(stmt)
+            # Columns an existing workspace gains now are filled below; a fill cut short goes on next time.
+            missing = [(c,) for c in PROMOTED_COLUMNS if before and c not in before]
+            if missing:
+                self.con.executemany("INSERT INTO events_to_fill VALUES (?)", missing)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self._fill_promoted()
+
+    def _fill_promoted(self, chunk: int = 10_000) -> None:
+        """Fill the EventData columns a workspace made before their promotion gained empty.
+
+        Chunk by chunk of stored rows, each in its own transaction (an UPDATE of every row at
+        once would hold them all in memory); the columns stay listed in ``events_to_fill``
+        until every chunk is done, so an interrupted fill resumes on the next open.
+        """
+        columns = [r[0] for r in self.con.execute("SELECT DISTINCT name FROM events_to_fill").fetchall()]
+        fill = event_data_fields_sql(q("winlog.event_data"))
+        columns = [c for c in PROMOTED_COLUMNS if c in columns]
+        if not columns:
+            return
+        sets = ", ".join(f"{q(c)} = {fill[c]}" for c in columns)
+        network = ", ".join(f"'{d}'" for d in NETWORK_SHAPES)
+        top = int(self.scalar("SELECT coalesce(max(rowid), -1) FROM events"))
+        sql = (
+            f'UPDATE events SET {sets} WHERE rowid >= ? AND rowid < ? AND "winlog.event_data" IS NOT NULL '
+            f'AND "event.dataset" NOT IN ({network})'
+        )
+        for start in range(0, top + 1, chunk):
+            self._in_transaction(partial(self.con.execute, sql, [start, start + chunk]))
+        self.con.execute("DELETE FROM events_to_fill")
 
     def close(self) -> None:
         """Checkpoint and close the database, then let other processes in."""
@@ -619,6 +658,10 @@ UNRECOGNISED = (
     "not a recognised log format (EVTX, Windows JSON lines, syslog, .eml/mbox mail, Zeek logs, "
     "Argus flows; "
     "use --mapping for other CSV/JSON lines)"
+)
+PROMOTED_COLUMNS = tuple(EVENT_DATA_PREFIX + f for f in EVENT_DATA_FIELDS)
+EVENT_COLUMNS_SQL = (
+    "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' AND table_schema = 'main'"
 )
 LOG_SKIPPED_SQL = """
     INSERT INTO skipped (file, record, reason, kept, logged_at, fingerprint, unit)
