@@ -10,16 +10,15 @@ cannot be read is compiled again and rewritten.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bluebench.diskcache import CACHE_ENV as CACHE_ENV  # the same variable for every cache
+from bluebench.diskcache import cache_dir, keep_recent, mark_used, write_atomic
 from bluebench.errors import ConfigError
 from bluebench.sigma.ir import And, Atom, Const, Node, Not, Or
 from bluebench.sigma.rules import (
@@ -32,8 +31,6 @@ from bluebench.sigma.rules import (
     rule_files,
     select,
 )
-from bluebench.sources.feeds.cache import CACHE_ENV as CACHE_ENV  # the same variable for every cache
-from bluebench.sources.feeds.cache import cache_dir
 
 if TYPE_CHECKING:
     from sigma.processing.pipeline import ProcessingPipeline
@@ -83,8 +80,7 @@ def compiled_rules(
     if entry is not None:
         found = _read(entry)
         if found is not None:
-            with contextlib.suppress(OSError):
-                os.utime(entry)  # most recently used: kept longest
+            mark_used(entry)
             return found, True
     compiled = compile_files(files, pipeline)
     if entry is not None:
@@ -126,20 +122,12 @@ def _read(entry: Path) -> Compiled | None:
 
 def _write(entry: Path, compiled: Compiled) -> None:
     """Write atomically (a reader never sees half an entry), then drop the least recently used."""
-    tmp: Path | None = None
+    data = json.dumps(encode(compiled), separators=(",", ":"))
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=entry.parent, suffix=".tmp", delete=False) as fh:
-            tmp = Path(fh.name)
-            json.dump(encode(compiled), fh, separators=(",", ":"))
-        os.replace(tmp, entry)
-        old = sorted(entry.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]
-        for p in old:
-            p.unlink(missing_ok=True)
+        write_atomic(entry, lambda p: p.write_text(data, encoding="utf-8"))
+        keep_recent(entry.parent, ".json", KEEP)
     except OSError:  # a cache that cannot be written only costs the next run its compile
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+        return
 
 
 # ------------------------------------------------------------ JSON layout ----

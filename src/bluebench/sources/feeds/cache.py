@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,22 +19,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bluebench.diskcache import CACHE_ENV as CACHE_ENV  # one variable for every cache
+from bluebench.diskcache import cache_dir as cache_dir
+from bluebench.diskcache import keep_recent, mark_used, write_atomic
 from bluebench.sources.base import Skipped
 
-#: Where caches live; an empty value turns them off (the same variable as the Sigma rule cache).
-CACHE_ENV = "BLUEBENCH_CACHE_DIR"
 FORMAT = 1
 #: Entries kept per kind, the most recently used first.
 KEEP = 4
-
-
-def cache_dir(kind: str) -> Path | None:
-    """$BLUEBENCH_CACHE_DIR/KIND, else the user's cache folder; None when turned off."""
-    env = os.environ.get(CACHE_ENV)
-    if env is not None:
-        return Path(env) / kind if env else None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bluebench" / kind
 
 
 def _digest(path: Path) -> bytes:
@@ -70,9 +60,9 @@ def load(folder: Path, key: str) -> tuple[pa.Table, list[Skipped], dict[str, Any
         side = json.loads(skips_path.read_text(encoding="utf-8"))
         skips = [Skipped(**s) for s in side["skipped"]]
         meta = dict(side["meta"])
-        os.utime(table_path)  # most recently used: kept longest
     except (OSError, ValueError, TypeError, KeyError, pa.ArrowException):
         return None
+    mark_used(table_path)
     return table, skips, meta
 
 
@@ -81,20 +71,10 @@ def store(
 ) -> None:
     """Write an entry atomically (temporary file, then rename) and keep the KEEP most recent."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         skips = [{"file": s.file, "record": s.record, "reason": s.reason, "kept": s.kept} for s in skipped]
         side = json.dumps({"skipped": skips, "meta": meta or {}})
-        for suffix, write in (
-            (".json", lambda p: Path(p).write_text(side, encoding="utf-8")),
-            (".parquet", lambda p: pq.write_table(table, p)),
-        ):
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            os.close(fd)
-            write(tmp)
-            os.replace(tmp, folder / f"{key}{suffix}")
-        entries = sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in entries[KEEP:]:
-            old.unlink(missing_ok=True)
-            old.with_suffix(".json").unlink(missing_ok=True)
+        write_atomic(folder / f"{key}.json", lambda p: p.write_text(side, encoding="utf-8"))
+        write_atomic(folder / f"{key}.parquet", lambda p: pq.write_table(table, p))
+        keep_recent(folder, ".parquet", KEEP, companions=(".json",))
     except OSError:
         return  # a read-only or full disk costs the next run a parse, nothing else
