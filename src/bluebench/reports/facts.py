@@ -63,8 +63,9 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,9 @@ from bluebench.reports import malwarefacts, netfacts, vulnfacts
 from bluebench.stats import Z95, Rate
 
 Value = float | int | str
+
+#: Domains whose facts live in their own module: the source prefix and the module (``node``, ``sources``).
+DOMAIN_FACTS = {"vuln": vulnfacts, "network": netfacts, "malware": malwarefacts}
 
 QUALITY_FIELDS = (
     "no_timestamp",
@@ -281,7 +285,7 @@ class FactResolver:
         base = source.split("#", 1)[0]
         if base not in self._cache:
             parts = base.split("/")
-            handler = {
+            handlers: dict[str, Callable[[list[str]], Resolved]] = {
                 "workspace": self._workspace,
                 "quality": self._quality_fact,
                 "alerts": self._alerts,
@@ -289,15 +293,14 @@ class FactResolver:
                 "review": self._review_fact,
                 "evaluations": self._evaluation,
                 "mail": self._mail,
-                "vuln": self._vuln,
-                "network": self._network,
-                "malware": self._malware,
+                **{prefix: partial(self._domain, prefix) for prefix in DOMAIN_FACTS},
                 "param": self._param,
                 "calc": self._calc,
                 "drift": self._drift,
                 "config": self._config,
                 "method": self._method,
-            }.get(parts[0])
+            }
+            handler = handlers.get(parts[0])
             if handler is None or len(parts) < 2:
                 raise FactError(f"unknown fact source {source!r}")
             try:
@@ -602,29 +605,13 @@ class FactResolver:
                 node = node[seg]
         return _stored_number(node, "mail/" + "/".join(p), "message")
 
-    def _vuln(self, p: list[str]) -> Resolved:
-        """A stored vulnerability evaluation or ranking (``reports.vulnfacts``)."""
+    def _domain(self, prefix: str, p: list[str]) -> Resolved:
+        """A fact of a domain's own module (``reports.vulnfacts``, ``netfacts``, ``malwarefacts``)."""
         try:
-            node, unit = vulnfacts.node(self.con, p)
+            node, unit = DOMAIN_FACTS[prefix].node(self.con, p)
         except StopIteration:
-            raise FactError(f"vuln/{'/'.join(p)} names nothing stored") from None
-        return _stored_number(node, "vuln/" + "/".join(p), unit)
-
-    def _network(self, p: list[str]) -> Resolved:
-        """Network traffic and the DNS name model's stored evaluations (``reports.netfacts``)."""
-        try:
-            node, unit = netfacts.node(self.con, p)
-        except StopIteration:
-            raise FactError(f"network/{'/'.join(p)} names nothing stored") from None
-        return _stored_number(node, "network/" + "/".join(p), unit)
-
-    def _malware(self, p: list[str]) -> Resolved:
-        """A stored malware evaluation (``reports.malwarefacts``)."""
-        try:
-            node, unit = malwarefacts.node(self.con, p)
-        except StopIteration:
-            raise FactError(f"malware/{'/'.join(p)} names nothing stored") from None
-        return _stored_number(node, "malware/" + "/".join(p), unit)
+            raise FactError(f"{prefix}/{'/'.join(p)} names nothing stored") from None
+        return _stored_number(node, f"{prefix}/" + "/".join(p), unit)
 
     def _param(self, p: list[str]) -> Resolved:
         if len(p) != 2:
@@ -771,9 +758,8 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
                     )
     if resolver.mail is not None:
         yield from _mail_sources(resolver.mail)
-    yield from vulnfacts.sources(resolver.con)
-    yield from netfacts.sources(resolver.con)
-    yield from malwarefacts.sources(resolver.con)
+    for module in DOMAIN_FACTS.values():
+        yield from module.sources(resolver.con)
 
 
 def _mail_sources(mail: dict[str, Any]) -> Iterator[tuple[str, str]]:
