@@ -162,6 +162,10 @@ class Evaluation:
 # ------------------------------------------------------------------ shared helpers
 
 
+#: What each kind of labels' evaluation returns: detector rows, overall, technique rows, scope, notes, curve.
+_Outcome = tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]
+
+
 def parse_filter(text: str | None) -> list[str]:
     """'T1110, t1558' -> ['T1110', 'T1558']; empty means no filter."""
     if not text:
@@ -406,7 +410,7 @@ def _evaluate_files(
     flt: list[str],
     detectors: Sequence[str] | None,
     thresholds: Sequence[float] = (),
-) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+) -> _Outcome:
     m = _match_files(labels, alerts, index, flt)
     measured = _measure_all(partial(_measure_files, m), alerts, flt, detectors, thresholds)
     # Per technique: every label technique, then alert techniques that match no label at all.
@@ -564,7 +568,7 @@ def _evaluate_events(
     detectors: Sequence[str] | None,
     cwd: Path,
     thresholds: Sequence[float] = (),
-) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+) -> _Outcome:
     ev = _label_events(labels, index, flt)
     ev.scope_files, ev.total, ev.found = _event_scope(con, labels, ev.labelled, index, cwd)
     measure = partial(_measure_events, ev)
@@ -609,7 +613,7 @@ def _evaluate_windows(
     flt: list[str],
     detectors: Sequence[str] | None,
     thresholds: Sequence[float] = (),
-) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+) -> _Outcome:
     windows = [w for w in labels.windows if not flt or any(technique_matches(w.technique, f) for f in flt)]
     by_entity: dict[str, list[int]] = defaultdict(list)
     for i, w in enumerate(labels.windows):
@@ -699,7 +703,7 @@ def _evaluate_pairs(
     flt: list[str],
     detectors: Sequence[str] | None,
     thresholds: Sequence[float] = (),
-) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+) -> _Outcome:
     measure, scope, label_techs = pairs.evaluate_pairs(con, labels, alerts, flt, Row)
     measured = _measure_all(measure, alerts, flt, detectors, thresholds)
     per_tech = []
@@ -718,7 +722,7 @@ def _evaluate_flows(
     flt: list[str],
     detectors: Sequence[str] | None,
     thresholds: Sequence[float] = (),
-) -> tuple[list[Row], Row, list[Row], dict[str, Any], list[str], list[Row]]:
+) -> _Outcome:
     found = flows.label_flows(con, labels.flows, index.lookup, alerts)
     measure = flows.measure_flows(found, Row)
     measured = _measure_all(measure, alerts, flt, detectors, thresholds)
