@@ -199,7 +199,7 @@ def detect(
     alerts: list[Alert] = []
     on = getattr(engine, "name", "duckdb")
     runnable = [d for d in detectors if d.spark_ready or on == "duckdb"]
-    with shared_sessions(runner):  # outbound sessions merged once for the network detectors
+    with shared_sessions(runner, runnable):  # outbound sessions merged once for the network detectors
         runs = [_run_one(d, runner, options.keep_going, alerts) for d in runnable]
     runs += [
         _not_run(d, f"{d.id}: not run on {on}: its SQL runs on DuckDB only")

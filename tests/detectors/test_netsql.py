@@ -71,10 +71,12 @@ def test_sessions_shared_by_a_run_give_the_findings_each_detector_builds_alone(t
     with ws:
         detectors = [cls(min_score=0.0, chunk_rows=3000) for cls in (Beaconing, LongConnection, Exfiltration)]
         alone = [[(a.id, a.score, a.reasons, a.event_ids) for a in d.detect(ws.con)] for d in detectors]
-        with netsql.shared_sessions(ws.con):
+        with netsql.shared_sessions(ws.con, detectors):
             shared = [[(a.id, a.score, a.reasons, a.event_ids) for a in d.detect(ws.con)] for d in detectors]
             during = [name for (name,) in ws.con.execute(tables).fetchall()]
         after = ws.con.execute(tables).fetchall()
     assert all(alone) and shared == alone
-    # Beaconing and exfiltration merge at 30 s, long connections at 120 s: two tables, not three.
-    assert len(during) == 2 and after == []
+    # Beaconing and exfiltration merge at 30 s and share a table; long connections alone merge
+    # at 120 s, in their own query.
+    assert netsql.session_gaps(detectors) == {30.0}
+    assert len(during) == 1 and after == []

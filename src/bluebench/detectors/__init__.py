@@ -157,7 +157,7 @@ def run_detectors(con: Db, detectors: list[Detector]) -> list[Alert]:
     """Run detectors over the stored events; read-only with respect to events."""
     prepare_views(con)
     alerts: list[Alert] = []
-    with shared_sessions(con):
+    with shared_sessions(con, detectors):
         for det in detectors:
             alerts.extend(det.detect(con))
     return alerts

@@ -222,6 +222,7 @@ class Beaconing(Detector):
     """Connections to one destination at regular times and sizes: malware calling home (T1071)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
 
     id: ClassVar[str] = "beaconing"
     phrase: ClassVar[str] = "beaconing"
@@ -477,6 +478,7 @@ class LongConnection(Detector):
     """Sessions open for hours to one destination: a C2 channel kept open (T1571, T1573)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
 
     id: ClassVar[str] = "long_connection"
     phrase: ClassVar[str] = "a long connection"

@@ -109,6 +109,7 @@ class Exfiltration(Detector):
     """A host sending far more than it gets back, or retrying one destination without end (T1041, T1048)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
 
     id: ClassVar[str] = "exfiltration"
     phrase: ClassVar[str] = "exfiltration"

@@ -11,12 +11,13 @@ retried by the kernel (a SYN sent again) as a second record with the same ports.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from bluebench.detectors.base import Finding
+from bluebench.detectors.base import Detector, Finding
 from bluebench.detectors.winsql import sql_list, uniq
 from bluebench.engines import Db, DuckDBEngine, as_engine
 
@@ -196,25 +197,38 @@ def destination_hosts(
 #: Connections one pass of beaconing, long connections or exfiltration reads at most (about).
 CHUNK_ROWS = 2_000_000
 
-# The session tables of the detect run in progress, by merge gap (None outside a run).
-_SHARED: ContextVar[dict[float, str] | None] = ContextVar("bluebench_shared_sessions", default=None)
+# The detect run in progress (None outside one): the merge gaps more than one of its detectors
+# merges sessions at, and the session tables built so far, by gap.
+_SHARED: ContextVar[tuple[set[float], dict[float, str]] | None] = ContextVar(
+    "bluebench_shared_sessions", default=None
+)
+
+
+def session_gaps(detectors: Iterable[Detector]) -> set[float]:
+    """The merge gaps at least two of ``detectors`` merge outbound sessions at (``merges_sessions``)."""
+    gaps = Counter(
+        float(d.params["merge_gap_seconds"]) for d in detectors if getattr(d, "merges_sessions", False)
+    )
+    return {g for g, n in gaps.items() if n > 1}
 
 
 @contextmanager
-def shared_sessions(db: Db) -> Iterator[None]:
-    """A detect run in which beaconing, long connections and exfiltration build sessions once.
+def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
+    """A detect run of ``detectors`` in which sessions are merged once per merge gap they share.
 
-    Each of them merged the same fragments of the same outbound connections again; within
-    this block the first to ask for a merge gap stores them in a temporary table (see
-    :func:`session_table`) that the others read. The tables are dropped at the end, so a
-    later run (new events ingested) builds them afresh. Engines other than DuckDB are left alone.
+    Beaconing, long connections and exfiltration each merged the same fragments of the same
+    outbound connections; within this block the first to ask for a gap that another of the
+    run's detectors also uses stores them in a temporary table (see :func:`session_table`) that
+    the others read. A gap only one uses stays in its query (a table would only add the
+    writing). The tables are dropped at the end, so a later run (new events ingested) builds
+    them afresh. Engines other than DuckDB are left alone.
     """
     engine = as_engine(db)
     if not isinstance(engine, DuckDBEngine):
         yield
         return
     tables: dict[float, str] = {}
-    token = _SHARED.set(tables)
+    token = _SHARED.set((session_gaps(detectors), tables))
     try:
         yield
     finally:
@@ -226,15 +240,17 @@ def shared_sessions(db: Db) -> Iterator[None]:
 def session_table(db: Db, merge_gap: float, per_pass: int) -> str | None:
     """The temporary table of outbound sessions at ``merge_gap``, built now if this run has none yet.
 
-    None outside :func:`shared_sessions` (a detector run on its own builds its sessions in its
-    query). The table holds the sessions :func:`outbound_sessions` gives, every source's,
-    built in the calling detector's passes so its windows stay within one pass's memory.
+    None outside :func:`shared_sessions`, or for a gap no other detector of the run shares (the
+    detector builds its sessions in its query). The table holds the sessions
+    :func:`outbound_sessions` gives, every source's, built in the calling detector's passes so
+    its windows stay within one pass's memory.
     """
-    tables = _SHARED.get()
+    run = _SHARED.get()
     engine = as_engine(db)
-    if tables is None or not isinstance(engine, DuckDBEngine):
-        return None
     gap = float(merge_gap)
+    if run is None or gap not in run[0] or not isinstance(engine, DuckDBEngine):
+        return None
+    tables = run[1]
     if gap not in tables:
         name = f"bluebench_outbound_sessions_{len(tables)}"  # a constant: nothing from the data
         select = f"SELECT * FROM (WITH {outbound_sessions()} SELECT * FROM sessions)"
