@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bluebench.datagen.netflows import NetPlan, generate_conn
-from bluebench.detectors import c2
+from bluebench.detectors import c2, netsql
 from bluebench.detectors.c2 import Beaconing, LongConnection
 from bluebench.detectors.exfil import Exfiltration
 from bluebench.events.workspace import Workspace
@@ -60,3 +60,23 @@ def test_conn_only_queries_give_the_rows_of_the_full_ones_when_no_ssl_or_http_wa
             )
             rows = full.fetchall()
             assert rows and rows == ws.con.execute(sql[False], params).fetchall()
+
+
+def test_sessions_shared_by_a_run_give_the_findings_each_detector_builds_alone(tmp_path: Path) -> None:
+    """Within one run the sessions are stored once per merge gap, read by all three, and dropped after."""
+    generate_conn(PLAN, tmp_path / "gen")
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest(discover([str(tmp_path / "gen" / "conn.log")]))
+    tables = "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1"
+    with ws:
+        detectors = [cls(min_score=0.0, chunk_rows=3000) for cls in (Beaconing, LongConnection, Exfiltration)]
+        alone = [[(a.id, a.score, a.reasons, a.event_ids) for a in d.detect(ws.con)] for d in detectors]
+        with netsql.shared_sessions(ws.con, detectors):
+            shared = [[(a.id, a.score, a.reasons, a.event_ids) for a in d.detect(ws.con)] for d in detectors]
+            during = [name for (name,) in ws.con.execute(tables).fetchall()]
+        after = ws.con.execute(tables).fetchall()
+    assert all(alone) and shared == alone
+    # Beaconing and exfiltration merge at 30 s and share a table; long connections alone merge
+    # at 120 s, in their own query.
+    assert netsql.session_gaps(detectors) == {30.0}
+    assert len(during) == 1 and after == []

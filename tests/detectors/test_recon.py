@@ -135,7 +135,17 @@ def test_unusual_inbound_needs_history_then_names_new_sources_and_ports(tmp_path
     rows += _day(4, regular + crowd) + _day(4, ["198.51.100.9"], port=4444)
     with ingest(tmp_path / "loud", {"conn.log": zeek_tsv("conn", rows)}) as ws:
         found = {f.entities["port"]: f for f in UnusualInbound().score(ws.con)}
+        evidence = {
+            port: {
+                ws.con.execute('SELECT "source.ip" FROM events WHERE "event.id" = ?', [e]).fetchone()
+                for e in f.event_ids
+            }
+            for port, f in found.items()
+        }
     assert set(found) == {"443", "4444"}
+    # Evidence is the new sources' connections of that day only, fetched for the kept days alone.
+    assert len(found["443"].event_ids) == 30 and evidence["443"] == {(s,) for s in crowd}
+    assert evidence["4444"] == {("198.51.100.9",)}
     assert "reached by 30 new sources" in found["443"].reasons[0]
     assert "a port it never served in its 4 earlier days" in found["4444"].reasons[0]
     with ingest(tmp_path / "one-day", {"conn.log": zeek_tsv("conn", _day(0, crowd))}) as ws:

@@ -33,6 +33,7 @@ from bluebench.detectors.lateral import (
 from bluebench.detectors.logs import LogCleared
 from bluebench.detectors.mail import PhishingMail
 from bluebench.detectors.malware import MalwareFile
+from bluebench.detectors.netsql import shared_sessions
 from bluebench.detectors.recon import NetworkBruteForce, PortScan, UnusualInbound
 from bluebench.detectors.remote_exec import RemoteExecution, RemoteScheduledTask
 from bluebench.detectors.rpc import NamedPipeRpc, Zerologon
@@ -156,6 +157,7 @@ def run_detectors(con: Db, detectors: list[Detector]) -> list[Alert]:
     """Run detectors over the stored events; read-only with respect to events."""
     prepare_views(con)
     alerts: list[Alert] = []
-    for det in detectors:
-        alerts.extend(det.detect(con))
+    with shared_sessions(con, detectors):
+        for det in detectors:
+            alerts.extend(det.detect(con))
     return alerts

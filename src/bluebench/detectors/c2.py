@@ -38,6 +38,7 @@ from bluebench.detectors.netsql import (
     outbound_sessions,
     port_list,
     seconds_text,
+    session_table,
     two_way_discount,
     with_evidence,
 )
@@ -88,10 +89,11 @@ NO_NAMES = """NULL::VARCHAR AS name, NULL::BOOLEAN AS tls, NULL::BOOLEAN AS http
            NULL::BOOLEAN AS self_signed, NULL::BOOLEAN AS no_ua, NULL::BOOLEAN AS odd_ua, NULL::VARCHAR AS ua"""
 
 
-def _beacon_attempts(evidence: bool, names: bool = True) -> str:
+def _beacon_attempts(evidence: bool, names: bool = True, table: str | None = None) -> str:
     """CTEs up to ``keyed``: every outbound attempt with its target (name or address); see BEACON_SQL.
 
-    Without ``names`` (no ssl or http record was read) the attempts are the sessions alone.
+    Without ``names`` (no ssl or http record was read) the attempts are the sessions alone;
+    ``table`` is the run's session table (:func:`session_table`), if any.
     """
     if not names:
         attempts = f"""
@@ -99,7 +101,7 @@ attempts AS (
     SELECT src, dst, dport, t, t_end, sent, recv, failed, service, {"eids, " if evidence else ""}{NO_NAMES}
     FROM sessions
 )"""
-        return "WITH " + outbound_sessions(evidence) + "," + attempts + "," + KEYED
+        return "WITH " + outbound_sessions(evidence, table) + "," + attempts + "," + KEYED
     s_eids, n_eids = (
         ("list_concat(s.eids, coalesce(n.name_eids, [])) AS eids, ", "n.name_eids, ")
         if evidence
@@ -107,7 +109,7 @@ attempts AS (
     )
     return (
         "WITH "
-        + outbound_sessions(evidence)
+        + outbound_sessions(evidence, table)
         + ","
         + (NAMES_WITH_EIDS if evidence else NAMES)
         + f""",
@@ -220,6 +222,7 @@ class Beaconing(Detector):
     """Connections to one destination at regular times and sizes: malware calling home (T1071)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
 
     id: ClassVar[str] = "beaconing"
     phrase: ClassVar[str] = "beaconing"
@@ -263,10 +266,11 @@ class Beaconing(Detector):
             "standard": port_list(p["standard_ports"]),
             **({"odd_ua": ODD_USER_AGENT} if names else {}),
         }
+        table = session_table(con, float(p["merge_gap_seconds"]), int(p["chunk_rows"]))
         rows = in_passes(
             con,
             self.rows,
-            BEACON_SQL[names],
+            _beacon_attempts(False, names, table) + CANDIDATES if table else BEACON_SQL[names],
             params,
             int(p["chunk_rows"]),
             ("first_t", "src", "target", "dport"),
@@ -382,13 +386,14 @@ class Beaconing(Detector):
         return signals, reasons
 
 
-def _long_stretches(evidence: bool, names: bool = True) -> str:
+def _long_stretches(evidence: bool, names: bool = True, table: str | None = None) -> str:
     """CTEs up to ``stretches``: outbound sessions numbered by the stretch of being connected.
 
-    Without ``names`` (no ssl or http record was read) the sessions are not joined to them.
+    Without ``names`` (no ssl or http record was read) the sessions are not joined to them;
+    ``table`` is the run's session table (:func:`session_table`), if any.
     """
     named = NAMED_SESSIONS if names else NO_NAMED_SESSIONS
-    return "WITH " + outbound_sessions(evidence) + "," + named + STRETCHES
+    return "WITH " + outbound_sessions(evidence, table) + "," + named + STRETCHES
 
 
 NAMED_SESSIONS = """
@@ -473,6 +478,7 @@ class LongConnection(Detector):
     """Sessions open for hours to one destination: a C2 channel kept open (T1571, T1573)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
 
     id: ClassVar[str] = "long_connection"
     phrase: ClassVar[str] = "a long connection"
@@ -511,8 +517,10 @@ class LongConnection(Detector):
             "allow": [str(a).lower() for a in p["allow"]],
         }
         names = bool(self.rows(con, NAMES_READ_SQL)[0]["read"])
+        table = session_table(con, float(p["merge_gap_seconds"]), int(p["chunk_rows"]))
+        sql = _long_stretches(False, names, table) + RUNS if table else LONG_SQL[names]
         rows = in_passes(
-            con, self.rows, LONG_SQL[names], params, int(p["chunk_rows"]), ("first_t", "src", "dst", "dport")
+            con, self.rows, sql, params, int(p["chunk_rows"]), ("first_t", "src", "dst", "dport")
         )
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["dst"]), 1), all_hosts

@@ -31,6 +31,7 @@ from bluebench.detectors.netsql import (
     outbound_sessions,
     port_list,
     seconds_text,
+    session_table,
     two_way_discount,
     with_evidence,
 )
@@ -38,11 +39,14 @@ from bluebench.detectors.winsql import combine, severity_for
 from bluebench.engines import Db
 
 
-def _outbound(evidence: bool) -> str:
-    """CTEs up to ``outbound``: the sessions a monitored host started to an outside destination."""
+def _outbound(evidence: bool, table: str | None = None) -> str:
+    """CTEs up to ``outbound``: the sessions a monitored host started to an outside destination.
+
+    ``table`` is the run's session table (:func:`session_table`), if any.
+    """
     return (
         "WITH "
-        + outbound_sessions(evidence)
+        + outbound_sessions(evidence, table)
         + f""",
 outbound AS (
     SELECT src AS host, dst AS peer, dport, t, t_end, coalesce(sent, 0) AS out_b, coalesce(recv, 0) AS in_b,
@@ -55,9 +59,7 @@ outbound AS (
     )
 
 
-EXFIL_SQL = (
-    _outbound(evidence=False)
-    + """,
+SCORING = """,
 -- One grouping of the sessions, by destination port; the pairs are its sums (same figures).
 retries AS (
     SELECT host, peer, dport, count(*) AS tries, sum(CASE WHEN failed THEN 1 ELSE 0 END) AS fails,
@@ -92,7 +94,7 @@ WHERE (p.out_b >= $min_bytes AND p.out_b >= $min_ratio * p.in_b)
    OR m.retry_fails IS NOT NULL
 ORDER BY first_t, p.host, p.peer
 """
-)
+EXFIL_SQL = _outbound(evidence=False) + SCORING
 
 # The event ids of every (host, destination) of the sources in ``$hosts``.
 EXFIL_EVIDENCE_SQL = (
@@ -107,6 +109,7 @@ class Exfiltration(Detector):
     """A host sending far more than it gets back, or retrying one destination without end (T1041, T1048)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
+    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
 
     id: ClassVar[str] = "exfiltration"
     phrase: ClassVar[str] = "exfiltration"
@@ -151,7 +154,9 @@ class Exfiltration(Detector):
             "min_retry_seconds": float(p["min_retry_minutes"]) * 60.0,
             "allow": allow,
         }
-        rows = in_passes(con, self.rows, EXFIL_SQL, params, int(p["chunk_rows"]), ("first_t", "host", "peer"))
+        table = session_table(con, float(p["merge_gap_seconds"]), int(p["chunk_rows"]))
+        sql = _outbound(False, table) + SCORING if table else EXFIL_SQL
+        rows = in_passes(con, self.rows, sql, params, int(p["chunk_rows"]), ("first_t", "host", "peer"))
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["peer"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))

@@ -11,12 +11,15 @@ retried by the kernel (a SYN sent again) as a second record with the same ports.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from bluebench.detectors.base import Finding
+from bluebench.detectors.base import Detector, Finding
 from bluebench.detectors.winsql import sql_list, uniq
-from bluebench.engines import Db
+from bluebench.engines import Db, DuckDBEngine, as_engine
 
 # Zeek states of an attempt that carried no conversation: no answer (S0), refused (REJ), reset
 # before data, or only one side seen. Argus states are mapped onto these at ingest.
@@ -120,7 +123,7 @@ def in_pass(address: str) -> str:
     return f"hash({address}) % CAST($chunks AS UBIGINT) = CAST($chunk AS UBIGINT)"
 
 
-def outbound_sessions(evidence: bool = False) -> str:
+def outbound_sessions(evidence: bool = False, table: str | None = None) -> str:
     """CTEs ``conns``, ``local_hosts``, ``out_conns`` and ``sessions`` of outbound connections only.
 
     Sessions are keyed by both addresses, so filtering first gives the same sessions as
@@ -128,7 +131,11 @@ def outbound_sessions(evidence: bool = False) -> str:
     Scoring reads the sources of one pass (``$chunk`` of ``$chunks``, by a hash of the
     address: see :func:`passes`), without event ids; ``evidence`` reads only the sources in
     ``$hosts``, with them. Every session is a fact about one source, so both see the same sessions.
+    With ``table`` (see :func:`session_table`) the scoring sessions are read from it instead:
+    only ``local_hosts`` and ``sessions`` are defined then.
     """
+    if table is not None and not evidence:
+        return LOCAL_HOSTS + f",\n    sessions AS (SELECT * FROM {table} WHERE {in_pass('src')})"
     which = "list_contains($hosts, src)" if evidence else in_pass("src")
     return (
         "conns AS ("
@@ -190,6 +197,71 @@ def destination_hosts(
 #: Connections one pass of beaconing, long connections or exfiltration reads at most (about).
 CHUNK_ROWS = 2_000_000
 
+# The detect run in progress (None outside one): the merge gaps more than one of its detectors
+# merges sessions at, and the session tables built so far, by gap.
+_SHARED: ContextVar[tuple[set[float], dict[float, str]] | None] = ContextVar(
+    "bluebench_shared_sessions", default=None
+)
+
+
+def session_gaps(detectors: Iterable[Detector]) -> set[float]:
+    """The merge gaps at least two of ``detectors`` merge outbound sessions at (``merges_sessions``)."""
+    gaps = Counter(
+        float(d.params["merge_gap_seconds"]) for d in detectors if getattr(d, "merges_sessions", False)
+    )
+    return {g for g, n in gaps.items() if n > 1}
+
+
+@contextmanager
+def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
+    """A detect run of ``detectors`` in which sessions are merged once per merge gap they share.
+
+    Beaconing, long connections and exfiltration each merged the same fragments of the same
+    outbound connections; within this block the first to ask for a gap that another of the
+    run's detectors also uses stores them in a temporary table (see :func:`session_table`) that
+    the others read. A gap only one uses stays in its query (a table would only add the
+    writing). The tables are dropped at the end, so a later run (new events ingested) builds
+    them afresh. Engines other than DuckDB are left alone.
+    """
+    engine = as_engine(db)
+    if not isinstance(engine, DuckDBEngine):
+        yield
+        return
+    tables: dict[float, str] = {}
+    token = _SHARED.set((session_gaps(detectors), tables))
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+        for name in tables.values():
+            engine.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def session_table(db: Db, merge_gap: float, per_pass: int) -> str | None:
+    """The temporary table of outbound sessions at ``merge_gap``, built now if this run has none yet.
+
+    None outside :func:`shared_sessions`, or for a gap no other detector of the run shares (the
+    detector builds its sessions in its query). The table holds the sessions
+    :func:`outbound_sessions` gives, every source's, built in the calling detector's passes so
+    its windows stay within one pass's memory.
+    """
+    run = _SHARED.get()
+    engine = as_engine(db)
+    gap = float(merge_gap)
+    if run is None or gap not in run[0] or not isinstance(engine, DuckDBEngine):
+        return None
+    tables = run[1]
+    if gap not in tables:
+        name = f"bluebench_outbound_sessions_{len(tables)}"  # a constant: nothing from the data
+        select = f"SELECT * FROM (WITH {outbound_sessions()} SELECT * FROM sessions)"
+        n = passes(lambda q: engine.rows(q), per_pass)
+        engine.execute(f"DROP TABLE IF EXISTS {name}")
+        for i in range(n):
+            head = f"CREATE TEMP TABLE {name} AS " if i == 0 else f"INSERT INTO {name} "
+            engine.con.execute(head + select, {"merge_gap": gap, "chunks": n, "chunk": i})
+        tables[gap] = name
+    return tables[gap]
+
 
 def in_passes(
     con: Db,
@@ -201,12 +273,18 @@ def in_passes(
 ) -> list[dict[str, Any]]:
     """``sql`` run once per pass over the sources (see :func:`passes`), its rows in one order."""
     n = passes(lambda q: rows(con, q, {}), per_pass)
+    used = _used(sql, params)
     out: list[dict[str, Any]] = []
     for i in range(n):
-        out += rows(con, sql, {**params, "chunks": n, "chunk": i})
+        out += rows(con, sql, {**used, "chunks": n, "chunk": i})
     if n > 1:
         out.sort(key=lambda r: tuple((r[k] is None, r[k]) for k in order))
     return out
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The ``params`` that ``sql`` binds: DuckDB refuses unused ones (a session table needs no gap)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
 
 
 def evidence_rows(
@@ -225,8 +303,7 @@ def evidence_rows(
     wanted = sorted(set(hosts))
     if not wanted:
         return {}
-    used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}  # DuckDB refuses unused ones
-    found = rows(sql, {**used, "hosts": wanted})
+    found = rows(sql, {**_used(sql, params), "hosts": wanted})
     return {tuple(r[k] for k in key): list(r["eids"]) for r in found}
 
 

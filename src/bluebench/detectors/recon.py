@@ -397,8 +397,7 @@ service_days AS (
     SELECT a.server, a.dport, a.day, count(DISTINCT a.src) AS sources,
            count(DISTINCT a.src) FILTER (WHERE f.first_day = a.day) AS new_sources,
            list(DISTINCT a.src) FILTER (WHERE f.first_day = a.day) AS new_list,
-           min(a.ts) AS first, max(a.ts) AS last,
-           list(a.eid ORDER BY a.t, a.eid) FILTER (WHERE f.first_day = a.day) AS eids
+           min(a.ts) AS first, max(a.ts) AS last
     FROM answered a JOIN first_seen f USING (server, dport, src)
     GROUP BY a.server, a.dport, a.day
 ),
@@ -411,11 +410,23 @@ history AS (
            (SELECT median(h.new_sources) FROM service_days h WHERE h.server = d.server AND h.dport = d.dport
               AND h.day < d.day) AS usual_new
     FROM service_days d
+),
+kept AS (
+    SELECT d.*, h.server_days, h.port_days, h.usual_new FROM service_days d JOIN history h USING (server, dport, day)
+    WHERE h.server_days >= $min_days
+      AND ((h.port_days = 0) OR (d.new_sources >= $min_new AND d.new_sources >= $factor * greatest(h.usual_new, 1)))
+),
+-- Evidence (the new sources' connections) for the kept service days alone: lists for every
+-- service day of every host cost most of the query's time and memory and were thrown away.
+evidence AS (
+    SELECT a.server, a.dport, a.day, list(a.eid ORDER BY a.t, a.eid) AS eids
+    FROM answered a JOIN first_seen f USING (server, dport, src)
+         JOIN kept k ON k.server = a.server AND k.dport = a.dport AND k.day = a.day
+    WHERE f.first_day = a.day
+    GROUP BY a.server, a.dport, a.day
 )
-SELECT d.*, h.server_days, h.port_days, h.usual_new FROM service_days d JOIN history h USING (server, dport, day)
-WHERE h.server_days >= $min_days
-  AND ((h.port_days = 0) OR (d.new_sources >= $min_new AND d.new_sources >= $factor * greatest(h.usual_new, 1)))
-ORDER BY d.day, d.server, d.dport
+SELECT k.*, e.eids FROM kept k LEFT JOIN evidence e USING (server, dport, day)
+ORDER BY k.day, k.server, k.dport
 """
 )
 
