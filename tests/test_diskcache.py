@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bluebench.diskcache import CACHE_ENV, cache_dir, keep_recent, mark_used, write_atomic
+from bluebench.diskcache import CACHE_ENV, cache_dir, keep_recent, mark_used, write_atomic, write_csv_atomic
 
 
 def test_a_failed_write_leaves_neither_entry_nor_temporary(tmp_path: Path) -> None:
@@ -51,3 +51,10 @@ def test_the_variable_names_the_folder_or_turns_caches_off(
     monkeypatch.delenv(CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir("feeds") == tmp_path / "xdg" / "bluebench" / "feeds"
+
+
+def test_a_csv_is_written_whole_with_only_its_columns(tmp_path: Path) -> None:
+    target = tmp_path / "labels.csv"
+    write_csv_atomic(target, ("sha256", "label"), [{"sha256": "ab", "label": "malicious", "note": "x"}])
+    assert target.read_text(encoding="utf-8").splitlines() == ["sha256,label", "ab,malicious"]
+    assert [p.name for p in tmp_path.iterdir()] == ["labels.csv"]

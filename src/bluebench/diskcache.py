@@ -8,9 +8,10 @@ kind keeps a bounded number of entries. Those rules live here once.
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 #: Where caches live; an empty value turns them all off.
@@ -39,6 +40,18 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
+
+
+def write_csv_atomic(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
+    """Rows as CSV under ``columns`` (other keys ignored), written whole: a reader never sees half a file."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+
+    write_atomic(path, write)
 
 
 def mark_used(path: Path) -> None:

@@ -10,12 +10,12 @@ and renames. Reviewers' verdicts come back that way (``verdict_rows``). Labels a
 from __future__ import annotations
 
 import csv
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bluebench.diskcache import write_csv_atomic
 from bluebench.errors import ConfigError
 from bluebench.sources.mailparse import Mail
 
@@ -147,10 +147,4 @@ def verdict_rows(
 
 def write_labels(path: str | Path, rows: Sequence[dict[str, str]]) -> None:
     """Write labels rows as CSV (``VERDICT_COLUMNS``), atomically: a reader never sees half a file."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(VERDICT_COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, p)
+    write_csv_atomic(Path(path), VERDICT_COLUMNS, rows)

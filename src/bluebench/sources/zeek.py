@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from bluebench.errors import InputError
 from bluebench.sources.base import RawBatch, ReadOptions, Skipped
 from bluebench.sources.lines import iter_line_blocks, open_members
+from bluebench.sources.winjson import first_object
 
 #: The Zeek logs that are read, and what each is for.
 ZEEK_LOGS: dict[str, str] = {
@@ -246,19 +247,6 @@ def json_kind(obj: dict[str, object], path: Path | str) -> str | None:
     return None
 
 
-def _first_json(head: bytes) -> dict[str, object] | None:
-    for line in head.split(b"\n")[:5]:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            return None
-        return obj if isinstance(obj, dict) else None
-    return None
-
-
 class ZeekJsonReader:
     """Zeek's JSON logs (``LogAscii::use_json``): one object per line, ``id.orig_h`` and friends."""
 
@@ -266,7 +254,7 @@ class ZeekJsonReader:
 
     def sniff(self, head: bytes, path: Path) -> bool:
         """The first record has Zeek's ``ts`` and either a connection id or a Zeek file/cert id."""
-        obj = _first_json(head)
+        obj = first_object(head)
         if not obj or "ts" not in obj:
             return False
         return "id.orig_h" in obj or "uid" in obj or "fuid" in obj or "_path" in obj
