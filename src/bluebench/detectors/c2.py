@@ -34,7 +34,7 @@ from bluebench.detectors.netsql import (
     evidence_rows,
     in_pass,
     in_passes,
-    lacking,
+    note_lacking,
     outbound_sessions,
     port_list,
     seconds_text,
@@ -244,13 +244,11 @@ class Beaconing(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per (source, destination, port) whose attempt times repeat; read-only."""
-        self.notes.extend(
-            lacking(
-                lambda sql: self.rows(con, sql),
-                self.id,
-                FLOWS,
-                "sizes, refusals and sessions are unknown; timing is read from ssl/http records alone",
-            )
+        note_lacking(
+            self,
+            con,
+            FLOWS,
+            "sizes, refusals and sessions are unknown; timing is read from ssl/http records alone",
         )
         p = self.params
         allow = [str(a).lower() for a in p["allow"]]
@@ -500,14 +498,7 @@ class LongConnection(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per (source, destination, port) open at least ``min_hours``; read-only."""
-        self.notes.extend(
-            lacking(
-                lambda sql: self.rows(con, sql),
-                self.id,
-                FLOWS,
-                "no session durations, so no long connection can be seen",
-            )
-        )
+        note_lacking(self, con, FLOWS, "no session durations, so no long connection can be seen")
         p = self.params
         hosts, all_hosts = destination_hosts(lambda sql, q: self.rows(con, sql, q), [])
         params = {

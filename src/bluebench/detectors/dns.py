@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bluebench.detectors.base import Detector, Finding, plural, saturating
-from bluebench.detectors.netsql import LOCAL_HOSTS, lacking, seconds_text
+from bluebench.detectors.netsql import LOCAL_HOSTS, note_lacking, seconds_text
 from bluebench.detectors.winsql import combine, names, severity_for, uniq
 from bluebench.engines import Db
 from bluebench.network import DnsNameModel, ModelError, split_name
@@ -124,11 +124,7 @@ class DnsTunnel(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host and registered domain with many data-like names; read-only."""
-        self.notes.extend(
-            lacking(
-                lambda sql: self.rows(con, sql), self.id, ("dns",), "no query names, so no tunnel can be seen"
-            )
-        )
+        note_lacking(self, con, ("dns",), "no query names, so no tunnel can be seen")
         p = self.params
         rows = [
             r for r in self.rows(con, QUERIES_SQL, {"types": list(TUNNEL_TYPES)}) if internet_name(r["key"])
@@ -239,14 +235,7 @@ class GeneratedDomains(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host and burst of NXDOMAIN answers for many registered domains; read-only."""
-        self.notes.extend(
-            lacking(
-                lambda sql: self.rows(con, sql),
-                self.id,
-                ("dns",),
-                "no NXDOMAIN answers, so no generated domains can be seen",
-            )
-        )
+        note_lacking(self, con, ("dns",), "no NXDOMAIN answers, so no generated domains can be seen")
         p = self.params
         allow = [str(a).lower().strip(".") for a in p["allow"]]
         rows = self.rows(

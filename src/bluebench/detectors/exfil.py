@@ -27,7 +27,7 @@ from bluebench.detectors.netsql import (
     destination_hosts,
     evidence_rows,
     in_passes,
-    lacking,
+    note_lacking,
     outbound_sessions,
     port_list,
     seconds_text,
@@ -136,11 +136,7 @@ class Exfiltration(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per (host, destination) that sent out of proportion or kept retrying; read-only."""
-        self.notes.extend(
-            lacking(
-                lambda sql: self.rows(con, sql), self.id, FLOWS, "no byte counts, so no volume can be judged"
-            )
-        )
+        note_lacking(self, con, FLOWS, "no byte counts, so no volume can be judged")
         p = self.params
         allow = [str(a).lower() for a in p["allow"]]
         hosts, all_hosts = destination_hosts(lambda sql, q: self.rows(con, sql, q), allow)

@@ -333,20 +333,20 @@ LOGS_SQL = f"""SELECT DISTINCT "event.code" AS code FROM events WHERE "event.cod
 LOG_NAMES = {"conn": "Zeek conn.log", "argus": "Argus flows", "dns": "Zeek dns.log", "ssh": "Zeek ssh.log"}
 
 
-def lacking(
-    rows: Callable[[str], list[dict[str, Any]]], detector: str, needs: tuple[str, ...], without: str
-) -> list[str]:
-    """A note when the workspace holds network logs but none of those ``needs`` names.
+def note_lacking(detector: Detector, con: Db, needs: tuple[str, ...], without: str) -> None:
+    """Add a note to ``detector`` when the workspace holds network logs but none of those ``needs`` names.
 
     A capture may hold only some logs (http and ssl without conn): the detector still runs on
     what is there, and the note says what it could not see. Workspaces without any network
     log get no note (they are not network data).
     """
-    present = {r["code"] for r in rows(LOGS_SQL)}
+    present = {r["code"] for r in detector.rows(con, LOGS_SQL)}
     if not present or present & set(needs):
-        return []
+        return
     wanted = " or ".join(LOG_NAMES.get(n, n) for n in needs)
-    return [f"{detector}: no {wanted} among the network logs read ({', '.join(sorted(present))}): {without}"]
+    detector.notes.append(
+        f"{detector.id}: no {wanted} among the network logs read ({', '.join(sorted(present))}): {without}"
+    )
 
 
 def port_list(ports: Iterable[int]) -> list[int]:

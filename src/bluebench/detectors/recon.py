@@ -28,7 +28,7 @@ from bluebench.detectors.netsql import (
     FLOWS,
     LOCAL_HOSTS,
     failed,
-    lacking,
+    note_lacking,
     port_list,
     seconds_text,
 )
@@ -129,14 +129,7 @@ class PortScan(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per scanner and burst of probes wide enough to be a scan; read-only."""
-        self.notes.extend(
-            lacking(
-                lambda sql: self.rows(con, sql),
-                self.id,
-                FLOWS,
-                "no connection states, so no scan can be seen",
-            )
-        )
+        note_lacking(self, con, FLOWS, "no connection states, so no scan can be seen")
         p = self.params
         rows = self.rows(
             con,
@@ -313,13 +306,8 @@ class NetworkBruteForce(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per source, target and service with a burst of short logins; read-only."""
-        self.notes.extend(
-            lacking(
-                lambda sql: self.rows(con, sql),
-                self.id,
-                (*FLOWS, "ssh"),
-                "no sessions or login attempts, so no brute force can be seen",
-            )
+        note_lacking(
+            self, con, (*FLOWS, "ssh"), "no sessions or login attempts, so no brute force can be seen"
         )
         p = self.params
         rows = self.rows(
@@ -446,14 +434,7 @@ class UnusualInbound(Detector):
 
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per host, port and day against the host's earlier days; read-only."""
-        self.notes.extend(
-            lacking(
-                lambda sql: self.rows(con, sql),
-                self.id,
-                FLOWS,
-                "no answered connections, so no new service can be seen",
-            )
-        )
+        note_lacking(self, con, FLOWS, "no answered connections, so no new service can be seen")
         p = self.params
         rows = self.rows(
             con,
