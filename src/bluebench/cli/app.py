@@ -90,7 +90,10 @@ class _Group(TyperGroup):
 app = typer.Typer(
     cls=_Group,
     name="bluebench",
-    help="Detect credential attacks in Windows and Linux logs; every alert explained and measured.",
+    help=(
+        "Detect and triage attacks in Windows and Linux logs, network traffic, mail, vulnerability"
+        " reports and PE files; every alert explained and measured."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

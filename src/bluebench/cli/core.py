@@ -105,7 +105,8 @@ def ingest(
     year: YearOpt = None,
     as_json: JsonOpt = False,
     config: Annotated[
-        str | None, typer.Option("--config", "-c", help="Config TOML whose [limits] bound what is read.")
+        str | None,
+        typer.Option("--config", "-c", help="Config TOML whose \\[limits] table bounds what is read."),
     ] = None,
 ) -> None:
     """Read logs into the workspace; the same file twice adds nothing."""
@@ -238,5 +239,5 @@ def quality(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def config() -> None:
-    """Print the default configuration (detectors and [limits]), to copy and edit."""
+    """Print the default configuration (detectors and limits), to copy and edit."""
     sys.stdout.write(default_config_text() + "\n" + limits_toml())
