@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from sigma_helpers import batch, write_rule
 
@@ -106,3 +108,22 @@ def test_groups_are_bounded_by_rows_times_fields(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(engine_mod, "SMALL_CELLS_READS", 65_536)
     assert calls == 3
     assert bounded == _run(tmp_path, monkeypatch, small_rows=256)[0]
+
+
+def test_a_run_allocates_from_the_system_pool_and_restores_the_default_after(tmp_path: Path) -> None:
+    rs = compile_rules([write_rule(tmp_path, RULES)])
+    before = pa.default_memory_pool().backend_name
+    seen: list[str] = []
+
+    def batches() -> Iterator[pa.Table]:
+        seen.append(pa.default_memory_pool().backend_name)
+        yield batch(mixed_events())
+        raise RuntimeError("a reader failed")
+
+    eng = SigmaEngine(rs)
+    with pytest.raises(RuntimeError):
+        eng.run(batches())
+    assert seen == ["system"] and pa.default_memory_pool().backend_name == before
+    eng = SigmaEngine(rs)
+    eng.run(iter([batch(mixed_events())]))
+    assert sum(m.count for m in eng.matches.values()) > 0 and pa.default_memory_pool().backend_name == before
