@@ -186,4 +186,8 @@ class SigmaEngine:
         """One contiguous batch of the pending tables; the pieces are let go before it runs."""
         table = pa.concat_tables(pending)
         pending.clear()
-        self.process(table.combine_chunks() if table.num_rows and table.column(0).num_chunks > 1 else table)
+        if table.num_rows and table.column(0).num_chunks > 1:
+            # Rebound, not passed as an expression: the chunked table would stay alive (as this
+            # frame's local) beside its contiguous copy while the batch runs.
+            table = table.combine_chunks()
+        self.process(table)
