@@ -139,13 +139,17 @@ def _reduced(
     Any other failure is reported against the batch's files.
     """
     try:
-        yield _reduce(con, shape, parts)
-        return
+        reduced = _reduce(con, shape, parts)
     except RECORD_ERRORS as exc:
         error: Exception = exc
     except Exception as exc:
         for name in dict.fromkeys(name for _, name in parts):
             rep.skipped.append(Skipped(name, None, f"file not read: {_short(exc)}"))
+        return
+    else:
+        # The raw text is let go before the reduced batch is used (the caller's list too).
+        parts.clear()
+        yield reduced
         return
     if sum(t.num_rows for t, _ in parts) <= 1:
         for t, name in parts:
