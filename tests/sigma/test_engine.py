@@ -127,3 +127,17 @@ def test_a_run_allocates_from_the_system_pool_and_restores_the_default_after(tmp
     eng = SigmaEngine(rs)
     eng.run(iter([batch(mixed_events())]))
     assert sum(m.count for m in eng.matches.values()) > 0 and pa.default_memory_pool().backend_name == before
+
+
+def test_the_engine_database_uses_one_thread_unless_asked_for_more(tmp_path: Path) -> None:
+    rs = compile_rules([write_rule(tmp_path, RULES)])
+
+    def threads(eng: SigmaEngine) -> int:
+        return int(eng.connection.sql("SELECT current_setting('threads')").fetchall()[0][0])
+
+    one, two = SigmaEngine(rs), SigmaEngine(rs, threads=2)
+    assert threads(one) == 1 and threads(two) == 2
+    for eng in (one, two):
+        eng.run([batch(mixed_events())])
+    assert {k: m.count for k, m in one.matches.items()} == {k: m.count for k, m in two.matches.items()}
+    assert sum(m.count for m in one.matches.values()) > 0

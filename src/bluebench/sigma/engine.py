@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.heap import frozen
-from bluebench.sigma.extract import Column, FieldReader, cells
+from bluebench.sigma.extract import DUCKDB_THREADS, Column, FieldReader, cells
 from bluebench.sigma.match import CellMatcher, MatchRecorder, RuleMatches, program
 from bluebench.sigma.plan import Cell, CellHits, RulePlan, SharedHits
 from bluebench.sigma.rules import RuleSet
@@ -65,7 +65,7 @@ class SigmaEngine:
     exact), so memory does not grow with a noisy rule on a large input.
     """
 
-    def __init__(self, ruleset: RuleSet, evidence_cap: int = 20, threads: int = 2) -> None:
+    def __init__(self, ruleset: RuleSet, evidence_cap: int = 20, threads: int = DUCKDB_THREADS) -> None:
         if evidence_cap < 1:
             raise ValueError(f"evidence_cap must be at least 1, got {evidence_cap}")
         self.ruleset = ruleset

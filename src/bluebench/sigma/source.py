@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
-from bluebench.sigma.extract import RECORD_ERRORS, SCAN_ROWS, engine_connection
+from bluebench.sigma.extract import DUCKDB_THREADS, RECORD_ERRORS, SCAN_ROWS, engine_connection
 from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
 from bluebench.sources.lines import iter_line_blocks, open_members, read_head
 from bluebench.sources.winjson import first_object
@@ -68,7 +68,7 @@ BATCH_BYTES = 4 * 1024 * 1024
 def file_batches(
     paths: list[str],
     report: ReadReport | None = None,
-    threads: int = 2,
+    threads: int = DUCKDB_THREADS,
     batch_bytes: int | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> Iterator[pa.Table]:
