@@ -143,10 +143,6 @@ class FieldReader:
             return {f: pa.nulls(1, pa.string()) for f in names}
 
 
-#: The named fields' values of each row of a cell, as one list (``$p``: their JSON paths).
-FIELDS_SQL = "SELECT json_extract_string(ed, $p) AS v FROM sigma_cell"
-
-
 def extract_fields(
     con: duckdb.DuckDBPyConnection, batch: pa.Table, take: pa.Array, names: list[str]
 ) -> dict[str, pa.Array]:
@@ -174,13 +170,15 @@ def extract_fields(
         for f in json_names:
             paths.append(_path(f))
             paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
+        # Output columns are named by position: field names (rule text) stay bound data.
+        select = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(paths)))
         # In chunks of DuckDB's vector size, so its threads share the scan (order is kept).
         con.register("sigma_cell", pa.Table.from_batches(pa.table({"ed": ed}).to_batches(SCAN_ROWS)))
         try:
-            # One list of values per row, split by position in Arrow: field names (rule text)
-            # stay bound data, and the query is the same whatever the fields (a projection per
-            # field cost DuckDB about 50 us each to bind, on every call).
-            res = con.sql(FIELDS_SQL, params={"p": paths}).to_arrow_reader(STREAM_ROWS)
+            res = con.sql(
+                f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)",
+                params={"p": paths},
+            ).to_arrow_reader(STREAM_ROWS)
             # Streamed: DuckDB never holds the whole result besides the Arrow copy.
             res = res.read_all()
         except OSError as exc:  # the Arrow stream hands DuckDB's errors on as OSError
@@ -189,13 +187,12 @@ def extract_fields(
             raise
         finally:
             con.unregister("sigma_cell")
-        values = res.column(0).combine_chunks()
         j = 0
         for f in json_names:
-            arr = pc.list_element(values, j)
+            arr = res.column(j).combine_chunks()
             j += 1
             for _alias in FIELD_ALIASES.get(f, ()):
-                arr = pc.coalesce(arr, pc.list_element(values, j))
+                arr = pc.coalesce(arr, res.column(j).combine_chunks())
                 j += 1
             out[f] = arr
     return out
