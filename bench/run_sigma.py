@@ -10,7 +10,10 @@ compiles every rule) and a warm start (the compiled rules read back from the cac
 The limit is measured in the same process right after each run, on the same files: the
 ``evtx`` parser alone turning every record of the EVTX inputs into JSON (or DuckDB alone
 reading the JSON-lines inputs), and the ratio of bluebench's time to it is printed, in CPU
-seconds (steady on a loaded machine) and wall seconds (meaningful on a quiet one).
+seconds (steady on a loaded machine) and wall seconds (meaningful on a quiet one). The run's CPU
+time is also split by phase (``run_cpu_seconds_by_phase``: the EVTX parser and reader, DuckDB's
+reduce of each record, DuckDB's field reads per cell, and the rest: cells, plans, matching), so a
+change is read against the phase it targets.
 
     python bench/run_sigma.py                       # (a), and (b) at 0.5 and 2 GB (generated once)
     python bench/run_sigma.py --sizes 0.5 1         # other sizes, in GB
@@ -31,6 +34,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -75,13 +79,61 @@ def limit(inputs: list[str]) -> dict[str, float | int]:
     return {"records": records, "cpu_s": round(cpu_s() - c0, 2), "wall_s": round(time.perf_counter() - t0, 2)}
 
 
+def timed_phases() -> dict[str, float]:
+    """CPU seconds spent in each stage of a run, by wrapping the functions that do it (in the child).
+
+    ``evtx_read``: the ``evtx`` parser and the reader's loop over its records; ``reduce``: DuckDB
+    reading the System fields and EventData out of each record's JSON; ``fields``: DuckDB reading
+    the fields a cell's rules need out of the EventData; the rest of the run (cells, plans, matching,
+    evidence) is what is left of the run's CPU time.
+    """
+    from bluebench.sigma import extract as sigma_extract
+    from bluebench.sigma import source as sigma_source
+    from bluebench.sources.evtx import EvtxReader
+
+    spent = {"evtx_read": 0.0, "reduce": 0.0, "fields": 0.0}
+
+    def call(name: str, f: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            c0 = time.process_time()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                spent[name] += time.process_time() - c0
+
+        return wrapped
+
+    def generator(name: str, f: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            it = f(*args, **kwargs)
+            while True:
+                c0 = time.process_time()
+                try:
+                    item = next(it)
+                except StopIteration:
+                    return
+                finally:
+                    spent[name] += time.process_time() - c0
+                yield item
+
+        return wrapped
+
+    EvtxReader.read = generator("evtx_read", EvtxReader.read)  # type: ignore[method-assign]
+    sigma_source._reduce = call("reduce", sigma_source._reduce)
+    sigma_extract.extract_fields = call("fields", sigma_extract.extract_fields)
+    return spent
+
+
 def one(inputs: list[str], rules: list[str], cache_dir: str) -> dict[str, object]:
     """Run in a fresh process: load the rules (through the cache), stream, evaluate; return the figures."""
     from bluebench.sigma import ReadReport, SigmaEngine, engine_alerts
     from bluebench.sigma import engine as sigma_engine
+    from bluebench.sigma import extract as sigma_extract
     from bluebench.sigma import source as sigma_source
     from bluebench.sigma.cache import load_rules
     from bluebench.sigma.source import file_batches
+
+    phases = timed_phases()
 
     t0 = time.perf_counter()
     rs = load_rules(rules, cache_dir=Path(cache_dir))
@@ -95,6 +147,7 @@ def one(inputs: list[str], rules: list[str], cache_dir: str) -> dict[str, object
     alerts = engine_alerts(engine)
     run_s = time.perf_counter() - t1
     run_cpu = time.process_time() - c0
+    phases["rest"] = run_cpu - sum(phases.values())
     lim = limit(inputs)
     size = sum(
         f.stat().st_size
@@ -113,6 +166,7 @@ def one(inputs: list[str], rules: list[str], cache_dir: str) -> dict[str, object
     return {
         "batch_bytes": getattr(sigma_source, "BATCH_BYTES", None),
         "batch_rows": getattr(sigma_engine, "BATCH_ROWS", None),
+        "duckdb_threads": getattr(sigma_extract, "DUCKDB_THREADS", None),
         "inputs": [shown(p) for p in inputs],
         "input_bytes": size,
         "files_read": report.files,
@@ -123,6 +177,7 @@ def one(inputs: list[str], rules: list[str], cache_dir: str) -> dict[str, object
         "compile_seconds": round(compile_s, 2),
         "run_seconds": round(run_s, 2),
         "run_cpu_seconds": round(run_cpu, 2),
+        "run_cpu_seconds_by_phase": {k: round(v, 2) for k, v in phases.items()},
         "limit": lim,
         "ratio_to_limit_cpu": round(run_cpu / lim["cpu_s"], 2) if lim["cpu_s"] else None,
         "ratio_to_limit_wall": round(run_s / lim["wall_s"], 2) if lim["wall_s"] else None,
@@ -206,6 +261,7 @@ def say(run: dict[str, object]) -> None:
         f"{run['ratio_to_limit_cpu']}x in CPU, {run['ratio_to_limit_wall']}x in wall time",
         file=sys.stderr,
     )
+    print(f"CPU seconds by phase: {json.dumps(run.get('run_cpu_seconds_by_phase'))}", file=sys.stderr)
     print(json.dumps(run), file=sys.stderr)
 
 

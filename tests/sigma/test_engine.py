@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from sigma_helpers import batch, write_rule
 
@@ -106,3 +108,36 @@ def test_groups_are_bounded_by_rows_times_fields(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(engine_mod, "SMALL_CELLS_READS", 65_536)
     assert calls == 3
     assert bounded == _run(tmp_path, monkeypatch, small_rows=256)[0]
+
+
+def test_a_run_allocates_from_the_system_pool_and_restores_the_default_after(tmp_path: Path) -> None:
+    rs = compile_rules([write_rule(tmp_path, RULES)])
+    before = pa.default_memory_pool().backend_name
+    seen: list[str] = []
+
+    def batches() -> Iterator[pa.Table]:
+        seen.append(pa.default_memory_pool().backend_name)
+        yield batch(mixed_events())
+        raise RuntimeError("a reader failed")
+
+    eng = SigmaEngine(rs)
+    with pytest.raises(RuntimeError):
+        eng.run(batches())
+    assert seen == ["system"] and pa.default_memory_pool().backend_name == before
+    eng = SigmaEngine(rs)
+    eng.run(iter([batch(mixed_events())]))
+    assert sum(m.count for m in eng.matches.values()) > 0 and pa.default_memory_pool().backend_name == before
+
+
+def test_the_engine_database_uses_one_thread_unless_asked_for_more(tmp_path: Path) -> None:
+    rs = compile_rules([write_rule(tmp_path, RULES)])
+
+    def threads(eng: SigmaEngine) -> int:
+        return int(eng.connection.sql("SELECT current_setting('threads')").fetchall()[0][0])
+
+    one, two = SigmaEngine(rs), SigmaEngine(rs, threads=2)
+    assert threads(one) == 1 and threads(two) == 2
+    for eng in (one, two):
+        eng.run([batch(mixed_events())])
+    assert {k: m.count for k, m in one.matches.items()} == {k: m.count for k, m in two.matches.items()}
+    assert sum(m.count for m in one.matches.values()) > 0

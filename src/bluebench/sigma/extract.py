@@ -31,6 +31,10 @@ RECORD_ERRORS = (duckdb.OutOfMemoryException, duckdb.InvalidInputException, duck
 #: DuckDB's memory for the engine's own queries: the widest cells of real host logs (OTRF:
 #: Sysmon process events, dozens of fields) fit, so halving (see ``FieldReader``) is rare.
 DUCKDB_MEMORY = "256MB"
+#: DuckDB's threads for the engine's queries. One: a second thread holds about 20 MB more at
+#: peak (its own buffers for the JSON it parses) and, measured on this 2-core machine beside
+#: other work, saves no wall time; pass ``threads=2`` where a core is idle for it.
+DUCKDB_THREADS = 1
 
 
 class Column:
@@ -105,7 +109,7 @@ class FieldReader:
     evaluated as if those fields were absent).
     """
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = DUCKDB_THREADS) -> None:
         self._con = engine_connection(threads)
         self.skipped: list[Skipped] = []
 

@@ -22,7 +22,7 @@ class CompileError(ValueError):
     """A rule uses something the engine cannot evaluate; the message is the reason shown."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Atom:
     """One comparison of one field. ``value`` is lowercased for case-insensitive literal ops."""
 
@@ -32,22 +32,22 @@ class Atom:
     cased: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class And:
     args: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Or:
     args: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Not:
     arg: Node
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Const:
     value: bool
 

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
-from bluebench.sigma.extract import RECORD_ERRORS, SCAN_ROWS, engine_connection
+from bluebench.sigma.extract import DUCKDB_THREADS, RECORD_ERRORS, SCAN_ROWS, engine_connection
 from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
 from bluebench.sources.lines import iter_line_blocks, open_members, read_head
 from bluebench.sources.winjson import first_object
@@ -68,7 +68,7 @@ BATCH_BYTES = 4 * 1024 * 1024
 def file_batches(
     paths: list[str],
     report: ReadReport | None = None,
-    threads: int = 2,
+    threads: int = DUCKDB_THREADS,
     batch_bytes: int | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> Iterator[pa.Table]:
@@ -139,13 +139,17 @@ def _reduced(
     Any other failure is reported against the batch's files.
     """
     try:
-        yield _reduce(con, shape, parts)
-        return
+        reduced = _reduce(con, shape, parts)
     except RECORD_ERRORS as exc:
         error: Exception = exc
     except Exception as exc:
         for name in dict.fromkeys(name for _, name in parts):
             rep.skipped.append(Skipped(name, None, f"file not read: {_short(exc)}"))
+        return
+    else:
+        # The raw text is let go before the reduced batch is used (the caller's list too).
+        parts.clear()
+        yield reduced
         return
     if sum(t.num_rows for t, _ in parts) <= 1:
         for t, name in parts:
