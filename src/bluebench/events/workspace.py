@@ -184,10 +184,6 @@ class Workspace:
         # (DuckDB's default is 90% of the free space).
         self.con.execute(f"SET max_temp_directory_size = '{_checked_size(temp_limit)}'")
         self.con.execute("SET preserve_insertion_order = false")
-        # DuckDB's allocator keeps what a finished task freed up to 128 MiB a thread by default;
-        # handing it back sooner keeps the peak of a scan (ingest, then detection) well under
-        # the memory limit, for next to no CPU (issue #18: 2M events, peak RSS measured in bench/).
-        self.con.execute("SET allocator_flush_threshold = '32MB'")
         if self.read_only:
             return
         # Parallel bulk inserts leave some row groups partly filled; DuckDB's checkpoint would
