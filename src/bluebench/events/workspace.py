@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -274,11 +276,11 @@ class Workspace:
                     progress(res)
             group, group_rows, fast = [], 0, []
 
-        for f in files:
-            pending = self._prepare(f, options)
+        for f, hashed in _fingerprinted_ahead(files):
+            pending = self._prepare(f, options, hashed)
             if pending.digest and any(g.digest == pending.digest for g in [*group, *fast]):
                 flush()  # a copy of a file still in the group: store the group, then look again
-                pending = self._prepare(f, options)
+                pending = self._prepare(f, options, hashed)
             if pending.reader is None or pending.result.status != "ingested":
                 flush()
                 summary.files.append(pending.result)
@@ -319,15 +321,17 @@ class Workspace:
         flush()
         return summary
 
-    def _prepare(self, f: InputFile, options: ReadOptions) -> _Pending:
-        """Check the file, fingerprint it and choose its reader; no data is read yet."""
+    def _prepare(
+        self, f: InputFile, options: ReadOptions, hashed: Future[tuple[str, int]] | None = None
+    ) -> _Pending:
+        """Check the file, fingerprint it (or take ``hashed``, computed ahead) and choose its reader."""
         try:
             if not f.path.is_file():
                 raise InputError(f.display, "no such file")
             size = f.path.stat().st_size
             if size == 0:
                 raise InputError(f.display, "empty file")
-            digest, lines = fingerprint_and_lines(f.path)
+            digest, lines = hashed.result() if hashed is not None else fingerprint_and_lines(f.path)
         except (OSError, InputError) as exc:
             return self._not_read(f, "failed", _reason(exc))
         known = self._known()[0].get(digest)
@@ -754,6 +758,25 @@ def connect(folder: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         raise busy from None
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def _fingerprinted_ahead(
+    files: Iterable[InputFile], ahead: int = 2
+) -> Iterator[tuple[InputFile, Future[tuple[str, int]]]]:
+    """Each file with its fingerprint and line count, computed on a thread ``ahead`` files early.
+
+    Hashing is a pass over every byte in Python's thread (hashlib lets go of the GIL), so it
+    runs while DuckDB stores the files before instead of between their inserts, on a core
+    DuckDB would otherwise leave idle.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bluebench-fingerprint") as pool:
+        queue: deque[tuple[InputFile, Future[tuple[str, int]]]] = deque()
+        for f in files:
+            queue.append((f, pool.submit(fingerprint_and_lines, f.path)))
+            if len(queue) > ahead:
+                yield queue.popleft()
+        while queue:
+            yield queue.popleft()
 
 
 def _source_key(p: _Pending, file: str) -> str:
