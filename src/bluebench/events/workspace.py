@@ -180,7 +180,8 @@ class Workspace:
         self._files_cache: tuple[dict[str, str], set[str]] | None = None
 
     def _configure(self, memory_limit: str, temp_limit: str) -> None:
-        self.con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+        self._memory_limit = _checked_size(memory_limit)
+        self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
         self.con.execute("SET temp_directory = ?", [str(self.folder / "tmp")])
         # A query that spills more than this fails with an error instead of filling the disk
         # (DuckDB's default is 90% of the free space).
@@ -319,7 +320,16 @@ class Workspace:
             if group_rows >= GROUP_ROWS or len(group) >= GROUP_FILES:
                 flush()
         flush()
+        self.release_memory()
         return summary
+
+    def release_memory(self) -> None:
+        """Hand back to the system what DuckDB's allocator kept of an ingest's freed memory.
+
+        Setting the memory limit (to the same value) makes DuckDB flush its allocator; without
+        it a scan's detection starts with the ingest's buffers still counted in the process.
+        """
+        self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
 
     def _prepare(
         self, f: InputFile, options: ReadOptions, hashed: Future[tuple[str, int]] | None = None
