@@ -30,10 +30,13 @@ DIRECT_MAX_BYTES = 128 * 1024 * 1024
 DIRECT_GROUP_BYTES = 192 * 1024 * 1024
 
 # Every line of the files in $paths, numbered from 1 as the line reader numbers them; the piece
-# after a final LF is no line. A CR before the LF is dropped, as the line reader drops it.
+# after a final LF is no line. A CR before the LF is dropped, as the line reader drops it. A file
+# name DuckDB gives back other than as it was given fails the query (and the files go to their
+# reader) rather than store events without their file.
 RAW_LINES_SQL = r"""
     SELECT record, CASE WHEN ends_with(line, E'\r') THEN rtrim(line, E'\r\n') ELSE line END AS raw,
-           map_extract_value(MAP($paths::VARCHAR[], $names::VARCHAR[]), filename) AS file
+           coalesce(map_extract_value(MAP($paths::VARCHAR[], $names::VARCHAR[]), filename),
+                    error('read_text named a file it was not given')) AS file
     FROM (SELECT filename, i AS record, l[i] AS line
           FROM (SELECT filename, l, generate_subscripts(l, 1) AS i
                 FROM (SELECT filename, string_split(content, E'\n') AS l FROM read_text($paths)))
