@@ -26,8 +26,9 @@ DIRECT_SHAPES = ("winlogbeat", "otrf")
 DIRECT_MAX_BYTES = 128 * 1024 * 1024
 #: Files stored together in one transaction: enough rows that DuckDB compresses and writes full
 #: row groups on its own threads while inserting, where a transaction of one smaller file left
-#: them to the commit, single-threaded (about a third of ingest time at 2M events).
-DIRECT_GROUP_BYTES = 192 * 1024 * 1024
+#: them to the commit, single-threaded; and enough files that DuckDB's threads, one file each at
+#: a time, seldom wait for the last file of a group.
+DIRECT_GROUP_BYTES = 512 * 1024 * 1024
 
 # Every line of the files in $paths, numbered from 1 as the line reader numbers them; the piece
 # after a final LF is no line. A CR before the LF is dropped, as the line reader drops it. A file

@@ -258,8 +258,8 @@ class Workspace:
         query has a fixed planning cost that would otherwise dominate folders of small
         EVTX files; if that shared insert fails, each file is retried on its own. Plain
         Windows JSON-lines files are read by DuckDB itself (``events.direct``), together up to
-        ``DIRECT_GROUP_BYTES``; a group that does not store every line goes file by file
-        through the reader.
+        ``DIRECT_GROUP_BYTES``; a group that does not store every line is tried file by file,
+        and a file that does not either goes through its reader.
         """
         options = options or ReadOptions()
         summary = IngestSummary()
@@ -479,8 +479,9 @@ class Workspace:
         """Store files DuckDB reads itself, in one transaction; any doubt sends them to their reader.
 
         Kept only when every line of every file became an event: otherwise (a line that is not
-        JSON, no event, blank, too long, not UTF-8) the transaction is rolled back and each
-        file is stored by ``_store_streaming``, which names its bad lines.
+        JSON, no event, blank, too long, not UTF-8) the transaction is rolled back and each file
+        is tried again alone; one that fails alone is stored by ``_store_streaming``, which
+        names its bad lines.
         """
         if not group:
             return []
@@ -491,7 +492,10 @@ class Workspace:
         except (duckdb.Error, _NotEveryLine):
             for p in group:
                 p.result.events = 0
-                self._store_streaming(p, options)
+                if len(group) == 1:
+                    self._store_streaming(p, options)
+                else:  # the others of the group are still read directly, each on its own
+                    self._store_direct([p], options)
         return [p.result for p in group]
 
     def _insert_direct(self, group: list[_Pending], max_line: int) -> None:
