@@ -18,7 +18,7 @@ from bluebench.events import direct
 from bluebench.events.workspace import IngestSummary, Workspace, fingerprint
 from bluebench.sources import InputFile, ReadOptions
 from bluebench.sources.limits import Limits
-from logtext import otrf_line
+from logtext import otrf_line, sshd_lines, write_lines
 
 EVENTS_SQL = 'SELECT * FROM events ORDER BY "event.id"'
 FILES_SQL = (
@@ -159,3 +159,31 @@ def test_the_fingerprint_counts_lines_in_the_same_pass(tmp_path: Path) -> None:
         path = tmp_path / "f"
         path.write_bytes(data)
         assert direct.fingerprint_and_lines(path, block=1 << 16) == (fingerprint(path), lines)
+
+
+def test_mixed_inputs_keep_their_order_and_statuses_both_ways(
+    generated: list[Path], tmp_path: Path, both: Both
+) -> None:
+    syslog = write_lines(tmp_path / "auth.log", sshd_lines())
+    copy = tmp_path / "copy.ndjson"
+    copy.write_bytes(generated[0].read_bytes())
+    files = [
+        InputFile(generated[0], "a.ndjson"),
+        InputFile(tmp_path / "missing.ndjson", "missing.ndjson"),
+        InputFile(syslog, "auth.log"),
+        InputFile(generated[1], "b.ndjson"),
+        InputFile(copy, "copy.ndjson"),  # the same content as a.ndjson, still in the same group
+        InputFile(generated[2], "c.ndjson"),
+    ]
+    fast, slow = both.ingest(files, ReadOptions(year=2024))
+    expected = ["ingested", "failed", "ingested", "ingested", "duplicate", "ingested"]
+    assert [f.status for f in fast.files] == [f.status for f in slow.files] == expected
+    assert [f.file for f in fast.files] == [f.display for f in files]
+    assert both.streamed == []
+
+
+def test_ingest_leaves_the_memory_limit_as_configured(generated: list[Path], tmp_path: Path) -> None:
+    with Workspace(tmp_path / "ws", memory_limit="512MB") as ws:
+        before = ws.scalar("SELECT current_setting('memory_limit')")
+        ws.ingest([InputFile(generated[0], "a.ndjson")])
+        assert ws.scalar("SELECT current_setting('memory_limit')") == before
