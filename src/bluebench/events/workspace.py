@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -277,7 +276,7 @@ class Workspace:
                     progress(res)
             group, group_rows, fast = [], 0, []
 
-        for f, hashed in _fingerprinted_ahead(files):
+        for f, hashed in direct.fingerprinted_ahead(files):
             pending = self._prepare(f, options, hashed)
             if pending.digest and any(g.digest == pending.digest for g in [*group, *fast]):
                 flush()  # a copy of a file still in the group: store the group, then look again
@@ -489,7 +488,7 @@ class Workspace:
             self._in_transaction(lambda: self._insert_direct(group, options.limits.record_bytes))
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None  # the user stopped the run: nothing to fall back to
-        except (duckdb.Error, _NotEveryLine):
+        except (duckdb.Error, direct.NotEveryLine):
             for p in group:
                 p.result.events = 0
                 if len(group) == 1:
@@ -513,7 +512,7 @@ class Workspace:
             }
             stored = int(self.con.execute(direct.insert_sql(shape), params).fetchall()[0][0])
             if stored != sum(p.lines for p in same):
-                raise _NotEveryLine(shape)
+                raise direct.NotEveryLine(shape)
         for p in group:
             p.result.events = p.lines
         self._finish(*group)
@@ -740,10 +739,6 @@ class Workspace:
         return self._count()
 
 
-class _NotEveryLine(Exception):
-    """Files read by DuckDB stored fewer events than they have lines: their reader must say why."""
-
-
 UNRECOGNISED = (
     "not a recognised log format (EVTX, Windows JSON lines, syslog, .eml/mbox mail, Zeek logs, "
     "Argus flows; "
@@ -772,25 +767,6 @@ def connect(folder: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         raise busy from None
     con.execute("SET TimeZone = 'UTC'")
     return con
-
-
-def _fingerprinted_ahead(
-    files: Iterable[InputFile], ahead: int = 2
-) -> Iterator[tuple[InputFile, Future[tuple[str, int]]]]:
-    """Each file with its fingerprint and line count, computed on a thread ``ahead`` files early.
-
-    Hashing is a pass over every byte in Python's thread (hashlib lets go of the GIL), so it
-    runs while DuckDB stores the files before instead of between their inserts, on a core
-    DuckDB would otherwise leave idle.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bluebench-fingerprint") as pool:
-        queue: deque[tuple[InputFile, Future[tuple[str, int]]]] = deque()
-        for f in files:
-            queue.append((f, pool.submit(fingerprint_and_lines, f.path)))
-            if len(queue) > ahead:
-                yield queue.popleft()
-        while queue:
-            yield queue.popleft()
 
 
 def _source_key(p: _Pending, file: str) -> str:
