@@ -24,15 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from bluebench import pipeline
 from bluebench.datagen import DEFAULT_DAYS
-from bluebench.events.normalize import _windows_intermediate, normalize_sql
-from bluebench.events.workspace import Workspace, _with_file, fingerprint
+from bluebench.events import direct
+from bluebench.events.normalize import SOURCES_VARIABLE, _windows_intermediate, normalize_sql
+from bluebench.events.workspace import Workspace
 from bluebench.schema import EVENT_COLUMNS, q
 from bluebench.sources import InputFile, ReadOptions, discover
-from bluebench.sources.winjson import WinlogbeatReader
 from common import cpu_seconds, ingest_and_detect, machine, print_summary, rate, shown, timed, write_result
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -65,42 +64,46 @@ def generated(events: int, seed: int, days: int, folder: Path) -> tuple[Path, di
 
 
 def split(sample: Path) -> dict[str, Any]:
-    """Where the time goes on one file: each stage run alone over the same lines.
+    """Where the time goes on one file: each stage run alone over the same lines, as ingest runs them.
 
-    read = cutting lines into Arrow batches; parse = JSON extraction and the header fields;
-    normalize = every event column (the field mapping); store = the whole ingest minus the
-    above (compression, writing, commit, the checkpoint on close). Fingerprinting the file (to spot duplicates) is
+    A plain Winlogbeat file is read by DuckDB itself (``bluebench.events.direct``): read = cutting
+    it into numbered lines (``read_text``); parse = the JSON of each line read for the header
+    fields and the EventData; normalize = every event column (the field mapping); store = the
+    whole ingest minus the above (compression, writing, commit, the checkpoint on close).
+    Fingerprinting the file (to spot duplicates; the lines are counted in the same pass) is
     measured alone. All figures are CPU microseconds per event (DuckDB on its threads) and
     wall seconds.
     """
-    reader = WinlogbeatReader()
-    opts = ReadOptions()
-
-    def batches() -> pa.RecordBatchReader:
-        stream = (rb for b in reader.read(sample, sample.name, [], opts) for rb in _with_file(b).to_batches())
-        first = next(iter(reader.read(sample, sample.name, [], opts)))
-        return pa.RecordBatchReader.from_batches(_with_file(first).schema, stream)
-
+    params = {
+        "paths": [direct.path_text(sample)],
+        "names": [sample.name],
+        "max_line": ReadOptions().limits.record_bytes,
+    }
+    lines = f"WITH raw_batch AS ({direct.RAW_LINES_SQL})"
     stages: dict[str, Any] = {}
     with timed() as t:
-        fingerprint(sample)
+        _, n = direct.fingerprint_and_lines(sample)
     stages["fingerprint"] = t
-    with timed() as t:
-        n = sum(b.table.num_rows for b in reader.read(sample, sample.name, [], opts))
-    stages["read"] = t
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.register("raw_batch", batches())
+    con.execute(f"SET VARIABLE {SOURCES_VARIABLE} = MAP {{}}::MAP(VARCHAR, VARCHAR)")
     with timed() as t:
         con.execute(
-            f"SELECT count(*), max(length(code)), max(ts), max(length(host)), max(length(ed::VARCHAR)) "
-            f"FROM ({_windows_intermediate('winlogbeat', checked=False)})"
+            f"{lines} SELECT count(*), max(record), max(length(raw)) FROM raw_batch", params
+        ).fetchall()
+    stages["read"] = t
+    with timed() as t:
+        con.execute(
+            f"{lines} SELECT count(*), max(length(code)), max(ts), max(length(host)), max(length(ed::VARCHAR)) "
+            f"FROM ({_windows_intermediate('winlogbeat', checked=False)})",
+            params,
         ).fetchall()
     stages["read+parse"] = t
-    con.register("raw_batch", batches())
     cols = ", ".join(f"max(length({q(c)}::VARCHAR))" for c, _, _ in EVENT_COLUMNS)
     with timed() as t:
-        con.execute(f"SELECT {cols} FROM ({normalize_sql('winlogbeat', {}, checked=False)})").fetchall()
+        con.execute(
+            f"{lines} SELECT {cols} FROM ({normalize_sql('winlogbeat', {}, checked=False)})", params
+        ).fetchall()
     stages["read+parse+normalize"] = t
     con.close()
     folder = OUT / "ws-split"

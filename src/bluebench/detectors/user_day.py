@@ -25,6 +25,7 @@ from bluebench.detectors.behaviour import (
     _base_params,
     _rows,
 )
+from bluebench.detectors.winsql import ed
 from bluebench.engines import Db, as_engine
 
 # ------------------------------------------------------------ user-day model ----
@@ -84,13 +85,13 @@ WITH a AS (
     -- Kerberos tickets (4768, 4769) issued with RC4 (0x17), per account and day.
     SELECT u, day, count(*) AS rc4
     FROM (
-        SELECT {USER_KEY_SQL} AS u, CAST({LOCAL_TIME_SQL} AS DATE) AS day, "winlog.event_data" AS ed
+        SELECT {USER_KEY_SQL} AS u, CAST({LOCAL_TIME_SQL} AS DATE) AS day, {ed("TicketEncryptionType")} AS etype
         FROM events
         WHERE "event.action" IN ('kerberos-tgt-request', 'kerberos-service-ticket')
           AND "event.outcome" = 'success' AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
     )
     WHERE NOT regexp_matches(u, $ignore_users)
-      AND lower(json_extract_string(ed, '$.TicketEncryptionType')) = '0x17'
+      AND lower(etype) = '0x17'
     GROUP BY u, day
 )
 SELECT a.u, a.day, min(ts) AS first, max(ts) AS last,

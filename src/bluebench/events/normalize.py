@@ -211,7 +211,7 @@ def _path_keys(path: str) -> list[str]:
     return keys
 
 
-def _structure(paths: Mapping[str, str]) -> str:
+def _structure(paths: Mapping[str, str], json_fields: tuple[str, ...] = JSON_FIELDS) -> str:
     """The ``json_transform`` structure that reads every path of a shape in one parse."""
     tree: dict[str, Any] = {}
     for name, path in paths.items():
@@ -219,13 +219,13 @@ def _structure(paths: Mapping[str, str]) -> str:
         node = tree
         for key in parents:
             node = node.setdefault(key, {})
-        node[leaf] = "JSON" if name in JSON_FIELDS else "VARCHAR"
+        node[leaf] = "JSON" if name in json_fields else "VARCHAR"
     return json.dumps(tree, separators=(",", ":"))
 
 
-def _field(paths: Mapping[str, str], name: str) -> str:
-    """The transformed record's member for one intermediate field (``j`` is the struct)."""
-    return "j" + "".join(f"[{_sql_str(k)}]" for k in _path_keys(paths[name]))
+def _field(paths: Mapping[str, str], name: str, struct: str = "j") -> str:
+    """The transformed record's member for one field (``struct`` names the transformed value)."""
+    return struct + "".join(f"[{_sql_str(k)}]" for k in _path_keys(paths[name]))
 
 
 def _windows_intermediate(shape: str, checked: bool = True) -> str:
@@ -474,16 +474,18 @@ def windows_sql(shape: str, checked: bool = True) -> str:
     The EventData keys and the provider tests are computed once per row in an inner query,
     since the column expressions use each of them many times.
     """
-    names = list(dict.fromkeys([*EVENT_DATA_KEYS, *EVENT_DATA_FIELDS]))
-    keys = "[" + ", ".join(_sql_str("$." + k) for k in names) + "]"
-    fields = ", ".join(f"{_dash_null(f'f[{i + 1}]')} AS {_ed_column(k)}" for i, k in enumerate(names))
+    # One json_transform reads every EventData key into a struct: the object is walked once,
+    # where a list of paths looked each key up in turn (the values are the same text).
+    paths = {k: "$." + k for k in dict.fromkeys([*EVENT_DATA_KEYS, *EVENT_DATA_FIELDS])}
+    fields = ", ".join(f"{_dash_null(_field(paths, k, 'f'))} AS {_ed_column(k)}" for k in paths)
     # Records that carry their fields in one text: SQL Server audit and login failures,
     # OpenSSH for Windows. Each is recognised by code and provider before the generic mapping.
     flags = """lower(provider) AS lprovider,
         (code = '33205' AND lower(provider) LIKE 'mssql%') AS is_audit,
         (code = '18456' AND lower(provider) LIKE 'mssql%') AS is_sqlfail,
         (code = '4' AND lower(provider) = 'openssh') AS is_ssh"""
-    parsed = f"SELECT *, json_extract_string(ed, {keys}) AS f FROM ({_windows_intermediate(shape, checked)})"
+    structure = _sql_str(_structure(paths, json_fields=()))
+    parsed = f"SELECT *, json_transform(ed, {structure}) AS f FROM ({_windows_intermediate(shape, checked)})"
     inner = f"SELECT *, {fields}, {flags} FROM ({parsed})"
     promoted = {EVENT_DATA_PREFIX + k: _ed_column(k) for k in EVENT_DATA_FIELDS}
     return _final_select({**_windows_columns(), **promoted}, inner, shape)

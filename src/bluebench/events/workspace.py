@@ -1,15 +1,16 @@
 """The embedded DuckDB workspace: events, ingested files, skipped records, alerts.
 
-Each input file is ingested in its own transaction, so a failure part-way through a file
-leaves the workspace exactly as it was before that file.
+Each input file is ingested in its own transaction, or with others in one (small files, and
+files DuckDB reads itself) that is retried file by file when it fails, so a failure part-way
+through a file leaves the workspace exactly as it was before that file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -21,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.errors import BluebenchError, InputError
+from bluebench.events import direct
+from bluebench.events.direct import fingerprint_and_lines
 from bluebench.events.eventdata import NETWORK_SHAPES, event_data_fields_sql
 from bluebench.events.lock import WorkspaceLock, busy_from_duckdb
 from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql, unstored_sql
@@ -104,6 +107,7 @@ class _Pending:
     digest: str
     size: int
     batches: list[RawBatch] = field(default_factory=list)
+    lines: int = 0  # LF-separated lines, counted while fingerprinting (for the direct path)
 
 
 @dataclass
@@ -136,8 +140,7 @@ def fingerprint(path: Path) -> str:
     SHA-256, which CPUs with SHA extensions compute about twice as fast as BLAKE2b; every
     input byte passes through it once, so it is a visible share of ingest time.
     """
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()[:40]
+    return fingerprint_and_lines(path)[0]
 
 
 class Workspace:
@@ -176,7 +179,8 @@ class Workspace:
         self._files_cache: tuple[dict[str, str], set[str]] | None = None
 
     def _configure(self, memory_limit: str, temp_limit: str) -> None:
-        self.con.execute(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+        self._memory_limit = _checked_size(memory_limit)
+        self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
         self.con.execute("SET temp_directory = ?", [str(self.folder / "tmp")])
         # A query that spills more than this fails with an error instead of filling the disk
         # (DuckDB's default is 90% of the free space).
@@ -251,32 +255,47 @@ class Workspace:
 
         Small files are read whole and stored together in one transaction, since each
         query has a fixed planning cost that would otherwise dominate folders of small
-        EVTX files; if that shared insert fails, each file is retried on its own.
+        EVTX files; if that shared insert fails, each file is retried on its own. Plain
+        Windows JSON-lines files are read by DuckDB itself (``events.direct``), together up to
+        ``DIRECT_GROUP_BYTES``; a group that does not store every line is tried file by file,
+        and a file that does not either goes through its reader.
         """
         options = options or ReadOptions()
         summary = IngestSummary()
         group: list[_Pending] = []
         group_rows = 0
+        # Files DuckDB reads itself (events.direct), stored together; one of the two groups is
+        # always empty, so results come in the order of the files.
+        fast: list[_Pending] = []
 
         def flush() -> None:
-            nonlocal group, group_rows
-            for res in self._store_group(group):
+            nonlocal group, group_rows, fast
+            for res in [*self._store_group(group), *self._store_direct(fast, options)]:
                 summary.files.append(res)
                 if progress:
                     progress(res)
-            group, group_rows = [], 0
+            group, group_rows, fast = [], 0, []
 
-        for f in files:
-            pending = self._prepare(f, options)
-            if pending.digest and any(g.digest == pending.digest for g in group):
+        for f, hashed in direct.fingerprinted_ahead(files):
+            pending = self._prepare(f, options, hashed)
+            if pending.digest and any(g.digest == pending.digest for g in [*group, *fast]):
                 flush()  # a copy of a file still in the group: store the group, then look again
-                pending = self._prepare(f, options)
+                pending = self._prepare(f, options, hashed)
             if pending.reader is None or pending.result.status != "ingested":
                 flush()
                 summary.files.append(pending.result)
                 if progress:
                     progress(pending.result)
                 continue
+            if self._direct(pending, options):
+                if group:
+                    flush()
+                fast.append(pending)
+                if sum(p.size for p in fast) >= direct.DIRECT_GROUP_BYTES or len(fast) >= GROUP_FILES:
+                    flush()
+                continue
+            if fast:
+                flush()
             if pending.size > SMALL_FILE_BYTES:
                 flush()
                 res = self._store_streaming(pending, options)
@@ -300,17 +319,28 @@ class Workspace:
             if group_rows >= GROUP_ROWS or len(group) >= GROUP_FILES:
                 flush()
         flush()
+        self.release_memory()
         return summary
 
-    def _prepare(self, f: InputFile, options: ReadOptions) -> _Pending:
-        """Check the file, fingerprint it and choose its reader; no data is read yet."""
+    def release_memory(self) -> None:
+        """Hand back to the system what DuckDB's allocator kept of an ingest's freed memory.
+
+        Setting the memory limit (to the same value) makes DuckDB flush its allocator; without
+        it a scan's detection starts with the ingest's buffers still counted in the process.
+        """
+        self.con.execute(f"SET memory_limit = '{self._memory_limit}'")
+
+    def _prepare(
+        self, f: InputFile, options: ReadOptions, hashed: Future[tuple[str, int]] | None = None
+    ) -> _Pending:
+        """Check the file, fingerprint it (or take ``hashed``, computed ahead) and choose its reader."""
         try:
             if not f.path.is_file():
                 raise InputError(f.display, "no such file")
             size = f.path.stat().st_size
             if size == 0:
                 raise InputError(f.display, "empty file")
-            digest = fingerprint(f.path)
+            digest, lines = hashed.result() if hashed is not None else fingerprint_and_lines(f.path)
         except (OSError, InputError) as exc:
             return self._not_read(f, "failed", _reason(exc))
         known = self._known()[0].get(digest)
@@ -332,7 +362,7 @@ class Workspace:
             return self._not_read(f, "failed", _reason(exc), digest, size)
         if reader is None:
             return self._not_read(f, "unrecognised", UNRECOGNISED, digest, size)
-        return _Pending(f, FileResult(f.display, reader.name), reader, digest, size)
+        return _Pending(f, FileResult(f.display, reader.name), reader, digest, size, lines=lines)
 
     def _not_read(self, f: InputFile, status: str, why: str, digest: str = "", size: int = 0) -> _Pending:
         """A file that cannot be read at all: one skip for the file, kept once per content."""
@@ -431,6 +461,61 @@ class Workspace:
             except Exception as exc:
                 self._fail(p, exc)
         return [p.result for p in group]
+
+    def _direct(self, p: _Pending, options: ReadOptions) -> bool:
+        """Whether DuckDB may read the file itself (``events.direct``): a plain file of a shape it
+        cuts, small enough to read whole, not a log seen before under its name (those are deduplicated)."""
+        return (
+            p.reader is not None
+            and p.reader.name in direct.DIRECT_SHAPES
+            and options.mapping is None
+            and 0 < p.size <= direct.DIRECT_MAX_BYTES
+            and not self._dedupe(p)
+            and direct.readable(p.file.path)
+        )
+
+    def _store_direct(self, group: list[_Pending], options: ReadOptions) -> list[FileResult]:
+        """Store files DuckDB reads itself, in one transaction; any doubt sends them to their reader.
+
+        Kept only when every line of every file became an event: otherwise (a line that is not
+        JSON, no event, blank, too long, not UTF-8) the transaction is rolled back and each file
+        is tried again alone; one that fails alone is stored by ``_store_streaming``, which
+        names its bad lines.
+        """
+        if not group:
+            return []
+        try:
+            self._in_transaction(lambda: self._insert_direct(group, options.limits.record_bytes))
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None  # the user stopped the run: nothing to fall back to
+        except (duckdb.Error, direct.NotEveryLine):
+            for p in group:
+                p.result.events = 0
+                if len(group) == 1:
+                    self._store_streaming(p, options)
+                else:  # the others of the group are still read directly, each on its own
+                    self._store_direct([p], options)
+        return [p.result for p in group]
+
+    def _insert_direct(self, group: list[_Pending], max_line: int) -> None:
+        """One INSERT per shape of the files' lines (inside the caller's transaction)."""
+        self._set_sources({p.file.display: p.digest for p in group})
+        shapes: dict[str, list[_Pending]] = {}
+        for p in group:
+            assert p.reader is not None
+            shapes.setdefault(p.reader.name, []).append(p)
+        for shape, same in shapes.items():
+            params = {
+                "paths": [direct.path_text(p.file.path) for p in same],
+                "names": [p.file.display for p in same],
+                "max_line": max_line,
+            }
+            stored = int(self.con.execute(direct.insert_sql(shape), params).fetchall()[0][0])
+            if stored != sum(p.lines for p in same):
+                raise direct.NotEveryLine(shape)
+        for p in group:
+            p.result.events = p.lines
+        self._finish(*group)
 
     def _optimistic(self, store: Callable[[bool], None], undo: Callable[[], None] | None = None) -> None:
         """Run ``store`` in a transaction without the JSON validity filter, which costs a second

@@ -1,0 +1,118 @@
+"""Plain Windows JSON-lines files that DuckDB reads itself, without a Python object per line.
+
+Python still fingerprints each file (counting its lines in the same pass) and picks its reader
+by content. A plain file (not gzip or zip) of a shape in ``DIRECT_SHAPES``, up to
+``DIRECT_MAX_BYTES``, is then read by DuckDB's ``read_text``, cut at LF, numbered by position
+and normalized by the same INSERT as a reader's batches, on DuckDB's threads (issue #18).
+
+The fast path is taken only where it stores exactly what ``sources.lines`` and the reader
+would: the workspace rolls it back, and the file goes through the reader, unless DuckDB stored
+as many events as the file has lines. So a blank line, a byte-order mark, a line longer than
+[limits] record_bytes, text that is not UTF-8, a line that is not JSON or a JSON line that is
+no event all send their file back to the reader, which names each bad line with its number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from bluebench.events.normalize import normalize_sql
+from bluebench.sources import InputFile
+from bluebench.sources.lines import GZIP_MAGIC, ZIP_MAGIC
+
+#: Reader shapes whose lines DuckDB may cut itself: one JSON record a line, no parameters.
+DIRECT_SHAPES = ("winlogbeat", "otrf")
+#: A file is read whole by ``read_text`` (once per DuckDB thread at a time), so it is bounded.
+DIRECT_MAX_BYTES = 128 * 1024 * 1024
+#: Files stored together in one transaction: enough rows that DuckDB compresses and writes full
+#: row groups on its own threads while inserting, where a transaction of one smaller file left
+#: them to the commit, single-threaded; and enough files that DuckDB's threads, one file each at
+#: a time, seldom wait for the last file of a group.
+DIRECT_GROUP_BYTES = 512 * 1024 * 1024
+
+# Every line of the files in $paths, numbered from 1 as the line reader numbers them; the piece
+# after a final LF is no line. A CR before the LF is dropped, as the line reader drops it. A file
+# name DuckDB gives back other than as it was given fails the query (and the files go to their
+# reader) rather than store events without their file.
+RAW_LINES_SQL = r"""
+    SELECT record, CASE WHEN ends_with(line, E'\r') THEN rtrim(line, E'\r\n') ELSE line END AS raw,
+           coalesce(map_extract_value(MAP($paths::VARCHAR[], $names::VARCHAR[]), filename),
+                    error('read_text named a file it was not given')) AS file
+    FROM (SELECT filename, i AS record, l[i] AS line
+          FROM (SELECT filename, l, generate_subscripts(l, 1) AS i
+                FROM (SELECT filename, string_split(content, E'\n') AS l FROM read_text($paths)))
+          WHERE i < len(l) OR l[i] <> '')
+    WHERE strlen(line) <= $max_line
+"""
+
+
+def insert_sql(shape: str) -> str:
+    """INSERT of every line of the files in $paths (shown as $names), normalized as ``shape``.
+
+    Unchecked: a line that is not JSON makes the query fail (the caller falls back), and
+    the shape's SQL leaves out a line that names no event (the count tells).
+    """
+    return f"INSERT INTO events WITH raw_batch AS ({RAW_LINES_SQL}) {normalize_sql(shape, {}, checked=False)}"
+
+
+def path_text(path: Path) -> str:
+    """The path as DuckDB is given it: absolute, so no prefix of it is read as a URL scheme."""
+    return str(path.resolve())
+
+
+def readable(path: Path) -> bool:
+    """True for a plain file (neither gzip nor zip: its bytes are its lines) whose path DuckDB
+    opens as written: ``read_text`` takes a glob, so a name with a glob character is left to
+    the reader."""
+    if GLOB_CHARACTERS & set(path_text(path)):
+        return False
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    return not (magic.startswith(ZIP_MAGIC) or magic.startswith(GZIP_MAGIC))
+
+
+GLOB_CHARACTERS = frozenset("*?[]{}\\")
+
+
+def fingerprint_and_lines(path: Path, block: int = 1 << 20) -> tuple[str, int]:
+    """The content fingerprint (as ``workspace.fingerprint``) and the number of lines, in one pass.
+
+    A last line without LF counts; counting in the pass that hashes costs next to nothing,
+    where a pass of its own would read the file again.
+    """
+    digest = hashlib.sha256()
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(block):
+            digest.update(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return digest.hexdigest()[:40], lines + (last != b"\n")
+
+
+def fingerprinted_ahead(
+    files: Iterable[InputFile], ahead: int = 2
+) -> Iterator[tuple[InputFile, Future[tuple[str, int]]]]:
+    """Each file with its fingerprint and line count, computed on a thread ``ahead`` files early.
+
+    Hashing is a pass over every byte in Python's thread (hashlib lets go of the GIL), so it
+    runs while DuckDB stores the files before instead of between their inserts, on a core
+    DuckDB would otherwise leave idle.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bluebench-fingerprint") as pool:
+        queue: deque[tuple[InputFile, Future[tuple[str, int]]]] = deque()
+        for f in files:
+            queue.append((f, pool.submit(fingerprint_and_lines, f.path)))
+            if len(queue) > ahead:
+                yield queue.popleft()
+        while queue:
+            yield queue.popleft()
+
+
+class NotEveryLine(Exception):
+    """Files read by DuckDB stored fewer events than they have lines: their reader must say why."""
