@@ -37,8 +37,8 @@ from bluebench.detectors.netsql import (
     note_lacking,
     outbound_sessions,
     port_list,
+    repeated_table,
     seconds_text,
-    session_table,
     two_way_discount,
     with_evidence,
 )
@@ -93,7 +93,7 @@ def _beacon_attempts(evidence: bool, names: bool = True, table: str | None = Non
     """CTEs up to ``keyed``: every outbound attempt with its target (name or address); see BEACON_SQL.
 
     Without ``names`` (no ssl or http record was read) the attempts are the sessions alone;
-    ``table`` is the run's session table (:func:`session_table`), if any.
+    ``table`` is the run's table of repeated 5-tuples (:func:`repeated_table`), if any.
     """
     if not names:
         attempts = f"""
@@ -222,7 +222,7 @@ class Beaconing(Detector):
     """Connections to one destination at regular times and sizes: malware calling home (T1071)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
-    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
+    merges_sessions: ClassVar[bool] = True  # reads a run's repeated 5-tuples (netsql.shared_sessions)
 
     id: ClassVar[str] = "beaconing"
     phrase: ClassVar[str] = "beaconing"
@@ -264,7 +264,7 @@ class Beaconing(Detector):
             "standard": port_list(p["standard_ports"]),
             **({"odd_ua": ODD_USER_AGENT} if names else {}),
         }
-        table = session_table(con, float(p["merge_gap_seconds"]), int(p["chunk_rows"]))
+        table = repeated_table(con, int(p["chunk_rows"]))
         rows = in_passes(
             con,
             self.rows,
@@ -388,7 +388,7 @@ def _long_stretches(evidence: bool, names: bool = True, table: str | None = None
     """CTEs up to ``stretches``: outbound sessions numbered by the stretch of being connected.
 
     Without ``names`` (no ssl or http record was read) the sessions are not joined to them;
-    ``table`` is the run's session table (:func:`session_table`), if any.
+    ``table`` is the run's table of repeated 5-tuples (:func:`repeated_table`), if any.
     """
     named = NAMED_SESSIONS if names else NO_NAMED_SESSIONS
     return "WITH " + outbound_sessions(evidence, table) + "," + named + STRETCHES
@@ -476,7 +476,7 @@ class LongConnection(Detector):
     """Sessions open for hours to one destination: a C2 channel kept open (T1571, T1573)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
-    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
+    merges_sessions: ClassVar[bool] = True  # reads a run's repeated 5-tuples (netsql.shared_sessions)
 
     id: ClassVar[str] = "long_connection"
     phrase: ClassVar[str] = "a long connection"
@@ -508,7 +508,7 @@ class LongConnection(Detector):
             "allow": [str(a).lower() for a in p["allow"]],
         }
         names = bool(self.rows(con, NAMES_READ_SQL)[0]["read"])
-        table = session_table(con, float(p["merge_gap_seconds"]), int(p["chunk_rows"]))
+        table = repeated_table(con, int(p["chunk_rows"]))
         sql = _long_stretches(False, names, table) + RUNS if table else LONG_SQL[names]
         rows = in_passes(
             con, self.rows, sql, params, int(p["chunk_rows"]), ("first_t", "src", "dst", "dport")

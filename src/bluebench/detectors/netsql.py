@@ -11,7 +11,6 @@ retried by the kernel (a SYN sent again) as a second record with the same ports.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -57,7 +56,11 @@ def _in(values: Iterable[str]) -> str:
     return "(" + sql_list(values)[1:-1] + ")"
 
 
-def sessions(source: str = "conns", evidence: bool = False) -> str:
+# The 5-tuples of ``{source}`` that hold more than one record, by hash (the only ones with fragments to merge).
+REPEATED = "SELECT hash(src, sport, dst, dport, transport) AS h FROM {source} GROUP BY h HAVING count(*) > 1"
+
+
+def sessions(source: str = "conns", evidence: bool = False, repeated: str | None = None) -> str:
     """Sessions over the connection rows ``source`` (a CTE name): fragments of one 5-tuple merged.
 
     Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
@@ -70,15 +73,15 @@ def sessions(source: str = "conns", evidence: bool = False) -> str:
     they are, and only the others go through the windows that find the breaks. Which are which
     is told by a hash of the 5-tuple (one integer to group on, and a small table of the repeated
     ones to probe): a collision only sends a lone record through the windows, which give it
-    the same session.
+    the same session. ``repeated`` names a table of those hashes already counted over every
+    source (see :func:`repeated_table`), so a run counts them once instead of once per query.
     """
     many_eids = ",\n               list(eid ORDER BY t, eid) AS eids" if evidence else ""
     one_eid = ", [eid]" if evidence else ""
+    multi = f"SELECT h FROM {repeated}" if repeated else REPEATED.format(source=source)
     return f"""
-    multi AS (
-        SELECT hash(src, sport, dst, dport, transport) AS h FROM {source} GROUP BY h HAVING count(*) > 1
-    ),
-    counted AS (
+    multi AS NOT MATERIALIZED ({multi}),
+    counted AS NOT MATERIALIZED (
         SELECT *, hash(src, sport, dst, dport, transport) IN (SELECT h FROM multi) AS many FROM {source}
     ),
     frag AS (
@@ -90,7 +93,7 @@ def sessions(source: str = "conns", evidence: bool = False) -> str:
                   OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS sn
         FROM frag
     ),
-    sessions AS (
+    sessions AS NOT MATERIALIZED (
         SELECT src, sport, dst, dport, transport, min(t) AS t, max(t + dur) AS t_end,
                max(t + dur) - min(t) AS dur, sum(sent) AS sent, sum(recv) AS recv,
                any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
@@ -123,6 +126,22 @@ def in_pass(address: str) -> str:
     return f"hash({address}) % CAST($chunks AS UBIGINT) = CAST($chunk AS UBIGINT)"
 
 
+def outbound_conns(which: str) -> str:
+    """CTEs ``conns``, ``local_hosts`` and ``out_conns``: the outbound connections of the sources ``which`` picks."""
+    return (
+        "conns AS NOT MATERIALIZED ("
+        + CONNECTIONS
+        + "),"
+        + LOCAL_HOSTS
+        + f""",
+    out_conns AS NOT MATERIALIZED (
+        SELECT * FROM conns
+        WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
+          AND {which}
+    )"""
+    )
+
+
 def outbound_sessions(evidence: bool = False, table: str | None = None) -> str:
     """CTEs ``conns``, ``local_hosts``, ``out_conns`` and ``sessions`` of outbound connections only.
 
@@ -131,25 +150,10 @@ def outbound_sessions(evidence: bool = False, table: str | None = None) -> str:
     Scoring reads the sources of one pass (``$chunk`` of ``$chunks``, by a hash of the
     address: see :func:`passes`), without event ids; ``evidence`` reads only the sources in
     ``$hosts``, with them. Every session is a fact about one source, so both see the same sessions.
-    With ``table`` (see :func:`session_table`) the scoring sessions are read from it instead:
-    only ``local_hosts`` and ``sessions`` are defined then.
+    ``table`` is the run's table of repeated 5-tuples (see :func:`repeated_table`), if any.
     """
-    if table is not None and not evidence:
-        return LOCAL_HOSTS + f",\n    sessions AS (SELECT * FROM {table} WHERE {in_pass('src')})"
     which = "list_contains($hosts, src)" if evidence else in_pass("src")
-    return (
-        "conns AS ("
-        + CONNECTIONS
-        + "),"
-        + LOCAL_HOSTS
-        + f""",
-    out_conns AS (
-        SELECT * FROM conns
-        WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
-          AND {which}
-    ),"""
-        + sessions("out_conns", evidence)
-    )
+    return outbound_conns(which) + "," + sessions("out_conns", evidence, table)
 
 
 CONNECTION_COUNT_SQL = """SELECT count(*) AS n FROM events WHERE "event.action" = 'connection'"""
@@ -197,70 +201,67 @@ def destination_hosts(
 #: Connections one pass of beaconing, long connections or exfiltration reads at most (about).
 CHUNK_ROWS = 2_000_000
 
-# The detect run in progress (None outside one): the merge gaps more than one of its detectors
-# merges sessions at, and the session tables built so far, by gap.
-_SHARED: ContextVar[tuple[set[float], dict[float, str]] | None] = ContextVar(
-    "bluebench_shared_sessions", default=None
-)
+# The detect run in progress (None outside one): whether two of its detectors merge outbound
+# sessions, and the name of its table of repeated 5-tuples once built.
+_SHARED: ContextVar[tuple[bool, list[str]] | None] = ContextVar("bluebench_shared_sessions", default=None)
+REPEATED_TABLE = "bluebench_repeated_tuples"  # a constant: nothing from the data
 
 
-def session_gaps(detectors: Iterable[Detector]) -> set[float]:
-    """The merge gaps at least two of ``detectors`` merge outbound sessions at (``merges_sessions``)."""
-    gaps = Counter(
-        float(d.params["merge_gap_seconds"]) for d in detectors if getattr(d, "merges_sessions", False)
-    )
-    return {g for g, n in gaps.items() if n > 1}
+def shares_sessions(detectors: Iterable[Detector]) -> bool:
+    """Whether at least two of ``detectors`` merge outbound sessions (``merges_sessions``), at any gaps."""
+    return sum(1 for d in detectors if getattr(d, "merges_sessions", False)) > 1
 
 
 @contextmanager
 def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
-    """A detect run of ``detectors`` in which sessions are merged once per merge gap they share.
+    """A detect run of ``detectors`` in which the repeated outbound 5-tuples are counted once.
 
-    Beaconing, long connections and exfiltration each merged the same fragments of the same
-    outbound connections; within this block the first to ask for a gap that another of the
-    run's detectors also uses stores them in a temporary table (see :func:`session_table`) that
-    the others read. A gap only one uses stays in its query (a table would only add the
-    writing). The tables are dropped at the end, so a later run (new events ingested) builds
-    them afresh. Engines other than DuckDB are left alone.
+    Beaconing, long connections and exfiltration each merge the fragments of the same outbound
+    connections, and finding which 5-tuples have fragments (a count over every connection) was
+    most of what merging cost. Within this block the first of them to ask stores those 5-tuples'
+    hashes in a small temporary table (see :func:`repeated_table`) that all read, whatever gap
+    each merges at; the sessions themselves stay in each query (a table of them held a row per
+    connection and spilled). The table is dropped at the end, so a later run (new events
+    ingested) counts afresh. Engines other than DuckDB are left alone.
     """
     engine = as_engine(db)
     if not isinstance(engine, DuckDBEngine):
         yield
         return
-    tables: dict[float, str] = {}
-    token = _SHARED.set((session_gaps(detectors), tables))
+    built: list[str] = []
+    token = _SHARED.set((shares_sessions(detectors), built))
     try:
         yield
     finally:
         _SHARED.reset(token)
-        for name in tables.values():
+        for name in built:
             engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def session_table(db: Db, merge_gap: float, per_pass: int) -> str | None:
-    """The temporary table of outbound sessions at ``merge_gap``, built now if this run has none yet.
+def repeated_table(db: Db, per_pass: int) -> str | None:
+    """The temporary table of repeated outbound 5-tuples (column ``h``), built now if this run has none yet.
 
-    None outside :func:`shared_sessions`, or for a gap no other detector of the run shares (the
-    detector builds its sessions in its query). The table holds the sessions
-    :func:`outbound_sessions` gives, every source's, built in the calling detector's passes so
-    its windows stay within one pass's memory.
+    None outside :func:`shared_sessions` or when no other detector of the run merges sessions
+    (the detector counts them in its query). Counted in the calling detector's passes, so the
+    count never holds more than one pass's connections; a 5-tuple belongs to one source, hence
+    to one pass.
     """
     run = _SHARED.get()
     engine = as_engine(db)
-    gap = float(merge_gap)
-    if run is None or gap not in run[0] or not isinstance(engine, DuckDBEngine):
+    if run is None or not run[0] or not isinstance(engine, DuckDBEngine):
         return None
-    tables = run[1]
-    if gap not in tables:
-        name = f"bluebench_outbound_sessions_{len(tables)}"  # a constant: nothing from the data
-        select = f"SELECT * FROM (WITH {outbound_sessions()} SELECT * FROM sessions)"
+    if not run[1]:
+        name = REPEATED_TABLE
+        select = (
+            f"SELECT * FROM (WITH {outbound_conns(in_pass('src'))} {REPEATED.format(source='out_conns')})"
+        )
         n = passes(lambda q: engine.rows(q), per_pass)
         engine.execute(f"DROP TABLE IF EXISTS {name}")
         for i in range(n):
             head = f"CREATE TEMP TABLE {name} AS " if i == 0 else f"INSERT INTO {name} "
-            engine.con.execute(head + select, {"merge_gap": gap, "chunks": n, "chunk": i})
-        tables[gap] = name
-    return tables[gap]
+            engine.con.execute(head + select, {"chunks": n, "chunk": i})
+        run[1].append(name)
+    return run[1][0]
 
 
 def in_passes(
