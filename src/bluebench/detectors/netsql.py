@@ -60,24 +60,30 @@ def _in(values: Iterable[str]) -> str:
 REPEATED = "SELECT hash(src, sport, dst, dport, transport) AS h FROM {source} GROUP BY h HAVING count(*) > 1"
 
 
-def sessions(source: str = "conns", evidence: bool = False, repeated: str | None = None) -> str:
-    """Sessions over the connection rows ``source`` (a CTE name): fragments of one 5-tuple merged.
-
-    Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
-    state (of the first record), failed (every record failed), direction, uid, frags, and with
-    ``evidence`` eids (the records' event ids: lists cost most of the memory, so the scoring
-    pass leaves them out and :func:`evidence_rows` fetches them for the few findings kept).
-    Binds ``$merge_gap`` (seconds between one record's end and the next one's start).
-
-    Most 5-tuples hold one record (a fresh source port per connection): those are sessions as
-    they are, and only the others go through the windows that find the breaks. Which are which
-    is told by a hash of the 5-tuple (one integer to group on, and a small table of the repeated
-    ones to probe): a collision only sends a lone record through the windows, which give it
-    the same session. ``repeated`` names a table of those hashes already counted over every
-    source (see :func:`repeated_table`), so a run counts them once instead of once per query.
-    """
+def _merged(evidence: bool) -> str:
+    """SELECT of the sessions of the repeated 5-tuples from ``numbered`` (see :func:`sessions`)."""
     many_eids = ",\n               list(eid ORDER BY t, eid) AS eids" if evidence else ""
+    return f"""
+        SELECT src, sport, dst, dport, transport, min(t) AS t, max(t + dur) AS t_end,
+               max(t + dur) - min(t) AS dur, sum(sent) AS sent, sum(recv) AS recv,
+               any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
+               arg_min(state, t) AS state, bool_and({failed()}) AS failed,
+               any_value(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags{many_eids}
+        FROM numbered
+        GROUP BY src, sport, dst, dport, transport, sn"""
+
+
+def _singles(source: str, evidence: bool, where: str) -> str:
+    """SELECT of the records of ``source`` that ``where`` says are sessions on their own."""
     one_eid = ", [eid]" if evidence else ""
+    return f"""
+        SELECT src, sport, dst, dport, transport, t, t + dur, dur, sent, recv, service, state, {failed()},
+               direction, uid, 1{one_eid}
+        FROM {source} WHERE {where}"""
+
+
+def _merging(source: str, repeated: str | None) -> str:
+    """CTEs ``multi`` to ``numbered``: the records of repeated 5-tuples, numbered by session."""
     multi = f"SELECT h FROM {repeated}" if repeated else REPEATED.format(source=source)
     return f"""
     multi AS NOT MATERIALIZED ({multi}),
@@ -92,20 +98,41 @@ def sessions(source: str = "conns", evidence: bool = False, repeated: str | None
         SELECT *, sum(CASE WHEN prev_end IS NULL OR t - prev_end > $merge_gap THEN 1 ELSE 0 END)
                   OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS sn
         FROM frag
-    ),
-    sessions AS NOT MATERIALIZED (
-        SELECT src, sport, dst, dport, transport, min(t) AS t, max(t + dur) AS t_end,
-               max(t + dur) - min(t) AS dur, sum(sent) AS sent, sum(recv) AS recv,
-               any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
-               arg_min(state, t) AS state, bool_and({failed()}) AS failed,
-               any_value(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags{many_eids}
-        FROM numbered
-        GROUP BY src, sport, dst, dport, transport, sn
-        UNION ALL
-        SELECT src, sport, dst, dport, transport, t, t + dur, dur, sent, recv, service, state, {failed()},
-               direction, uid, 1{one_eid}
-        FROM counted WHERE NOT many
     )"""
+
+
+def sessions(source: str = "conns", evidence: bool = False, tables: tuple[str, str] | None = None) -> str:
+    """Sessions over the connection rows ``source`` (a CTE name): fragments of one 5-tuple merged.
+
+    Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
+    state (of the first record), failed (every record failed), direction, uid, frags, and with
+    ``evidence`` eids (the records' event ids: lists cost most of the memory, so the scoring
+    pass leaves them out and :func:`evidence_rows` fetches them for the few findings kept).
+    Binds ``$merge_gap`` (seconds between one record's end and the next one's start).
+
+    Most 5-tuples hold one record (a fresh source port per connection): those are sessions as
+    they are, and only the others go through the windows that find the breaks. Which are which
+    is told by a hash of the 5-tuple (one integer to group on, and a small table of the repeated
+    ones to probe): a collision only sends a lone record through the windows, which give it
+    the same session. ``tables`` (scoring only) names the run's table of those hashes and its
+    table of their merged sessions (see :func:`session_tables`): then only the lone records are
+    read here, in one pass over ``source``, and the merged sessions of this pass's sources added.
+    """
+    if tables is not None and not evidence:
+        repeated, merged = tables
+        lone = f"hash(src, sport, dst, dport, transport) NOT IN (SELECT h FROM {repeated})"
+        return f"""
+    sessions AS NOT MATERIALIZED (
+        SELECT * FROM {merged} WHERE {in_pass("src")}
+        UNION ALL{_singles(source, False, lone)}
+    )"""
+    return (
+        _merging(source, None)
+        + f""",
+    sessions AS NOT MATERIALIZED ({_merged(evidence)}
+        UNION ALL{_singles("counted", evidence, "NOT many")}
+    )"""
+    )
 
 
 # Internal addresses as the sensor saw them: Zeek's local flags, else private ranges (the
@@ -142,7 +169,7 @@ def outbound_conns(which: str) -> str:
     )
 
 
-def outbound_sessions(evidence: bool = False, table: str | None = None) -> str:
+def outbound_sessions(evidence: bool = False, tables: tuple[str, str] | None = None) -> str:
     """CTEs ``conns``, ``local_hosts``, ``out_conns`` and ``sessions`` of outbound connections only.
 
     Sessions are keyed by both addresses, so filtering first gives the same sessions as
@@ -150,10 +177,10 @@ def outbound_sessions(evidence: bool = False, table: str | None = None) -> str:
     Scoring reads the sources of one pass (``$chunk`` of ``$chunks``, by a hash of the
     address: see :func:`passes`), without event ids; ``evidence`` reads only the sources in
     ``$hosts``, with them. Every session is a fact about one source, so both see the same sessions.
-    ``table`` is the run's table of repeated 5-tuples (see :func:`repeated_table`), if any.
+    ``tables`` are the run's repeated 5-tuples and their merged sessions (see :func:`session_tables`), if any.
     """
     which = "list_contains($hosts, src)" if evidence else in_pass("src")
-    return outbound_conns(which) + "," + sessions("out_conns", evidence, table)
+    return outbound_conns(which) + "," + sessions("out_conns", evidence, tables)
 
 
 CONNECTION_COUNT_SQL = """SELECT count(*) AS n FROM events WHERE "event.action" = 'connection'"""
@@ -202,9 +229,12 @@ def destination_hosts(
 CHUNK_ROWS = 2_000_000
 
 # The detect run in progress (None outside one): whether two of its detectors merge outbound
-# sessions, and the name of its table of repeated 5-tuples once built.
-_SHARED: ContextVar[tuple[bool, list[str]] | None] = ContextVar("bluebench_shared_sessions", default=None)
-REPEATED_TABLE = "bluebench_repeated_tuples"  # a constant: nothing from the data
+# sessions, and the tables built so far: the repeated 5-tuples, and their sessions by merge gap.
+_SHARED: ContextVar[tuple[bool, dict[str, str]] | None] = ContextVar(
+    "bluebench_shared_sessions", default=None
+)
+REPEATED_TABLE = "bluebench_repeated_tuples"  # constants: nothing from the data
+MERGED_TABLE = "bluebench_merged_sessions_{n}"
 
 
 def shares_sessions(detectors: Iterable[Detector]) -> bool:
@@ -214,54 +244,57 @@ def shares_sessions(detectors: Iterable[Detector]) -> bool:
 
 @contextmanager
 def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
-    """A detect run of ``detectors`` in which the repeated outbound 5-tuples are counted once.
+    """A detect run of ``detectors`` in which the fragments of outbound sessions are merged once.
 
     Beaconing, long connections and exfiltration each merge the fragments of the same outbound
     connections, and finding which 5-tuples have fragments (a count over every connection) was
     most of what merging cost. Within this block the first of them to ask stores those 5-tuples'
-    hashes in a small temporary table (see :func:`repeated_table`) that all read, whatever gap
-    each merges at; the sessions themselves stay in each query (a table of them held a row per
-    connection and spilled). The table is dropped at the end, so a later run (new events
-    ingested) counts afresh. Engines other than DuckDB are left alone.
+    hashes, and their merged sessions at its gap, in small temporary tables (see
+    :func:`session_tables`) that the others read; the lone records (nearly all) stay in each
+    query, read once per pass (a table of every session held a row per connection and spilled).
+    The tables are dropped at the end, so a later run (new events ingested) counts afresh.
+    Engines other than DuckDB are left alone.
     """
     engine = as_engine(db)
     if not isinstance(engine, DuckDBEngine):
         yield
         return
-    built: list[str] = []
+    built: dict[str, str] = {}
     token = _SHARED.set((shares_sessions(detectors), built))
     try:
         yield
     finally:
         _SHARED.reset(token)
-        for name in built:
+        for name in built.values():
             engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def repeated_table(db: Db, per_pass: int) -> str | None:
-    """The temporary table of repeated outbound 5-tuples (column ``h``), built now if this run has none yet.
+def session_tables(db: Db, merge_gap: float) -> tuple[str, str] | None:
+    """The run's tables of repeated outbound 5-tuples (``h``) and of their sessions at ``merge_gap``.
 
-    None outside :func:`shared_sessions` or when no other detector of the run merges sessions
-    (the detector counts them in its query). Counted in the calling detector's passes, so the
-    count never holds more than one pass's connections; a 5-tuple belongs to one source, hence
-    to one pass.
+    Built now if this run has none yet; None outside :func:`shared_sessions` or when no other
+    detector of the run merges sessions (the detector merges them in its query). Each is one
+    query over every source: counting 5-tuples is a hash aggregate (it spills, unlike the
+    windows of a detector's pass), and merging reads only the repeated ones.
     """
     run = _SHARED.get()
     engine = as_engine(db)
     if run is None or not run[0] or not isinstance(engine, DuckDBEngine):
         return None
-    if not run[1]:
-        name = REPEATED_TABLE
-        select = (
-            f"SELECT * FROM (WITH {outbound_conns(in_pass('src'))} {REPEATED.format(source='out_conns')})"
-        )
-        n = passes(lambda q: engine.rows(q), per_pass)
+    built = run[1]
+    gap = repr(float(merge_gap))
+    if REPEATED_TABLE not in built:
+        select = f"WITH {outbound_conns('true')} {REPEATED.format(source='out_conns')}"
+        engine.execute(f"DROP TABLE IF EXISTS {REPEATED_TABLE}")
+        engine.execute(f"CREATE TEMP TABLE {REPEATED_TABLE} AS {select}")
+        built[REPEATED_TABLE] = REPEATED_TABLE
+    if gap not in built:
+        name = MERGED_TABLE.format(n=len(built) - 1)
+        select = f"WITH {outbound_conns('true')}, {_merging('out_conns', REPEATED_TABLE)} {_merged(False)}"
         engine.execute(f"DROP TABLE IF EXISTS {name}")
-        for i in range(n):
-            head = f"CREATE TEMP TABLE {name} AS " if i == 0 else f"INSERT INTO {name} "
-            engine.con.execute(head + select, {"chunks": n, "chunk": i})
-        run[1].append(name)
-    return run[1][0]
+        engine.con.execute(f"CREATE TEMP TABLE {name} AS {select}", {"merge_gap": float(merge_gap)})
+        built[gap] = name
+    return built[REPEATED_TABLE], built[gap]
 
 
 def in_passes(

@@ -36,7 +36,7 @@ from bluebench.detectors.winsql import combine, severity_for, uniq
 from bluebench.engines import Db
 
 SCAN_SQL = (
-    "WITH conns AS ("
+    "WITH conns AS NOT MATERIALIZED ("
     + CONNECTIONS
     + "),"
     + LOCAL_HOSTS
@@ -63,13 +63,16 @@ per_target AS (
 per_port AS (
     SELECT src, burst, dport, count(DISTINCT dst) AS targets FROM bursts GROUP BY ALL
 ),
+-- The widest target and the widest port of each burst, each one grouping (not a lookup per burst).
+by_target AS (
+    SELECT src, burst, max(ports) AS max_ports, arg_max(dst, ports) AS most_probed FROM per_target GROUP BY ALL
+),
+by_port AS (
+    SELECT src, burst, max(targets) AS max_targets, arg_max(dport, targets) AS top_port FROM per_port GROUP BY ALL
+),
 widest AS (
-    SELECT src, burst, max(ports) AS max_ports, arg_max(dst, ports) AS most_probed,
-           (SELECT max(targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) AS max_targets,
-           (SELECT arg_max(dport, targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) AS top_port
-    FROM per_target t GROUP BY src, burst
-    HAVING max(ports) >= $min_ports
-        OR (SELECT max(targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) >= $min_targets
+    SELECT * FROM by_target JOIN by_port USING (src, burst)
+    WHERE max_ports >= $min_ports OR max_targets >= $min_targets
 )
 SELECT b.src, b.burst, min(b.ts) AS first, max(b.ts) AS last, count(*) AS probes,
        count(DISTINCT b.dst) AS targets, count(DISTINCT b.dport) AS ports,
@@ -232,7 +235,7 @@ def duration_text(r: Mapping[str, Any]) -> str:
 
 
 BRUTE_SQL = (
-    "WITH conns AS ("
+    "WITH conns AS NOT MATERIALIZED ("
     + CONNECTIONS
     + "),"
     + LOCAL_HOSTS
@@ -368,7 +371,7 @@ class NetworkBruteForce(Detector):
 
 
 INBOUND_SQL = (
-    "WITH conns AS ("
+    "WITH conns AS NOT MATERIALIZED ("
     + CONNECTIONS
     + "),"
     + LOCAL_HOSTS
