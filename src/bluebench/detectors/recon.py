@@ -376,7 +376,7 @@ INBOUND_SQL = (
     + "),"
     + LOCAL_HOSTS
     + f""",
-answered AS (
+answered AS NOT MATERIALIZED (
     SELECT eid, t, ts, CAST(ts AS DATE) AS day, src, dst AS server, dport, transport FROM conns
     WHERE dst IN (SELECT ip FROM local_hosts) AND NOT {failed()} AND coalesce(recv, 0) > 0
       AND dport IS NOT NULL
@@ -392,15 +392,17 @@ service_days AS (
     FROM answered a JOIN first_seen f USING (server, dport, src)
     GROUP BY a.server, a.dport, a.day
 ),
-server_days AS (SELECT server, day FROM answered GROUP BY ALL),
+-- What each host and service had on the days before: counts and medians over earlier rows.
+server_days AS (
+    SELECT server, day, row_number() OVER (PARTITION BY server ORDER BY day) - 1 AS server_days
+    FROM (SELECT server, day FROM answered GROUP BY ALL)
+),
 history AS (
-    SELECT d.server, d.dport, d.day,
-           (SELECT count(*) FROM server_days h WHERE h.server = d.server AND h.day < d.day) AS server_days,
-           (SELECT count(*) FROM service_days h WHERE h.server = d.server AND h.dport = d.dport
-              AND h.day < d.day) AS port_days,
-           (SELECT median(h.new_sources) FROM service_days h WHERE h.server = d.server AND h.dport = d.dport
-              AND h.day < d.day) AS usual_new
-    FROM service_days d
+    SELECT d.server, d.dport, d.day, s.server_days,
+           row_number() OVER earlier - 1 AS port_days,
+           median(d.new_sources) OVER (earlier ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS usual_new
+    FROM service_days d JOIN server_days s USING (server, day)
+    WINDOW earlier AS (PARTITION BY d.server, d.dport ORDER BY d.day)
 ),
 kept AS (
     SELECT d.*, h.server_days, h.port_days, h.usual_new FROM service_days d JOIN history h USING (server, dport, day)
