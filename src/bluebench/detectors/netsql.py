@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from bluebench.detectors.base import Detector, Finding
@@ -220,19 +221,38 @@ def destination_hosts(
     sql: str = DESTINATION_HOSTS_SQL,
     params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, int], int]:
-    """Hosts per outside destination and all hosts with outbound traffic (allowed destinations left out)."""
-    found = rows(sql, {"allow": allow, **(params or {})})
-    return {str(r["dst"]): int(r["hosts"]) for r in found}, int(found[0]["all_hosts"]) if found else 0
+    """Hosts per outside destination and all hosts with outbound traffic (allowed destinations left out).
+
+    Within :func:`shared_sessions` the answer is kept for the run: long connections and
+    exfiltration ask the same question of the same events.
+    """
+    bound = {"allow": allow, **(params or {})}
+    run = _SHARED.get()
+    key = (sql, repr(sorted(bound.items())))
+    if run is not None and key in run.hosts:
+        return run.hosts[key]
+    found = rows(sql, bound)
+    answer = {str(r["dst"]): int(r["hosts"]) for r in found}, int(found[0]["all_hosts"]) if found else 0
+    if run is not None:
+        run.hosts[key] = answer
+    return answer
 
 
 #: Connections one pass of beaconing, long connections or exfiltration reads at most (about).
 CHUNK_ROWS = 2_000_000
 
-# The detect run in progress (None outside one): whether two of its detectors merge outbound
-# sessions, and the tables built so far: the repeated 5-tuples, and their sessions by merge gap.
-_SHARED: ContextVar[tuple[bool, dict[str, str]] | None] = ContextVar(
-    "bluebench_shared_sessions", default=None
-)
+
+@dataclass
+class _Run:
+    """What one detect run shares between its network detectors (see :func:`shared_sessions`)."""
+
+    shares: bool  # two of its detectors merge outbound sessions
+    tables: dict[str, str] = field(default_factory=dict)  # repeated 5-tuples, their sessions by gap
+    hosts: dict[tuple[str, str], tuple[dict[str, int], int]] = field(default_factory=dict)
+
+
+# The detect run in progress (None outside one).
+_SHARED: ContextVar[_Run | None] = ContextVar("bluebench_shared_sessions", default=None)
 REPEATED_TABLE = "bluebench_repeated_tuples"  # constants: nothing from the data
 MERGED_TABLE = "bluebench_merged_sessions_{n}"
 
@@ -252,6 +272,7 @@ def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
     hashes, and their merged sessions at its gap, in small temporary tables (see
     :func:`session_tables`) that the others read; the lone records (nearly all) stay in each
     query, read once per pass (a table of every session held a row per connection and spilled).
+    Hosts per destination (:func:`destination_hosts`) are counted once per question too.
     The tables are dropped at the end, so a later run (new events ingested) counts afresh.
     Engines other than DuckDB are left alone.
     """
@@ -259,13 +280,13 @@ def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
     if not isinstance(engine, DuckDBEngine):
         yield
         return
-    built: dict[str, str] = {}
-    token = _SHARED.set((shares_sessions(detectors), built))
+    run = _Run(shares_sessions(detectors))
+    token = _SHARED.set(run)
     try:
         yield
     finally:
         _SHARED.reset(token)
-        for name in built.values():
+        for name in run.tables.values():
             engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
@@ -279,9 +300,9 @@ def session_tables(db: Db, merge_gap: float) -> tuple[str, str] | None:
     """
     run = _SHARED.get()
     engine = as_engine(db)
-    if run is None or not run[0] or not isinstance(engine, DuckDBEngine):
+    if run is None or not run.shares or not isinstance(engine, DuckDBEngine):
         return None
-    built = run[1]
+    built = run.tables
     gap = repr(float(merge_gap))
     if REPEATED_TABLE not in built:
         select = f"WITH {outbound_conns('true')} {REPEATED.format(source='out_conns')}"
