@@ -63,7 +63,7 @@ def test_conn_only_queries_give_the_rows_of_the_full_ones_when_no_ssl_or_http_wa
 
 
 def test_sessions_shared_by_a_run_give_the_findings_each_detector_builds_alone(tmp_path: Path) -> None:
-    """Within one run the sessions are stored once per merge gap, read by all three, and dropped after."""
+    """Within one run the repeated 5-tuples are counted once and their sessions merged once per gap, then dropped."""
     generate_conn(PLAN, tmp_path / "gen")
     ws = Workspace(tmp_path / "ws")
     ws.ingest(discover([str(tmp_path / "gen" / "conn.log")]))
@@ -74,9 +74,12 @@ def test_sessions_shared_by_a_run_give_the_findings_each_detector_builds_alone(t
         with netsql.shared_sessions(ws.con, detectors):
             shared = [[(a.id, a.score, a.reasons, a.event_ids) for a in d.detect(ws.con)] for d in detectors]
             during = [name for (name,) in ws.con.execute(tables).fetchall()]
+            repeated = ws.con.execute(f"SELECT count(*) FROM {netsql.REPEATED_TABLE}").fetchall()[0][0]
         after = ws.con.execute(tables).fetchall()
     assert all(alone) and shared == alone
-    # Beaconing and exfiltration merge at 30 s and share a table; long connections alone merge
-    # at 120 s, in their own query.
-    assert netsql.session_gaps(detectors) == {30.0}
-    assert len(during) == 1 and after == []
+    # The repeated 5-tuples, and their sessions at each gap (beaconing and exfiltration merge at
+    # 30 s, long connections at 120 s).
+    assert netsql.shares_sessions(detectors) and not netsql.shares_sessions(detectors[:1])
+    merged = [netsql.MERGED_TABLE.format(n=i) for i in range(2)]
+    assert during == sorted([netsql.REPEATED_TABLE, *merged]) and after == []
+    assert repeated > 0, "the generated traffic repeats some 5-tuples (retried and cut sessions)"

@@ -147,6 +147,8 @@ def test_unusual_inbound_needs_history_then_names_new_sources_and_ports(tmp_path
     assert len(found["443"].event_ids) == 30 and evidence["443"] == {(s,) for s in crowd}
     assert evidence["4444"] == {("198.51.100.9",)}
     assert "reached by 30 new sources" in found["443"].reasons[0]
+    # The earlier days' median of new sources (3, 0, 0, 0) and their count, from the windows.
+    assert "against 0 new a day before (4 days seen)" in found["443"].reasons[0]
     assert "a port it never served in its 4 earlier days" in found["4444"].reasons[0]
     with ingest(tmp_path / "one-day", {"conn.log": zeek_tsv("conn", _day(0, crowd))}) as ws:
         assert not list(UnusualInbound().score(ws.con)), "no baseline, no judgement"

@@ -38,7 +38,7 @@ from bluebench.detectors.netsql import (
     outbound_sessions,
     port_list,
     seconds_text,
-    session_table,
+    session_tables,
     two_way_discount,
     with_evidence,
 )
@@ -89,11 +89,11 @@ NO_NAMES = """NULL::VARCHAR AS name, NULL::BOOLEAN AS tls, NULL::BOOLEAN AS http
            NULL::BOOLEAN AS self_signed, NULL::BOOLEAN AS no_ua, NULL::BOOLEAN AS odd_ua, NULL::VARCHAR AS ua"""
 
 
-def _beacon_attempts(evidence: bool, names: bool = True, table: str | None = None) -> str:
+def _beacon_attempts(evidence: bool, names: bool = True, table: tuple[str, str] | None = None) -> str:
     """CTEs up to ``keyed``: every outbound attempt with its target (name or address); see BEACON_SQL.
 
     Without ``names`` (no ssl or http record was read) the attempts are the sessions alone;
-    ``table`` is the run's session table (:func:`session_table`), if any.
+    ``table`` is the run's pair of session tables (:func:`session_tables`), if any.
     """
     if not names:
         attempts = f"""
@@ -169,7 +169,7 @@ BEACON_EVIDENCE_SQL = {names: _beacon_attempts(True, names) + EVIDENCE for names
 
 # Hosts per beacon target (server name or address) over every pass: rarity is about all hosts.
 TARGET_HOSTS_SQL = (
-    "WITH conns AS ("
+    "WITH conns AS NOT MATERIALIZED ("
     + CONNECTIONS
     + "),"
     + NAMES
@@ -222,7 +222,7 @@ class Beaconing(Detector):
     """Connections to one destination at regular times and sizes: malware calling home (T1071)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
-    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
+    merges_sessions: ClassVar[bool] = True  # reads a run's merged sessions (netsql.shared_sessions)
 
     id: ClassVar[str] = "beaconing"
     phrase: ClassVar[str] = "beaconing"
@@ -264,7 +264,7 @@ class Beaconing(Detector):
             "standard": port_list(p["standard_ports"]),
             **({"odd_ua": ODD_USER_AGENT} if names else {}),
         }
-        table = session_table(con, float(p["merge_gap_seconds"]), int(p["chunk_rows"]))
+        table = session_tables(con, float(p["merge_gap_seconds"]))
         rows = in_passes(
             con,
             self.rows,
@@ -384,11 +384,11 @@ class Beaconing(Detector):
         return signals, reasons
 
 
-def _long_stretches(evidence: bool, names: bool = True, table: str | None = None) -> str:
+def _long_stretches(evidence: bool, names: bool = True, table: tuple[str, str] | None = None) -> str:
     """CTEs up to ``stretches``: outbound sessions numbered by the stretch of being connected.
 
     Without ``names`` (no ssl or http record was read) the sessions are not joined to them;
-    ``table`` is the run's session table (:func:`session_table`), if any.
+    ``table`` is the run's pair of session tables (:func:`session_tables`), if any.
     """
     named = NAMED_SESSIONS if names else NO_NAMED_SESSIONS
     return "WITH " + outbound_sessions(evidence, table) + "," + named + STRETCHES
@@ -476,7 +476,7 @@ class LongConnection(Detector):
     """Sessions open for hours to one destination: a C2 channel kept open (T1571, T1573)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
-    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
+    merges_sessions: ClassVar[bool] = True  # reads a run's merged sessions (netsql.shared_sessions)
 
     id: ClassVar[str] = "long_connection"
     phrase: ClassVar[str] = "a long connection"
@@ -508,7 +508,7 @@ class LongConnection(Detector):
             "allow": [str(a).lower() for a in p["allow"]],
         }
         names = bool(self.rows(con, NAMES_READ_SQL)[0]["read"])
-        table = session_table(con, float(p["merge_gap_seconds"]), int(p["chunk_rows"]))
+        table = session_tables(con, float(p["merge_gap_seconds"]))
         sql = _long_stretches(False, names, table) + RUNS if table else LONG_SQL[names]
         rows = in_passes(
             con, self.rows, sql, params, int(p["chunk_rows"]), ("first_t", "src", "dst", "dport")

@@ -31,7 +31,7 @@ from bluebench.detectors.netsql import (
     outbound_sessions,
     port_list,
     seconds_text,
-    session_table,
+    session_tables,
     two_way_discount,
     with_evidence,
 )
@@ -39,10 +39,10 @@ from bluebench.detectors.winsql import combine, severity_for
 from bluebench.engines import Db
 
 
-def _outbound(evidence: bool, table: str | None = None) -> str:
+def _outbound(evidence: bool, table: tuple[str, str] | None = None) -> str:
     """CTEs up to ``outbound``: the sessions a monitored host started to an outside destination.
 
-    ``table`` is the run's session table (:func:`session_table`), if any.
+    ``table`` is the run's pair of session tables (:func:`session_tables`), if any.
     """
     return (
         "WITH "
@@ -109,7 +109,7 @@ class Exfiltration(Detector):
     """A host sending far more than it gets back, or retrying one destination without end (T1041, T1048)."""
 
     spark_ready: ClassVar[bool] = False  # flow windows in DuckDB SQL; not translated for Spark
-    merges_sessions: ClassVar[bool] = True  # reads a run's shared session table (netsql.shared_sessions)
+    merges_sessions: ClassVar[bool] = True  # reads a run's merged sessions (netsql.shared_sessions)
 
     id: ClassVar[str] = "exfiltration"
     phrase: ClassVar[str] = "exfiltration"
@@ -150,7 +150,7 @@ class Exfiltration(Detector):
             "min_retry_seconds": float(p["min_retry_minutes"]) * 60.0,
             "allow": allow,
         }
-        table = session_table(con, float(p["merge_gap_seconds"]), int(p["chunk_rows"]))
+        table = session_tables(con, float(p["merge_gap_seconds"]))
         sql = _outbound(False, table) + SCORING if table else EXFIL_SQL
         rows = in_passes(con, self.rows, sql, params, int(p["chunk_rows"]), ("first_t", "host", "peer"))
         for r in rows:

@@ -11,10 +11,10 @@ retried by the kernel (a SYN sent again) as a second record with the same ports.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from bluebench.detectors.base import Detector, Finding
@@ -57,7 +57,52 @@ def _in(values: Iterable[str]) -> str:
     return "(" + sql_list(values)[1:-1] + ")"
 
 
-def sessions(source: str = "conns", evidence: bool = False) -> str:
+# The 5-tuples of ``{source}`` that hold more than one record, by hash (the only ones with fragments to merge).
+REPEATED = "SELECT hash(src, sport, dst, dport, transport) AS h FROM {source} GROUP BY h HAVING count(*) > 1"
+
+
+def _merged(evidence: bool) -> str:
+    """SELECT of the sessions of the repeated 5-tuples from ``numbered`` (see :func:`sessions`)."""
+    many_eids = ",\n               list(eid ORDER BY t, eid) AS eids" if evidence else ""
+    return f"""
+        SELECT src, sport, dst, dport, transport, min(t) AS t, max(t + dur) AS t_end,
+               max(t + dur) - min(t) AS dur, sum(sent) AS sent, sum(recv) AS recv,
+               any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
+               arg_min(state, t) AS state, bool_and({failed()}) AS failed,
+               any_value(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags{many_eids}
+        FROM numbered
+        GROUP BY src, sport, dst, dport, transport, sn"""
+
+
+def _singles(source: str, evidence: bool, where: str) -> str:
+    """SELECT of the records of ``source`` that ``where`` says are sessions on their own."""
+    one_eid = ", [eid]" if evidence else ""
+    return f"""
+        SELECT src, sport, dst, dport, transport, t, t + dur, dur, sent, recv, service, state, {failed()},
+               direction, uid, 1{one_eid}
+        FROM {source} WHERE {where}"""
+
+
+def _merging(source: str, repeated: str | None) -> str:
+    """CTEs ``multi`` to ``numbered``: the records of repeated 5-tuples, numbered by session."""
+    multi = f"SELECT h FROM {repeated}" if repeated else REPEATED.format(source=source)
+    return f"""
+    multi AS NOT MATERIALIZED ({multi}),
+    counted AS NOT MATERIALIZED (
+        SELECT *, hash(src, sport, dst, dport, transport) IN (SELECT h FROM multi) AS many FROM {source}
+    ),
+    frag AS (
+        SELECT *, lag(t + dur) OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS prev_end
+        FROM counted WHERE many
+    ),
+    numbered AS (
+        SELECT *, sum(CASE WHEN prev_end IS NULL OR t - prev_end > $merge_gap THEN 1 ELSE 0 END)
+                  OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS sn
+        FROM frag
+    )"""
+
+
+def sessions(source: str = "conns", evidence: bool = False, tables: tuple[str, str] | None = None) -> str:
     """Sessions over the connection rows ``source`` (a CTE name): fragments of one 5-tuple merged.
 
     Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
@@ -70,39 +115,25 @@ def sessions(source: str = "conns", evidence: bool = False) -> str:
     they are, and only the others go through the windows that find the breaks. Which are which
     is told by a hash of the 5-tuple (one integer to group on, and a small table of the repeated
     ones to probe): a collision only sends a lone record through the windows, which give it
-    the same session.
+    the same session. ``tables`` (scoring only) names the run's table of those hashes and its
+    table of their merged sessions (see :func:`session_tables`): then only the lone records are
+    read here, in one pass over ``source``, and the merged sessions of this pass's sources added.
     """
-    many_eids = ",\n               list(eid ORDER BY t, eid) AS eids" if evidence else ""
-    one_eid = ", [eid]" if evidence else ""
-    return f"""
-    multi AS (
-        SELECT hash(src, sport, dst, dport, transport) AS h FROM {source} GROUP BY h HAVING count(*) > 1
-    ),
-    counted AS (
-        SELECT *, hash(src, sport, dst, dport, transport) IN (SELECT h FROM multi) AS many FROM {source}
-    ),
-    frag AS (
-        SELECT *, lag(t + dur) OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS prev_end
-        FROM counted WHERE many
-    ),
-    numbered AS (
-        SELECT *, sum(CASE WHEN prev_end IS NULL OR t - prev_end > $merge_gap THEN 1 ELSE 0 END)
-                  OVER (PARTITION BY src, sport, dst, dport, transport ORDER BY t, eid) AS sn
-        FROM frag
-    ),
-    sessions AS (
-        SELECT src, sport, dst, dport, transport, min(t) AS t, max(t + dur) AS t_end,
-               max(t + dur) - min(t) AS dur, sum(sent) AS sent, sum(recv) AS recv,
-               any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
-               arg_min(state, t) AS state, bool_and({failed()}) AS failed,
-               any_value(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags{many_eids}
-        FROM numbered
-        GROUP BY src, sport, dst, dport, transport, sn
-        UNION ALL
-        SELECT src, sport, dst, dport, transport, t, t + dur, dur, sent, recv, service, state, {failed()},
-               direction, uid, 1{one_eid}
-        FROM counted WHERE NOT many
+    if tables is not None and not evidence:
+        repeated, merged = tables
+        lone = f"hash(src, sport, dst, dport, transport) NOT IN (SELECT h FROM {repeated})"
+        return f"""
+    sessions AS NOT MATERIALIZED (
+        SELECT * FROM {merged} WHERE {in_pass("src")}
+        UNION ALL{_singles(source, False, lone)}
     )"""
+    return (
+        _merging(source, None)
+        + f""",
+    sessions AS NOT MATERIALIZED ({_merged(evidence)}
+        UNION ALL{_singles("counted", evidence, "NOT many")}
+    )"""
+    )
 
 
 # Internal addresses as the sensor saw them: Zeek's local flags, else private ranges (the
@@ -123,7 +154,23 @@ def in_pass(address: str) -> str:
     return f"hash({address}) % CAST($chunks AS UBIGINT) = CAST($chunk AS UBIGINT)"
 
 
-def outbound_sessions(evidence: bool = False, table: str | None = None) -> str:
+def outbound_conns(which: str) -> str:
+    """CTEs ``conns``, ``local_hosts`` and ``out_conns``: the outbound connections of the sources ``which`` picks."""
+    return (
+        "conns AS NOT MATERIALIZED ("
+        + CONNECTIONS
+        + "),"
+        + LOCAL_HOSTS
+        + f""",
+    out_conns AS NOT MATERIALIZED (
+        SELECT * FROM conns
+        WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
+          AND {which}
+    )"""
+    )
+
+
+def outbound_sessions(evidence: bool = False, tables: tuple[str, str] | None = None) -> str:
     """CTEs ``conns``, ``local_hosts``, ``out_conns`` and ``sessions`` of outbound connections only.
 
     Sessions are keyed by both addresses, so filtering first gives the same sessions as
@@ -131,25 +178,10 @@ def outbound_sessions(evidence: bool = False, table: str | None = None) -> str:
     Scoring reads the sources of one pass (``$chunk`` of ``$chunks``, by a hash of the
     address: see :func:`passes`), without event ids; ``evidence`` reads only the sources in
     ``$hosts``, with them. Every session is a fact about one source, so both see the same sessions.
-    With ``table`` (see :func:`session_table`) the scoring sessions are read from it instead:
-    only ``local_hosts`` and ``sessions`` are defined then.
+    ``tables`` are the run's repeated 5-tuples and their merged sessions (see :func:`session_tables`), if any.
     """
-    if table is not None and not evidence:
-        return LOCAL_HOSTS + f",\n    sessions AS (SELECT * FROM {table} WHERE {in_pass('src')})"
     which = "list_contains($hosts, src)" if evidence else in_pass("src")
-    return (
-        "conns AS ("
-        + CONNECTIONS
-        + "),"
-        + LOCAL_HOSTS
-        + f""",
-    out_conns AS (
-        SELECT * FROM conns
-        WHERE src IN (SELECT ip FROM local_hosts) AND dst NOT IN (SELECT ip FROM local_hosts)
-          AND {which}
-    ),"""
-        + sessions("out_conns", evidence)
-    )
+    return outbound_conns(which) + "," + sessions("out_conns", evidence, tables)
 
 
 CONNECTION_COUNT_SQL = """SELECT count(*) AS n FROM events WHERE "event.action" = 'connection'"""
@@ -189,78 +221,101 @@ def destination_hosts(
     sql: str = DESTINATION_HOSTS_SQL,
     params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, int], int]:
-    """Hosts per outside destination and all hosts with outbound traffic (allowed destinations left out)."""
-    found = rows(sql, {"allow": allow, **(params or {})})
-    return {str(r["dst"]): int(r["hosts"]) for r in found}, int(found[0]["all_hosts"]) if found else 0
+    """Hosts per outside destination and all hosts with outbound traffic (allowed destinations left out).
+
+    Within :func:`shared_sessions` the answer is kept for the run: long connections and
+    exfiltration ask the same question of the same events.
+    """
+    bound = {"allow": allow, **(params or {})}
+    run = _SHARED.get()
+    key = (sql, repr(sorted(bound.items())))
+    if run is not None and key in run.hosts:
+        return run.hosts[key]
+    found = rows(sql, bound)
+    answer = {str(r["dst"]): int(r["hosts"]) for r in found}, int(found[0]["all_hosts"]) if found else 0
+    if run is not None:
+        run.hosts[key] = answer
+    return answer
 
 
 #: Connections one pass of beaconing, long connections or exfiltration reads at most (about).
 CHUNK_ROWS = 2_000_000
 
-# The detect run in progress (None outside one): the merge gaps more than one of its detectors
-# merges sessions at, and the session tables built so far, by gap.
-_SHARED: ContextVar[tuple[set[float], dict[float, str]] | None] = ContextVar(
-    "bluebench_shared_sessions", default=None
-)
+
+@dataclass
+class _Run:
+    """What one detect run shares between its network detectors (see :func:`shared_sessions`)."""
+
+    shares: bool  # two of its detectors merge outbound sessions
+    tables: dict[str, str] = field(default_factory=dict)  # repeated 5-tuples, their sessions by gap
+    hosts: dict[tuple[str, str], tuple[dict[str, int], int]] = field(default_factory=dict)
 
 
-def session_gaps(detectors: Iterable[Detector]) -> set[float]:
-    """The merge gaps at least two of ``detectors`` merge outbound sessions at (``merges_sessions``)."""
-    gaps = Counter(
-        float(d.params["merge_gap_seconds"]) for d in detectors if getattr(d, "merges_sessions", False)
-    )
-    return {g for g, n in gaps.items() if n > 1}
+# The detect run in progress (None outside one).
+_SHARED: ContextVar[_Run | None] = ContextVar("bluebench_shared_sessions", default=None)
+REPEATED_TABLE = "bluebench_repeated_tuples"  # constants: nothing from the data
+MERGED_TABLE = "bluebench_merged_sessions_{n}"
+
+
+def shares_sessions(detectors: Iterable[Detector]) -> bool:
+    """Whether at least two of ``detectors`` merge outbound sessions (``merges_sessions``), at any gaps."""
+    return sum(1 for d in detectors if getattr(d, "merges_sessions", False)) > 1
 
 
 @contextmanager
 def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
-    """A detect run of ``detectors`` in which sessions are merged once per merge gap they share.
+    """A detect run of ``detectors`` in which the fragments of outbound sessions are merged once.
 
-    Beaconing, long connections and exfiltration each merged the same fragments of the same
-    outbound connections; within this block the first to ask for a gap that another of the
-    run's detectors also uses stores them in a temporary table (see :func:`session_table`) that
-    the others read. A gap only one uses stays in its query (a table would only add the
-    writing). The tables are dropped at the end, so a later run (new events ingested) builds
-    them afresh. Engines other than DuckDB are left alone.
+    Beaconing, long connections and exfiltration each merge the fragments of the same outbound
+    connections, and finding which 5-tuples have fragments (a count over every connection) was
+    most of what merging cost. Within this block the first of them to ask stores those 5-tuples'
+    hashes, and their merged sessions at its gap, in small temporary tables (see
+    :func:`session_tables`) that the others read; the lone records (nearly all) stay in each
+    query, read once per pass (a table of every session held a row per connection and spilled).
+    Hosts per destination (:func:`destination_hosts`) are counted once per question too.
+    The tables are dropped at the end, so a later run (new events ingested) counts afresh.
+    Engines other than DuckDB are left alone.
     """
     engine = as_engine(db)
     if not isinstance(engine, DuckDBEngine):
         yield
         return
-    tables: dict[float, str] = {}
-    token = _SHARED.set((session_gaps(detectors), tables))
+    run = _Run(shares_sessions(detectors))
+    token = _SHARED.set(run)
     try:
         yield
     finally:
         _SHARED.reset(token)
-        for name in tables.values():
+        for name in run.tables.values():
             engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def session_table(db: Db, merge_gap: float, per_pass: int) -> str | None:
-    """The temporary table of outbound sessions at ``merge_gap``, built now if this run has none yet.
+def session_tables(db: Db, merge_gap: float) -> tuple[str, str] | None:
+    """The run's tables of repeated outbound 5-tuples (``h``) and of their sessions at ``merge_gap``.
 
-    None outside :func:`shared_sessions`, or for a gap no other detector of the run shares (the
-    detector builds its sessions in its query). The table holds the sessions
-    :func:`outbound_sessions` gives, every source's, built in the calling detector's passes so
-    its windows stay within one pass's memory.
+    Built now if this run has none yet; None outside :func:`shared_sessions` or when no other
+    detector of the run merges sessions (the detector merges them in its query). Each is one
+    query over every source: counting 5-tuples is a hash aggregate (it spills, unlike the
+    windows of a detector's pass), and merging reads only the repeated ones.
     """
     run = _SHARED.get()
     engine = as_engine(db)
-    gap = float(merge_gap)
-    if run is None or gap not in run[0] or not isinstance(engine, DuckDBEngine):
+    if run is None or not run.shares or not isinstance(engine, DuckDBEngine):
         return None
-    tables = run[1]
-    if gap not in tables:
-        name = f"bluebench_outbound_sessions_{len(tables)}"  # a constant: nothing from the data
-        select = f"SELECT * FROM (WITH {outbound_sessions()} SELECT * FROM sessions)"
-        n = passes(lambda q: engine.rows(q), per_pass)
+    built = run.tables
+    gap = repr(float(merge_gap))
+    if REPEATED_TABLE not in built:
+        select = f"WITH {outbound_conns('true')} {REPEATED.format(source='out_conns')}"
+        engine.execute(f"DROP TABLE IF EXISTS {REPEATED_TABLE}")
+        engine.execute(f"CREATE TEMP TABLE {REPEATED_TABLE} AS {select}")
+        built[REPEATED_TABLE] = REPEATED_TABLE
+    if gap not in built:
+        name = MERGED_TABLE.format(n=len(built) - 1)
+        select = f"WITH {outbound_conns('true')}, {_merging('out_conns', REPEATED_TABLE)} {_merged(False)}"
         engine.execute(f"DROP TABLE IF EXISTS {name}")
-        for i in range(n):
-            head = f"CREATE TEMP TABLE {name} AS " if i == 0 else f"INSERT INTO {name} "
-            engine.con.execute(head + select, {"merge_gap": gap, "chunks": n, "chunk": i})
-        tables[gap] = name
-    return tables[gap]
+        engine.con.execute(f"CREATE TEMP TABLE {name} AS {select}", {"merge_gap": float(merge_gap)})
+        built[gap] = name
+    return built[REPEATED_TABLE], built[gap]
 
 
 def in_passes(

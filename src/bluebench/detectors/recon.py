@@ -36,7 +36,7 @@ from bluebench.detectors.winsql import combine, severity_for, uniq
 from bluebench.engines import Db
 
 SCAN_SQL = (
-    "WITH conns AS ("
+    "WITH conns AS NOT MATERIALIZED ("
     + CONNECTIONS
     + "),"
     + LOCAL_HOSTS
@@ -63,13 +63,16 @@ per_target AS (
 per_port AS (
     SELECT src, burst, dport, count(DISTINCT dst) AS targets FROM bursts GROUP BY ALL
 ),
+-- The widest target and the widest port of each burst, each one grouping (not a lookup per burst).
+by_target AS (
+    SELECT src, burst, max(ports) AS max_ports, arg_max(dst, ports) AS most_probed FROM per_target GROUP BY ALL
+),
+by_port AS (
+    SELECT src, burst, max(targets) AS max_targets, arg_max(dport, targets) AS top_port FROM per_port GROUP BY ALL
+),
 widest AS (
-    SELECT src, burst, max(ports) AS max_ports, arg_max(dst, ports) AS most_probed,
-           (SELECT max(targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) AS max_targets,
-           (SELECT arg_max(dport, targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) AS top_port
-    FROM per_target t GROUP BY src, burst
-    HAVING max(ports) >= $min_ports
-        OR (SELECT max(targets) FROM per_port q WHERE q.src = t.src AND q.burst = t.burst) >= $min_targets
+    SELECT * FROM by_target JOIN by_port USING (src, burst)
+    WHERE max_ports >= $min_ports OR max_targets >= $min_targets
 )
 SELECT b.src, b.burst, min(b.ts) AS first, max(b.ts) AS last, count(*) AS probes,
        count(DISTINCT b.dst) AS targets, count(DISTINCT b.dport) AS ports,
@@ -232,7 +235,7 @@ def duration_text(r: Mapping[str, Any]) -> str:
 
 
 BRUTE_SQL = (
-    "WITH conns AS ("
+    "WITH conns AS NOT MATERIALIZED ("
     + CONNECTIONS
     + "),"
     + LOCAL_HOSTS
@@ -368,12 +371,12 @@ class NetworkBruteForce(Detector):
 
 
 INBOUND_SQL = (
-    "WITH conns AS ("
+    "WITH conns AS NOT MATERIALIZED ("
     + CONNECTIONS
     + "),"
     + LOCAL_HOSTS
     + f""",
-answered AS (
+answered AS NOT MATERIALIZED (
     SELECT eid, t, ts, CAST(ts AS DATE) AS day, src, dst AS server, dport, transport FROM conns
     WHERE dst IN (SELECT ip FROM local_hosts) AND NOT {failed()} AND coalesce(recv, 0) > 0
       AND dport IS NOT NULL
@@ -389,15 +392,17 @@ service_days AS (
     FROM answered a JOIN first_seen f USING (server, dport, src)
     GROUP BY a.server, a.dport, a.day
 ),
-server_days AS (SELECT server, day FROM answered GROUP BY ALL),
+-- What each host and service had on the days before: counts and medians over earlier rows.
+server_days AS (
+    SELECT server, day, row_number() OVER (PARTITION BY server ORDER BY day) - 1 AS server_days
+    FROM (SELECT server, day FROM answered GROUP BY ALL)
+),
 history AS (
-    SELECT d.server, d.dport, d.day,
-           (SELECT count(*) FROM server_days h WHERE h.server = d.server AND h.day < d.day) AS server_days,
-           (SELECT count(*) FROM service_days h WHERE h.server = d.server AND h.dport = d.dport
-              AND h.day < d.day) AS port_days,
-           (SELECT median(h.new_sources) FROM service_days h WHERE h.server = d.server AND h.dport = d.dport
-              AND h.day < d.day) AS usual_new
-    FROM service_days d
+    SELECT d.server, d.dport, d.day, s.server_days,
+           row_number() OVER earlier - 1 AS port_days,
+           median(d.new_sources) OVER (earlier ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS usual_new
+    FROM service_days d JOIN server_days s USING (server, day)
+    WINDOW earlier AS (PARTITION BY d.server, d.dport ORDER BY d.day)
 ),
 kept AS (
     SELECT d.*, h.server_days, h.port_days, h.usual_new FROM service_days d JOIN history h USING (server, dport, day)
