@@ -23,8 +23,8 @@ SRC = Path(bluebench.__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[1] / "data" / "sigma"
 #: Loaded only by the commands that use them: models, the review store, the web app, plots.
 HEAVY = ("sklearn", "scipy", "sqlalchemy", "argon2", "fastapi", "starlette", "uvicorn", "matplotlib")
-#: What a command that reads no events has no use for either: the workspace's DuckDB, Sigma.
-ENGINES = ("duckdb", "evtx", "sigma")
+#: What a command that reads no events has no use for either: Arrow, DuckDB, the EVTX parser, Sigma.
+ENGINES = ("numpy", "pyarrow", "duckdb", "evtx", "sigma")
 
 REPORT = "import json, sys; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
 
@@ -58,7 +58,15 @@ def test_importing_the_cli_loads_no_stage() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [("--help",), ("sigma", "run", "--help"), ("scan", "--help"), ("serve", "--help"), ("mail", "--help")],
+    [
+        ("--help",),
+        ("sigma", "run", "--help"),
+        ("scan", "--help"),
+        ("generate", "--help"),
+        ("review", "--help"),
+        ("serve", "--help"),
+        ("mail", "--help"),
+    ],
 )
 def test_help_loads_no_stage(args: tuple[str, ...]) -> None:
     mods = loaded(run_cli(*args))
