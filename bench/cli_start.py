@@ -104,7 +104,8 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    srcs = {p: Path(p).resolve() for p in args.src or [shown(ROOT / "src")]}
+    # labelled relative to the repository: a published result names no path of this machine
+    srcs = {shown(p): Path(p).resolve() for p in args.src or [ROOT / "src"]}
     cmds = commands(args)
     with tempfile.TemporaryDirectory(prefix="bluebench-cli-start-") as cache:
         envs = {
