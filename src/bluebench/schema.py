@@ -124,6 +124,11 @@ EVENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
 EVENT_COLUMN_NAMES: tuple[str, ...] = tuple(c for c, _, _ in EVENT_COLUMNS)
 
 SEVERITIES: tuple[str, ...] = ("informational", "low", "medium", "high", "critical")
+#: What a reviewer may say of an incident, and who may say it (the review stage enforces both).
+#: Here rather than in ``bluebench.review`` so the CLI can name them in its help without
+#: loading the review store (SQLAlchemy) on every start.
+VERDICTS: tuple[str, ...] = ("true_positive", "false_positive", "benign_true_positive", "needs_info")
+ROLES: tuple[str, ...] = ("analyst", "lead")
 
 
 def severity_rank(severity: str) -> int:

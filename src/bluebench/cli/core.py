@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bluebench import pipeline
-from bluebench.alerts.store import load_alerts
 from bluebench.cli.app import (
     ConfigOpt,
     DbOpt,
@@ -24,14 +21,16 @@ from bluebench.cli.app import (
     err,
 )
 from bluebench.cli.render import print_alerts, print_detect, print_grouping, print_ingest, print_quality
-from bluebench.detectors import default_config_text
-from bluebench.engines import Engine
 from bluebench.errors import ConfigError
-from bluebench.events.quality import quality_report
-from bluebench.events.workspace import IngestSummary, Workspace, workspace_from_env
 from bluebench.schema import SEVERITIES
-from bluebench.sources import ReadOptions, load_mapping
-from bluebench.sources.limits import limits_toml, load_limits
+
+# The pipeline's stages load inside the commands that run them (DuckDB, Arrow, the detectors'
+# models): `bluebench --help` and the other commands start without them.
+if TYPE_CHECKING:
+    from bluebench import pipeline
+    from bluebench.engines import Engine
+    from bluebench.events.workspace import IngestSummary, Workspace
+    from bluebench.sources import ReadOptions
 
 MappingOpt = Annotated[
     str | None, typer.Option("--mapping", help="TOML mapping for CSV/JSON lines of another layout.")
@@ -51,6 +50,9 @@ YearOpt = Annotated[
 
 def _options(mapping: str | None, year: int | None, config: str | None = None) -> ReadOptions:
     """What readers are told: the mapping, the syslog year and the config's ``[limits]``."""
+    from bluebench.sources import ReadOptions, load_mapping
+    from bluebench.sources.limits import load_limits
+
     opts = ReadOptions(year=year, limits=load_limits(config))
     if mapping:
         opts.mapping_format, opts.mapping = load_mapping(Path(mapping))
@@ -59,6 +61,10 @@ def _options(mapping: str | None, year: int | None, config: str | None = None) -
 
 def do_ingest(ws: Workspace, paths: list[str], opts: ReadOptions, quiet: bool) -> IngestSummary:
     """Ingest with a progress bar on stderr, then print what was skipped and why."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bluebench import pipeline
+
     files = pipeline.input_files(paths)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -85,6 +91,8 @@ def _detect_options(
     only: list[str] | None = None,
 ) -> pipeline.DetectOptions:
     """The command's options and a lead's thresholds from the review store, as one value."""
+    from bluebench import pipeline
+
     return pipeline.DetectOptions(
         config=config,
         only=tuple(only or ()),
@@ -110,6 +118,9 @@ def ingest(
     ] = None,
 ) -> None:
     """Read logs into the workspace; the same file twice adds nothing."""
+    from bluebench.events.quality import quality_report
+    from bluebench.events.workspace import workspace_from_env
+
     with workspace_from_env(workspace, command="ingest") as ws:
         summary = do_ingest(ws, paths, _options(mapping, year, config), quiet=as_json)
         if as_json:
@@ -167,6 +178,10 @@ def detect(
     """Run the detectors over every stored event, store their alerts and group them into incidents."""
     if engine not in ("duckdb", "spark"):
         raise ConfigError(f"unknown engine {engine!r}; use duckdb or spark")
+    from bluebench import pipeline
+    from bluebench.alerts.store import load_alerts
+    from bluebench.events.workspace import workspace_from_env
+
     with workspace_from_env(workspace, command="detect") as ws:
         runner: Engine | None = None
         if engine == "spark":
@@ -201,6 +216,10 @@ def scan(
     db: DbOpt = None,
 ) -> None:
     """Ingest, detect and group in one go; print the alerts ranked by severity and score."""
+    from bluebench import pipeline
+    from bluebench.alerts.store import load_alerts
+    from bluebench.events.workspace import workspace_from_env
+
     with workspace_from_env(workspace, command="scan") as ws:
         summary = do_ingest(ws, paths, _options(mapping, year, config), quiet=as_json)
         if not as_json:
@@ -223,6 +242,9 @@ def alerts(
     """Show stored alerts, most severe first."""
     if severity and severity not in SEVERITIES:
         raise ConfigError(f"unknown severity {severity!r}; use one of {', '.join(SEVERITIES)}")
+    from bluebench.alerts.store import load_alerts
+    from bluebench.events.workspace import workspace_from_env
+
     with workspace_from_env(workspace, command="alerts", read_only=True) as ws:
         print_alerts(load_alerts(ws.con, detector, severity), as_json, limit=limit or None)
 
@@ -230,6 +252,9 @@ def alerts(
 @app.command()
 def quality(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Report what to know about the stored data before trusting results."""
+    from bluebench.events.quality import quality_report
+    from bluebench.events.workspace import workspace_from_env
+
     with workspace_from_env(workspace, command="quality", read_only=True) as ws:
         if as_json:
             sys.stdout.write(json.dumps(quality_report(ws.con).to_json(), default=str) + "\n")
@@ -240,4 +265,7 @@ def quality(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def config() -> None:
     """Print the default configuration (detectors and limits), to copy and edit."""
+    from bluebench.detectors import default_config_text
+    from bluebench.sources.limits import limits_toml
+
     sys.stdout.write(default_config_text() + "\n" + limits_toml())

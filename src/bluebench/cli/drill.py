@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -28,8 +28,9 @@ from bluebench.drill import (
     team_questions_markdown,
 )
 from bluebench.errors import ConfigError
-from bluebench.events.workspace import DEFAULT_WORKSPACE
-from bluebench.reports.facts import FactSet, collect_facts
+
+if TYPE_CHECKING:  # the facts read the workspace (DuckDB): loaded by the commands that need them
+    from bluebench.reports.facts import FactSet
 
 drill_app = typer.Typer(
     name="drill",
@@ -47,6 +48,9 @@ MailEvalOpt = Annotated[
 
 
 def _facts(workspace: str | None, mail_evaluation: str | None) -> FactSet:
+    from bluebench.events.workspace import DEFAULT_WORKSPACE
+    from bluebench.reports.facts import collect_facts
+
     folder = Path(workspace or os.environ.get("BLUEBENCH_WORKSPACE", DEFAULT_WORKSPACE))
     return collect_facts(folder, mail_evaluation=Path(mail_evaluation) if mail_evaluation else None)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from bluebench.alerts.store import load_alerts
 from bluebench.cli.app import (
     ConfigOpt,
     DbOpt,
@@ -26,14 +25,13 @@ from bluebench.cli.app import (
 )
 from bluebench.cli.render import pct, rate_cell, table, wide
 from bluebench.cli.triage import open_store, verdict_counts
-from bluebench.detectors import DETECTORS
 from bluebench.errors import ConfigError
-from bluebench.evaluation.evaluate import Evaluation, Row, evaluate_alerts, parse_filter, save_evaluation
-from bluebench.evaluation.labels import load_labels
-from bluebench.evaluation.metrics import Measure, Rate, VerdictPrecision, verdict_precision
-from bluebench.evaluation.tune import TuneResult, tune, tune_from_verdicts
-from bluebench.events.workspace import workspace_from_env
-from bluebench.pipeline import RuleOptions
+
+# Evaluation reads the workspace and runs the detectors: loaded by the commands, not at start.
+if TYPE_CHECKING:
+    from bluebench.evaluation.evaluate import Evaluation, Row
+    from bluebench.evaluation.metrics import Measure, Rate, VerdictPrecision
+    from bluebench.evaluation.tune import TuneResult
 
 LabelsOpt = Annotated[
     str,
@@ -99,6 +97,8 @@ def _detector_ids(text: str | None) -> list[str] | None:
     """'beaconing, port_scan' -> the registered ids named; an unknown one is an error naming it."""
     if not text:
         return None
+    from bluebench.detectors import DETECTORS
+
     ids = [d.strip() for d in text.split(",") if d.strip()]
     unknown = [d for d in ids if d not in DETECTORS]
     if unknown:
@@ -107,6 +107,8 @@ def _detector_ids(text: str | None) -> list[str] | None:
 
 
 def _filter(text: str | None) -> list[str]:
+    from bluebench.evaluation.evaluate import parse_filter
+
     try:
         return parse_filter(text)
     except ValueError as exc:
@@ -293,6 +295,12 @@ def evaluate(
     Each detector's precision from reviewers' verdicts is added, flagged below the lead's floor.
     Exit 2 when no labelled file is in the workspace, naming the paths tried.
     """
+    from bluebench.alerts.store import load_alerts
+    from bluebench.evaluation.evaluate import evaluate_alerts, save_evaluation
+    from bluebench.evaluation.labels import load_labels
+    from bluebench.evaluation.metrics import verdict_precision
+    from bluebench.events.workspace import workspace_from_env
+
     flt = _filter(techniques)
     label_set = load_labels(labels)
     roots = _roots(root)
@@ -386,6 +394,11 @@ def tune_cmd(
 
     With ``--rules`` Sigma is tuned like any detector, and the written config names the rules.
     """
+    from bluebench.evaluation.labels import load_labels
+    from bluebench.evaluation.tune import tune, tune_from_verdicts
+    from bluebench.events.workspace import workspace_from_env
+    from bluebench.pipeline import RuleOptions
+
     if (labels is None) == (not from_verdicts):
         raise ConfigError("give either --labels FILE or --from-verdicts")
     flt = _filter(techniques)

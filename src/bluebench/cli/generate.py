@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from bluebench.cli.app import app, err
-from bluebench.datagen import DEFAULT_DAYS, DEFAULT_LINUX_SHARE, DEFAULT_START, generate
+from bluebench.datagen import DEFAULT_DAYS, DEFAULT_LINUX_SHARE, DEFAULT_START
 from bluebench.errors import ConfigError
 
 
@@ -26,6 +26,8 @@ def generate_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Generate realistic benign activity with labelled attacks: files, labels.csv, manifest.json."""
+    from bluebench.datagen import generate
+
     try:
         first = date.fromisoformat(start)
     except ValueError as exc:

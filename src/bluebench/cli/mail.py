@@ -17,12 +17,12 @@ from rich.table import Table
 from bluebench.cli.app import JsonOpt, WorkspaceOpt, app, err, json_line, out, show
 from bluebench.errors import ConfigError
 from bluebench.mail.tables import table
-from bluebench.sources.mailparse import MailSet, read_mail
 
 if TYPE_CHECKING:
     from bluebench.mail.evaluation.results import MailEvaluation
     from bluebench.mail.model import Verdict
     from bluebench.mail.train import Labelled
+    from bluebench.sources.mailparse import MailSet
 
 mail_app = typer.Typer(
     name="mail",
@@ -65,6 +65,8 @@ def _relabel(data: Labelled, relabel: str | None) -> Labelled:
 
 def _read(paths: list[str], quiet: bool = False) -> MailSet:
     """Read mail and list on stderr what could not be read or was repaired (escaped: mail is data)."""
+    from bluebench.sources.mailparse import read_mail
+
     ms = read_mail(paths)
     return _report(ms, len(ms.mails), paths, quiet)
 

@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from bluebench.cli.app import err, out, show
-from bluebench.events.quality import quality_report
-from bluebench.events.workspace import IngestSummary, Workspace
-from bluebench.incidents import GroupingReport
-from bluebench.pipeline import DetectReport
-from bluebench.schema import Alert
-from bluebench.sources import Skipped
-from bluebench.stats import Rate
 
-if TYPE_CHECKING:  # pySigma loads only when rules run
+# Every command imports this module, so what it imports loads on every start (`--help` too):
+# the stages below are named for types only, and a function that calls one imports it itself.
+if TYPE_CHECKING:
+    from bluebench.events.workspace import IngestSummary, Workspace
+    from bluebench.incidents import GroupingReport
+    from bluebench.pipeline import DetectReport
+    from bluebench.schema import Alert
     from bluebench.sigma import RuleSet
+    from bluebench.sources import Skipped
+    from bluebench.stats import Rate
 
 SEVERITY_STYLE = {
     "critical": "bold red",
@@ -228,6 +229,8 @@ def print_grouping(report: GroupingReport) -> None:
 
 def print_quality(ws: Workspace) -> None:
     """Data quality findings on stderr, so --json output stays clean."""
+    from bluebench.events.quality import quality_report
+
     rep = quality_report(ws.con)
     span = (
         f"{rep.first:%Y-%m-%d %H:%M} to {rep.last:%Y-%m-%d %H:%M} UTC"

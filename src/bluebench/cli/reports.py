@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bluebench.cli.app import WorkspaceOpt, app, err, out, printable, show
 from bluebench.errors import ConfigError
-from bluebench.events.workspace import DEFAULT_WORKSPACE
-from bluebench.reports.facts import load_mail_evaluation, open_workspace
-from bluebench.reports.report import ReportOptions, write_report
-from bluebench.reports.summarise import OpenAICompatible, SummaryRefused, summarise
-from bluebench.reports.timeline import build_timeline, markdown_to_html
-from bluebench.reports.verify import Verifier, VerifyResult
+
+if TYPE_CHECKING:  # reports read the workspace (DuckDB): loaded by the commands that write them
+    from bluebench.reports.verify import VerifyResult
 
 MailEvalOpt = Annotated[
     str | None,
@@ -28,6 +25,8 @@ MailEvalOpt = Annotated[
 
 def _ws(workspace: str | None) -> Path:
     import os
+
+    from bluebench.events.workspace import DEFAULT_WORKSPACE
 
     return Path(workspace or os.environ.get("BLUEBENCH_WORKSPACE", DEFAULT_WORKSPACE))
 
@@ -51,6 +50,11 @@ def timeline(
     summariser_model: Annotated[str | None, typer.Option("--summariser-model", help="Model name.")] = None,
 ) -> None:
     """A chronological account of an incident in short sentences, each citing its events."""
+    from bluebench.reports.facts import open_workspace
+    from bluebench.reports.summarise import OpenAICompatible, SummaryRefused, summarise
+    from bluebench.reports.timeline import build_timeline, markdown_to_html
+    from bluebench.reports.verify import Verifier
+
     if fmt not in ("md", "html", "json"):
         raise ConfigError(f"--format must be md, html or json, got {fmt!r}")
     ws = _ws(workspace)
@@ -111,6 +115,9 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Recompute every number, time, name and technique of a document from the workspace; exit 1 on any failure."""
+    from bluebench.reports.facts import load_mail_evaluation, open_workspace
+    from bluebench.reports.verify import Verifier
+
     path = Path(file)
     if not path.is_file():
         raise ConfigError(f"{file}: no such file")
@@ -146,6 +153,8 @@ def report(
     no_charts: Annotated[bool, typer.Option("--no-charts", help="Leave the charts out.")] = False,
 ) -> None:
     """A case-study report (situation, action, result, limits, lesson); every number cites its stored result."""
+    from bluebench.reports.report import ReportOptions, write_report
+
     if minutes_per_alert <= 0:
         raise ConfigError("--minutes-per-alert must be above 0")
     opts = ReportOptions(

@@ -12,7 +12,6 @@ import typer
 
 from bluebench.cli.app import WorkspaceOpt, app, err, out, show
 from bluebench.errors import ConfigError
-from bluebench.events.workspace import DB_NAME, DEFAULT_WORKSPACE
 
 if TYPE_CHECKING:
     from bluebench.review import ReviewStore
@@ -78,6 +77,7 @@ def serve_cmd(
     """Serve the review UI: the incident queue, incidents, detectors, metrics and search."""
     import uvicorn
 
+    from bluebench.events.workspace import DB_NAME, DEFAULT_WORKSPACE
     from bluebench.review import ReviewStore
     from bluebench.web import create_app
 

@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 from bluebench.cli.app import WorkspaceOpt, app, out
-from bluebench.engines.parquet import export_parquet
-from bluebench.events.workspace import workspace_from_env
 
 
 @app.command("export-parquet")
@@ -18,6 +16,9 @@ def export_parquet_cmd(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export there.")] = False,
 ) -> None:
     """Export every stored event as Parquet partitioned by day: what `detect --engine spark` reads."""
+    from bluebench.engines.parquet import export_parquet
+    from bluebench.events.workspace import workspace_from_env
+
     with workspace_from_env(workspace, command="export-parquet", read_only=True) as ws:
         summary = export_parquet(ws.con, out_dir, overwrite=overwrite)
     out.print(

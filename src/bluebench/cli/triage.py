@@ -19,19 +19,22 @@ import secrets
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.padding import Padding
 from rich.table import Table
 
-from bluebench.alerts.store import load_alerts
 from bluebench.cli.app import DbOpt, JsonOpt, WorkspaceOpt, app, out, show
 from bluebench.cli.render import bullet, table, wide
 from bluebench.errors import ConfigError
-from bluebench.events.workspace import DEFAULT_WORKSPACE, workspace_from_env
-from bluebench.incidents import Incident, default_grouping_text, load_incident, load_incidents
-from bluebench.review import ROLES, VERDICTS, IncidentState, ReviewStore
+from bluebench.schema import ROLES, VERDICTS
+
+# The workspace (DuckDB) and the review store (SQLAlchemy, argon2) load in the commands that
+# open them, not on every start of the CLI.
+if TYPE_CHECKING:
+    from bluebench.incidents import Incident
+    from bluebench.review import IncidentState, ReviewStore
 
 AsOpt = Annotated[
     str | None,
@@ -42,11 +45,15 @@ STATUS_STYLE = {"open": "yellow", "closed": "dim"}
 
 def ws_dir(workspace: str | None) -> Path:
     """The workspace folder, chosen as ``workspace_from_env`` chooses it, without opening DuckDB."""
+    from bluebench.events.workspace import DEFAULT_WORKSPACE
+
     return Path(workspace or os.environ.get("BLUEBENCH_WORKSPACE", DEFAULT_WORKSPACE))
 
 
 def open_store(workspace: str | None, db: str | None) -> ReviewStore:
     """The review store, its audit records marked as written by the CLI's unverified ``--as``."""
+    from bluebench.review import ReviewStore
+
     return ReviewStore.for_workspace(ws_dir(workspace), db, via=cli_via())
 
 
@@ -123,6 +130,10 @@ def incidents(
     ] = False,
 ) -> None:
     """Incidents ranked by risk (0-100, higher = more urgent), with their review status."""
+    from bluebench.events.workspace import workspace_from_env
+    from bluebench.incidents import default_grouping_text, load_incidents
+    from bluebench.review import IncidentState
+
     if default_config:
         sys.stdout.write(default_grouping_text())
         return
@@ -167,6 +178,8 @@ def incidents(
 
 def _incident_table(title: str, found: list[Incident], states: dict[str, IncidentState]) -> Table:
     """Incidents one per row; on a narrow terminal the title wraps above its facts, the id beside."""
+    from bluebench.review import IncidentState
+
     default = IncidentState("open", None, "", None, None)
     cols = ("#", "risk", "severity", "status", "title", "alerts", "first seen (UTC)", "id")
     t = table(
@@ -202,6 +215,9 @@ def _incident_table(title: str, found: list[Incident], states: dict[str, Inciden
 
 def _incident_or_fail(workspace: str | None, incident_id: str) -> tuple[Incident, list[tuple[str, str]]]:
     """The incident and its (alert id, detector id) pairs, or a clear error."""
+    from bluebench.events.workspace import workspace_from_env
+    from bluebench.incidents import load_incident
+
     with workspace_from_env(workspace, command="review", read_only=True) as ws:
         inc = load_incident(ws.con, incident_id)
         if inc is None:
@@ -221,6 +237,10 @@ def incident(
     as_json: JsonOpt = False,
 ) -> None:
     """One incident: risk and its parts, entities, each alert's reasons and evidence, and its history."""
+    from bluebench.alerts.store import load_alerts
+    from bluebench.events.workspace import workspace_from_env
+    from bluebench.incidents import load_incident
+
     with workspace_from_env(workspace, command="incident", read_only=True) as ws:
         inc = load_incident(ws.con, incident_id)
         if inc is None:

@@ -22,7 +22,8 @@ How the package reads, bottom up: ``columns`` (the event-column table), ``names`
 ``templates`` and ``format`` (line layouts and their assembly), ``schedule`` (who works when;
 samplers), ``benign_*`` (what each benign session logs), ``attacks`` and ``attacks_*`` (the
 builder and the scenarios), ``registry`` (the tables below), ``plan`` (calibration),
-``writer`` (files, labels, manifest) and ``driver`` (``generate()`` itself).
+``writer`` (files, labels, manifest), ``driver`` (``generate()`` itself) and ``defaults`` (its
+defaults, apart so that naming them loads no numpy).
 
 To add a benign activity:
   1. write its expander in the ``benign_*`` module it belongs to (people, admin, services,
@@ -43,9 +44,25 @@ what every seed generates (the rows share seeded streams and the calibration), s
 digests, and extend ``tests/datagen`` with the new attack's expected lines.
 """
 
-from bluebench.datagen.driver import DEFAULT_DAYS, DEFAULT_LINUX_SHARE, DEFAULT_START, generate
-from bluebench.datagen.plan import people_for
-from bluebench.datagen.writer import GenerateSummary
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from bluebench.datagen.defaults import DEFAULT_DAYS, DEFAULT_LINUX_SHARE, DEFAULT_START
+
+if TYPE_CHECKING:
+    from bluebench.datagen.driver import generate
+    from bluebench.datagen.plan import people_for
+    from bluebench.datagen.writer import GenerateSummary
+
+# The generator (numpy, Arrow) loads on first use, not when a caller only names the defaults:
+# the CLI imports this package on every start, `--help` included.
+_LAZY = {
+    "generate": "bluebench.datagen.driver",
+    "people_for": "bluebench.datagen.plan",
+    "GenerateSummary": "bluebench.datagen.writer",
+}
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -55,3 +72,12 @@ __all__ = [
     "generate",
     "people_for",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``generate``, ``people_for`` and ``GenerateSummary``, imported when first asked for."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # asked once: later reads find it like any attribute
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

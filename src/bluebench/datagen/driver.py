@@ -16,6 +16,7 @@ import numpy as np
 
 from bluebench.datagen.attacks import Attacks
 from bluebench.datagen.columns import MS_DAY, Cols, Rng, concat, nrows, take
+from bluebench.datagen.defaults import DEFAULT_DAYS, DEFAULT_LINUX_SHARE, DEFAULT_START
 from bluebench.datagen.org import Org
 from bluebench.datagen.plan import Plan, SessionCache, calibrate, people_for
 from bluebench.datagen.registry import ATTACKS, KINDS
@@ -23,9 +24,6 @@ from bluebench.datagen.templates import STREAMS, TPL_STREAM
 from bluebench.datagen.writer import GenerateSummary, Writer
 from bluebench.errors import BluebenchError
 
-DEFAULT_START = date(2025, 3, 3)  # a Monday
-DEFAULT_DAYS = 42  # six weeks: behaviour baselines need 20+ active days before they judge
-DEFAULT_LINUX_SHARE = 0.03
 WINDOW_EVENTS = 400_000  # events expanded and sorted at once (bounds memory)
 
 

@@ -11,9 +11,7 @@ from bluebench.review.findings import DECISION_WORDS, FINDING_DECISIONS, Decisio
 from bluebench.review.logins import LoginPolicy, LoginWait
 from bluebench.review.store import (
     REASON_REQUIRED,
-    ROLES,
     VERDICT_LABELS,
-    VERDICTS,
     AuditRecord,
     Comment,
     DetectorSettings,
@@ -26,6 +24,7 @@ from bluebench.review.store import (
     ValidationError,
     VerdictCounts,
 )
+from bluebench.schema import ROLES, VERDICTS
 
 __all__ = [
     "DECISION_WORDS",

@@ -49,9 +49,9 @@ from bluebench.review.models import (
     VerdictAlertRow,
     VerdictRow,
 )
+from bluebench.schema import ROLES, VERDICTS
 from bluebench.stats import Rate
 
-VERDICTS: tuple[str, ...] = ("true_positive", "false_positive", "benign_true_positive", "needs_info")
 # detect-secrets-style labels: was the detection right? (None: not decided yet)
 VERDICT_LABELS: dict[str, bool | None] = {
     "true_positive": True,
@@ -61,7 +61,6 @@ VERDICT_LABELS: dict[str, bool | None] = {
 }
 # A dismissal (or "it was real but allowed") must say why, so the decision can be defended.
 REASON_REQUIRED: frozenset[str] = frozenset({"false_positive", "benign_true_positive"})
-ROLES: tuple[str, ...] = ("analyst", "lead")
 STATUSES: tuple[str, ...] = ("open", "closed")
 SESSION_TTL_S = 8 * 3600
 MIN_PASSWORD_LENGTH = 8
