@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from bluebench.mail.evaluation.classes import ClassCandidate, ClassesEvaluation, Confusion, three_classes
+from bluebench.mail.evaluation.classes import (
+    SHIFT_RULE,
+    ClassCandidate,
+    ClassesEvaluation,
+    Confusion,
+    three_classes,
+)
 from bluebench.mail.features import Extracted
 from bluebench.mail.model import CLASSES
 from bluebench.mail.relabel import RELABEL_COLUMNS, load_relabels
@@ -168,3 +174,14 @@ def test_a_stored_evaluation_says_what_mail_train_ships(
     again = ClassesEvaluation.from_json(old)
     assert again.spam_target == again.target_fpr and again.shipped == ISSUE3_SHIPPED
     assert not again.ships_chosen()
+
+
+def test_mail_train_ships_what_the_stored_three_class_evaluation_chose() -> None:
+    import json
+
+    from bluebench.mail.train import SHIPPED, Shipped
+
+    stored = Path(__file__).resolve().parents[3] / "bench" / "results" / "mail-classes.json"
+    ce = ClassesEvaluation.from_json(json.loads(stored.read_text(encoding="utf-8")))
+    assert ce.chosen_spec is not None and ce.rule == SHIFT_RULE
+    assert Shipped(ce.chosen_spec, ce.target_fpr, ce.spam_target) == SHIPPED
