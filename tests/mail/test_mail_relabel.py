@@ -179,12 +179,17 @@ def test_mail_train_applies_the_list_and_says_what_it_changed(tmp_path: Path) ->
     i = data.labels.index("spam")
     m = data.mails[i]
     row = {"file": m.file, "index": str(m.index), "message_id": "", "sha1": m.digest}
-    path = _write(
-        tmp_path / "r.csv", [row | {"old_label": "spam", "new_label": "phishing", "reason": "scam"}]
-    )
+    path = tmp_path / "r.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=[*RELABEL_COLUMNS, *SECOND_REVIEW_COLUMNS])
+        w.writeheader()
+        w.writerow(
+            row | {"old_label": "spam", "new_label": "phishing", "reason": "scam"} | {"second_label": "spam"}
+        )
     out = tmp_path / "m.model"
     args = ["mail", "train", str(data_dir), "--labels", str(data_dir / "labels.csv"), "--relabel", str(path)]
     r = CliRunner().invoke(app, [*args, "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "relabelled 1 of 1 listed messages (1 spam -> phishing)" in r.output
+    assert "second review agrees on 0 of 1 listed messages (Cohen's kappa 0.00)" in r.output
     assert "'phishing': 13" in r.output and "'spam': 9" in r.output  # the counts the model was trained on
