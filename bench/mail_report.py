@@ -17,6 +17,7 @@ from typing import Any
 
 from bluebench.mail.evaluation.classes import (
     TARGET_LEGIT_FPR,
+    ClassCandidate,
     ClassesEvaluation,
     Confusion,
     spec_label,
@@ -532,7 +533,7 @@ def class_status(ce: ClassesEvaluation) -> list[str]:
     out = [
         "### Three classes: against the targets of issue #22",
         "",
-        f"Phishing part: {ce.spec_name} (chosen on validation folds of the relabelled training part), "
+        f"Phishing part: {ce.spec_name} (chosen inside the relabelled training part), "
         f"threshold {a.threshold:.4f} at out-of-fold ham FPR <= {ce.target_fpr:g}; spam part: the same spec, "
         f"spam against legitimate mail, threshold {a.spam_threshold:.4f} at out-of-fold ham FPR <= "
         f"{ce.spam_target:g}. Era signals removed from both. `mail train` " + _classes_shipped(ce),
@@ -598,7 +599,9 @@ def classes_section(ce: ClassesEvaluation) -> list[str]:
         "|---|---|---|---:|",
         *(f"| {s} | {o} | {n} | {c} |" for s, o, n, c in r.by_source),
         "",
+        *_second_review(ce),
         *_class_candidates(ce),
+        *_streams(ce),
         "",
         *_group_table("source", ce.after.by_source),
         "",
@@ -609,28 +612,101 @@ def classes_section(ce: ClassesEvaluation) -> list[str]:
     return out
 
 
+def _second_review(ce: ClassesEvaluation) -> list[str]:
+    """How a second, independent reading of every listed message agrees with the list (never applied)."""
+    a = ce.relabel.second_review
+    if a is None:
+        return []
+    kappa = "undefined" if a.kappa is None else f"{a.kappa:.3f}"
+    moved = ", ".join(f"{c} {f} -> {s}" for f, s, c in a.pairs if f != s) or "none"
+    return [
+        f"A second reviewer re-read each listed message (`second_label`, `second_note` in the list; "
+        f"the first review's labels are the ones used): same class for {rate(a.rate)} of them, Cohen's "
+        f"kappa {kappa}; where they differ ({moved}) the note says why. Only messages the first "
+        "review moved are listed, so this is agreement on where a moved message belongs, not on which "
+        "messages to move.",
+        "",
+    ]
+
+
 def _class_candidates(ce: ClassesEvaluation) -> list[str]:
-    """Every candidate's two parts on the pooled validation folds (relabelled training part)."""
+    """Every candidate's two parts on the pooled validation folds and, when stored, under shift."""
     if not ce.candidates:
         return []
+    shifted = any(c.shifted is not None for c in ce.candidates)
     out = [
-        f"Choice on the validation folds (relabelled training part, never the test part). Rule: {ce.rule}.",
+        f"Choice inside the relabelled training part, never the test part. Rule: {ce.rule}.",
         "",
-        "Threshold targets are out-of-fold legitimate-mail FPRs, the phishing part's and the spam part's.",
+        "Threshold targets are out-of-fold legitimate-mail FPRs, the phishing part's and the spam part's. "
+        "*Folds*: the forward-chaining validation folds."
+        + (
+            " *Shifted*: the same, but the legitimate mail of every source except the largest is decided "
+            "by a model developed without that source (all of its training mail)."
+            if shifted
+            else ""
+        ),
         "",
-        "| candidate | phishing target | spam target | phishing recall | legitimate flagged | spam as spam "
-        "| spam as phishing |",
-        "|---|---:|---:|---|---|---|---|",
+        "| candidate | phishing target | spam target | phishing recall | legitimate flagged, folds "
+        + ("| legitimate flagged, shifted " if shifted else "")
+        + "| spam as spam | spam as phishing |",
+        "|---|---:|---:|---|---|" + ("---|" if shifted else "") + "---|---|",
     ]
     for c in ce.candidates:
         v = c.validation
-        mine = (c.name, c.target_fpr, c.spam_target) == (ce.spec_name, ce.target_fpr, ce.spam_target)
-        chosen = " **chosen**" if mine else ""
-        out.append(
-            f"| {c.name}{chosen} | {c.target_fpr:g} | {c.spam_target:g} | {rate(v.recall)} | {rate(v.legit_fpr, 4)} | "
-            f"{rate(v.spam_caught, 2)} | {rate(v.spam_to_phishing, 2)} |"
-        )
-    return out
+        chosen = " **chosen**" if _is_chosen(ce, c) else ""
+        cells = [rate(v.recall), rate(v.legit_fpr, 4)]
+        if shifted:
+            cells.append(rate(c.shifted.legit_fpr, 4) if c.shifted else "n/a")
+        cells += [rate(v.spam_caught, 2), rate(v.spam_to_phishing, 2)]
+        out.append(f"| {c.name}{chosen} | {c.target_fpr:g} | {c.spam_target:g} | " + " | ".join(cells) + " |")
+    return out + _shift_reach(ce)
+
+
+def _shift_reach(ce: ClassesEvaluation) -> list[str]:
+    """Whether any candidate that reaches the recall target is within the legitimate-mail budget under shift."""
+    able = [
+        c for c in ce.candidates if c.shifted and (c.validation.recall.value or 0.0) >= CLASS_TARGET_RECALL
+    ]
+    if not able:
+        return []
+    best = min(able, key=lambda c: c.shifted.legit_fpr.k if c.shifted else 0)
+    assert best.shifted is not None
+    f = best.shifted.legit_fpr
+    within = [c for c in able if c.shifted and (c.shifted.legit_fpr.value or 0.0) <= TARGET_LEGIT_FPR]
+    return [
+        "",
+        f"Under shift, the fewest legitimate messages flagged by a candidate with recall >= {CLASS_TARGET_RECALL} "
+        f"on the folds: {rate(f, 4)} ({best.name}, targets {best.target_fpr:g} and {best.spam_target:g}); "
+        + (
+            f"{len(within)} candidate rows are within the {TARGET_LEGIT_FPR} budget."
+            if within
+            else f"none is within the {TARGET_LEGIT_FPR} budget, so validation already said the first target "
+            "was out of reach for these candidates."
+        ),
+    ]
+
+
+def _is_chosen(ce: ClassesEvaluation, c: ClassCandidate) -> bool:
+    return (c.name, c.target_fpr, c.spam_target) == (ce.spec_name, ce.target_fpr, ce.spam_target)
+
+
+def _streams(ce: ClassesEvaluation) -> list[str]:
+    """The chosen candidate's legitimate mail by left-out stream: what the shifted validation is made of."""
+    chosen = next((c for c in ce.candidates if _is_chosen(ce, c)), None)
+    if chosen is None or not chosen.streams:
+        return []
+    return [
+        "",
+        "The chosen candidate on each legitimate stream left out of development (all its training mail):",
+        "",
+        "| stream | legitimate | flagged | as phishing | as spam |",
+        "|---|---:|---|---:|---:|",
+        *(
+            f"| {g.group} | {g.legit_fpr.n} | {rate(g.legit_fpr, 3)} | {g.counts['legitimate']['phishing']} | "
+            f"{g.counts['legitimate']['spam']} |"
+            for g in chosen.streams
+        ),
+    ]
 
 
 def _group_table(what: str, groups: tuple[Confusion, ...]) -> list[str]:

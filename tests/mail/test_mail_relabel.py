@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from bluebench.errors import ConfigError
 from bluebench.mail.labels import LABELS
-from bluebench.mail.relabel import RELABEL_COLUMNS, RelabelReport, apply_relabels, load_relabels
+from bluebench.mail.relabel import (
+    RELABEL_COLUMNS,
+    SECOND_REVIEW_COLUMNS,
+    RelabelReport,
+    agreement,
+    apply_relabels,
+    cohen_kappa,
+    load_relabels,
+)
 from bluebench.mail.train import Labelled
 from bluebench.sources.mailparse import Mail
 
@@ -116,6 +124,46 @@ def test_the_shipped_list_loads_and_every_row_says_why() -> None:
     rel = load_relabels(SHIPPED)
     assert rel.rows and all(r.reason and r.file and r.old_label != r.new_label for r in rel.rows)
     assert len({r.sha1 for r in rel.rows}) == len(rel.rows)
+    # every row was read a second time, and a disagreement says why
+    assert all(r.second_label and r.second_note for r in rel.rows)
+    a = agreement(rel.rows)
+    assert a is not None and a.reviewed == len(rel.rows) and a.agreed < a.reviewed
+
+
+@given(st.lists(st.tuples(st.sampled_from(LABELS), st.sampled_from(LABELS)), min_size=1, max_size=40))
+def test_cohen_kappa_matches_scikit_learn(pairs: list[tuple[str, str]]) -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    first, second = [a for a, _ in pairs], [b for _, b in pairs]
+    kappa = cohen_kappa(first, second)
+    if len(set(first) | set(second)) == 1:
+        assert kappa is None  # both raters used one label: agreement by chance is certain
+    else:
+        assert kappa is not None and abs(kappa - cohen_kappa_score(first, second)) < 1e-9
+
+
+def test_the_second_review_is_reported_never_applied(tmp_path: Path) -> None:
+    rows = [
+        _row(1) | {"second_label": "spam", "second_note": "agrees"},
+        _row(2, "spam", "phishing") | {"second_label": "spam", "second_note": "an advertisement"},
+        _row(0),  # reviewed once
+    ]
+    columns = [*RELABEL_COLUMNS, *SECOND_REVIEW_COLUMNS]
+    path = tmp_path / "r.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=columns)
+        w.writeheader()
+        w.writerows(rows)
+    out, report = apply_relabels(_data(), load_relabels(path))
+    assert out.labels == ["spam", "spam", "phishing", "ham"]  # the first review's labels are used
+    assert report.second_review is not None
+    assert (report.second_review.reviewed, report.second_review.agreed) == (2, 1)
+    assert report.second_review.pairs == (("phishing", "spam", 1), ("spam", "spam", 1))
+    assert RelabelReport.from_json(report.to_json()) == report
+    bad = tmp_path / "bad.csv"
+    bad.write_text(path.read_text(encoding="utf-8").replace(",spam,agrees", ",scam,agrees"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.csv, line 2: second_label 'scam' is not one of"):
+        load_relabels(bad)
 
 
 def test_mail_train_applies_the_list_and_says_what_it_changed(tmp_path: Path) -> None:
@@ -131,12 +179,17 @@ def test_mail_train_applies_the_list_and_says_what_it_changed(tmp_path: Path) ->
     i = data.labels.index("spam")
     m = data.mails[i]
     row = {"file": m.file, "index": str(m.index), "message_id": "", "sha1": m.digest}
-    path = _write(
-        tmp_path / "r.csv", [row | {"old_label": "spam", "new_label": "phishing", "reason": "scam"}]
-    )
+    path = tmp_path / "r.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=[*RELABEL_COLUMNS, *SECOND_REVIEW_COLUMNS])
+        w.writeheader()
+        w.writerow(
+            row | {"old_label": "spam", "new_label": "phishing", "reason": "scam"} | {"second_label": "spam"}
+        )
     out = tmp_path / "m.model"
     args = ["mail", "train", str(data_dir), "--labels", str(data_dir / "labels.csv"), "--relabel", str(path)]
     r = CliRunner().invoke(app, [*args, "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "relabelled 1 of 1 listed messages (1 spam -> phishing)" in r.output
+    assert "second review agrees on 0 of 1 listed messages (Cohen's kappa 0.00)" in r.output
     assert "'phishing': 13" in r.output and "'spam': 9" in r.output  # the counts the model was trained on

@@ -60,6 +60,12 @@ def _relabel(data: Labelled, relabel: str | None) -> Labelled:
         f"relabelled {report.applied} of {report.rows} listed messages ({changes}); "
         f"{len(report.missing)} listed messages were not among those read"
     )
+    a = report.second_review
+    if a is not None:
+        kappa = "undefined" if a.kappa is None else f"{a.kappa:.2f}"
+        err.print(
+            f"second review agrees on {a.agreed} of {a.reviewed} listed messages (Cohen's kappa {kappa})"
+        )
     return data
 
 

@@ -2,9 +2,10 @@
 
 The phishing part (spam a negative) and the spam part (spam
 against legitimate mail, ``train.train_spam``) are fitted on the training part, each
-threshold from its own out-of-fold ham scores; the spec and threshold target are chosen on
-forward-chaining validation folds inside the training part by a rule that counts legitimate
-mail flagged as either class (``select_classes``). The test part is decided once per class
+threshold from its own out-of-fold ham scores; the spec and threshold targets are chosen
+inside the training part, on forward-chaining validation folds and on legitimate streams
+left out of development (``streams.py``), by a rule that counts legitimate mail flagged as
+either class under that shift (``select_classes``, :data:`SHIFT_RULE`). The test part is decided once per class
 (``model.decide``). Legitimate mail decided as either class is a false positive; spam decided
 as phishing is its own line, neither a miss nor a false positive. The same run is made on
 the labels as the sources give them and after the reviewed relabelling list, so the list's
@@ -27,6 +28,7 @@ from bluebench.mail.evaluation.era import era_masks
 from bluebench.mail.evaluation.runs import fit_model
 from bluebench.mail.evaluation.selection import CANDIDATES, SELECTION_MAX_FPR, validation_folds
 from bluebench.mail.evaluation.split import time_split
+from bluebench.mail.evaluation.streams import held_out_streams, shift_rows
 from bluebench.mail.features import Extracted
 from bluebench.mail.language import detect_language
 from bluebench.mail.model import CLASS_OF_LABEL, CLASSES, MailModel, decide, fit, threshold_for_fpr
@@ -55,9 +57,20 @@ CLASS_CANDIDATES: tuple[tuple[str, Spec], ...] = (
 )
 PHISHING_TARGET_FPR: tuple[float, ...] = (0.001, 0.003, 0.005)
 SPAM_TARGET_FPR: tuple[float, ...] = (0.001, 0.003)
+# The rule of the evaluations stored before 2026-12-07 (09:00 UTC): saturated, since nearly
+# every candidate flagged about 1 in 406 legitimate messages on the forward-chaining folds.
 CLASS_RULE = (
     f"highest validation phishing recall with legitimate mail flagged as either class <= {SELECTION_MAX_FPR:g}; "
     "if none, the fewest legitimate flagged; ties to fewer legitimate flagged, then less spam sent as phishing"
+)
+# The rule since: fixed, with the shifted validation of ``streams.py``, before it was run
+# (the test part had been scored by earlier rules; see docs/mail.md).
+SHIFT_RULE = (
+    f"phishing recall on the forward-chaining folds >= {TARGET_RECALL:g}; among those, the lowest upper end "
+    "of the 95% interval of legitimate mail flagged as either class on the shifted validation (every "
+    "legitimate source but the largest decided by a model developed without it, the largest on the "
+    "forward-chaining folds); ties to the higher recall, then less spam sent as phishing; if none reaches "
+    f"{TARGET_RECALL:g}, the highest recall"
 )
 
 
@@ -176,7 +189,7 @@ class ClassesEvaluation:
     before: ClassRun
     after: ClassRun
     candidates: tuple[ClassCandidate, ...] = ()
-    rule: str = CLASS_RULE
+    rule: str = SHIFT_RULE
     spam_target_fpr: float | None = None  # None: the phishing part's (evaluations before the two were apart)
     chosen_spec: Spec | None = None  # None in evaluations stored before it was recorded
     shipped: Shipped = SHIPPED
@@ -340,12 +353,20 @@ def evaluate_classes(
 
 @dataclass(frozen=True)
 class ClassCandidate:
-    """One candidate spec at one threshold target, both parts decided on the pooled validation folds."""
+    """One candidate spec at one pair of threshold targets, both parts decided on validation mail.
+
+    ``validation``: the pooled forward-chaining folds. ``shifted``: the same messages, except
+    that the legitimate mail of every left-out stream is decided by a model developed without
+    that stream (all its training mail, ``streams.held_out_streams``); ``streams``: that mail
+    by stream. Both are None/empty in evaluations stored before the shifted validation.
+    """
 
     name: str
     target_fpr: float
     validation: Confusion
     spam_target_fpr: float | None = None  # None: the phishing part's (evaluations before the two were apart)
+    shifted: Confusion | None = None
+    streams: tuple[Confusion, ...] = ()
 
     @property
     def spam_target(self) -> float:
@@ -358,6 +379,8 @@ class ClassCandidate:
             "target_fpr": self.target_fpr,
             "spam_target_fpr": self.spam_target,
             "validation": self.validation.to_json(),
+            "shifted": None if self.shifted is None else self.shifted.to_json(),
+            "streams": [c.to_json() for c in self.streams],
         }
 
     @classmethod
@@ -368,62 +391,115 @@ class ClassCandidate:
             float(d["target_fpr"]),
             Confusion.from_json(d["validation"]),
             None if spam is None else float(spam),
+            None if d.get("shifted") is None else Confusion.from_json(d["shifted"]),
+            tuple(Confusion.from_json(c) for c in d.get("streams", ())),
         )
 
 
 def _best_class(rows: Sequence[ClassCandidate]) -> ClassCandidate:
-    """The rule of :data:`CLASS_RULE`: issue 22 counts legitimate mail flagged as spam as a false positive too."""
+    """The rule of :data:`SHIFT_RULE`: the issue's recall, then the fewest legitimate mail flagged under shift.
 
-    def key(c: ClassCandidate) -> tuple[float, float, float]:
-        v = c.validation
-        return (v.recall.value or 0.0, -(v.legit_fpr.value or 0.0), -(v.spam_to_phishing.value or 0.0))
+    A candidate stored without the shifted validation is judged on its forward-chaining
+    figures. With the same legitimate mail behind every candidate, the lowest upper end of
+    the interval is also the fewest flagged; the upper end is what the rule is stated in,
+    since it is what a budget of 0.5% has to hold against.
+    """
 
-    ok = [c for c in rows if (c.validation.legit_fpr.value or 0.0) <= SELECTION_MAX_FPR]
-    if ok:
-        return max(ok, key=key)
-    return min(rows, key=lambda c: (c.validation.legit_fpr.value or 0.0, -key(c)[0]))
+    def upper(c: ClassCandidate) -> float:
+        ci = (c.shifted or c.validation).legit_fpr.interval
+        return ci[1] if ci else 0.0
+
+    def recall(c: ClassCandidate) -> float:
+        return c.validation.recall.value or 0.0
+
+    ok = [c for c in rows if recall(c) >= TARGET_RECALL]
+    if not ok:
+        return max(rows, key=lambda c: (recall(c), -upper(c)))
+    return min(ok, key=lambda c: (upper(c), -recall(c), c.validation.spam_to_phishing.value or 0.0))
+
+
+Targets = tuple[float, float]
+
+
+def _decide(
+    ex: Sequence[Extracted],
+    data: Labelled,
+    X: np.ndarray,
+    dev: np.ndarray,
+    val: np.ndarray,
+    spec: Spec,
+    targets: Sequence[Targets],
+) -> dict[Targets, np.ndarray]:
+    """Both parts fitted on ``dev``, each threshold from its out-of-fold legitimate scores; ``val`` decided at each pair of targets."""
+    labels = np.asarray(data.labels)
+    model, reads, oof = fit_model(X, ex, data, dev, spec, 0.0)
+    phish = model.scores(reads[val])
+    spam_oof, spam_scores = _spam_part(ex, data, X, dev, val, spec)
+    spam_ham = labels[dev & np.isin(labels, ("spam", "ham"))] == "ham"
+    return {
+        (pt, st): decide(
+            phish,
+            threshold_for_fpr(oof, labels[dev] == "ham", pt),
+            spam_scores,
+            threshold_for_fpr(spam_oof, spam_ham, st),
+        )
+        for pt, st in targets
+    }
 
 
 def select_classes(
     ex: Sequence[Extracted], data: Labelled, train: np.ndarray
 ) -> tuple[ClassCandidate, tuple[ClassCandidate, ...], dict[str, Spec]]:
-    """Each candidate's two parts fitted on each fold's development mail, decided on its validation mail.
+    """Each candidate's two parts decided on the forward-chaining folds and on the left-out legitimate streams.
 
-    The folds are those of ``selection.validation_folds`` (forward-chaining inside the
-    training part); the test part is never read. Returns the choice, every row, and the specs by name.
+    The folds are those of ``selection.validation_folds`` and the streams those of
+    ``streams.held_out_streams``, both inside the training part; the test part is never
+    read. Returns the choice, every row, and the specs by name.
     """
     labels = np.asarray(data.labels)
     true = np.array([CLASS_OF_LABEL[lab] for lab in labels], dtype=object)
     folds = validation_folds(data, train)
+    streams = held_out_streams(data, train)
+    val_all = np.zeros(len(labels), dtype=bool)
+    for _dev, val in folds:
+        val_all |= val
+    keep = shift_rows(val_all, streams)
     targets = [(p, s) for p in PHISHING_TARGET_FPR for s in SPAM_TARGET_FPR]
     rows: list[ClassCandidate] = []
     for name, spec in CLASS_CANDIDATES:
+        X = design(ex, data.mails, spec)
         decided = {t: np.full(len(labels), "", dtype=object) for t in targets}
+        unseen = {t: np.full(len(labels), "", dtype=object) for t in targets}
         for dev, val in folds:
-            model, X, oof = fit_model(design(ex, data.mails, spec), ex, data, dev, spec, 0.0)
-            phish = model.scores(X[val])
-            spam_oof, spam_scores = _spam_part(ex, data, dev, val, spec)
-            spam_ham = labels[dev & np.isin(labels, ("spam", "ham"))] == "ham"
-            for pt, st in targets:
-                decided[(pt, st)][val] = decide(
-                    phish,
-                    threshold_for_fpr(oof, labels[dev] == "ham", pt),
-                    spam_scores,
-                    threshold_for_fpr(spam_oof, spam_ham, st),
+            for t, d in _decide(ex, data, X, dev, val, spec, targets).items():
+                decided[t][val] = d
+        for s in streams:
+            for t, d in _decide(ex, data, X, s.development, s.held, spec, targets).items():
+                unseen[t][s.held] = d
+        for t in targets:
+            got = decided[t] != ""
+            shifted = np.where(keep, decided[t], unseen[t])
+            by_stream = tuple(Confusion.of(s.source, true[s.held], unseen[t][s.held]) for s in streams)
+            on = shifted != ""
+            rows.append(
+                ClassCandidate(
+                    name,
+                    t[0],
+                    Confusion.of(name, true[got], decided[t][got]),
+                    t[1],
+                    Confusion.of(name, true[on], shifted[on]),
+                    by_stream,
                 )
-        for pt, st in targets:
-            got = decided[(pt, st)] != ""
-            rows.append(ClassCandidate(name, pt, Confusion.of(name, true[got], decided[(pt, st)][got]), st))
+            )
     return _best_class(rows), tuple(rows), dict(CLASS_CANDIDATES)
 
 
 def _spam_part(
-    ex: Sequence[Extracted], data: Labelled, dev: np.ndarray, val: np.ndarray, spec: Spec
+    ex: Sequence[Extracted], data: Labelled, X: np.ndarray, dev: np.ndarray, val: np.ndarray, spec: Spec
 ) -> tuple[np.ndarray, np.ndarray]:
     """The spam part fitted on ``dev``'s spam and ham: its out-of-fold scores there, its scores on ``val``."""
     labels = np.asarray(data.labels)
     rows = dev & np.isin(labels, ("spam", "ham"))
-    X = design(ex, data.mails, spec)
     fitted = fit(X[rows], (labels[rows] == "spam").astype(np.int64), spec)
     part = MailModel(fitted.model, fitted.spec, {"threshold": {"value": 0.5}})
     reads = X if fitted.spec == spec else design(ex, data.mails, fitted.spec)
