@@ -83,9 +83,17 @@ def test_filters_apply_after_the_cache(tmp_path: Path) -> None:
 def test_an_unreadable_entry_is_compiled_again_and_replaced(tmp_path: Path) -> None:
     cold = load_rules([DATA / "rules"], cache_dir=tmp_path)
     (entry,) = tmp_path.glob("*.json")
-    deep = b'{"format": 1, "failures": [], "correlations": [], "rules": [{"node": ' + b'["!", ' * 100_000
+    head = b'{"format": 2, "atoms": [], "failures": [], "correlations": [], "rules": [{"atom_ids": [], '
+    deep = head + b'"clauses": [], "node": ' + b'["!", ' * 100_000
     deep += b'["c", true]' + b"]" * 100_000 + b"}]}"
-    for broken in (b"{not json", b'{"format": 1, "rules": [["x"]]}', b'{"format": 0}', deep):
+    good = json.loads(entry.read_bytes())
+    outside = json.loads(entry.read_bytes())
+    outside["rules"][0]["clauses"] = [[len(good["atoms"])]]  # an atom id past the table's end
+    twice = dict(good, atoms=good["atoms"] + good["atoms"][:1])
+    bad_node = json.loads(entry.read_bytes())
+    bad_node["rules"][0]["node"] = -1
+    wrong = [json.dumps(x).encode() for x in (outside, twice, bad_node)]
+    for broken in (b"{not json", b'{"format": 2, "rules": [["x"]]}', b'{"format": 1}', deep, *wrong):
         entry.write_bytes(broken)
         again = load_rules([DATA / "rules"], cache_dir=tmp_path)
         assert not again.from_cache

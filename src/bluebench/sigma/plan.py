@@ -29,31 +29,14 @@ import pyarrow.compute as pc
 
 from bluebench.arrays import unique
 from bluebench.sigma.extract import EMPTY_ROWS, Column
-from bluebench.sigma.ir import And, Atom, Node, Or, atoms
+from bluebench.sigma.index import AtomTable, RuleIndex
+from bluebench.sigma.ir import Atom
 from bluebench.sigma.rules import CompiledRule, admits
 
 AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
 
 #: Per rule a correlation references: its group-by fields and its value field.
 CorrelationFields = dict[str, tuple[list[str], str | None]]
-
-
-class AtomTable:
-    """Atoms numbered once: the per-batch work handles ints, not dataclass hashes."""
-
-    __slots__ = ("_ids", "atoms")
-
-    def __init__(self) -> None:
-        self._ids: dict[Atom, int] = {}
-        self.atoms: list[Atom] = []
-
-    def number(self, a: Atom) -> int:
-        """The atom's id, given on first sight."""
-        k = self._ids.get(a)
-        if k is None:
-            k = self._ids[a] = len(self.atoms)
-            self.atoms.append(a)
-        return k
 
 
 @dataclass
@@ -92,12 +75,18 @@ class Cell:
 class RulePlan:
     """What the rules need per (channel, event id): worked out on first sight, then cached."""
 
-    def __init__(self, rules: list[CompiledRule], corr_fields: CorrelationFields) -> None:
+    def __init__(
+        self, rules: list[CompiledRule], corr_fields: CorrelationFields, index: RuleIndex | None = None
+    ) -> None:
         self.rules = rules
-        self.atoms = AtomTable()
-        self.rule_atoms = [[self.atoms.number(a) for a in atoms(r.node)] for r in rules]
-        #: Per rule, its pruning clauses as atom ids (see ``clauses``).
-        self.clauses = [[[self.atoms.number(a) for a in cl] for cl in clauses(r.node)] for r in rules]
+        if index is None or not index.fits(rules):
+            index = RuleIndex.build(rules)
+        # A copy: LIKE pieces numbered per cell must not grow a table other rule sets share.
+        self.atoms: AtomTable = index.atoms.copy()
+        self.rule_atoms = index.rule_atoms
+        #: Per rule, its pruning clauses as atom ids (see ``index.clauses``).
+        self.clauses = index.clauses
+        self.programs = index.programs
         # Fields each rule must keep for its correlations: group-by and value fields.
         self._corr_fields = corr_fields
         self._cells: dict[tuple[str, str], Cell] = {}
@@ -243,43 +232,6 @@ def _longest_piece(pattern: str) -> str:
         i += 1
     pieces.append(cur)
     return max(pieces, key=len)
-
-
-def clauses(node: Node) -> list[list[Atom]]:
-    """Pruning clauses: the rule can match only if each clause has an atom true somewhere.
-
-    From the top-level AND: a child whose every path to a match needs one of its positive
-    atoms gives a clause (those atoms); a child under NOT, or holding one, gives none.
-    """
-    parts = node.args if isinstance(node, And) else (node,)
-    out: list[list[Atom]] = []
-    for p in parts:
-        got = _positive_atoms(p)
-        if got:
-            out.append(got)
-    return out
-
-
-def _positive_atoms(node: Node) -> list[Atom] | None:
-    """Atoms one of which must hold for ``node`` to hold; None when not derivable."""
-    if isinstance(node, Atom):
-        return None if node.op in ("null",) else [node]
-    if isinstance(node, Or):
-        out: list[Atom] = []
-        for a in node.args:
-            got = _positive_atoms(a)
-            if got is None:
-                return None
-            out.extend(got)
-        return out
-    if isinstance(node, And):
-        best: list[Atom] | None = None
-        for a in node.args:
-            got = _positive_atoms(a)
-            if got is not None and (best is None or len(got) < len(best)):
-                best = got
-        return best
-    return None
 
 
 # ------------------------------------------------------------- per cell of a batch ----
