@@ -89,10 +89,10 @@ def test_an_unreadable_entry_is_compiled_again_and_replaced(tmp_path: Path) -> N
     good = json.loads(entry.read_bytes())
     outside = json.loads(entry.read_bytes())
     outside["rules"][0]["clauses"] = [[len(good["atoms"])]]  # an atom id past the table's end
-    twice = dict(good, atoms=good["atoms"] + good["atoms"][:1])
+    piece = dict(good, pieces=[[0]])  # a LIKE piece without its atom
     bad_node = json.loads(entry.read_bytes())
     bad_node["rules"][0]["node"] = -1
-    wrong = [json.dumps(x).encode() for x in (outside, twice, bad_node)]
+    wrong = [json.dumps(x).encode() for x in (outside, piece, bad_node)]
     for broken in (b"{not json", b'{"format": 2, "rules": [["x"]]}', b'{"format": 1}', deep, *wrong):
         entry.write_bytes(broken)
         again = load_rules([DATA / "rules"], cache_dir=tmp_path)

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from sigma_helpers import proc_rule, run, write_rule
 
 from bluebench.sigma import compile_rules
 from bluebench.sigma.cache import decode, encode, load_rules
-from bluebench.sigma.index import AtomTable, RuleIndex
-from bluebench.sigma.ir import Atom, atoms
+from bluebench.sigma.index import AND, AtomTable, RuleIndex
+from bluebench.sigma.ir import And, Atom, Not, atoms
 from bluebench.sigma.plan import RulePlan
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "sigma"
 
 
 def _as_data(index: RuleIndex) -> tuple[object, ...]:
-    return (index.atoms.atoms, index.rule_ids, index.rule_atoms, index.clauses, index.programs)
+    return (index.atoms.atoms, index.rule_ids, index.rule_atoms, index.clauses, index.programs, index.pieces)
 
 
 def test_the_cached_index_is_the_one_the_rules_give(tmp_path: Path) -> None:
@@ -56,9 +57,29 @@ def test_an_index_of_other_rules_is_not_used() -> None:
     stale = RuleIndex.build(list(reversed(rs.rules)))
     assert not stale.fits(rs.rules)
     plan = RulePlan(rs.rules, {}, stale)
-    assert _as_data(
-        RuleIndex(plan.atoms, [r.id for r in rs.rules], plan.rule_atoms, plan.clauses, plan.programs)
-    ) == (_as_data(RuleIndex.build(rs.rules)))
+    fresh = RuleIndex.build(rs.rules)
+    assert (plan.atoms.atoms, plan.rule_atoms, plan.clauses, plan.programs) == (
+        fresh.atoms.atoms,
+        fresh.rule_atoms,
+        fresh.clauses,
+        fresh.programs,
+    )
+
+
+def test_like_pieces_are_numbered_with_the_rules() -> None:
+    like, short = Atom("CommandLine", "like", "%abc%de%"), Atom("CommandLine", "like", "%ab%")
+    index = RuleIndex.build([SimpleNamespace(id="r", node=And((like, Not(short))))])
+    (k,) = index.pieces
+    assert index.atoms.atoms[k] == like
+    assert index.atoms.atoms[index.pieces[k]] == Atom("CommandLine", "contains", "abc")
+    assert index.programs[0][0] == AND and len(index.atoms.atoms) == 3
+
+
+def test_a_table_read_back_numbers_as_the_one_written() -> None:
+    atoms_ = [Atom("F", "eq", "a"), Atom("F", "contains", "b")]
+    table = AtomTable.of_distinct(list(atoms_))
+    assert [table.number(a) for a in reversed(atoms_)] == [1, 0]
+    assert table.number(Atom("G", "eq", "a")) == 2
 
 
 def test_a_copied_table_grows_apart() -> None:

@@ -149,6 +149,7 @@ def encode(compiled: Compiled) -> dict[str, Any]:
         "format": CACHE_FORMAT,
         "atoms": [[a.field, a.op, a.value, a.cased] for a in index.atoms.atoms],
         "rules": rules,
+        "pieces": sorted(index.pieces.items()),
         "correlations": [vars(c) for c in compiled.correlations],
         "failures": [vars(f) for f in compiled.failures],
     }
@@ -160,9 +161,6 @@ def decode(data: dict[str, Any]) -> Compiled:
         raise ValueError("another cache format")
     # Field names and operators repeat across thousands of atoms: one string object each.
     atoms = [Atom(sys.intern(str(f)), sys.intern(str(o)), str(v), bool(c)) for f, o, v, c in data["atoms"]]
-    table = AtomTable(atoms)
-    if len(table.atoms) != len(atoms):
-        raise ValueError("an atom listed twice")
     rules: list[CompiledRule] = []
     rule_atoms: list[list[int]] = []
     rule_clauses: list[list[list[int]]] = []
@@ -177,7 +175,14 @@ def decode(data: dict[str, Any]) -> Compiled:
         rules=rules,
         correlations=[CompiledCorrelation(**c) for c in data["correlations"]],
         failures=[RuleFailure(**f) for f in data["failures"]],
-        index=RuleIndex(table, [r.id for r in rules], rule_atoms, rule_clauses, programs),
+        index=RuleIndex(
+            AtomTable.of_distinct(atoms),
+            [r.id for r in rules],
+            rule_atoms,
+            rule_clauses,
+            programs,
+            {k: p for k, p in (_ids(pair, len(atoms)) for pair in data["pieces"])},
+        ),
     )
 
 

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from bluebench.arrays import unique
 from bluebench.sigma.extract import EMPTY_ROWS, Column
-from bluebench.sigma.index import AtomTable, RuleIndex
+from bluebench.sigma.index import AtomTable, RuleIndex, like_piece
 from bluebench.sigma.ir import Atom
 from bluebench.sigma.rules import CompiledRule, admits
 
@@ -81,8 +81,11 @@ class RulePlan:
         self.rules = rules
         if index is None or not index.fits(rules):
             index = RuleIndex.build(rules)
-        # A copy: LIKE pieces numbered per cell must not grow a table other rule sets share.
-        self.atoms: AtomTable = index.atoms.copy()
+        self.atoms: AtomTable = index.atoms
+        # LIKE pieces by (field, text): the field plans ask for them by atom, never adding one.
+        self._piece_ids = {
+            (self.atoms.atoms[p].field, self.atoms.atoms[p].value): p for p in index.pieces.values()
+        }
         self.rule_atoms = index.rule_atoms
         #: Per rule, its pruning clauses as atom ids (see ``index.clauses``).
         self.clauses = index.clauses
@@ -136,10 +139,14 @@ class RulePlan:
             plan = self._field_plans.get(pkey)
             if plan is None:
                 plan = self._field_plans[pkey] = field_plan(
-                    [(k, self.atoms.atoms[k]) for k in ids], self.atoms.number
+                    [(k, self.atoms.atoms[k]) for k in ids], self._piece_id
                 )
             plans[f] = plan
         return list(flds), plans
+
+    def _piece_id(self, piece: Atom) -> int:
+        """A LIKE piece's atom id: numbered with the index (``RuleIndex.pieces``), never added here."""
+        return self._piece_ids[(piece.field, piece.value)]
 
     def _flat_clauses(self, idx: tuple[int, ...]) -> tuple[np.ndarray[Any, Any], ...]:
         """The clauses of the rules ``idx`` flattened as ``Cell`` keeps them (clause_atoms .. free)."""
@@ -181,15 +188,13 @@ def field_plan(field_atoms: list[tuple[int, Atom]], number: Callable[[Atom], int
     # holding it are given to the LIKE kernel.
     like_pre: dict[int, int] = {}
     for k, a in other:
-        if a.op == "like" and not a.cased:
-            piece = _longest_piece(a.value)
-            if len(piece) >= 3:
-                pa_ = Atom(a.field, "contains", piece)
-                pk = number(pa_)
-                like_pre[k] = pk
-                if pk not in lit:
-                    lit.add(pk)
-                    literal.append((pk, pa_))
+        pa_ = like_piece(a)
+        if pa_ is not None:
+            pk = number(pa_)
+            like_pre[k] = pk
+            if pk not in lit:
+                lit.add(pk)
+                literal.append((pk, pa_))
     keys: dict[str, list[tuple[int, str]]] = {}
     for k, a in literal:
         keys.setdefault(a.value, []).append((k, a.op))
@@ -213,25 +218,6 @@ def field_plan(field_atoms: list[tuple[int, Atom]], number: Callable[[Atom], int
         list(eq_keys),
         pa.array(list(eq_keys), pa.string()),
     )
-
-
-def _longest_piece(pattern: str) -> str:
-    """The longest run of literal characters in a LIKE pattern (escapes resolved)."""
-    pieces, cur, i = [], "", 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            cur += pattern[i + 1]
-            i += 2
-            continue
-        if c in "%_":
-            pieces.append(cur)
-            cur = ""
-        else:
-            cur += c
-        i += 1
-    pieces.append(cur)
-    return max(pieces, key=len)
 
 
 # ------------------------------------------------------------- per cell of a batch ----
