@@ -161,14 +161,16 @@ def decode(data: dict[str, Any]) -> Compiled:
         raise ValueError("another cache format")
     # Field names and operators repeat across thousands of atoms: one string object each.
     atoms = [Atom(sys.intern(str(f)), sys.intern(str(o)), str(v), bool(c)) for f, o, v, c in data["atoms"]]
+    # One int object per atom id: JSON gives each occurrence its own (some 100,000 of them).
+    shared = list(range(len(atoms)))
     rules: list[CompiledRule] = []
     rule_atoms: list[list[int]] = []
     rule_clauses: list[list[list[int]]] = []
     programs: list[Program] = []
     for d in data["rules"]:
-        rule, prog = _unrule(d, atoms)
-        rule_atoms.append(_ids(d["atom_ids"], len(atoms)))
-        rule_clauses.append([_ids(cl, len(atoms)) for cl in d["clauses"]])
+        rule, prog = _unrule(d, atoms, shared)
+        rule_atoms.append(_ids(d["atom_ids"], shared))
+        rule_clauses.append([_ids(cl, shared) for cl in d["clauses"]])
         rules.append(rule)
         programs.append(prog)
     return Compiled(
@@ -181,16 +183,19 @@ def decode(data: dict[str, Any]) -> Compiled:
             rule_atoms,
             rule_clauses,
             programs,
-            {k: p for k, p in (_ids(pair, len(atoms)) for pair in data["pieces"])},
+            {k: p for k, p in (_ids(pair, shared) for pair in data["pieces"])},
         ),
     )
 
 
-def _ids(x: list[Any], n: int) -> list[int]:
-    """A list of atom ids, checked: an entry pointing outside the table is not used."""
-    if not all(type(k) is int and 0 <= k < n for k in x):
-        raise ValueError("an atom id outside the table")
-    return x
+def _ids(x: list[Any], shared: list[int]) -> list[int]:
+    """A list of atom ids, checked, as the shared int objects: an id outside the table is not used."""
+    n = len(shared)
+    return [shared[k] if type(k) is int and 0 <= k < n else _outside() for k in x]
+
+
+def _outside() -> int:
+    raise ValueError("an atom id outside the table")
 
 
 def _rule(
@@ -205,10 +210,10 @@ def _rule(
     return d
 
 
-def _unrule(d: dict[str, Any], atoms: list[Atom]) -> tuple[CompiledRule, Program]:
+def _unrule(d: dict[str, Any], atoms: list[Atom], shared: list[int]) -> tuple[CompiledRule, Program]:
     d = dict(d)
     del d["atom_ids"], d["clauses"]
-    d["node"], prog = _unnode(d["node"], atoms)
+    d["node"], prog = _unnode(d["node"], atoms, shared)
     d["channels"] = frozenset(d["channels"]) if d["channels"] is not None else None
     d["codes"] = frozenset(d["codes"]) if d["codes"] is not None else None
     d["logsource"] = tuple(d["logsource"])
@@ -228,20 +233,20 @@ def _node(n: Node, number: Callable[[Atom], int]) -> Any:
     return ["c", n.value]
 
 
-def _unnode(x: Any, atoms: list[Atom]) -> tuple[Node, Program]:
+def _unnode(x: Any, atoms: list[Atom], shared: list[int]) -> tuple[Node, Program]:
     """A node back, with its program (``index.program``'s form) made in the same walk."""
     if type(x) is int:
         if not 0 <= x < len(atoms):
             raise ValueError("an atom id outside the table")
-        return atoms[x], (ATOM, x)
+        return atoms[x], (ATOM, shared[x])
     tag = x[0]
     if tag == "&" or tag == "|":
-        parts = [_unnode(a, atoms) for a in x[1]]
+        parts = [_unnode(a, atoms, shared) for a in x[1]]
         args = tuple(p[0] for p in parts)
         progs = tuple(p[1] for p in parts)
         return (And(args), (AND, progs)) if tag == "&" else (Or(args), (OR, progs))
     if tag == "!":
-        node, prog = _unnode(x[1], atoms)
+        node, prog = _unnode(x[1], atoms, shared)
         return Not(node), (NOT, prog)
     if tag == "c":
         return Const(bool(x[1])), (CONST, bool(x[1]))
