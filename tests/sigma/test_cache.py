@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -135,3 +136,17 @@ def test_a_warm_start_does_not_import_pysigma(tmp_path: Path) -> None:
     ).stdout.split()
     assert out[0] == "True" and int(out[1]) > 0
     assert out[2] == "False"
+
+
+def test_reading_an_entry_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
+    load_rules([DATA / "rules"], cache_dir=tmp_path)
+    assert load_rules([DATA / "rules"], cache_dir=tmp_path).from_cache and gc.isenabled()
+    (entry,) = tmp_path.glob("*.json")
+    entry.write_bytes(b'{"format": 2, "rules": [["x"]]}')  # a failed read restores it too
+    assert not load_rules([DATA / "rules"], cache_dir=tmp_path).from_cache and gc.isenabled()
+    gc.disable()
+    try:
+        assert load_rules([DATA / "rules"], cache_dir=tmp_path).from_cache
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
