@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -83,9 +84,17 @@ def test_filters_apply_after_the_cache(tmp_path: Path) -> None:
 def test_an_unreadable_entry_is_compiled_again_and_replaced(tmp_path: Path) -> None:
     cold = load_rules([DATA / "rules"], cache_dir=tmp_path)
     (entry,) = tmp_path.glob("*.json")
-    deep = b'{"format": 1, "failures": [], "correlations": [], "rules": [{"node": ' + b'["!", ' * 100_000
+    head = b'{"format": 2, "atoms": [], "failures": [], "correlations": [], "rules": [{"atom_ids": [], '
+    deep = head + b'"clauses": [], "node": ' + b'["!", ' * 100_000
     deep += b'["c", true]' + b"]" * 100_000 + b"}]}"
-    for broken in (b"{not json", b'{"format": 1, "rules": [["x"]]}', b'{"format": 0}', deep):
+    good = json.loads(entry.read_bytes())
+    outside = json.loads(entry.read_bytes())
+    outside["rules"][0]["clauses"] = [[len(good["atoms"])]]  # an atom id past the table's end
+    piece = dict(good, pieces=[[0]])  # a LIKE piece without its atom
+    bad_node = json.loads(entry.read_bytes())
+    bad_node["rules"][0]["node"] = -1
+    wrong = [json.dumps(x).encode() for x in (outside, piece, bad_node)]
+    for broken in (b"{not json", b'{"format": 2, "rules": [["x"]]}', b'{"format": 1}', deep, *wrong):
         entry.write_bytes(broken)
         again = load_rules([DATA / "rules"], cache_dir=tmp_path)
         assert not again.from_cache
@@ -127,3 +136,17 @@ def test_a_warm_start_does_not_import_pysigma(tmp_path: Path) -> None:
     ).stdout.split()
     assert out[0] == "True" and int(out[1]) > 0
     assert out[2] == "False"
+
+
+def test_reading_an_entry_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
+    load_rules([DATA / "rules"], cache_dir=tmp_path)
+    assert load_rules([DATA / "rules"], cache_dir=tmp_path).from_cache and gc.isenabled()
+    (entry,) = tmp_path.glob("*.json")
+    entry.write_bytes(b'{"format": 2, "rules": [["x"]]}')  # a failed read restores it too
+    assert not load_rules([DATA / "rules"], cache_dir=tmp_path).from_cache and gc.isenabled()
+    gc.disable()
+    try:
+        assert load_rules([DATA / "rules"], cache_dir=tmp_path).from_cache
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -11,9 +11,9 @@ from sigma_helpers import T0, batch, proc_rule, write_rule
 
 from bluebench.sigma import compile_rules
 from bluebench.sigma.extract import FieldReader
+from bluebench.sigma.index import AtomTable, program
 from bluebench.sigma.ir import And, Atom, Const, Not, Or
-from bluebench.sigma.match import MatchRecorder, epoch_seconds, evaluate, program
-from bluebench.sigma.plan import AtomTable
+from bluebench.sigma.match import MatchRecorder, epoch_seconds, evaluate
 
 A, B = Atom("F", "eq", "a"), Atom("F", "eq", "b")
 

@@ -9,8 +9,9 @@ from sigma_helpers import SYSMON, batch, proc_rule, write_rule
 
 from bluebench.sigma import compile_rules
 from bluebench.sigma.extract import FieldReader
+from bluebench.sigma.index import AtomTable, clauses
 from bluebench.sigma.ir import And, Atom, Not, Or
-from bluebench.sigma.plan import AtomTable, CellHits, RulePlan, clauses, field_plan
+from bluebench.sigma.plan import CellHits, RulePlan, field_plan
 
 
 def test_clauses_come_from_the_top_level_and() -> None:

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from bluebench.heap import frozen
 from bluebench.sigma.extract import DUCKDB_THREADS, Column, FieldReader, cells
-from bluebench.sigma.match import CellMatcher, MatchRecorder, RuleMatches, program
+from bluebench.sigma.match import CellMatcher, MatchRecorder, RuleMatches
 from bluebench.sigma.plan import Cell, CellHits, RulePlan, SharedHits
 from bluebench.sigma.rules import RuleSet
 
@@ -73,8 +73,9 @@ class SigmaEngine:
         self.evidence_cap = evidence_cap
         self.events_seen = 0
         corr_fields = ruleset.correlation_fields()
-        self._plan = RulePlan(self.rules, corr_fields)
-        self._programs = [program(r.node, self._plan.atoms.number) for r in self.rules]
+        # From the rule cache when the rules came from it (``ruleset.index``), else derived now.
+        self._plan = RulePlan(self.rules, corr_fields, ruleset.index)
+        self._programs = self._plan.programs
         self._recorder = MatchRecorder(self.rules, evidence_cap, corr_fields)
         self.matches: dict[str, RuleMatches] = self._recorder.matches
         self._reader = FieldReader(threads)

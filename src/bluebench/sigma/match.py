@@ -21,16 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bluebench.sigma.extract import Column
-from bluebench.sigma.ir import And, Atom, Const, Node, Not
+from bluebench.sigma.index import AND, ATOM, CONST, NOT, Program
 from bluebench.sigma.plan import CellHits, CorrelationFields, fieldref
 from bluebench.sigma.rules import CompiledRule
 
-_ATOM, _NOT, _AND, _OR, _CONST = range(5)  # node kinds of a rule's compiled program
 _NO_TIME = np.iinfo(np.int64).min
 _MAX_TIME = np.iinfo(np.int64).max
 
-#: A rule's condition with atoms as ids: nested (kind, ...) tuples.
-Program = tuple[Any, ...]
 AtomAt = Callable[[int, "np.ndarray[Any, Any] | None"], "np.ndarray[Any, Any]"]
 #: A correlation key of one match: (epoch seconds, group key values, value-count value).
 CorrelationKey = tuple[float, tuple[str | None, ...], str | None]
@@ -74,17 +71,6 @@ class RuleMatches:
         return [e for h in self.hosts.values() for e in h.events]
 
 
-def program(node: Node, number: Callable[[Atom], int]) -> Program:
-    """The rule's condition with atoms as ids: (op, ...) tuples walked per candidate rows."""
-    if isinstance(node, Atom):
-        return (_ATOM, number(node))
-    if isinstance(node, Not):
-        return (_NOT, program(node.arg, number))
-    if isinstance(node, Const):
-        return (_CONST, node.value)
-    return (_AND if isinstance(node, And) else _OR, tuple(program(x, number) for x in node.args))
-
-
 def evaluate(prog: Program, r: np.ndarray[Any, Any] | None, n: int, atom_at: AtomAt) -> np.ndarray[Any, Any]:
     """A rule's program over the rows ``r`` (None: all ``n`` rows); an AND stops once all false.
 
@@ -92,15 +78,15 @@ def evaluate(prog: Program, r: np.ndarray[Any, Any] | None, n: int, atom_at: Ato
     the cell's columns it holds would wait for the cyclic GC.
     """
     op = prog[0]
-    if op == _ATOM:
+    if op == ATOM:
         return atom_at(prog[1], r)
-    if op == _NOT:
+    if op == NOT:
         return ~evaluate(prog[1], r, n, atom_at)
-    if op == _CONST:
+    if op == CONST:
         return np.full(n, prog[1])
     args = prog[1]
     acc = evaluate(args[0], r, n, atom_at)
-    if op == _AND:
+    if op == AND:
         for x in args[1:]:
             if not acc.any():
                 break

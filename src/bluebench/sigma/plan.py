@@ -29,31 +29,14 @@ import pyarrow.compute as pc
 
 from bluebench.arrays import unique
 from bluebench.sigma.extract import EMPTY_ROWS, Column
-from bluebench.sigma.ir import And, Atom, Node, Or, atoms
+from bluebench.sigma.index import AtomTable, RuleIndex, like_piece
+from bluebench.sigma.ir import Atom
 from bluebench.sigma.rules import CompiledRule, admits
 
 AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
 
 #: Per rule a correlation references: its group-by fields and its value field.
 CorrelationFields = dict[str, tuple[list[str], str | None]]
-
-
-class AtomTable:
-    """Atoms numbered once: the per-batch work handles ints, not dataclass hashes."""
-
-    __slots__ = ("_ids", "atoms")
-
-    def __init__(self) -> None:
-        self._ids: dict[Atom, int] = {}
-        self.atoms: list[Atom] = []
-
-    def number(self, a: Atom) -> int:
-        """The atom's id, given on first sight."""
-        k = self._ids.get(a)
-        if k is None:
-            k = self._ids[a] = len(self.atoms)
-            self.atoms.append(a)
-        return k
 
 
 @dataclass
@@ -92,12 +75,21 @@ class Cell:
 class RulePlan:
     """What the rules need per (channel, event id): worked out on first sight, then cached."""
 
-    def __init__(self, rules: list[CompiledRule], corr_fields: CorrelationFields) -> None:
+    def __init__(
+        self, rules: list[CompiledRule], corr_fields: CorrelationFields, index: RuleIndex | None = None
+    ) -> None:
         self.rules = rules
-        self.atoms = AtomTable()
-        self.rule_atoms = [[self.atoms.number(a) for a in atoms(r.node)] for r in rules]
-        #: Per rule, its pruning clauses as atom ids (see ``clauses``).
-        self.clauses = [[[self.atoms.number(a) for a in cl] for cl in clauses(r.node)] for r in rules]
+        if index is None or not index.fits(rules):
+            index = RuleIndex.build(rules)
+        self.atoms: AtomTable = index.atoms
+        # LIKE pieces by (field, text): the field plans ask for them by atom, never adding one.
+        self._piece_ids = {
+            (self.atoms.atoms[p].field, self.atoms.atoms[p].value): p for p in index.pieces.values()
+        }
+        self.rule_atoms = index.rule_atoms
+        #: Per rule, its pruning clauses as atom ids (see ``index.clauses``).
+        self.clauses = index.clauses
+        self.programs = index.programs
         # Fields each rule must keep for its correlations: group-by and value fields.
         self._corr_fields = corr_fields
         self._cells: dict[tuple[str, str], Cell] = {}
@@ -147,10 +139,14 @@ class RulePlan:
             plan = self._field_plans.get(pkey)
             if plan is None:
                 plan = self._field_plans[pkey] = field_plan(
-                    [(k, self.atoms.atoms[k]) for k in ids], self.atoms.number
+                    [(k, self.atoms.atoms[k]) for k in ids], self._piece_id
                 )
             plans[f] = plan
         return list(flds), plans
+
+    def _piece_id(self, piece: Atom) -> int:
+        """A LIKE piece's atom id: numbered with the index (``RuleIndex.pieces``), never added here."""
+        return self._piece_ids[(piece.field, piece.value)]
 
     def _flat_clauses(self, idx: tuple[int, ...]) -> tuple[np.ndarray[Any, Any], ...]:
         """The clauses of the rules ``idx`` flattened as ``Cell`` keeps them (clause_atoms .. free)."""
@@ -192,15 +188,13 @@ def field_plan(field_atoms: list[tuple[int, Atom]], number: Callable[[Atom], int
     # holding it are given to the LIKE kernel.
     like_pre: dict[int, int] = {}
     for k, a in other:
-        if a.op == "like" and not a.cased:
-            piece = _longest_piece(a.value)
-            if len(piece) >= 3:
-                pa_ = Atom(a.field, "contains", piece)
-                pk = number(pa_)
-                like_pre[k] = pk
-                if pk not in lit:
-                    lit.add(pk)
-                    literal.append((pk, pa_))
+        pa_ = like_piece(a)
+        if pa_ is not None:
+            pk = number(pa_)
+            like_pre[k] = pk
+            if pk not in lit:
+                lit.add(pk)
+                literal.append((pk, pa_))
     keys: dict[str, list[tuple[int, str]]] = {}
     for k, a in literal:
         keys.setdefault(a.value, []).append((k, a.op))
@@ -224,62 +218,6 @@ def field_plan(field_atoms: list[tuple[int, Atom]], number: Callable[[Atom], int
         list(eq_keys),
         pa.array(list(eq_keys), pa.string()),
     )
-
-
-def _longest_piece(pattern: str) -> str:
-    """The longest run of literal characters in a LIKE pattern (escapes resolved)."""
-    pieces, cur, i = [], "", 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            cur += pattern[i + 1]
-            i += 2
-            continue
-        if c in "%_":
-            pieces.append(cur)
-            cur = ""
-        else:
-            cur += c
-        i += 1
-    pieces.append(cur)
-    return max(pieces, key=len)
-
-
-def clauses(node: Node) -> list[list[Atom]]:
-    """Pruning clauses: the rule can match only if each clause has an atom true somewhere.
-
-    From the top-level AND: a child whose every path to a match needs one of its positive
-    atoms gives a clause (those atoms); a child under NOT, or holding one, gives none.
-    """
-    parts = node.args if isinstance(node, And) else (node,)
-    out: list[list[Atom]] = []
-    for p in parts:
-        got = _positive_atoms(p)
-        if got:
-            out.append(got)
-    return out
-
-
-def _positive_atoms(node: Node) -> list[Atom] | None:
-    """Atoms one of which must hold for ``node`` to hold; None when not derivable."""
-    if isinstance(node, Atom):
-        return None if node.op in ("null",) else [node]
-    if isinstance(node, Or):
-        out: list[Atom] = []
-        for a in node.args:
-            got = _positive_atoms(a)
-            if got is None:
-                return None
-            out.extend(got)
-        return out
-    if isinstance(node, And):
-        best: list[Atom] | None = None
-        for a in node.args:
-            got = _positive_atoms(a)
-            if got is not None and (best is None or len(got) < len(best)):
-                best = got
-        return best
-    return None
 
 
 # ------------------------------------------------------------- per cell of a batch ----

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bluebench.attack import TACTIC_TAGS
 from bluebench.schema import SEVERITIES
+from bluebench.sigma.index import RuleIndex
 from bluebench.sigma.ir import And, Atom, CompileError, Node, Or, to_sql
 from bluebench.sigma.ir import fields as ir_fields
 from bluebench.sigma.pipeline import supported, windows_pipeline
@@ -137,6 +138,8 @@ class RuleSet:
     failures: list[RuleFailure] = field(default_factory=list)
     filtered: int = 0  # loaded but left out by status/level/tag filters
     from_cache: bool = False  # compiled by an earlier run (``cache``), not now
+    #: The rules as numbers (``index``), when the cache kept them; the engine derives it otherwise.
+    index: RuleIndex | None = field(default=None, compare=False, repr=False)
 
     def correlation_fields(self) -> dict[str, tuple[list[str], str | None]]:
         """Per rule a correlation references: its group-by fields and its value field."""
@@ -201,6 +204,7 @@ class Compiled:
     rules: list[CompiledRule] = field(default_factory=list)
     correlations: list[CompiledCorrelation] = field(default_factory=list)
     failures: list[RuleFailure] = field(default_factory=list)
+    index: RuleIndex | None = field(default=None, compare=False, repr=False)
 
 
 def compile_rules(
@@ -310,7 +314,8 @@ def select(
     want_tags = {t.lower() for t in tags} if tags else None
     out = RuleSet(correlations=list(compiled.correlations), failures=list(compiled.failures))
     needed = {rid for c in compiled.correlations for rid in c.rules}
-    for rule in compiled.rules:
+    kept: list[int] = []
+    for i, rule in enumerate(compiled.rules):
         keep = (
             (want_status is None or rule.status in want_status)
             and (want_levels is None or rule.level in want_levels)
@@ -318,8 +323,11 @@ def select(
         )
         if keep or rule.id in needed:
             out.rules.append(rule)
+            kept.append(i)
         else:
             out.filtered += 1
+    if compiled.index is not None:
+        out.index = compiled.index if out.filtered == 0 else compiled.index.subset(kept)
     return out
 
 
