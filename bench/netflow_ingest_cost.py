@@ -104,20 +104,19 @@ def storage(
             wall[v].append(time.perf_counter() - t0)
             cpu[v].append(cpu_seconds() - c0)
             con.close()
-    con = duckdb.connect()
-    for v in ("today", "named"):
-        con.execute(f"ATTACH '{scratch / f'{v}.duckdb'}' AS {v} (READ_ONLY)")
+    # A digest of every stored value of every row (the sum of 64-bit row hashes, order-free):
+    # streamed, so ten million rows are compared in constant memory.
     every = ", ".join(q(c) for c in everything)
-    differ = [
-        con.execute(
-            f"SELECT count(*) FROM (SELECT {every} FROM {a}.events EXCEPT ALL SELECT {every} FROM {b}.events)"
-        ).fetchall()[0][0]
-        for a, b in (("today", "named"), ("named", "today"))
-    ]
-    con.close()
+    digests = {}
+    for v in ("today", "named"):
+        con = duckdb.connect(str(scratch / f"{v}.duckdb"), read_only=True)
+        con.execute("SET memory_limit = '1GB'")
+        digests[v] = con.execute(f"SELECT count(*), sum(hash({every})::HUGEINT) FROM events").fetchall()[0]
+        con.close()
     return {
         "columns": {"table": len(everything), "filled_by_conn": len(filled)},
-        "named_vs_today_rows_differing": sum(differ),
+        "named_stores_the_same_as_today": digests["today"] == digests["named"],
+        "rows_stored": digests["today"][0],
         **{
             v: {
                 "cpu_s_median": round(statistics.median(cpu[v]), 2),
@@ -199,7 +198,7 @@ def main() -> None:
     print(f"Zeek reader (Python): {result['reader_cpu_s']} CPU s for {table.num_rows:,} rows")
     for v in VARIANTS:
         print(f"{v:18s} {result['insert'][v]}")
-    print(f"named stores the same rows as today: {result['insert']['named_vs_today_rows_differing'] == 0}")
+    print(f"named stores the same values as today: {result['insert']['named_stores_the_same_as_today']}")
     for name, s in result["expression_cpu_s"].items():
         print(f"{name:38s} {s} s")
     print(f"wrote {path}")
