@@ -1,0 +1,208 @@
+"""Where the CPU of storing Zeek conn records goes: the INSERT by table width, and each SQL expression.
+
+Reads the generated ``conn.log`` of ``run_netflow.py`` once with the Zeek reader (timed), then
+runs the normalization INSERT that ingest runs into fresh database files, the variants
+interleaved, each ``--runs`` times (CPU seconds: median and minimum):
+
+- ``today``: the events table as the workspace makes it, the full-width SELECT (NULL for every
+  column a network record leaves empty), exactly the query ingest runs;
+- ``named``: the same table, ``INSERT ... BY NAME`` naming only the columns a conn record fills,
+  so DuckDB defaults the rest (checked to store the very same rows as ``today``);
+- ``without_promoted``: a table without the promoted ``winlog.event_data.*`` columns;
+- ``filled_only``: a table of only the columns a conn record fills.
+
+The last two are not layouts bluebench could use as they are: they show what the columns a
+network record leaves empty cost to store. Then the CPU of evaluating single expressions of the
+same query alone (``count(expr)``, nothing stored; minimum of the runs): the line split, the
+event id and its md5, the direction, and every column at once.
+
+    PYTHONPATH=src:bench .venv/bin/python bench/netflow_ingest_cost.py --rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from bluebench.datagen.netflows import NetPlan
+from bluebench.events import netflow
+from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql
+from bluebench.events.workspace import COMPRESSION, _with_file
+from bluebench.schema import EVENT_COLUMNS, EVENT_DATA_PREFIX, q
+from bluebench.sources import ReadOptions, Skipped
+from bluebench.sources.zeek import ZeekTsvReader
+from common import cpu_seconds, machine, shown, write_result
+from run_netflow import OUT, generated
+
+#: Columns every shape fills (``normalize._final_select``), besides those of the shape's mapping.
+PROVENANCE = ("event.id", "event.dataset", "log.file.path", "log.record", "event.original")
+VARIANTS = ("today", "named", "without_promoted", "filled_only")
+
+
+def _table_sql(columns: list[str]) -> str:
+    types = {c: t for c, t, _ in EVENT_COLUMNS}
+    return (
+        "CREATE TABLE events ("
+        + ", ".join(
+            f"{q(c)} {types[c]}" + (f" USING COMPRESSION {COMPRESSION[c]}" if c in COMPRESSION else "")
+            for c in columns
+        )
+        + ")"
+    )
+
+
+def _connect(path: Path, log: Path) -> duckdb.DuckDBPyConnection:
+    """A database file set as the workspace sets its own (``Workspace._configure``)."""
+    for p in (path, Path(f"{path}.wal")):
+        p.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    for setting in ("memory_limit = '1GB'", "preserve_insertion_order = false", "max_vacuum_tasks = 0"):
+        con.execute(f"SET {setting}")
+    con.execute(
+        f"SET VARIABLE {SOURCES_VARIABLE} = MAP(?::VARCHAR[], ?::VARCHAR[])", [[str(log)], [str(log)]]
+    )
+    return con
+
+
+def _insert(variant: str, wide: str, filled: list[str], everything: list[str]) -> tuple[str, str]:
+    """(CREATE TABLE, INSERT) of one variant."""
+    narrow = f"INSERT INTO events BY NAME SELECT {', '.join(q(c) for c in filled)} FROM ({wide})"
+    if variant == "today":
+        return _table_sql(everything), f"INSERT INTO events {wide}"
+    if variant == "named":
+        return _table_sql(everything), narrow
+    if variant == "without_promoted":
+        return _table_sql([c for c in everything if not c.startswith(EVENT_DATA_PREFIX)]), narrow
+    return _table_sql(filled), narrow
+
+
+def storage(
+    table: pa.Table, params: dict[str, object], log: Path, runs: int, scratch: Path
+) -> dict[str, Any]:
+    """CPU and wall seconds of each variant's INSERT, interleaved; ``named`` checked against ``today``."""
+    wide = normalize_sql("zeek", params)
+    cols, _ = netflow.zeek_tsv(params)
+    everything = [c for c, _, _ in EVENT_COLUMNS]
+    filled = [c for c in everything if c in cols or c in PROVENANCE]
+    cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    wall: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    for _ in range(runs):
+        for v in VARIANTS:
+            con = _connect(scratch / f"{v}.duckdb", log)
+            create, insert = _insert(v, wide, filled, everything)
+            con.execute(create)
+            con.register("raw_batch", table)
+            t0, c0 = time.perf_counter(), cpu_seconds()
+            con.execute(insert).fetchall()
+            wall[v].append(time.perf_counter() - t0)
+            cpu[v].append(cpu_seconds() - c0)
+            con.close()
+    # A digest of every stored value of every row (the sum of 64-bit row hashes, order-free):
+    # streamed, so ten million rows are compared in constant memory.
+    every = ", ".join(q(c) for c in everything)
+    digests = {}
+    for v in ("today", "named"):
+        con = duckdb.connect(str(scratch / f"{v}.duckdb"), read_only=True)
+        con.execute("SET memory_limit = '1GB'")
+        digests[v] = con.execute(f"SELECT count(*), sum(hash({every})::HUGEINT) FROM events").fetchall()[0]
+        con.close()
+    return {
+        "columns": {"table": len(everything), "filled_by_conn": len(filled)},
+        "named_stores_the_same_as_today": digests["today"] == digests["named"],
+        "rows_stored": digests["today"][0],
+        **{
+            v: {
+                "cpu_s_median": round(statistics.median(cpu[v]), 2),
+                "cpu_s_min": round(min(cpu[v]), 2),
+                "wall_s_median": round(statistics.median(wall[v]), 2),
+            }
+            for v in VARIANTS
+        },
+    }
+
+
+def expressions(table: pa.Table, params: dict[str, object], log: Path, runs: int) -> dict[str, float]:
+    """CPU seconds of evaluating single expressions of the normalization query, nothing stored."""
+    con = duckdb.connect()
+    con.execute(
+        f"SET VARIABLE {SOURCES_VARIABLE} = MAP(?::VARCHAR[], ?::VARCHAR[])", [[str(log)], [str(log)]]
+    )
+    con.register("raw_batch", table)
+    wide = normalize_sql("zeek", params)
+    key = (
+        f"'zeek' || '|' || coalesce(getvariable('{SOURCES_VARIABLE}')[file], file) || '|' || record::VARCHAR"
+    )
+    cols, _ = netflow.zeek_tsv(params)
+    every = ", ".join(f"count({q(c)})" for c in [*cols, *PROVENANCE])
+    queries = {
+        "line split (string_split)": "SELECT count(string_split(raw, sep)) FROM raw_batch",
+        "event.id key without md5": f"SELECT count({key}) FROM raw_batch",
+        "event.id (md5 of the key)": f"SELECT count(md5({key})) FROM raw_batch",
+        "network.direction (with the split)": f'SELECT count("network.direction") FROM ({wide})',
+        "source.port (the split and one cast)": f'SELECT count("source.port") FROM ({wide})',
+        "every filled column": f"SELECT {every} FROM ({wide})",
+    }
+    out = {}
+    for name, sql in queries.items():
+        best = float("inf")
+        for _ in range(runs):
+            c0 = cpu_seconds()
+            con.execute(sql).fetchall()
+            best = min(best, cpu_seconds() - c0)
+        out[name] = round(best, 3)
+    con.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    plan = NetPlan(rows=args.rows, seed=args.seed, days=7, hosts=max(20, args.rows // 5000))
+    folder, _ = generated(plan, OUT / f"netflow-{args.rows}-s{args.seed}")
+    log = folder / "conn.log"
+    before = machine()
+    skipped: list[Skipped] = []
+    c0 = cpu_seconds()
+    batches = list(ZeekTsvReader().read(log, str(log), skipped, ReadOptions()))
+    reader_cpu = cpu_seconds() - c0
+    shapes = {(b.shape, b.params["kind"]) for b in batches}
+    if shapes != {("zeek", "conn")}:
+        raise SystemExit(f"{log}: expected one Zeek conn log, read {sorted(shapes)}")
+    table = pa.concat_tables([_with_file(b) for b in batches])
+    params = dict(batches[0].params)
+    scratch = OUT / "netflow-ingest-cost"
+    scratch.mkdir(parents=True, exist_ok=True)
+    result = {
+        "input": {"file": shown(log), "rows": table.num_rows, "skipped": len(skipped)},
+        "runs": args.runs,
+        "duckdb_threads": duckdb.connect().execute("SELECT current_setting('threads')").fetchall()[0][0],
+        "reader_cpu_s": round(reader_cpu, 2),
+        "insert": storage(table, params, log, args.runs, scratch),
+        "expression_cpu_s": expressions(table, params, log, args.runs),
+        "machine": before,
+    }
+    for p in scratch.glob("*"):
+        p.unlink()
+    path = write_result(f"netflow-ingest-cost-{args.rows}", result)
+    print(f"load average at start {before['load_average_at_start']}, at end {os.getloadavg()}")
+    print(f"Zeek reader (Python): {result['reader_cpu_s']} CPU s for {table.num_rows:,} rows")
+    for v in VARIANTS:
+        print(f"{v:18s} {result['insert'][v]}")
+    print(f"named stores the same values as today: {result['insert']['named_stores_the_same_as_today']}")
+    for name, s in result["expression_cpu_s"].items():
+        print(f"{name:38s} {s} s")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
