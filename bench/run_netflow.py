@@ -90,7 +90,9 @@ def speed_table() -> str:
         "| DuckDB alone (wall, CPU s) | ratio wall / CPU | detectors failed | attacks named | load (start, end) |",
         "|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
-    for path in sorted(RESULTS.glob("netflow-*.json"), key=lambda p: int(p.stem.split("-")[1])):
+    # Only this bench's own results (netflow-ROWS[-LIMIT].json), not other netflow benches' files.
+    runs = [p for p in RESULTS.glob("netflow-*.json") if p.stem.split("-")[1].isdigit()]
+    for path in sorted(runs, key=lambda p: int(p.stem.split("-")[1])):
         r = json.loads(path.read_text(encoding="utf-8"))
         ing, both, alone, ratio = (
             r["ingest"],
