@@ -10,7 +10,7 @@ import pytest
 from drill_facts import run_facts
 from typer.testing import CliRunner
 
-import bluebench.cli.drill as drill_cli
+import bluebench.reports.facts as facts_module
 from bluebench.cli.app import app
 from bluebench.drill.measured import Measured, read_facts
 from bluebench.reports.facts import collect_facts
@@ -20,8 +20,8 @@ ANSWERS = Path(__file__).resolve().parent.parent / "data" / "drill"
 
 @pytest.fixture
 def hand_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI reads the hand-built run instead of a workspace."""
-    monkeypatch.setattr(drill_cli, "collect_facts", lambda *a, **k: run_facts())
+    """The CLI reads the hand-built run instead of a workspace (it imports the facts when a command runs)."""
+    monkeypatch.setattr(facts_module, "collect_facts", lambda *a, **k: run_facts())
 
 
 def test_check_exit_codes(hand_built: None) -> None:
