@@ -63,12 +63,15 @@ per_target AS (
 per_port AS (
     SELECT src, burst, dport, count(DISTINCT dst) AS targets FROM bursts GROUP BY ALL
 ),
--- The widest target and the widest port of each burst, each one grouping (not a lookup per burst).
+-- The widest target and the widest port of each burst, each one grouping (not a lookup per burst);
+-- a tie goes to the lowest address or port, so the same input always names the same one.
 by_target AS (
-    SELECT src, burst, max(ports) AS max_ports, arg_max(dst, ports) AS most_probed FROM per_target GROUP BY ALL
+    SELECT src, burst, max(ports) AS max_ports, first(dst ORDER BY ports DESC, dst) AS most_probed
+    FROM per_target GROUP BY ALL
 ),
 by_port AS (
-    SELECT src, burst, max(targets) AS max_targets, arg_max(dport, targets) AS top_port FROM per_port GROUP BY ALL
+    SELECT src, burst, max(targets) AS max_targets, first(dport ORDER BY targets DESC, dport) AS top_port
+    FROM per_port GROUP BY ALL
 ),
 widest AS (
     SELECT * FROM by_target JOIN by_port USING (src, burst)
@@ -76,7 +79,7 @@ widest AS (
 )
 SELECT b.src, b.burst, min(b.ts) AS first, max(b.ts) AS last, count(*) AS probes,
        count(DISTINCT b.dst) AS targets, count(DISTINCT b.dport) AS ports,
-       histogram(b.dport) AS port_hist, list(DISTINCT b.dst) AS target_list, histogram(b.state) AS states,
+       histogram(b.dport) AS port_hist, list(DISTINCT b.dst ORDER BY b.dst) AS target_list, histogram(b.state) AS states,
        bool_or(b.src IN (SELECT ip FROM local_hosts)) AS src_local,
        count(DISTINCT b.dst) FILTER (WHERE b.dst IN (SELECT ip FROM local_hosts)) AS local_targets,
        count(*) FILTER (WHERE b.dst IN (SELECT ip FROM local_hosts)) AS local_probes,
