@@ -193,19 +193,17 @@ class Workspace:
         # storing them did. Events are never deleted, so there is nothing else to reclaim.
         self.con.execute("SET max_vacuum_tasks = 0")
         before = [r[0] for r in self.con.execute(EVENT_COLUMNS_SQL).fetchall()]
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            for stmt in SCHEMA_SQL:
-                self.con.execute(stmt)
-            # Columns an existing workspace gains now are filled below; a fill cut short goes on next time.
-            missing = [(c,) for c in PROMOTED_COLUMNS if before and c not in before]
-            if missing:
-                self.con.executemany("INSERT INTO events_to_fill VALUES (?)", missing)
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        self._in_transaction(lambda: self._create_schema(before))
         self._fill_promoted()
+
+    def _create_schema(self, before: list[str]) -> None:
+        """Tables and columns (inside the caller's transaction); ``before``: the events columns found."""
+        for stmt in SCHEMA_SQL:
+            self.con.execute(stmt)
+        # Columns an existing workspace gains now are filled below; a fill cut short goes on next time.
+        missing = [(c,) for c in PROMOTED_COLUMNS if before and c not in before]
+        if missing:
+            self.con.executemany("INSERT INTO events_to_fill VALUES (?)", missing)
 
     def _fill_promoted(self, chunk: int = 10_000) -> None:
         """Fill the EventData columns a workspace made before their promotion gained empty.
