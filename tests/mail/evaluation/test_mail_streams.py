@@ -15,8 +15,10 @@ LABEL_OF = {"big": "ham", "small": "ham", "tiny": "ham", "pot": "phishing"}
 
 
 def _data(sources: list[str]) -> Labelled:
+    """Labelled mail whose "mixed" source always holds spam (its first message) and, from two on, ham."""
     mails = [Mail(file=f"{i}.eml", index=1, headers=[]) for i in range(len(sources))]
-    labels = [LABEL_OF.get(s, "spam" if i % 2 else "ham") for i, s in enumerate(sources)]
+    mixed = iter(["spam", "ham"] * len(sources))
+    labels = [LABEL_OF.get(s) or next(mixed) for s in sources]
     return Labelled(mails, labels, list(sources))
 
 
