@@ -77,9 +77,44 @@ def test_sessions_shared_by_a_run_give_the_findings_each_detector_builds_alone(t
             repeated = ws.con.execute(f"SELECT count(*) FROM {netsql.REPEATED_TABLE}").fetchall()[0][0]
         after = ws.con.execute(tables).fetchall()
     assert all(alone) and shared == alone
-    # The repeated 5-tuples, and their sessions at each gap (beaconing and exfiltration merge at
-    # 30 s, long connections at 120 s).
+    # The repeated 5-tuples, their sessions at each gap (beaconing and exfiltration merge at
+    # 30 s, long connections at 120 s), and exfiltration's sums per pair.
     assert netsql.shares_sessions(detectors) and not netsql.shares_sessions(detectors[:1])
     merged = [netsql.MERGED_TABLE.format(n=i) for i in range(2)]
-    assert during == sorted([netsql.REPEATED_TABLE, *merged]) and after == []
+    made = [netsql.REPEATED_TABLE, *merged, netsql.PAIR_TABLE.format(n=0)]
+    assert during == sorted(made) and after == []
     assert repeated > 0, "the generated traffic repeats some 5-tuples (retried and cut sessions)"
+
+
+def test_pair_sums_count_the_hosts_the_events_count_and_exfiltration_finds_the_same(tmp_path: Path) -> None:
+    """The run's pair sums give the hosts per destination of the event queries, allow lists included."""
+    generate_conn(PLAN, tmp_path / "gen")
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest(discover([str(tmp_path / "gen" / "conn.log")]))
+    with ws:
+        busiest = ws.con.execute(
+            """SELECT "destination.ip" FROM events WHERE "network.direction" = 'outbound'
+               GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2"""
+        ).fetchall()
+        allow = [str(ip) for (ip,) in busiest]
+        detectors = [cls(min_score=0.0, chunk_rows=3000) for cls in (Beaconing, LongConnection, Exfiltration)]
+        exfil_allowed = Exfiltration(min_score=0.0, chunk_rows=3000, allow=allow)
+        alone = [(a.score, a.reasons, a.event_ids) for a in exfil_allowed.detect(ws.con)]
+
+        def counted(sql: str, params: dict[str, object]) -> list[tuple[object, ...]]:
+            return sorted(ws.con.execute(sql, params).fetchall())
+
+        with netsql.shared_sessions(ws.con, detectors):
+            pairs = netsql.pair_sums(ws.con, 30.0)
+            shared = [(a.score, a.reasons, a.event_ids) for a in exfil_allowed.detect(ws.con)]
+            for tcp_udp, sql, extra in (
+                (True, netsql.DESTINATION_HOSTS_SQL, {}),
+                (False, c2.TARGET_HOSTS_SQL, {"odd_ua": c2.ODD_USER_AGENT}),
+            ):
+                from_pairs = netsql.pair_hosts_sql(ws.con, 30.0, tcp_udp)
+                assert from_pairs is not None and pairs is not None and pairs in from_pairs
+                for allowed in ([], allow):
+                    expected = counted(sql, {"allow": allowed, **extra})
+                    assert expected and counted(from_pairs, {"allow": allowed}) == expected
+        assert netsql.pair_sums(ws.con, 30.0) is None  # outside a run: each detector reads the events
+    assert alone and shared == alone

@@ -27,8 +27,10 @@ from bluebench.detectors.base import Detector, Finding, plural, saturating
 from bluebench.detectors.netsql import (
     CHUNK_ROWS,
     CONNECTIONS,
+    DESTINATION_HOSTS_SQL,
     FLOWS,
     LOCAL_HOSTS,
+    RunTables,
     bytes_text,
     destination_hosts,
     evidence_rows,
@@ -36,6 +38,7 @@ from bluebench.detectors.netsql import (
     in_passes,
     note_lacking,
     outbound_sessions,
+    pair_hosts_sql,
     port_list,
     seconds_text,
     session_tables,
@@ -89,7 +92,7 @@ NO_NAMES = """NULL::VARCHAR AS name, NULL::BOOLEAN AS tls, NULL::BOOLEAN AS http
            NULL::BOOLEAN AS self_signed, NULL::BOOLEAN AS no_ua, NULL::BOOLEAN AS odd_ua, NULL::VARCHAR AS ua"""
 
 
-def _beacon_attempts(evidence: bool, names: bool = True, table: tuple[str, str] | None = None) -> str:
+def _beacon_attempts(evidence: bool, names: bool = True, table: RunTables | None = None) -> str:
     """CTEs up to ``keyed``: every outbound attempt with its target (name or address); see BEACON_SQL.
 
     Without ``names`` (no ssl or http record was read) the attempts are the sessions alone;
@@ -252,10 +255,11 @@ class Beaconing(Detector):
         )
         p = self.params
         allow = [str(a).lower() for a in p["allow"]]
-        hosts, all_hosts = destination_hosts(
-            lambda sql, q: self.rows(con, sql, q), allow, TARGET_HOSTS_SQL, {"odd_ua": ODD_USER_AGENT}
-        )
         names = bool(self.rows(con, NAMES_READ_SQL)[0]["read"])
+        # Without names a target is the address, and the run's pairs say who talks to it.
+        counted = None if names else pair_hosts_sql(con, float(p["merge_gap_seconds"]), tcp_udp=False)
+        sql, extra = (counted, {}) if counted else (TARGET_HOSTS_SQL, {"odd_ua": ODD_USER_AGENT})
+        hosts, all_hosts = destination_hosts(lambda q, b: self.rows(con, q, b), allow, sql, extra)
         params = {
             "merge_gap": float(p["merge_gap_seconds"]),
             "min_attempts": int(p["min_attempts"]),
@@ -384,7 +388,7 @@ class Beaconing(Detector):
         return signals, reasons
 
 
-def _long_stretches(evidence: bool, names: bool = True, table: tuple[str, str] | None = None) -> str:
+def _long_stretches(evidence: bool, names: bool = True, table: RunTables | None = None) -> str:
     """CTEs up to ``stretches``: outbound sessions numbered by the stretch of being connected.
 
     Without ``names`` (no ssl or http record was read) the sessions are not joined to them;
@@ -500,7 +504,8 @@ class LongConnection(Detector):
         """One finding per (source, destination, port) open at least ``min_hours``; read-only."""
         note_lacking(self, con, FLOWS, "no session durations, so no long connection can be seen")
         p = self.params
-        hosts, all_hosts = destination_hosts(lambda sql, q: self.rows(con, sql, q), [])
+        counted = pair_hosts_sql(con, float(p["merge_gap_seconds"]), tcp_udp=True) or DESTINATION_HOSTS_SQL
+        hosts, all_hosts = destination_hosts(lambda sql, q: self.rows(con, sql, q), [], counted)
         params = {
             "merge_gap": float(p["merge_gap_seconds"]),
             "min_seconds": float(p["min_hours"]) * 3600.0,

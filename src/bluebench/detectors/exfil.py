@@ -22,16 +22,19 @@ from bluebench.detectors.base import Detector, Finding, saturating
 from bluebench.detectors.c2 import STANDARD_PORTS
 from bluebench.detectors.netsql import (
     CHUNK_ROWS,
+    DESTINATION_HOSTS_SQL,
     FLOWS,
     bytes_text,
     destination_hosts,
     evidence_rows,
+    in_pass,
     in_passes,
     note_lacking,
     outbound_sessions,
+    pair_hosts_sql,
+    pair_sums,
     port_list,
     seconds_text,
-    session_tables,
     two_way_discount,
     with_evidence,
 )
@@ -39,14 +42,11 @@ from bluebench.detectors.winsql import combine, severity_for
 from bluebench.engines import Db
 
 
-def _outbound(evidence: bool, table: tuple[str, str] | None = None) -> str:
-    """CTEs up to ``outbound``: the sessions a monitored host started to an outside destination.
-
-    ``table`` is the run's pair of session tables (:func:`session_tables`), if any.
-    """
+def _outbound(evidence: bool) -> str:
+    """CTEs up to ``outbound``: the sessions a monitored host started to an outside destination."""
     return (
         "WITH "
-        + outbound_sessions(evidence, table)
+        + outbound_sessions(evidence)
         + f""",
 outbound AS (
     SELECT src AS host, dst AS peer, dport, t, t_end, coalesce(sent, 0) AS out_b, coalesce(recv, 0) AS in_b,
@@ -59,14 +59,34 @@ outbound AS (
     )
 
 
-SCORING = """,
+RETRIES = """,
 -- One grouping of the sessions, by destination port; the pairs are its sums (same figures).
 retries AS (
     SELECT host, peer, dport, count(*) AS tries, sum(CASE WHEN failed THEN 1 ELSE 0 END) AS fails,
            max(t_end) - min(t) AS span, sum(out_b) AS out_b, sum(in_b) AS in_b, min(t) AS first_t,
            max(t_end) AS last_t
     FROM outbound GROUP BY host, peer, dport
-),
+),"""
+
+
+def _retries_from(pairs: str) -> str:
+    """CTE ``retries`` of this pass's sources from a run's sums per outbound pair (:func:`netsql.pair_sums`).
+
+    The same figures as grouping the sessions (sums of sums, the least first and the greatest
+    last), without reading every connection again in each pass. The pairs are outbound already.
+    """
+    return f"""WITH retries AS (
+    SELECT src AS host, dst AS peer, dport, sum(n) AS tries, sum(fails) AS fails,
+           max(last_t) - min(first_t) AS span, sum(sent) AS out_b, sum(recv) AS in_b,
+           min(first_t) AS first_t, max(last_t) AS last_t
+    FROM {pairs}
+    WHERE transport IN ('tcp', 'udp') AND {in_pass("src")}
+      AND NOT EXISTS (SELECT 1 FROM unnest($allow) AS a(x) WHERE dst = x)
+    GROUP BY src, dst, dport
+),"""
+
+
+SCORING = """
 pairs AS (
     SELECT host, peer, sum(tries) AS n, sum(out_b) AS out_b, sum(in_b) AS in_b, sum(fails) AS fails,
            list(dport ORDER BY dport) AS ports, min(first_t) AS first_t, max(last_t) AS last_t
@@ -94,7 +114,7 @@ WHERE (p.out_b >= $min_bytes AND p.out_b >= $min_ratio * p.in_b)
    OR m.retry_fails IS NOT NULL
 ORDER BY first_t, p.host, p.peer
 """
-EXFIL_SQL = _outbound(evidence=False) + SCORING
+EXFIL_SQL = _outbound(evidence=False) + RETRIES + SCORING
 
 # The event ids of every (host, destination) of the sources in ``$hosts``.
 EXFIL_EVIDENCE_SQL = (
@@ -139,7 +159,9 @@ class Exfiltration(Detector):
         note_lacking(self, con, FLOWS, "no byte counts, so no volume can be judged")
         p = self.params
         allow = [str(a).lower() for a in p["allow"]]
-        hosts, all_hosts = destination_hosts(lambda sql, q: self.rows(con, sql, q), allow)
+        gap = float(p["merge_gap_seconds"])
+        counted = pair_hosts_sql(con, gap, tcp_udp=True) or DESTINATION_HOSTS_SQL
+        hosts, all_hosts = destination_hosts(lambda sql, q: self.rows(con, sql, q), allow, counted)
         params = {
             "merge_gap": float(p["merge_gap_seconds"]),
             "min_bytes": float(p["min_bytes"]),
@@ -150,8 +172,8 @@ class Exfiltration(Detector):
             "min_retry_seconds": float(p["min_retry_minutes"]) * 60.0,
             "allow": allow,
         }
-        table = session_tables(con, float(p["merge_gap_seconds"]))
-        sql = _outbound(False, table) + SCORING if table else EXFIL_SQL
+        pairs = pair_sums(con, gap)
+        sql = _retries_from(pairs) + SCORING if pairs else EXFIL_SQL
         rows = in_passes(con, self.rows, sql, params, int(p["chunk_rows"]), ("first_t", "host", "peer"))
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["peer"]), 1), all_hosts

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from bluebench.detectors.base import Detector, Finding
 from bluebench.detectors.winsql import sql_list, uniq
@@ -102,7 +102,7 @@ def _merging(source: str, repeated: str | None) -> str:
     )"""
 
 
-def sessions(source: str = "conns", evidence: bool = False, tables: tuple[str, str] | None = None) -> str:
+def sessions(source: str = "conns", evidence: bool = False, tables: RunTables | None = None) -> str:
     """Sessions over the connection rows ``source`` (a CTE name): fragments of one 5-tuple merged.
 
     Columns: src, sport, dst, dport, transport, t (start), t_end, dur, sent, recv, service,
@@ -120,11 +120,10 @@ def sessions(source: str = "conns", evidence: bool = False, tables: tuple[str, s
     read here, in one pass over ``source``, and the merged sessions of this pass's sources added.
     """
     if tables is not None and not evidence:
-        repeated, merged = tables
-        lone = f"hash(src, sport, dst, dport, transport) NOT IN (SELECT h FROM {repeated})"
+        lone = f"hash(src, sport, dst, dport, transport) NOT IN (SELECT h FROM {tables.repeated})"
         return f"""
     sessions AS NOT MATERIALIZED (
-        SELECT * FROM {merged} WHERE {in_pass("src")}
+        SELECT * FROM {tables.merged} WHERE {in_pass("src")}
         UNION ALL{_singles(source, False, lone)}
     )"""
     return (
@@ -170,7 +169,7 @@ def outbound_conns(which: str) -> str:
     )
 
 
-def outbound_sessions(evidence: bool = False, tables: tuple[str, str] | None = None) -> str:
+def outbound_sessions(evidence: bool = False, tables: RunTables | None = None) -> str:
     """CTEs ``conns``, ``local_hosts``, ``out_conns`` and ``sessions`` of outbound connections only.
 
     Sessions are keyed by both addresses, so filtering first gives the same sessions as
@@ -242,19 +241,37 @@ def destination_hosts(
 CHUNK_ROWS = 2_000_000
 
 
+class RunTables(NamedTuple):
+    """The temporary tables of a detect run that one detector's scoring query reads (:func:`session_tables`)."""
+
+    repeated: str  # hashes of the outbound 5-tuples that hold several records
+    merged: str  # those 5-tuples' sessions at the detector's merge gap
+
+
 @dataclass
 class _Run:
     """What one detect run shares between its network detectors (see :func:`shared_sessions`)."""
 
     shares: bool  # two of its detectors merge outbound sessions
-    tables: dict[str, str] = field(default_factory=dict)  # repeated 5-tuples, their sessions by gap
+    engine: DuckDBEngine | None = None  # where the tables are made (None: the run makes none)
+    tables: dict[str, str] = field(default_factory=dict)  # by what they hold: 5-tuples, sessions, sums
     hosts: dict[tuple[str, str], tuple[dict[str, int], int]] = field(default_factory=dict)
+
+    def make(self, key: str, name: str, select: str, params: dict[str, Any] | None = None) -> str:
+        """The run's table ``key``, made now from ``select`` under ``name`` unless it already is."""
+        if key not in self.tables:
+            assert self.engine is not None
+            self.engine.execute(f"DROP TABLE IF EXISTS {name}")
+            self.engine.con.execute(f"CREATE TEMP TABLE {name} AS {select}", params or {})
+            self.tables[key] = name
+        return self.tables[key]
 
 
 # The detect run in progress (None outside one).
 _SHARED: ContextVar[_Run | None] = ContextVar("bluebench_shared_sessions", default=None)
-REPEATED_TABLE = "bluebench_repeated_tuples"  # constants: nothing from the data
+REPEATED_TABLE = "bluebench_repeated_tuples"  # table names are constants: nothing from the data
 MERGED_TABLE = "bluebench_merged_sessions_{n}"
+PAIR_TABLE = "bluebench_pair_sums_{n}"
 
 
 def shares_sessions(detectors: Iterable[Detector]) -> bool:
@@ -272,15 +289,17 @@ def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
     hashes, and their merged sessions at its gap, in small temporary tables (see
     :func:`session_tables`) that the others read; the lone records (nearly all) stay in each
     query, read once per pass (a table of every session held a row per connection and spilled).
-    Hosts per destination (:func:`destination_hosts`) are counted once per question too.
-    The tables are dropped at the end, so a later run (new events ingested) counts afresh.
-    Engines other than DuckDB are left alone.
+    Their sums per pair and port are made once too, in one read of every source (a table of a
+    row per pair, not per connection: :func:`pair_sums`): exfiltration's passes read it instead
+    of the events, and hosts per destination are counted from its pairs. Hosts per destination
+    (:func:`destination_hosts`) are counted once per question. The tables are dropped at the
+    end, so a later run (new events ingested) counts afresh. Engines other than DuckDB are left alone.
     """
     engine = as_engine(db)
     if not isinstance(engine, DuckDBEngine):
         yield
         return
-    run = _Run(shares_sessions(detectors))
+    run = _Run(shares_sessions(detectors), engine)
     token = _SHARED.set(run)
     try:
         yield
@@ -290,7 +309,7 @@ def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
             engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def session_tables(db: Db, merge_gap: float) -> tuple[str, str] | None:
+def session_tables(db: Db, merge_gap: float) -> RunTables | None:
     """The run's tables of repeated outbound 5-tuples (``h``) and of their sessions at ``merge_gap``.
 
     Built now if this run has none yet; None outside :func:`shared_sessions` or when no other
@@ -299,23 +318,73 @@ def session_tables(db: Db, merge_gap: float) -> tuple[str, str] | None:
     windows of a detector's pass), and merging reads only the repeated ones.
     """
     run = _SHARED.get()
-    engine = as_engine(db)
-    if run is None or not run.shares or not isinstance(engine, DuckDBEngine):
+    if run is None or not run.shares or run.engine is None or not isinstance(as_engine(db), DuckDBEngine):
         return None
-    built = run.tables
+    outbound = f"WITH {outbound_conns('true')}"
+    repeated = run.make(REPEATED_TABLE, REPEATED_TABLE, f"{outbound} {REPEATED.format(source='out_conns')}")
     gap = repr(float(merge_gap))
-    if REPEATED_TABLE not in built:
-        select = f"WITH {outbound_conns('true')} {REPEATED.format(source='out_conns')}"
-        engine.execute(f"DROP TABLE IF EXISTS {REPEATED_TABLE}")
-        engine.execute(f"CREATE TEMP TABLE {REPEATED_TABLE} AS {select}")
-        built[REPEATED_TABLE] = REPEATED_TABLE
-    if gap not in built:
-        name = MERGED_TABLE.format(n=len(built) - 1)
-        select = f"WITH {outbound_conns('true')}, {_merging('out_conns', REPEATED_TABLE)} {_merged(False)}"
-        engine.execute(f"DROP TABLE IF EXISTS {name}")
-        engine.con.execute(f"CREATE TEMP TABLE {name} AS {select}", {"merge_gap": float(merge_gap)})
-        built[gap] = name
-    return built[REPEATED_TABLE], built[gap]
+    select = f"{outbound}, {_merging('out_conns', repeated)} {_merged(False)}"
+    merged = run.make(
+        gap, MERGED_TABLE.format(n=_count(run, MERGED_TABLE)), select, {"merge_gap": float(merge_gap)}
+    )
+    return RunTables(repeated, merged)
+
+
+#: Per outbound (source, destination, port, transport), the sums of its sessions: what exfiltration
+#: groups, and the pairs that hosts per destination count.
+PAIR_SUMS = """
+SELECT src, dst, dport, transport, count(*) AS n, sum(CASE WHEN failed THEN 1 ELSE 0 END) AS fails,
+       min(t) AS first_t, max(t_end) AS last_t, sum(coalesce(sent, 0)) AS sent, sum(coalesce(recv, 0)) AS recv
+FROM sessions GROUP BY src, dst, dport, transport"""
+
+
+def pair_sums(db: Db, merge_gap: float) -> str | None:
+    """The run's table of :data:`PAIR_SUMS` over the outbound sessions at ``merge_gap`` (None as for sessions).
+
+    One hash aggregate over every source (a row per pair and port, not per connection, so it
+    stays in memory where a pass's windows would not): a detector that only sums its pairs reads
+    this table in its passes instead of every connection once per pass.
+    """
+    tables = session_tables(db, merge_gap)
+    run = _SHARED.get()
+    if tables is None or run is None:
+        return None
+    select = f"WITH {outbound_sessions(False, tables)} {PAIR_SUMS}"
+    name = PAIR_TABLE.format(n=_count(run, PAIR_TABLE))
+    return run.make(f"pairs {float(merge_gap)!r}", name, select, {"chunks": 1, "chunk": 0})
+
+
+# Hosts per outside destination and all hosts, from a run's pair sums: the (source, destination)
+# pairs of the outbound connections, as DESTINATION_HOSTS_SQL and beaconing's targets (when no
+# name was read, a target is the address) count them from the events. Which merge gap the sums
+# were made at does not matter: sessions join records of one 5-tuple, so the pairs are the same.
+PAIR_HOSTS_SQL = """
+WITH outbound AS (
+    SELECT DISTINCT src, dst FROM {pairs} WHERE {transports} AND NOT list_contains($allow, dst)
+)
+SELECT dst, count(*) AS hosts, (SELECT count(DISTINCT src) FROM outbound) AS all_hosts
+FROM outbound GROUP BY dst
+"""
+
+
+def pair_hosts_sql(db: Db, merge_gap: float, tcp_udp: bool) -> str | None:
+    """SQL for :func:`destination_hosts` over the run's pair sums (any gap; made at ``merge_gap`` if none yet).
+
+    ``tcp_udp`` counts only TCP and UDP pairs (as DESTINATION_HOSTS_SQL does); None outside a
+    run that shares sessions, where the hosts are counted from the events.
+    """
+    run = _SHARED.get()
+    made = [name for key, name in (run.tables.items() if run else []) if key.startswith("pairs ")]
+    pairs = made[0] if made else pair_sums(db, merge_gap)
+    if pairs is None:
+        return None
+    return PAIR_HOSTS_SQL.format(pairs=pairs, transports="transport IN ('tcp', 'udp')" if tcp_udp else "true")
+
+
+def _count(run: _Run, pattern: str) -> int:
+    """How many of the run's tables are named by ``pattern`` (the next one's number)."""
+    prefix = pattern.split("{")[0]
+    return sum(1 for name in run.tables.values() if name.startswith(prefix))
 
 
 def in_passes(
