@@ -270,6 +270,7 @@ class _Run:
 # The detect run in progress (None outside one).
 _SHARED: ContextVar[_Run | None] = ContextVar("bluebench_shared_sessions", default=None)
 REPEATED_TABLE = "bluebench_repeated_tuples"  # table names are constants: nothing from the data
+RECORDS_TABLE = "bluebench_repeated_records"
 MERGED_TABLE = "bluebench_merged_sessions_{n}"
 PAIR_TABLE = "bluebench_pair_sums_{n}"
 
@@ -313,17 +314,20 @@ def session_tables(db: Db, merge_gap: float) -> RunTables | None:
     """The run's tables of repeated outbound 5-tuples (``h``) and of their sessions at ``merge_gap``.
 
     Built now if this run has none yet; None outside :func:`shared_sessions` or when no other
-    detector of the run merges sessions (the detector merges them in its query). Each is one
-    query over every source: counting 5-tuples is a hash aggregate (it spills, unlike the
-    windows of a detector's pass), and merging reads only the repeated ones.
+    detector of the run merges sessions (the detector merges them in its query). Counting
+    5-tuples is one hash aggregate over every source (it spills, unlike the windows of a
+    detector's pass); the repeated ones' records are then read into a table of their own (a few
+    per cent of the connections), which each gap's merge reads instead of every connection.
     """
     run = _SHARED.get()
     if run is None or not run.shares or run.engine is None or not isinstance(as_engine(db), DuckDBEngine):
         return None
     outbound = f"WITH {outbound_conns('true')}"
     repeated = run.make(REPEATED_TABLE, REPEATED_TABLE, f"{outbound} {REPEATED.format(source='out_conns')}")
+    many = f"hash(src, sport, dst, dport, transport) IN (SELECT h FROM {repeated})"
+    records = run.make(RECORDS_TABLE, RECORDS_TABLE, f"{outbound} SELECT * FROM out_conns WHERE {many}")
     gap = repr(float(merge_gap))
-    select = f"{outbound}, {_merging('out_conns', repeated)} {_merged(False)}"
+    select = f"WITH {_merging(records, repeated).lstrip()} {_merged(False)}"
     merged = run.make(
         gap, MERGED_TABLE.format(n=_count(run, MERGED_TABLE)), select, {"merge_gap": float(merge_gap)}
     )
