@@ -37,30 +37,61 @@ DUCKDB_MEMORY = "256MB"
 DUCKDB_THREADS = 1
 
 
-class Column:
-    """One field over a cell's rows, dictionary-encoded."""
+class Distinct:
+    """A field's distinct values, shared by the parts of its column; lowercased only when asked."""
 
-    __slots__ = ("_lower", "idx", "lower_arr", "nd", "values")
+    __slots__ = ("_lower", "_lower_arr", "values")
 
-    def __init__(self, values: pa.Array, lower_arr: pa.Array, idx: np.ndarray[Any, Any]) -> None:
-        self.values = values  # distinct values (original case)
-        self.lower_arr = lower_arr  # the same, lowercased
-        self.idx = idx  # per row: index into values, nd where absent
-        self.nd = len(values)
+    def __init__(self, values: pa.Array, lower_arr: pa.Array | None = None) -> None:
+        self.values = values  # original case
+        self._lower_arr = lower_arr
         self._lower: list[str] | None = None
 
     @property
+    def lower_arr(self) -> pa.Array:
+        """The values lowercased (Arrow), made on first use: event texts may never need it whole."""
+        if self._lower_arr is None:
+            self._lower_arr = pc.utf8_lower(self.values)
+        return self._lower_arr
+
+    @property
     def lower(self) -> list[str]:
-        """The lowercased distinct values as Python strings, made only where needed (automaton)."""
+        """The lowercased values as Python strings, made only where needed (automaton)."""
         if self._lower is None:
             self._lower = [s if s is not None else "" for s in self.lower_arr.to_pylist()]
         return self._lower
 
+
+class Column:
+    """One field over a cell's rows, dictionary-encoded."""
+
+    __slots__ = ("distinct", "idx", "nd")
+
+    def __init__(
+        self, values: pa.Array | Distinct, lower_arr: pa.Array | None, idx: np.ndarray[Any, Any]
+    ) -> None:
+        self.distinct = values if isinstance(values, Distinct) else Distinct(values, lower_arr)
+        self.idx = idx  # per row: index into values, nd where absent
+        self.nd = len(self.distinct.values)
+
+    @property
+    def values(self) -> pa.Array:
+        """The distinct values (original case)."""
+        return self.distinct.values
+
+    @property
+    def lower_arr(self) -> pa.Array:
+        """The distinct values lowercased."""
+        return self.distinct.lower_arr
+
+    @property
+    def lower(self) -> list[str]:
+        """The lowercased distinct values as Python strings."""
+        return self.distinct.lower
+
     def part(self, lo: int, hi: int) -> Column:
-        """Rows ``lo:hi``, sharing this column's dictionary (and its lowercased values once made)."""
-        col = Column(self.values, self.lower_arr, self.idx[lo:hi])
-        col._lower = self._lower
-        return col
+        """Rows ``lo:hi``, sharing this column's distinct values (and what is made of them)."""
+        return Column(self.distinct, None, self.idx[lo:hi])
 
 
 def encode(arr: pa.Array) -> Column:
@@ -71,6 +102,19 @@ def encode(arr: pa.Array) -> Column:
     values = enc.dictionary
     idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
     return Column(values, pc.utf8_lower(values), idx)
+
+
+def own_values(arr: pa.Array) -> Column:
+    """A column whose rows each index their own value: for event texts, which hardly ever repeat.
+
+    Nothing is hashed, and the text is lowercased only where a plan asks (``Distinct.lower_arr``).
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    idx = np.arange(len(arr), dtype=np.int64)
+    if arr.null_count:
+        idx[arr.is_null().to_numpy(zero_copy_only=False)] = len(arr)
+    return Column(arr, None, idx)
 
 
 def cells(batch: pa.Table) -> Iterator[tuple[str, str, np.ndarray[Any, Any]]]:
@@ -120,7 +164,10 @@ class FieldReader:
 
     def columns(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, Column]:
         """The named fields of the given batch rows, dictionary-encoded."""
-        return {f: encode(a) for f, a in self._fields(batch, rows, names).items()}
+        return {
+            f: own_values(a) if f == KEYWORD_FIELD else encode(a)
+            for f, a in self._fields(batch, rows, names).items()
+        }
 
     def _fields(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, pa.Array]:
         """``extract_fields``, halved until it succeeds, so the result never depends on memory.
