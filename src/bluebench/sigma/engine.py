@@ -39,6 +39,9 @@ BATCH_ROWS = 16_000
 #: and a row reads at most that many other cells' fields in vain.
 SMALL_CELL_ROWS = 256
 SMALL_CELLS_READS = 65_536
+#: Rows whose EventData fields are read in one DuckDB call (``process``): a call's own cost is paid
+#: once per this many rows, and DuckDB's memory for a call grows with them.
+READ_ROWS = 4096
 
 
 @contextmanager
@@ -92,39 +95,76 @@ class SigmaEngine:
             return
         self.events_seen += n
         self._recorder.begin(batch)
+        reads = self._reads(batch)
+        # Reads are run in turns of up to ``READ_ROWS`` rows, each turn's EventData fields read in
+        # one DuckDB call: a call costs milliseconds whatever its rows, and a batch of real logs
+        # holds a hundred cells or more; the bound keeps a turn's values, not a batch's, in memory.
+        start = 0
+        while start < len(reads):
+            end, rows = start + 1, len(reads[start][0])
+            while end < len(reads) and rows + len(reads[end][0]) <= READ_ROWS:
+                rows += len(reads[end][0])
+                end += 1
+            turn = reads[start:end]
+            lists = self._reader.lists(batch, [(r, names) for r, names, _ in turn])
+            at = 0
+            for r, names, members in turn:
+                part = lists.slice(at, len(r))
+                at += len(r)
+                if len(members) == 1 and members[0][0] is r:
+                    self._run_cell(batch, r, members[0][1], self._reader.columns(batch, r, names, part))
+                else:
+                    self._run_small(batch, r, names, members, part)
+            start = end
+        self._recorder.flush()
+        # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
+        pa.default_memory_pool().release_unused()
+
+    def _reads(self, batch: pa.Table) -> list[tuple[np.ndarray[Any, Any], list[str], list[tuple[Any, Cell]]]]:
+        """The batch's reads: (rows, field names, its cells as (rows, cell)); a large cell is a read of
+        its own, small ones are gathered up to ``SMALL_CELLS_READS`` rows times fields."""
+        out: list[tuple[np.ndarray[Any, Any], list[str], list[tuple[Any, Cell]]]] = []
         small: list[tuple[np.ndarray[Any, Any], Cell]] = []
         names: set[str] = set()  # the fields the gathered small cells read, together
         n_small = 0
+
+        def gathered() -> None:
+            if small:
+                rows = np.concatenate([r for r, _ in small])
+                out.append((rows, list(dict.fromkeys(f for _, cell in small for f in cell.fields)), small))
+
         for channel, code, rows in cells(batch):
             cell = self._plan.cell(channel, code)
             if not cell.rules:
                 continue
             if len(rows) > SMALL_CELL_ROWS:
-                self._run_cell(batch, rows, cell, self._reader.columns(batch, rows, cell.fields))
+                out.append((rows, cell.fields, [(rows, cell)]))
                 continue
             small.append((rows, cell))
             names.update(cell.fields)
             n_small += len(rows)
             if n_small * len(names) >= SMALL_CELLS_READS:
-                self._run_small(batch, small)
+                gathered()
                 small, names, n_small = [], set(), 0
-        self._run_small(batch, small)
-        self._recorder.flush()
-        # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
-        pa.default_memory_pool().release_unused()
+        gathered()
+        return out
 
-    def _run_small(self, batch: pa.Table, small: list[tuple[np.ndarray[Any, Any], Cell]]) -> None:
-        """Small cells, their fields read in one call and their atoms evaluated once, each then run.
+    def _run_small(
+        self,
+        batch: pa.Table,
+        rows: np.ndarray[Any, Any],
+        names: list[str],
+        small: list[tuple[np.ndarray[Any, Any], Cell]],
+        lists: pa.ChunkedArray,
+    ) -> None:
+        """Small cells, their fields in one dictionary per field and their atoms evaluated once, each then run.
 
-        A call or a kernel costs about the same whatever its rows, and real logs hold many cells
-        of a few events each: the group shares one dictionary per field (``Column.part``) and one
-        evaluation of its atoms (``SharedHits``); each row gets the values its own read would give.
+        An automaton pass or a kernel call costs about the same whatever its values, and real logs
+        hold many cells of a few events each: the group shares one dictionary per field
+        (``Column.part``) and one evaluation of its atoms (``SharedHits``); each row gets the values
+        its own read would give.
         """
-        if not small:
-            return
-        rows = np.concatenate([r for r, _ in small])
-        names = list(dict.fromkeys(f for _, cell in small for f in cell.fields))
-        group = self._reader.columns(batch, rows, names)
+        group = self._reader.columns(batch, rows, names, lists)
         shared = SharedHits((cell for _, cell in small), group, len(self._plan.atoms.atoms))
         start = 0
         for r, cell in small:

@@ -470,11 +470,11 @@ def _eval_equal(plan: FieldPlan, col: Column, out: Positions) -> None:
 
 
 def _literal_hits(
-    plan: FieldPlan, col: Column
+    plan: FieldPlan, col: Column, min_bytes: int = PREFILTER_BYTES
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """``_automaton_hits`` over the column's distinct values; with a ``prefilter``, only over the
     values it passes, lowercased by Arrow as ``Column.lower_arr`` would be."""
-    if plan.prefilter is None or col.values.nbytes < PREFILTER_BYTES:
+    if plan.prefilter is None or col.values.nbytes < min_bytes:
         return _automaton_hits(plan, col.lower)
     try:
         maybe = pc.match_substring_regex(col.values, plan.prefilter).fill_null(False)
