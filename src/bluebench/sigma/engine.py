@@ -4,7 +4,7 @@ Per batch (Arrow: ``extract.BATCH_COLUMNS``), the three stages, each in its own 
 
 1. ``extract``: rows are split into *cells*, one per (channel, event id) present; the fields
    the cell's rules read are pulled out of the EventData JSON once per row (one DuckDB call
-   per cell) and dictionary-encoded.
+   per turn of ``READ_ROWS`` rows, many cells together) and dictionary-encoded.
 2. ``plan``: a cell's rules are those whose log source admits it (worked out once per cell
    and cached), so a Security 4624 row is never shown a Sysmon rule. Per field, one
    Aho-Corasick pass finds all literal patterns of all rules on the distinct values; rules
@@ -35,8 +35,8 @@ from bluebench.sigma.rules import RuleSet
 # peak memory grows with it, not with the input (bench/sigma.py measures both at two sizes).
 BATCH_ROWS = 16_000
 #: Cells of up to this many rows are run in groups (``_run_small``) of up to ``SMALL_CELLS_READS``
-#: rows times fields: a DuckDB call's and an atom evaluation's own cost is paid once per group,
-#: and a row reads at most that many other cells' fields in vain.
+#: rows times fields: an atom evaluation's own cost is paid once per group, and a row reads at most
+#: that many other cells' fields in vain.
 SMALL_CELL_ROWS = 256
 SMALL_CELLS_READS = 65_536
 #: Rows whose EventData fields are read in one DuckDB call (``process``): a call's own cost is paid

@@ -2,9 +2,9 @@
 
 A batch (Arrow, ``BATCH_COLUMNS``) is split into *cells*, one per (channel, event id)
 present, so each cell is shown only the rules whose log source admits it. The fields those
-rules read are pulled out of the EventData JSON once per row, in one DuckDB call per cell
-(field names are bound parameters), and dictionary-encoded: most values repeat (images,
-paths, users), so every later comparison runs on the distinct values only.
+rules read are pulled out of the EventData JSON once per row, the rows of many cells in one
+DuckDB call (field names are bound parameters), and dictionary-encoded: most values repeat
+(images, paths, users), so every later comparison runs on the distinct values only.
 """
 
 from __future__ import annotations
