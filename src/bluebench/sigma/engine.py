@@ -41,7 +41,7 @@ SMALL_CELL_ROWS = 256
 SMALL_CELLS_READS = 65_536
 #: Rows whose EventData fields are read in one DuckDB call (``process``): a call's own cost is paid
 #: once per this many rows, and DuckDB's memory for a call grows with them.
-READ_ROWS = 4096
+READ_ROWS = 2048
 
 
 @contextmanager
