@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,31 @@ SMALL_CELLS_READS = 65_536
 #: Rows whose EventData fields are read in one DuckDB call (``process``): a call's own cost is paid
 #: once per this many rows, and DuckDB's memory for a call grows with them.
 READ_ROWS = 2048
+
+
+@dataclass(slots=True)
+class Read:
+    """Rows whose fields are read together: one large cell, or small cells gathered (``grouped``)
+    that share one dictionary per field."""
+
+    rows: np.ndarray[Any, Any]
+    names: list[str]
+    cells: list[tuple[np.ndarray[Any, Any], Cell]]
+    grouped: bool
+
+
+def _turns(reads: list[Read]) -> Iterator[list[Read]]:
+    """Consecutive reads of up to ``READ_ROWS`` rows together (a larger read alone)."""
+    turn: list[Read] = []
+    rows = 0
+    for read in reads:
+        if turn and rows + len(read.rows) > READ_ROWS:
+            yield turn
+            turn, rows = [], 0
+        turn.append(read)
+        rows += len(read.rows)
+    if turn:
+        yield turn
 
 
 @contextmanager
@@ -95,35 +121,27 @@ class SigmaEngine:
             return
         self.events_seen += n
         self._recorder.begin(batch)
-        reads = self._reads(batch)
-        # Reads are run in turns of up to ``READ_ROWS`` rows, each turn's EventData fields read in
-        # one DuckDB call: a call costs milliseconds whatever its rows, and a batch of real logs
-        # holds a hundred cells or more; the bound keeps a turn's values, not a batch's, in memory.
-        start = 0
-        while start < len(reads):
-            end, rows = start + 1, len(reads[start][0])
-            while end < len(reads) and rows + len(reads[end][0]) <= READ_ROWS:
-                rows += len(reads[end][0])
-                end += 1
-            turn = reads[start:end]
-            lists = self._reader.lists(batch, [(r, names) for r, names, _ in turn])
+        for turn in _turns(self._reads(batch)):
+            # One DuckDB call reads a turn's EventData fields: a call costs milliseconds whatever
+            # its rows, and a batch of real logs holds a hundred cells or more.
+            lists = self._reader.lists(batch, [(read.rows, read.names) for read in turn])
             at = 0
-            for r, names, members in turn:
-                part = lists.slice(at, len(r))
-                at += len(r)
-                if len(members) == 1 and members[0][0] is r:
-                    self._run_cell(batch, r, members[0][1], self._reader.columns(batch, r, names, part))
+            for read in turn:
+                part = lists.slice(at, len(read.rows))
+                at += len(read.rows)
+                if read.grouped:
+                    self._run_small(batch, read, part)
                 else:
-                    self._run_small(batch, r, names, members, part)
-            start = end
+                    cols = self._reader.columns(batch, read.rows, read.names, part)
+                    self._run_cell(batch, read.rows, read.cells[0][1], cols)
         self._recorder.flush()
         # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
         pa.default_memory_pool().release_unused()
 
-    def _reads(self, batch: pa.Table) -> list[tuple[np.ndarray[Any, Any], list[str], list[tuple[Any, Cell]]]]:
-        """The batch's reads: (rows, field names, its cells as (rows, cell)); a large cell is a read of
-        its own, small ones are gathered up to ``SMALL_CELLS_READS`` rows times fields."""
-        out: list[tuple[np.ndarray[Any, Any], list[str], list[tuple[Any, Cell]]]] = []
+    def _reads(self, batch: pa.Table) -> list[Read]:
+        """The batch's reads: a large cell is a read of its own, small ones are gathered up to
+        ``SMALL_CELLS_READS`` rows times fields."""
+        out: list[Read] = []
         small: list[tuple[np.ndarray[Any, Any], Cell]] = []
         names: set[str] = set()  # the fields the gathered small cells read, together
         n_small = 0
@@ -131,14 +149,16 @@ class SigmaEngine:
         def gathered() -> None:
             if small:
                 rows = np.concatenate([r for r, _ in small])
-                out.append((rows, list(dict.fromkeys(f for _, cell in small for f in cell.fields)), small))
+                out.append(
+                    Read(rows, list(dict.fromkeys(f for _, c in small for f in c.fields)), small, True)
+                )
 
         for channel, code, rows in cells(batch):
             cell = self._plan.cell(channel, code)
             if not cell.rules:
                 continue
             if len(rows) > SMALL_CELL_ROWS:
-                out.append((rows, cell.fields, [(rows, cell)]))
+                out.append(Read(rows, cell.fields, [(rows, cell)], False))
                 continue
             small.append((rows, cell))
             names.update(cell.fields)
@@ -149,14 +169,7 @@ class SigmaEngine:
         gathered()
         return out
 
-    def _run_small(
-        self,
-        batch: pa.Table,
-        rows: np.ndarray[Any, Any],
-        names: list[str],
-        small: list[tuple[np.ndarray[Any, Any], Cell]],
-        lists: pa.ChunkedArray,
-    ) -> None:
+    def _run_small(self, batch: pa.Table, read: Read, lists: pa.ChunkedArray) -> None:
         """Small cells, their fields in one dictionary per field and their atoms evaluated once, each then run.
 
         An automaton pass or a kernel call costs about the same whatever its values, and real logs
@@ -164,7 +177,8 @@ class SigmaEngine:
         (``Column.part``) and one evaluation of its atoms (``SharedHits``); each row gets the values
         its own read would give.
         """
-        group = self._reader.columns(batch, rows, names, lists)
+        small = read.cells
+        group = self._reader.columns(batch, read.rows, read.names, lists)
         shared = SharedHits((cell for _, cell in small), group, len(self._plan.atoms.atoms))
         start = 0
         for r, cell in small:
