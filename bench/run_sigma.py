@@ -84,7 +84,7 @@ def timed_phases() -> dict[str, float]:
 
     ``evtx_read``: the ``evtx`` parser and the reader's loop over its records; ``reduce``: DuckDB
     reading the System fields and EventData out of each record's JSON; ``fields``: DuckDB reading
-    the fields a cell's rules need out of the EventData; the rest of the run (cells, plans, matching,
+    the fields the cells' rules need out of the EventData (one call per turn of reads); the rest of the run (cells, plans, matching,
     evidence) is what is left of the run's CPU time.
     """
     from bluebench.sigma import extract as sigma_extract
@@ -120,7 +120,7 @@ def timed_phases() -> dict[str, float]:
 
     EvtxReader.read = generator("evtx_read", EvtxReader.read)  # type: ignore[method-assign]
     sigma_source._reduce = call("reduce", sigma_source._reduce)
-    sigma_extract.extract_fields = call("fields", sigma_extract.extract_fields)
+    sigma_extract.extract_lists = call("fields", sigma_extract.extract_lists)
     return spent
 
 

@@ -1,4 +1,5 @@
-"""Small cells read their fields in one DuckDB call, with the matches each cell gets alone."""
+"""Cells read their fields in one DuckDB call per turn of reads, small cells share their atoms'
+evaluation, and each cell gets the matches it gets alone."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sigma_helpers import batch, write_rule
 
 from bluebench.sigma import SigmaEngine, compile_rules
 from bluebench.sigma import engine as engine_mod
-from bluebench.sigma.extract import FieldReader
+from bluebench.sigma import extract as extract_mod
 
 RULES = """title: proc
 id: 00000000-0000-4000-8000-000000000001
@@ -64,34 +65,43 @@ def mixed_events() -> list[dict[str, Any]]:
 
 
 def _run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_rows: int
-) -> tuple[dict[str, list[int]], int]:
-    """Matched records per rule, and how many field reads (DuckDB calls) the run made."""
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_rows: int, read_rows: int = 4096
+) -> tuple[dict[str, list[int]], int, int]:
+    """Matched records per rule, how many DuckDB calls read fields, and how many small-cell groups ran."""
     monkeypatch.setattr(engine_mod, "SMALL_CELL_ROWS", small_rows)
-    calls = 0
-    real = FieldReader._fields
+    monkeypatch.setattr(engine_mod, "READ_ROWS", read_rows)
+    calls = groups = 0
+    real = extract_mod.extract_lists
+    real_small = SigmaEngine._run_small
 
-    def counted(self: FieldReader, *args: Any) -> Any:
+    def counted(*args: Any) -> Any:
         nonlocal calls
         calls += 1
-        return real(self, *args)
+        return real(*args)
 
-    monkeypatch.setattr(FieldReader, "_fields", counted)
+    def counted_small(self: SigmaEngine, *args: Any) -> Any:
+        nonlocal groups
+        groups += 1
+        return real_small(self, *args)
+
+    monkeypatch.setattr(extract_mod, "extract_lists", counted)
+    monkeypatch.setattr(SigmaEngine, "_run_small", counted_small)
     rs = compile_rules([write_rule(tmp_path, RULES)])
     assert not rs.failures and len(rs.rules) == 3
     eng = SigmaEngine(rs)
     eng.run([batch(mixed_events())])
     got = {r.title: sorted(int(e.record) for e in eng.matches[r.id].events) for r in rs.rules}
-    return got, calls
+    return got, calls, groups
 
 
 def test_small_cells_share_one_read_and_match_as_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    together, calls_together = _run(tmp_path, monkeypatch, small_rows=256)
-    alone, calls_alone = _run(tmp_path, monkeypatch, small_rows=0)
+    together, calls_together, groups_together = _run(tmp_path, monkeypatch, small_rows=256)
+    alone, calls_alone, groups_alone = _run(tmp_path, monkeypatch, small_rows=0)
     assert together == alone
-    assert calls_together == 1 and calls_alone == 3
+    # One DuckDB call reads the fields of every cell either way; small cells also share one group.
+    assert (calls_together, groups_together) == (1, 1) and (calls_alone, groups_alone) == (1, 0)
     events = mixed_events()
     assert together["proc"] == [
         i + 1 for i, e in enumerate(events) if e.get("Image", "").endswith("evil.exe")
@@ -104,10 +114,17 @@ def test_small_cells_share_one_read_and_match_as_alone(
 
 def test_groups_are_bounded_by_rows_times_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_mod, "SMALL_CELLS_READS", 1)  # every small cell fills a group alone
-    bounded, calls = _run(tmp_path, monkeypatch, small_rows=256)
+    bounded, calls, groups = _run(tmp_path, monkeypatch, small_rows=256)
     monkeypatch.setattr(engine_mod, "SMALL_CELLS_READS", 65_536)
-    assert calls == 3
+    assert (calls, groups) == (1, 3)
     assert bounded == _run(tmp_path, monkeypatch, small_rows=256)[0]
+
+
+def test_reads_are_bounded_by_rows_per_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Three cells of ten rows each, each a read of its own: a call per read when a call holds ten rows.
+    per_read, calls, _ = _run(tmp_path, monkeypatch, small_rows=0, read_rows=10)
+    assert calls == 3
+    assert per_read == _run(tmp_path, monkeypatch, small_rows=0)[0]
 
 
 def test_a_run_allocates_from_the_system_pool_and_restores_the_default_after(tmp_path: Path) -> None:

@@ -60,3 +60,29 @@ def test_field_reader_reads_system_eventdata_aliased_and_keyword_fields() -> Non
     assert "C:\\a.exe" in str(values(cols["_text"])[0])
     assert values(cols["Missing"]) == [None, None, None]
     assert values(reader.columns(b, np.array([1, 2]), ["Image"])["Image"]) == ["C:\\b.exe", None]
+
+
+def test_reads_in_one_call_give_each_read_what_it_reads_alone() -> None:
+    """``FieldReader.lists`` over several reads, each read's slice: the columns a read alone gives."""
+    events = [
+        {"Image": f"C:\\{i}.exe", "CommandLine": f"run {i % 3}", "Other": "x" * (i % 4)}
+        if i % 5
+        else {"NewProcessName": f"C:\\n{i}.exe", "_code": "4688", "_channel": "Security"}
+        for i in range(40)
+    ]
+    b = batch(events)
+    reads = [
+        (np.arange(0, 40, 2), ["Image", "CommandLine", "EventID"]),
+        (np.arange(1, 40, 4), ["Other", "_text", "Image"]),
+        (np.arange(3, 40, 4), ["Missing"]),
+        (np.array([], dtype=np.int64), ["Image"]),
+    ]
+    reader = FieldReader(threads=1)
+    lists = reader.lists(b, reads)
+    at = 0
+    for rows, names in reads:
+        together = reader.columns(b, rows, names, lists.slice(at, len(rows)))
+        at += len(rows)
+        alone = reader.columns(b, rows, names)
+        assert {f: values(c) for f, c in together.items()} == {f: values(c) for f, c in alone.items()}
+    assert values(reader.columns(b, np.array([5, 6]), ["Image"])["Image"]) == ["C:\\n5.exe", "C:\\6.exe"]

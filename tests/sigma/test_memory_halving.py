@@ -66,16 +66,16 @@ def test_an_event_that_fails_alone_is_named_and_the_rest_matched(
 ) -> None:
     rules = compile_rules([write_rule(tmp_path, RULE)])
     events = batch(wide_events(44))
-    real = extract_mod.extract_fields
+    real = extract_mod.extract_lists
 
     def refuses_record_12(
-        con: duckdb.DuckDBPyConnection, b: pa.Table, take: pa.Array, names: list[str]
+        con: duckdb.DuckDBPyConnection, b: pa.Table, take: pa.Array, gid: Any, paths: list[list[str]]
     ) -> Any:
         if 12 in b.column("record").take(take).to_pylist():
             raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate")
-        return real(con, b, take, names)
+        return real(con, b, take, gid, paths)
 
-    monkeypatch.setattr(extract_mod, "extract_fields", refuses_record_12)
+    monkeypatch.setattr(extract_mod, "extract_lists", refuses_record_12)
     engine = SigmaEngine(rules)
     engine.run([events])
     assert [(s.file, s.record) for s in engine.skipped] == [("test.evtx", 12)]

@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sigma_helpers import SYSMON, batch, proc_rule, write_rule
 
 from bluebench.sigma import compile_rules
-from bluebench.sigma.extract import FieldReader
+from bluebench.sigma.extract import FieldReader, own_values
 from bluebench.sigma.index import AtomTable, clauses
 from bluebench.sigma.ir import And, Atom, Not, Or
-from bluebench.sigma.plan import CellHits, RulePlan, field_plan
+from bluebench.sigma.plan import CellHits, RulePlan, _automaton_hits, _literal_hits, field_plan
 
 
 def test_clauses_come_from_the_top_level_and() -> None:
@@ -71,3 +74,25 @@ def test_cell_hits_skip_rules_that_cannot_match_and_give_candidate_rows(tmp_path
     assert hits.alive(cell).tolist() == [i]
     cand = hits.candidates(plan.clauses[i])
     assert cand is not None and cand.tolist() == [0, 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet="abcKkSsſİi:\\ é.-", max_size=30) | st.none(), max_size=30),
+    keys=st.lists(st.text(alphabet="abcksſi:\\ é.-", min_size=3, max_size=5), min_size=1, max_size=6),
+)
+def test_the_prefilter_leaves_out_only_values_holding_no_key(
+    texts: list[str | None], keys: list[str]
+) -> None:
+    """With RE2's prefilter, the automaton finds on long values what it finds on every value."""
+    keys = [k.lower() for k in keys if len(k.lower()) >= 3]
+    if not keys:
+        return
+    plan = field_plan([(i, Atom("f", "contains", k)) for i, k in enumerate(keys)], lambda a: 0)
+    assert plan.prefilter is not None
+    col = own_values(pa.array(texts, pa.string()))
+    want = _automaton_hits(plan, col.lower)
+    got = _literal_hits(plan, col, min_bytes=0)
+    assert {tuple(map(int, hit)) for hit in zip(*want, strict=True)} == {
+        tuple(map(int, hit)) for hit in zip(*got, strict=True)
+    }

@@ -4,7 +4,7 @@ Per batch (Arrow: ``extract.BATCH_COLUMNS``), the three stages, each in its own 
 
 1. ``extract``: rows are split into *cells*, one per (channel, event id) present; the fields
    the cell's rules read are pulled out of the EventData JSON once per row (one DuckDB call
-   per cell) and dictionary-encoded.
+   per turn of ``READ_ROWS`` rows, many cells together) and dictionary-encoded.
 2. ``plan``: a cell's rules are those whose log source admits it (worked out once per cell
    and cached), so a Security 4624 row is never shown a Sysmon rule. Per field, one
    Aho-Corasick pass finds all literal patterns of all rules on the distinct values; rules
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,10 +36,38 @@ from bluebench.sigma.rules import RuleSet
 # peak memory grows with it, not with the input (bench/sigma.py measures both at two sizes).
 BATCH_ROWS = 16_000
 #: Cells of up to this many rows are run in groups (``_run_small``) of up to ``SMALL_CELLS_READS``
-#: rows times fields: a DuckDB call's and an atom evaluation's own cost is paid once per group,
-#: and a row reads at most that many other cells' fields in vain.
+#: rows times fields: an atom evaluation's own cost is paid once per group, and a row reads at most
+#: that many other cells' fields in vain.
 SMALL_CELL_ROWS = 256
 SMALL_CELLS_READS = 65_536
+#: Rows whose EventData fields are read in one DuckDB call (``process``): a call's own cost is paid
+#: once per this many rows, and DuckDB's memory for a call grows with them.
+READ_ROWS = 2048
+
+
+@dataclass(slots=True)
+class Read:
+    """Rows whose fields are read together: one large cell, or small cells gathered (``grouped``)
+    that share one dictionary per field."""
+
+    rows: np.ndarray[Any, Any]
+    names: list[str]
+    cells: list[tuple[np.ndarray[Any, Any], Cell]]
+    grouped: bool
+
+
+def _turns(reads: list[Read]) -> Iterator[list[Read]]:
+    """Consecutive reads of up to ``READ_ROWS`` rows together (a larger read alone)."""
+    turn: list[Read] = []
+    rows = 0
+    for read in reads:
+        if turn and rows + len(read.rows) > READ_ROWS:
+            yield turn
+            turn, rows = [], 0
+        turn.append(read)
+        rows += len(read.rows)
+    if turn:
+        yield turn
 
 
 @contextmanager
@@ -92,39 +121,64 @@ class SigmaEngine:
             return
         self.events_seen += n
         self._recorder.begin(batch)
+        for turn in _turns(self._reads(batch)):
+            # One DuckDB call reads a turn's EventData fields: a call costs milliseconds whatever
+            # its rows, and a batch of real logs holds a hundred cells or more.
+            lists = self._reader.lists(batch, [(read.rows, read.names) for read in turn])
+            at = 0
+            for read in turn:
+                part = lists.slice(at, len(read.rows))
+                at += len(read.rows)
+                if read.grouped:
+                    self._run_small(batch, read, part)
+                else:
+                    cols = self._reader.columns(batch, read.rows, read.names, part)
+                    self._run_cell(batch, read.rows, read.cells[0][1], cols)
+        self._recorder.flush()
+        # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
+        pa.default_memory_pool().release_unused()
+
+    def _reads(self, batch: pa.Table) -> list[Read]:
+        """The batch's reads: a large cell is a read of its own, small ones are gathered up to
+        ``SMALL_CELLS_READS`` rows times fields."""
+        out: list[Read] = []
         small: list[tuple[np.ndarray[Any, Any], Cell]] = []
         names: set[str] = set()  # the fields the gathered small cells read, together
         n_small = 0
+
+        def gathered() -> None:
+            if small:
+                rows = np.concatenate([r for r, _ in small])
+                out.append(
+                    Read(rows, list(dict.fromkeys(f for _, c in small for f in c.fields)), small, True)
+                )
+
         for channel, code, rows in cells(batch):
             cell = self._plan.cell(channel, code)
             if not cell.rules:
                 continue
             if len(rows) > SMALL_CELL_ROWS:
-                self._run_cell(batch, rows, cell, self._reader.columns(batch, rows, cell.fields))
+                out.append(Read(rows, cell.fields, [(rows, cell)], False))
                 continue
             small.append((rows, cell))
             names.update(cell.fields)
             n_small += len(rows)
             if n_small * len(names) >= SMALL_CELLS_READS:
-                self._run_small(batch, small)
+                gathered()
                 small, names, n_small = [], set(), 0
-        self._run_small(batch, small)
-        self._recorder.flush()
-        # Hand the batch's Arrow buffers back to the system: the allocator would keep them.
-        pa.default_memory_pool().release_unused()
+        gathered()
+        return out
 
-    def _run_small(self, batch: pa.Table, small: list[tuple[np.ndarray[Any, Any], Cell]]) -> None:
-        """Small cells, their fields read in one call and their atoms evaluated once, each then run.
+    def _run_small(self, batch: pa.Table, read: Read, lists: pa.ChunkedArray) -> None:
+        """Small cells, their fields in one dictionary per field and their atoms evaluated once, each then run.
 
-        A call or a kernel costs about the same whatever its rows, and real logs hold many cells
-        of a few events each: the group shares one dictionary per field (``Column.part``) and one
-        evaluation of its atoms (``SharedHits``); each row gets the values its own read would give.
+        An automaton pass or a kernel call costs about the same whatever its values, and real logs
+        hold many cells of a few events each: the group shares one dictionary per field
+        (``Column.part``) and one evaluation of its atoms (``SharedHits``); each row gets the values
+        its own read would give.
         """
-        if not small:
-            return
-        rows = np.concatenate([r for r, _ in small])
-        names = list(dict.fromkeys(f for _, cell in small for f in cell.fields))
-        group = self._reader.columns(batch, rows, names)
+        small = read.cells
+        group = self._reader.columns(batch, read.rows, read.names, lists)
         shared = SharedHits((cell for _, cell in small), group, len(self._plan.atoms.atoms))
         start = 0
         for r, cell in small:

@@ -2,9 +2,9 @@
 
 A batch (Arrow, ``BATCH_COLUMNS``) is split into *cells*, one per (channel, event id)
 present, so each cell is shown only the rules whose log source admits it. The fields those
-rules read are pulled out of the EventData JSON once per row, in one DuckDB call per cell
-(field names are bound parameters), and dictionary-encoded: most values repeat (images,
-paths, users), so every later comparison runs on the distinct values only.
+rules read are pulled out of the EventData JSON once per row, the rows of many cells in one
+DuckDB call (field names are bound parameters), and dictionary-encoded: most values repeat
+(images, paths, users), so every later comparison runs on the distinct values only.
 """
 
 from __future__ import annotations
@@ -37,30 +37,61 @@ DUCKDB_MEMORY = "256MB"
 DUCKDB_THREADS = 1
 
 
-class Column:
-    """One field over a cell's rows, dictionary-encoded."""
+class Distinct:
+    """A field's distinct values, shared by the parts of its column; lowercased only when asked."""
 
-    __slots__ = ("_lower", "idx", "lower_arr", "nd", "values")
+    __slots__ = ("_lower", "_lower_arr", "values")
 
-    def __init__(self, values: pa.Array, lower_arr: pa.Array, idx: np.ndarray[Any, Any]) -> None:
-        self.values = values  # distinct values (original case)
-        self.lower_arr = lower_arr  # the same, lowercased
-        self.idx = idx  # per row: index into values, nd where absent
-        self.nd = len(values)
+    def __init__(self, values: pa.Array, lower_arr: pa.Array | None = None) -> None:
+        self.values = values  # original case
+        self._lower_arr = lower_arr
         self._lower: list[str] | None = None
 
     @property
+    def lower_arr(self) -> pa.Array:
+        """The values lowercased (Arrow), made on first use: event texts may never need it whole."""
+        if self._lower_arr is None:
+            self._lower_arr = pc.utf8_lower(self.values)
+        return self._lower_arr
+
+    @property
     def lower(self) -> list[str]:
-        """The lowercased distinct values as Python strings, made only where needed (automaton)."""
+        """The lowercased values as Python strings, made only where needed (automaton)."""
         if self._lower is None:
             self._lower = [s if s is not None else "" for s in self.lower_arr.to_pylist()]
         return self._lower
 
+
+class Column:
+    """One field over a cell's rows, dictionary-encoded."""
+
+    __slots__ = ("distinct", "idx", "nd")
+
+    def __init__(
+        self, values: pa.Array | Distinct, lower_arr: pa.Array | None, idx: np.ndarray[Any, Any]
+    ) -> None:
+        self.distinct = values if isinstance(values, Distinct) else Distinct(values, lower_arr)
+        self.idx = idx  # per row: index into values, nd where absent
+        self.nd = len(self.distinct.values)
+
+    @property
+    def values(self) -> pa.Array:
+        """The distinct values (original case)."""
+        return self.distinct.values
+
+    @property
+    def lower_arr(self) -> pa.Array:
+        """The distinct values lowercased."""
+        return self.distinct.lower_arr
+
+    @property
+    def lower(self) -> list[str]:
+        """The lowercased distinct values as Python strings."""
+        return self.distinct.lower
+
     def part(self, lo: int, hi: int) -> Column:
-        """Rows ``lo:hi``, sharing this column's dictionary (and its lowercased values once made)."""
-        col = Column(self.values, self.lower_arr, self.idx[lo:hi])
-        col._lower = self._lower
-        return col
+        """Rows ``lo:hi``, sharing this column's distinct values (and what is made of them)."""
+        return Column(self.distinct, None, self.idx[lo:hi])
 
 
 def encode(arr: pa.Array) -> Column:
@@ -71,6 +102,19 @@ def encode(arr: pa.Array) -> Column:
     values = enc.dictionary
     idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
     return Column(values, pc.utf8_lower(values), idx)
+
+
+def own_values(arr: pa.Array) -> Column:
+    """A column whose rows each index their own value: for event texts, which hardly ever repeat.
+
+    Nothing is hashed, and the text is lowercased only where a plan asks (``Distinct.lower_arr``).
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    idx = np.arange(len(arr), dtype=np.int64)
+    if arr.null_count:
+        idx[arr.is_null().to_numpy(zero_copy_only=False)] = len(arr)
+    return Column(arr, None, idx)
 
 
 def cells(batch: pa.Table) -> Iterator[tuple[str, str, np.ndarray[Any, Any]]]:
@@ -118,29 +162,141 @@ class FieldReader:
         """The DuckDB connection the fields are read through (its database can be shared)."""
         return self._con
 
-    def columns(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, Column]:
-        """The named fields of the given batch rows, dictionary-encoded."""
-        return {f: encode(a) for f, a in self._fields(batch, rows, names).items()}
+    def columns(
+        self,
+        batch: pa.Table,
+        rows: np.ndarray[Any, Any],
+        names: list[str],
+        lists: pa.ChunkedArray | None = None,
+    ) -> dict[str, Column]:
+        """The named fields of the given batch rows, dictionary-encoded.
 
-    def _fields(self, batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str]) -> dict[str, pa.Array]:
-        """``extract_fields``, halved until it succeeds, so the result never depends on memory.
-
-        DuckDB needs more memory for some cells than others, and how much depends on its
-        threads' timing: a cell that fails is read in two halves (and so on), which gives the
-        same values. A single event that still fails is named and read as having none.
+        ``lists``: the EventData values of these rows and names, one list per row (their slice of
+        ``lists`` over several reads); without it, these rows are read alone.
         """
+        if lists is None:
+            lists = self.lists(batch, [(rows, names)])
+        return read_columns(batch, rows, names, lists)
+
+    def lists(self, batch: pa.Table, reads: list[tuple[np.ndarray[Any, Any], list[str]]]) -> pa.ChunkedArray:
+        """The EventData values each read (rows, names) needs, its rows after the previous read's,
+        in one DuckDB call (``read_columns`` takes a read's fields from its slice of the result).
+
+        A call costs milliseconds whatever its rows (binding and planning), and a batch of real logs
+        holds a hundred cells or more: each row is read at its own read's paths (a CASE over their
+        path lists).
+        """
+        groups: dict[tuple[str, ...], int] = {}
+        gids: list[int] = []
+        for _, names in reads:
+            paths = tuple(_json_paths(names))
+            gids.append(groups.setdefault(paths, len(groups)) if paths else -1)
+        rows = np.concatenate([r for r, _ in reads]) if reads else EMPTY_ROWS
+        gid = np.repeat(np.array(gids, dtype=np.int32), [len(r) for r, _ in reads])
+        return self._lists(batch, rows, gid, [list(p) for p in groups])
+
+    def _lists(
+        self, batch: pa.Table, rows: np.ndarray[Any, Any], gid: np.ndarray[Any, Any], paths: list[list[str]]
+    ) -> pa.ChunkedArray:
+        """``extract_lists``, halved until it succeeds, so the result never depends on memory.
+
+        DuckDB needs more memory for some rows than others, and how much depends on its
+        threads' timing: rows that fail are read in two halves (and so on), which gives the
+        same values. A single event that still fails is named and read as having no fields.
+        """
+        if not (gid >= 0).any():
+            return pa.chunked_array([pa.nulls(len(rows), LISTS)])
         try:
-            return extract_fields(self._con, batch, pa.array(rows), names)
+            return extract_lists(self._con, batch, pa.array(rows), gid, paths)
         except RECORD_ERRORS as exc:
             if len(rows) > 1:
                 mid = len(rows) // 2
-                a, b = self._fields(batch, rows[:mid], names), self._fields(batch, rows[mid:], names)
-                return {f: pa.concat_arrays([a[f].cast(pa.string()), b[f].cast(pa.string())]) for f in names}
+                a = self._lists(batch, rows[:mid], gid[:mid], paths)
+                b = self._lists(batch, rows[mid:], gid[mid:], paths)
+                return pa.chunked_array(a.chunks + b.chunks, LISTS)
             file = batch.column("file")[int(rows[0])].as_py()
             record = batch.column("record")[int(rows[0])].as_py()
             why = " ".join(str(exc).split())[:200]
             self.skipped.append(Skipped(str(file), record, f"Sigma fields not read: {why}"))
-            return {f: pa.nulls(1, pa.string()) for f in names}
+            return pa.chunked_array([pa.nulls(1, LISTS)])
+
+
+LISTS = pa.list_(pa.string())  # a batch's EventData reads: one list of values per row
+LISTS_ROWS = 2048  # batch rows per DuckDB call of ``FieldReader.lists``
+
+
+def _json_paths(names: list[str]) -> list[str]:
+    """The EventData paths a read of ``names`` needs, in order: each field's, then its aliases'."""
+    return [
+        _path(p)
+        for f in dict.fromkeys(names)
+        if f not in SYSTEM_FIELDS and f != KEYWORD_FIELD
+        for p in (f, *FIELD_ALIASES.get(f, ()))
+    ]
+
+
+def extract_lists(
+    con: duckdb.DuckDBPyConnection,
+    batch: pa.Table,
+    take: pa.Array,
+    gid: np.ndarray[Any, Any],
+    paths: list[list[str]],
+) -> pa.ChunkedArray:
+    """Per batch row ``take``, the EventData values at its group's paths (``paths[gid]``; none where
+    ``gid`` is -1), one list per row: one DuckDB call, the paths bound as parameters."""
+    used = [g for g in np.unique(gid).tolist() if g >= 0]
+    # Branch numbers and parameter names come from the code; the paths (rule text) stay bound data.
+    case = " ".join(f"WHEN {int(g)} THEN json_extract_string(ed, $p{int(g)})" for g in used)
+    table = pa.table({"ed": batch.column("ed").take(take), "g": gid})
+    # In chunks of DuckDB's vector size, so its threads share the scan (order is kept).
+    con.register("sigma_cells", pa.Table.from_batches(table.to_batches(SCAN_ROWS)))
+    try:
+        res = con.sql(
+            f"SELECT CASE g {case} END AS v FROM sigma_cells", params={f"p{g}": paths[g] for g in used}
+        ).to_arrow_reader(STREAM_ROWS)
+        # Streamed: DuckDB never holds the whole result besides the Arrow copy; kept in its chunks
+        # (each read takes its own rows out of them).
+        return res.read_all().column(0).cast(LISTS)
+    except OSError as exc:  # the Arrow stream hands DuckDB's errors on as OSError
+        if "Out of Memory" in str(exc):
+            raise duckdb.OutOfMemoryException(str(exc)) from exc
+        raise
+    finally:
+        con.unregister("sigma_cells")
+
+
+def read_columns(
+    batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str], lists: pa.ChunkedArray | None
+) -> dict[str, Column]:
+    """The named fields of the given rows: System fields from the batch's columns, the keyword text
+    from its EventData, the rest from ``lists`` (``FieldReader.lists``), aliases coalesced in."""
+    out: dict[str, Column] = {}
+    pos = 0  # where the next EventData field's path is in each row's list
+    take = pa.array(rows)
+    flat = offsets = lengths = None
+    if lists is not None:
+        mine = lists.combine_chunks()
+        flat = mine.values
+        offsets = mine.offsets.to_numpy()[:-1].astype(np.int64)
+        lengths = pc.list_value_length(mine).fill_null(0).to_numpy(zero_copy_only=False)
+    for f in dict.fromkeys(names):
+        if f in SYSTEM_FIELDS:
+            out[f] = encode(batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string()))
+        elif f == KEYWORD_FIELD:
+            ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
+            # JSON doubles backslashes; the text searched is the values as logged.
+            out[f] = own_values(pc.replace_substring(ed, "\\\\", "\\"))
+        else:
+            assert flat is not None and offsets is not None and lengths is not None
+            arr: pa.Array | None = None
+            for _ in (f, *FIELD_ALIASES.get(f, ())):
+                at = np.where(lengths > pos, offsets + pos, -1)
+                got = flat.take(pa.array(at, mask=at < 0))
+                arr = got if arr is None else pc.coalesce(arr, got)
+                pos += 1
+            assert arr is not None
+            out[f] = encode(arr)
+    return out
 
 
 def extract_fields(

@@ -34,6 +34,15 @@ from bluebench.sigma.ir import Atom
 from bluebench.sigma.rules import CompiledRule, admits
 
 AUTOMATON_CHUNK = 4096  # distinct values per automaton pass: bounds the memory of the raw matches
+#: Over distinct values of at least ``PREFILTER_BYTES``, a field plan of at most ``PREFILTER_KEYS``
+#: automaton keys, none shorter than ``PREFILTER_MIN_KEY``, first asks RE2 (Arrow's kernel: in C,
+#: no Python string per value) which values hold any key at all; only those go through the
+#: automaton. Event texts (keywords) are long and rarely hold a key: the automaton's scan and the
+#: Python strings it needs were most of their cost. Arrow compiles the pattern on every call, which
+#: costs more than it saves on a few short values; short keys hold nearly everywhere.
+PREFILTER_BYTES = 256 * 1024
+PREFILTER_KEYS = 512
+PREFILTER_MIN_KEY = 3
 
 #: Per rule a correlation references: its group-by fields and its value field.
 CorrelationFields = dict[str, tuple[list[str], str | None]]
@@ -53,6 +62,7 @@ class FieldPlan:
     like_pre: dict[int, int]  # LIKE atom id -> the id of its longest literal piece
     eq_list: list[str]
     eq_set: pa.Array
+    prefilter: str | None  # RE2 pattern: where any automaton key may occur (``PREFILTER_KEYS``)
 
 
 @dataclass
@@ -217,7 +227,24 @@ def field_plan(field_atoms: list[tuple[int, Atom]], number: Callable[[Atom], int
         like_pre,
         list(eq_keys),
         pa.array(list(eq_keys), pa.string()),
+        prefilter(list(keys)),
     )
+
+
+def prefilter(keys: list[str]) -> str | None:
+    """An RE2 pattern true on every value whose lowercase holds a key, when worth asking (else None).
+
+    Keys are lowercase; the pattern reads a value as it is, folding case, so a long text is never
+    lowercased whole. For a value of ASCII characters only, RE2's folding finds every key its
+    lowercase holds; a value with any other character always passes (Unicode lowercasing and
+    case folding differ there). Every key character is written as a literal.
+    """
+    if not keys or len(keys) > PREFILTER_KEYS or min(map(len, keys)) < PREFILTER_MIN_KEY:
+        return None
+    alternation = "|".join(
+        "".join(c if c.isascii() and c.isalnum() else f"\\x{{{ord(c):x}}}" for c in k) for k in keys
+    )
+    return f"(?i:{alternation})|[^\\x{{0}}-\\x{{7f}}]"
 
 
 # ------------------------------------------------------------- per cell of a batch ----
@@ -388,7 +415,7 @@ def _eval_field(plan: FieldPlan, col: Column, out: Positions) -> None:
     if plan.eq_keys:
         _eval_equal(plan, col, out)
     if plan.automaton is not None:
-        v, kk, sa, ea = _automaton_hits(plan, col.lower)
+        v, kk, sa, ea = _literal_hits(plan, col)
         found = np.zeros(len(plan.key_atoms), dtype=bool)
         if len(kk):
             order = np.argsort(kk, kind="stable")
@@ -440,6 +467,23 @@ def _eval_equal(plan: FieldPlan, col: Column, out: Positions) -> None:
         for k in ids:
             if k not in out:
                 out[k] = EMPTY_ROWS
+
+
+def _literal_hits(
+    plan: FieldPlan, col: Column, min_bytes: int = PREFILTER_BYTES
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """``_automaton_hits`` over the column's distinct values; with a ``prefilter``, only over the
+    values it passes, lowercased by Arrow as ``Column.lower_arr`` would be."""
+    if plan.prefilter is None or col.values.nbytes < min_bytes:
+        return _automaton_hits(plan, col.lower)
+    try:
+        maybe = pc.match_substring_regex(col.values, plan.prefilter).fill_null(False)
+    except pa.ArrowInvalid:  # RE2 refused the pattern (too large for its memory): no prefilter
+        return _automaton_hits(plan, col.lower)
+    hit = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+    lowered = pc.utf8_lower(col.values.take(pa.array(hit))).to_pylist()
+    v, kk, sa, ea = _automaton_hits(plan, [s if s is not None else "" for s in lowered])
+    return hit[v], kk, sa, ea
 
 
 def _automaton_hits(

@@ -59,7 +59,9 @@ class ReadReport:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-_RAW_SCHEMA = pa.schema([("record", pa.int64()), ("raw", pa.large_string())])
+# The EVTX reader's own schema (``sources.base.RAW_SCHEMA``): its blocks, one or two per small file
+# of a folder, need no cast; the line readers' few large blocks are cast to it.
+_RAW_SCHEMA = pa.schema([("record", pa.int64()), ("raw", pa.string())])
 # Raw input read and reduced at a time. Small: the raw text is dropped as soon as it is
 # reduced; the engine gathers reduced blocks into its own, larger batches (``BATCH_ROWS``).
 BATCH_BYTES = 4 * 1024 * 1024
@@ -112,7 +114,9 @@ def file_batches(
         while True:
             try:
                 shape, table, name = next(it)
-                table = table.select(["record", "raw"]).cast(_RAW_SCHEMA)
+                table = table.select(["record", "raw"])
+                if table.schema != _RAW_SCHEMA:
+                    table = table.cast(_RAW_SCHEMA)
             except StopIteration:
                 break
             except Exception as exc:  # one unreadable file is reported, the others are read
