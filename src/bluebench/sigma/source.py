@@ -62,6 +62,8 @@ class ReadReport:
 # The EVTX reader's own schema (``sources.base.RAW_SCHEMA``): its blocks, one or two per small file
 # of a folder, need no cast; the line readers' few large blocks are cast to it.
 _RAW_SCHEMA = pa.schema([("record", pa.int64()), ("raw", pa.string())])
+#: Why a line that is not JSON is skipped, followed by its start (as ingest names it).
+NOT_JSON = "not valid JSON (truncated?)"
 # Raw input read and reduced at a time. Small: the raw text is dropped as soon as it is
 # reduced; the engine gathers reduced blocks into its own, larger batches (``BATCH_ROWS``).
 BATCH_BYTES = 4 * 1024 * 1024
@@ -143,7 +145,7 @@ def _reduced(
     Any other failure is reported against the batch's files.
     """
     try:
-        reduced = _reduce(con, shape, parts)
+        reduced = _reduce(con, shape, parts, rep)
     except RECORD_ERRORS as exc:
         error: Exception = exc
     except Exception as exc:
@@ -196,8 +198,13 @@ def _evtx_json_lines(path: Path) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("Event"), dict)
 
 
-def _reduce(con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Table, str]]) -> pa.Table:
-    """Raw (record, raw) tables of one shape, each with its file name, to the engine's columns."""
+def _reduce(
+    con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Table, str]], rep: ReadReport
+) -> pa.Table:
+    """Raw (record, raw) tables of one shape, each with its file name, to the engine's columns.
+
+    A line that is not JSON is left out and named in ``rep.skipped``, as ingest names it.
+    """
     names = [name for _, name in parts]
     file_idx = np.repeat(np.arange(len(parts), dtype=np.int32), [t.num_rows for t, _ in parts])
     files = pa.DictionaryArray.from_arrays(pa.array(file_idx), pa.array(names, pa.string()))
@@ -213,6 +220,10 @@ def _reduce(con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Tab
         except duckdb.InvalidInputException as exc:  # a line that is not JSON: filter such lines out
             if "Malformed JSON" not in str(exc):
                 raise
+            bad = con.sql(
+                "SELECT file::VARCHAR, record, left(raw, 60) FROM raw_batch WHERE NOT json_valid(raw)"
+            ).fetchall()
+            rep.skipped.extend(Skipped(name, record, f"{NOT_JSON}: {text!r}") for name, record, text in bad)
             return con.sql(
                 _SELECT.format(inner=windows_intermediate_sql(shape, checked=True))
             ).to_arrow_table()
