@@ -33,7 +33,7 @@ from bluebench.events.normalize import SOURCES_VARIABLE
 from bluebench.events.workspace import SCHEMA_SQL
 from bluebench.schema import EVENT_COLUMNS, EVENT_DATA_PREFIX, q
 from bluebench.sources import ReadOptions
-from common import cpu_seconds, machine, shown, write_result
+from common import ROOT, cpu_seconds, machine, write_result
 from run_jsonl import OUT
 
 VARIANTS = ("today", "original_null", "event_data_null", "both_null", "promoted_null", "computed_only")
@@ -135,7 +135,11 @@ def main() -> None:
     scratch.mkdir(parents=True, exist_ok=True)
     before = machine()
     result = {
-        "input": {"folder": shown(data), "files": len(files), "bytes": sum(f.stat().st_size for f in files)},
+        "input": {
+            "folder": os.path.relpath(data, ROOT),
+            "files": len(files),
+            "bytes": sum(f.stat().st_size for f in files),
+        },
         "runs": args.runs,
         "insert": storage(files, args.runs, scratch),
         "machine": before,
