@@ -5,13 +5,19 @@ the normalizing SELECT) over the first ``--files`` generated days of ``run_jsonl
 database files set as the workspace sets its own, the variants interleaved, each ``--runs``
 times (CPU and wall seconds, commit and checkpoint included; median and minimum):
 
-- ``today``: exactly the query and table ingest uses;
-- ``original_null``, ``event_data_null``, ``both_null``: the same, storing NULL for the raw
-  record (``event.original``), the EventData JSON (``winlog.event_data``) or both;
+- ``today``: exactly the query and table ingest uses, its files in one part per DuckDB thread
+  side by side, DuckDB at the share of the limit the workspace gives it then;
+- ``one_part``: the same INSERT with every file in one ``read_text``, as ingest ran it before
+  its parts, DuckDB at the whole limit;
+- ``original_null``, ``event_data_null``, ``both_null``: the same as ``today``, storing NULL for
+  the raw record (``event.original``), the EventData JSON (``winlog.event_data``) or both;
 - ``promoted_null``: NULL for the 56 promoted ``winlog.event_data.*`` columns;
 - ``computed_only``: every column computed (one hash of all of them per row), nothing stored.
 
-The NULL variants lose data and are no layout bluebench could use: each difference to ``today``
+Beside each variant's CPU, the busiest thread's in the INSERT (from ``/proc/self/task``; the
+checkpoint on closing not counted): about the INSERT's wall time on an idle machine, where the
+other threads run beside it. The NULL variants lose data and are
+no layout bluebench could use: each difference to ``today``
 is what storing those columns costs, ``today - computed_only`` what storing costs in all.
 
     PYTHONPATH=src:bench .venv/bin/python bench/jsonl_ingest_cost.py --files 8
@@ -36,16 +42,24 @@ from bluebench.sources import ReadOptions
 from common import ROOT, cpu_seconds, machine, write_result
 from run_jsonl import OUT
 
-VARIANTS = ("today", "original_null", "event_data_null", "both_null", "promoted_null", "computed_only")
+VARIANTS = (
+    "one_part",
+    "today",
+    "original_null",
+    "event_data_null",
+    "both_null",
+    "promoted_null",
+    "computed_only",
+)
 TYPES = {c: t for c, t, _ in EVENT_COLUMNS}
 
 
-def _connect(path: Path, files: list[Path]) -> duckdb.DuckDBPyConnection:
+def _connect(path: Path, files: list[Path], memory: str) -> duckdb.DuckDBPyConnection:
     """A database file set as the workspace sets its own (``Workspace._configure``), with its tables."""
     for p in (path, Path(f"{path}.wal")):
         p.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
-    for setting in ("memory_limit = '1GB'", "preserve_insertion_order = false", "max_vacuum_tasks = 0"):
+    for setting in (f"memory_limit = '{memory}'", "preserve_insertion_order = false", "max_vacuum_tasks = 0"):
         con.execute(f"SET {setting}")
     con.execute("SET TimeZone = 'UTC'")
     names = [f.name for f in files]
@@ -69,7 +83,7 @@ def _sql(variant: str, parts: int) -> str:
         "both_null": ["event.original", "winlog.event_data"],
         "promoted_null": promoted,
     }
-    if variant == "today":
+    if variant in ("today", "one_part"):
         return insert
     if variant == "computed_only":
         every = ", ".join(q(c) for c in TYPES)
@@ -77,25 +91,46 @@ def _sql(variant: str, parts: int) -> str:
     return f"INSERT INTO events SELECT * REPLACE ({_nulls(nulled[variant])}) FROM ({select})"
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of each thread of this process so far (Linux; empty elsewhere)."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        out[task.name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def storage(files: list[Path], runs: int, scratch: Path) -> dict[str, Any]:
     """CPU and wall seconds of each variant, interleaved; the rows ``today`` stored."""
     paths = [direct.path_text(f) for f in files]
     threads = int(duckdb.connect().execute("SELECT current_setting('threads')").fetchall()[0][0])
     split = direct.split_by_size([f.stat().st_size for f in files], threads)
-    params: dict[str, object] = {
+    common: dict[str, object] = {
         "paths": paths,
         "names": [f.name for f in files],
         "max_line": ReadOptions().limits.record_bytes,
-        **{direct.part_parameter(i): [paths[j] for j in part] for i, part in enumerate(split)},
     }
     cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    busiest: dict[str, list[float]] = {v: [] for v in VARIANTS}
     wall: dict[str, list[float]] = {v: [] for v in VARIANTS}
     rows = 0
     for _ in range(runs):
         for v in VARIANTS:
-            con = _connect(scratch / f"{v}.duckdb", files)
-            t0, c0 = time.perf_counter(), cpu_seconds()
-            got = con.execute(_sql(v, len(split)), params).fetchall()[0][0]
+            parts = [list(range(len(files)))] if v == "one_part" else split
+            params = {
+                **common,
+                **{direct.part_parameter(i): [paths[j] for j in p] for i, p in enumerate(parts)},
+            }
+            memory = 10**9 if len(parts) == 1 else int(10**9 * direct.PARALLEL_MEMORY_SHARE)
+            con = _connect(scratch / f"{v}.duckdb", files, f"{memory}B")
+            t0, c0, threads0 = time.perf_counter(), cpu_seconds(), _thread_cpu()
+            got = con.execute(_sql(v, len(parts)), params).fetchall()[0][0]
+            after = _thread_cpu()  # before closing, which ends DuckDB's threads
+            busiest[v].append(max((after[t] - threads0.get(t, 0.0) for t in after), default=0.0))
             con.close()  # the checkpoint: what a transaction left to compress is written here
             wall[v].append(time.perf_counter() - t0)
             cpu[v].append(cpu_seconds() - c0)
@@ -111,6 +146,8 @@ def storage(files: list[Path], runs: int, scratch: Path) -> dict[str, Any]:
             v: {
                 "cpu_s_median": round(statistics.median(cpu[v]), 2),
                 "cpu_s_min": round(min(cpu[v]), 2),
+                "busiest_thread_cpu_s_median": round(statistics.median(busiest[v]), 2),
+                "busiest_thread_cpu_s_min": round(min(busiest[v]), 2),
                 "wall_s_median": round(statistics.median(wall[v]), 2),
                 "cpu_us_per_event_median": round(statistics.median(cpu[v]) * 1e6 / max(rows, 1), 2),
             }
