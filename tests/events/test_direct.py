@@ -244,3 +244,12 @@ def test_raw_lines_of_several_parts_are_the_lines_of_one(generated: list[Path]) 
     sql = f"SELECT * FROM ({direct.raw_lines_sql(len(paths))}) ORDER BY file, record"
     assert con.execute(sql, {**params, **parts}).fetchall() == one
     assert len(one) == sum(len(p.read_bytes().splitlines()) for p in generated)
+
+
+def test_parts_are_one_per_thread_while_their_files_fit_in_half_the_memory() -> None:
+    mib = 1 << 20
+    assert direct.parts_for([60 * mib] * 12, threads=2, memory=800 * mib) == 2
+    assert direct.parts_for([60 * mib] * 12, threads=16, memory=800 * mib) == 3  # 3 x 120 MiB <= 400
+    assert direct.parts_for([128 * mib, 1 * mib], threads=16, memory=800 * mib) == 1
+    assert direct.parts_for([1 * mib] * 3, threads=16, memory=800 * mib) == 3  # no more parts than files
+    assert direct.parts_for([mib], threads=1, memory=0) == 1  # always at least one

@@ -89,6 +89,19 @@ def split_by_size(sizes: list[int], parts: int) -> list[list[int]]:
     return [sorted(part) for part in out if part]
 
 
+def parts_for(sizes: list[int], threads: int, memory: int) -> int:
+    """How many parts of a group of files of ``sizes`` to read side by side with ``memory`` bytes.
+
+    One per DuckDB thread, but no more than hold their files' text and lines (twice a file, which
+    DuckDB cannot spill) in half of ``memory``: the other half is for the row groups each part
+    fills, which DuckDB spills when it must. On many cores with a small limit, a group of large
+    files is read in fewer parts instead of failing for memory and being retried file by file.
+    """
+    held = 2 * max(sizes, default=0)
+    fit = memory // 2 // held if held else len(sizes)
+    return max(1, min(threads, len(sizes), fit))
+
+
 def insert_sql(shape: str, parts: int = 1) -> str:
     """INSERT of every line of the files in $part0 ... $part<parts - 1> (all of them in $paths,
     shown as $names), normalized as ``shape``.

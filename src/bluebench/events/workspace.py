@@ -482,7 +482,8 @@ class Workspace:
         """
         if not group:
             return []
-        parts = min(len(group), self._threads())
+        memory = int(_size_bytes(self._memory_limit) * direct.PARALLEL_MEMORY_SHARE)
+        parts = direct.parts_for([p.size for p in group], self._threads(), memory)
         try:
             with self._memory_for_parts(parts):
                 self._in_transaction(lambda: self._insert_direct(group, options.limits.record_bytes, parts))
