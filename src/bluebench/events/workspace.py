@@ -485,7 +485,7 @@ class Workspace:
         memory = int(_size_bytes(self._memory_limit) * direct.PARALLEL_MEMORY_SHARE)
         parts = direct.parts_for([p.size for p in group], self._threads(), memory)
         try:
-            with self._memory_for_parts(parts):
+            with self._memory_for_parts(parts, memory):
                 self._in_transaction(lambda: self._insert_direct(group, options.limits.record_bytes, parts))
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None  # the user stopped the run: nothing to fall back to
@@ -499,22 +499,22 @@ class Workspace:
         return [p.result for p in group]
 
     def _threads(self) -> int:
+        """DuckDB's threads: as many parts of a direct group as it can read side by side."""
         return int(self.scalar("SELECT current_setting('threads')"))
 
     @contextlib.contextmanager
-    def _memory_for_parts(self, parts: int) -> Iterator[None]:
+    def _memory_for_parts(self, parts: int, memory: int) -> Iterator[None]:
         """Keep a direct INSERT of ``parts`` files at once within the memory the workspace was given.
 
         Each part holds its file (twice: the text and its lines) and an uncompressed row group, so
         two parts fill DuckDB's whole limit where one used about two thirds of it; the process
-        holds Python and Arrow beside it. While several parts run, DuckDB gets
-        ``direct.PARALLEL_MEMORY_SHARE`` of the limit and spills what goes beyond.
+        holds Python and Arrow beside it. While several parts run, DuckDB gets ``memory`` bytes
+        (``direct.PARALLEL_MEMORY_SHARE`` of the limit) and spills what goes beyond.
         """
         if parts < 2:
             yield
             return
-        share = int(_size_bytes(self._memory_limit) * direct.PARALLEL_MEMORY_SHARE)
-        self.con.execute(f"SET memory_limit = '{share}B'")
+        self.con.execute(f"SET memory_limit = '{int(memory)}B'")
         try:
             yield
         finally:
