@@ -253,3 +253,34 @@ def test_parts_are_one_per_thread_while_their_files_fit_in_half_the_memory() -> 
     assert direct.parts_for([128 * mib, 1 * mib], threads=16, memory=800 * mib) == 1
     assert direct.parts_for([1 * mib] * 3, threads=16, memory=800 * mib) == 3  # no more parts than files
     assert direct.parts_for([mib], threads=1, memory=0) == 1  # always at least one
+
+
+def test_a_bad_line_in_one_part_rolls_the_group_back_and_the_rest_is_stored_as_by_one_part(
+    generated: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    original = direct.insert_sql
+
+    def spy(shape: str, parts: int = 1) -> str:
+        seen.append(parts)
+        return original(shape, parts)
+
+    monkeypatch.setattr(direct, "insert_sql", spy)
+    bad = tmp_path / "bad.ndjson"
+    bad.write_bytes(BAD_FILES["line that is not JSON"](_lines(generated)))
+    files = [InputFile(bad, "bad.ndjson"), *(InputFile(p, f"gen/{p.name}") for p in generated)]
+    rows = {}
+    for threads in (1, 3):
+        with Workspace(tmp_path / f"threads-{threads}") as workspace:
+            workspace.con.execute(f"SET threads = {threads}")
+            configured = workspace.scalar("SELECT current_setting('memory_limit')")
+            summary = workspace.ingest(files)
+            assert workspace.scalar("SELECT current_setting('memory_limit')") == configured
+            rows[threads] = [
+                workspace.con.execute(sql).fetchall() for sql in (EVENTS_SQL, FILES_SQL, SKIPPED_SQL)
+            ]
+        assert [s.record for s in summary.files[0].skipped] == [8]  # named by its reader
+        assert [f.events for f in summary.files[1:]] == [len(p.read_bytes().splitlines()) for p in generated]
+    assert rows[1] == rows[3]
+    # Each way the group of four (in one part, then in three) is rolled back and each file tried alone.
+    assert seen == [1, 1, 1, 1, 1, 3, 1, 1, 1, 1]
