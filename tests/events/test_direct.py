@@ -11,11 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bluebench.datagen import generate
 from bluebench.events import direct
-from bluebench.events.workspace import IngestSummary, Workspace, fingerprint
+from bluebench.events.workspace import IngestSummary, Workspace, _size_bytes, fingerprint
 from bluebench.sources import InputFile, ReadOptions
 from bluebench.sources.limits import Limits
 from logtext import otrf_line, sshd_lines, write_lines
@@ -187,3 +190,97 @@ def test_ingest_leaves_the_memory_limit_as_configured(generated: list[Path], tmp
         before = ws.scalar("SELECT current_setting('memory_limit')")
         ws.ingest([InputFile(generated[0], "a.ndjson")])
         assert ws.scalar("SELECT current_setting('memory_limit')") == before
+
+
+def test_groups_read_in_parts_side_by_side_store_what_one_part_stores(
+    generated: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [InputFile(p, f"gen/{p.name}") for p in generated]
+    # Two groups: the first two files together (read in two parts when threads allow), the last alone.
+    monkeypatch.setattr(direct, "DIRECT_GROUP_BYTES", sum(p.stat().st_size for p in generated[:2]))
+    seen: list[tuple[int, int]] = []
+    original = direct.insert_sql
+
+    def spy(shape: str, parts: int = 1) -> str:
+        seen.append((parts, _size_bytes(str(workspace.scalar("SELECT current_setting('memory_limit')")))))
+        return original(shape, parts)
+
+    monkeypatch.setattr(direct, "insert_sql", spy)
+    rows: dict[int, list[list[tuple[Any, ...]]]] = {}
+    for threads in (1, 3):
+        with Workspace(tmp_path / f"threads-{threads}", memory_limit="800MB") as workspace:
+            workspace.con.execute(f"SET threads = {threads}")
+            configured = workspace.scalar("SELECT current_setting('memory_limit')")
+            summary = workspace.ingest(files)
+            assert workspace.scalar("SELECT current_setting('memory_limit')") == configured
+            rows[threads] = [
+                workspace.con.execute(sql).fetchall() for sql in (EVENTS_SQL, FILES_SQL, SKIPPED_SQL)
+            ]
+        assert summary.events == sum(len(p.read_bytes().splitlines()) for p in generated)
+    assert rows[1] == rows[3]
+    assert [parts for parts, _ in seen] == [1, 1, 2, 1]
+    # Two parts at once run within a share of the limit, leaving room for the process around DuckDB.
+    one, two = seen[0][1], seen[2][1]
+    assert two == pytest.approx(one * direct.PARALLEL_MEMORY_SHARE, rel=0.01)
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=10**9), max_size=30), st.integers(min_value=1, max_value=8)
+)
+def test_parts_hold_every_file_once_and_differ_by_at_most_the_largest(sizes: list[int], parts: int) -> None:
+    split = direct.split_by_size(sizes, parts)
+    assert sorted(i for part in split for i in part) == list(range(len(sizes)))
+    assert len(split) == min(parts, len(sizes)) and all(part == sorted(part) for part in split)
+    totals = [sum(sizes[i] for i in part) for part in split]
+    assert not totals or max(totals) - min(totals) <= max(sizes)
+
+
+def test_raw_lines_of_several_parts_are_the_lines_of_one(generated: list[Path]) -> None:
+    paths = [direct.path_text(p) for p in generated]
+    params: dict[str, object] = {"paths": paths, "names": [p.name for p in generated], "max_line": 1 << 20}
+    con = duckdb.connect()
+    one = con.execute(f"SELECT * FROM ({direct.RAW_LINES_SQL}) ORDER BY file, record", params).fetchall()
+    parts = {direct.part_parameter(i): [p] for i, p in enumerate(paths)}
+    sql = f"SELECT * FROM ({direct.raw_lines_sql(len(paths))}) ORDER BY file, record"
+    assert con.execute(sql, {**params, **parts}).fetchall() == one
+    assert len(one) == sum(len(p.read_bytes().splitlines()) for p in generated)
+
+
+def test_parts_are_one_per_thread_while_their_files_fit_in_half_the_memory() -> None:
+    mib = 1 << 20
+    assert direct.parts_for([60 * mib] * 12, threads=2, memory=800 * mib) == 2
+    assert direct.parts_for([60 * mib] * 12, threads=16, memory=800 * mib) == 3  # 3 x 120 MiB <= 400
+    assert direct.parts_for([128 * mib, 1 * mib], threads=16, memory=800 * mib) == 1
+    assert direct.parts_for([1 * mib] * 3, threads=16, memory=800 * mib) == 3  # no more parts than files
+    assert direct.parts_for([mib], threads=1, memory=0) == 1  # always at least one
+
+
+def test_a_bad_line_in_one_part_rolls_the_group_back_and_the_rest_is_stored_as_by_one_part(
+    generated: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    original = direct.insert_sql
+
+    def spy(shape: str, parts: int = 1) -> str:
+        seen.append(parts)
+        return original(shape, parts)
+
+    monkeypatch.setattr(direct, "insert_sql", spy)
+    bad = tmp_path / "bad.ndjson"
+    bad.write_bytes(BAD_FILES["line that is not JSON"](_lines(generated)))
+    files = [InputFile(bad, "bad.ndjson"), *(InputFile(p, f"gen/{p.name}") for p in generated)]
+    rows = {}
+    for threads in (1, 3):
+        with Workspace(tmp_path / f"threads-{threads}") as workspace:
+            workspace.con.execute(f"SET threads = {threads}")
+            configured = workspace.scalar("SELECT current_setting('memory_limit')")
+            summary = workspace.ingest(files)
+            assert workspace.scalar("SELECT current_setting('memory_limit')") == configured
+            rows[threads] = [
+                workspace.con.execute(sql).fetchall() for sql in (EVENTS_SQL, FILES_SQL, SKIPPED_SQL)
+            ]
+        assert [s.record for s in summary.files[0].skipped] == [8]  # named by its reader
+        assert [f.events for f in summary.files[1:]] == [len(p.read_bytes().splitlines()) for p in generated]
+    assert rows[1] == rows[3]
+    # Each way the group of four (in one part, then in three) is rolled back and each file tried alone.
+    assert seen == [1, 1, 1, 1, 1, 3, 1, 1, 1, 1]

@@ -33,30 +33,84 @@ DIRECT_MAX_BYTES = 128 * 1024 * 1024
 #: them to the commit, single-threaded; and enough files that DuckDB's threads, one file each at
 #: a time, seldom wait for the last file of a group.
 DIRECT_GROUP_BYTES = 512 * 1024 * 1024
+#: DuckDB's share of the workspace's memory limit while it reads several parts of a group at once
+#: (``Workspace._memory_for_parts``): the rest is left to the process around it (Python, Arrow),
+#: which DuckDB's limit does not count. Measured on 2M generated events at a 1 GB limit: two parts
+#: filled DuckDB's limit and the process peaked near 1.1 GB; one part used about 600 MB.
+PARALLEL_MEMORY_SHARE = 0.8
 
-# Every line of the files in $paths, numbered from 1 as the line reader numbers them; the piece
+# Every line of the files in {files}, numbered from 1 as the line reader numbers them; the piece
 # after a final LF is no line. A CR before the LF is dropped, as the line reader drops it. A file
-# name DuckDB gives back other than as it was given fails the query (and the files go to their
-# reader) rather than store events without their file.
-RAW_LINES_SQL = r"""
+# name DuckDB gives back other than as it was given ($paths, shown as $names) fails the query (and
+# the files go to their reader) rather than store events without their file.
+_LINES_SQL = r"""
     SELECT record, CASE WHEN ends_with(line, E'\r') THEN rtrim(line, E'\r\n') ELSE line END AS raw,
            coalesce(map_extract_value(MAP($paths::VARCHAR[], $names::VARCHAR[]), filename),
                     error('read_text named a file it was not given')) AS file
     FROM (SELECT filename, i AS record, l[i] AS line
           FROM (SELECT filename, l, generate_subscripts(l, 1) AS i
-                FROM (SELECT filename, string_split(content, E'\n') AS l FROM read_text($paths)))
+                FROM (SELECT filename, string_split(content, E'\n') AS l FROM read_text({files})))
           WHERE i < len(l) OR l[i] <> '')
     WHERE strlen(line) <= $max_line
 """
+#: Every line of the files in $paths, read by one ``read_text``.
+RAW_LINES_SQL = _LINES_SQL.replace("{files}", "$paths")
 
 
-def insert_sql(shape: str) -> str:
-    """INSERT of every line of the files in $paths (shown as $names), normalized as ``shape``.
+def part_parameter(i: int) -> str:
+    """The name of the parameter that lists the files of part ``i`` of ``raw_lines_sql``."""
+    return f"part{i}"
+
+
+def raw_lines_sql(parts: int) -> str:
+    """Every line of the files in $part0 ... $part<parts - 1>, one ``read_text`` per part.
+
+    DuckDB reads, cuts and normalizes what one ``read_text`` gives on one thread, whatever its
+    number of files; the branches of a UNION ALL run on threads of their own, so ``parts`` of
+    them keep that many cores busy.
+    """
+    return " UNION ALL ".join(
+        _LINES_SQL.replace("{files}", "$" + part_parameter(i)) for i in range(max(parts, 1))
+    )
+
+
+def split_by_size(sizes: list[int], parts: int) -> list[list[int]]:
+    """The indexes of ``sizes`` in at most ``parts`` parts of near equal total, each in input order.
+
+    Largest first, each to the lightest part so far, so the parts end about together and no
+    thread waits long for the last; empty parts are left out.
+    """
+    totals = [0] * max(parts, 1)
+    out: list[list[int]] = [[] for _ in totals]
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        j = min(range(len(totals)), key=lambda j: (totals[j], len(out[j]), j))
+        totals[j] += sizes[i]
+        out[j].append(i)
+    return [sorted(part) for part in out if part]
+
+
+def parts_for(sizes: list[int], threads: int, memory: int) -> int:
+    """How many parts of a group of files of ``sizes`` to read side by side with ``memory`` bytes.
+
+    One per DuckDB thread, but no more than hold their files' text and lines (twice a file, which
+    DuckDB cannot spill) in half of ``memory``: the other half is for the row groups each part
+    fills, which DuckDB spills when it must. On many cores with a small limit, a group of large
+    files is read in fewer parts instead of failing for memory and being retried file by file.
+    """
+    held = 2 * max(sizes, default=0)
+    fit = memory // 2 // held if held else len(sizes)
+    return max(1, min(threads, len(sizes), fit))
+
+
+def insert_sql(shape: str, parts: int = 1) -> str:
+    """INSERT of every line of the files in $part0 ... $part<parts - 1> (all of them in $paths,
+    shown as $names), normalized as ``shape``.
 
     Unchecked: a line that is not JSON makes the query fail (the caller falls back), and
     the shape's SQL leaves out a line that names no event (the count tells).
     """
-    return f"INSERT INTO events WITH raw_batch AS ({RAW_LINES_SQL}) {normalize_sql(shape, {}, checked=False)}"
+    lines = raw_lines_sql(parts)
+    return f"INSERT INTO events WITH raw_batch AS ({lines}) {normalize_sql(shape, {}, checked=False)}"
 
 
 def path_text(path: Path) -> str:

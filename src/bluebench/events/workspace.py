@@ -482,8 +482,11 @@ class Workspace:
         """
         if not group:
             return []
+        memory = int(_size_bytes(self._memory_limit) * direct.PARALLEL_MEMORY_SHARE)
+        parts = direct.parts_for([p.size for p in group], self._threads(), memory)
         try:
-            self._in_transaction(lambda: self._insert_direct(group, options.limits.record_bytes))
+            with self._memory_for_parts(parts, memory):
+                self._in_transaction(lambda: self._insert_direct(group, options.limits.record_bytes, parts))
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None  # the user stopped the run: nothing to fall back to
         except (duckdb.Error, direct.NotEveryLine):
@@ -495,20 +498,47 @@ class Workspace:
                     self._store_direct([p], options)
         return [p.result for p in group]
 
-    def _insert_direct(self, group: list[_Pending], max_line: int) -> None:
-        """One INSERT per shape of the files' lines (inside the caller's transaction)."""
+    def _threads(self) -> int:
+        """DuckDB's threads: as many parts of a direct group as it can read side by side."""
+        return int(self.scalar("SELECT current_setting('threads')"))
+
+    @contextlib.contextmanager
+    def _memory_for_parts(self, parts: int, memory: int) -> Iterator[None]:
+        """Keep a direct INSERT of ``parts`` files at once within the memory the workspace was given.
+
+        Each part holds its file (twice: the text and its lines) and an uncompressed row group, so
+        two parts fill DuckDB's whole limit where one used about two thirds of it; the process
+        holds Python and Arrow beside it. While several parts run, DuckDB gets ``memory`` bytes
+        (``direct.PARALLEL_MEMORY_SHARE`` of the limit) and spills what goes beyond.
+        """
+        if parts < 2:
+            yield
+            return
+        self.con.execute(f"SET memory_limit = '{int(memory)}B'")
+        try:
+            yield
+        finally:
+            self.release_memory()
+
+    def _insert_direct(self, group: list[_Pending], max_line: int, parts: int = 1) -> None:
+        """One INSERT per shape of the files' lines (inside the caller's transaction), its files read
+        in ``parts`` parts of about equal size side by side (``direct.raw_lines_sql``)."""
         self._set_sources({p.file.display: p.digest for p in group})
         shapes: dict[str, list[_Pending]] = {}
         for p in group:
             assert p.reader is not None
             shapes.setdefault(p.reader.name, []).append(p)
         for shape, same in shapes.items():
-            params = {
-                "paths": [direct.path_text(p.file.path) for p in same],
+            paths = [direct.path_text(p.file.path) for p in same]
+            split = direct.split_by_size([p.size for p in same], parts)
+            params: dict[str, object] = {
+                "paths": paths,
                 "names": [p.file.display for p in same],
                 "max_line": max_line,
+                **{direct.part_parameter(i): [paths[j] for j in part] for i, part in enumerate(split)},
             }
-            stored = int(self.con.execute(direct.insert_sql(shape), params).fetchall()[0][0])
+            sql = direct.insert_sql(shape, len(split))
+            stored = int(self.con.execute(sql, params).fetchall()[0][0])
             if stored != sum(p.lines for p in same):
                 raise direct.NotEveryLine(shape)
         for p in group:
@@ -795,6 +825,17 @@ def _with_file(b: RawBatch) -> pa.Table:
         pa.array(np.zeros(n, dtype=np.int32)), pa.array([b.file], pa.string())
     )
     return b.table.append_column("file", names)
+
+
+def _size_bytes(text: str) -> int:
+    """Bytes in a size ``_checked_size`` allowed (KB, MB... in powers of 1000; KiB, MiB... of 1024)."""
+    import re
+
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT])(i?)B", text.strip())
+    if match is None:
+        raise BluebenchError(f"invalid memory size {text!r}; use e.g. 1GB or 512MB")
+    number, unit, binary = match.groups()
+    return int(float(number) * (1024 if binary else 1000) ** ("KMGT".index(unit) + 1))
 
 
 def _checked_size(text: str) -> str:
