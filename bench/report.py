@@ -84,6 +84,8 @@ def render() -> str:
         "",
     ]
     for path in sorted((HERE / "results").glob("jsonl-*.json")):
+        if not re.fullmatch(r"jsonl-\d+\.json", path.name):
+            continue  # another benchmark's results (jsonl-ingest-cost-*): not a main-job run
         r = json.loads(path.read_text(encoding="utf-8"))
         lines += main_job(r, f"Generated JSON lines: {r['events']:,} events (`{path.name}`)")
     evtx = load("evtx.json")
