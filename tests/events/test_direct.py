@@ -202,26 +202,42 @@ def test_groups_read_in_parts_side_by_side_store_what_one_part_stores(
     original = direct.insert_sql
 
     def spy(shape: str, parts: int = 1) -> str:
-        seen.append((parts, _size_bytes(str(workspace.scalar("SELECT current_setting('memory_limit')")))))
+        seen.append((parts, _size_bytes(str(opened[-1].scalar("SELECT current_setting('memory_limit')")))))
         return original(shape, parts)
 
     monkeypatch.setattr(direct, "insert_sql", spy)
+    opened: list[Workspace] = []
     rows: dict[int, list[list[tuple[Any, ...]]]] = {}
     for threads in (1, 3):
-        with Workspace(tmp_path / f"threads-{threads}", memory_limit="800MB") as workspace:
-            workspace.con.execute(f"SET threads = {threads}")
-            configured = workspace.scalar("SELECT current_setting('memory_limit')")
-            summary = workspace.ingest(files)
-            assert workspace.scalar("SELECT current_setting('memory_limit')") == configured
-            rows[threads] = [
-                workspace.con.execute(sql).fetchall() for sql in (EVENTS_SQL, FILES_SQL, SKIPPED_SQL)
-            ]
+        summary, rows[threads] = _stored_with_threads(tmp_path, files, threads, "800MB", opened.append)
         assert summary.events == sum(len(p.read_bytes().splitlines()) for p in generated)
     assert rows[1] == rows[3]
     assert [parts for parts, _ in seen] == [1, 1, 2, 1]
     # Two parts at once run within a share of the limit, leaving room for the process around DuckDB.
     one, two = seen[0][1], seen[2][1]
     assert two == pytest.approx(one * direct.PARALLEL_MEMORY_SHARE, rel=0.01)
+
+
+def _stored_with_threads(
+    tmp_path: Path,
+    files: list[InputFile],
+    threads: int,
+    memory_limit: str = "1GB",
+    opened: Callable[[Workspace], None] = lambda _: None,
+) -> tuple[IngestSummary, list[list[tuple[Any, ...]]]]:
+    """``files`` ingested by DuckDB on ``threads`` threads: the summary and every stored row.
+
+    The memory limit a run lowers while it reads parts side by side is set back afterwards.
+    """
+    with Workspace(tmp_path / f"threads-{threads}", memory_limit=memory_limit) as workspace:
+        opened(workspace)
+        workspace.con.execute(f"SET threads = {threads}")
+        configured = workspace.scalar("SELECT current_setting('memory_limit')")
+        summary = workspace.ingest(files)
+        assert workspace.scalar("SELECT current_setting('memory_limit')") == configured
+        return summary, [
+            workspace.con.execute(sql).fetchall() for sql in (EVENTS_SQL, FILES_SQL, SKIPPED_SQL)
+        ]
 
 
 @given(
@@ -271,14 +287,7 @@ def test_a_bad_line_in_one_part_rolls_the_group_back_and_the_rest_is_stored_as_b
     files = [InputFile(bad, "bad.ndjson"), *(InputFile(p, f"gen/{p.name}") for p in generated)]
     rows = {}
     for threads in (1, 3):
-        with Workspace(tmp_path / f"threads-{threads}") as workspace:
-            workspace.con.execute(f"SET threads = {threads}")
-            configured = workspace.scalar("SELECT current_setting('memory_limit')")
-            summary = workspace.ingest(files)
-            assert workspace.scalar("SELECT current_setting('memory_limit')") == configured
-            rows[threads] = [
-                workspace.con.execute(sql).fetchall() for sql in (EVENTS_SQL, FILES_SQL, SKIPPED_SQL)
-            ]
+        summary, rows[threads] = _stored_with_threads(tmp_path, files, threads)
         assert [s.record for s in summary.files[0].skipped] == [8]  # named by its reader
         assert [f.events for f in summary.files[1:]] == [len(p.read_bytes().splitlines()) for p in generated]
     assert rows[1] == rows[3]

@@ -110,11 +110,13 @@ def test_the_file_reader_halves_a_batch_and_names_the_record_at_fault(
     rules = compile_rules([write_rule(tmp_path, RULE)])
     real = source_mod._reduce
 
-    def runs_out(con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Table, str]]) -> pa.Table:
+    def runs_out(
+        con: duckdb.DuckDBPyConnection, shape: str, parts: list[tuple[pa.Table, str]], rep: ReadReport
+    ) -> pa.Table:
         records = [r for t, _ in parts for r in t.column("record").to_pylist()]
         if len(records) > 8 or 41 in records:  # too big for memory; record 41 fails even alone
             raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate")
-        return real(con, shape, parts)
+        return real(con, shape, parts, rep)
 
     monkeypatch.setattr(source_mod, "_reduce", runs_out)
     runs = []

@@ -251,18 +251,25 @@ def extract_lists(
     # In chunks of DuckDB's vector size, so its threads share the scan (order is kept).
     con.register("sigma_cells", pa.Table.from_batches(table.to_batches(SCAN_ROWS)))
     try:
-        res = con.sql(
-            f"SELECT CASE g {case} END AS v FROM sigma_cells", params={f"p{g}": paths[g] for g in used}
-        ).to_arrow_reader(STREAM_ROWS)
-        # Streamed: DuckDB never holds the whole result besides the Arrow copy; kept in its chunks
-        # (each read takes its own rows out of them).
-        return res.read_all().column(0).cast(LISTS)
-    except OSError as exc:  # the Arrow stream hands DuckDB's errors on as OSError
+        # Kept in its chunks: each read takes its own rows out of them.
+        sql = f"SELECT CASE g {case} END AS v FROM sigma_cells"
+        return _streamed(con, sql, {f"p{g}": paths[g] for g in used}).column(0).cast(LISTS)
+    finally:
+        con.unregister("sigma_cells")
+
+
+def _streamed(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pa.Table:
+    """``sql``'s result through an Arrow stream, so DuckDB never holds it whole beside the Arrow copy.
+
+    The stream hands DuckDB's errors on as ``OSError``; running out of memory is raised as
+    DuckDB's own exception again, which the callers' halving catches.
+    """
+    try:
+        return con.sql(sql, params=params).to_arrow_reader(STREAM_ROWS).read_all()
+    except OSError as exc:
         if "Out of Memory" in str(exc):
             raise duckdb.OutOfMemoryException(str(exc)) from exc
         raise
-    finally:
-        con.unregister("sigma_cells")
 
 
 def read_columns(
@@ -331,16 +338,8 @@ def extract_fields(
         # In chunks of DuckDB's vector size, so its threads share the scan (order is kept).
         con.register("sigma_cell", pa.Table.from_batches(pa.table({"ed": ed}).to_batches(SCAN_ROWS)))
         try:
-            res = con.sql(
-                f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)",
-                params={"p": paths},
-            ).to_arrow_reader(STREAM_ROWS)
-            # Streamed: DuckDB never holds the whole result besides the Arrow copy.
-            res = res.read_all()
-        except OSError as exc:  # the Arrow stream hands DuckDB's errors on as OSError
-            if "Out of Memory" in str(exc):
-                raise duckdb.OutOfMemoryException(str(exc)) from exc
-            raise
+            sql = f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)"
+            res = _streamed(con, sql, {"p": paths})
         finally:
             con.unregister("sigma_cell")
         j = 0
