@@ -39,6 +39,11 @@ SEVERITY_STYLE = {
 WIDE = 110
 
 
+def counted(n: int, word: str) -> str:
+    """'1 alert', '2,000 alerts': a count the user reads, with its noun agreeing."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def wide() -> bool:
     """Whether the terminal has room for every column side by side."""
     return out.width >= WIDE
@@ -101,7 +106,7 @@ def print_alerts(alerts: list[Alert], as_json: bool, limit: int | None = None) -
     if not alerts:
         out.print("no alerts")
         return
-    out.print(f"[bold]{len(alerts)} alerts[/bold], most severe and highest score first")
+    out.print(f"[bold]{counted(len(alerts), 'alert')}[/bold], most severe and highest score first")
     shown = alerts[:limit] if limit else alerts
     for i, a in enumerate(shown, 1):
         out.print()

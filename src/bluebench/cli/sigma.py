@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bluebench.cli.app import JsonOpt, app, err, out, show
-from bluebench.cli.render import print_alerts, print_failures
+from bluebench.cli.render import counted, print_alerts, print_failures
 from bluebench.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -142,7 +142,9 @@ def run_cmd(
         err.print(f"[dim]not Windows events, skipped:[/dim] {show(f)}")
     for s in report.skipped[:20]:
         err.print(f"[yellow]skipped record[/yellow] {show(str(s))}")
-    err.print(f"{engine.events_seen:,} events, {len(rs.rules)} rules, {len(alerts)} alerts")
+    err.print(
+        f"{counted(engine.events_seen, 'event')}, {counted(len(rs.rules), 'rule')}, {counted(len(alerts), 'alert')}"
+    )
     alerts.sort(key=lambda a: (-severity_rank(a.severity), -a.score, a.first_seen))
     print_alerts(alerts, as_json, limit=limit or None)
     raise typer.Exit(1 if report.skipped else 0)
