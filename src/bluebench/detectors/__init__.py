@@ -18,7 +18,7 @@ from bluebench.detectors.auth import (
     UnusualLogonProcess,
     UserEnumeration,
 )
-from bluebench.detectors.base import Detector, Finding, prepare_views
+from bluebench.detectors.base import Detector, Finding, prepare_views, shared_scans
 from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour
 from bluebench.detectors.c2 import Beaconing, LongConnection
 from bluebench.detectors.dns import DnsTunnel, GeneratedDomains
@@ -157,7 +157,7 @@ def run_detectors(con: Db, detectors: list[Detector]) -> list[Alert]:
     """Run detectors over the stored events; read-only with respect to events."""
     prepare_views(con)
     alerts: list[Alert] = []
-    with shared_sessions(con, detectors):
+    with shared_sessions(con, detectors), shared_scans(con):
         for det in detectors:
             alerts.extend(det.detect(con))
     return alerts
