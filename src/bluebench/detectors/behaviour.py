@@ -55,6 +55,22 @@ IGNORE_USERS = (
 # "alice" with the domain apart, some tools "CORP\alice".
 USER_KEY_SQL = """lower(regexp_replace(regexp_replace("user.name", '@[^@]*$', ''), '^.*\\\\', ''))"""
 
+
+def user_keys(where: str) -> str:
+    """SQL: a table of (name, u), the key of each account judged among the events ``where`` holds.
+
+    The expressions run once per distinct name, not once per event: a few thousand names stand
+    for a million authentications. Joined on ``"user.name"``, it keys the events and leaves out
+    the accounts ``$ignore_users`` matches (and events without a name), as filtering each would.
+    """
+    key = USER_KEY_SQL.replace('"user.name"', "name")
+    return f"""(
+        SELECT name, u FROM (
+            SELECT name, {key} AS u
+            FROM (SELECT DISTINCT "user.name" AS name FROM events WHERE ({where}) AND "user.name" IS NOT NULL))
+        WHERE NOT regexp_matches(u, $ignore_users))"""
+
+
 # Addresses that mean "this same machine".
 LOCAL_SOURCES = ("127.0.0.1", "::1", "localhost", "-")
 _LOCAL = ", ".join("'" + s + "'" for s in LOCAL_SOURCES)
@@ -98,13 +114,12 @@ SENSITIVE_LOGON_TYPES: dict[int, tuple[str, ...]] = {
 LOGONS_SELECT = f"""
     SELECT "event.id" AS eid, "@timestamp" AS ts, {LOCAL_TIME_SQL} AS lt,
            CAST({LOCAL_TIME_SQL} AS DATE) AS day,
-           {USER_KEY_SQL} AS u, lower("host.name") AS host, "event.action" AS action,
+           k.u, lower("host.name") AS host, "event.action" AS action,
            "winlog.logon.type" AS ltype,
            CASE WHEN "source.ip" IS NOT NULL THEN 'address' ELSE 'workstation' END AS src_kind,
            {SOURCE_SQL} AS src
-    FROM events
-    WHERE {SUCCESS_SQL} AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
-      AND NOT regexp_matches({USER_KEY_SQL}, $ignore_users)
+    FROM events JOIN {user_keys(SUCCESS_SQL)} k ON k.name = events."user.name"
+    WHERE {SUCCESS_SQL} AND "@timestamp" IS NOT NULL
 """
 LOGONS_CTE = f"logons AS ({LOGONS_SELECT})"
 PRIOR_DAYS = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
