@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pytest
 
-from bluebench.detectors import build_detectors, load_config
+from bluebench import pipeline
+from bluebench.detectors import behaviour, build_detectors, load_config
 from bluebench.detectors.base import bound_params, shared_scans, shared_table
+from bluebench.engines import Db
+from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
 
 if TYPE_CHECKING:
+    from conftest import EventRows
     from generated_org import GeneratedRun
+
+MakeWorkspace = Callable[["EventRows"], Workspace]
 
 # The detectors that read the run's shared tables when they are there.
 SHARED_READERS = ("unusual_logon_hour", "new_source_or_host", "new_logon_type", "user_day_anomaly")
@@ -90,3 +97,24 @@ def test_the_tables_are_dropped_when_a_detector_fails() -> None:
 def test_only_the_parameters_a_query_names_are_bound(sql: str, expected: set[str]) -> None:
     params = {"tz": "UTC", "pool_window": 14, "ignore_users": "x"}
     assert set(bound_params(sql, params)) == expected
+
+
+def test_the_scan_job_shares_the_logons_between_the_behaviour_detectors(
+    event_rows: EventRows, make_workspace: MakeWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pipeline.detect (what scan and detect run) must hold a shared run, or each detector selects alone.
+    made: list[str | None] = []
+
+    def recording(con: Db, select: str, params: Mapping[str, Any]) -> str | None:
+        name = shared_table(con, select, params)
+        made.append(name)
+        return name
+
+    monkeypatch.setattr(behaviour, "shared_table", recording)
+    event_rows.logon("2024-01-01T09:00:00", "alice", host="ws1", src="10.0.0.5", logon_type=3)
+    ws = make_workspace(event_rows)
+    pipeline.detect(ws.con, pipeline.DetectOptions(only=SHARED_READERS))
+    assert made and all(made)  # every ask got a table of the run
+    assert len(set(made)) == 2  # one of logons and one of pooled sources, for all of them
+    temporary = ws.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall()
+    assert temporary == [(0,)]
