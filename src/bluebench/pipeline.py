@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from bluebench.alerts.store import save_alerts
-from bluebench.detectors import build_detectors, load_config
+from bluebench.detectors import build_detectors, load_config, shared_run
 from bluebench.detectors.base import Detector, prepare_views
-from bluebench.detectors.netsql import shared_sessions
 from bluebench.detectors.sigma_rules import SigmaRules
 from bluebench.engines import Engine
 from bluebench.errors import ConfigError
@@ -199,7 +198,7 @@ def detect(
     alerts: list[Alert] = []
     on = getattr(engine, "name", "duckdb")
     runnable = [d for d in detectors if d.spark_ready or on == "duckdb"]
-    with shared_sessions(runner, runnable):  # outbound sessions merged once for the network detectors
+    with shared_run(runner, runnable):  # what several detectors read, worked out once
         runs = [_run_one(d, runner, options.keep_going, alerts) for d in runnable]
     runs += [
         _not_run(d, f"{d.id}: not run on {on}: its SQL runs on DuckDB only")

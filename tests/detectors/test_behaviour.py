@@ -12,11 +12,22 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import duckdb
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bluebench.detectors import DETECTORS, build_detectors, load_config
-from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour, _hour_ranges
+from bluebench.detectors.behaviour import (
+    IGNORE_USERS,
+    USER_KEY_SQL,
+    NewLogonType,
+    NewSourceOrHost,
+    UnusualLogonHour,
+    _hour_ranges,
+    user_keys,
+)
 from bluebench.detectors.user_day import FEATURE_NAMES, UserDayAnomaly, UserDayForest
 from bluebench.events.workspace import Workspace
 from bluebench.schema import Alert
@@ -473,3 +484,36 @@ def test_bad_timezone_or_account_filter_is_a_clear_error() -> None:
         UnusualLogonHour(timezone="Mars/Olympus_Mons")
     with pytest.raises(ValueError, match="user_day_anomaly: bad timezone or ignore_users"):
         UserDayAnomaly(ignore_users="((")
+
+
+# ------------------------------------------------------------- account keys ----
+
+_NAMES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["alice", "Alice@CORP.EXAMPLE.COM", "CORP\\alice", "WS1$", "SYSTEM", "DWM-1", "a@b@c", ""]
+    ),
+    st.text(alphabet="aB@\\$-. 1", max_size=8),
+)
+
+
+@given(names=st.lists(_NAMES, max_size=30))
+@settings(max_examples=60, deadline=None)
+def test_keys_once_per_name_are_the_keys_of_each_event(names: list[str | None]) -> None:
+    # user_keys works a key out per distinct name; joined back it must key and filter each
+    # event exactly as the expression on every row did.
+    con = duckdb.connect()
+    con.execute('CREATE TABLE events ("user.name" VARCHAR, n INTEGER)')
+    for i, name in enumerate(names):
+        con.execute("INSERT INTO events VALUES (?, ?)", [name, i])
+    params = {"ignore_users": IGNORE_USERS}
+    per_event = con.execute(
+        f"""SELECT n, {USER_KEY_SQL} FROM events WHERE "user.name" IS NOT NULL
+            AND NOT regexp_matches({USER_KEY_SQL}, $ignore_users) ORDER BY n""",
+        params,
+    ).fetchall()
+    joined = con.execute(
+        f"""SELECT n, k.u FROM events JOIN {user_keys("TRUE")} k ON k.name = events."user.name" ORDER BY n""",
+        params,
+    ).fetchall()
+    assert joined == per_event

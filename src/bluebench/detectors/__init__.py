@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from bluebench.detectors.auth import (
     UnusualLogonProcess,
     UserEnumeration,
 )
-from bluebench.detectors.base import Detector, Finding, prepare_views
+from bluebench.detectors.base import Detector, Finding, prepare_views, shared_scans
 from bluebench.detectors.behaviour import NewLogonType, NewSourceOrHost, UnusualLogonHour
 from bluebench.detectors.c2 import Beaconing, LongConnection
 from bluebench.detectors.dns import DnsTunnel, GeneratedDomains
@@ -94,6 +95,7 @@ __all__ = [
     "load_config",
     "register",
     "run_detectors",
+    "shared_run",
 ]
 
 
@@ -153,11 +155,23 @@ def build_detectors(
     return out
 
 
+@contextmanager
+def shared_run(con: Db, detectors: Iterable[Detector]) -> Iterator[None]:
+    """One detect run of ``detectors``, in which what several of them read is worked out once.
+
+    Outbound sessions are merged once for the network detectors (``netsql.shared_sessions``),
+    and successful logons selected once for the behaviour detectors (``base.shared_scans``);
+    a detector run outside this block reads the events itself, to the same findings.
+    """
+    with shared_sessions(con, detectors), shared_scans(con):
+        yield
+
+
 def run_detectors(con: Db, detectors: list[Detector]) -> list[Alert]:
     """Run detectors over the stored events; read-only with respect to events."""
     prepare_views(con)
     alerts: list[Alert] = []
-    with shared_sessions(con, detectors):
+    with shared_run(con, detectors):
         for det in detectors:
             alerts.extend(det.detect(con))
     return alerts

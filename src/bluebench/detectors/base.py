@@ -10,14 +10,17 @@ touching the scoring.
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
 from bluebench.detectors.calibration import Calibration, shipped_calibration
-from bluebench.engines import Db, Params, as_engine
+from bluebench.engines import Db, DuckDBEngine, Params, as_engine
 from bluebench.schema import SEVERITIES, Alert
 from bluebench.sources.limits import DEFAULT_LIMITS, Limits
 
@@ -67,6 +70,64 @@ def prepare_views(con: Db) -> None:
     engine = as_engine(con)
     engine.execute(AUTH_FAILURES_VIEW)
     engine.execute(AUTH_SUCCESS_VIEW)
+
+
+@dataclass
+class _Scans:
+    """The subsets of events that one detect run has materialised so far (see :func:`shared_scans`)."""
+
+    engine: DuckDBEngine
+    tables: dict[tuple[str, str], str] = field(default_factory=dict)  # (select, its bound values) -> table
+
+
+# The detect run in progress (None outside one, and then every detector reads the events itself).
+_SCANS: ContextVar[_Scans | None] = ContextVar("bluebench_shared_scans", default=None)
+SHARED_TABLE = "bluebench_shared_scan_{n}"  # table names are constants: nothing from the data
+
+
+@contextmanager
+def shared_scans(db: Db) -> Iterator[None]:
+    """A detect run in which a subset of the events that several detectors read is selected once.
+
+    The behaviour detectors each picked the same successful logons out of every event and worked
+    out the same account keys (regular expressions over each row); within this block the first
+    to ask stores that subset in a temporary table (:func:`shared_table`) that the others read.
+    A detector run alone, or on an engine other than DuckDB, reads the events as before, to the
+    same findings. The tables are dropped at the end, so a later run (new events) selects afresh.
+    """
+    engine = as_engine(db)
+    if not isinstance(engine, DuckDBEngine):
+        yield
+        return
+    run = _Scans(engine)
+    token = _SCANS.set(run)
+    try:
+        yield
+    finally:
+        _SCANS.reset(token)
+        for name in run.tables.values():
+            engine.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def shared_table(db: Db, select: str, params: Mapping[str, Any]) -> str | None:
+    """The run's temporary table of ``select`` with ``params`` bound (made on the first ask), or
+    None outside :func:`shared_scans` or on another connection than the run's."""
+    run, engine = _SCANS.get(), as_engine(db)
+    if run is None or not isinstance(engine, DuckDBEngine) or engine.con is not run.engine.con:
+        return None
+    bound = bound_params(select, params)
+    key = (select, repr(sorted(bound.items())))
+    if key not in run.tables:
+        name = SHARED_TABLE.format(n=len(run.tables))
+        run.engine.execute(f"DROP TABLE IF EXISTS {name}")
+        run.engine.con.execute(f"CREATE TEMP TABLE {name} AS {select}", bound)
+        run.tables[key] = name
+    return run.tables[key]
+
+
+def bound_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The named parameters ``sql`` has a ``$name`` marker for: DuckDB refuses values it was not asked for."""
+    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
 
 
 def saturating(value: float, half: float) -> float:

@@ -33,7 +33,15 @@ from typing import Any, ClassVar
 
 import duckdb
 
-from bluebench.detectors.base import Detector, Finding, plural, saturating, top_list
+from bluebench.detectors.base import (
+    Detector,
+    Finding,
+    bound_params,
+    plural,
+    saturating,
+    shared_table,
+    top_list,
+)
 from bluebench.engines import Db, as_engine
 
 # Machine accounts and Windows' own service identities: they authenticate from and to
@@ -46,6 +54,22 @@ IGNORE_USERS = (
 # One key per account however Windows spells it: 4769 logs "alice@CORP.EXAMPLE.COM", others
 # "alice" with the domain apart, some tools "CORP\alice".
 USER_KEY_SQL = """lower(regexp_replace(regexp_replace("user.name", '@[^@]*$', ''), '^.*\\\\', ''))"""
+
+
+def user_keys(where: str) -> str:
+    """SQL: a table of (name, u), the key of each account judged among the events ``where`` holds.
+
+    The expressions run once per distinct name, not once per event: a few thousand names stand
+    for a million authentications. Joined on ``"user.name"``, it keys the events and leaves out
+    the accounts ``$ignore_users`` matches (and events without a name), as filtering each would.
+    """
+    key = USER_KEY_SQL.replace('"user.name"', "name")
+    return f"""(
+        SELECT name, u FROM (
+            SELECT name, {key} AS u
+            FROM (SELECT DISTINCT "user.name" AS name FROM events WHERE ({where}) AND "user.name" IS NOT NULL))
+        WHERE NOT regexp_matches(u, $ignore_users))"""
+
 
 # Addresses that mean "this same machine".
 LOCAL_SOURCES = ("127.0.0.1", "::1", "localhost", "-")
@@ -87,19 +111,17 @@ SENSITIVE_LOGON_TYPES: dict[int, tuple[str, ...]] = {
 
 # Successful authentications of the accounts judged, one row per event. Named parameters:
 # $tz (zone of the clock hours are read on) and $ignore_users (regular expression).
-LOGONS_CTE = f"""
-logons AS (
+LOGONS_SELECT = f"""
     SELECT "event.id" AS eid, "@timestamp" AS ts, {LOCAL_TIME_SQL} AS lt,
            CAST({LOCAL_TIME_SQL} AS DATE) AS day,
-           {USER_KEY_SQL} AS u, lower("host.name") AS host, "event.action" AS action,
+           k.u, lower("host.name") AS host, "event.action" AS action,
            "winlog.logon.type" AS ltype,
            CASE WHEN "source.ip" IS NOT NULL THEN 'address' ELSE 'workstation' END AS src_kind,
            {SOURCE_SQL} AS src
-    FROM events
-    WHERE {SUCCESS_SQL} AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
-      AND NOT regexp_matches({USER_KEY_SQL}, $ignore_users)
-)
+    FROM events JOIN {user_keys(SUCCESS_SQL)} k ON k.name = events."user.name"
+    WHERE {SUCCESS_SQL} AND "@timestamp" IS NOT NULL
 """
+LOGONS_CTE = f"logons AS ({LOGONS_SELECT})"
 PRIOR_DAYS = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
 
 # IPv4 /16 of an address ('10.200'), '' for anything else: the network a dynamic pool hands out.
@@ -163,6 +185,29 @@ class BehaviourDetector(Detector):
 def _rows(con: Db, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows as dicts for a query with named parameters (few rows: candidates only)."""
     return as_engine(con).rows(sql, params)
+
+
+def _with_logons(con: Db, ctes: str, params: dict[str, Any], pooled: bool = False) -> str:
+    """The query of ``ctes`` (what follows ``logons``, or ``pooled`` with ``pooled``) with its head.
+
+    In a detect run (:func:`~bluebench.detectors.base.shared_scans`) the head reads the run's
+    tables of those logons, selected once for every behaviour detector with the same clock and
+    account filter; otherwise it selects them from the events. Both give the same rows.
+    """
+    logons = shared_table(con, LOGONS_SELECT, params)
+    if logons is None:
+        return f"WITH {LOGONS_CTE}{POOLED_CTES if pooled else ''}{ctes}"
+    head = f"WITH logons AS (SELECT * FROM {logons})"
+    if pooled:
+        pooled_table = shared_table(con, f"{head}{POOLED_CTES} SELECT * FROM pooled", params)
+        head = f"WITH pooled AS (SELECT * FROM {pooled_table})"
+    return head + ctes
+
+
+def _logon_rows(con: Db, ctes: str, params: dict[str, Any], pooled: bool = False) -> list[dict[str, Any]]:
+    """Rows of the query of ``ctes`` over the successful logons (:func:`_with_logons`)."""
+    sql = _with_logons(con, ctes, params, pooled)
+    return _rows(con, sql, bound_params(sql, params))
 
 
 def _base_params(p: dict[str, Any]) -> dict[str, Any]:
@@ -240,9 +285,8 @@ _BAND_DAYS = (
     + "]"
 )
 
-UNUSUAL_HOUR_SQL = f"""
-WITH {LOGONS_CTE}
-{POOLED_CTES}
+# What follows ``pooled`` (see :func:`_with_logons`).
+UNUSUAL_HOUR_CTES = f"""
 , hourly AS (
     -- fresh: from a source (or, for a local logon, at a host) the account did not use on an earlier
     -- day, and not shared infrastructure; min(day) over the pair is never later than this day
@@ -323,7 +367,7 @@ class UnusualLogonHour(BehaviourDetector):
             **_infra_params(p),
         }
         tz = str(p["timezone"])
-        for g in _group(_rows(con, UNUSUAL_HOUR_SQL, params), float(p["gap_minutes"])):
+        for g in _group(_logon_rows(con, UNUSUAL_HOUR_CTES, params, pooled=True), float(p["gap_minutes"])):
             fresh = [r for r in g if r["fresh"]]
             if p["require_new_source"] and not fresh:
                 continue  # usual sources or shared infrastructure only: a shifted day, not an intruder
@@ -380,11 +424,10 @@ def _novelty_sql(value: str, kind: str, where: str, base: str = "logons") -> str
     prior_days r0 + 1) / (days after learning + prior_days + 1)``. An account with a short
     history is judged mostly by its peers, one with a long history by itself; ``prior_days`` 0
     is the account alone. ``base`` is ``logons`` or ``pooled`` (logons with
-    shared infrastructure marked, see ``POOLED_CTES``).
+    shared infrastructure marked, see ``POOLED_CTES``). Returns what follows ``base`` (see
+    :func:`_with_logons`).
     """
     return f"""
-WITH {LOGONS_CTE}
-{POOLED_CTES if base == "pooled" else ""}
 , aspect AS (
     SELECT *, {value} AS val, {kind} AS kind,
            row_number() OVER (PARTITION BY u, {kind}, {value} ORDER BY ts, eid) AS seq
@@ -430,10 +473,10 @@ def _sorted_hist(hist: dict[Any, int] | None) -> tuple[list[Any], list[int]]:
 
 
 # Shared infrastructure (proxies, gateways, VPN pools) is neither new nor counted in the baseline.
-NEW_SOURCE_SQL = _novelty_sql("src", "src_kind", "infra IS NULL", base="pooled")
+NEW_SOURCE_CTES = _novelty_sql("src", "src_kind", "infra IS NULL", base="pooled")
 # Only logon events name the machine logged on to; NTLM validation is logged by the DC.
-NEW_HOST_SQL = _novelty_sql("host", "'host'", "action = 'logon'")
-NEW_TYPE_SQL = _novelty_sql("ltype", "'logon type'", "TRUE")
+NEW_HOST_CTES = _novelty_sql("host", "'host'", "action = 'logon'")
+NEW_TYPE_CTES = _novelty_sql("ltype", "'logon type'", "TRUE")
 
 # kind: (singular, plural), as reasons say it
 _KIND_WORDS = {
@@ -518,7 +561,8 @@ class NewSourceOrHost(BehaviourDetector):
         """One finding per account and day with first uses of a source or host."""
         p = self.params
         params = _novelty_params(p)
-        rows = _rows(con, NEW_SOURCE_SQL, _novelty_params(p, infra=True)) + _rows(con, NEW_HOST_SQL, params)
+        rows = _logon_rows(con, NEW_SOURCE_CTES, _novelty_params(p, infra=True), pooled=True)
+        rows += _logon_rows(con, NEW_HOST_CTES, params)
         by_day: dict[tuple[str, Any], list[dict[str, Any]]] = {}
         for r in sorted(rows, key=lambda r: (r["u"], r["ts"], r["eid"], r["kind"])):
             by_day.setdefault((r["u"], r["day"]), []).append(r)
@@ -582,7 +626,7 @@ class NewLogonType(BehaviourDetector):
     def score(self, con: Db) -> Iterable[Finding]:
         """One finding per account and logon type used for the first time after a baseline."""
         p = self.params
-        for r in _rows(con, NEW_TYPE_SQL, _novelty_params(p)):
+        for r in _logon_rows(con, NEW_TYPE_CTES, _novelty_params(p)):
             t = int(r["val"])
             name = f"{t} ({LOGON_TYPE_NAMES.get(t, 'unknown')})"
             before = {

@@ -193,6 +193,11 @@ SOURCE_LOGONS_SQL = """
 """
 
 
+def _programs(s: _Session) -> set[str]:
+    """The file names of the programs a session ran."""
+    return {_name(x[0]) for x in s.processes}
+
+
 class _Habits:
     """What is ordinary for a remote session, learned from the data before it (and its fleet that day).
 
@@ -216,6 +221,11 @@ class _Habits:
         for r in logons:
             self.by_src.setdefault(str(r["src"]), []).append((str(r["account"]), r["first"]))
         self.sessions = sessions
+        # Each session's account and program names, worked out once: the fleet of every session
+        # compares it with every other session of its account.
+        self._by_account: dict[str, list[tuple[_Session, set[str]]]] = {}
+        for o in sessions:
+            self._by_account.setdefault(o.account.lower(), []).append((o, _programs(o)))
 
     def _recent(self, s: _Session, when: datetime) -> bool:
         return when < s.first and (s.first - when).days < self.lookback
@@ -242,13 +252,12 @@ class _Habits:
 
     def fleet(self, s: _Session) -> int:
         """Hosts the same account reached from the same source (any, when unlogged) with the same programs then."""
-        mine = {_name(x[0]) for x in s.processes}
+        mine = _programs(s)
         hosts = {
             o.host.lower()
-            for o in self.sessions
-            if o.account.lower() == s.account.lower()
-            and (o.src == s.src or not s.src)
-            and {_name(x[0]) for x in o.processes} == mine
+            for o, programs in self._by_account.get(s.account.lower(), [])
+            if (o.src == s.src or not s.src)
+            and programs == mine
             and abs((o.first - s.first).total_seconds()) <= self.fleet_seconds
         }
         return len(hosts)

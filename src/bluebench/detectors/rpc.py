@@ -91,7 +91,9 @@ PIPE_OPENS_SQL = f"""
 # Each is a join on its keys, not a subquery per burst: a domain controller serves samr to
 # thousands of accounts, and pairing every burst with every open there cost tens of millions of
 # rows. ``served`` counts an account once, on its first day with an open since the lookback
-# began (``prev_day`` before it), when that day's first open came before the window's end.
+# began (``prev_day`` before it), when that day's first open came before the window's end:
+# ranked per lookback start (``firsts``), that count is the rank of the last such open before
+# the window's end, less the burst's own account.
 PIPE_BURSTS_SQL = (
     grouped(PIPE_OPENS_SQL, "concat_ws('|', hkey, lower(account), src)")
     + f"""
@@ -112,13 +114,28 @@ PIPE_BURSTS_SQL = (
             SELECT hkey, pipe, lower(account) AS acct, CAST(ts AS DATE) AS day, min(ts) AS first_ts
             FROM opens WHERE account IS NOT NULL GROUP BY ALL)
     )
+    , firsts AS (
+        -- for each lookback start of a burst, every account's first day with an open since then,
+        -- numbered by that day's first open (ties alike): the accounts served before a time
+        -- are then one look-up, not a pair per burst and account
+        SELECT o.hkey, o.pipe, s.since, o.acct, o.first_ts,
+               count(*) OVER (PARTITION BY o.hkey, o.pipe, s.since ORDER BY o.first_ts
+                              RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS served_by
+        FROM (SELECT DISTINCT hkey, pipe, since FROM burst_pipes) s
+        JOIN opened_on_day o ON o.hkey = s.hkey AND o.pipe = s.pipe
+        WHERE o.day >= s.since AND (o.prev_day IS NULL OR o.prev_day < s.since)
+    )
     , served AS (
         SELECT gk, grp, map(list(pipe), list(n)) AS served FROM (
-            SELECT bp.gk, bp.grp, bp.pipe, count(*) AS n
-            FROM burst_pipes bp JOIN opened_on_day o ON o.hkey = bp.hkey AND o.pipe = bp.pipe
-            WHERE o.acct <> bp.acct AND o.day >= bp.since AND o.first_ts < bp.until
-              AND (o.prev_day IS NULL OR o.prev_day < bp.since)
-            GROUP BY ALL)
+            SELECT bp.gk, bp.grp, bp.pipe, t.served_by - (own.acct IS NOT NULL)::INTEGER AS n
+            FROM burst_pipes bp
+            ASOF JOIN firsts t
+              ON t.hkey = bp.hkey AND t.pipe = bp.pipe AND t.since = bp.since AND bp.until > t.first_ts
+            LEFT JOIN firsts own
+              ON own.hkey = bp.hkey AND own.pipe = bp.pipe AND own.since = bp.since AND own.acct = bp.acct
+             AND own.first_ts < bp.until
+            WHERE bp.acct IS NOT NULL)
+        WHERE n > 0
         GROUP BY gk, grp
     )
     , known AS (

@@ -20,10 +20,10 @@ from bluebench.detectors.behaviour import (
     LOCAL_TIME_SQL,
     SOURCE_SQL,
     SUCCESS_SQL,
-    USER_KEY_SQL,
     BehaviourDetector,
     _base_params,
     _rows,
+    user_keys,
 )
 from bluebench.detectors.winsql import ed
 from bluebench.engines import Db, as_engine
@@ -68,30 +68,31 @@ FEATURE_FLOORS: tuple[float, ...] = tuple(floor for *_, floor in USER_DAY_FEATUR
 # Counts (whole-event floors; shares have fractional ones) enter the forest as log1p.
 COUNT_FEATURES: tuple[bool, ...] = tuple(floor >= 1.0 for floor in FEATURE_FLOORS)
 
+# Authentication events, and the Kerberos tickets counted apart, whatever their category.
+_AUTH = """"event.category" = 'authentication'"""
+_TICKETS = """"event.action" IN ('kerberos-tgt-request', 'kerberos-service-ticket') AND "event.outcome" = 'success'"""
 USER_DAY_SQL = f"""
-WITH a AS (
+WITH uk AS {user_keys(f"{_AUTH} OR ({_TICKETS})")},
+a AS (
     SELECT *, CAST(lt AS DATE) AS day,
            CASE WHEN $night_start <= $night_end THEN hour(lt) >= $night_start AND hour(lt) < $night_end
                 ELSE hour(lt) >= $night_start OR hour(lt) < $night_end END AS night
     FROM (
-        SELECT "event.id" AS eid, "@timestamp" AS ts, {LOCAL_TIME_SQL} AS lt, {USER_KEY_SQL} AS u,
+        SELECT "event.id" AS eid, "@timestamp" AS ts, {LOCAL_TIME_SQL} AS lt, uk.u,
                lower("host.name") AS host, "event.action" AS action, "winlog.logon.type" AS ltype,
                {SUCCESS_SQL} AS ok, "event.outcome" = 'failure' AS failed, {SOURCE_SQL} AS src
-        FROM events
-        WHERE "event.category" = 'authentication' AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
+        FROM events JOIN uk ON uk.name = events."user.name"
+        WHERE {_AUTH} AND "@timestamp" IS NOT NULL
     )
-    WHERE NOT regexp_matches(u, $ignore_users)
 ), k AS (
     -- Kerberos tickets (4768, 4769) issued with RC4 (0x17), per account and day.
     SELECT u, day, count(*) AS rc4
     FROM (
-        SELECT {USER_KEY_SQL} AS u, CAST({LOCAL_TIME_SQL} AS DATE) AS day, {ed("TicketEncryptionType")} AS etype
-        FROM events
-        WHERE "event.action" IN ('kerberos-tgt-request', 'kerberos-service-ticket')
-          AND "event.outcome" = 'success' AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
+        SELECT uk.u, CAST({LOCAL_TIME_SQL} AS DATE) AS day, {ed("TicketEncryptionType")} AS etype
+        FROM events JOIN uk ON uk.name = events."user.name"
+        WHERE {_TICKETS} AND "@timestamp" IS NOT NULL
     )
-    WHERE NOT regexp_matches(u, $ignore_users)
-      AND lower(etype) = '0x17'
+    WHERE lower(etype) = '0x17'
     GROUP BY u, day
 )
 SELECT a.u, a.day, min(ts) AS first, max(ts) AS last,
@@ -102,14 +103,14 @@ HAVING count(*) FILTER (WHERE ok) > 0
 ORDER BY a.day, a.u
 """
 
-# Events of the flagged user-days; $keys holds 'user|YYYY-MM-DD' (the day's fixed width at the
-# end keeps the key unambiguous whatever the name holds).
+# Events of the flagged user-days (of the accounts judged: only those are flagged); $keys holds
+# 'user|YYYY-MM-DD' (the day's fixed width at the end keeps the key unambiguous whatever the name holds).
 USER_DAY_EVENTS_SQL = f"""
 SELECT u, day, list(eid ORDER BY ts, eid) AS eids
 FROM (
-    SELECT {USER_KEY_SQL} AS u, CAST({LOCAL_TIME_SQL} AS DATE) AS day, "event.id" AS eid, "@timestamp" AS ts
-    FROM events
-    WHERE "event.category" = 'authentication' AND "@timestamp" IS NOT NULL AND "user.name" IS NOT NULL
+    SELECT k.u, CAST({LOCAL_TIME_SQL} AS DATE) AS day, "event.id" AS eid, "@timestamp" AS ts
+    FROM events JOIN {user_keys(_AUTH)} k ON k.name = events."user.name"
+    WHERE {_AUTH} AND "@timestamp" IS NOT NULL
 )
 WHERE list_contains($keys, u || '|' || CAST(day AS VARCHAR))
 GROUP BY u, day
@@ -311,7 +312,7 @@ class UserDayAnomaly(BehaviourDetector):
                 con,
                 USER_DAY_EVENTS_SQL,
                 {
-                    "tz": str(p["timezone"]),
+                    **_base_params(p),
                     "keys": [f"{u}|{d}" for u, d in zip(users, day_names, strict=True)],
                 },
             )
