@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from bluebench.detectors.calibration import Calibration, shipped_calibration
 from bluebench.engines import Db, DuckDBEngine, Params, as_engine
@@ -80,6 +80,8 @@ class _Scans:
     tables: dict[tuple[str, str], str] = field(default_factory=dict)  # (select, its bound values) -> table
 
 
+_T = TypeVar("_T")
+
 # The detect run in progress (None outside one, and then every detector reads the events itself).
 _SCANS: ContextVar[_Scans | None] = ContextVar("bluebench_shared_scans", default=None)
 SHARED_TABLE = "bluebench_shared_scan_{n}"  # table names are constants: nothing from the data
@@ -100,12 +102,22 @@ def shared_scans(db: Db) -> Iterator[None]:
         yield
         return
     run = _Scans(engine)
-    token = _SCANS.set(run)
+    with run_tables(engine, _SCANS, run, run.tables):
+        yield
+
+
+@contextmanager
+def run_tables(
+    engine: DuckDBEngine, var: ContextVar[_T | None], run: _T, tables: Mapping[Any, str]
+) -> Iterator[None]:
+    """``run`` is ``var`` within the block; the temporary tables it made (``tables``) are dropped
+    at the end, even when a detector fails, so a later run (new events) makes them afresh."""
+    token = var.set(run)
     try:
         yield
     finally:
-        _SCANS.reset(token)
-        for name in run.tables.values():
+        var.reset(token)
+        for name in tables.values():
             engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 

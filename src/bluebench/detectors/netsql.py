@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from bluebench.detectors.base import Detector, Finding
+from bluebench.detectors.base import Detector, Finding, run_tables
 from bluebench.detectors.winsql import sql_list, uniq
 from bluebench.engines import Db, DuckDBEngine, as_engine
 
@@ -301,13 +301,8 @@ def shared_sessions(db: Db, detectors: Iterable[Detector]) -> Iterator[None]:
         yield
         return
     run = _Run(shares_sessions(detectors), engine)
-    token = _SHARED.set(run)
-    try:
+    with run_tables(engine, _SHARED, run, run.tables):
         yield
-    finally:
-        _SHARED.reset(token)
-        for name in run.tables.values():
-            engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def session_tables(db: Db, merge_gap: float) -> RunTables | None:
