@@ -130,11 +130,15 @@ def shared_table(db: Db, select: str, params: Mapping[str, Any]) -> str | None:
     bound = bound_params(select, params)
     key = (select, repr(sorted(bound.items())))
     if key not in run.tables:
-        name = SHARED_TABLE.format(n=len(run.tables))
-        run.engine.execute(f"DROP TABLE IF EXISTS {name}")
-        run.engine.con.execute(f"CREATE TEMP TABLE {name} AS {select}", bound)
-        run.tables[key] = name
+        run.tables[key] = temp_table(run.engine, SHARED_TABLE.format(n=len(run.tables)), select, bound)
     return run.tables[key]
+
+
+def temp_table(engine: DuckDBEngine, name: str, select: str, params: Mapping[str, Any]) -> str:
+    """``name`` (a constant of the code) made afresh as a temporary table of ``select``'s rows."""
+    engine.execute(f"DROP TABLE IF EXISTS {name}")
+    engine.con.execute(f"CREATE TEMP TABLE {name} AS {select}", dict(params))
+    return name
 
 
 def bound_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from bluebench.detectors.base import Detector, Finding, run_tables
+from bluebench.detectors.base import Detector, Finding, run_tables, temp_table
 from bluebench.detectors.winsql import sql_list, uniq
 from bluebench.engines import Db, DuckDBEngine, as_engine
 
@@ -253,17 +253,14 @@ class _Run:
     """What one detect run shares between its network detectors (see :func:`shared_sessions`)."""
 
     shares: bool  # two of its detectors merge outbound sessions
-    engine: DuckDBEngine | None = None  # where the tables are made (None: the run makes none)
+    engine: DuckDBEngine  # where the tables are made
     tables: dict[str, str] = field(default_factory=dict)  # by what they hold: 5-tuples, sessions, sums
     hosts: dict[tuple[str, str], tuple[dict[str, int], int]] = field(default_factory=dict)
 
     def make(self, key: str, name: str, select: str, params: dict[str, Any] | None = None) -> str:
         """The run's table ``key``, made now from ``select`` under ``name`` unless it already is."""
         if key not in self.tables:
-            assert self.engine is not None
-            self.engine.execute(f"DROP TABLE IF EXISTS {name}")
-            self.engine.con.execute(f"CREATE TEMP TABLE {name} AS {select}", params or {})
-            self.tables[key] = name
+            self.tables[key] = temp_table(self.engine, name, select, params or {})
         return self.tables[key]
 
 
@@ -315,7 +312,7 @@ def session_tables(db: Db, merge_gap: float) -> RunTables | None:
     per cent of the connections), which each gap's merge reads instead of every connection.
     """
     run = _SHARED.get()
-    if run is None or not run.shares or run.engine is None or not isinstance(as_engine(db), DuckDBEngine):
+    if run is None or not run.shares or not isinstance(as_engine(db), DuckDBEngine):
         return None
     outbound = f"WITH {outbound_conns('true')}"
     repeated = run.make(REPEATED_TABLE, REPEATED_TABLE, f"{outbound} {REPEATED.format(source='out_conns')}")

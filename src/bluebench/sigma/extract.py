@@ -222,7 +222,6 @@ class FieldReader:
 
 
 LISTS = pa.list_(pa.string())  # a batch's EventData reads: one list of values per row
-LISTS_ROWS = 2048  # batch rows per DuckDB call of ``FieldReader.lists``
 
 
 def _json_paths(names: list[str]) -> list[str]:
@@ -273,28 +272,36 @@ def _streamed(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) 
 
 
 def read_columns(
-    batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str], lists: pa.ChunkedArray | None
+    batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str], lists: pa.ChunkedArray
 ) -> dict[str, Column]:
+    """The named fields of the given rows (``read_arrays``), dictionary-encoded; the keyword text,
+    which hardly ever repeats, indexes its own values."""
+    return {
+        f: own_values(arr) if f == KEYWORD_FIELD else encode(arr)
+        for f, arr in read_arrays(batch, rows, names, lists).items()
+    }
+
+
+def read_arrays(
+    batch: pa.Table, rows: np.ndarray[Any, Any], names: list[str], lists: pa.ChunkedArray
+) -> dict[str, pa.Array]:
     """The named fields of the given rows: System fields from the batch's columns, the keyword text
     from its EventData, the rest from ``lists`` (``FieldReader.lists``), aliases coalesced in."""
-    out: dict[str, Column] = {}
+    out: dict[str, pa.Array] = {}
     pos = 0  # where the next EventData field's path is in each row's list
     take = pa.array(rows)
-    flat = offsets = lengths = None
-    if lists is not None:
-        mine = lists.combine_chunks()
-        flat = mine.values
-        offsets = mine.offsets.to_numpy()[:-1].astype(np.int64)
-        lengths = pc.list_value_length(mine).fill_null(0).to_numpy(zero_copy_only=False)
+    mine = lists.combine_chunks()
+    flat = mine.values
+    offsets = mine.offsets.to_numpy()[:-1].astype(np.int64)
+    lengths = pc.list_value_length(mine).fill_null(0).to_numpy(zero_copy_only=False)
     for f in dict.fromkeys(names):
         if f in SYSTEM_FIELDS:
-            out[f] = encode(batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string()))
+            out[f] = batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string())
         elif f == KEYWORD_FIELD:
             ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
             # JSON doubles backslashes; the text searched is the values as logged.
-            out[f] = own_values(pc.replace_substring(ed, "\\\\", "\\"))
+            out[f] = pc.replace_substring(ed, "\\\\", "\\")
         else:
-            assert flat is not None and offsets is not None and lengths is not None
             arr: pa.Array | None = None
             for _ in (f, *FIELD_ALIASES.get(f, ())):
                 at = np.where(lengths > pos, offsets + pos, -1)
@@ -302,55 +309,21 @@ def read_columns(
                 arr = got if arr is None else pc.coalesce(arr, got)
                 pos += 1
             assert arr is not None
-            out[f] = encode(arr)
+            out[f] = arr
     return out
 
 
 def extract_fields(
     con: duckdb.DuckDBPyConnection, batch: pa.Table, take: pa.Array, names: list[str]
 ) -> dict[str, pa.Array]:
-    """The named Sigma fields of the given rows, as the engine and the SQL form read them.
-
-    System fields come from the batch columns, the keyword text from the EventData JSON
-    (backslashes as logged), the rest from EventData (with FIELD_ALIASES coalesced in).
-    """
-    out: dict[str, pa.Array] = {}
-    json_names: list[str] = []
-    for f in names:
-        if f in SYSTEM_FIELDS:
-            out[f] = batch.column(SYSTEM_FIELDS[f]).take(take).combine_chunks().cast(pa.string())
-        elif f != KEYWORD_FIELD:
-            json_names.append(f)
-    ed: pa.Array | None = None
-    if KEYWORD_FIELD in names or json_names:
-        ed = batch.column("ed").take(take).combine_chunks().cast(pa.string())
-    if KEYWORD_FIELD in names:
-        text = ed
-        # JSON doubles backslashes; the text searched is the values as logged.
-        out[KEYWORD_FIELD] = pc.replace_substring(text, "\\\\", "\\")
-    if json_names:
-        paths: list[str] = []
-        for f in json_names:
-            paths.append(_path(f))
-            paths.extend(_path(a) for a in FIELD_ALIASES.get(f, ()))
-        # Output columns are named by position: field names (rule text) stay bound data.
-        select = ", ".join(f"v[{i + 1}] AS c{i}" for i in range(len(paths)))
-        # In chunks of DuckDB's vector size, so its threads share the scan (order is kept).
-        con.register("sigma_cell", pa.Table.from_batches(pa.table({"ed": ed}).to_batches(SCAN_ROWS)))
-        try:
-            sql = f"SELECT {select} FROM (SELECT json_extract_string(ed, $p) AS v FROM sigma_cell)"
-            res = _streamed(con, sql, {"p": paths})
-        finally:
-            con.unregister("sigma_cell")
-        j = 0
-        for f in json_names:
-            arr = res.column(j).combine_chunks()
-            j += 1
-            for _alias in FIELD_ALIASES.get(f, ()):
-                arr = pc.coalesce(arr, res.column(j).combine_chunks())
-                j += 1
-            out[f] = arr
-    return out
+    """The named Sigma fields of the given rows, as the engine reads them (one read of its own)."""
+    paths = _json_paths(names)
+    rows = np.asarray(take.to_numpy(zero_copy_only=False))
+    if paths:
+        lists = extract_lists(con, batch, take, np.zeros(len(rows), dtype=np.int32), [paths])
+    else:
+        lists = pa.chunked_array([pa.nulls(len(rows), LISTS)])
+    return read_arrays(batch, rows, names, lists)
 
 
 def fields_table(batch: pa.Table, names: list[str]) -> pa.Table:
