@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bluebench.mail.features import FEATURE_INDEX, extract
 from bluebench.mail.labels import load_labels
 from bluebench.mail.model import MailModel, fit
-from bluebench.mail.spec import TOKEN_PATTERN, Spec, design
+from bluebench.mail.spec import TOKEN_PATTERN, ModelError, Spec, design
 from bluebench.mail.stack import tree_contributions
 from bluebench.mail.train import attach_labels
 from bluebench.sources.mailparse import read_mail
@@ -87,3 +87,57 @@ def test_top_by_size_is_the_stable_sort_by_size(values: list[float], k: int) -> 
     a = np.array(values, dtype=np.float64)
     expected = np.argsort(-np.abs(a), kind="stable")[:k]
     assert top_by_size(a, k).tolist() == expected.tolist()  # ties (many here) in position order
+
+
+def test_balance_is_checked_and_stored() -> None:
+    with pytest.raises(ModelError, match="balance"):
+        Spec(balance="by mood")
+    with pytest.raises(ModelError, match="stack"):
+        Spec(kind="linear", text_units="words", balance="language")
+    spec = Spec(balance="language")
+    assert Spec.from_json(spec.to_json()) == spec
+    old = spec.to_json()
+    del old["balance"]  # a model file written before balancing by language
+    assert Spec.from_json(old).balance == "class"
+
+
+_PHISH = {
+    "de": "Sehr geehrter Kunde, Ihr Konto wurde gesperrt und wir bitten Sie, die Daten mit dem Link zu bestätigen",
+    "en": "Dear customer, your account was suspended and we ask you to confirm your details with the link",
+}
+_LEGIT = {
+    "de": "Hallo zusammen, die Notizen vom Treffen sind da und wir sprechen am Montag mit der Gruppe über den Plan",
+    "en": "Hi all, the notes from the meeting are here and we will talk on Monday with the group about the plan",
+}
+
+
+def _corpus(counts: dict[tuple[str, int], int]) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    filler = ["heute", "morgen", "bald", "wieder", "today", "soon", "again", "later"]
+    texts: list[str] = []
+    y: list[int] = []
+    for (lang, label), n in counts.items():
+        base = (_PHISH if label else _LEGIT)[lang]
+        for _ in range(n):
+            texts.append(base + " " + " ".join(rng.choice(filler, 3)))
+            y.append(label)
+    X = np.empty((len(texts), 1), dtype=object)
+    X[:, 0] = texts
+    return X, np.array(y)
+
+
+def test_balancing_by_language_takes_the_language_out_of_the_text_score() -> None:
+    # as in the corpora: German mail is mostly phishing, English mail mostly legitimate
+    X, y = _corpus({("de", 1): 40, ("de", 0): 5, ("en", 1): 20, ("en", 0): 60})
+    probe = np.empty((1, 1), dtype=object)
+    probe[0, 0] = (
+        "Hallo, die Kinder sind am Montag bei uns und wir sprechen dann über den Urlaub mit der Familie"
+    )
+    text_score = {}
+    for balance in ("class", "language"):
+        spec = Spec(features=(), text_units="words", balance=balance)
+        fitted = fit(X, y, spec, folds=3)
+        model = MailModel(fitted.model, fitted.spec, {"threshold": {"value": 0.5}})
+        text_score[balance] = float(model._stack_inputs(probe)[0][0, 0])
+    # a German message about nothing a phish asks for reads less like phishing once German is no evidence
+    assert text_score["language"] < text_score["class"]

@@ -23,6 +23,7 @@ from bluebench.mail.text import STOPWORDS, era_tokens, strip_corpus_artefacts, s
 from bluebench.sources.mailparse import Mail
 
 TEXT_UNITS: tuple[str, ...] = ("words", "subwords")
+BALANCES: tuple[str, ...] = ("class", "language")
 TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"  # letters only: no years, versions or ids as words
 
 
@@ -56,6 +57,12 @@ class Spec:
     from the training part, never the test part) chose among the candidates listed in
     ``evaluation/selection.py`` for issue 3; ``mail train`` ships ``train.SHIPPED``, which the
     three-class evaluation (``evaluation/classes.py``) chose the same way.
+
+    ``balance`` is how the text score weighs its training mail: ``class`` (phishing and the
+    rest weigh the same over the whole set) or ``language`` (the same within each language
+    detected in the message, ``language.balance_by_language``): where the corpora hold
+    phishing mostly in German and Portuguese and legitimate mail mostly in English, the
+    language alone is then no evidence (stack only).
     """
 
     features: tuple[str, ...] = ERA_FREE_FEATURES
@@ -69,8 +76,13 @@ class Spec:
     rounds: int = 100
     rate: float = 0.05
     text_units: str = "subwords"
+    balance: str = "class"
 
     def __post_init__(self) -> None:
+        if self.balance not in BALANCES:
+            raise ModelError(f"balance {self.balance!r} is not one of {', '.join(BALANCES)}")
+        if self.balance != "class" and self.kind != "stack":
+            raise ModelError("balancing by language weighs the stacked model's text score: use kind='stack'")
         if self.text_units not in TEXT_UNITS:
             raise ModelError(f"text units {self.text_units!r} are not one of {', '.join(TEXT_UNITS)}")
         if self.text_units == "subwords" and self.kind != "stack" and self.text_source == "body":
@@ -91,6 +103,7 @@ class Spec:
             "rounds": self.rounds,
             "rate": self.rate,
             "text_units": self.text_units,
+            "balance": self.balance,
         }
 
     @classmethod
@@ -113,6 +126,7 @@ class Spec:
             int(d.get("rounds", 100)),
             float(d.get("rate", 0.05)),
             str(d.get("text_units", "words")),
+            str(d.get("balance", "class")),
         )
 
     def with_features(self, features: Iterable[str]) -> Spec:

@@ -17,10 +17,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import cross_val_predict
 
 from bluebench.mail.features import RISK_FEATURES
+from bluebench.mail.language import balance_by_language, detect_language
 from bluebench.mail.spec import Fitted, Spec, cv_folds, make_classifier, make_vectorizer
 from bluebench.trees import tree_arrays, tree_contributions
 
-__all__ = ["fit_stack", "make_booster", "named_columns", "tree_arrays", "tree_contributions"]
+__all__ = ["fit_stack", "make_booster", "named_columns", "text_weights", "tree_arrays", "tree_contributions"]
 
 
 def make_booster(spec: Spec, n_samples: int = 10_000) -> HistGradientBoostingClassifier:
@@ -43,6 +44,13 @@ def make_booster(spec: Spec, n_samples: int = 10_000) -> HistGradientBoostingCla
     )
 
 
+def text_weights(X: np.ndarray, y: np.ndarray, spec: Spec) -> np.ndarray | None:
+    """The text score's sample weights: none (classes balanced over the whole) or balanced per language."""
+    if spec.balance != "language":
+        return None
+    return balance_by_language([detect_language(str(t)) for t in X[:, 0]], y)
+
+
 def named_columns(X: np.ndarray) -> np.ndarray:
     """The named features of a design matrix as floats (every column but the text)."""
     return np.asarray(X[:, 1:], dtype=np.float64).reshape(len(X), -1)
@@ -61,9 +69,13 @@ def fit_stack(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitte
     if spec.text_source != "none":
         vec = make_vectorizer(spec)
         Zt = sparse.csr_matrix(vec.fit_transform(X[:, 0]))
-        text_oof = cross_val_predict(make_classifier(spec), Zt, y, cv=cv_folds(k), method="decision_function")
+        w = text_weights(X, y, spec)
+        params = None if w is None else {"sample_weight": w}
+        text_oof = cross_val_predict(
+            make_classifier(spec), Zt, y, cv=cv_folds(k), method="decision_function", params=params
+        )
         parts["text"] = vec
-        parts["text_model"] = make_classifier(spec).fit(Zt, y)
+        parts["text_model"] = make_classifier(spec).fit(Zt, y, sample_weight=w)
         H = np.column_stack([text_oof, H])
     raw_oof = cross_val_predict(make_booster(spec, len(y)), H, y, cv=cv_folds(k), method="decision_function")
     calibrator = _SigmoidCalibration().fit(raw_oof, y)
