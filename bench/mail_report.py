@@ -737,7 +737,7 @@ def main() -> None:
         "```",
         "bluebench mail evaluate ../shared/data/email --labels ../shared/data/email/labels.csv "
         "--out bench/results/mail-evaluation.json",
-        "bluebench mail train ../shared/data/email --labels ../shared/data/email/labels.csv --out out/mail.model",
+        "bluebench mail train ../shared/data/email --labels ../shared/data/email/labels.csv --relabel data/mail/relabel.csv --out out/mail.model",
         "python bench/mail_score.py --model out/mail.model --jobs 1 2 --out bench/results/mail_score.json",
         "python bench/mail_reasons.py --model out/mail.model --out bench/results/mail_reasons.json",
         "bluebench mail classes ../shared/data/email --labels ../shared/data/email/labels.csv "
