@@ -738,17 +738,20 @@ def unseen_modern_section(um: dict[str, Any]) -> list[str]:
         "months in training, where the shifted validation leaves one stream out of the training "
         "part. Flagged as phishing, by source:",
         "",
-        "| labels | text score balanced | flagged | "
+        "| labels | text score balanced | threshold | flagged | "
         + " | ".join(s.split(":", 1)[-1] for s in sources)
         + " |",
-        "|---|---|---|" + "---:|" * len(sources),
+        "|---|---|---:|---|" + "---:|" * len(sources),
     ]
     for row in um["rows"]:
         by = row["by_source"]
         total = Rate(sum(v[0] for v in by.values()), sum(v[1] for v in by.values()))
         cells = [f"{by[s][0]}/{by[s][1]}" if s in by else "-" for s in sources]
         what = "within each language" if row["balance"] == "language" else "overall"
-        out.append(f"| {row['labels']} | {what} | {rate(total, 3)} | " + " | ".join(cells) + " |")
+        threshold = f"{row['threshold']:.3f}" if "threshold" in row else "-"
+        out.append(
+            f"| {row['labels']} | {what} | {threshold} | {rate(total, 3)} | " + " | ".join(cells) + " |"
+        )
     return out
 
 

@@ -33,8 +33,10 @@ EMAIL = ROOT.parent / "shared" / "data" / "email"
 RELABEL = ROOT / "data" / "mail" / "relabel.csv"
 
 
-def flagged_by_source(data: Labelled, ex: list[Extracted], balance: str) -> dict[str, list[int]]:
-    """Fit without modern legitimate mail; per modern source, [flagged, messages]."""
+def flagged_by_source(
+    data: Labelled, ex: list[Extracted], balance: str
+) -> tuple[dict[str, list[int]], float]:
+    """Fit without modern legitimate mail; per modern source, [flagged, messages], and the threshold."""
     sources = np.asarray(data.sources).astype(str)
     modern = np.char.startswith(sources, "modern") & (np.asarray(data.labels) == "ham")
     spec = replace(SHIPPED.spec, balance=balance)
@@ -44,7 +46,7 @@ def flagged_by_source(data: Labelled, ex: list[Extracted], balance: str) -> dict
         row = out.setdefault(source, [0, 0])
         row[0] += int(hit)
         row[1] += 1
-    return dict(sorted(out.items()))
+    return dict(sorted(out.items())), run.threshold
 
 
 def main() -> None:
@@ -62,8 +64,8 @@ def main() -> None:
         ("after the reviewed relabelling", relabelled),
     ):
         for balance in ("class", "language"):
-            by = flagged_by_source(data, ex, balance)
-            rows.append({"labels": labels, "balance": balance, "by_source": by})
+            by, threshold = flagged_by_source(data, ex, balance)
+            rows.append({"labels": labels, "balance": balance, "threshold": threshold, "by_source": by})
             total = [sum(v[0] for v in by.values()), sum(v[1] for v in by.values())]
             print(
                 f"{labels}, balance {balance}: {total[0]}/{total[1]} flagged", {k: v for k, v in by.items()}
