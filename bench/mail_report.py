@@ -736,7 +736,8 @@ def unseen_modern_section(um: dict[str, Any]) -> list[str]:
         f"(threshold at out-of-fold ham FPR <= {um['target_fpr']:g}), then deciding all of it "
         "(`python bench/mail_unseen_modern.py`): every modern stream out at once, and the test "
         "months in training, where the shifted validation leaves one stream out of the training "
-        "part. Flagged as phishing, by source:",
+        "part. Flagged as phishing, by source, and in brackets the source's median text score (the "
+        "text model's log-odds, before the trees; higher = more like phishing):",
         "",
         "| labels | text score balanced | threshold | flagged | "
         + " | ".join(s.split(":", 1)[-1] for s in sources)
@@ -746,7 +747,11 @@ def unseen_modern_section(um: dict[str, Any]) -> list[str]:
     for row in um["rows"]:
         by = row["by_source"]
         total = Rate(sum(v[0] for v in by.values()), sum(v[1] for v in by.values()))
-        cells = [f"{by[s][0]}/{by[s][1]}" if s in by else "-" for s in sources]
+        med = row.get("text_score_median", {})
+        cells = [
+            (f"{by[s][0]}/{by[s][1]}" + (f" ({med[s]:+.2f})" if s in med else "")) if s in by else "-"
+            for s in sources
+        ]
         what = "within each language" if row["balance"] == "language" else "overall"
         threshold = f"{row['threshold']:.3f}" if "threshold" in row else "-"
         out.append(

@@ -25,6 +25,7 @@ from bluebench.mail.evaluation.runs import fit_spec
 from bluebench.mail.features import Extracted, extract
 from bluebench.mail.labels import load_labels
 from bluebench.mail.relabel import apply_relabels, load_relabels
+from bluebench.mail.spec import design
 from bluebench.mail.train import SHIPPED, Labelled, attach_labels
 from bluebench.sources.mailparse import read_mail
 
@@ -35,18 +36,25 @@ RELABEL = ROOT / "data" / "mail" / "relabel.csv"
 
 def flagged_by_source(
     data: Labelled, ex: list[Extracted], balance: str
-) -> tuple[dict[str, list[int]], float]:
-    """Fit without modern legitimate mail; per modern source, [flagged, messages], and the threshold."""
+) -> tuple[dict[str, list[int]], float, dict[str, float]]:
+    """Fit without modern legitimate mail: per modern source [flagged, messages], the threshold, median text score."""
     sources = np.asarray(data.sources).astype(str)
     modern = np.char.startswith(sources, "modern") & (np.asarray(data.labels) == "ham")
     spec = replace(SHIPPED.spec, balance=balance)
     run = fit_spec("unseen", "", spec, ex, data, ~modern, modern, SHIPPED.target_fpr)
+    assert run.model is not None
+    parts = run.model.model  # the stack's parts: the text vectorizer and the text score's regression
+    texts = design([ex[i] for i in np.flatnonzero(modern)], None, spec)[:, 0]
+    text_score = parts["text_model"].decision_function(parts["text"].transform(texts))
+    medians = {
+        s: float(np.median(text_score[sources[modern] == s])) for s in sorted(set(sources[modern].tolist()))
+    }
     out: dict[str, list[int]] = {}
     for source, hit in zip(sources[modern].tolist(), (run.scores >= run.threshold).tolist(), strict=True):
         row = out.setdefault(source, [0, 0])
         row[0] += int(hit)
         row[1] += 1
-    return dict(sorted(out.items())), run.threshold
+    return dict(sorted(out.items())), run.threshold, medians
 
 
 def main() -> None:
@@ -64,8 +72,16 @@ def main() -> None:
         ("after the reviewed relabelling", relabelled),
     ):
         for balance in ("class", "language"):
-            by, threshold = flagged_by_source(data, ex, balance)
-            rows.append({"labels": labels, "balance": balance, "threshold": threshold, "by_source": by})
+            by, threshold, medians = flagged_by_source(data, ex, balance)
+            rows.append(
+                {
+                    "labels": labels,
+                    "balance": balance,
+                    "threshold": threshold,
+                    "by_source": by,
+                    "text_score_median": medians,
+                }
+            )
             total = [sum(v[0] for v in by.values()), sum(v[1] for v in by.values())]
             print(
                 f"{labels}, balance {balance}: {total[0]}/{total[1]} flagged", {k: v for k, v in by.items()}
