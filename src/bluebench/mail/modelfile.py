@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from bluebench.mail.model import MailModel
 from bluebench.mail.spec import ModelError, Spec
 from bluebench.mail.subword import SubwordVectorizer
-from bluebench.skopsfile import Refused, load_allowed
+from bluebench.skopsfile import Refused, load_allowed, write_model_zip
 from bluebench.sources.limits import DEFAULT_LIMITS, Limits, bytes_text
 
 FORMAT = "bluebench-mail-model"
@@ -105,14 +105,7 @@ def save_model(
             "vocabulary_sha256": hashlib.sha256(spam_vocabulary).hexdigest(),
         }
         parts |= {"spam.skops": spam_blob, "spam_vocabulary.json": spam_vocabulary}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("meta.json", json.dumps(full, indent=2, default=str))
-        for name, data in parts.items():
-            z.writestr(name, data)
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
+    write_model_zip(path, full, parts)
 
 
 def load_model(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> MailModel:

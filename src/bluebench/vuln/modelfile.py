@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bluebench.errors import BluebenchError
-from bluebench.skopsfile import Refused, load_allowed
+from bluebench.skopsfile import Refused, load_allowed, write_model_zip
 from bluebench.sources.feeds import parse_day
 from bluebench.sources.limits import DEFAULT_LIMITS, Limits, bytes_text
 from bluebench.vuln.features import FEATURES, NAMES
@@ -72,13 +72,7 @@ def save_model(path: str | Path, model: KevModel, meta: dict[str, Any]) -> None:
             "model_sha256": hashlib.sha256(blob).hexdigest(),
         }
     )
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("meta.json", json.dumps(full, indent=2, default=str))
-        z.writestr("model.skops", blob)
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
+    write_model_zip(path, full, {"model.skops": blob})
 
 
 def _read(p: Path, limits: Limits) -> tuple[dict[str, Any], bytes]:
