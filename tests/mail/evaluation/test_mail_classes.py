@@ -185,3 +185,20 @@ def test_mail_train_ships_what_the_stored_three_class_evaluation_chose() -> None
     ce = ClassesEvaluation.from_json(json.loads(stored.read_text(encoding="utf-8")))
     assert ce.chosen_spec is not None and ce.rule == SHIFT_RULE
     assert Shipped(ce.chosen_spec, ce.target_fpr, ce.spam_target) == SHIPPED
+
+
+def test_the_stored_evaluation_reads_whole_at_80_columns() -> None:
+    import json
+
+    stored = Path(__file__).resolve().parents[3] / "bench" / "results" / "mail-classes.json"
+    ce = ClassesEvaluation.from_json(json.loads(stored.read_text(encoding="utf-8")))
+    buf = io.StringIO()
+    for part in ce.render():
+        Console(file=buf, width=80, color_system=None).print(part)
+    text = buf.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    # every count and both labellings are there whole, none cut to fit
+    for run in (ce.before, ce.after):
+        assert run.labels in text
+        for r in (run.test.recall, run.test.legit_fpr, run.modern.legit_fpr, run.test.spam_caught):
+            assert f"({r.k}/{r.n})" in text
