@@ -141,3 +141,17 @@ def test_balancing_by_language_takes_the_language_out_of_the_text_score() -> Non
         text_score[balance] = float(model._stack_inputs(probe)[0][0, 0])
     # a German message about nothing a phish asks for reads less like phishing once German is no evidence
     assert text_score["language"] < text_score["class"]
+
+
+def test_the_fold_seed_moves_only_the_out_of_fold_scores() -> None:
+    X, y = _corpus({("de", 1): 20, ("de", 0): 20, ("en", 1): 20, ("en", 0): 20})
+    spec = Spec(features=(), text_units="words")
+    default, zero, other = (
+        fit(X, y, spec, folds=3),
+        fit(X, y, spec, folds=3, seed=0),
+        fit(X, y, spec, folds=3, seed=1),
+    )
+    assert np.array_equal(default.oof, zero.oof)  # seed 0 is what training and evaluation use
+    assert not np.array_equal(zero.oof, other.oof)  # another shuffle scores messages in other folds
+    # the text model itself is fitted on every message, whatever the shuffle
+    assert np.array_equal(zero.model["text_model"].coef_, other.model["text_model"].coef_)

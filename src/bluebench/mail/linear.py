@@ -32,7 +32,7 @@ def make_features(spec: Spec) -> ColumnTransformer:
     return ColumnTransformer(transformers, sparse_threshold=1.0)
 
 
-def fit_linear(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
+def fit_linear(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5, seed: int = 0) -> Fitted:
     """Fit (see :func:`fit_once`); risk indicators that learn a negative weight are dropped.
 
     A risk indicator (``features.RISK_FEATURES``) may only raise a score: when the training
@@ -41,7 +41,7 @@ def fit_linear(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitt
     """
     dropped: list[str] = []
     for _ in range(3):
-        fitted = fit_once(X, y, spec, folds)
+        fitted = fit_once(X, y, spec, folds, seed)
         coef = coefficients(fitted.model)
         offset = len(coef) - len(spec.features)
         bad = [f for i, f in enumerate(spec.features) if f in RISK_FEATURES and coef[offset + i] < 0]
@@ -61,7 +61,7 @@ def coefficients(model: Pipeline) -> np.ndarray:
     return np.asarray(calibrated.calibrated_classifiers_[0].estimator.coef_).ravel()
 
 
-def fit_once(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
+def fit_once(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5, seed: int = 0) -> Fitted:
     """Fit ``features -> calibrated classifier`` and return out-of-fold calibrated scores too.
 
     The features (TF-IDF vocabulary and IDF, scaling) are fitted once on the training data:
@@ -73,10 +73,12 @@ def fit_once(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted
     features = make_features(spec)
     Z = sparse.csr_matrix(features.fit_transform(X))
     calibrated = CalibratedClassifierCV(
-        make_classifier(spec), method="sigmoid", cv=cv_folds(k), ensemble=False
+        make_classifier(spec), method="sigmoid", cv=cv_folds(k, seed), ensemble=False
     )
     calibrated.fit(Z, y)
-    decision = cross_val_predict(make_classifier(spec), Z, y, cv=cv_folds(k), method="decision_function")
+    decision = cross_val_predict(
+        make_classifier(spec), Z, y, cv=cv_folds(k, seed), method="decision_function"
+    )
     oof = calibrated.calibrated_classifiers_[0].calibrators[0].predict(decision)
     model = Pipeline([("features", features), ("classifier", calibrated)])
     return Fitted(model, spec, np.asarray(oof, dtype=np.float64))

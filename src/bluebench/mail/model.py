@@ -55,11 +55,11 @@ def decide(phish: np.ndarray, threshold: float, spam: np.ndarray | None, spam_th
     return out
 
 
-def fit(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
-    """Fit the kind the spec names, with out-of-fold training scores to set its threshold."""
+def fit(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5, seed: int = 0) -> Fitted:
+    """Fit the kind the spec names, with out-of-fold training scores to set its threshold (``seed``: the folds' shuffle)."""
     if spec.kind == "stack":
-        return fit_stack(X, y, spec, folds)
-    return fit_linear(X, y, spec, folds)
+        return fit_stack(X, y, spec, folds, seed)
+    return fit_linear(X, y, spec, folds, seed)
 
 
 def threshold_for_fpr(scores: np.ndarray, negative: np.ndarray, target_fpr: float) -> float:

@@ -56,7 +56,7 @@ def named_columns(X: np.ndarray) -> np.ndarray:
     return np.asarray(X[:, 1:], dtype=np.float64).reshape(len(X), -1)
 
 
-def fit_stack(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitted:
+def fit_stack(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5, seed: int = 0) -> Fitted:
     """Fit ``text -> text score``, then ``[text score, features] -> boosted trees -> sigmoid``.
 
     The trees learn from the *out-of-fold* text score of each training message, as they
@@ -72,12 +72,14 @@ def fit_stack(X: np.ndarray, y: np.ndarray, spec: Spec, folds: int = 5) -> Fitte
         w = text_weights(X, y, spec)
         params = None if w is None else {"sample_weight": w}
         text_oof = cross_val_predict(
-            make_classifier(spec), Zt, y, cv=cv_folds(k), method="decision_function", params=params
+            make_classifier(spec), Zt, y, cv=cv_folds(k, seed), method="decision_function", params=params
         )
         parts["text"] = vec
         parts["text_model"] = make_classifier(spec).fit(Zt, y, sample_weight=w)
         H = np.column_stack([text_oof, H])
-    raw_oof = cross_val_predict(make_booster(spec, len(y)), H, y, cv=cv_folds(k), method="decision_function")
+    raw_oof = cross_val_predict(
+        make_booster(spec, len(y)), H, y, cv=cv_folds(k, seed), method="decision_function"
+    )
     calibrator = _SigmoidCalibration().fit(raw_oof, y)
     booster = make_booster(spec, len(y)).fit(H, y)
     parts["booster"] = booster
