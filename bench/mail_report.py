@@ -726,6 +726,17 @@ def _group_table(what: str, groups: tuple[Confusion, ...]) -> list[str]:
     return out
 
 
+def _balance_name(balance: str) -> str:
+    """How a row's text score was balanced, in the tables' words."""
+    return "within each language" if balance == "language" else "overall"
+
+
+def _by_source_header(head: str, rule: str, sources: list[str]) -> list[str]:
+    """A table's header and rule, then one right-aligned column per source (named without its prefix)."""
+    names = " | ".join(s.split(":", 1)[-1] for s in sources)
+    return [f"{head} {names} |", rule + "---:|" * len(sources)]
+
+
 def unseen_modern_section(um: dict[str, Any]) -> list[str]:
     """Modern legitimate mail never seen in training, with the classes balanced overall and per language."""
     sources = sorted({s for row in um["rows"] for s in row["by_source"]})
@@ -739,10 +750,9 @@ def unseen_modern_section(um: dict[str, Any]) -> list[str]:
         "part. Flagged as phishing, by source, and in brackets the source's median text score (the "
         "text model's log-odds, before the trees; higher = more like phishing):",
         "",
-        "| labels | text score balanced | threshold | flagged | "
-        + " | ".join(s.split(":", 1)[-1] for s in sources)
-        + " |",
-        "|---|---|---:|---|" + "---:|" * len(sources),
+        *_by_source_header(
+            "| labels | text score balanced | threshold | flagged |", "|---|---|---:|---|", sources
+        ),
     ]
     for row in um["rows"]:
         by = row["by_source"]
@@ -752,7 +762,7 @@ def unseen_modern_section(um: dict[str, Any]) -> list[str]:
             (f"{by[s][0]}/{by[s][1]}" + (f" ({med[s]:+.2f})" if s in med else "")) if s in by else "-"
             for s in sources
         ]
-        what = "within each language" if row["balance"] == "language" else "overall"
+        what = _balance_name(row["balance"])
         threshold = f"{row['threshold']:.3f}" if "threshold" in row else "-"
         out.append(
             f"| {row['labels']} | {what} | {threshold} | {rate(total, 3)} | " + " | ".join(cells) + " |"
@@ -774,16 +784,18 @@ def fold_seeds_section(fs: dict[str, Any]) -> list[str]:
         "as `mail classes` decides them, without the spam part). A choice between candidates that "
         "differ by fewer messages than this spread is a choice within noise.",
         "",
-        "| text score balanced | seed | threshold | folds: phishing caught | folds: legitimate flagged | streams: legitimate flagged | "
-        + " | ".join(s.split(":", 1)[-1] for s in sources)
-        + " |",
-        "|---|---:|---:|---|---|---|" + "---:|" * len(sources),
+        *_by_source_header(
+            "| text score balanced | seed | threshold | folds: phishing caught | folds: legitimate flagged "
+            "| streams: legitimate flagged |",
+            "|---|---:|---:|---|---|---|",
+            sources,
+        ),
     ]
     for r in fs["rows"]:
         streams = r["streams_legitimate_flagged"]
         flagged = Rate(sum(streams.values()), sum(fs["streams_legitimate"].values()))
         out.append(
-            f"| {'overall' if r.get('balance') == 'class' else 'within each language'} | {r['seed']} | "
+            f"| {_balance_name(r.get('balance', 'language'))} | {r['seed']} | "
             f"{r['threshold']:.3f} | "
             f"{rate(Rate(r['folds_phishing_caught'], fs['folds_phishing']), 3)} | "
             f"{rate(Rate(r['folds_legitimate_flagged'], fs['folds_legitimate']), 4)} | {rate(flagged, 4)} | "
