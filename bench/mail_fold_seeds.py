@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from bluebench.mail.evaluation.runs import fit_model
 from bluebench.mail.evaluation.selection import validation_folds
 from bluebench.mail.evaluation.split import time_split
 from bluebench.mail.evaluation.streams import held_out_streams
 from bluebench.mail.features import extract
 from bluebench.mail.labels import load_labels
-from bluebench.mail.model import MailModel, fit, threshold_for_fpr
 from bluebench.mail.relabel import apply_relabels, load_relabels
 from bluebench.mail.spec import Spec, design
 from bluebench.mail.train import SHIPPED, attach_labels
@@ -51,28 +51,28 @@ def main() -> None:
         attach_labels(ms, load_labels(Path(args.data) / "labels.csv")), load_relabels(RELABEL)
     )
     train, _info = time_split(data, 0.7)
+    folds, streams_out = validation_folds(data, train), held_out_streams(data, train)
     target = SHIPPED.target_fpr
-    X = design([extract(m) for m in data.mails], data.mails, SHIPPED.spec)
+    ex = [extract(m) for m in data.mails]
+    X = design(ex, data.mails, SHIPPED.spec)
     labels = np.asarray(data.labels)
 
     def decide(dev: np.ndarray, val: np.ndarray, seed: int, spec: Spec) -> tuple[np.ndarray, float]:
         """Fit on ``dev`` with this shuffle; flags on ``val`` at the threshold from ``dev``'s out-of-fold ham."""
-        fitted = fit(X[dev], data.y[dev], spec, seed=seed)
-        t = threshold_for_fpr(fitted.oof, labels[dev] == "ham", target)
-        model = MailModel(fitted.model, fitted.spec, {"threshold": {"value": t}})
-        return model.scores(X[val]) >= t, t
+        model, reads, _oof = fit_model(X, ex, data, dev, spec, target, seed)
+        return model.scores(reads[val]) >= model.threshold, model.threshold
 
     rows: list[dict[str, Any]] = []
     for balance, seed in itertools.product(("language", "class"), range(args.seeds)):
         spec = replace(SHIPPED.spec, balance=balance)
         _flags, threshold = decide(train, train, seed, spec)
         caught = legit = 0
-        for dev, val in validation_folds(data, train):
+        for dev, val in folds:
             flags, _t = decide(dev, val, seed, spec)
             caught += int((flags & (labels[val] == "phishing")).sum())
             legit += int((flags & (labels[val] == "ham")).sum())
         streams = {}
-        for s in held_out_streams(data, train):
+        for s in streams_out:
             flags, _t = decide(s.development, s.held, seed, spec)
             streams[s.source] = int(flags.sum())
         row = {
@@ -86,7 +86,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     val_all = np.zeros(len(labels), dtype=bool)
-    for _dev, val in validation_folds(data, train):
+    for _dev, val in folds:
         val_all |= val
     result = {
         "spec": SHIPPED.spec.to_json(),
@@ -94,7 +94,7 @@ def main() -> None:
         "command": f"python bench/mail_fold_seeds.py --seeds {args.seeds}",
         "folds_phishing": int((val_all & (labels == "phishing")).sum()),
         "folds_legitimate": int((val_all & (labels == "ham")).sum()),
-        "streams_legitimate": {s.source: int(s.held.sum()) for s in held_out_streams(data, train)},
+        "streams_legitimate": {s.source: int(s.held.sum()) for s in streams_out},
         "rows": rows,
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

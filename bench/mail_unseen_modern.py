@@ -43,9 +43,7 @@ def flagged_by_source(
     spec = replace(SHIPPED.spec, balance=balance)
     run = fit_spec("unseen", "", spec, ex, data, ~modern, modern, SHIPPED.target_fpr)
     assert run.model is not None
-    parts = run.model.model  # the stack's parts: the text vectorizer and the text score's regression
-    texts = design([ex[i] for i in np.flatnonzero(modern)], None, spec)[:, 0]
-    text_score = parts["text_model"].decision_function(parts["text"].transform(texts))
+    text_score = run.model.text_scores(design([ex[i] for i in np.flatnonzero(modern)], None, spec))
     medians = {
         s: float(np.median(text_score[sources[modern] == s])) for s in sorted(set(sources[modern].tolist()))
     }

@@ -155,3 +155,12 @@ def test_the_fold_seed_moves_only_the_out_of_fold_scores() -> None:
     assert not np.array_equal(zero.oof, other.oof)  # another shuffle scores messages in other folds
     # the text model itself is fitted on every message, whatever the shuffle
     assert np.array_equal(zero.model["text_model"].coef_, other.model["text_model"].coef_)
+
+
+def test_text_scores_are_the_text_models_log_odds(
+    sample: tuple[MailModel, list[object], np.ndarray],
+) -> None:
+    model, _ex, X = sample
+    text, text_model = model.model["text"], model.model["text_model"]
+    expected = text_model.decision_function(text.transform(X[:, 0]))
+    assert np.allclose(model.text_scores(X), expected)

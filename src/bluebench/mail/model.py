@@ -256,6 +256,10 @@ class MailModel:
         raw = self.model["booster"].decision_function(H)
         return np.asarray(self.model["calibrator"].predict(raw), dtype=np.float64)
 
+    def text_scores(self, X: np.ndarray) -> np.ndarray:
+        """The stacked model's text score of each row: the text model's log-odds, before the trees."""
+        return self._stack_inputs(X)[0][:, 0]
+
     def scores(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probability of phishing for each row of a design matrix."""
         if self.spec.kind == "stack":

@@ -51,13 +51,14 @@ def fit_model(
     rows: np.ndarray,
     spec: Spec,
     target_fpr: float,
+    seed: int = 0,
 ) -> tuple[MailModel, np.ndarray, np.ndarray]:
-    """Fit on ``rows`` of ``X``, the threshold from out-of-fold ham scores.
+    """Fit on ``rows`` of ``X``, the threshold from out-of-fold ham scores (``seed``: the folds' shuffle).
 
     Returns the model, the design matrix it reads (another when training dropped a feature)
     and the out-of-fold training scores.
     """
-    fitted = fit(X[rows], data.y[rows], spec)
+    fitted = fit(X[rows], data.y[rows], spec, seed=seed)
     t = threshold_for_fpr(fitted.oof, np.asarray(data.labels)[rows] == "ham", target_fpr)
     model = MailModel(fitted.model, fitted.spec, {"threshold": {"value": t}, "dropped": fitted.dropped})
     reads = X if fitted.spec == spec else design(ex, data.mails, fitted.spec)
