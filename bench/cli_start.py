@@ -4,10 +4,13 @@ Every command module is imported on every start (that is how the commands regist
 those modules import is paid by ``--help`` and by ``sigma run`` alike (issue #18). Each command
 runs ``--repeat`` times, the commands interleaved so that a change in the machine's load falls on
 all of them; the figures are the child's own (``os.wait4``: its user+system CPU seconds and its
-maximum resident set size) with the load average beside them. With ``--rules`` and ``--evtx``,
+maximum resident set size, the largest of its processes) with the load average beside them, and
+the proportional set size of the command and its workers together, sampled every 100 ms (what
+``sigma run``'s processes hold together: shared pages counted once). With ``--rules`` and ``--evtx``,
 ``bluebench sigma run --json`` is measured too, after one untimed run that fills the rule cache:
 over one small file (the warm start: imports, rules read from the cache, the engine set up) and
-over the folder (``--copies N``: the folder N times, as ``run_sigma.py`` builds it). Each output's
+over the folder (``--copies N``: the folder N times, as ``run_sigma.py`` builds it), as many processes
+as ``sigma run`` picks and ``--jobs 1``. Each output's
 SHA-256 is recorded, so two versions of the code are compared byte for byte; ``--src`` given twice
 runs both versions' sources, interleaved, in the same run (the fair comparison on a busy machine).
 
@@ -28,11 +31,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from run_sigma import ROOT, copies, shown
+from run_sigma import ROOT, copies, pss_mb, shown
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Runs the console script's entry point from this checkout's sources, whatever is installed.
@@ -50,15 +54,27 @@ def measure(args: list[str], env: dict[str, str]) -> dict[str, object]:
     )
     stdout = proc.stdout
     assert stdout is not None
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:  # the command and its workers together, every 100 ms while it runs
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], pss_mb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     digest = hashlib.sha256()
     for block in iter(lambda: stdout.read(1 << 16), b""):
         digest.update(block)
+    done.set()
+    sampler.join()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
     return {
         "wall_s": round(time.perf_counter() - t0, 3),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "peak_pss_mib_all_processes": round(peak[0], 1),
         "exit": proc.returncode,
         "sha256": digest.hexdigest(),
     }
@@ -67,7 +83,7 @@ def measure(args: list[str], env: dict[str, str]) -> dict[str, object]:
 def summary(runs: list[dict[str, object]]) -> dict[str, object]:
     """Median and range of each figure over the repeats; the digest when every run agreed."""
     out: dict[str, object] = {"runs": runs}
-    for key in ("wall_s", "cpu_s", "max_rss_mib"):
+    for key in ("wall_s", "cpu_s", "max_rss_mib", "peak_pss_mib_all_processes"):
         values = [float(r[key]) for r in runs]  # type: ignore[arg-type]
         out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
     digests = {r["sha256"] for r in runs}
@@ -89,6 +105,7 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
         run = ["sigma", "run", "--rules", args.rules, "--json"]
         cmds["sigma run, smallest file"] = [*run[:2], str(tiny), *run[2:]]
         cmds[f"sigma run, {shown(folder)}"] = [*run[:2], str(folder), *run[2:]]
+        cmds[f"sigma run --jobs 1, {shown(folder)}"] = [*run[:2], str(folder), *run[2:], "--jobs", "1"]
     return cmds
 
 
@@ -137,7 +154,8 @@ def main() -> None:
     for name, s in result["commands"].items():  # type: ignore[attr-defined]
         print(
             f"{name:50s} wall {s['wall_s']['median']:6.2f} s  CPU {s['cpu_s']['median']:6.2f} s  "
-            f"peak {s['max_rss_mib']['median']:6.1f} MiB  (median of {args.repeat}; "
+            f"peak RSS {s['max_rss_mib']['median']:6.1f} MiB, PSS of all processes "
+            f"{s['peak_pss_mib_all_processes']['median']:6.1f} MiB  (median of {args.repeat}; "
             f"CPU {s['cpu_s']['min']:.2f}-{s['cpu_s']['max']:.2f}, peak {s['max_rss_mib']['min']:.1f}-"
             f"{s['max_rss_mib']['max']:.1f})  sha256 {str(s['sha256'])[:16]}",
         )

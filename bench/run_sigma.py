@@ -15,9 +15,16 @@ time is also split by phase (``run_cpu_seconds_by_phase``: the EVTX parser and r
 reduce of each record, DuckDB's field reads per cell, and the rest: cells, plans, matching), so a
 change is read against the phase it targets.
 
+(a) runs once per ``--jobs`` value (default: one process, then two: forked workers,
+``bluebench.sigma.workers``). Max RSS counts pages a worker shares with the main process in
+both, so memory is also sampled from outside every 100 ms as the proportional set size of the
+run's process and its workers together (``peak_pss_mb_all_processes``: shared pages split
+between them), the figure to hold against a memory budget.
+
     python bench/run_sigma.py                       # (a), and (b) at 0.5 and 2 GB (generated once)
     python bench/run_sigma.py --sizes 0.5 1         # other sizes, in GB
     python bench/run_sigma.py --copies 10 --sizes   # (a) on the EVTX folder copied ten times
+    python bench/run_sigma.py --jobs 1 2 0          # (a) in one process, two, and as many as auto picks
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,14 +132,15 @@ def timed_phases() -> dict[str, float]:
     return spent
 
 
-def one(inputs: list[str], rules: list[str], cache_dir: str) -> dict[str, object]:
+def one(inputs: list[str], rules: list[str], cache_dir: str, jobs: int) -> dict[str, object]:
     """Run in a fresh process: load the rules (through the cache), stream, evaluate; return the figures."""
-    from bluebench.sigma import ReadReport, SigmaEngine, engine_alerts
+    from bluebench.sigma import ReadReport, engine_alerts
     from bluebench.sigma import engine as sigma_engine
     from bluebench.sigma import extract as sigma_extract
     from bluebench.sigma import source as sigma_source
     from bluebench.sigma.cache import load_rules
-    from bluebench.sigma.source import file_batches
+    from bluebench.sigma.workers import run_files
+    from bluebench.sources import discover
 
     phases = timed_phases()
 
@@ -140,14 +149,17 @@ def one(inputs: list[str], rules: list[str], cache_dir: str) -> dict[str, object
     compile_s = time.perf_counter() - t0
     rss_after_compile = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = ReadReport()
-    engine = SigmaEngine(rs)
     c0 = time.process_time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t1 = time.perf_counter()
-    engine.run(file_batches(inputs, report, con=engine.connection))
+    engine = run_files(rs, list(discover(inputs)), report, jobs)
     alerts = engine_alerts(engine)
     run_s = time.perf_counter() - t1
-    run_cpu = time.process_time() - c0
-    phases["rest"] = run_cpu - sum(phases.values())
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    main_cpu = time.process_time() - c0
+    run_cpu = main_cpu + workers_cpu
+    phases["rest"] = main_cpu - sum(phases.values())
     lim = limit(inputs)
     size = sum(
         f.stat().st_size
@@ -177,6 +189,9 @@ def one(inputs: list[str], rules: list[str], cache_dir: str) -> dict[str, object
         "compile_seconds": round(compile_s, 2),
         "run_seconds": round(run_s, 2),
         "run_cpu_seconds": round(run_cpu, 2),
+        "jobs": jobs,
+        "workers_cpu_seconds": round(workers_cpu, 2),
+        # The main process's phases (with jobs > 1, the first share of the files only).
         "run_cpu_seconds_by_phase": {k: round(v, 2) for k, v in phases.items()},
         "limit": lim,
         "ratio_to_limit_cpu": round(run_cpu / lim["cpu_s"], 2) if lim["cpu_s"] else None,
@@ -187,6 +202,7 @@ def one(inputs: list[str], rules: list[str], cache_dir: str) -> dict[str, object
         "alerts": len(alerts),
         "peak_rss_mb_after_compile": round(rss_after_compile, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb_largest_worker": round(after.ru_maxrss / 1024, 1) if jobs != 1 else None,
         "skipped_records": len(report.skipped),
         "matches_digest": digest.hexdigest(),
         "matches_per_rule": per_rule,
@@ -223,11 +239,31 @@ def copies(folder: Path, n: int, dest: Path) -> Path:
     return dest
 
 
-def run_child(inputs: list[str], rules: list[str], cache_dir: Path) -> dict[str, object]:
+def pss_mb(pid: int) -> float:
+    """The proportional set size of a process and all its descendants (shared pages split
+    between them, so the sum is what they hold together); 0 for one that has ended."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+                    break
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            kids = [int(k) for k in fh.read().split()]
+    except (OSError, ValueError):
+        return total
+    return total + sum(pss_mb(k) for k in kids)
+
+
+def run_child(inputs: list[str], rules: list[str], cache_dir: Path, jobs: int = 1) -> dict[str, object]:
+    """One run in a fresh process; its memory (with its workers') sampled from outside every 100 ms."""
     cmd = [
         sys.executable,
         __file__,
         "--child",
+        "--jobs",
+        str(jobs),
         "--rules",
         *rules,
         "--cache-dir",
@@ -235,10 +271,21 @@ def run_child(inputs: list[str], rules: list[str], cache_dir: Path) -> dict[str,
         "--inputs",
         *inputs,
     ]
-    res = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise SystemExit(f"benchmark run failed:\n{res.stderr[-4000:]}")
-    return compact(dict(json.loads(res.stdout.strip().splitlines()[-1])))
+    peak = 0.0
+    # Its output goes to files, not pipes: nothing reads a pipe while the run lasts, and a full one would stop it.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as errs:
+        with subprocess.Popen(cmd, stdout=out, stderr=errs, text=True) as proc:
+            while proc.poll() is None:
+                if os.path.exists("/proc/self/smaps_rollup"):
+                    peak = max(peak, pss_mb(proc.pid))
+                time.sleep(0.1)
+        out.seek(0)
+        errs.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"benchmark run failed:\n{errs.read()[-4000:]}")
+        run = dict(json.loads(out.read().strip().splitlines()[-1]))
+    run["peak_pss_mb_all_processes"] = round(peak, 1) if peak else None
+    return compact(run)
 
 
 def compact(run: dict[str, object]) -> dict[str, object]:
@@ -250,13 +297,25 @@ def compact(run: dict[str, object]) -> dict[str, object]:
     return run
 
 
+def median_of(n: int, run: Any) -> dict[str, object]:
+    """The run of median wall time among ``n`` (a shared machine's speed varies from run to run
+    by a third or more); every run's wall and CPU seconds and peak PSS are kept beside it."""
+    done = sorted((run() for _ in range(max(1, n))), key=lambda r: float(r["run_seconds"]))
+    mid = dict(done[len(done) // 2])
+    mid["repeats"] = [
+        {k: r[k] for k in ("run_seconds", "run_cpu_seconds", "peak_pss_mb_all_processes")} for r in done
+    ]
+    return mid
+
+
 def say(run: dict[str, object]) -> None:
     """The figures a person reads first, then the whole run as JSON (on stderr)."""
     lim = run["limit"]
     assert isinstance(lim, dict)
     print(
-        f"{run['events']:,} events, {run['rules_loaded']} rules: {run['run_seconds']} s wall, "
-        f"{run['run_cpu_seconds']} s CPU, peak RSS {run['peak_rss_mb']} MiB; the limit ({lim['records']:,} "
+        f"{run['events']:,} events, {run['rules_loaded']} rules, {run['jobs']} process(es): "
+        f"{run['run_seconds']} s wall ({run['events_per_second']:,} events/s), {run['run_cpu_seconds']} s CPU, "
+        f"peak RSS {run['peak_rss_mb']} MiB, peak PSS of all processes {run['peak_pss_mb_all_processes']} MiB; the limit ({lim['records']:,} "
         f"records read alone) {lim['wall_s']} s wall, {lim['cpu_s']} s CPU; bluebench / limit: "
         f"{run['ratio_to_limit_cpu']}x in CPU, {run['ratio_to_limit_wall']}x in wall time",
         file=sys.stderr,
@@ -275,11 +334,15 @@ def main() -> None:
     ap.add_argument("--no-evtx", action="store_true", help="skip (a), the EVTX folder")
     ap.add_argument("--copies", type=int, default=1, help="(a) on the EVTX folder copied N times")
     ap.add_argument("--cache-dir", default=str(ROOT / "out" / "sigma-cache"), help="the compiled-rule cache")
+    ap.add_argument(
+        "--jobs", type=int, nargs="+", default=[1, 2], help="(a) in this many processes each (0: auto)"
+    )
+    ap.add_argument("--repeat", type=int, default=3, help="(a) runs per --jobs value; the median is kept")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--inputs", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(one(args.inputs, args.rules, args.cache_dir)))
+        print(json.dumps(one(args.inputs, args.rules, args.cache_dir, args.jobs[0])))
         return
     import importlib.util
 
@@ -301,15 +364,17 @@ def main() -> None:
             folder = copies(folder, args.copies, ROOT / "out" / f"evtx-x{args.copies}")
         evtx = sorted(str(p) for p in folder.rglob("*.evtx"))
         print(f"(a) {len(evtx)} EVTX files under {shown(folder)}", file=sys.stderr)
-        runs["evtx"] = run_child(evtx, args.rules, cache)
-        say(runs["evtx"])
+        for jobs in args.jobs:
+            name = "evtx" if jobs == 1 else f"evtx_jobs{jobs}"
+            runs[name] = median_of(args.repeat, lambda jobs=jobs: run_child(evtx, args.rules, cache, jobs))
+            say(runs[name])
     for gb in args.sizes:
         path = Path(args.gen_dir) / f"sigma-{gb:g}gb.jsonl"
         if not path.exists():
             print(f"generating {shown(path)} ({gb:g} GB, not timed)", file=sys.stderr)
             generate(path, int(gb * 1e9))
         print(f"(b) {shown(path)}", file=sys.stderr)
-        runs[f"generated_{gb:g}gb"] = run_child([str(path)], args.rules, cache)
+        runs[f"generated_{gb:g}gb"] = run_child([str(path)], args.rules, cache, args.jobs[0])
         say(runs[f"generated_{gb:g}gb"])
     result = {
         "benchmark": "sigma",

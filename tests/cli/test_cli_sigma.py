@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,22 @@ def test_sigma_load_says_when_the_rules_came_from_the_cache(
     assert load()["from_cache"] is False
     text = runner.invoke(app, ["sigma", "load", "--rules", str(rules)])
     assert text.exit_code == 0 and "rule cache" in text.stdout and "loaded 1 rules" in text.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+def test_sigma_run_prints_the_same_alerts_in_any_number_of_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BLUEBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    data = Path(__file__).resolve().parents[1] / "data" / "sigma"
+    runner = CliRunner()
+
+    def run(jobs: str) -> str:
+        args = ["sigma", "run", str(data / "regression"), "--rules", str(data / "rules"), "--json"]
+        res = runner.invoke(app, [*args, "--limit", "0", "--jobs", jobs])
+        assert res.exit_code == 0, res.output
+        return res.stdout
+
+    one = run("1")
+    assert len(one.splitlines()) > 5  # the shipped rules match their regression EVTX
+    assert run("3") == one == run("0")

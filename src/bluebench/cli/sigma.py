@@ -129,6 +129,14 @@ def run_cmd(
     tag: TagOpt = None,
     as_json: JsonOpt = False,
     limit: Annotated[int, typer.Option(help="Alerts shown (0 = all).")] = 30,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Processes (0 = one per core when the input is large and memory allows; "
+            "the alerts do not depend on it).",
+        ),
+    ] = 0,
 ) -> None:
     """Run rules over files streamed once, without a workspace; print the alerts."""
     from bluebench.schema import severity_rank
@@ -137,7 +145,9 @@ def run_cmd(
     rs = load_ruleset(rules, status, level, tag)
     print_failures(rs)
     report = ReadReport()
-    engine, alerts = detect_files(paths, rs, report)
+    engine, alerts = detect_files(paths, rs, report, jobs)
+    for note in report.notes:
+        err.print(f"[yellow]note[/yellow] {show(note)}")
     for f in report.not_windows:
         err.print(f"[dim]not Windows events, skipped:[/dim] {show(f)}")
     for s in report.skipped[:20]:

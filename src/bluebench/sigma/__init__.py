@@ -3,7 +3,7 @@
 ``compile_rules`` (files/folders -> RuleSet with failures and reasons), ``SigmaEngine``
 (batches -> matches), ``engine_alerts`` (matches -> ordinary alerts with detector id
 ``sigma``), ``run_regression`` (SigmaHQ's regression folders), and ``detect_workspace`` /
-``detect_files`` that tie them together.
+``detect_files`` that tie them together (files on several cores: ``workers``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from bluebench.schema import Alert
 from bluebench.sigma.alerts import DETECTOR_ID, engine_alerts
 from bluebench.sigma.engine import SigmaEngine
 from bluebench.sigma.rules import CompiledCorrelation, CompiledRule, RuleFailure, RuleSet, compile_rules
-from bluebench.sigma.source import ReadReport, file_batches, workspace_batches
+from bluebench.sigma.source import ReadReport, workspace_batches
+from bluebench.sigma.workers import run_files
+from bluebench.sources import discover
 
 __all__ = [
     "DETECTOR_ID",
@@ -43,11 +45,11 @@ def detect_workspace(
 
 
 def detect_files(
-    paths: list[str], ruleset: RuleSet, report: ReadReport | None = None
+    paths: list[str], ruleset: RuleSet, report: ReadReport | None = None, jobs: int = 1
 ) -> tuple[SigmaEngine, list[Alert]]:
-    """All rules over files read once and streamed, without a workspace."""
-    engine = SigmaEngine(ruleset)
-    engine.run(file_batches(paths, report, con=engine.connection))
-    if report is not None:
-        report.skipped.extend(engine.skipped)
+    """All rules over files read once and streamed, without a workspace, in up to ``jobs``
+    processes (0: as many as cores, files and memory allow; the result does not depend on it)."""
+    report = report if report is not None else ReadReport()
+    engine = run_files(ruleset, list(discover(paths)), report, jobs)
+    report.skipped.extend(engine.skipped)
     return engine, engine_alerts(engine)

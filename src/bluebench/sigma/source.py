@@ -8,7 +8,7 @@ uses, one batch at a time, so memory does not grow with the input.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from bluebench.events.normalize import WINDOWS_PATHS, windows_intermediate_sql
 from bluebench.sigma.extract import DUCKDB_THREADS, RECORD_ERRORS, SCAN_ROWS, engine_connection
-from bluebench.sources import ReadOptions, Skipped, detect_reader, discover
+from bluebench.sources import InputFile, ReadOptions, Skipped, detect_reader, discover
 from bluebench.sources.lines import iter_line_blocks, open_members, read_head
 from bluebench.sources.winjson import first_object
 
@@ -52,11 +52,13 @@ WORKSPACE_SQL = (
 
 @dataclass
 class ReadReport:
-    """What the file reader saw: files read, files not Windows events, skipped records."""
+    """What the file reader saw: files read, files not Windows events, skipped records, and
+    anything else the user should know about how the run went (``notes``)."""
 
     files: int = 0
     not_windows: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 # The EVTX reader's own schema (``sources.base.RAW_SCHEMA``): its blocks, one or two per small file
@@ -82,6 +84,17 @@ def file_batches(
     block, not with the input. ``con`` (``SigmaEngine.connection``): reduce through the
     engine's DuckDB database instead of a second one (each holds its own memory and threads).
     """
+    return input_batches(discover(paths), report, threads, batch_bytes, con)
+
+
+def input_batches(
+    files: Iterable[InputFile],
+    report: ReadReport | None = None,
+    threads: int = DUCKDB_THREADS,
+    batch_bytes: int | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Iterator[pa.Table]:
+    """:func:`file_batches` over files already found (``discover``): a worker reads its share of them."""
     rep = report if report is not None else ReadReport()
     con = con.cursor() if con is not None else engine_connection(threads)
     opts = ReadOptions(batch_bytes=batch_bytes or BATCH_BYTES)
@@ -90,7 +103,7 @@ def file_batches(
     pending: list[tuple[pa.Table, str]] = []
     pending_shape = ""
     pending_bytes = 0
-    for f in discover(paths):
+    for f in files:
         reader = detect_reader(f.path, opts)
         evtx_lines = reader is None and _evtx_json_lines(f.path)
         if not evtx_lines and (reader is None or reader.name not in WINDOWS_PATHS):
