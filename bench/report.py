@@ -1,8 +1,8 @@
-"""Write the measured figures of ``bench/results/{jsonl-*,evtx}.json`` into ``bench/README.md``.
+"""Write the measured figures of ``bench/results/{jsonl-*,evtx,sigma-evtx-x10}.json`` into ``bench/README.md``.
 
 The README's results section is generated, never typed: this script replaces what lies
 between its ``results:begin`` and ``results:end`` markers with tables made from the result
-files (run it after ``run_jsonl.py`` / ``run_evtx.py``).
+files (run it after ``run_jsonl.py`` / ``run_evtx.py`` / ``run_sigma.py``).
 
     .venv/bin/python bench/report.py
 """
@@ -76,6 +76,32 @@ def main_job(r: dict[str, Any], title: str) -> list[str]:
     return [*out, ""]
 
 
+def sigma_runs(r: dict[str, Any], title: str) -> list[str]:
+    """``run_sigma.py``'s EVTX runs (one per ``--jobs`` value): speed, the ratio to the parser alone, memory."""
+    load_before, load_after = r["load_average_before"][0], r["load_average_after"][0]
+    out = [
+        f"### {title}",
+        "",
+        f"Measured {r['when']} on {r['machine']['cpus']} cores, load average {load_before:.1f} at the start "
+        f"and {load_after:.1f} at the end; rules loaded in a fresh process: {r['rule_loading']['cold']['wall_s']} s "
+        f"cold (pySigma compiles), {r['rule_loading']['warm']['wall_s']} s warm (from the cache). Each row is "
+        "the median of its repeats by wall time; the limit is the `evtx` parser alone over the same files, "
+        "in the same process right after the run.",
+        "",
+        "| run | processes | events | wall s (repeats) | events/s | CPU s | wall / limit | "
+        "peak PSS, all processes (MiB) | peak RSS (MiB) | matches digest |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, run in r["runs"].items():
+        walls = ", ".join(str(x["run_seconds"]) for x in run.get("repeats", [])) or str(run["run_seconds"])
+        out.append(
+            f"| {name} | {run.get('jobs', 1)} | {run['events']:,} | {run['run_seconds']} ({walls}) | "
+            f"{run['events_per_second']:,} | {run['run_cpu_seconds']} | {run['ratio_to_limit_wall']} | "
+            f"{run.get('peak_pss_mb_all_processes')} | {run['peak_rss_mb']} | `{run['matches_digest'][:12]}` |"
+        )
+    return [*out, ""]
+
+
 def render() -> str:
     lines = [
         BEGIN,
@@ -93,6 +119,12 @@ def render() -> str:
         lines += main_job(evtx, "EVTX-to-MITRE-Attack, 281 files (`evtx.json`)")
         p = evtx["evtx_parse_only"]
         lines += [f"EVTX parsing alone: {p['wall_s']:.1f} s wall for {p['records']:,} records.", ""]
+    sigma = load("sigma-evtx-x10.json")
+    if sigma:
+        lines += sigma_runs(
+            sigma,
+            "Sigma: every loadable SigmaHQ Windows rule over the EVTX folder x10 (`sigma-evtx-x10.json`)",
+        )
     return "\n".join([*lines, END])
 
 
