@@ -62,7 +62,8 @@ bench: $(STAMP)
 
 ## drill-example: the interview drill on the shared EVTX data (../shared/data, not shipped):
 ## docs/examples/drill-questions.md and the scorecard of docs/examples/drill-answer.md.
-## MAIL_EVAL=FILE (from `bluebench mail evaluate --out FILE`) adds the mail classifier's facts.
+## MAIL_EVAL=FILE (from `bluebench mail evaluate --out FILE` or `mail classes --out FILE`) adds the mail
+## classifier's facts.
 MAIL_EVAL ?=
 DRILL     := out/drill
 DRILL_ARGS = -w $(DRILL)/ws $(if $(MAIL_EVAL),--mail-evaluation $(MAIL_EVAL))

@@ -40,19 +40,21 @@ drill_app = typer.Typer(
 app.add_typer(drill_app, name="drill")
 
 MailEvalOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
-        "--mail-evaluation", help="JSON written by `bluebench mail evaluate --out`, for mail facts."
+        "--mail-evaluation",
+        help="JSON written by `bluebench mail evaluate --out` or `mail classes --out`, for mail facts "
+        "(give it twice for both).",
     ),
 ]
 
 
-def _facts(workspace: str | None, mail_evaluation: str | None) -> FactSet:
+def _facts(workspace: str | None, mail_evaluation: list[str] | None) -> FactSet:
     from bluebench.events.workspace import DEFAULT_WORKSPACE
     from bluebench.reports.facts import collect_facts
 
     folder = Path(workspace or os.environ.get("BLUEBENCH_WORKSPACE", DEFAULT_WORKSPACE))
-    return collect_facts(folder, mail_evaluation=Path(mail_evaluation) if mail_evaluation else None)
+    return collect_facts(folder, mail_evaluation=[Path(m) for m in mail_evaluation or []] or None)
 
 
 def _read_answer(path: str) -> str:

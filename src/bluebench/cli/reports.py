@@ -16,9 +16,11 @@ if TYPE_CHECKING:  # reports read the workspace (DuckDB): loaded by the commands
     from bluebench.reports.verify import VerifyResult
 
 MailEvalOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
-        "--mail-evaluation", help="JSON written by `bluebench mail evaluate --out`, to include and check."
+        "--mail-evaluation",
+        help="JSON written by `bluebench mail evaluate --out` or `mail classes --out`, to include and "
+        "check (give it twice for both).",
     ),
 ]
 
@@ -122,7 +124,7 @@ def verify(
     if not path.is_file():
         raise ConfigError(f"{file}: no such file")
     ws = _ws(workspace)
-    mail = load_mail_evaluation(Path(mail_evaluation)) if mail_evaluation else None
+    mail = load_mail_evaluation([Path(m) for m in mail_evaluation]) if mail_evaluation else None
     con = open_workspace(ws, read_only=True)
     try:
         verifier = Verifier(con, ws, mail)
@@ -160,7 +162,7 @@ def report(
     opts = ReportOptions(
         detector=detector,
         minutes_per_alert=minutes_per_alert,
-        mail_evaluation=Path(mail_evaluation) if mail_evaluation else None,
+        mail_evaluation=[Path(m) for m in mail_evaluation] if mail_evaluation else None,
         charts=not no_charts,
     )
     written = write_report(_ws(workspace), Path(out_path), opts)

@@ -53,6 +53,7 @@ _KEY_METRIC = {
     "fpr": "fpr",
     "false_positive_rate": "fpr",
     "fp_rate": "fpr",
+    "legit_fpr": "fpr",  # legitimate mail flagged as phishing or spam (three classes)
     "pr_auc": "pr_auc",
     "average_precision": "pr_auc",
     "roc_auc": "roc_auc",
@@ -303,6 +304,9 @@ def read_fact(fact: FactLike) -> Measured:
         subject = f"mail model {parts[2]} ({parts[3]} split)"
     elif parts[:2] == ["mail", "kfold"]:
         subject = "mail model (k-fold)"
+    elif parts[:2] == ["mail", "classes"] and len(parts) >= 5:
+        labels = "after the reviewed relabelling" if parts[2] == "after" else "on the sources' labels"
+        subject = f"mail model in three classes ({parts[3].replace('_', ' ')}, {labels})"
     about = subject_of(fact.key)
     return Measured(fact, metric, subject, names, tuple(tokens), value, low, high, context, about)
 

@@ -28,7 +28,9 @@ Sources are slash-separated paths (a detector id, technique or dataset name is o
                                                 k and n of a rate (``precision_k``, ``recall_n``)
 ``evaluations/ID/scope/K`` ``.../labels/kind``  label counts and kind of that evaluation
 ``mail/PATH``                                   the ``mail evaluate --out`` JSON; list items by
-                                                their ``key`` or index, e.g. ``mail/rows/all/test/recall``
+                                                their ``key`` or index, e.g. ``mail/rows/all/test/recall``;
+                                                ``mail/classes/...`` the ``mail classes --out`` JSON
+                                                (``reports.mailfacts`` lists the paths)
 ``vuln/...``                                    stored vulnerability evaluations and the latest ranking
                                                 of findings (``reports.vulnfacts`` lists the paths)
 ``network/...``                                 connections, network alerts per 1,000 connections, stored
@@ -63,7 +65,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -76,7 +78,7 @@ from bluebench.evaluation.evaluate import EVALUATIONS_SQL
 from bluebench.evaluation.metrics import Measure
 from bluebench.events.quality import QualityReport, quality_report
 from bluebench.events.workspace import DB_NAME, connect
-from bluebench.reports import malwarefacts, netfacts, vulnfacts
+from bluebench.reports import mailfacts, malwarefacts, netfacts, vulnfacts
 from bluebench.stats import Z95, Rate
 
 Value = float | int | str
@@ -596,14 +598,9 @@ class FactResolver:
     def _mail(self, p: list[str]) -> Resolved:
         if self.mail is None:
             raise FactError("no mail evaluation JSON was given (--mail-evaluation)")
-        node: Any = self.mail
-        for seg in p:
-            if isinstance(node, list):
-                keyed = [x for x in node if isinstance(x, dict) and x.get("key") == seg]
-                node = keyed[0] if keyed else node[int(seg)]
-            else:
-                node = node[seg]
-        return _stored_number(node, "mail/" + "/".join(p), "message")
+        return _stored_number(
+            mailfacts.as_rate(mailfacts.node(self.mail, p)), "mail/" + "/".join(p), "message"
+        )
 
     def _domain(self, prefix: str, p: list[str]) -> Resolved:
         """A fact of a domain's own module (``reports.vulnfacts``, ``netfacts``, ``malwarefacts``)."""
@@ -757,39 +754,15 @@ def _sources(resolver: FactResolver) -> Iterator[tuple[str, str]]:
                         f"evaluations/{eid}/{section}/{row['name']}/{metric}",
                     )
     if resolver.mail is not None:
-        yield from _mail_sources(resolver.mail)
+        yield from mailfacts.sources(resolver.mail)
     for module in DOMAIN_FACTS.values():
         yield from module.sources(resolver.con)
-
-
-def _mail_sources(mail: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """The headline numbers of a mail evaluation: data sizes, the main model, k-fold, baselines, retraining."""
-    yield "mail/data/messages", "mail/data/messages"
-    for cls in sorted(mail.get("data", {}).get("classes", {})):
-        yield f"mail/data/classes/{cls}", f"mail/data/classes/{cls}"
-    for part in ("train", "test"):
-        yield f"mail/data/split/{part}", f"mail/data/split/{part}"
-    yield "mail/target_fpr", "mail/target_fpr"
-    for row in mail.get("rows", []):
-        key = str(row.get("key", ""))
-        if not key or "/" in key:
-            continue
-        for metric in ("precision", "recall", "f1", "fpr", "pr_auc", "threshold"):
-            yield f"mail/rows/{key}/test/{metric}", f"mail/rows/{key}/test/{metric}"
-    for metric in ("precision", "recall", "f1", "fpr", "pr_auc"):
-        yield f"mail/kfold/metrics/{metric}", f"mail/kfold/metrics/{metric}"
-    for run in mail.get("retraining", []):
-        key = str(run.get("key", ""))
-        if not key or "/" in key:
-            continue
-        for metric in ("recall", "fpr", "modern_ham_fpr", "spam_flagged"):
-            yield f"mail/retraining/{key}/{metric}", f"mail/retraining/{key}/{metric}"
 
 
 def collect_facts(
     workspace: Path,
     *,
-    mail_evaluation: Path | None = None,
+    mail_evaluation: Path | Sequence[Path] | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> FactSet:
     """Every number the workspace (and the mail evaluation JSON) can answer, with its source.
@@ -814,7 +787,8 @@ def collect_facts(
                 facts.append(Fact(key, r.value, r.low, r.high, r.unit, source))
         finally:
             resolver.close()
-        return FactSet(facts, workspace.name, mail_evaluation.name if mail_evaluation else None)
+        given = [mail_evaluation] if isinstance(mail_evaluation, Path) else list(mail_evaluation or [])
+        return FactSet(facts, workspace.name, ", ".join(p.name for p in given) or None)
     finally:
         if own:
             con.close()
@@ -834,14 +808,7 @@ def open_workspace(workspace: Path, read_only: bool = False) -> duckdb.DuckDBPyC
     return con
 
 
-def load_mail_evaluation(path: Path) -> dict[str, Any]:
-    """The JSON ``bluebench mail evaluate --out`` wrote; a clear error names the file otherwise."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BluebenchError(f"{path}: not a readable mail evaluation JSON ({exc})") from exc
-    if not isinstance(data, dict) or "rows" not in data:
-        raise BluebenchError(
-            f"{path}: not a mail evaluation (no 'rows'); write one with `bluebench mail evaluate --out`"
-        )
-    return data
+def load_mail_evaluation(paths: Path | Sequence[Path]) -> dict[str, Any] | None:
+    """The JSON ``mail evaluate --out`` and/or ``mail classes --out`` wrote, one dict (``reports.mailfacts``);
+    a clear error names a file that is neither."""
+    return mailfacts.load([paths] if isinstance(paths, Path) else paths)

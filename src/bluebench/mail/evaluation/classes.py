@@ -24,6 +24,7 @@ import numpy as np
 from rich.console import RenderableType
 from rich.markup import escape
 
+from bluebench.mail.classrates import class_rate
 from bluebench.mail.evaluation.era import era_masks
 from bluebench.mail.evaluation.runs import fit_model
 from bluebench.mail.evaluation.selection import CANDIDATES, SELECTION_MAX_FPR, validation_folds
@@ -101,38 +102,34 @@ class Confusion:
         c = Counter(zip(true.tolist(), decided.tolist(), strict=True))
         return cls(group, {t: {d: c[(t, d)] for d in CLASSES} for t in CLASSES})
 
-    def _rate(self, true: str, decided: Sequence[str]) -> Rate:
-        row = self.counts[true]
-        return Rate(sum(row[d] for d in decided), sum(row.values()))
-
     @property
     def recall(self) -> Rate:
         """Phishing decided phishing, of all phishing."""
-        return self._rate("phishing", ("phishing",))
+        return class_rate(self.counts, "recall")
 
     @property
     def legit_fpr(self) -> Rate:
         """Legitimate mail decided phishing or spam, of all legitimate mail."""
-        return self._rate("legitimate", ("phishing", "spam"))
+        return class_rate(self.counts, "legit_fpr")
 
     @property
     def legit_to_phishing(self) -> Rate:
-        return self._rate("legitimate", ("phishing",))
+        return class_rate(self.counts, "legit_to_phishing")
 
     @property
     def spam_caught(self) -> Rate:
         """Spam decided spam, of all spam."""
-        return self._rate("spam", ("spam",))
+        return class_rate(self.counts, "spam_caught")
 
     @property
     def spam_to_phishing(self) -> Rate:
         """Spam decided phishing: sent to the analyst, reported on its own line."""
-        return self._rate("spam", ("phishing",))
+        return class_rate(self.counts, "spam_to_phishing")
 
     @property
     def phishing_to_spam(self) -> Rate:
         """Phishing decided spam: a miss that lands in the junk folder rather than the inbox."""
-        return self._rate("phishing", ("spam",))
+        return class_rate(self.counts, "phishing_to_spam")
 
     def to_json(self) -> dict[str, Any]:
         return {"group": self.group, "counts": {t: dict(row) for t, row in self.counts.items()}}
