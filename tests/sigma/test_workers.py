@@ -123,3 +123,19 @@ def test_auto_jobs_one_for_small_inputs_and_bounded_by_cores_and_memory(
         assert auto_jobs(big, 2) == 2
     monkeypatch.setattr(workers, "_available_bytes", lambda: None)  # unknown: no worker
     assert auto_jobs(big, 100) == 1
+
+
+def test_available_memory_is_the_smaller_of_the_machine_and_the_cgroup(tmp_path: Path) -> None:
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 8000000 kB\nMemAvailable:    4000000 kB\n", encoding="ascii")
+    group = tmp_path / "cgroup"
+    group.mkdir()
+    assert workers._available_bytes(meminfo, group) == 4_000_000 * 1024  # no cgroup files: the machine's
+    (group / "memory.max").write_text("max\n", encoding="ascii")
+    (group / "memory.current").write_text("100\n", encoding="ascii")
+    assert workers._available_bytes(meminfo, group) == 4_000_000 * 1024  # no limit
+    (group / "memory.max").write_text(f"{600 * 2**20}\n", encoding="ascii")
+    (group / "memory.current").write_text(f"{200 * 2**20}\n", encoding="ascii")
+    assert workers._available_bytes(meminfo, group) == 400 * 2**20  # the container's limit is lower
+    assert workers._available_bytes(tmp_path / "none", group) == 400 * 2**20
+    assert workers._available_bytes(tmp_path / "none", tmp_path / "none") is None

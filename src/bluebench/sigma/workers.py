@@ -26,6 +26,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NoReturn
 
 from bluebench.heap import frozen
@@ -38,6 +39,8 @@ from bluebench.sources import InputFile, Skipped
 #: Below this many input bytes one process is used: a worker's start (fork, its own DuckDB
 #: database) costs about 0.1 s, and the shared EVTX folder (54 MB) takes 0.4 s in one.
 MIN_PARALLEL_BYTES = 64 * 1024 * 1024
+MEMINFO = Path("/proc/meminfo")
+CGROUP = Path("/sys/fs/cgroup")  # cgroup v2, unified: this process's own group where it is namespaced
 #: Memory a worker adds (proportional set size, measured by bench/run_sigma.py: about 130 MB
 #: over the shared copied EVTX folder), with room to spare: no more workers than fit.
 WORKER_BYTES = 200 * 1024 * 1024
@@ -79,16 +82,26 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _available_bytes() -> int | None:
-    """MemAvailable from /proc/meminfo (Linux); None where it cannot be read."""
+def _available_bytes(meminfo: Path = MEMINFO, cgroup: Path = CGROUP) -> int | None:
+    """Memory this process may still take: MemAvailable (Linux), less where a cgroup (v2: a
+    container's or a service's limit) allows less; None where neither can be read."""
+    free: int | None = None
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
+        with open(meminfo, encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    free = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
-        return None
-    return None
+        free = None
+    try:
+        limit = (cgroup / "memory.max").read_text(encoding="ascii").strip()
+        if limit != "max":
+            left = max(0, int(limit) - int((cgroup / "memory.current").read_text(encoding="ascii")))
+            free = left if free is None else min(free, left)
+    except (OSError, ValueError):
+        pass
+    return free
 
 
 def auto_jobs(input_bytes: int, files: int) -> int:
