@@ -139,3 +139,34 @@ def test_available_memory_is_the_smaller_of_the_machine_and_the_cgroup(tmp_path:
     assert workers._available_bytes(meminfo, group) == 400 * 2**20  # the container's limit is lower
     assert workers._available_bytes(tmp_path / "none", group) == 400 * 2**20
     assert workers._available_bytes(tmp_path / "none", tmp_path / "none") is None
+
+
+@needs_fork
+def test_an_error_in_the_main_process_leaves_no_worker_behind(
+    logons: tuple[list[str], list[Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths, rules = logons
+    main = os.getpid()
+    real = workers.input_batches
+
+    def fails_in_the_main_process(*args: Any, **kwargs: Any) -> Any:
+        if os.getpid() == main:
+            raise RuntimeError("disk gone")
+        return real(*args, **kwargs)
+
+    started: list[int] = []
+    fork = workers._fork
+
+    def recorded(*args: Any) -> tuple[int, int]:
+        pid, fd = fork(*args)
+        started.append(pid)
+        return pid, fd
+
+    monkeypatch.setattr(workers, "input_batches", fails_in_the_main_process)
+    monkeypatch.setattr(workers, "_fork", recorded)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        detect_files(paths, compile_rules(rules), ReadReport(), 3)
+    assert len(started) == 2
+    for pid in started:  # each worker was stopped and reaped: no such child is left
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
