@@ -204,6 +204,9 @@ def _fork(ruleset: RuleSet, files: list[InputFile]) -> tuple[int, int]:
 def _work(ruleset: RuleSet, files: list[InputFile], fd: int) -> NoReturn:  # pragma: no cover - in a worker
     """The worker's whole life: read, evaluate, send the part, exit without running the parent's
     clean-up (``os._exit``: atexit handlers and buffers belong to the parent)."""
+    # Ctrl-C reaches the whole process group: the main process stops its workers itself
+    # (``run_files``), so a worker does not also print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     code = 1
     try:
         data = pickle.dumps(_part_of(ruleset, files), protocol=pickle.HIGHEST_PROTOCOL)
