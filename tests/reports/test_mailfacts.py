@@ -17,7 +17,13 @@ import pytest
 from bluebench.drill import check_answer
 from bluebench.errors import BluebenchError
 from bluebench.mail.classrates import CLASS_RATES, class_rate
-from bluebench.reports.facts import collect_facts, load_mail_evaluation, open_workspace
+from bluebench.reports.facts import (
+    FactError,
+    FactResolver,
+    collect_facts,
+    load_mail_evaluation,
+    open_workspace,
+)
 from bluebench.reports.report import ReportOptions, write_report
 from bluebench.reports.verify import Verifier
 from bluebench.stats import Rate
@@ -83,6 +89,18 @@ def test_rates_are_recomputed_from_the_counts(demo_run: DemoRun, classes_json: P
     # A group with no message of a class has no rate: left out, not shown as 0.
     assert facts.get("mail/classes/after/modern/recall") is None
     assert facts.mail_evaluation == "mail-classes.json"
+
+
+def test_per_source_rates_resolve_by_group_name(demo_run: DemoRun, classes_json: Path) -> None:
+    con = open_workspace(demo_run.workspace, read_only=True)
+    try:
+        resolver = FactResolver(con, demo_run.workspace, load_mail_evaluation(classes_json))
+        assert resolver.resolve("mail/classes/after/by_source/nazario/recall").value == pytest.approx(0.9)
+        with pytest.raises(FactError):
+            resolver.resolve("mail/classes/after/by_source/nowhere/recall")
+        resolver.close()
+    finally:
+        con.close()
 
 
 def test_each_rate_counts_what_the_evaluation_counts() -> None:
