@@ -97,12 +97,18 @@ def test_a_failed_worker_is_read_again_and_named(
 def test_split_covers_every_file_once_in_order(sizes: list[int], n: int) -> None:
     runs = split(sizes, n)
     assert [i for r in runs for i in r] == list(range(len(sizes)))
-    assert 1 <= len(runs) <= max(1, n)
     if sizes:
         assert all(len(r) for r in runs)
         biggest = max(sizes)
         share = sum(sizes) / min(n, len(sizes))
         assert all(sum(sizes[i] for i in r) <= share + biggest for r in runs)
+
+
+@given(st.integers(1, 60), st.integers(1, 12), st.integers(0, 10**6))
+def test_equal_files_give_every_process_a_run_of_near_equal_length(files: int, n: int, size: int) -> None:
+    runs = split([size] * files, n)
+    assert len(runs) == min(n, files)  # no process is left idle while files remain
+    assert max(map(len, runs)) - min(map(len, runs)) <= 1
 
 
 def test_split_halves_equal_files() -> None:

@@ -598,9 +598,10 @@ class FactResolver:
     def _mail(self, p: list[str]) -> Resolved:
         if self.mail is None:
             raise FactError("no mail evaluation JSON was given (--mail-evaluation)")
-        return _stored_number(
-            mailfacts.as_rate(mailfacts.node(self.mail, p)), "mail/" + "/".join(p), "message"
-        )
+        node = mailfacts.node(self.mail, p)
+        if isinstance(node, Rate):  # a three-class rate, recomputed from the stored counts
+            return _rate_parts(node, "message")
+        return _stored_number(node, "mail/" + "/".join(p), "message")
 
     def _domain(self, prefix: str, p: list[str]) -> Resolved:
         """A fact of a domain's own module (``reports.vulnfacts``, ``netfacts``, ``malwarefacts``)."""

@@ -26,7 +26,6 @@ from typing import Any
 
 from bluebench.errors import BluebenchError
 from bluebench.mail.classrates import CLASS_RATES, class_rate
-from bluebench.stats import Rate
 
 #: The groups of a labelling's test part that the collected facts name (the per-source and
 #: per-language tables resolve too, by their group name).
@@ -57,22 +56,21 @@ def load(paths: Iterable[Path]) -> dict[str, Any] | None:
 
 
 def node(mail: dict[str, Any], p: list[str]) -> Any:
-    """What ``mail/P`` names: a stored number, or a :class:`Rate` of a three-class table."""
+    """What ``mail/P`` names: a stored number, or a ``bluebench.stats.Rate`` of a three-class table."""
     at: Any = mail
-    for i, seg in enumerate(p):
-        if isinstance(at, dict) and "counts" in at and seg in CLASS_RATES and i == len(p) - 1:
-            return class_rate(at["counts"], seg)
-        if isinstance(at, list):
-            keyed = [x for x in at if isinstance(x, dict) and seg in (x.get("key"), x.get("group"))]
-            at = keyed[0] if keyed else at[int(seg)]
-        else:
-            at = at[seg]
-    return at
+    for seg in p[:-1]:
+        at = _step(at, seg)
+    if isinstance(at, dict) and "counts" in at and p[-1] in CLASS_RATES:
+        return class_rate(at["counts"], p[-1])
+    return _step(at, p[-1])
 
 
-def as_rate(value: Any) -> dict[str, int] | Any:
-    """A :class:`Rate` as the stored ``{k, n}`` that ``facts._stored_number`` reads; anything else as it is."""
-    return {"k": value.k, "n": value.n} if isinstance(value, Rate) else value
+def _step(at: Any, seg: str) -> Any:
+    """One path segment down: a list item by its ``key`` or ``group``, else by index; a dict's value."""
+    if isinstance(at, list):
+        keyed = [x for x in at if isinstance(x, dict) and seg in (x.get("key"), x.get("group"))]
+        return keyed[0] if keyed else at[int(seg)]
+    return at[seg]
 
 
 def sources(mail: dict[str, Any]) -> Iterator[tuple[str, str]]:

@@ -60,6 +60,13 @@ class ReadReport:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def extend(self, later: ReadReport) -> None:
+        """Add what the reader saw of files read after these (a worker's share of the input)."""
+        self.files += later.files
+        self.not_windows.extend(later.not_windows)
+        self.skipped.extend(later.skipped)
+        self.notes.extend(later.notes)
+
 
 # The EVTX reader's own schema (``sources.base.RAW_SCHEMA``): its blocks, one or two per small file
 # of a folder, need no cast; the line readers' few large blocks are cast to it.

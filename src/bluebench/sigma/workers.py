@@ -25,7 +25,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -50,27 +50,31 @@ WORKER_BYTES = 200 * 1024 * 1024
 class Part:
     """What one worker's engine and reader kept: all the main process needs to merge."""
 
-    events_seen: int = 0
-    files: int = 0
-    not_windows: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    engine_skipped: list[Skipped] = field(default_factory=list)
+    events_seen: int
+    report: ReadReport
+    engine_skipped: list[Skipped]
     #: Per matched rule id: the match count, per host state, correlation keys.
-    matches: dict[str, tuple[int, dict[str, HostMatches], list[CorrelationKey]]] = field(default_factory=dict)
+    matches: dict[str, tuple[int, dict[str, HostMatches], list[CorrelationKey]]]
 
 
 def split(sizes: Sequence[int], n: int) -> list[range]:
-    """Contiguous runs of the files (by index), at most ``n``, none empty, of about equal bytes."""
+    """Contiguous runs of the files (by index), at most ``n``, none empty, of about equal bytes.
+
+    Contiguous, unlike ingest's ``events.direct.split_by_size`` (largest first to the lightest
+    part, which balances better but interleaves the files): a worker's part is merged after
+    everything before it, which is the input order only when its files all follow those.
+    """
     if not sizes:
         return [range(0)]
     n = max(1, min(n, len(sizes)))
-    total = sum(sizes)
+    weights = [size + 1 for size in sizes]  # a byte more each: empty files are still files to open
+    total = sum(weights)
     cuts = [0]
-    done = 0  # bytes before file i
-    for i, size in enumerate(sizes):
+    done = 0  # weight before file i
+    for i, weight in enumerate(weights):
         if len(cuts) < n and i > cuts[-1] and done * n >= total * len(cuts):
             cuts.append(i)
-        done += size
+        done += weight
     cuts.append(len(sizes))
     return [range(a, b) for a, b in itertools.pairwise(cuts)]
 
@@ -152,8 +156,7 @@ def _main_part(
 ) -> SigmaEngine:
     """The first run read here, then each worker's part merged in order (``workers`` emptied as
     they are collected, so ``run_files`` stops only the ones still running)."""
-    engine = SigmaEngine(ruleset)
-    engine.run(input_batches([files[i] for i in runs[0]], report, con=engine.connection))
+    engine = _engine_over(ruleset, [files[i] for i in runs[0]], report)
     for run in runs[1:]:
         started = workers.pop(0) if workers else None
         part, why = _collect(*started) if started is not None else (None, "it could not be started")
@@ -168,19 +171,19 @@ def _main_part(
     return engine
 
 
+def _engine_over(ruleset: RuleSet, files: list[InputFile], report: ReadReport) -> SigmaEngine:
+    """A fresh engine that has read ``files`` (reducing them through its own database)."""
+    engine = SigmaEngine(ruleset)
+    engine.run(input_batches(files, report, con=engine.connection))
+    return engine
+
+
 def _part_of(ruleset: RuleSet, files: list[InputFile]) -> Part:
     """Run a fresh engine over ``files`` and keep what merging needs."""
     report = ReadReport()
-    engine = SigmaEngine(ruleset)
-    engine.run(input_batches(files, report, con=engine.connection))
-    return Part(
-        engine.events_seen,
-        report.files,
-        report.not_windows,
-        report.skipped,
-        list(engine.skipped),
-        {rid: (rm.count, rm.hosts, rm.keys) for rid, rm in engine.matches.items() if rm.count},
-    )
+    engine = _engine_over(ruleset, files, report)
+    matches = {rid: (rm.count, rm.hosts, rm.keys) for rid, rm in engine.matches.items() if rm.count}
+    return Part(engine.events_seen, report, list(engine.skipped), matches)
 
 
 def _fork(ruleset: RuleSet, files: list[InputFile]) -> tuple[int, int]:
@@ -211,7 +214,6 @@ def _work(ruleset: RuleSet, files: list[InputFile], fd: int) -> NoReturn:  # pra
     try:
         data = pickle.dumps(_part_of(ruleset, files), protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(fd, "wb") as out:
-            out.write(len(data).to_bytes(8, "little"))
             out.write(data)
         code = 0
     except BaseException:  # every failure ends the worker; the parent reads its files again
@@ -227,14 +229,11 @@ def _collect(pid: int, fd: int) -> tuple[Part | None, str]:
         data = fh.read()
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+    if code != 0:  # a worker exits 0 only after its whole part is written
         return None, f"exit status {code}" if code > 0 else f"signal {-code}"
-    size = int.from_bytes(data[:8], "little")
-    if len(data) != 8 + size:
-        return None, f"sent {len(data)} bytes, not {8 + size}"
-    part = pickle.loads(data[8:])  # written by our own forked worker, never by input
-    if not isinstance(part, Part):
-        return None, f"sent a {type(part).__name__}"
+    if not data:
+        return None, "it sent nothing"
+    part: Part = pickle.loads(data)  # written by our own forked worker, never by input
     return part, ""
 
 
@@ -250,9 +249,7 @@ def merge(engine: SigmaEngine, report: ReadReport, part: Part) -> None:
     """Add a part read after everything ``engine`` has seen, as if one engine had read both."""
     engine.events_seen += part.events_seen
     engine.skipped.extend(part.engine_skipped)
-    report.files += part.files
-    report.not_windows.extend(part.not_windows)
-    report.skipped.extend(part.skipped)
+    report.extend(part.report)
     cap = engine.evidence_cap
     for rid, (count, hosts, keys) in part.matches.items():
         rm = engine.matches[rid]
