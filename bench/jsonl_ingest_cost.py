@@ -36,6 +36,7 @@ import duckdb
 
 from bluebench.events import direct
 from bluebench.events.normalize import SOURCES_VARIABLE
+from bluebench.events.storage import EVENT_STORE
 from bluebench.events.workspace import SCHEMA_SQL
 from bluebench.schema import EVENT_COLUMNS, EVENT_DATA_PREFIX, q
 from bluebench.sources import ReadOptions
@@ -75,7 +76,7 @@ def _nulls(columns: list[str]) -> str:
 def _sql(variant: str, parts: int) -> str:
     """The statement of one variant over the direct INSERT's SELECT."""
     insert = direct.insert_sql("winlogbeat", parts)
-    select = insert.removeprefix("INSERT INTO events ")
+    select = insert.removeprefix(f"INSERT INTO {EVENT_STORE} ")
     promoted = [c for c in TYPES if c.startswith(EVENT_DATA_PREFIX)]
     nulled = {
         "original_null": ["event.original"],
@@ -88,7 +89,7 @@ def _sql(variant: str, parts: int) -> str:
     if variant == "computed_only":
         every = ", ".join(q(c) for c in TYPES)
         return f"SELECT count(*), count(*) FILTER (hash({every}) = 0) FROM ({select})"
-    return f"INSERT INTO events SELECT * REPLACE ({_nulls(nulled[variant])}) FROM ({select})"
+    return f"INSERT INTO {EVENT_STORE} SELECT * REPLACE ({_nulls(nulled[variant])}) FROM ({select})"
 
 
 def _thread_cpu() -> dict[str, float]:

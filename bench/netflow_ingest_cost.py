@@ -4,15 +4,14 @@ Reads the generated ``conn.log`` of ``run_netflow.py`` once with the Zeek reader
 runs the normalization INSERT that ingest runs into fresh database files, the variants
 interleaved, each ``--runs`` times (CPU seconds: median and minimum):
 
-- ``today``: the events table as the workspace makes it, the full-width SELECT (NULL for every
-  column a network record leaves empty), exactly the query ingest runs;
-- ``named``: the same table, ``INSERT ... BY NAME`` naming only the columns a conn record fills,
-  so DuckDB defaults the rest (checked to store the very same rows as ``today``);
-- ``without_promoted``: a table without the promoted ``winlog.event_data.*`` columns;
+- ``every_column``: a table of every event column, as the workspace stored flows before
+  ``events.storage`` (NULL for every column a network record leaves empty);
+- ``flow_store``: the flow table as the workspace makes it (``normalize.FLOW_COLUMNS``), exactly
+  the query ingest runs (checked to store the very same values as ``every_column``);
 - ``filled_only``: a table of only the columns a conn record fills.
 
-The last two are not layouts bluebench could use as they are: they show what the columns a
-network record leaves empty cost to store. Then the CPU of evaluating single expressions of the
+The last is not a layout bluebench could use (other logs fill other columns): it shows what the
+columns a conn record leaves empty still cost to store. Then the CPU of evaluating single expressions of the
 same query alone (``count(expr)``, nothing stored; minimum of the runs): the line split, the
 event id and its md5, the direction, and every column at once.
 
@@ -33,17 +32,16 @@ import pyarrow as pa
 
 from bluebench.datagen.netflows import NetPlan
 from bluebench.events import netflow
-from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql
-from bluebench.events.workspace import COMPRESSION, _with_file
-from bluebench.schema import EVENT_COLUMNS, EVENT_DATA_PREFIX, q
+from bluebench.events.normalize import FLOW_COLUMNS, PROVENANCE, SOURCES_VARIABLE, normalize_sql
+from bluebench.events.storage import COMPRESSION
+from bluebench.events.workspace import _with_file
+from bluebench.schema import EVENT_COLUMNS, q
 from bluebench.sources import ReadOptions, Skipped
 from bluebench.sources.zeek import ZeekTsvReader
 from common import cpu_seconds, machine, shown, write_result
 from run_netflow import OUT, generated
 
-#: Columns every shape fills (``normalize._final_select``), besides those of the shape's mapping.
-PROVENANCE = ("event.id", "event.dataset", "log.file.path", "log.record", "event.original")
-VARIANTS = ("today", "named", "without_promoted", "filled_only")
+VARIANTS = ("every_column", "flow_store", "filled_only")
 
 
 def _table_sql(columns: list[str]) -> str:
@@ -72,21 +70,19 @@ def _connect(path: Path, log: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _insert(variant: str, wide: str, filled: list[str], everything: list[str]) -> tuple[str, str]:
-    """(CREATE TABLE, INSERT) of one variant."""
-    narrow = f"INSERT INTO events BY NAME SELECT {', '.join(q(c) for c in filled)} FROM ({wide})"
-    if variant == "today":
-        return _table_sql(everything), f"INSERT INTO events {wide}"
-    if variant == "named":
-        return _table_sql(everything), narrow
-    if variant == "without_promoted":
-        return _table_sql([c for c in everything if not c.startswith(EVENT_DATA_PREFIX)]), narrow
-    return _table_sql(filled), narrow
+    """(CREATE TABLE, INSERT) of one variant: the flow table's SELECT, stored by name."""
+    flow = [c for c, _, _ in FLOW_COLUMNS]
+    table = {"every_column": everything, "flow_store": flow, "filled_only": filled}[variant]
+    stored = filled if variant == "filled_only" else flow
+    return _table_sql(
+        table
+    ), f"INSERT INTO events BY NAME SELECT {', '.join(q(c) for c in stored)} FROM ({wide})"
 
 
 def storage(
     table: pa.Table, params: dict[str, object], log: Path, runs: int, scratch: Path
 ) -> dict[str, Any]:
-    """CPU and wall seconds of each variant's INSERT, interleaved; ``named`` checked against ``today``."""
+    """CPU and wall seconds of each variant's INSERT, interleaved; ``flow_store`` checked against ``every_column``."""
     wide = normalize_sql("zeek", params)
     cols, _ = netflow.zeek_tsv(params)
     everything = [c for c, _, _ in EVENT_COLUMNS]
@@ -106,17 +102,21 @@ def storage(
             con.close()
     # A digest of every stored value of every row (the sum of 64-bit row hashes, order-free):
     # streamed, so ten million rows are compared in constant memory.
-    every = ", ".join(q(c) for c in everything)
+    every = ", ".join(q(c) for c, _, _ in FLOW_COLUMNS)
     digests = {}
-    for v in ("today", "named"):
+    for v in ("every_column", "flow_store"):
         con = duckdb.connect(str(scratch / f"{v}.duckdb"), read_only=True)
         con.execute("SET memory_limit = '1GB'")
         digests[v] = con.execute(f"SELECT count(*), sum(hash({every})::HUGEINT) FROM events").fetchall()[0]
         con.close()
     return {
-        "columns": {"table": len(everything), "filled_by_conn": len(filled)},
-        "named_stores_the_same_as_today": digests["today"] == digests["named"],
-        "rows_stored": digests["today"][0],
+        "columns": {
+            "every_column": len(everything),
+            "flow_store": len(FLOW_COLUMNS),
+            "filled_by_conn": len(filled),
+        },
+        "flow_store_stores_the_same": digests["every_column"] == digests["flow_store"],
+        "rows_stored": digests["every_column"][0],
         **{
             v: {
                 "cpu_s_median": round(statistics.median(cpu[v]), 2),

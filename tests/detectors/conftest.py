@@ -19,6 +19,7 @@ import pyarrow as pa
 import pytest
 
 from bluebench.events.eventdata import event_data_fields_sql
+from bluebench.events.storage import EVENT_STORE
 from bluebench.events.workspace import Workspace
 from bluebench.schema import EVENT_COLUMNS, q
 
@@ -103,14 +104,14 @@ class EventRows:
         return pa.table(arrays)
 
     def insert(self, con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]] | None = None) -> int:
-        """Store the rows (all, or the given subset) in ``events``; returns how many."""
+        """Store the rows (all, or the given subset) in the workspace's events; returns how many."""
         table = self.table(rows)
         # The promoted EventData columns are filled from the event data, as ingest fills them.
         promoted = event_data_fields_sql('CAST("winlog.event_data" AS JSON)')
         cols = ", ".join(promoted.get(c) or f"CAST({q(c)} AS {t})" for c, t, _ in EVENT_COLUMNS)
         con.register("synthetic_rows", table)
         try:
-            con.execute(f"INSERT INTO events SELECT {cols} FROM synthetic_rows")
+            con.execute(f"INSERT INTO {EVENT_STORE} SELECT {cols} FROM synthetic_rows")
         finally:
             con.unregister("synthetic_rows")
         return table.num_rows

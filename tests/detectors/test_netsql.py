@@ -77,11 +77,17 @@ def test_sessions_shared_by_a_run_give_the_findings_each_detector_builds_alone(t
             repeated = ws.con.execute(f"SELECT count(*) FROM {netsql.REPEATED_TABLE}").fetchall()[0][0]
         after = ws.con.execute(tables).fetchall()
     assert all(alone) and shared == alone
-    # The repeated 5-tuples and their records, their sessions at each gap (beaconing and
-    # exfiltration merge at 30 s, long connections at 120 s), and the sums per pair.
+    # The local hosts, the repeated 5-tuples and their records, their sessions at each gap
+    # (beaconing and exfiltration merge at 30 s, long connections at 120 s), and the sums per pair.
     assert netsql.shares_sessions(detectors) and not netsql.shares_sessions(detectors[:1])
     merged = [netsql.MERGED_TABLE.format(n=i) for i in range(2)]
-    made = [netsql.REPEATED_TABLE, netsql.RECORDS_TABLE, *merged, netsql.PAIR_TABLE.format(n=0)]
+    made = [
+        netsql.LOCAL_TABLE,
+        netsql.REPEATED_TABLE,
+        netsql.RECORDS_TABLE,
+        *merged,
+        netsql.PAIR_TABLE.format(n=0),
+    ]
     assert during == sorted(made) and after == []
     assert repeated > 0, "the generated traffic repeats some 5-tuples (retried and cut sessions)"
 

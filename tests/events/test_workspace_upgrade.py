@@ -1,4 +1,4 @@
-"""A workspace made before the network columns gains them on open, its events untouched."""
+"""A workspace made before gains the new columns and the flow table on open, its events untouched."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from bluebench.events.workspace import ADDED_FROM, DB_NAME, Workspace
+from bluebench.events.storage import ADDED_FROM, EVENT_STORE, FLOW_STORE
+from bluebench.events.workspace import DB_NAME, Workspace
 from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, EVENT_DATA_PREFIX, q
 from bluebench.sources import discover
 from netlogs import conn, write, zeek_tsv
@@ -23,18 +24,22 @@ def test_old_workspace_gains_the_new_columns_at_the_end(tmp_path: Path) -> None:
     )
     con.close()
     with Workspace(folder) as ws:
-        names = [
+        stored = [
             r[0]
             for r in ws.con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'events'"
+                f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{EVENT_STORE}'"
             ).fetchall()
         ]
-        assert names == list(EVENT_COLUMN_NAMES), "same names, same order as a new workspace"
+        assert stored == list(EVENT_COLUMN_NAMES), "the old table, renamed, gained the columns in order"
+        viewed = [d[0] for d in ws.con.execute("SELECT * FROM events LIMIT 0").description]
+        assert viewed == list(EVENT_COLUMN_NAMES), "same names, same order as a new workspace"
         assert ws.con.execute('SELECT "log.record", "destination.ip" FROM events').fetchall() == [(7, None)]
         log = write(tmp_path / "conn.log", zeek_tsv("conn", [conn(0, "10.0.0.5", "192.0.2.7", 443)]))
         (res,) = ws.ingest(discover([str(log)])).files
         assert res.events == 1
         assert ws.scalar('SELECT "destination.port" FROM events WHERE "event.code" = \'conn\'') == 443
+        assert ws.scalar(f"SELECT count(*) FROM {FLOW_STORE}") == 1, "the new flow went to the flow table"
+        assert ws.scalar(f"SELECT count(*) FROM {EVENT_STORE}") == 1, "the old row stayed where it was"
 
 
 def test_old_workspace_gains_the_promoted_event_data_columns_filled(tmp_path: Path) -> None:
@@ -68,7 +73,7 @@ def test_an_interrupted_fill_goes_on_at_the_next_open(tmp_path: Path) -> None:
     folder = tmp_path / "ws"
     with Workspace(folder) as ws:
         ws.con.execute(
-            'INSERT INTO events ("event.id", "event.dataset", "winlog.event_data") '
+            f'INSERT INTO {EVENT_STORE} ("event.id", "event.dataset", "winlog.event_data") '
             "VALUES ('w', 'winlogbeat', '{\"LogonProcessName\": \"Advapi\"}')"
         )
         ws.con.execute("INSERT INTO events_to_fill VALUES ('winlog.event_data.LogonProcessName')")

@@ -177,7 +177,7 @@ def test_untrusted_names_stay_escaped(demo_copy: DemoRun) -> None:
         0
     ][0]
     con.execute(
-        """UPDATE events SET "user.name" = '<script>alert(1)</script>' WHERE "event.id" IN
+        """UPDATE event_store SET "user.name" = '<script>alert(1)</script>' WHERE "event.id" IN
            (SELECT event_id FROM alert_events WHERE alert_id = ?)""",
         [aid],
     )

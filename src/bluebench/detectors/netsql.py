@@ -57,8 +57,10 @@ def _in(values: Iterable[str]) -> str:
     return "(" + sql_list(values)[1:-1] + ")"
 
 
-# The 5-tuples of ``{source}`` that hold more than one record, by hash (the only ones with fragments to merge).
-REPEATED = "SELECT hash(src, sport, dst, dport, transport) AS h FROM {source} GROUP BY h HAVING count(*) > 1"
+# The 5-tuples of ``{source}`` that hold more than one record, by hash (the only ones with fragments to
+# merge), with the hash of their source (``hs``: a pass probes only its own sources' 5-tuples).
+REPEATED = """SELECT hash(src, sport, dst, dport, transport) AS h, hash(src) AS hs FROM {source}
+GROUP BY h, hs HAVING count(*) > 1"""
 
 
 def _merged(evidence: bool) -> str:
@@ -120,7 +122,11 @@ def sessions(source: str = "conns", evidence: bool = False, tables: RunTables | 
     read here, in one pass over ``source``, and the merged sessions of this pass's sources added.
     """
     if tables is not None and not evidence:
-        lone = f"hash(src, sport, dst, dport, transport) NOT IN (SELECT h FROM {tables.repeated})"
+        # Only this pass's repeated 5-tuples are probed: a hash table of a sixth of them, not all.
+        mine = in_pass("hs")
+        lone = (
+            f"hash(src, sport, dst, dport, transport) NOT IN (SELECT h FROM {tables.repeated} WHERE {mine})"
+        )
         return f"""
     sessions AS NOT MATERIALIZED (
         SELECT * FROM {tables.merged} WHERE {in_pass("src")}
@@ -149,17 +155,26 @@ local_hosts AS (
 
 
 def in_pass(address: str) -> str:
-    """SQL: ``address`` belongs to pass ``$chunk`` of ``$chunks`` (typed, so the hash stays an integer)."""
-    return f"hash({address}) % CAST($chunks AS UBIGINT) = CAST($chunk AS UBIGINT)"
+    """SQL: ``address`` belongs to pass ``$chunk`` of ``$chunks`` (typed, so the hash stays an integer).
+
+    ``hs``, a column of the run's repeated 5-tuples, is already the hash of their source.
+    """
+    hashed = address if address == "hs" else f"hash({address})"
+    return f"{hashed} % CAST($chunks AS UBIGINT) = CAST($chunk AS UBIGINT)"
 
 
-def outbound_conns(which: str) -> str:
-    """CTEs ``conns``, ``local_hosts`` and ``out_conns``: the outbound connections of the sources ``which`` picks."""
+def outbound_conns(which: str, local: str | None = None) -> str:
+    """CTEs ``conns``, ``local_hosts`` and ``out_conns``: the outbound connections of the sources ``which`` picks.
+
+    ``local`` is the run's table of local hosts (:func:`session_tables`), if any: else they are
+    found in the events again, a scan of every connection.
+    """
+    hosts = f"\nlocal_hosts AS (SELECT ip FROM {local})" if local else LOCAL_HOSTS
     return (
         "conns AS NOT MATERIALIZED ("
         + CONNECTIONS
         + "),"
-        + LOCAL_HOSTS
+        + hosts
         + f""",
     out_conns AS NOT MATERIALIZED (
         SELECT * FROM conns
@@ -180,7 +195,8 @@ def outbound_sessions(evidence: bool = False, tables: RunTables | None = None) -
     ``tables`` are the run's repeated 5-tuples and their merged sessions (see :func:`session_tables`), if any.
     """
     which = "list_contains($hosts, src)" if evidence else in_pass("src")
-    return outbound_conns(which) + "," + sessions("out_conns", evidence, tables)
+    local = tables.local if tables else None
+    return outbound_conns(which, local) + "," + sessions("out_conns", evidence, tables)
 
 
 CONNECTION_COUNT_SQL = """SELECT count(*) AS n FROM events WHERE "event.action" = 'connection'"""
@@ -244,8 +260,9 @@ CHUNK_ROWS = 2_000_000
 class RunTables(NamedTuple):
     """The temporary tables of a detect run that one detector's scoring query reads (:func:`session_tables`)."""
 
-    repeated: str  # hashes of the outbound 5-tuples that hold several records
+    repeated: str  # hashes of the outbound 5-tuples that hold several records (h), and of their source (hs)
     merged: str  # those 5-tuples' sessions at the detector's merge gap
+    local: str  # the local hosts (LOCAL_HOSTS), found once for the run
 
 
 @dataclass
@@ -267,6 +284,7 @@ class _Run:
 # The detect run in progress (None outside one).
 _SHARED: ContextVar[_Run | None] = ContextVar("bluebench_shared_sessions", default=None)
 REPEATED_TABLE = "bluebench_repeated_tuples"  # table names are constants: nothing from the data
+LOCAL_TABLE = "bluebench_local_hosts"
 RECORDS_TABLE = "bluebench_repeated_records"
 MERGED_TABLE = "bluebench_merged_sessions_{n}"
 PAIR_TABLE = "bluebench_pair_sums_{n}"
@@ -314,7 +332,8 @@ def session_tables(db: Db, merge_gap: float) -> RunTables | None:
     run = _SHARED.get()
     if run is None or not run.shares or not isinstance(as_engine(db), DuckDBEngine):
         return None
-    outbound = f"WITH {outbound_conns('true')}"
+    local = run.make(LOCAL_TABLE, LOCAL_TABLE, f"WITH {LOCAL_HOSTS.strip()} SELECT ip FROM local_hosts")
+    outbound = f"WITH {outbound_conns('true', local)}"
     repeated = run.make(REPEATED_TABLE, REPEATED_TABLE, f"{outbound} {REPEATED.format(source='out_conns')}")
     many = f"hash(src, sport, dst, dport, transport) IN (SELECT h FROM {repeated})"
     records = run.make(RECORDS_TABLE, RECORDS_TABLE, f"{outbound} SELECT * FROM out_conns WHERE {many}")
@@ -323,7 +342,7 @@ def session_tables(db: Db, merge_gap: float) -> RunTables | None:
     merged = run.make(
         gap, MERGED_TABLE.format(n=_count(run, MERGED_TABLE)), select, {"merge_gap": float(merge_gap)}
     )
-    return RunTables(repeated, merged)
+    return RunTables(repeated, merged, local)
 
 
 #: Per outbound (source, destination, port, transport), the sums of its sessions: what exfiltration

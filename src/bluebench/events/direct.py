@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from bluebench.events import storage
 from bluebench.events.normalize import normalize_sql
 from bluebench.sources import InputFile
 from bluebench.sources.lines import GZIP_MAGIC, ZIP_MAGIC
@@ -110,7 +111,7 @@ def insert_sql(shape: str, parts: int = 1) -> str:
     the shape's SQL leaves out a line that names no event (the count tells).
     """
     lines = raw_lines_sql(parts)
-    return f"INSERT INTO events WITH raw_batch AS ({lines}) {normalize_sql(shape, {}, checked=False)}"
+    return storage.insert_sql(shape, f"WITH raw_batch AS ({lines}) {normalize_sql(shape, {}, checked=False)}")
 
 
 def path_text(path: Path) -> str:

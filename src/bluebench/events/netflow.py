@@ -380,3 +380,15 @@ def argus(params: Mapping[str, object]) -> tuple[dict[str, str], str]:
     inner = f"""SELECT *, {ts} AS ts, {address("SrcAddr")} AS src_ip, {address("DstAddr")} AS dst_ip
         FROM (SELECT record, raw, file, string_split(raw, ',') AS f FROM raw_batch)"""
     return cols, inner
+
+
+def _filled() -> frozenset[str]:
+    """Every event column some network log fills (``events.storage`` keeps network records in these)."""
+    columns = set(argus({"fields": ()})[0])
+    for kind in ZEEK_LOGS:
+        columns |= set(zeek_columns(kind, lambda name: name, lambda name: name))
+    return frozenset(columns)
+
+
+#: The event columns Zeek and Argus records fill, besides the provenance every shape fills.
+FILLED = _filled()

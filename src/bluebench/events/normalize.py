@@ -772,15 +772,31 @@ def pe_sql() -> str:
 # ------------------------------------------------------------------ common ----
 
 
-def _final_select(cols: Mapping[str, str], inner: str, dataset: str) -> str:
-    """Fill every event column in storage order; provenance columns are the same for all shapes.
+#: Columns every shape fills the same way (``_final_select``).
+PROVENANCE = ("event.id", "event.dataset", "log.file.path", "log.record", "event.original")
+#: The columns of a network record: those of its log (``netflow.FILLED``) and the provenance.
+#: Network records are stored with these alone (``events.storage``), in schema order.
+FLOW_COLUMNS = tuple(c for c in EVENT_COLUMNS if c[0] in netflow.FILLED or c[0] in PROVENANCE)
+
+
+def _final_select(
+    cols: Mapping[str, str],
+    inner: str,
+    dataset: str,
+    columns: tuple[tuple[str, str, str], ...] = EVENT_COLUMNS,
+) -> str:
+    """Fill ``columns`` (every event column) in storage order; provenance is the same for all shapes.
 
     The file name comes from the batch's ``file`` column: names are user data, never SQL text.
     ``event.id`` hashes the reader, the record number and the source key the workspace sets
     for the file (its content fingerprint and zip member, bound as a MAP variable), so the
-    id is unique and stable without hashing the whole record.
+    id is unique and stable without hashing the whole record. A shape that fills a column
+    outside ``columns`` is refused: the value would be lost.
     """
     cols, inner = with_event_data_fields(cols, inner, dataset)
+    lost = set(cols) - {c for c, _, _ in columns}
+    if lost:
+        raise ValueError(f"{dataset}: fills columns its store does not hold: {sorted(lost)}")
     source = f"coalesce(getvariable({_sql_str(SOURCES_VARIABLE)})[file], file)"
     fixed = {
         "event.id": f"md5({_sql_str(dataset)} || '|' || {source} || '|' || record::VARCHAR)",
@@ -790,7 +806,7 @@ def _final_select(cols: Mapping[str, str], inner: str, dataset: str) -> str:
         "event.original": "raw",
     }
     select = []
-    for column, typ, _ in EVENT_COLUMNS:
+    for column, typ, _ in columns:
         expr = fixed.get(column) or cols.get(column) or "NULL"
         select.append(f"CAST({expr} AS {typ}) AS {q(column)}")
     return f"SELECT {', '.join(select)} FROM ({inner})"
@@ -837,7 +853,7 @@ def _network(shape: str) -> Normalizer:
             cols, inner = netflow.zeek_json(params, checked)
         else:
             cols, inner = netflow.argus(params)
-        return _final_select(cols, inner, shape)
+        return _final_select(cols, inner, shape, FLOW_COLUMNS)
 
     return sql
 

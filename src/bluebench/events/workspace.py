@@ -22,12 +22,12 @@ import numpy as np
 import pyarrow as pa
 
 from bluebench.errors import BluebenchError, InputError
-from bluebench.events import direct
+from bluebench.events import direct, storage
 from bluebench.events.direct import fingerprint_and_lines
 from bluebench.events.eventdata import NETWORK_SHAPES, event_data_fields_sql
 from bluebench.events.lock import WorkspaceLock, busy_from_duckdb
 from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql, unstored_sql
-from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, EVENT_DATA_FIELDS, EVENT_DATA_PREFIX, q
+from bluebench.schema import EVENT_DATA_FIELDS, EVENT_DATA_PREFIX, q
 from bluebench.sources import InputFile, RawBatch, Reader, ReadOptions, Skipped, detect_reader
 
 DB_NAME = "bluebench.duckdb"
@@ -38,23 +38,8 @@ JSON_SHAPES = ("evtx", "winlogbeat", "otrf", "mapped-jsonl", "zeek-json")
 DEFAULT_WORKSPACE = ".bluebench"
 FILE_UNIT, RECORD_UNIT = "file", "record"  # what a row of ``skipped`` stands for
 
-# Event columns from this index on came after the first release of the schema: an older
-# workspace gains them on open.
-ADDED_FROM = EVENT_COLUMN_NAMES.index("event.original") + 1
-
-# The raw record and the EventData are most of the bytes stored: zstd compresses them ~20x
-# and costs a third of what DuckDB's default string compression costs on insert.
-COMPRESSION = {"event.original": "zstd", "winlog.event_data": "zstd"}
 SCHEMA_SQL = [
-    "CREATE TABLE IF NOT EXISTS events ("
-    + ", ".join(
-        f"{q(c)} {t}" + (f" USING COMPRESSION {COMPRESSION[c]}" if c in COMPRESSION else "")
-        for c, t, _ in EVENT_COLUMNS
-    )
-    + ")",
-    # Columns added to the schema since a workspace was made (the network columns of issue #19)
-    # are appended, in schema order, so that positional inserts still line up.
-    *(f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {q(c)} {t}" for c, t, _ in EVENT_COLUMNS[ADDED_FROM:]),
+    *storage.SCHEMA_SQL,
     """CREATE TABLE IF NOT EXISTS files (
         fingerprint VARCHAR, path VARCHAR, reader VARCHAR, size BIGINT,
         events BIGINT, skipped BIGINT, ingested_at TIMESTAMP, duplicate_of VARCHAR,
@@ -194,12 +179,12 @@ class Workspace:
         # rewrite ("vacuum") them all again, single-threaded, which costs about as much as
         # storing them did. Events are never deleted, so there is nothing else to reclaim.
         self.con.execute("SET max_vacuum_tasks = 0")
-        before = [r[0] for r in self.con.execute(EVENT_COLUMNS_SQL).fetchall()]
-        self._in_transaction(lambda: self._create_schema(before))
+        self._in_transaction(self._create_schema)
         self._fill_promoted()
 
-    def _create_schema(self, before: list[str]) -> None:
-        """Tables and columns (inside the caller's transaction); ``before``: the events columns found."""
+    def _create_schema(self) -> None:
+        """Tables, columns and the events view (inside the caller's transaction)."""
+        before = storage.upgrade(self.con)
         for stmt in SCHEMA_SQL:
             self.con.execute(stmt)
         # Columns an existing workspace gains now are filled below; a fill cut short goes on next time.
@@ -221,9 +206,9 @@ class Workspace:
             return
         sets = ", ".join(f"{q(c)} = {fill[c]}" for c in columns)
         network = ", ".join(f"'{d}'" for d in NETWORK_SHAPES)
-        top = int(self.scalar("SELECT coalesce(max(rowid), -1) FROM events"))
+        top = int(self.scalar(f"SELECT coalesce(max(rowid), -1) FROM {storage.EVENT_STORE}"))
         sql = (
-            f'UPDATE events SET {sets} WHERE rowid >= ? AND rowid < ? AND "winlog.event_data" IS NOT NULL '
+            f'UPDATE {storage.EVENT_STORE} SET {sets} WHERE rowid >= ? AND rowid < ? AND "winlog.event_data" IS NOT NULL '
             f'AND "event.dataset" NOT IN ({network})'
         )
         for start in range(0, top + 1, chunk):
@@ -600,7 +585,7 @@ class Workspace:
                 f'WHERE e."log.file.path" = n."log.file.path" AND e."log.record" = n."log.record" '
                 f'AND e."event.dataset" = n."event.dataset" AND e."event.original" = n."event.original")'
             )
-        return f"INSERT INTO events {sql}" + (' RETURNING "log.file.path"' if returning else "")
+        return storage.insert_sql(batch.shape, sql) + (' RETURNING "log.file.path"' if returning else "")
 
     def _set_sources(self, sources: dict[str, str], batches: Iterable[RawBatch] = ()) -> None:
         """Bind each file's source key for the ids (file names are values, never SQL text)."""
@@ -775,9 +760,6 @@ UNRECOGNISED = (
     "use --mapping for other CSV/JSON lines)"
 )
 PROMOTED_COLUMNS = tuple(EVENT_DATA_PREFIX + f for f in EVENT_DATA_FIELDS)
-EVENT_COLUMNS_SQL = (
-    "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' AND table_schema = 'main'"
-)
 LOG_SKIPPED_SQL = """
     INSERT INTO skipped (file, record, reason, kept, logged_at, fingerprint, unit)
     SELECT DISTINCT n.file, n.record, n.reason, n.kept, $1::TIMESTAMP, $2, $3 FROM new_skips n
