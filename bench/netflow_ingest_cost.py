@@ -198,7 +198,9 @@ def main() -> None:
     print(f"Zeek reader (Python): {result['reader_cpu_s']} CPU s for {table.num_rows:,} rows")
     for v in VARIANTS:
         print(f"{v:18s} {result['insert'][v]}")
-    print(f"named stores the same values as today: {result['insert']['named_stores_the_same_as_today']}")
+    print(
+        f"flow_store stores the same values as every_column: {result['insert']['flow_store_stores_the_same']}"
+    )
     for name, s in result["expression_cpu_s"].items():
         print(f"{name:38s} {s} s")
     print(f"wrote {path}")

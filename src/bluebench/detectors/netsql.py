@@ -225,8 +225,14 @@ def passes(rows: Callable[[str], list[dict[str, Any]]], per_pass: int) -> int:
     A detector's windows and aggregates hold one pass in memory; every source is in
     exactly one pass and everything these detectors compute is per source, so the passes
     together give the same findings as one (rarity is counted apart, over all hosts).
+    Within :func:`shared_sessions` the connections are counted once for the run.
     """
-    n = int(rows(CONNECTION_COUNT_SQL)[0]["n"] or 0)
+    run = _SHARED.get()
+    n = run.connections if run is not None else None
+    if n is None:
+        n = int(rows(CONNECTION_COUNT_SQL)[0]["n"] or 0)
+        if run is not None:
+            run.connections = n
     return max(1, -(-n // max(int(per_pass), 1)))
 
 
@@ -273,6 +279,7 @@ class _Run:
     engine: DuckDBEngine  # where the tables are made
     tables: dict[str, str] = field(default_factory=dict)  # by what they hold: 5-tuples, sessions, sums
     hosts: dict[tuple[str, str], tuple[dict[str, int], int]] = field(default_factory=dict)
+    connections: int | None = None  # how many connection records the events hold (see passes)
 
     def make(self, key: str, name: str, select: str, params: dict[str, Any] | None = None) -> str:
         """The run's table ``key``, made now from ``select`` under ``name`` unless it already is."""
