@@ -22,6 +22,7 @@ from bluebench.detectors.base import Detector, Finding, saturating
 from bluebench.detectors.c2 import STANDARD_PORTS
 from bluebench.detectors.netsql import (
     CHUNK_ROWS,
+    CONNECTION_COUNT_SQL,
     DESTINATION_HOSTS_SQL,
     FLOWS,
     bytes_text,
@@ -174,7 +175,10 @@ class Exfiltration(Detector):
         }
         pairs = pair_sums(con, gap)
         sql = _retries_from(pairs) + SCORING if pairs else EXFIL_SQL
-        rows = in_passes(con, self.rows, sql, params, int(p["chunk_rows"]), ("first_t", "host", "peer"))
+        # Over the run's sums a pass holds pairs, not connections: as many passes as those need.
+        counted_rows = f"SELECT count(*) AS n FROM {pairs}" if pairs else CONNECTION_COUNT_SQL
+        order = ("first_t", "host", "peer")
+        rows = in_passes(con, self.rows, sql, params, int(p["chunk_rows"]), order, counted_rows)
         for r in rows:
             r["hosts"], r["all_hosts"] = hosts.get(str(r["peer"]), 1), all_hosts
         standard = set(port_list(p["standard_ports"]))

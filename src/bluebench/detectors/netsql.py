@@ -219,20 +219,23 @@ FROM outbound GROUP BY dst
 )
 
 
-def passes(rows: Callable[[str], list[dict[str, Any]]], per_pass: int) -> int:
-    """How many passes over the sources keep one pass near ``per_pass`` connections.
+def passes(
+    rows: Callable[[str], list[dict[str, Any]]], per_pass: int, count_sql: str = CONNECTION_COUNT_SQL
+) -> int:
+    """How many passes over the sources keep one pass near ``per_pass`` connections (rows of ``count_sql``).
 
     A detector's windows and aggregates hold one pass in memory; every source is in
     exactly one pass and everything these detectors compute is per source, so the passes
     together give the same findings as one (rarity is counted apart, over all hosts).
-    Within :func:`shared_sessions` the connections are counted once for the run.
+    Within :func:`shared_sessions` each count is made once for the run. A detector that reads
+    a run's sums per pair (:func:`pair_sums`) counts their rows instead: a pass holds those.
     """
     run = _SHARED.get()
-    n = run.connections if run is not None else None
+    n = run.counts.get(count_sql) if run is not None else None
     if n is None:
-        n = int(rows(CONNECTION_COUNT_SQL)[0]["n"] or 0)
+        n = int(rows(count_sql)[0]["n"] or 0)
         if run is not None:
-            run.connections = n
+            run.counts[count_sql] = n
     return max(1, -(-n // max(int(per_pass), 1)))
 
 
@@ -279,7 +282,7 @@ class _Run:
     engine: DuckDBEngine  # where the tables are made
     tables: dict[str, str] = field(default_factory=dict)  # by what they hold: 5-tuples, sessions, sums
     hosts: dict[tuple[str, str], tuple[dict[str, int], int]] = field(default_factory=dict)
-    connections: int | None = None  # how many connection records the events hold (see passes)
+    counts: dict[str, int] = field(default_factory=dict)  # rows to split into passes, by query (see passes)
 
     def make(self, key: str, name: str, select: str, params: dict[str, Any] | None = None) -> str:
         """The run's table ``key``, made now from ``select`` under ``name`` unless it already is."""
@@ -416,9 +419,10 @@ def in_passes(
     params: dict[str, Any],
     per_pass: int,
     order: tuple[str, ...],
+    count_sql: str = CONNECTION_COUNT_SQL,
 ) -> list[dict[str, Any]]:
     """``sql`` run once per pass over the sources (see :func:`passes`), its rows in one order."""
-    n = passes(lambda q: rows(con, q, {}), per_pass)
+    n = passes(lambda q: rows(con, q, {}), per_pass, count_sql)
     used = _used(sql, params)
     out: list[dict[str, Any]] = []
     for i in range(n):
