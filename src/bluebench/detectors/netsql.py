@@ -123,7 +123,7 @@ def sessions(source: str = "conns", evidence: bool = False, tables: RunTables | 
     """
     if tables is not None and not evidence:
         # Only this pass's repeated 5-tuples are probed: a hash table of a sixth of them, not all.
-        mine = in_pass("hs")
+        mine = in_pass("hs", hashed=True)
         lone = (
             f"hash(src, sport, dst, dport, transport) NOT IN (SELECT h FROM {tables.repeated} WHERE {mine})"
         )
@@ -154,13 +154,13 @@ local_hosts AS (
 )"""
 
 
-def in_pass(address: str) -> str:
+def in_pass(address: str, hashed: bool = False) -> str:
     """SQL: ``address`` belongs to pass ``$chunk`` of ``$chunks`` (typed, so the hash stays an integer).
 
-    ``hs``, a column of the run's repeated 5-tuples, is already the hash of their source.
+    ``hashed``: ``address`` is already the hash of one (``hs`` of the run's repeated 5-tuples).
     """
-    hashed = address if address == "hs" else f"hash({address})"
-    return f"{hashed} % CAST($chunks AS UBIGINT) = CAST($chunk AS UBIGINT)"
+    value = address if hashed else f"hash({address})"
+    return f"{value} % CAST($chunks AS UBIGINT) = CAST($chunk AS UBIGINT)"
 
 
 def outbound_conns(which: str, local: str | None = None) -> str:

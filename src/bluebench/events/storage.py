@@ -1,10 +1,10 @@
 """Where events are stored: one table with every column, one narrow table for network records.
 
-DuckDB pays about 30 ns for every value it stores, NULL or not (measured on this project's
-2-core machine: 20 NULL columns of 2,000,000 rows, VARCHAR or BIGINT). A Zeek conn record
-fills 25 of the ~100 event columns, so three quarters of what storing a flow cost was writing
-NULLs. Network records (Zeek, Argus) therefore go to ``flow_store``, which holds only the
-columns a network log fills (``normalize.FLOW_COLUMNS``); every other record goes to
+DuckDB's cost of storing a row grows with its columns whether they hold values or NULLs, and
+a Zeek conn record fills about a quarter of the event columns: storing the rest as NULLs was
+about a third of its INSERT (``bench/netflow_ingest_cost.py`` measures both layouts). Network
+records (Zeek, Argus) therefore go to ``flow_store``, which holds only the columns a network
+log fills (``normalize.FLOW_COLUMNS``); every other record goes to
 ``event_store``. The view ``events`` is both, every column in schema order, so every stage
 reads one table as before; DuckDB pushes a query's filters and columns into each side.
 
