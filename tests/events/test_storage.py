@@ -97,3 +97,22 @@ def test_every_column_a_network_log_fills_is_a_flow_column() -> None:
     assert flow >= normalize.netflow.FILLED
     assert set(normalize.PROVENANCE) <= flow
     assert [c for c, _, _ in FLOW_COLUMNS] == [c for c in EVENT_COLUMN_NAMES if c in flow], "schema order"
+
+
+def test_a_grown_conn_log_adds_only_its_new_records_to_the_flow_table(tmp_path: Path) -> None:
+    """Re-reading a log that grew dedupes against the view: the old flows stay, the new are added once."""
+    first = [conn(i * 60.0, "10.0.0.5", "192.0.2.7", 443, sport=50000 + i) for i in range(3)]
+    log = write(tmp_path / "conn.log", zeek_tsv("conn", first, close=False))
+    with Workspace(tmp_path / "ws") as ws:
+        assert ws.ingest(discover([str(log)])).events == 3
+        more = [conn(600.0 + i, "10.0.0.6", "198.51.100.9", 8443, sport=51000 + i) for i in range(2)]
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(zeek_tsv("conn", more, close=False).splitlines()[8:]) + "\n")
+        assert ws.ingest(discover([str(log)])).events == 2
+        assert ws.ingest(discover([str(log)])).events == 0, "read again: nothing added"
+        stored = ws.con.execute(
+            f'SELECT "destination.port", count(*) FROM {storage.FLOW_STORE} GROUP BY 1 ORDER BY 1'
+        )
+        assert stored.fetchall() == [(443, 3), (8443, 2)]
+        assert ws.scalar(f"SELECT count(*) FROM {storage.EVENT_STORE}") == 0
+        assert ws.scalar('SELECT count(DISTINCT "event.id") FROM events') == 5
