@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from bluebench.datagen.netflows import NetPlan
 from bluebench.events import netflow
-from bluebench.events.normalize import FLOW_COLUMNS, PROVENANCE, SOURCES_VARIABLE, normalize_sql
+from bluebench.events.normalize import FLOW_ALIASES, FLOW_COLUMNS, PROVENANCE, SOURCES_VARIABLE, normalize_sql
 from bluebench.events.storage import COMPRESSION
 from bluebench.events.workspace import _with_file
 from bluebench.schema import EVENT_COLUMNS, q
@@ -86,7 +86,7 @@ def storage(
     wide = normalize_sql("zeek", params)
     cols, _ = netflow.zeek_tsv(params)
     everything = [c for c, _, _ in EVENT_COLUMNS]
-    filled = [c for c in everything if c in cols or c in PROVENANCE]
+    filled = [c for c in everything if (c in cols or c in PROVENANCE) and c not in FLOW_ALIASES]
     cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
     wall: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for _ in range(runs):
@@ -140,7 +140,7 @@ def expressions(table: pa.Table, params: dict[str, object], log: Path, runs: int
         f"'zeek' || '|' || coalesce(getvariable('{SOURCES_VARIABLE}')[file], file) || '|' || record::VARCHAR"
     )
     cols, _ = netflow.zeek_tsv(params)
-    every = ", ".join(f"count({q(c)})" for c in [*cols, *PROVENANCE])
+    every = ", ".join(f"count({q(c)})" for c in [*cols, *PROVENANCE] if c not in FLOW_ALIASES)
     queries = {
         "line split (string_split)": "SELECT count(string_split(raw, sep)) FROM raw_batch",
         "event.id key without md5": f"SELECT count({key}) FROM raw_batch",

@@ -92,9 +92,11 @@ def test_a_shape_that_fills_a_column_its_table_lacks_is_refused() -> None:
         normalize._final_select({"user.name": "'x'"}, "SELECT 1 AS record", "zeek", FLOW_COLUMNS)
 
 
-def test_every_column_a_network_log_fills_is_a_flow_column() -> None:
+def test_every_column_a_network_log_fills_is_a_flow_column_or_an_alias_of_one() -> None:
     flow = {c for c, _, _ in FLOW_COLUMNS}
-    assert flow >= normalize.netflow.FILLED
+    aliases = set(normalize.FLOW_ALIASES)
+    assert flow >= normalize.netflow.FILLED - aliases
+    assert flow >= set(normalize.FLOW_ALIASES.values()) and not flow & aliases
     assert set(normalize.PROVENANCE) <= flow
     assert [c for c, _, _ in FLOW_COLUMNS] == [c for c in EVENT_COLUMN_NAMES if c in flow], "schema order"
 
@@ -116,3 +118,12 @@ def test_a_grown_conn_log_adds_only_its_new_records_to_the_flow_table(tmp_path: 
         assert stored.fetchall() == [(443, 3), (8443, 2)]
         assert ws.scalar(f"SELECT count(*) FROM {storage.EVENT_STORE}") == 0
         assert ws.scalar('SELECT count(DISTINCT "event.id") FROM events') == 5
+
+
+def test_an_alias_that_holds_another_value_is_refused() -> None:
+    """The view repeats source.ip as source.address; a log whose address differs cannot be stored so."""
+    assert normalize._without_aliases({"source.ip": "src_ip", "source.address": "src_ip"}, "zeek") == {
+        "source.ip": "src_ip"
+    }
+    with pytest.raises(ValueError, match=r"source\.address is not source\.ip"):
+        normalize._without_aliases({"source.ip": "src_ip", "source.address": "host"}, "zeek")

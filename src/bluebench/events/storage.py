@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 
 from bluebench.events.eventdata import NETWORK_SHAPES
-from bluebench.events.normalize import FLOW_COLUMNS
+from bluebench.events.normalize import FLOW_ALIASES, FLOW_COLUMNS
 from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, q
 
 EVENT_STORE = "event_store"
@@ -39,12 +39,23 @@ def _column(name: str, typ: str) -> str:
 
 
 _FLOW = {c for c, _, _ in FLOW_COLUMNS}
+
+
+def _flow_column(name: str, typ: str) -> str:
+    """The flow table's value of event column ``name``: its own, its alias's, or a typed NULL."""
+    if name in _FLOW:
+        return q(name)
+    if name in FLOW_ALIASES:
+        return f"{q(FLOW_ALIASES[name])} AS {q(name)}"
+    return f"CAST(NULL AS {typ}) AS {q(name)}"
+
+
 #: Every event column of both tables, the flow table's missing ones as typed NULLs.
 VIEW_SQL = (
     "CREATE OR REPLACE VIEW events AS SELECT "
     + ", ".join(q(c) for c in EVENT_COLUMN_NAMES)
     + f" FROM {EVENT_STORE} UNION ALL SELECT "
-    + ", ".join(q(c) if c in _FLOW else f"CAST(NULL AS {t}) AS {q(c)}" for c, t, _ in EVENT_COLUMNS)
+    + ", ".join(_flow_column(c, t) for c, t, _ in EVENT_COLUMNS)
     + f" FROM {FLOW_STORE}"
 )
 #: Tables, the columns a workspace made before gains (in schema order, so that positional
