@@ -32,7 +32,8 @@ import pyarrow as pa
 
 from bluebench.datagen.netflows import NetPlan
 from bluebench.events import netflow
-from bluebench.events.normalize import FLOW_ALIASES, FLOW_COLUMNS, PROVENANCE, SOURCES_VARIABLE, normalize_sql
+from bluebench.events.netflow import FLOW_ALIASES, FLOW_COLUMNS, PROVENANCE
+from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql
 from bluebench.events.storage import COMPRESSION
 from bluebench.events.workspace import _with_file
 from bluebench.schema import EVENT_COLUMNS, q

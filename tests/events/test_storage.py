@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bluebench.events import normalize, storage
-from bluebench.events.normalize import FLOW_COLUMNS
+from bluebench.events import netflow, normalize, storage
+from bluebench.events.netflow import FLOW_COLUMNS
 from bluebench.events.workspace import Workspace
 from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS
 from bluebench.sources import discover
@@ -80,7 +80,7 @@ def test_the_events_view_reads_every_value_the_wide_table_alone_stored(
         write(tmp_path / "logs" / name, text)
     now, flows = _rows(tmp_path / "logs", tmp_path / "now")
     monkeypatch.setattr(storage, "FLOW_SHAPES", ())
-    monkeypatch.setattr(normalize, "FLOW_COLUMNS", EVENT_COLUMNS)
+    monkeypatch.setattr(netflow, "FLOW_COLUMNS", EVENT_COLUMNS)
     before, flows_before = _rows(tmp_path / "logs", tmp_path / "before")
     assert (len(now), flows, flows_before) == (4 + 1 + 1 + 1 + 1 + 2, 8, 0)
     assert now == before
@@ -94,10 +94,10 @@ def test_a_shape_that_fills_a_column_its_table_lacks_is_refused() -> None:
 
 def test_every_column_a_network_log_fills_is_a_flow_column_or_an_alias_of_one() -> None:
     flow = {c for c, _, _ in FLOW_COLUMNS}
-    aliases = set(normalize.FLOW_ALIASES)
-    assert flow >= normalize.netflow.FILLED - aliases
-    assert flow >= set(normalize.FLOW_ALIASES.values()) and not flow & aliases
-    assert set(normalize.PROVENANCE) <= flow
+    aliases = set(netflow.FLOW_ALIASES)
+    assert flow >= netflow.FILLED - aliases
+    assert flow >= set(netflow.FLOW_ALIASES.values()) and not flow & aliases
+    assert set(netflow.PROVENANCE) <= flow
     assert [c for c, _, _ in FLOW_COLUMNS] == [c for c in EVENT_COLUMN_NAMES if c in flow], "schema order"
 
 
@@ -122,8 +122,8 @@ def test_a_grown_conn_log_adds_only_its_new_records_to_the_flow_table(tmp_path: 
 
 def test_an_alias_that_holds_another_value_is_refused() -> None:
     """The view repeats source.ip as source.address; a log whose address differs cannot be stored so."""
-    assert normalize._without_aliases({"source.ip": "src_ip", "source.address": "src_ip"}, "zeek") == {
+    assert netflow.without_aliases({"source.ip": "src_ip", "source.address": "src_ip"}, "zeek") == {
         "source.ip": "src_ip"
     }
     with pytest.raises(ValueError, match=r"source\.address is not source\.ip"):
-        normalize._without_aliases({"source.ip": "src_ip", "source.address": "host"}, "zeek")
+        netflow.without_aliases({"source.ip": "src_ip", "source.address": "host"}, "zeek")

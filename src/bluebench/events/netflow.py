@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from bluebench.schema import EVENT_COLUMNS
 from bluebench.sources.zeek import ZEEK_LOGS
 
 # Addresses that are never on the Internet: RFC 1918, loopback, link-local, CGNAT, multicast,
@@ -392,3 +393,29 @@ def _filled() -> frozenset[str]:
 
 #: The event columns Zeek and Argus records fill, besides the provenance every shape fills.
 FILLED = _filled()
+#: Columns every shape fills the same way (``normalize._final_select``).
+PROVENANCE = ("event.id", "event.dataset", "log.file.path", "log.record", "event.original")
+#: Columns every network log fills with another column's value (the address is the IP): the flow
+#: table stores that one alone and the events view repeats it under this name (``events.storage``).
+FLOW_ALIASES = {"source.address": "source.ip", "destination.address": "destination.ip"}
+#: The columns of a network record: those of its log (``FILLED``) and the provenance, less the
+#: aliases. Network records are stored with these alone (``events.storage``), in schema order.
+FLOW_COLUMNS = tuple(
+    c for c in EVENT_COLUMNS if (c[0] in FILLED or c[0] in PROVENANCE) and c[0] not in FLOW_ALIASES
+)
+
+
+def without_aliases(cols: Mapping[str, str], shape: str) -> dict[str, str]:
+    """A network shape's columns less those the flow table leaves to the view (``FLOW_ALIASES``).
+
+    An alias is left out only where it holds the very value of its column; else it is refused.
+    """
+    stored = {c for c, _, _ in FLOW_COLUMNS}
+    out = dict(cols)
+    for alias, same in FLOW_ALIASES.items():
+        if alias in stored:
+            continue
+        if out.get(alias) != out.get(same):
+            raise ValueError(f"{shape}: {alias} is not {same}, so the flow table cannot leave it to the view")
+        out.pop(alias, None)
+    return out

@@ -772,18 +772,6 @@ def pe_sql() -> str:
 # ------------------------------------------------------------------ common ----
 
 
-#: Columns every shape fills the same way (``_final_select``).
-PROVENANCE = ("event.id", "event.dataset", "log.file.path", "log.record", "event.original")
-#: Columns every network log fills with another column's value (the address is the IP): the flow
-#: table stores that one alone and the events view repeats it under this name (``events.storage``).
-FLOW_ALIASES = {"source.address": "source.ip", "destination.address": "destination.ip"}
-#: The columns of a network record: those of its log (``netflow.FILLED``) and the provenance,
-#: less the aliases. Network records are stored with these alone (``events.storage``), in schema order.
-FLOW_COLUMNS = tuple(
-    c for c in EVENT_COLUMNS if (c[0] in netflow.FILLED or c[0] in PROVENANCE) and c[0] not in FLOW_ALIASES
-)
-
-
 def _final_select(
     cols: Mapping[str, str],
     inner: str,
@@ -848,22 +836,6 @@ NORMALIZERS.register("mapped-jsonl", _mapped("jsonl"))
 # ---------------------------------------------------------------- network ----
 
 
-def _without_aliases(cols: Mapping[str, str], shape: str) -> dict[str, str]:
-    """A network shape's columns less those the flow table leaves to the view (``FLOW_ALIASES``).
-
-    An alias is left out only where it holds the very value of its column; else it is refused.
-    """
-    stored = {c for c, _, _ in FLOW_COLUMNS}
-    out = dict(cols)
-    for alias, same in FLOW_ALIASES.items():
-        if alias in stored:
-            continue
-        if out.get(alias) != out.get(same):
-            raise ValueError(f"{shape}: {alias} is not {same}, so the flow table cannot leave it to the view")
-        out.pop(alias, None)
-    return out
-
-
 def _network(shape: str) -> Normalizer:
     """Zeek TSV, Zeek JSON and Argus batches: ``events.netflow`` columns, the shared provenance."""
 
@@ -874,7 +846,7 @@ def _network(shape: str) -> Normalizer:
             cols, inner = netflow.zeek_json(params, checked)
         else:
             cols, inner = netflow.argus(params)
-        return _final_select(_without_aliases(cols, shape), inner, shape, FLOW_COLUMNS)
+        return _final_select(netflow.without_aliases(cols, shape), inner, shape, netflow.FLOW_COLUMNS)
 
     return sql
 

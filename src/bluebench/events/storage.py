@@ -4,7 +4,7 @@ DuckDB's cost of storing a row grows with its columns whether they hold values o
 a Zeek conn record fills about a quarter of the event columns: storing the rest as NULLs was
 about a third of its INSERT (``bench/netflow_ingest_cost.py`` measures both layouts). Network
 records (Zeek, Argus) therefore go to ``flow_store``, which holds only the columns a network
-log fills (``normalize.FLOW_COLUMNS``); every other record goes to
+log fills (``netflow.FLOW_COLUMNS``); every other record goes to
 ``event_store``. The view ``events`` is both, every column in schema order, so every stage
 reads one table as before; DuckDB pushes a query's filters and columns into each side.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 
 from bluebench.events.eventdata import NETWORK_SHAPES
-from bluebench.events.normalize import FLOW_ALIASES, FLOW_COLUMNS
+from bluebench.events.netflow import FLOW_ALIASES, FLOW_COLUMNS
 from bluebench.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS, q
 
 EVENT_STORE = "event_store"
