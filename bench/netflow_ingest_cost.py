@@ -34,7 +34,7 @@ from bluebench.datagen.netflows import NetPlan
 from bluebench.events import netflow
 from bluebench.events.netflow import FLOW_ALIASES, FLOW_COLUMNS, PROVENANCE
 from bluebench.events.normalize import SOURCES_VARIABLE, normalize_sql
-from bluebench.events.storage import COMPRESSION
+from bluebench.events.storage import column_sql
 from bluebench.events.workspace import _with_file
 from bluebench.schema import EVENT_COLUMNS, q
 from bluebench.sources import ReadOptions, Skipped
@@ -47,14 +47,7 @@ VARIANTS = ("every_column", "flow_store", "filled_only")
 
 def _table_sql(columns: list[str]) -> str:
     types = {c: t for c, t, _ in EVENT_COLUMNS}
-    return (
-        "CREATE TABLE events ("
-        + ", ".join(
-            f"{q(c)} {types[c]}" + (f" USING COMPRESSION {COMPRESSION[c]}" if c in COMPRESSION else "")
-            for c in columns
-        )
-        + ")"
-    )
+    return "CREATE TABLE events (" + ", ".join(column_sql(c, types[c]) for c in columns) + ")"
 
 
 def _connect(path: Path, log: Path) -> duckdb.DuckDBPyConnection:

@@ -34,7 +34,8 @@ ADDED_FROM = EVENT_COLUMN_NAMES.index("event.original") + 1
 COMPRESSION = {"event.original": "zstd", "winlog.event_data": "zstd"}
 
 
-def _column(name: str, typ: str) -> str:
+def column_sql(name: str, typ: str) -> str:
+    """A column's DDL as the workspace makes it (with its compression, if it has one)."""
     return f"{q(name)} {typ}" + (f" USING COMPRESSION {COMPRESSION[name]}" if name in COMPRESSION else "")
 
 
@@ -62,13 +63,15 @@ VIEW_SQL = (
 #: inserts into ``event_store`` still line up), then the view over both.
 SCHEMA_SQL = [
     f"CREATE TABLE IF NOT EXISTS {EVENT_STORE} ("
-    + ", ".join(_column(c, t) for c, t, _ in EVENT_COLUMNS)
+    + ", ".join(column_sql(c, t) for c, t, _ in EVENT_COLUMNS)
     + ")",
     *(
         f"ALTER TABLE {EVENT_STORE} ADD COLUMN IF NOT EXISTS {q(c)} {t}"
         for c, t, _ in EVENT_COLUMNS[ADDED_FROM:]
     ),
-    f"CREATE TABLE IF NOT EXISTS {FLOW_STORE} (" + ", ".join(_column(c, t) for c, t, _ in FLOW_COLUMNS) + ")",
+    f"CREATE TABLE IF NOT EXISTS {FLOW_STORE} ("
+    + ", ".join(column_sql(c, t) for c, t, _ in FLOW_COLUMNS)
+    + ")",
     *(f"ALTER TABLE {FLOW_STORE} ADD COLUMN IF NOT EXISTS {q(c)} {t}" for c, t, _ in FLOW_COLUMNS),
     VIEW_SQL,
 ]

@@ -788,7 +788,7 @@ def collect_facts(
                 facts.append(Fact(key, r.value, r.low, r.high, r.unit, source))
         finally:
             resolver.close()
-        given = [mail_evaluation] if isinstance(mail_evaluation, Path) else list(mail_evaluation or [])
+        given = mailfacts.as_paths(mail_evaluation)
         return FactSet(facts, workspace.name, ", ".join(p.name for p in given) or None)
     finally:
         if own:
@@ -812,4 +812,4 @@ def open_workspace(workspace: Path, read_only: bool = False) -> duckdb.DuckDBPyC
 def load_mail_evaluation(paths: Path | Sequence[Path]) -> dict[str, Any] | None:
     """The JSON ``mail evaluate --out`` and/or ``mail classes --out`` wrote, one dict (``reports.mailfacts``);
     a clear error names a file that is neither."""
-    return mailfacts.load([paths] if isinstance(paths, Path) else paths)
+    return mailfacts.load(mailfacts.as_paths(paths))

@@ -20,7 +20,7 @@ Sources (resolved by ``reports.facts.FactResolver`` under the ``mail`` prefix):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,11 @@ from bluebench.mail.classrates import CLASS_RATES, class_rate
 CLASS_GROUPS = ("test", "modern", "era_matched")
 #: The rates collected per group: what issue 22's targets and its separate spam line read.
 COLLECTED_RATES = ("recall", "legit_fpr", "spam_caught", "spam_to_phishing")
+
+
+def as_paths(given: Path | Sequence[Path] | None) -> list[Path]:
+    """The mail JSON files of an option that takes one path or several (``--mail-evaluation``)."""
+    return [given] if isinstance(given, Path) else list(given or [])
 
 
 def load(paths: Iterable[Path]) -> dict[str, Any] | None:
