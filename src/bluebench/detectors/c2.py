@@ -133,13 +133,16 @@ attempts AS (
 
 CANDIDATES = """,
 spans AS (SELECT src, min(t) AS t0, greatest(max(t_end) - min(t), 1) AS span FROM keyed GROUP BY src),
--- Only pairs seen often enough reach the window and the quantiles (the costly part).
-frequent AS (SELECT src, target, dport FROM keyed GROUP BY ALL HAVING count(*) >= $min_attempts),
+-- Only pairs seen often enough reach the window and the quantiles (the costly part). They are
+-- probed by a hash of the pair: a table of integers to look up, where a join on the pair itself
+-- built its table of every attempt with all its columns. A collision only lets a rare pair into
+-- the window, and the HAVING below drops it: the findings are exact.
+frequent AS (SELECT hash(src, target, dport) AS h FROM keyed GROUP BY ALL HAVING count(*) >= $min_attempts),
 gaps AS (
     SELECT k.*, t - lag(t) OVER (PARTITION BY k.src, k.target, k.dport ORDER BY t) AS d,
            floor((t - s.t0) / (s.span / $bins)) AS bin
-    FROM keyed k JOIN spans s USING (src) SEMI JOIN frequent f
-         ON k.src = f.src AND k.target = f.target AND k.dport IS NOT DISTINCT FROM f.dport
+    FROM keyed k JOIN spans s USING (src)
+    WHERE hash(k.src, k.target, k.dport) IN (SELECT h FROM frequent)
 ),
 candidates AS (
 SELECT g.src, g.target, g.dport, count(*) AS n, min(t) AS first_t, max(t_end) AS last_t,
