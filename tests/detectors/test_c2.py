@@ -72,6 +72,25 @@ def test_same_timing_alerts_on_an_odd_port_but_not_on_a_named_https_service(tmp_
         assert alert.entities["destination"] == C2 and "every 5.0 min" in alert.reasons[0]
 
 
+def test_a_name_at_many_addresses_names_the_same_three_every_run(tmp_path: Path) -> None:
+    # A service behind rotating addresses: the reason names three of them, and which three (and
+    # in what order) must not depend on how DuckDB's threads happened to aggregate the pair.
+    addresses = [f"203.0.113.{n}" for n in (90, 7, 55, 13, 201, 42)]
+    rows = [
+        conn(t, HOST, addresses[i % len(addresses)], 443, sport=40000 + i, sent=320, got=900, service="ssl")
+        for i, t in enumerate(every(0, 300, 60, 1.0))
+    ]
+    ssl = [
+        {"ts": r["ts"], "uid": r["uid"], "id.orig_h": HOST, "id.orig_p": r["id.orig_p"],
+         "id.resp_h": r["id.resp_h"], "id.resp_p": 443, "server_name": "cdn.example.com", "validation_status": "ok"}
+        for r in rows
+    ]  # fmt: skip
+    with ingest(tmp_path, {"conn.log": zeek_tsv("conn", rows), "ssl.log": zeek_tsv("ssl", ssl)}) as ws:
+        leads = {next(iter(Beaconing().score(ws.con))).reasons[0] for _ in range(5)}
+    assert len(leads) == 1
+    assert "cdn.example.com:443 (at 203.0.113.13, 203.0.113.201, 203.0.113.42)" in leads.pop()
+
+
 def test_irregular_traffic_is_not_a_beacon(tmp_path: Path) -> None:
     rng = random.Random(3)
     times, t = [], 0.0

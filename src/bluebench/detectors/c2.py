@@ -70,13 +70,13 @@ named AS (
     SELECT "zeek.session_id" AS uid, min(epoch_us("@timestamp")) / 1e6 AS t,
            any_value("source.ip") AS src, any_value("destination.ip") AS dst,
            any_value("destination.port") AS dport,
-           lower(any_value(coalesce("tls.server_name", "url.domain"))) AS name,
+           lower(min(coalesce("tls.server_name", "url.domain"))) AS name,
            bool_or("event.code" = 'ssl') AS tls, bool_or("event.code" = 'http') AS http,
            bool_or("event.code" = 'ssl') AND bool_and("event.code" <> 'ssl' OR "tls.server_name" IS NULL) AS no_sni,
            bool_or(json_extract_string("winlog.event_data", '$.validation_status') LIKE '%self signed%') AS self_signed,
            bool_or("event.code" = 'http' AND "user_agent.original" IS NULL) AS no_ua,
            bool_or(regexp_matches("user_agent.original", $odd_ua)) AS odd_ua,
-           any_value("user_agent.original") AS ua, list("event.id" ORDER BY "event.id") AS name_eids
+           min("user_agent.original") AS ua, list("event.id" ORDER BY "event.id") AS name_eids
     FROM events
     WHERE "event.code" IN ('ssl', 'http') AND "zeek.session_id" IS NOT NULL AND "@timestamp" IS NOT NULL
     GROUP BY 1
@@ -150,11 +150,11 @@ SELECT g.src, g.target, g.dport, count(*) AS n, min(t) AS first_t, max(t_end) AS
        quantile_cont(d, [0.25, 0.5, 0.75]) AS dq, mad(d) AS d_mad,
        quantile_cont(sent, [0.25, 0.5, 0.75]) AS sq, mad(sent) AS s_mad, median(recv) AS recv_median,
        count(DISTINCT bin) AS bins_hit, sum(CASE WHEN failed THEN 1 ELSE 0 END) AS failed,
-       list(DISTINCT dst) AS dsts, any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
+       list(DISTINCT dst ORDER BY dst) AS dsts, min(service) AS service,
        bool_or(tls) AS tls, bool_or(http) AS http, sum(CASE WHEN no_sni THEN 1 ELSE 0 END) AS no_sni,
        sum(CASE WHEN tls THEN 1 ELSE 0 END) AS tls_n,
        bool_or(self_signed) AS self_signed, sum(CASE WHEN no_ua THEN 1 ELSE 0 END) AS no_ua,
-       bool_or(odd_ua) AS odd_ua, any_value(ua) FILTER (WHERE odd_ua) AS an_odd_ua
+       bool_or(odd_ua) AS odd_ua, min(ua) FILTER (WHERE odd_ua) AS an_odd_ua
 FROM gaps g
 GROUP BY g.src, g.target, g.dport
 HAVING count(*) >= $min_attempts
@@ -403,7 +403,7 @@ def _long_stretches(evidence: bool, names: bool = True, table: RunTables | None 
 
 NAMED_SESSIONS = """
 names AS (
-    SELECT "zeek.session_id" AS uid, lower(any_value(coalesce("tls.server_name", "url.domain"))) AS name,
+    SELECT "zeek.session_id" AS uid, lower(min(coalesce("tls.server_name", "url.domain"))) AS name,
            bool_or("event.code" = 'ssl') AS tls,
            bool_or("event.code" = 'ssl') AND bool_and("event.code" <> 'ssl' OR "tls.server_name" IS NULL) AS no_sni,
            bool_or(json_extract_string("winlog.event_data", '$.validation_status') LIKE '%self signed%') AS self_signed
@@ -457,8 +457,7 @@ RUNS = """,
 runs AS (
     SELECT src, dst, dport, run, max(t_end) - min(t) AS open_s, min(t) AS first_t, max(t_end) AS last_t,
            count(*) AS n, sum(frags) AS frags, max(dur) AS longest, sum(sent) AS sent, sum(recv) AS recv,
-           any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
-           any_value(name) FILTER (WHERE name IS NOT NULL) AS name, bool_or(tls) AS tls,
+           min(service) AS service, min(name) AS name, bool_or(tls) AS tls,
            coalesce(bool_and(no_sni) FILTER (WHERE tls), false) AS no_sni, bool_or(self_signed) AS self_signed
     FROM stretches GROUP BY src, dst, dport, run
     HAVING max(t_end) - min(t) >= $min_seconds

@@ -39,7 +39,7 @@ QUERIES_SQL = (
     "WITH "
     + LOCAL_HOSTS.strip()
     + """
-SELECT "source.ip" AS src, lower("dns.question.name") AS key, any_value("dns.question.name") AS name,
+SELECT "source.ip" AS src, lower("dns.question.name") AS key, min("dns.question.name") AS name,
        count(*) AS n, count(*) FILTER (WHERE list_contains($types, "dns.question.type")) AS odd_types,
        count(*) FILTER (WHERE "dns.response_code" = 'NXDOMAIN') AS nx,
        min("@timestamp") AS first, max("@timestamp") AS last
@@ -207,7 +207,7 @@ bursts AS (
               OVER (PARTITION BY src ORDER BY t, eid) AS burst
     FROM lagged
 )
-SELECT src, burst, min(ts) AS first, max(ts) AS last, list(DISTINCT name) AS names,
+SELECT src, burst, min(ts) AS first, max(ts) AS last, list(DISTINCT name ORDER BY name) AS names,
        list(eid ORDER BY t, eid) AS eids, list(name ORDER BY t, eid) AS eid_names
 FROM bursts GROUP BY src, burst HAVING count(DISTINCT name) >= $min_domains
 ORDER BY first, src

@@ -69,9 +69,9 @@ def _merged(evidence: bool) -> str:
     return f"""
         SELECT src, sport, dst, dport, transport, min(t) AS t, max(t + dur) AS t_end,
                max(t + dur) - min(t) AS dur, sum(sent) AS sent, sum(recv) AS recv,
-               any_value(service) FILTER (WHERE service IS NOT NULL) AS service,
+               min(service) AS service,
                arg_min(state, t) AS state, bool_and({failed()}) AS failed,
-               any_value(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags{many_eids}
+               min(direction) AS direction, arg_min(uid, t) AS uid, count(*) AS frags{many_eids}
         FROM numbered
         GROUP BY src, sport, dst, dport, transport, sn"""
 

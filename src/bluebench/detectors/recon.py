@@ -270,11 +270,18 @@ bursts AS (
 found AS (
     SELECT src, dst, dport, burst, min(t) AS first_t, max(t) AS last_t, min(ts) AS first, max(ts) AS last,
            count(*) AS records, sum(n) AS attempts, sum(CASE WHEN kind = 'ssh' THEN n ELSE 0 END) AS ssh_attempts,
-           sum(CASE WHEN kind = 'unanswered' THEN n ELSE 0 END) AS unanswered,
-           list(eid ORDER BY t, eid) AS eids
+           sum(CASE WHEN kind = 'unanswered' THEN n ELSE 0 END) AS unanswered
     FROM bursts GROUP BY src, dst, dport, burst HAVING sum(n) >= $min_attempts
+),
+-- The event ids of the kept bursts only (probed by a hash of the burst's key; a collision lists
+-- a burst the join below drops): listing every burst's ids, nearly all of them a record or two
+-- that reach no threshold, cost more than the rest of the query.
+kept_eids AS (
+    SELECT src, dst, dport, burst, list(eid ORDER BY t, eid) AS eids FROM bursts
+    WHERE hash(src, dst, dport, burst) IN (SELECT hash(src, dst, dport, burst) FROM found)
+    GROUP BY src, dst, dport, burst
 )
-SELECT f.*,
+SELECT f.*, e.eids,
        (SELECT arg_min(l.eid, l.t) FROM logins l WHERE l.src = f.src AND l.dst = f.dst AND l.outcome = 'success'
           AND l.t BETWEEN f.first_t AND f.last_t + $after) AS success_eid,
        (SELECT arg_min(c.eid, c.t) FROM conns c WHERE c.src = f.src AND c.dst = f.dst AND c.dport = f.dport
@@ -283,7 +290,8 @@ SELECT f.*,
        (SELECT max(c.dur) FROM conns c WHERE c.src = f.src AND c.dst = f.dst AND c.dport = f.dport
           AND c.dur > $session_seconds AND c.t BETWEEN f.first_t AND f.last_t + $after) AS session_s,
        f.src IN (SELECT ip FROM local_hosts) AS src_local
-FROM found f
+FROM found f JOIN kept_eids e
+     ON e.src = f.src AND e.dst = f.dst AND e.dport IS NOT DISTINCT FROM f.dport AND e.burst = f.burst
 ORDER BY f.first_t, f.src, f.dst, f.dport
 """
 )
