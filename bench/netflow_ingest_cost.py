@@ -11,7 +11,8 @@ interleaved, each ``--runs`` times (CPU seconds: median and minimum):
 - ``filled_only``: a table of only the columns a conn record fills.
 
 The last is not a layout bluebench could use (other logs fill other columns): it shows what the
-columns a conn record leaves empty still cost to store. Then the CPU of evaluating single expressions of the
+columns a conn record leaves empty still cost to store. Beside them, DuckDB's CSV reader storing the
+file's columns as it types them, nothing else (the floor). Then the CPU of evaluating single expressions of the
 same query alone (``count(expr)``, nothing stored; minimum of the runs): the line split, the
 event id and its md5, the direction, and every column at once.
 
@@ -122,6 +123,28 @@ def storage(
     }
 
 
+def csv_reader_alone(log: Path, runs: int, scratch: Path) -> dict[str, float]:
+    """CPU and wall seconds of DuckDB's CSV reader storing the file's columns as it types them, nothing else.
+
+    The floor of storing these records in DuckDB: no event id, no raw line, no normalization
+    (Zeek's ``-`` read as NULL, the header lines skipped as comments). Minimum of the runs.
+    """
+    cpu, wall = [], []
+    for _ in range(runs):
+        con = _connect(scratch / "csv_alone.duckdb", log)
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        con.execute(
+            "CREATE TABLE conn AS SELECT * FROM read_csv(?, delim = '\t', comment = '#', header = false, "
+            "quote = '', escape = '', nullstr = '-')",
+            [str(log)],
+        )
+        con.execute("CHECKPOINT")
+        wall.append(time.perf_counter() - t0)
+        cpu.append(cpu_seconds() - c0)
+        con.close()
+    return {"cpu_s_min": round(min(cpu), 2), "wall_s_min": round(min(wall), 2)}
+
+
 def expressions(table: pa.Table, params: dict[str, object], log: Path, runs: int) -> dict[str, float]:
     """CPU seconds of evaluating single expressions of the normalization query, nothing stored."""
     con = duckdb.connect()
@@ -182,6 +205,7 @@ def main() -> None:
         "duckdb_threads": duckdb.connect().execute("SELECT current_setting('threads')").fetchall()[0][0],
         "reader_cpu_s": round(reader_cpu, 2),
         "insert": storage(table, params, log, args.runs, scratch),
+        "duckdb_csv_reader_alone": csv_reader_alone(log, args.runs, scratch),
         "expression_cpu_s": expressions(table, params, log, args.runs),
         "machine": before,
     }
@@ -195,6 +219,7 @@ def main() -> None:
     print(
         f"flow_store stores the same values as every_column: {result['insert']['flow_store_stores_the_same']}"
     )
+    print(f"DuckDB's CSV reader storing the columns alone: {result['duckdb_csv_reader_alone']}")
     for name, s in result["expression_cpu_s"].items():
         print(f"{name:38s} {s} s")
     print(f"wrote {path}")
