@@ -27,6 +27,7 @@ class QualityReport:
     skipped_records: int
     repaired_records: int
     skipped_files: int = 0
+    epoch_dated: int = 0
     by_dataset: dict[str, int] = field(default_factory=dict)
     top_unknown_codes: list[tuple[str, int]] = field(default_factory=list)
 
@@ -41,6 +42,11 @@ class QualityReport:
             out.append(f"{self.no_user} authentication events name no user")
         if self.future:
             out.append(f"{self.future} events are dated in the future: check the source clock or time zone")
+        if self.epoch_dated:
+            out.append(
+                f"{self.epoch_dated} events are dated before {EPOCH_DATED_BEFORE:%Y}: a clock never set, or times "
+                "counted from the start of a capture (hour-of-day and per-day baselines mean nothing for them)"
+            )
         if self.out_of_order:
             out.append(
                 f"{self.out_of_order} events are earlier than the record before them in the same file (clock jumps or merged logs)"
@@ -88,6 +94,11 @@ SKIPPED_SQL_BEFORE_UNITS = """SELECT count(DISTINCT (file, record, reason)) FILT
                               FROM skipped"""
 
 
+#: No log bluebench reads was written before this: an earlier date is a clock that was never set
+#: (counting from 1970) or a capture's times relative to its start (Argus without absolute times).
+EPOCH_DATED_BEFORE = datetime(1990, 1, 1)
+
+
 def _has_units(con: duckdb.DuckDBPyConnection) -> bool:
     rows = con.execute(
         "SELECT 1 FROM duckdb_columns() WHERE table_name = 'skipped' AND column_name = 'unit'"
@@ -104,9 +115,10 @@ def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) 
                   count(*) FILTER (WHERE "event.category" = 'authentication' AND "user.name" IS NULL),
                   count(*) FILTER (WHERE "@timestamp" > coalesce(?::TIMESTAMP, now()::TIMESTAMP) + INTERVAL 1 DAY),
                   count(*) FILTER (WHERE "event.code" IS NOT NULL AND NOT list_contains(?, "event.code")
-                                    AND "event.action" IS NULL)
+                                    AND "event.action" IS NULL),
+                  count(*) FILTER (WHERE "@timestamp" < ?::TIMESTAMP)
            FROM events""",
-        [now, known],
+        [now, known, EPOCH_DATED_BEFORE],
     ).fetchall()[0]
     ooo = con.execute(
         """SELECT count(*) FROM (
@@ -140,6 +152,7 @@ def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) 
         skipped_records=int(skipped[0]),
         repaired_records=int(skipped[1]),
         skipped_files=int(skipped[2]),
+        epoch_dated=row[7],
         by_dataset={str(k): int(v) for k, v in by_dataset.items()},
         top_unknown_codes=[(str(c), int(n)) for c, n in top_unknown],
     )

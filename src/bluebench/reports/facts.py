@@ -90,6 +90,7 @@ QUALITY_FIELDS = (
     "no_timestamp",
     "no_user",
     "future",
+    "epoch_dated",
     "out_of_order",
     "duplicates",
     "unknown_codes",

@@ -23,6 +23,7 @@ import duckdb
 from bluebench.attack import technique_text
 from bluebench.detectors import DETECTORS, load_config
 from bluebench.errors import BluebenchError
+from bluebench.events.quality import EPOCH_DATED_BEFORE
 from bluebench.reports import malwarefacts, netfacts
 from bluebench.reports.document import Builder, C, F, Inline
 from bluebench.reports.facts import (
@@ -154,6 +155,8 @@ class CaseStudy:
             "no_timestamp": "events have no readable timestamp (time windows ignore them)",
             "no_user": "authentication events name no user",
             "future": "events are dated in the future (source clock or time zone)",
+            "epoch_dated": f"events are dated before {EPOCH_DATED_BEFORE:%Y} (a clock never set, or times relative "
+            "to a capture)",
             "out_of_order": "events are earlier than the record before them in the same file",
             "duplicates": "events repeat an identical record of the same file",
             "unknown_codes": "events have codes no built-in detector reads",
