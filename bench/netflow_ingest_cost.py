@@ -8,10 +8,13 @@ interleaved, each ``--runs`` times (CPU seconds: median and minimum):
   ``events.storage`` (NULL for every column a network record leaves empty);
 - ``flow_store``: the flow table as the workspace makes it (``normalize.FLOW_COLUMNS``), exactly
   the query ingest runs (checked to store the very same values as ``every_column``);
-- ``filled_only``: a table of only the columns a conn record fills.
+- ``filled_only``: a table of only the columns a conn record fills;
+- ``id_as_number`` (only with ``--id-as-number``): the flow table with ``event.id`` stored as the
+  md5's 128 bits (``UHUGEINT``, ``md5_number``) instead of its 32 hex characters.
 
-The last is not a layout bluebench could use (other logs fill other columns): it shows what the
-columns a conn record leaves empty still cost to store. Beside them, DuckDB's CSV reader storing the
+``filled_only`` is not a layout bluebench could use (other logs fill other columns): it shows what
+the columns a conn record leaves empty still cost to store. ``id_as_number`` prices a change of
+the stored id (the view would have to show the same hex text, and old workspaces be upgraded). Beside them, DuckDB's CSV reader storing the
 file's columns as it types them, nothing else (the floor). Then the CPU of evaluating single expressions of the
 same query alone (``count(expr)``, nothing stored; minimum of the runs): the line split, the
 event id and its md5, the direction, and every column at once.
@@ -44,10 +47,12 @@ from common import cpu_seconds, machine, shown, write_result
 from run_netflow import OUT, generated
 
 VARIANTS = ("every_column", "flow_store", "filled_only")
+#: Run only when asked (``--id-as-number``): it takes about fifteen times the others.
+ID_VARIANT = "id_as_number"
 
 
-def _table_sql(columns: list[str]) -> str:
-    types = {c: t for c, t, _ in EVENT_COLUMNS}
+def _table_sql(columns: list[str], id_type: str = "VARCHAR") -> str:
+    types = {c: t for c, t, _ in EVENT_COLUMNS} | {"event.id": id_type}
     return "CREATE TABLE events (" + ", ".join(column_sql(c, types[c]) for c in columns) + ")"
 
 
@@ -67,25 +72,39 @@ def _connect(path: Path, log: Path) -> duckdb.DuckDBPyConnection:
 def _insert(variant: str, wide: str, filled: list[str], everything: list[str]) -> tuple[str, str]:
     """(CREATE TABLE, INSERT) of one variant: the flow table's SELECT, stored by name."""
     flow = [c for c, _, _ in FLOW_COLUMNS]
-    table = {"every_column": everything, "flow_store": flow, "filled_only": filled}[variant]
+    table = {"every_column": everything, "flow_store": flow, "filled_only": filled, "id_as_number": flow}[
+        variant
+    ]
     stored = filled if variant == "filled_only" else flow
+    if variant == "id_as_number":
+        # The same 128 bits as the md5 text, stored as one UHUGEINT instead of 32 hex characters.
+        if wide.count("md5(") != 1:
+            raise SystemExit(
+                "the normalization query no longer makes event.id with one md5(): update the bench"
+            )
+        wide = wide.replace("md5(", "md5_number(")
     return _table_sql(
-        table
+        table, "UHUGEINT" if variant == "id_as_number" else "VARCHAR"
     ), f"INSERT INTO events BY NAME SELECT {', '.join(q(c) for c in stored)} FROM ({wide})"
 
 
 def storage(
-    table: pa.Table, params: dict[str, object], log: Path, runs: int, scratch: Path
+    table: pa.Table,
+    params: dict[str, object],
+    log: Path,
+    runs: int,
+    scratch: Path,
+    variants: tuple[str, ...] = VARIANTS,
 ) -> dict[str, Any]:
     """CPU and wall seconds of each variant's INSERT, interleaved; ``flow_store`` checked against ``every_column``."""
     wide = normalize_sql("zeek", params)
     cols, _ = netflow.zeek_tsv(params)
     everything = [c for c, _, _ in EVENT_COLUMNS]
     filled = [c for c in everything if (c in cols or c in PROVENANCE) and c not in FLOW_ALIASES]
-    cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    wall: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
+    wall: dict[str, list[float]] = {v: [] for v in variants}
     for _ in range(runs):
-        for v in VARIANTS:
+        for v in variants:
             con = _connect(scratch / f"{v}.duckdb", log)
             create, insert = _insert(v, wide, filled, everything)
             con.execute(create)
@@ -118,7 +137,7 @@ def storage(
                 "cpu_s_min": round(min(cpu[v]), 2),
                 "wall_s_median": round(statistics.median(wall[v]), 2),
             }
-            for v in VARIANTS
+            for v in variants
         },
     }
 
@@ -183,6 +202,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--id-as-number", action="store_true", help="also store event.id as a UHUGEINT (slow)")
     args = ap.parse_args()
     plan = NetPlan(rows=args.rows, seed=args.seed, days=7, hosts=max(20, args.rows // 5000))
     folder, _ = generated(plan, OUT / f"netflow-{args.rows}-s{args.seed}")
@@ -204,7 +224,9 @@ def main() -> None:
         "runs": args.runs,
         "duckdb_threads": duckdb.connect().execute("SELECT current_setting('threads')").fetchall()[0][0],
         "reader_cpu_s": round(reader_cpu, 2),
-        "insert": storage(table, params, log, args.runs, scratch),
+        "insert": storage(
+            table, params, log, args.runs, scratch, VARIANTS + ((ID_VARIANT,) if args.id_as_number else ())
+        ),
         "duckdb_csv_reader_alone": csv_reader_alone(log, args.runs, scratch),
         "expression_cpu_s": expressions(table, params, log, args.runs),
         "machine": before,
@@ -214,7 +236,7 @@ def main() -> None:
     path = write_result(f"netflow-ingest-cost-{args.rows}", result)
     print(f"load average at start {before['load_average_at_start']}, at end {os.getloadavg()}")
     print(f"Zeek reader (Python): {result['reader_cpu_s']} CPU s for {table.num_rows:,} rows")
-    for v in VARIANTS:
+    for v in (v for v in (*VARIANTS, ID_VARIANT) if v in result["insert"]):
         print(f"{v:18s} {result['insert'][v]}")
     print(
         f"flow_store stores the same values as every_column: {result['insert']['flow_store_stores_the_same']}"
