@@ -106,6 +106,36 @@ def _has_units(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(rows)
 
 
+#: Records per block of a file in :data:`OUT_OF_ORDER_SQL`.
+OUT_OF_ORDER_BLOCK = 65_536
+# Events dated earlier than the record before them in the same file (EVTX aside: its records are
+# written out of time order by design). A window over a whole file is one sort on one thread, so
+# each file is cut into blocks of $block record numbers, each block compared within itself on
+# its own thread, and the first record of each block compared with the last of the block before
+# (the previous block that holds any): the same pairs as one window over the file.
+OUT_OF_ORDER_SQL = """
+WITH e AS (
+    SELECT "log.file.path" AS f, "log.record" AS r, "@timestamp" AS ts, "log.record" // $block AS b
+    FROM events WHERE "event.dataset" <> 'evtx'
+),
+inside AS (
+    SELECT count(*) FILTER (WHERE ts < prev) AS n
+    FROM (SELECT ts, lag(ts) OVER (PARTITION BY f, b ORDER BY r) AS prev FROM e)
+),
+edges AS (SELECT f, b, arg_min_null(ts, r) AS first_ts, arg_max_null(ts, r) AS last_ts FROM e GROUP BY f, b),
+across AS (
+    SELECT count(*) FILTER (WHERE first_ts < prev_last) AS n
+    FROM (SELECT first_ts, lag(last_ts) OVER (PARTITION BY f ORDER BY b) AS prev_last FROM edges)
+)
+SELECT (SELECT n FROM inside) + (SELECT n FROM across)
+"""
+
+
+def out_of_order(con: duckdb.DuckDBPyConnection, block: int = OUT_OF_ORDER_BLOCK) -> int:
+    """Events dated earlier than the record before them in the same file (see :data:`OUT_OF_ORDER_SQL`)."""
+    return int(con.execute(OUT_OF_ORDER_SQL, {"block": int(block)}).fetchall()[0][0])
+
+
 def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> QualityReport:
     """Compute the report in a few vectorised queries over the whole workspace."""
     known = [*WINDOWS_ACTIONS, "104", "7045"]
@@ -120,11 +150,7 @@ def quality_report(con: duckdb.DuckDBPyConnection, now: datetime | None = None) 
            FROM events""",
         [now, known, EPOCH_DATED_BEFORE],
     ).fetchall()[0]
-    ooo = con.execute(
-        """SELECT count(*) FROM (
-             SELECT "@timestamp" < lag("@timestamp") OVER (PARTITION BY "log.file.path" ORDER BY "log.record") AS back
-             FROM events WHERE "event.dataset" <> 'evtx') WHERE back"""
-    ).fetchall()[0][0]
+    ooo = out_of_order(con)
     dups = con.execute(
         """SELECT coalesce(sum(n - 1), 0) FROM (
              SELECT count(*) AS n FROM events GROUP BY "log.file.path", hash("event.original") HAVING count(*) > 1)"""
