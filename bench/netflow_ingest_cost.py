@@ -6,7 +6,7 @@ interleaved, each ``--runs`` times (CPU seconds: median and minimum):
 
 - ``every_column``: a table of every event column, as the workspace stored flows before
   ``events.storage`` (NULL for every column a network record leaves empty);
-- ``flow_store``: the flow table as the workspace makes it (``normalize.FLOW_COLUMNS``), exactly
+- ``flow_store``: the flow table as the workspace makes it (``netflow.FLOW_COLUMNS``), exactly
   the query ingest runs (checked to store the very same values as ``every_column``);
 - ``filled_only``: a table of only the columns a conn record fills;
 - ``id_as_number`` (only with ``--id-as-number``): the flow table with ``event.id`` stored as the
@@ -14,9 +14,9 @@ interleaved, each ``--runs`` times (CPU seconds: median and minimum):
 
 ``filled_only`` is not a layout bluebench could use (other logs fill other columns): it shows what
 the columns a conn record leaves empty still cost to store. ``id_as_number`` prices a change of
-the stored id (the view would have to show the same hex text, and old workspaces be upgraded). Beside them, DuckDB's CSV reader storing the
-file's columns as it types them, nothing else (the floor). Then the CPU of evaluating single expressions of the
-same query alone (``count(expr)``, nothing stored; minimum of the runs): the line split, the
+the stored id (the view would have to show the same hex text, and old workspaces be upgraded).
+Beside them, DuckDB's CSV reader storing the file's columns as it types them, nothing else (the
+floor). Then the CPU of evaluating single expressions of the same query alone (``count(expr)``, nothing stored; minimum of the runs): the line split, the
 event id and its md5, the direction, and every column at once.
 
     PYTHONPATH=src:bench .venv/bin/python bench/netflow_ingest_cost.py --rows 1000000

@@ -57,24 +57,18 @@ def main() -> None:
     con = duckdb.connect(str(args.workspace), read_only=True)
     con.execute(f"SET memory_limit = '{args.memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
-    beacon = build_detectors(load_config(None), only=["beaconing", "long_connection"])
-    p = beacon[0].params
-    gap = float(p["merge_gap_seconds"])
-    params: dict[str, Any] = {
-        "merge_gap": gap,
-        "min_attempts": int(p["min_attempts"]),
-        "bins": int(p["bins"]),
-        "allow": [],
-        "standard": netsql.port_list(p["standard_ports"]),
-        "chunk": 0,
-    }
-    with shared_run(con, beacon):
+    detectors = build_detectors(load_config(None), only=["beaconing", "long_connection"])
+    beacon = detectors[0]
+    assert isinstance(beacon, c2.Beaconing)
+    gap = float(beacon.params["merge_gap_seconds"])
+    params: dict[str, Any] = {**beacon.query_params(names=False), "chunk": 0}
+    with shared_run(con, detectors):
         t0, c0 = time.perf_counter(), cpu_seconds()
         tables = netsql.session_tables(con, gap)
         assert tables is not None
         shared = {"wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(cpu_seconds() - c0, 2)}
         connections = int(con.execute(netsql.CONNECTION_COUNT_SQL).fetchall()[0][0])
-        params["chunks"] = max(1, -(-connections // int(p["chunk_rows"])))
+        params["chunks"] = netsql.passes(lambda _: [{"n": connections}], int(beacon.params["chunk_rows"]))
         queries = {
             "hashed_probe": c2._beacon_attempts(False, False, tables) + c2.CANDIDATES,
             "pair_join": c2._beacon_attempts(False, False, tables) + reference_candidates(),

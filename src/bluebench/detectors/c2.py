@@ -257,20 +257,12 @@ class Beaconing(Detector):
             "sizes, refusals and sessions are unknown; timing is read from ssl/http records alone",
         )
         p = self.params
-        allow = [str(a).lower() for a in p["allow"]]
         names = bool(self.rows(con, NAMES_READ_SQL)[0]["read"])
+        params = self.query_params(names)
         # Without names a target is the address, and the run's pairs say who talks to it.
         counted = None if names else pair_hosts_sql(con, float(p["merge_gap_seconds"]), tcp_udp=False)
         sql, extra = (counted, {}) if counted else (TARGET_HOSTS_SQL, {"odd_ua": ODD_USER_AGENT})
-        hosts, all_hosts = destination_hosts(lambda q, b: self.rows(con, q, b), allow, sql, extra)
-        params = {
-            "merge_gap": float(p["merge_gap_seconds"]),
-            "min_attempts": int(p["min_attempts"]),
-            "bins": int(p["bins"]),
-            "allow": allow,
-            "standard": port_list(p["standard_ports"]),
-            **({"odd_ua": ODD_USER_AGENT} if names else {}),
-        }
+        hosts, all_hosts = destination_hosts(lambda q, b: self.rows(con, q, b), params["allow"], sql, extra)
         table = session_tables(con, float(p["merge_gap_seconds"]))
         rows = in_passes(
             con,
@@ -296,6 +288,18 @@ class Beaconing(Detector):
             ),
             ("src", "target", "dport"),
         )
+
+    def query_params(self, names: bool) -> dict[str, Any]:
+        """The values the candidate and evidence queries bind (``names``: ssl or http records were read)."""
+        p = self.params
+        return {
+            "merge_gap": float(p["merge_gap_seconds"]),
+            "min_attempts": int(p["min_attempts"]),
+            "bins": int(p["bins"]),
+            "allow": [str(a).lower() for a in p["allow"]],
+            "standard": port_list(p["standard_ports"]),
+            **({"odd_ua": ODD_USER_AGENT} if names else {}),
+        }
 
     def _finding(self, r: Mapping[str, Any], standard: set[int]) -> Finding | None:
         ts_score = regularity(r["dq"], r["d_mad"])

@@ -10,6 +10,10 @@ import duckdb
 
 from bluebench.events.normalize import WINDOWS_ACTIONS
 
+#: No log bluebench reads was written before this: an earlier date is a clock that was never set
+#: (counting from 1970) or a capture's times relative to its start (Argus without absolute times).
+EPOCH_DATED_BEFORE = datetime(1990, 1, 1)
+
 
 @dataclass
 class QualityReport:
@@ -92,11 +96,6 @@ SKIPPED_SQL = """SELECT count(DISTINCT (file, record, reason)) FILTER (WHERE uni
 SKIPPED_SQL_BEFORE_UNITS = """SELECT count(DISTINCT (file, record, reason)) FILTER (WHERE NOT kept),
                                      count(DISTINCT (file, record, reason)) FILTER (WHERE kept), 0
                               FROM skipped"""
-
-
-#: No log bluebench reads was written before this: an earlier date is a clock that was never set
-#: (counting from 1970) or a capture's times relative to its start (Argus without absolute times).
-EPOCH_DATED_BEFORE = datetime(1990, 1, 1)
 
 
 def _has_units(con: duckdb.DuckDBPyConnection) -> bool:
